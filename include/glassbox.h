@@ -1,0 +1,201 @@
+/*
+ * glassbox — explain model decisions, natively and exactly.
+ *
+ * The whole flow in twenty lines (error handling shortened):
+ *
+ *     gbx_error error;
+ *     gbx_model *model;
+ *     gbx_model_load("credit.json", &model, &error);          // XGBoost JSON/UBJSON, LightGBM text
+ *
+ *     gbx_data_reader *reader;                                // CSV, columns matched by name
+ *     gbx_data_reader_open("applicants.csv", model, &reader, &error);
+ *
+ *     gbx_explainer_options options;
+ *     gbx_explainer_options_init(&options);                   // method "auto": TreeSHAP for trees
+ *     gbx_explainer *explainer;
+ *     gbx_explainer_create(model, &options, &explainer, &error);
+ *
+ *     gbx_data *chunk;
+ *     while (gbx_data_reader_next(reader, 4096, &chunk, &error) == GBX_OK && chunk) {
+ *         gbx_explanation *explanation;
+ *         gbx_explainer_explain(explainer, chunk, &explanation, &error);
+ *         const double *phi = gbx_explanation_values(explanation);   // [rows][outputs][features]
+ *         ...
+ *         gbx_explanation_free(explanation);
+ *         gbx_data_free(chunk);
+ *     }
+ *     gbx_explainer_free(explainer); gbx_data_reader_free(reader); gbx_model_free(model);
+ *
+ * Conventions: every function that can fail returns a gbx_status and, when given a gbx_error,
+ * fills it with a message that names the place (file:line:column, JSON path, tree index).
+ * Functions never exit and the library keeps no global state: everything lives in the objects
+ * the caller creates and frees.
+ */
+#ifndef GLASSBOX_H
+#define GLASSBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GBX_VERSION "0.1.0"
+
+/* ---- status codes and errors ------------------------------------------------------------ */
+
+typedef enum {
+    GBX_OK = 0,
+    GBX_ERR_USAGE,       /* a bad argument from the caller */
+    GBX_ERR_IO,          /* a file could not be opened, read or written */
+    GBX_ERR_PARSE,       /* malformed input: CSV, JSON, model file */
+    GBX_ERR_UNSUPPORTED, /* well-formed input that glassbox does not handle (yet) */
+    GBX_ERR_MISMATCH,    /* data and model disagree (missing column, wrong width) */
+    GBX_ERR_NOMEM,
+    GBX_ERR_INTERNAL
+} gbx_status;
+
+/* Text for a status code; never NULL. */
+const char *gbx_strerror(gbx_status status);
+
+/* Filled by any failing call that is given one; message names the place of the error. */
+typedef struct {
+    gbx_status status;
+    char message[1024];
+} gbx_error;
+
+/* ---- data: a dense row-major matrix of doubles, NaN = missing ---------------------------- */
+
+typedef struct gbx_data gbx_data;
+
+/* Copies values (rows x columns, row-major); names may be NULL (columns are then f0, f1, ...). */
+gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
+                           const char *const *names, gbx_data **out, gbx_error *error);
+void gbx_data_free(gbx_data *data);
+size_t gbx_data_rows(const gbx_data *data);
+size_t gbx_data_columns(const gbx_data *data);
+const double *gbx_data_values(const gbx_data *data);
+const char *gbx_data_column_name(const gbx_data *data, size_t column);
+
+typedef struct gbx_model gbx_model;
+
+/* Streaming CSV input. A header row is required; quoted fields, CRLF and a UTF-8 BOM are
+ * accepted; empty cells, NA, NaN, nan, null (any case) are missing values. When model is given
+ * and has feature names, columns are matched to them by name (any order, extra columns ignored
+ * with a note on stderr, a missing column is an error naming it); otherwise by position. */
+typedef struct gbx_data_reader gbx_data_reader;
+gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_data_reader **out,
+                                gbx_error *error);
+/* Reads up to max_rows rows; *chunk is NULL at the end of the file. */
+gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_data **chunk,
+                                gbx_error *error);
+/* Bytes consumed so far and the file size (0 when unknown, e.g. a pipe), for progress. */
+void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
+                              uint64_t *bytes_total);
+/* Quiet: no notes on stderr (default: notes on). */
+void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
+void gbx_data_reader_free(gbx_data_reader *reader);
+
+/* Reads a whole CSV file at once (for background sets and small inputs). */
+gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
+                             gbx_error *error);
+
+/* ---- models ------------------------------------------------------------------------------ */
+
+typedef enum {
+    GBX_LINK_IDENTITY, /* raw output is the prediction */
+    GBX_LINK_LOGIT,    /* prediction = 1 / (1 + exp(-scale * margin)) */
+    GBX_LINK_SOFTMAX,  /* prediction = softmax over the outputs */
+    GBX_LINK_LOG,      /* prediction = exp(margin) (Poisson, Gamma, Tweedie) */
+    GBX_LINK_OTHER     /* a transform that explanations do not invert (e.g. LightGBM sqrt) */
+} gbx_link;
+
+/* Loads XGBoost JSON/UBJSON or LightGBM text models; the format is detected from the content. */
+gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error);
+void gbx_model_free(gbx_model *model);
+const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
+const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
+const char *gbx_model_sha256(const gbx_model *model);    /* hex digest of the file */
+size_t gbx_model_features(const gbx_model *model);
+/* Feature name, or NULL when the model file has none. */
+const char *gbx_model_feature_name(const gbx_model *model, size_t feature);
+size_t gbx_model_outputs(const gbx_model *model);
+const char *gbx_model_output_name(const gbx_model *model, size_t output);
+gbx_link gbx_model_link(const gbx_model *model);
+/* Predictions for every row: out is [rows][outputs]; raw = margin, otherwise transformed. */
+gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
+                             gbx_error *error);
+
+/* ---- explainers -------------------------------------------------------------------------- */
+
+typedef enum {
+    GBX_METHOD_AUTO,              /* tree models: GBX_METHOD_TREE */
+    GBX_METHOD_TREE,              /* path-dependent TreeSHAP */
+    GBX_METHOD_TREE_INTERVENTIONAL /* interventional TreeSHAP against a background set */
+} gbx_method;
+
+typedef enum {
+    GBX_SPACE_RAW,        /* margin / log-odds: values add up to the raw output */
+    GBX_SPACE_PROBABILITY /* interventional only, logistic and softmax models */
+} gbx_output_space;
+
+typedef struct {
+    gbx_method method;
+    int threads;                  /* 0 = all cores; results do not depend on it */
+    int interactions;             /* also compute SHAP interaction values (method tree) */
+    const gbx_data *background;   /* required for tree-interventional; columns as the model */
+    gbx_output_space output_space;
+} gbx_explainer_options;
+
+void gbx_explainer_options_init(gbx_explainer_options *options);
+/* Parses "auto", "tree", "tree-interventional". */
+gbx_status gbx_method_parse(const char *name, gbx_method *out);
+const char *gbx_method_name(gbx_method method); /* as written in explanation files */
+
+typedef struct gbx_explainer gbx_explainer;
+gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
+                                gbx_explainer **out, gbx_error *error);
+void gbx_explainer_free(gbx_explainer *explainer);
+/* The expected model output E[f(X)] per output (margin space unless probability was asked). */
+const double *gbx_explainer_base_values(const gbx_explainer *explainer);
+
+/* ---- explanations ------------------------------------------------------------------------ */
+
+typedef struct gbx_explanation gbx_explanation;
+gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
+                                 gbx_explanation **out, gbx_error *error);
+void gbx_explanation_free(gbx_explanation *explanation);
+size_t gbx_explanation_rows(const gbx_explanation *explanation);
+size_t gbx_explanation_outputs(const gbx_explanation *explanation);
+size_t gbx_explanation_features(const gbx_explanation *explanation);
+const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
+const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
+const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
+/* [n][K][M][M], or NULL without interactions. */
+const double *gbx_explanation_interactions(const gbx_explanation *explanation);
+
+/* ---- explanation files (glassbox.explanation/1 JSON, or CSV) ------------------------------ */
+
+typedef struct gbx_explanation_writer gbx_explanation_writer;
+typedef struct {
+    int include_data;     /* write the explained rows under "data" (JSON only) */
+    const char *format;   /* "json" or "csv"; NULL = from the file extension */
+} gbx_writer_options;
+
+/* Streams explanations to a file chunk by chunk: memory does not grow with the row count. */
+gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
+                                       const gbx_writer_options *options,
+                                       gbx_explanation_writer **out, gbx_error *error);
+gbx_status gbx_explanation_writer_write(gbx_explanation_writer *writer,
+                                        const gbx_explanation *explanation, const gbx_data *data,
+                                        gbx_error *error);
+/* Finishes the file; on failure nothing partial is left under the path. */
+gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, gbx_error *error);
+/* Discards an unfinished file. */
+void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,37 @@
+/* Shared pieces of the command-line tool: one function per subcommand, exit codes, progress. */
+#ifndef GBX_CLI_H
+#define GBX_CLI_H
+
+#include "glassbox.h"
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+int cli_predict(int argc, char **argv);
+int cli_explain(int argc, char **argv);
+
+/* Prints "glassbox: message" to stderr and returns the exit code for the status. */
+int cli_report(const gbx_error *error);
+/* Usage error: prints the message and a hint to --help; returns 2. */
+int cli_usage_error(const char *command, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses a positive integer option value; returns 0 on failure. */
+int cli_parse_count(const char *text, long *out);
+
+/* A progress bar on stderr, drawn only when stderr is a terminal and not quieted. */
+typedef struct {
+    int active;
+    double started, last_drawn;
+} cli_progress;
+void cli_progress_start(cli_progress *progress, int quiet);
+void cli_progress_update(cli_progress *progress, size_t rows, double fraction_done);
+void cli_progress_finish(cli_progress *progress, size_t rows);
+
+#endif

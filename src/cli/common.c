@@ -1,0 +1,74 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_report(const gbx_error *error)
+{
+    fprintf(stderr, "glassbox: %s\n", error->message);
+    switch (error->status) {
+    case GBX_ERR_NOMEM:
+    case GBX_ERR_INTERNAL: return EXIT_INTERNAL;
+    default: return EXIT_BAD_INPUT;
+    }
+}
+
+int cli_usage_error(const char *command, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "glassbox %s: ", command);
+    vfprintf(stderr, format, args);
+    fprintf(stderr, "\n(see glassbox %s --help)\n", command);
+    va_end(args);
+    return EXIT_BAD_INPUT;
+}
+
+int cli_parse_count(const char *text, long *out)
+{
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end || value <= 0) return 0;
+    *out = value;
+    return 1;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+void cli_progress_start(cli_progress *progress, int quiet)
+{
+    progress->active = !quiet && isatty(2);
+    progress->started = progress->last_drawn = now();
+}
+
+void cli_progress_update(cli_progress *progress, size_t rows, double fraction_done)
+{
+    if (!progress->active) return;
+    double t = now();
+    if (t - progress->last_drawn < 0.2) return;
+    progress->last_drawn = t;
+    double elapsed = t - progress->started, rate = rows / (elapsed > 0 ? elapsed : 1e-9);
+    int width = 30, filled = (int)(fraction_done * width + 0.5);
+    if (filled > width) filled = width;
+    fprintf(stderr, "\r[");
+    for (int i = 0; i < width; i++) fputc(i < filled ? '#' : '.', stderr);
+    fprintf(stderr, "] %zu rows, %.0f rows/s", rows, rate);
+    if (fraction_done > 0.001 && fraction_done < 1)
+        fprintf(stderr, ", %.0f s left  ", elapsed * (1 - fraction_done) / fraction_done);
+    else
+        fprintf(stderr, "            ");
+}
+
+void cli_progress_finish(cli_progress *progress, size_t rows)
+{
+    if (!progress->active) return;
+    double elapsed = now() - progress->started;
+    fprintf(stderr, "\r%zu rows in %.1f s%40s\n", rows, elapsed, "");
+}

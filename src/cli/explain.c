@@ -1,0 +1,164 @@
+/* glassbox explain: read rows in chunks, explain them, stream the explanation file. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: glassbox explain --model M --data D [options]\n\n"
+    "Computes SHAP values for every row of D and writes a glassbox.explanation/1 JSON file\n"
+    "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
+    "  --model M            XGBoost JSON/UBJSON or LightGBM text model\n"
+    "  --data D             CSV with a header row; columns matched to the model's feature names\n"
+    "  --method NAME        auto (default), tree (path-dependent TreeSHAP) or\n"
+    "                       tree-interventional (against --background)\n"
+    "  --background B       CSV of background rows (tree-interventional)\n"
+    "  --output-space S     raw (default: margin / log-odds) or probability\n"
+    "                       (tree-interventional, logistic and softmax models)\n"
+    "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
+    "  --output F           F.json or F.csv (default: JSON on standard output)\n"
+    "  --no-data            leave the explained rows out of the JSON file\n"
+    "  --threads N          threads to use (default: all cores; results do not depend on it)\n"
+    "  --chunk-rows N       rows read and explained at a time (default 4096)\n"
+    "  --quiet              no notes or progress bar on stderr\n";
+
+typedef struct {
+    const char *model, *data, *background, *output;
+    gbx_explainer_options explainer;
+    int no_data, quiet;
+    long chunk_rows;
+} explain_arguments;
+
+static int parse(int argc, char **argv, explain_arguments *a)
+{
+    static const struct option options[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"method", required_argument, 0, 'M'}, {"background", required_argument, 0, 'b'},
+        {"output-space", required_argument, 0, 's'}, {"interactions", no_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'}, {"no-data", no_argument, 0, 'n'},
+        {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int option;
+    long number;
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (option) {
+        case 'm': a->model = optarg; break;
+        case 'd': a->data = optarg; break;
+        case 'b': a->background = optarg; break;
+        case 'o': a->output = optarg; break;
+        case 'i': a->explainer.interactions = 1; break;
+        case 'n': a->no_data = 1; break;
+        case 'q': a->quiet = 1; break;
+        case 'M':
+            if (gbx_method_parse(optarg, &a->explainer.method))
+                return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
+                                       "tree-interventional)", optarg);
+            break;
+        case 's':
+            if (strcmp(optarg, "raw") == 0) a->explainer.output_space = GBX_SPACE_RAW;
+            else if (strcmp(optarg, "probability") == 0) a->explainer.output_space = GBX_SPACE_PROBABILITY;
+            else return cli_usage_error("explain", "--output-space is raw or probability, not \"%s\"", optarg);
+            break;
+        case 't':
+            if (!cli_parse_count(optarg, &number))
+                return cli_usage_error("explain", "--threads needs a positive number, not \"%s\"", optarg);
+            a->explainer.threads = (int)number;
+            break;
+        case 'c':
+            if (!cli_parse_count(optarg, &a->chunk_rows))
+                return cli_usage_error("explain", "--chunk-rows needs a positive number, not \"%s\"", optarg);
+            break;
+        case 'h': fputs(help, stdout); return -1;
+        default: return cli_usage_error("explain", "unknown or incomplete option \"%s\"", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("explain", "unexpected argument \"%s\"", argv[optind]);
+    if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
+    if (a->explainer.method == GBX_METHOD_TREE_INTERVENTIONAL && !a->background)
+        return cli_usage_error("explain", "method tree-interventional needs --background");
+    if (a->background && a->explainer.method != GBX_METHOD_TREE_INTERVENTIONAL)
+        return cli_usage_error("explain", "--background is used by --method tree-interventional only");
+    if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
+        strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
+        return cli_usage_error("explain", "interaction values need JSON output, not CSV");
+    return EXIT_OK;
+}
+
+int cli_explain(int argc, char **argv)
+{
+    explain_arguments a = {0};
+    gbx_explainer_options_init(&a.explainer);
+    a.chunk_rows = 4096;
+    int code = parse(argc, argv, &a);
+    if (code) return code < 0 ? EXIT_OK : code;
+
+    gbx_error error;
+    gbx_model *model = NULL;
+    gbx_data *background = NULL;
+    gbx_explainer *explainer = NULL;
+    gbx_data_reader *reader = NULL;
+    gbx_explanation_writer *writer = NULL;
+    if (gbx_model_load(a.model, &model, &error) ||
+        (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
+        goto failed;
+    a.explainer.background = background;
+    if (gbx_explainer_create(model, &a.explainer, &explainer, &error) ||
+        gbx_data_reader_open(a.data, model, &reader, &error))
+        goto failed;
+    gbx_data_reader_set_quiet(reader, a.quiet);
+    gbx_writer_options writer_options = {!a.no_data, NULL};
+    if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
+                                    &error))
+        goto failed;
+    /* Interaction values take K*M*M numbers per row: keep a chunk near 64 MB. */
+    size_t chunk_rows = (size_t)a.chunk_rows, M = gbx_model_features(model);
+    if (a.explainer.interactions) {
+        size_t per_row = gbx_model_outputs(model) * M * M * sizeof(double);
+        size_t limit = (64u << 20) / (per_row ? per_row : 1);
+        if (limit < 16) limit = 16;
+        if (chunk_rows > limit) chunk_rows = limit;
+    }
+    cli_progress progress;
+    cli_progress_start(&progress, a.quiet);
+    size_t rows = 0;
+    for (;;) {
+        gbx_data *chunk = NULL;
+        gbx_explanation *explanation = NULL;
+        if (gbx_data_reader_next(reader, chunk_rows, &chunk, &error) ||
+            (chunk && (gbx_explainer_explain(explainer, chunk, &explanation, &error) ||
+                       gbx_explanation_writer_write(writer, explanation, chunk, &error)))) {
+            gbx_explanation_free(explanation);
+            gbx_data_free(chunk);
+            goto failed;
+        }
+        if (!chunk) break;
+        rows += gbx_data_rows(chunk);
+        gbx_explanation_free(explanation);
+        gbx_data_free(chunk);
+        uint64_t done, total;
+        gbx_data_reader_progress(reader, &done, &total);
+        cli_progress_update(&progress, rows, total ? (double)done / (double)total : 0.0);
+    }
+    if (rows == 0) {
+        error.status = GBX_ERR_PARSE;
+        snprintf(error.message, sizeof error.message, "%s: no data rows after the header", a.data);
+        goto failed;
+    }
+    gbx_explanation_writer *finished = writer;
+    writer = NULL;
+    if (gbx_explanation_writer_close(finished, &error)) goto failed;
+    cli_progress_finish(&progress, rows);
+    code = EXIT_OK;
+    goto done;
+failed:
+    code = cli_report(&error);
+done:
+    gbx_explanation_writer_abort(writer);
+    gbx_data_reader_free(reader);
+    gbx_explainer_free(explainer);
+    gbx_data_free(background);
+    gbx_model_free(model);
+    return code;
+}

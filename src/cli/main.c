@@ -1,0 +1,40 @@
+/* glassbox <command> [options]: the command table and dispatch. */
+#include "cli.h"
+
+#include <string.h>
+
+static const cli_command commands[] = {
+    {"predict", "model predictions for the rows of a CSV file", cli_predict},
+    {"explain", "SHAP values for the rows of a CSV file", cli_explain},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "glassbox %s: explain model decisions\n\nusage: glassbox <command> [options]\n\n"
+                 "commands:\n", GBX_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nglassbox <command> --help describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("glassbox %s\n", GBX_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "glassbox: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,117 @@
+/* glassbox predict: the model's own predictions, streamed chunk by chunk. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: glassbox predict --model M --data D [--output F] [--raw] [--threads N] [--quiet]\n\n"
+    "Writes one CSV row of predictions per data row (one column per model output).\n\n"
+    "  --model M     XGBoost JSON/UBJSON or LightGBM text model\n"
+    "  --data D      CSV with a header row; columns matched to the model's feature names\n"
+    "  --output F    write to F instead of standard output\n"
+    "  --raw         raw margin (log-odds, log-counts) instead of the transformed prediction\n"
+    "  --threads N   threads to use (default: all cores)\n"
+    "  --quiet       no notes or progress on stderr\n";
+
+int cli_predict(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'}, {"raw", no_argument, 0, 'r'},
+        {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *model_path = NULL, *data_path = NULL, *output_path = NULL;
+    int raw = 0, quiet = 0, option;
+    long threads = 0;
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (option) {
+        case 'm': model_path = optarg; break;
+        case 'd': data_path = optarg; break;
+        case 'o': output_path = optarg; break;
+        case 'r': raw = 1; break;
+        case 'q': quiet = 1; break;
+        case 't':
+            if (!cli_parse_count(optarg, &threads))
+                return cli_usage_error("predict", "--threads needs a positive number, not \"%s\"",
+                                       optarg);
+            break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: return cli_usage_error("predict", "unknown or incomplete option \"%s\"",
+                                        argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("predict", "unexpected argument \"%s\"", argv[optind]);
+    if (!model_path || !data_path) return cli_usage_error("predict", "--model and --data are required");
+
+    gbx_error error;
+    gbx_model *model = NULL;
+    gbx_data_reader *reader = NULL;
+    FILE *out = stdout;
+    double *predictions = NULL;
+    int code = EXIT_OK;
+    if (gbx_model_load(model_path, &model, &error) ||
+        gbx_data_reader_open(data_path, model, &reader, &error)) {
+        code = cli_report(&error);
+        goto done;
+    }
+    gbx_data_reader_set_quiet(reader, quiet);
+    if (output_path && !(out = fopen(output_path, "w"))) {
+        fprintf(stderr, "glassbox: %s: cannot write: %s\n", output_path, strerror(errno));
+        code = EXIT_BAD_INPUT;
+        goto done;
+    }
+    size_t K = gbx_model_outputs(model), chunk_rows = 8192;
+    /* XGBoost's multi:softmax predicts the class index, not the probabilities. */
+    int class_index = !raw && strcmp(gbx_model_objective(model), "multi:softmax") == 0;
+    if (class_index) fputs("class\n", out);
+    else if (K == 1) fputs(raw ? "margin\n" : "prediction\n", out);
+    else
+        for (size_t k = 0; k < K; k++) fprintf(out, "%s%s", gbx_model_output_name(model, k),
+                                               k + 1 < K ? "," : "\n");
+    predictions = malloc(chunk_rows * K * sizeof(double));
+    if (!predictions) {
+        fprintf(stderr, "glassbox: out of memory\n");
+        code = EXIT_INTERNAL;
+        goto done;
+    }
+    if (threads > 0) omp_set_num_threads((int)threads);
+    for (;;) {
+        gbx_data *chunk;
+        if (gbx_data_reader_next(reader, chunk_rows, &chunk, &error) ||
+            (chunk && gbx_model_predict(model, chunk, raw, predictions, &error))) {
+            gbx_data_free(chunk);
+            code = cli_report(&error);
+            goto done;
+        }
+        if (!chunk) break;
+        for (size_t r = 0; r < gbx_data_rows(chunk); r++) {
+            const double *p = predictions + r * K;
+            if (class_index) {
+                size_t best = 0;
+                for (size_t k = 1; k < K; k++)
+                    if (p[k] > p[best]) best = k;
+                fprintf(out, "%zu\n", best);
+                continue;
+            }
+            for (size_t k = 0; k < K; k++) fprintf(out, "%.17g%s", p[k], k + 1 < K ? "," : "\n");
+        }
+        gbx_data_free(chunk);
+    }
+    if (ferror(out) || (out != stdout && fclose(out))) {
+        out = stdout;
+        fprintf(stderr, "glassbox: %s: write error\n", output_path ? output_path : "stdout");
+        code = EXIT_INTERNAL;
+    }
+    out = stdout;
+done:
+    if (out != stdout) fclose(out);
+    free(predictions);
+    gbx_data_reader_free(reader);
+    gbx_model_free(model);
+    return code;
+}

@@ -1,0 +1,40 @@
+/* Internal helpers shared by every module: errors, data layout, hashing, allocation. */
+#ifndef GBX_CORE_H
+#define GBX_CORE_H
+
+#include "glassbox.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Fills error (if any) and returns status, so callers can write `return gbx_fail(...)`. */
+gbx_status gbx_fail(gbx_error *error, gbx_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes an existing message with context ("model.json: " + message). */
+void gbx_error_prefix(gbx_error *error, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct gbx_data {
+    size_t rows;
+    size_t columns;
+    double *values; /* rows x columns, row-major, NaN = missing */
+    char **names;   /* columns names, never NULL entries */
+};
+
+/* An empty data set with owned storage (values uninitialised) and names copied (or f0, f1...). */
+gbx_data *gbx_data_alloc(size_t rows, size_t columns, const char *const *names);
+
+/* Hex SHA-256 of a file's bytes into out (65 chars). */
+gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error);
+/* Hex SHA-256 of a buffer. */
+void gbx_sha256_buffer(const void *bytes, size_t length, char out[65]);
+
+/* Reads a whole file into a NUL-terminated buffer. */
+gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error);
+
+/* Allocation that checks for overflow of count * size. */
+void *gbx_calloc(size_t count, size_t size);
+void *gbx_malloc_array(size_t count, size_t size);
+char *gbx_strdup(const char *text);
+
+#endif

@@ -1,0 +1,94 @@
+#include "core.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *gbx_calloc(size_t count, size_t size)
+{
+    if (count == 0 || size == 0) return calloc(1, 1);
+    if (count > SIZE_MAX / size) return NULL;
+    return calloc(count, size);
+}
+
+void *gbx_malloc_array(size_t count, size_t size)
+{
+    if (count == 0 || size == 0) return malloc(1);
+    if (count > SIZE_MAX / size) return NULL;
+    return malloc(count * size);
+}
+
+char *gbx_strdup(const char *text)
+{
+    size_t length = strlen(text) + 1;
+    char *copy = malloc(length);
+    if (copy) memcpy(copy, text, length);
+    return copy;
+}
+
+gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return gbx_fail(error, GBX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t capacity = 1 << 16, used = 0;
+    char *buffer = malloc(capacity);
+    while (buffer) {
+        used += fread(buffer + used, 1, capacity - used - 1, file);
+        if (used < capacity - 1) break;
+        char *grown = realloc(buffer, capacity * 2);
+        if (!grown) { free(buffer); buffer = NULL; break; }
+        buffer = grown;
+        capacity *= 2;
+    }
+    int failed = ferror(file);
+    fclose(file);
+    if (!buffer) return gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory reading the file", path);
+    if (failed) {
+        free(buffer);
+        return gbx_fail(error, GBX_ERR_IO, "%s: read error", path);
+    }
+    buffer[used] = '\0';
+    *bytes = buffer;
+    *length = used;
+    return GBX_OK;
+}
+
+static void hex_digest(const unsigned char *digest, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+void gbx_sha256_buffer(const void *bytes, size_t length, char out[65])
+{
+    unsigned char digest[32];
+    unsigned int digest_length = 0;
+    EVP_Digest(bytes, length, digest, &digest_length, EVP_sha256(), NULL);
+    hex_digest(digest, out);
+}
+
+gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return gbx_fail(error, GBX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(context, EVP_sha256(), NULL);
+    unsigned char buffer[1 << 16];
+    size_t got;
+    while ((got = fread(buffer, 1, sizeof buffer, file)) > 0) EVP_DigestUpdate(context, buffer, got);
+    unsigned char digest[32];
+    unsigned int digest_length = 0;
+    EVP_DigestFinal_ex(context, digest, &digest_length);
+    EVP_MD_CTX_free(context);
+    int failed = ferror(file);
+    fclose(file);
+    if (failed) return gbx_fail(error, GBX_ERR_IO, "%s: read error", path);
+    hex_digest(digest, out);
+    return GBX_OK;
+}

@@ -1,0 +1,220 @@
+#include "explainer.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows handed to one thread at a time: large enough to amortise scheduling, small enough to
+ * balance two cores on a short chunk. */
+#define ROWS_PER_TASK 64
+
+void gbx_explainer_options_init(gbx_explainer_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->method = GBX_METHOD_AUTO;
+    options->output_space = GBX_SPACE_RAW;
+}
+
+static const char *const method_names[] = {
+    [GBX_METHOD_AUTO] = "auto",
+    [GBX_METHOD_TREE] = "tree",
+    [GBX_METHOD_TREE_INTERVENTIONAL] = "tree-interventional",
+};
+
+gbx_status gbx_method_parse(const char *name, gbx_method *out)
+{
+    for (size_t m = 0; m < sizeof method_names / sizeof method_names[0]; m++)
+        if (strcmp(name, method_names[m]) == 0) {
+            *out = (gbx_method)m;
+            return GBX_OK;
+        }
+    return GBX_ERR_USAGE;
+}
+
+const char *gbx_method_name(gbx_method method)
+{
+    switch (method) {
+    case GBX_METHOD_TREE: return "tree_path_dependent";
+    case GBX_METHOD_TREE_INTERVENTIONAL: return "tree_interventional";
+    case GBX_METHOD_AUTO: break;
+    }
+    return "auto";
+}
+
+void gbx_explainer_free(gbx_explainer *explainer)
+{
+    if (!explainer) return;
+    gbx_tree_shap_free(explainer->tree_shap);
+    gbx_interventional_free(explainer->interventional);
+    free(explainer->base_values);
+    free(explainer);
+}
+
+gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
+                                gbx_explainer **out, gbx_error *error)
+{
+    if (!model || !options || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_create: NULL argument");
+    gbx_method method = options->method == GBX_METHOD_AUTO ? GBX_METHOD_TREE : options->method;
+    if (!model->trees)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
+                        method_names[method]);
+    if (options->interactions && method != GBX_METHOD_TREE)
+        return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
+    if (options->output_space == GBX_SPACE_PROBABILITY && method != GBX_METHOD_TREE_INTERVENTIONAL)
+        return gbx_fail(error, GBX_ERR_USAGE,
+                        "output space probability needs method tree-interventional (path-dependent "
+                        "values are additive in the margin only)");
+    gbx_explainer *explainer = calloc(1, sizeof *explainer);
+    if (!explainer) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    explainer->model = model;
+    explainer->method = method;
+    explainer->options = *options;
+    explainer->options.background = NULL; /* not kept: the caller may free it */
+    explainer->threads = options->threads > 0 ? options->threads : omp_get_num_procs();
+    explainer->base_values = gbx_calloc(model->outputs, sizeof(double));
+    gbx_status status = explainer->base_values ? GBX_OK
+                                               : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && method == GBX_METHOD_TREE) {
+        status = gbx_tree_shap_prepare(model->trees, model->features, model->outputs,
+                                       &explainer->tree_shap, error);
+        if (status == GBX_OK) gbx_tree_shap_base_values(explainer->tree_shap, explainer->base_values);
+    } else if (status == GBX_OK) {
+        const gbx_data *background = options->background;
+        if (!background)
+            status = gbx_fail(error, GBX_ERR_USAGE, "method tree-interventional needs a background "
+                              "data set (--background)");
+        else if (background->columns != model->features)
+            status = gbx_fail(error, GBX_ERR_MISMATCH, "background has %zu columns, the model "
+                              "expects %zu", background->columns, model->features);
+        if (status == GBX_OK)
+            status = gbx_interventional_prepare(model, background, options->output_space,
+                                                explainer->threads, &explainer->interventional,
+                                                error);
+        if (status == GBX_OK) {
+            gbx_interventional_base_values(explainer->interventional, explainer->base_values);
+            explainer->background_rows = background->rows;
+            gbx_sha256_buffer(background->values, background->rows * background->columns *
+                              sizeof(double), explainer->background_sha256);
+        }
+    }
+    if (status != GBX_OK) {
+        gbx_explainer_free(explainer);
+        return status;
+    }
+    *out = explainer;
+    return GBX_OK;
+}
+
+const double *gbx_explainer_base_values(const gbx_explainer *explainer)
+{
+    return explainer->base_values;
+}
+
+void gbx_explanation_free(gbx_explanation *explanation)
+{
+    if (!explanation) return;
+    free(explanation->values);
+    free(explanation->base_values);
+    free(explanation->predictions);
+    free(explanation->interactions);
+    free(explanation);
+}
+
+static gbx_explanation *explanation_alloc(size_t rows, size_t outputs, size_t features,
+                                          int interactions)
+{
+    gbx_explanation *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->rows = rows;
+    e->outputs = outputs;
+    e->features = features;
+    size_t cells = rows * outputs;
+    e->values = gbx_malloc_array(cells * features, sizeof(double));
+    e->base_values = gbx_malloc_array(cells, sizeof(double));
+    e->predictions = gbx_malloc_array(cells, sizeof(double));
+    if (interactions) e->interactions = gbx_malloc_array(cells * features * features, sizeof(double));
+    if (!e->values || !e->base_values || !e->predictions || (interactions && !e->interactions) ||
+        (features && cells > SIZE_MAX / features / (features ? features : 1))) {
+        gbx_explanation_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Raw model output for rows [begin, end). */
+static void predict_rows(const gbx_model *model, const double *rows, size_t begin, size_t end,
+                         double *out)
+{
+    const gbx_tree_ensemble *ensemble = model->trees;
+    for (size_t r = begin; r < end; r++) {
+        double *margin = out + r * model->outputs;
+        for (size_t k = 0; k < model->outputs; k++) margin[k] = ensemble->base_margin[k];
+        for (size_t t = 0; t < ensemble->tree_count; t++)
+            margin[ensemble->trees[t].output] +=
+                gbx_tree_leaf(&ensemble->trees[t], rows + r * model->features)->value;
+    }
+}
+
+gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
+                                 gbx_explanation **out, gbx_error *error)
+{
+    if (!explainer || !data || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_explain: NULL argument");
+    const gbx_model *model = explainer->model;
+    if (data->columns != model->features)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
+                        data->columns, model->features);
+    size_t rows = data->rows, K = model->outputs, M = model->features;
+    gbx_explanation *e = explanation_alloc(rows, K, M, explainer->options.interactions);
+    if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    size_t tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+    int failed = 0;
+#pragma omp parallel num_threads(explainer->threads)
+    {
+        gbx_tree_shap_workspace *tree_workspace = NULL;
+        gbx_interventional_workspace *interventional_workspace = NULL;
+        int ready = explainer->tree_shap
+                        ? (tree_workspace = gbx_tree_shap_workspace_new(explainer->tree_shap)) != NULL
+                        : (interventional_workspace =
+                               gbx_interventional_workspace_new(explainer->interventional)) != NULL;
+        if (!ready) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t task = 0; task < tasks; task++) {
+            if (!ready) continue;
+            size_t begin = task * ROWS_PER_TASK;
+            size_t end = begin + ROWS_PER_TASK < rows ? begin + ROWS_PER_TASK : rows;
+            const double *x = data->values + begin * M;
+            if (tree_workspace)
+                gbx_tree_shap_explain(explainer->tree_shap, tree_workspace, x, end - begin,
+                                      e->values + begin * K * M,
+                                      e->interactions ? e->interactions + begin * K * M * M : NULL);
+            else
+                gbx_interventional_explain(explainer->interventional, interventional_workspace, x,
+                                           end - begin, e->values + begin * K * M,
+                                           e->predictions + begin * K);
+            if (tree_workspace) predict_rows(model, data->values, begin, end, e->predictions);
+            for (size_t r = begin; r < end; r++)
+                memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
+        }
+        gbx_tree_shap_workspace_free(tree_workspace);
+        gbx_interventional_workspace_free(interventional_workspace);
+    }
+    if (failed) {
+        gbx_explanation_free(e);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for the explainer's workspace");
+    }
+    *out = e;
+    return GBX_OK;
+}
+
+size_t gbx_explanation_rows(const gbx_explanation *e) { return e->rows; }
+size_t gbx_explanation_outputs(const gbx_explanation *e) { return e->outputs; }
+size_t gbx_explanation_features(const gbx_explanation *e) { return e->features; }
+const double *gbx_explanation_values(const gbx_explanation *e) { return e->values; }
+const double *gbx_explanation_base_values(const gbx_explanation *e) { return e->base_values; }
+const double *gbx_explanation_predictions(const gbx_explanation *e) { return e->predictions; }
+const double *gbx_explanation_interactions(const gbx_explanation *e) { return e->interactions; }

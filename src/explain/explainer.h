@@ -1,0 +1,29 @@
+/* Internal layout of explainers and explanations, shared by the explain and io modules. */
+#ifndef GBX_EXPLAINER_H
+#define GBX_EXPLAINER_H
+
+#include "../models/model.h"
+#include "tree_shap.h"
+#include "tree_interventional.h"
+
+struct gbx_explainer {
+    const gbx_model *model;
+    gbx_method method;
+    gbx_explainer_options options;
+    int threads;
+    double *base_values;             /* per output */
+    gbx_tree_shap *tree_shap;        /* GBX_METHOD_TREE */
+    gbx_interventional *interventional; /* GBX_METHOD_TREE_INTERVENTIONAL */
+    size_t background_rows;
+    char background_sha256[65];
+};
+
+struct gbx_explanation {
+    size_t rows, outputs, features;
+    double *values;       /* [rows][outputs][features] */
+    double *base_values;  /* [rows][outputs] */
+    double *predictions;  /* [rows][outputs] */
+    double *interactions; /* [rows][outputs][features][features] or NULL */
+};
+
+#endif

@@ -1,0 +1,451 @@
+#include "tree_interventional.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DISTINCT 64
+
+typedef struct {
+    uint64_t pattern; /* bit j: the background row satisfies the path's splits on feature j */
+    double share;     /* fraction of background rows with this pattern */
+} pattern_share;
+
+typedef struct {
+    int32_t node;
+    int distinct;                 /* distinct features on the path */
+    size_t first_pattern, patterns;
+} leaf_summary;
+
+typedef struct {
+    const gbx_tree *tree;
+    int8_t *bit;             /* per node: bit of the feature split by its parent */
+    uint8_t *first;          /* per node: the parent's feature is new on the path */
+    int32_t *leaf_index;     /* per node: index into leaves, or -1 */
+    int32_t *feature_of_bit; /* [leaf][MAX_DISTINCT] */
+    leaf_summary *leaves;
+    size_t leaf_count;
+    pattern_share *patterns;
+    int depth;
+} summarised_tree;
+
+struct gbx_interventional {
+    const gbx_model *model;
+    gbx_output_space space;
+    summarised_tree *trees;
+    size_t tree_count;
+    const double *background_copy; /* probability space only: walked pair by pair */
+    double *background;
+    double *background_margins;    /* [rows][outputs] */
+    size_t background_rows;
+    double *base_values;
+    double beta[MAX_DISTINCT + 1][MAX_DISTINCT + 1]; /* a! b! / (a + b + 1)! */
+    size_t max_leaves;
+    int max_depth;
+};
+
+struct gbx_interventional_workspace {
+    uint64_t *leaf_pattern;  /* per leaf of the current tree */
+    double *pair;            /* [outputs][features] */
+    uint8_t *state;          /* per feature: 0 free, 1 from x, 2 from the background row */
+    int32_t *assigned;       /* features assigned on the current path */
+    double margin[64];
+};
+
+/* ---- summarising the trees and the background ---- */
+
+typedef struct {
+    summarised_tree *s;
+    int32_t *bit_of_feature; /* -1 when the feature is not on the path */
+    int distinct;
+} shape_walk;
+
+static gbx_status shape(shape_walk *walk, int32_t id, int depth, size_t tree_index,
+                        gbx_error *error)
+{
+    summarised_tree *s = walk->s;
+    const gbx_node *node = &s->tree->nodes[id];
+    if (depth > s->depth) s->depth = depth;
+    if (node->kind == GBX_NODE_LEAF) {
+        s->leaf_index[id] = (int32_t)s->leaf_count;
+        leaf_summary *leaf = &s->leaves[s->leaf_count++];
+        leaf->node = id;
+        leaf->distinct = walk->distinct;
+        return GBX_OK;
+    }
+    int32_t feature = node->feature, saved = walk->bit_of_feature[feature];
+    if (saved < 0 && walk->distinct == MAX_DISTINCT)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "tree %zu: a path tests more than %d distinct "
+                        "features, beyond interventional TreeSHAP's limit", tree_index,
+                        MAX_DISTINCT);
+    int32_t children[2] = {node->left, node->right};
+    for (int side = 0; side < 2; side++) {
+        int32_t child = children[side];
+        s->first[child] = saved < 0;
+        s->bit[child] = (int8_t)(saved >= 0 ? saved : walk->distinct);
+        if (saved < 0) walk->bit_of_feature[feature] = walk->distinct++;
+        gbx_status status = shape(walk, child, depth + 1, tree_index, error);
+        if (saved < 0) walk->bit_of_feature[feature] = -1, walk->distinct--;
+        if (status != GBX_OK) return status;
+    }
+    return GBX_OK;
+}
+
+/* Records the features by bit for each leaf (second walk, leaves already numbered). */
+static void record_features(summarised_tree *s, int32_t id, int32_t *path_features)
+{
+    const gbx_node *node = &s->tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) {
+        int32_t *out = s->feature_of_bit + (size_t)s->leaf_index[id] * MAX_DISTINCT;
+        memcpy(out, path_features, MAX_DISTINCT * sizeof(int32_t));
+        return;
+    }
+    int32_t children[2] = {node->left, node->right};
+    for (int side = 0; side < 2; side++) {
+        int32_t child = children[side];
+        path_features[s->bit[child]] = node->feature;
+        record_features(s, child, path_features);
+    }
+}
+
+/* Pattern of one row at every leaf of a tree: bit j set when the row satisfies all splits of
+ * the leaf's path on its j-th feature. */
+static void row_patterns(const summarised_tree *s, const double *row, int32_t id, uint64_t pattern,
+                         uint64_t *out)
+{
+    const gbx_node *node = &s->tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) {
+        out[s->leaf_index[id]] = pattern;
+        return;
+    }
+    int left = gbx_node_goes_left(node, s->tree->categories, row[node->feature]);
+    int32_t children[2] = {node->left, node->right};
+    for (int side = 0; side < 2; side++) {
+        int32_t child = children[side];
+        uint64_t bit = (uint64_t)1 << s->bit[child];
+        int satisfied = side == 0 ? left : !left;
+        uint64_t next = s->first[child] ? (satisfied ? pattern | bit : pattern)
+                                        : (satisfied ? pattern : pattern & ~bit);
+        row_patterns(s, row, child, next, out);
+    }
+}
+
+static int compare_patterns(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const gbx_data *background,
+                                 size_t features, summarised_tree *s, gbx_error *error)
+{
+    size_t n = tree->node_count, N = background->rows;
+    s->tree = tree;
+    s->bit = gbx_calloc(n, 1);
+    s->first = gbx_calloc(n, 1);
+    s->leaf_index = gbx_malloc_array(n, sizeof(int32_t));
+    s->leaves = gbx_calloc(n, sizeof(leaf_summary));
+    int32_t *bit_of_feature = gbx_malloc_array(features ? features : 1, sizeof(int32_t));
+    if (!s->bit || !s->first || !s->leaf_index || !s->leaves || !bit_of_feature) {
+        free(bit_of_feature);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) s->leaf_index[i] = -1;
+    for (size_t f = 0; f < features; f++) bit_of_feature[f] = -1;
+    shape_walk walk = {s, bit_of_feature, 0};
+    gbx_status status = shape(&walk, 0, 0, tree_index, error);
+    free(bit_of_feature);
+    if (status != GBX_OK) return status;
+    int32_t path_features[MAX_DISTINCT] = {0};
+    s->feature_of_bit = gbx_calloc(s->leaf_count * MAX_DISTINCT, sizeof(int32_t));
+    uint64_t *by_leaf = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(uint64_t));
+    uint64_t *one_row = gbx_malloc_array(s->leaf_count, sizeof(uint64_t));
+    s->patterns = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(pattern_share));
+    if (!s->feature_of_bit || !by_leaf || !one_row || !s->patterns) {
+        free(by_leaf);
+        free(one_row);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory summarising the background");
+    }
+    record_features(s, 0, path_features);
+    for (size_t b = 0; b < N; b++) {
+        row_patterns(s, background->values + b * features, 0, 0, one_row);
+        for (size_t l = 0; l < s->leaf_count; l++) by_leaf[l * N + b] = one_row[l];
+    }
+    /* Histogram per leaf; patterns that can never reach the leaf together with any row still
+     * matter (the row may supply the missing features), so all distinct patterns are kept. */
+    size_t used = 0;
+    for (size_t l = 0; l < s->leaf_count; l++) {
+        uint64_t *list = by_leaf + l * N;
+        qsort(list, N, sizeof(uint64_t), compare_patterns);
+        s->leaves[l].first_pattern = used;
+        for (size_t b = 0; b < N;) {
+            size_t same = b;
+            while (same < N && list[same] == list[b]) same++;
+            s->patterns[used].pattern = list[b];
+            s->patterns[used].share = (double)(same - b) / (double)N;
+            used++;
+            b = same;
+        }
+        s->leaves[l].patterns = used - s->leaves[l].first_pattern;
+    }
+    free(by_leaf);
+    free(one_row);
+    return GBX_OK;
+}
+
+static void free_summary(summarised_tree *s)
+{
+    free(s->bit); free(s->first); free(s->leaf_index); free(s->feature_of_bit); free(s->leaves);
+    free(s->patterns);
+}
+
+void gbx_interventional_free(gbx_interventional *iv)
+{
+    if (!iv) return;
+    if (iv->trees)
+        for (size_t t = 0; t < iv->tree_count; t++) free_summary(&iv->trees[t]);
+    free(iv->trees);
+    free(iv->background);
+    free(iv->background_margins);
+    free(iv->base_values);
+    free(iv);
+}
+
+static void margins(const gbx_model *model, const double *row, double *out)
+{
+    const gbx_tree_ensemble *ensemble = model->trees;
+    for (size_t k = 0; k < model->outputs; k++) out[k] = ensemble->base_margin[k];
+    for (size_t t = 0; t < ensemble->tree_count; t++)
+        out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
+}
+
+gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
+                                      gbx_output_space space, int threads,
+                                      gbx_interventional **out, gbx_error *error)
+{
+    if (background->rows == 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
+    if (space == GBX_SPACE_PROBABILITY && model->link != GBX_LINK_LOGIT &&
+        model->link != GBX_LINK_SOFTMAX)
+        return gbx_fail(error, GBX_ERR_USAGE, "output space probability needs a logistic or "
+                        "softmax model; objective \"%s\" is not", model->objective);
+    if (model->outputs > 64)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
+    gbx_interventional *iv = calloc(1, sizeof *iv);
+    if (!iv) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    iv->model = model;
+    iv->space = space;
+    size_t N = background->rows, M = model->features, K = model->outputs;
+    iv->background_rows = N;
+    iv->tree_count = model->trees->tree_count;
+    iv->trees = gbx_calloc(iv->tree_count, sizeof(summarised_tree));
+    iv->base_values = gbx_calloc(K, sizeof(double));
+    iv->background_margins = gbx_malloc_array(N * K, sizeof(double));
+    gbx_status status = iv->trees && iv->base_values && iv->background_margins
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (int a = 0; a <= MAX_DISTINCT; a++)
+        for (int b = 0; b <= MAX_DISTINCT; b++)
+            iv->beta[a][b] = a == 0 ? (b == 0 ? 1.0 : iv->beta[0][b - 1] * b / (b + 1))
+                                    : iv->beta[a - 1][b] * a / (a + b + 1);
+    if (status == GBX_OK && space == GBX_SPACE_PROBABILITY) {
+        iv->background = gbx_malloc_array(N * M, sizeof(double));
+        if (!iv->background) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        else memcpy(iv->background, background->values, N * M * sizeof(double));
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (size_t t = 0; t < iv->tree_count; t++) {
+        gbx_error local;
+        if (status != GBX_OK || space == GBX_SPACE_PROBABILITY) continue;
+        if (summarise_tree(&model->trees->trees[t], t, background, M, &iv->trees[t], &local)) {
+#pragma omp critical
+            {
+                if (status == GBX_OK) {
+                    status = local.status;
+                    if (error) *error = local;
+                }
+            }
+        }
+    }
+    for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
+        const gbx_tree *tree = &model->trees->trees[t];
+        if (space == GBX_SPACE_PROBABILITY) iv->trees[t].tree = tree;
+        if ((size_t)tree->node_count > iv->max_leaves) iv->max_leaves = tree->node_count;
+    }
+    /* Base value: the mean model output over the background, in the explained space. */
+    for (size_t b = 0; status == GBX_OK && b < N; b++) {
+        double *margin = iv->background_margins + b * K;
+        margins(model, background->values + b * M, margin);
+        double transformed[64];
+        memcpy(transformed, margin, K * sizeof(double));
+        if (space == GBX_SPACE_PROBABILITY) model->transform(model, transformed);
+        for (size_t k = 0; k < K; k++) iv->base_values[k] += transformed[k] / (double)N;
+    }
+    int depth = 0;
+    for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
+        int tree_depth = 0;
+        const gbx_tree *tree = &model->trees->trees[t];
+        if (space == GBX_SPACE_RAW) tree_depth = iv->trees[t].depth;
+        else tree_depth = (int)tree->node_count; /* a safe bound for the joint walk */
+        if (tree_depth > depth) depth = tree_depth;
+    }
+    iv->max_depth = depth;
+    if (status != GBX_OK) {
+        gbx_interventional_free(iv);
+        return status;
+    }
+    *out = iv;
+    return GBX_OK;
+}
+
+void gbx_interventional_base_values(const gbx_interventional *iv, double *out)
+{
+    memcpy(out, iv->base_values, iv->model->outputs * sizeof(double));
+}
+
+gbx_interventional_workspace *gbx_interventional_workspace_new(const gbx_interventional *iv)
+{
+    gbx_interventional_workspace *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    size_t M = iv->model->features ? iv->model->features : 1;
+    w->leaf_pattern = gbx_calloc(iv->max_leaves, sizeof(uint64_t));
+    w->pair = gbx_calloc(iv->model->outputs * M, sizeof(double));
+    w->state = gbx_calloc(M, 1);
+    w->assigned = gbx_calloc((size_t)iv->max_depth + 1, sizeof(int32_t));
+    if (!w->leaf_pattern || !w->pair || !w->state || !w->assigned) {
+        gbx_interventional_workspace_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void gbx_interventional_workspace_free(gbx_interventional_workspace *w)
+{
+    if (!w) return;
+    free(w->leaf_pattern); free(w->pair); free(w->state); free(w->assigned);
+    free(w);
+}
+
+/* ---- raw space: the background enters through the pattern histograms ---- */
+
+static void explain_tree_raw(const gbx_interventional *iv, const summarised_tree *s,
+                             uint64_t *leaf_pattern, const double *row, double *phi)
+{
+    row_patterns(s, row, 0, 0, leaf_pattern);
+    for (size_t l = 0; l < s->leaf_count; l++) {
+        const leaf_summary *leaf = &s->leaves[l];
+        int d = leaf->distinct;
+        uint64_t full = d == 64 ? ~(uint64_t)0 : (((uint64_t)1 << d) - 1);
+        uint64_t o = leaf_pattern[l], need = ~o & full;
+        int z_count = __builtin_popcountll(need);
+        double value = s->tree->nodes[leaf->node].value, subtract = 0.0;
+        const int32_t *feature = s->feature_of_bit + l * MAX_DISTINCT;
+        const pattern_share *p = s->patterns + leaf->first_pattern;
+        for (size_t i = 0; i < leaf->patterns; i++) {
+            uint64_t pattern = p[i].pattern;
+            if ((pattern & need) != need) continue; /* no hybrid row reaches the leaf */
+            uint64_t x_only = ~pattern & full;
+            int x_count = __builtin_popcountll(x_only);
+            if (x_count + z_count == 0) continue;
+            double weight = value * p[i].share;
+            if (x_count) {
+                double add = weight * iv->beta[x_count - 1][z_count];
+                for (uint64_t bits = x_only; bits; bits &= bits - 1)
+                    phi[feature[__builtin_ctzll(bits)]] += add;
+            }
+            if (z_count) subtract += weight * iv->beta[x_count][z_count - 1];
+        }
+        if (subtract != 0.0)
+            for (uint64_t bits = need; bits; bits &= bits - 1)
+                phi[feature[__builtin_ctzll(bits)]] -= subtract;
+    }
+}
+
+/* ---- probability space: one background row at a time ---- */
+
+typedef struct {
+    const gbx_interventional *iv;
+    gbx_interventional_workspace *w;
+    const double *x, *reference;
+    double *phi;
+} pair_walk;
+
+static void walk_pair(const pair_walk *p, const gbx_tree *tree, int32_t id, int x_count,
+                      int z_count, int assigned)
+{
+    const gbx_node *node = &tree->nodes[id];
+    gbx_interventional_workspace *w = p->w;
+    if (node->kind == GBX_NODE_LEAF) {
+        if (x_count + z_count == 0) return;
+        double add = x_count ? node->value * p->iv->beta[x_count - 1][z_count] : 0.0;
+        double subtract = z_count ? node->value * p->iv->beta[x_count][z_count - 1] : 0.0;
+        for (int i = 0; i < assigned; i++) {
+            int32_t f = w->assigned[i];
+            p->phi[f] += w->state[f] == 1 ? add : -subtract;
+        }
+        return;
+    }
+    int32_t f = node->feature;
+    int x_left = gbx_node_goes_left(node, tree->categories, p->x[f]);
+    int r_left = gbx_node_goes_left(node, tree->categories, p->reference[f]);
+    if (w->state[f] || x_left == r_left) {
+        int left = w->state[f] == 2 ? r_left : x_left;
+        walk_pair(p, tree, left ? node->left : node->right, x_count, z_count, assigned);
+        return;
+    }
+    w->assigned[assigned] = f;
+    w->state[f] = 1;
+    walk_pair(p, tree, x_left ? node->left : node->right, x_count + 1, z_count, assigned + 1);
+    w->state[f] = 2;
+    walk_pair(p, tree, r_left ? node->left : node->right, x_count, z_count + 1, assigned + 1);
+    w->state[f] = 0;
+}
+
+static void explain_row_probability(const gbx_interventional *iv, gbx_interventional_workspace *w,
+                                    const double *row, double *phi, double *prediction)
+{
+    const gbx_model *model = iv->model;
+    size_t K = model->outputs, M = model->features, N = iv->background_rows;
+    double margin_x[64], p_x[64];
+    margins(model, row, margin_x);
+    memcpy(p_x, margin_x, K * sizeof(double));
+    model->transform(model, p_x);
+    memcpy(prediction, p_x, K * sizeof(double));
+    for (size_t b = 0; b < N; b++) {
+        const double *margin_r = iv->background_margins + b * K;
+        double p_r[64];
+        memcpy(p_r, margin_r, K * sizeof(double));
+        model->transform(model, p_r);
+        memset(w->pair, 0, K * M * sizeof(double));
+        for (size_t t = 0; t < iv->tree_count; t++) {
+            const gbx_tree *tree = iv->trees[t].tree;
+            pair_walk p = {iv, w, row, iv->background + b * M, w->pair + (size_t)tree->output * M};
+            walk_pair(&p, tree, 0, 0, 0, 0);
+        }
+        for (size_t k = 0; k < K; k++) {
+            double difference = margin_x[k] - margin_r[k];
+            double scale = difference == 0.0 ? 1.0 : (p_x[k] - p_r[k]) / difference;
+            for (size_t f = 0; f < M; f++) phi[k * M + f] += w->pair[k * M + f] * scale / (double)N;
+        }
+    }
+}
+
+void gbx_interventional_explain(const gbx_interventional *iv, gbx_interventional_workspace *w,
+                                const double *rows, size_t count, double *values,
+                                double *predictions)
+{
+    const gbx_model *model = iv->model;
+    size_t K = model->outputs, M = model->features;
+    memset(values, 0, count * K * M * sizeof(double));
+    for (size_t r = 0; r < count; r++) {
+        const double *row = rows + r * M;
+        double *phi = values + r * K * M;
+        if (iv->space == GBX_SPACE_PROBABILITY) {
+            explain_row_probability(iv, w, row, phi, predictions + r * K);
+            continue;
+        }
+        for (size_t t = 0; t < iv->tree_count; t++) {
+            const summarised_tree *s = &iv->trees[t];
+            explain_tree_raw(iv, s, w->leaf_pattern, row, phi + (size_t)s->tree->output * M);
+        }
+        margins(model, row, predictions + r * K);
+    }
+}

@@ -1,0 +1,35 @@
+/* Interventional TreeSHAP: Shapley values of the game v(S) = E_b[f(x_S, b_notS)] over a
+ * background set, as shap's TreeExplainer(feature_perturbation="interventional").
+ *
+ * For one leaf with distinct path features D, a background row b and the explained row x, let
+ * o_j (s_j) say whether x (b) satisfies the path's splits on feature j. The leaf is reached by a
+ * hybrid row only when every j has o_j or s_j; with X = {o_j & !s_j} and Z = {!o_j & s_j} the
+ * leaf adds v |X|-1! |Z|! / (|X|+|Z|)! to each feature of X and subtracts v |X|! |Z|-1! /
+ * (|X|+|Z|)! from each feature of Z. Only the pattern s of b matters, so the background is
+ * summarised once per leaf as a histogram of patterns and each row then costs O(leaves x
+ * patterns), independent of the background size once the patterns saturate.
+ *
+ * In probability space shap rescales each (row, background row) pair by
+ * (T(f(x)) - T(f(b))) / (f(x) - f(b)); that needs the pair's own values, so this space walks
+ * each pair jointly through the trees. */
+#ifndef GBX_TREE_INTERVENTIONAL_H
+#define GBX_TREE_INTERVENTIONAL_H
+
+#include "../models/model.h"
+
+typedef struct gbx_interventional gbx_interventional;
+typedef struct gbx_interventional_workspace gbx_interventional_workspace;
+
+gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
+                                      gbx_output_space space, int threads,
+                                      gbx_interventional **out, gbx_error *error);
+void gbx_interventional_free(gbx_interventional *interventional);
+void gbx_interventional_base_values(const gbx_interventional *interventional, double *out);
+gbx_interventional_workspace *gbx_interventional_workspace_new(const gbx_interventional *iv);
+void gbx_interventional_workspace_free(gbx_interventional_workspace *workspace);
+/* values: [count][outputs][features]; predictions: [count][outputs] in the chosen space. */
+void gbx_interventional_explain(const gbx_interventional *interventional,
+                                gbx_interventional_workspace *workspace, const double *rows,
+                                size_t count, double *values, double *predictions);
+
+#endif

@@ -1,0 +1,287 @@
+/* Streams explanations to glassbox.explanation/1 JSON or CSV in bounded memory.
+ * JSON arrays are row-indexed ([n][K][M] ...) but arrive a chunk of rows at a time, so each
+ * array streams into its own anonymous temporary file, and close() joins them into the final
+ * file, written beside the path and renamed into place: a failed run leaves nothing under the
+ * path. The path "-" is standard output. */
+#include "../explain/explainer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
+       SECTION_COUNT };
+static const char *const section_keys[SECTION_COUNT] = {
+    "values", "base_values", "predictions", "data", "interaction_values"};
+
+struct gbx_explanation_writer {
+    char *path, *temporary;
+    int csv, include_data, interactions;
+    FILE *file;                         /* the output (JSON: header and the joined sections) */
+    FILE *sections[SECTION_COUNT];      /* JSON only */
+    size_t rows;
+    const gbx_explainer *explainer;
+};
+
+static void write_number(FILE *file, double value)
+{
+    if (isnan(value) || isinf(value)) fputs("null", file);
+    else fprintf(file, "%.17g", value);
+}
+
+static void write_json_string(FILE *file, const char *text)
+{
+    fputc('"', file);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(file, "\\%c", *p);
+        else if (*p < 0x20) fprintf(file, "\\u%04x", *p);
+        else fputc(*p, file);
+    }
+    fputc('"', file);
+}
+
+static void write_csv_field(FILE *file, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, file);
+        return;
+    }
+    fputc('"', file);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') fputc('"', file);
+        fputc(*p, file);
+    }
+    fputc('"', file);
+}
+
+static const char *feature_name(const gbx_model *model, size_t f, char *buffer, size_t size)
+{
+    const char *name = gbx_model_feature_name(model, f);
+    if (name) return name;
+    snprintf(buffer, size, "f%zu", f);
+    return buffer;
+}
+
+static void remove_sections(gbx_explanation_writer *w)
+{
+    for (int s = 0; s < SECTION_COUNT; s++) {
+        if (w->sections[s]) fclose(w->sections[s]);
+        w->sections[s] = NULL;
+    }
+}
+
+void gbx_explanation_writer_abort(gbx_explanation_writer *w)
+{
+    if (!w) return;
+    remove_sections(w);
+    if (w->file && w->file != stdout) fclose(w->file);
+    if (w->temporary) remove(w->temporary);
+    free(w->temporary);
+    free(w->path);
+    free(w);
+}
+
+static gbx_status write_csv_header(gbx_explanation_writer *w)
+{
+    const gbx_model *model = w->explainer->model;
+    char buffer[32];
+    if (model->outputs > 1) fputs("output,", w->file);
+    for (size_t f = 0; f < model->features; f++) {
+        write_csv_field(w->file, feature_name(model, f, buffer, sizeof buffer));
+        fputc(',', w->file);
+    }
+    fputs("base_value,prediction\n", w->file);
+    return GBX_OK;
+}
+
+gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
+                                       const gbx_writer_options *options,
+                                       gbx_explanation_writer **out, gbx_error *error)
+{
+    if (!path || !explainer || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_explanation_writer_open: NULL argument");
+    gbx_explanation_writer *w = calloc(1, sizeof *w);
+    if (!w) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    const char *format = options && options->format ? options->format : NULL;
+    const char *dot = strrchr(path, '.');
+    if (!format) format = dot && strcasecmp(dot, ".csv") == 0 ? "csv" : "json";
+    if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        free(w);
+        return gbx_fail(error, GBX_ERR_USAGE, "unknown explanation format \"%s\" (json or csv)",
+                        format);
+    }
+    w->csv = strcmp(format, "csv") == 0;
+    w->include_data = options ? options->include_data : 1;
+    w->interactions = explainer->options.interactions;
+    w->explainer = explainer;
+    w->path = gbx_strdup(path);
+    size_t length = strlen(path) + 32;
+    w->temporary = malloc(length);
+    if (!w->path || !w->temporary) {
+        gbx_explanation_writer_abort(w);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    if (strcmp(path, "-") == 0) {
+        free(w->temporary);
+        w->temporary = NULL;
+        w->file = stdout;
+    } else {
+        snprintf(w->temporary, length, "%s.partial", path);
+        w->file = fopen(w->temporary, "wb");
+    }
+    if (!w->file) {
+        gbx_status status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", w->temporary,
+                                     strerror(errno));
+        gbx_explanation_writer_abort(w);
+        return status;
+    }
+    if (w->csv) {
+        write_csv_header(w);
+    } else {
+        for (int s = 0; s < SECTION_COUNT; s++) {
+            if ((s == SECTION_DATA && !w->include_data) ||
+                (s == SECTION_INTERACTIONS && !w->interactions))
+                continue;
+            w->sections[s] = tmpfile();
+            if (!w->sections[s]) {
+                gbx_status status = gbx_fail(error, GBX_ERR_IO, "cannot create a temporary "
+                                             "file: %s", strerror(errno));
+                gbx_explanation_writer_abort(w);
+                return status;
+            }
+        }
+    }
+    *out = w;
+    return GBX_OK;
+}
+
+/* Writes `count` numbers as a JSON array of nested arrays with the given inner sizes. */
+static void write_nested(FILE *file, const double *values, const size_t *shape, int rank)
+{
+    fputc('[', file);
+    size_t stride = 1;
+    for (int i = 1; i < rank; i++) stride *= shape[i];
+    for (size_t i = 0; i < shape[0]; i++) {
+        if (i) fputc(',', file);
+        if (rank == 1) write_number(file, values[i]);
+        else write_nested(file, values + i * stride, shape + 1, rank - 1);
+    }
+    fputc(']', file);
+}
+
+static void write_section_rows(gbx_explanation_writer *w, int section, const double *values,
+                               size_t rows, const size_t *shape, int rank)
+{
+    FILE *file = w->sections[section];
+    if (!file) return;
+    size_t stride = 1;
+    for (int i = 0; i < rank; i++) stride *= shape[i];
+    for (size_t r = 0; r < rows; r++) {
+        if (w->rows + r > 0) fputc(',', file);
+        fputc('\n', file);
+        write_nested(file, values + r * stride, shape, rank);
+    }
+}
+
+gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
+                                        const gbx_explanation *e, const gbx_data *data,
+                                        gbx_error *error)
+{
+    size_t K = e->outputs, M = e->features;
+    if (w->csv) {
+        for (size_t r = 0; r < e->rows; r++)
+            for (size_t k = 0; k < K; k++) {
+                if (K > 1) fprintf(w->file, "%s,", w->explainer->model->output_names[k]);
+                for (size_t f = 0; f < M; f++) {
+                    fprintf(w->file, "%.17g,", e->values[(r * K + k) * M + f]);
+                }
+                fprintf(w->file, "%.17g,%.17g\n", e->base_values[r * K + k],
+                        e->predictions[r * K + k]);
+            }
+    } else {
+        size_t values_shape[] = {K, M}, output_shape[] = {K}, data_shape[] = {M},
+               interaction_shape[] = {K, M, M};
+        write_section_rows(w, SECTION_VALUES, e->values, e->rows, values_shape, 2);
+        write_section_rows(w, SECTION_BASE, e->base_values, e->rows, output_shape, 1);
+        write_section_rows(w, SECTION_PREDICTIONS, e->predictions, e->rows, output_shape, 1);
+        if (data && w->sections[SECTION_DATA])
+            write_section_rows(w, SECTION_DATA, data->values, e->rows, data_shape, 1);
+        if (e->interactions)
+            write_section_rows(w, SECTION_INTERACTIONS, e->interactions, e->rows,
+                               interaction_shape, 3);
+    }
+    w->rows += e->rows;
+    for (int s = 0; s < SECTION_COUNT; s++)
+        if (w->sections[s] && ferror(w->sections[s]))
+            return gbx_fail(error, GBX_ERR_IO, "temporary file: write error (disk full?)");
+    if (ferror(w->file)) return gbx_fail(error, GBX_ERR_IO, "%s: write error", w->path);
+    return GBX_OK;
+}
+
+static void write_json_header(gbx_explanation_writer *w)
+{
+    const gbx_explainer *x = w->explainer;
+    const gbx_model *model = x->model;
+    FILE *f = w->file;
+    int probability = x->options.output_space == GBX_SPACE_PROBABILITY;
+    fprintf(f, "{\"format\": \"glassbox.explanation/1\",\n\"glassbox_version\": \"%s\",\n",
+            GBX_VERSION);
+    fprintf(f, "\"method\": \"%s\",\n\"parameters\": {", gbx_method_name(x->method));
+    if (x->method == GBX_METHOD_TREE) {
+        fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
+    } else {
+        fprintf(f, "\"background_rows\": %zu, \"background_sha256\": \"%s\", \"output_space\": \"%s\"",
+                x->background_rows, x->background_sha256, probability ? "probability" : "raw");
+    }
+    fprintf(f, "},\n\"seed\": 0,\n\"model\": {\"sha256\": \"%s\", \"type\": \"%s\", \"objective\": ",
+            model->sha256, model->type);
+    write_json_string(f, gbx_model_objective(model));
+    fprintf(f, ", \"output\": \"%s\"},\n\"rows\": %zu,\n\"feature_names\": [",
+            probability ? "probability" : "margin", w->rows);
+    char buffer[32];
+    for (size_t j = 0; j < model->features; j++) {
+        if (j) fputs(", ", f);
+        write_json_string(f, feature_name(model, j, buffer, sizeof buffer));
+    }
+    fputs("],\n\"output_names\": [", f);
+    for (size_t k = 0; k < model->outputs; k++) {
+        if (k) fputs(", ", f);
+        write_json_string(f, model->output_names[k]);
+    }
+    fputs("]", f);
+}
+
+gbx_status gbx_explanation_writer_close(gbx_explanation_writer *w, gbx_error *error)
+{
+    gbx_status status = GBX_OK;
+    if (!w->csv) {
+        write_json_header(w);
+        char buffer[1 << 16];
+        for (int s = 0; s < SECTION_COUNT && status == GBX_OK; s++) {
+            if (!w->sections[s]) continue;
+            fprintf(w->file, ",\n\"%s\": [", section_keys[s]);
+            rewind(w->sections[s]);
+            size_t got;
+            while ((got = fread(buffer, 1, sizeof buffer, w->sections[s])) > 0)
+                fwrite(buffer, 1, got, w->file);
+            if (ferror(w->sections[s]))
+                status = gbx_fail(error, GBX_ERR_IO, "temporary file: read error");
+            fputs("\n]", w->file);
+        }
+        fputs("}\n", w->file);
+    }
+    remove_sections(w);
+    int failed = ferror(w->file) | (w->file == stdout ? fflush(stdout) : fclose(w->file));
+    if (status == GBX_OK && failed)
+        status = gbx_fail(error, GBX_ERR_IO, "%s: write error (disk full?)", w->path);
+    w->file = NULL;
+    if (status == GBX_OK && w->temporary && rename(w->temporary, w->path) != 0)
+        status = gbx_fail(error, GBX_ERR_IO, "%s: cannot move into place: %s", w->path,
+                          strerror(errno));
+    if (status != GBX_OK && w->temporary) remove(w->temporary);
+    free(w->temporary);
+    free(w->path);
+    free(w);
+    return status;
+}

@@ -1,0 +1,238 @@
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gbx_model *gbx_model_alloc(const char *type)
+{
+    gbx_model *model = calloc(1, sizeof *model);
+    if (!model) return NULL;
+    model->type = type;
+    model->sigmoid_scale = 1.0;
+    model->transform = gbx_transform_identity;
+    return model;
+}
+
+gbx_status gbx_model_set_outputs(gbx_model *model, size_t outputs, const char *single_name)
+{
+    model->outputs = outputs;
+    model->output_names = gbx_calloc(outputs, sizeof(char *));
+    if (!model->output_names) return GBX_ERR_NOMEM;
+    for (size_t k = 0; k < outputs; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "class_%zu", k);
+        model->output_names[k] = gbx_strdup(outputs == 1 && single_name ? single_name : name);
+        if (!model->output_names[k]) return GBX_ERR_NOMEM;
+    }
+    return GBX_OK;
+}
+
+void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble)
+{
+    if (!ensemble) return;
+    for (size_t t = 0; t < ensemble->tree_count; t++) {
+        free(ensemble->trees[t].nodes);
+        free(ensemble->trees[t].categories);
+    }
+    free(ensemble->trees);
+    free(ensemble->base_margin);
+    free(ensemble);
+}
+
+static char **free_names(char **names, size_t count)
+{
+    if (names)
+        for (size_t i = 0; i < count; i++) free(names[i]);
+    free(names);
+    return NULL;
+}
+
+void gbx_model_free(gbx_model *model)
+{
+    if (!model) return;
+    free(model->objective);
+    free_names(model->feature_names, model->features);
+    free_names(model->output_names, model->outputs);
+    gbx_tree_ensemble_free(model->trees);
+    free(model);
+}
+
+gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t features,
+                             gbx_error *error)
+{
+    if (tree->node_count == 0)
+        return gbx_fail(error, GBX_ERR_PARSE, "tree %zu: has no nodes", tree_index);
+    uint8_t *seen = gbx_calloc(tree->node_count, 1);
+    int32_t *stack = gbx_malloc_array(tree->node_count, sizeof(int32_t));
+    gbx_status status = GBX_OK;
+    if (!seen || !stack) {
+        status = gbx_fail(error, GBX_ERR_NOMEM, "tree %zu: out of memory", tree_index);
+        goto done;
+    }
+    size_t top = 0;
+    stack[top++] = 0;
+    seen[0] = 1;
+    while (top > 0) {
+        int32_t id = stack[--top];
+        const gbx_node *node = &tree->nodes[id];
+        if (node->kind == GBX_NODE_LEAF) {
+            if (!isfinite(node->value)) {
+                status = gbx_fail(error, GBX_ERR_PARSE, "tree %zu: leaf %d has a non-finite value",
+                                  tree_index, id);
+                goto done;
+            }
+            continue;
+        }
+        if (node->feature < 0 || (size_t)node->feature >= features) {
+            status = gbx_fail(error, GBX_ERR_PARSE,
+                              "tree %zu: node %d splits on feature %d, but the model has %zu",
+                              tree_index, id, node->feature, features);
+            goto done;
+        }
+        if (node->category_begin + (size_t)node->category_words > tree->category_word_count) {
+            status = gbx_fail(error, GBX_ERR_PARSE, "tree %zu: node %d has a bad category slice",
+                              tree_index, id);
+            goto done;
+        }
+        int32_t children[2] = {node->left, node->right};
+        for (int c = 0; c < 2; c++) {
+            int32_t child = children[c];
+            if (child < 0 || (size_t)child >= tree->node_count) {
+                status = gbx_fail(error, GBX_ERR_PARSE,
+                                  "tree %zu: node %d has child %d outside 0..%zu", tree_index, id,
+                                  child, tree->node_count - 1);
+                goto done;
+            }
+            if (seen[child]) {
+                status = gbx_fail(error, GBX_ERR_PARSE,
+                                  "tree %zu: node %d is reached twice (not a tree)", tree_index,
+                                  child);
+                goto done;
+            }
+            seen[child] = 1;
+            stack[top++] = child;
+        }
+    }
+done:
+    free(seen);
+    free(stack);
+    return status;
+}
+
+static double expected_value_below(const gbx_tree *tree, int32_t id)
+{
+    const gbx_node *node = &tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) return node->value;
+    return gbx_cover_fraction(tree, id, node->left) * expected_value_below(tree, node->left) +
+           gbx_cover_fraction(tree, id, node->right) * expected_value_below(tree, node->right);
+}
+
+double gbx_tree_expected_value(const gbx_tree *tree) { return expected_value_below(tree, 0); }
+
+void gbx_transform_identity(const gbx_model *model, double *row)
+{
+    (void)model;
+    (void)row;
+}
+
+void gbx_transform_sigmoid(const gbx_model *model, double *row)
+{
+    for (size_t k = 0; k < model->outputs; k++)
+        row[k] = 1.0 / (1.0 + exp(-model->sigmoid_scale * row[k]));
+}
+
+void gbx_transform_softmax(const gbx_model *model, double *row)
+{
+    double largest = row[0];
+    for (size_t k = 1; k < model->outputs; k++)
+        if (row[k] > largest) largest = row[k];
+    double sum = 0.0;
+    for (size_t k = 0; k < model->outputs; k++) sum += row[k] = exp(row[k] - largest);
+    for (size_t k = 0; k < model->outputs; k++) row[k] /= sum;
+}
+
+void gbx_transform_exp(const gbx_model *model, double *row)
+{
+    for (size_t k = 0; k < model->outputs; k++) row[k] = exp(row[k]);
+}
+
+/* ---- public interface ---- */
+
+static int looks_like_lightgbm(const char *bytes, size_t length)
+{
+    return (length >= 5 && strncmp(bytes, "tree\n", 5) == 0) ||
+           (length >= 6 && strncmp(bytes, "tree\r\n", 6) == 0);
+}
+
+gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
+{
+    if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
+    char *bytes;
+    size_t length;
+    gbx_status status = gbx_read_file(path, &bytes, &length, error);
+    if (status != GBX_OK) return status;
+    gbx_model *model = NULL;
+    if (length == 0) {
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", path);
+        goto done;
+    }
+    int lightgbm = looks_like_lightgbm(bytes, length);
+    model = gbx_model_alloc(lightgbm ? "lightgbm" : "xgboost");
+    if (!model) {
+        status = gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    gbx_sha256_buffer(bytes, length, model->sha256);
+    status = lightgbm ? gbx_lightgbm_load(path, bytes, length, model, error)
+                      : gbx_xgboost_load(path, bytes, length, model, error);
+done:
+    free(bytes);
+    if (status != GBX_OK) {
+        gbx_model_free(model);
+        return status;
+    }
+    *out = model;
+    return GBX_OK;
+}
+
+const char *gbx_model_type(const gbx_model *model) { return model->type; }
+const char *gbx_model_objective(const gbx_model *model)
+{
+    return model->objective ? model->objective : "";
+}
+const char *gbx_model_sha256(const gbx_model *model) { return model->sha256; }
+size_t gbx_model_features(const gbx_model *model) { return model->features; }
+const char *gbx_model_feature_name(const gbx_model *model, size_t feature)
+{
+    return model->feature_names && feature < model->features ? model->feature_names[feature]
+                                                              : NULL;
+}
+size_t gbx_model_outputs(const gbx_model *model) { return model->outputs; }
+const char *gbx_model_output_name(const gbx_model *model, size_t output)
+{
+    return output < model->outputs ? model->output_names[output] : NULL;
+}
+gbx_link gbx_model_link(const gbx_model *model) { return model->link; }
+
+gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
+                             gbx_error *error)
+{
+    if (!model || !data || !out) return gbx_fail(error, GBX_ERR_USAGE, "predict: NULL argument");
+    if (data->columns != model->features)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
+                        data->columns, model->features);
+    const gbx_tree_ensemble *ensemble = model->trees;
+    size_t outputs = model->outputs;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < data->rows; r++) {
+        const double *row = data->values + r * data->columns;
+        double *margin = out + r * outputs;
+        for (size_t k = 0; k < outputs; k++) margin[k] = ensemble->base_margin[k];
+        for (size_t t = 0; t < ensemble->tree_count; t++) {
+            const gbx_tree *tree = &ensemble->trees[t];
+            margin[tree->output] += gbx_tree_leaf(tree, row)->value;
+        }
+        if (!raw) model->transform(model, margin);
+    }
+    return GBX_OK;
+}

@@ -1,0 +1,151 @@
+/* The common model interface every loader produces, and the tree-ensemble capability. */
+#ifndef GBX_MODEL_H
+#define GBX_MODEL_H
+
+#include "../core/core.h"
+
+#include <math.h>
+#include <stdint.h>
+
+/* How a split node sends a value left; the rules differ between libraries and must match the
+ * library that trained the model bit for bit. */
+typedef enum {
+    GBX_NODE_LEAF,
+    GBX_SPLIT_LESS_FLOAT,    /* XGBoost: left iff (float)x < (float)threshold; NaN -> default */
+    GBX_SPLIT_LESS_EQUAL,    /* LightGBM numerical: left iff x <= threshold, missing types */
+    GBX_SPLIT_CATEGORY_RIGHT,/* XGBoost categorical: categories in the set go right */
+    GBX_SPLIT_CATEGORY_LEFT  /* LightGBM categorical: categories in the bitset go left */
+} gbx_node_kind;
+
+/* LightGBM's missing_type for numerical splits. */
+typedef enum { GBX_MISSING_NONE, GBX_MISSING_ZERO, GBX_MISSING_NAN } gbx_missing_type;
+
+typedef struct {
+    int32_t left, right;   /* children, -1 for a leaf */
+    int32_t feature;
+    uint8_t kind;          /* gbx_node_kind */
+    uint8_t default_left;  /* where missing values go */
+    uint8_t missing_type;  /* gbx_missing_type (LightGBM) */
+    float threshold_float; /* XGBoost compares in float32 */
+    double threshold;
+    double value;          /* leaf output (already scaled by tree weight) */
+    double cover;          /* hessian sum (XGBoost) or sample count (LightGBM) */
+    uint32_t category_begin, category_words; /* bitset slice in the tree's categories */
+} gbx_node;
+
+typedef struct {
+    gbx_node *nodes;       /* nodes[0] is the root */
+    size_t node_count;
+    uint32_t *categories;  /* bitset words of all categorical splits */
+    size_t category_word_count;
+    int output;            /* the output (class) this tree adds to */
+} gbx_tree;
+
+typedef struct {
+    gbx_tree *trees;
+    size_t tree_count;
+    double *base_margin;   /* per output, in margin space */
+} gbx_tree_ensemble;
+
+struct gbx_model {
+    const char *type; /* "xgboost", "lightgbm" */
+    char *objective;
+    char sha256[65];
+    size_t features;
+    char **feature_names;  /* NULL when the file has none */
+    size_t outputs;
+    char **output_names;
+    gbx_link link;
+    double sigmoid_scale;  /* logit link: p = 1 / (1 + exp(-scale * margin)) */
+    /* Raw output -> prediction for one row, in place (outputs values). */
+    void (*transform)(const struct gbx_model *model, double *row);
+    gbx_tree_ensemble *trees; /* the tree capability; NULL for other models */
+};
+
+static inline int gbx_category_in_set(const uint32_t *words, uint32_t word_count, double x)
+{
+    /* Library-specific range checks happen before this call; x is a non-negative integer. */
+    double word = floor(x / 32.0);
+    if (word >= (double)word_count) return 0;
+    uint32_t category = (uint32_t)x;
+    return (words[category >> 5] >> (category & 31)) & 1u;
+}
+
+/* Whether value x goes to the left child of node; the single source of truth for traversal. */
+static inline int gbx_node_goes_left(const gbx_node *node, const uint32_t *categories, double x)
+{
+    switch ((gbx_node_kind)node->kind) {
+    case GBX_SPLIT_LESS_FLOAT:
+        if (isnan(x)) return node->default_left;
+        return (float)x < node->threshold_float;
+    case GBX_SPLIT_LESS_EQUAL:
+        if (isnan(x) && node->missing_type != GBX_MISSING_NAN) x = 0.0;
+        if ((node->missing_type == GBX_MISSING_ZERO && x >= -1e-35f && x <= 1e-35f) ||
+            (node->missing_type == GBX_MISSING_NAN && isnan(x)))
+            return node->default_left;
+        return x <= node->threshold;
+    case GBX_SPLIT_CATEGORY_RIGHT: {
+        if (isnan(x)) return node->default_left;
+        float category = (float)x;
+        /* XGBoost: negative or out-of-range categories are "not in the set", so left. */
+        if (!(category >= 0.0f) || category >= 16777216.0f) return 1;
+        return !gbx_category_in_set(categories + node->category_begin, node->category_words,
+                                    (double)(int32_t)category);
+    }
+    case GBX_SPLIT_CATEGORY_LEFT: {
+        /* LightGBM: NaN and negative categories go right; the integer part is the category. */
+        if (isnan(x) || x <= -1.0 || x >= 2147483648.0) return 0;
+        int32_t category = (int32_t)x;
+        if (category < 0) return 0;
+        return gbx_category_in_set(categories + node->category_begin, node->category_words,
+                                   (double)category);
+    }
+    case GBX_NODE_LEAF:
+        break;
+    }
+    return 0;
+}
+
+/* Leaf reached by one row. */
+static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *row)
+{
+    const gbx_node *node = tree->nodes;
+    while (node->kind != GBX_NODE_LEAF)
+        node = tree->nodes + (gbx_node_goes_left(node, tree->categories, row[node->feature])
+                                  ? node->left : node->right);
+    return node;
+}
+
+/* Checks that the nodes form one tree rooted at 0 (every node reached once, children in range,
+ * features in range, finite leaves). The message names the tree index. */
+gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t features,
+                             gbx_error *error);
+
+/* Share of the parent's cover that flows to the child: the "zero fraction" of path-dependent
+ * TreeSHAP. A parent without cover splits evenly, so that expectations stay finite. */
+static inline double gbx_cover_fraction(const gbx_tree *tree, int32_t parent, int32_t child)
+{
+    double parent_cover = tree->nodes[parent].cover;
+    return parent_cover > 0 ? tree->nodes[child].cover / parent_cover : 0.5;
+}
+
+/* Cover-weighted expected leaf value: E[f] under the path-dependent distribution. */
+double gbx_tree_expected_value(const gbx_tree *tree);
+
+gbx_model *gbx_model_alloc(const char *type);
+/* Sets output names "class_0".. or the single name given. */
+gbx_status gbx_model_set_outputs(gbx_model *model, size_t outputs, const char *single_name);
+void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble);
+
+gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,
+                            gbx_error *error);
+gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,
+                             gbx_error *error);
+
+/* Shared transforms. */
+void gbx_transform_identity(const gbx_model *model, double *row);
+void gbx_transform_sigmoid(const gbx_model *model, double *row);
+void gbx_transform_softmax(const gbx_model *model, double *row);
+void gbx_transform_exp(const gbx_model *model, double *row);
+
+#endif
