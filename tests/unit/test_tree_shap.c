@@ -1,0 +1,369 @@
+/* TreeSHAP against an independent oracle: Shapley values by enumerating every coalition of a
+ * few features, with the path-dependent value function (cover-weighted conditional expectation)
+ * and the interventional one (mean over a background set), on random trees with repeated
+ * features, missing values and several outputs. Nothing here shares code with the explainers
+ * except the split rule itself (gbx_node_goes_left), which the conformance test pins down. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "explain/explainer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TOLERANCE 1e-9
+
+/* ---- random models ---- */
+
+static uint64_t rng_state;
+static double uniform(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+typedef struct {
+    gbx_node nodes[4096];
+    size_t count;
+} node_pool;
+
+static int32_t grow(node_pool *pool, int depth, int max_depth, size_t features, double cover)
+{
+    int32_t id = (int32_t)pool->count++;
+    gbx_node *node = &pool->nodes[id];
+    memset(node, 0, sizeof *node);
+    node->cover = cover;
+    if (depth == max_depth || (depth > 0 && uniform() < 0.15)) {
+        node->kind = GBX_NODE_LEAF;
+        node->left = node->right = -1;
+        node->value = uniform() * 4 - 2;
+        return id;
+    }
+    node->feature = (int32_t)(uniform() * features);
+    node->kind = uniform() < 0.5 ? GBX_SPLIT_LESS_FLOAT : GBX_SPLIT_LESS_EQUAL;
+    node->missing_type = GBX_MISSING_NAN;
+    node->default_left = uniform() < 0.5;
+    node->threshold = uniform() * 2 - 1;
+    node->threshold_float = (float)node->threshold;
+    double share = 0.1 + 0.8 * uniform();
+    int32_t left = grow(pool, depth + 1, max_depth, features, cover * share);
+    int32_t right = grow(pool, depth + 1, max_depth, features, cover * (1 - share));
+    pool->nodes[id].left = left;
+    pool->nodes[id].right = right;
+    return id;
+}
+
+static gbx_model *random_model(size_t features, size_t outputs, size_t trees, int depth)
+{
+    gbx_model *model = gbx_model_alloc("test");
+    model->features = features;
+    model->link = outputs > 1 ? GBX_LINK_SOFTMAX : GBX_LINK_LOGIT;
+    model->transform = outputs > 1 ? gbx_transform_softmax : gbx_transform_sigmoid;
+    assert_int_equal(gbx_model_set_outputs(model, outputs, "output"), GBX_OK);
+    model->trees = calloc(1, sizeof *model->trees);
+    model->trees->tree_count = trees;
+    model->trees->trees = calloc(trees, sizeof(gbx_tree));
+    model->trees->base_margin = calloc(outputs, sizeof(double));
+    for (size_t k = 0; k < outputs; k++) model->trees->base_margin[k] = uniform() - 0.5;
+    static node_pool pool;
+    for (size_t t = 0; t < trees; t++) {
+        pool.count = 0;
+        grow(&pool, 0, depth, features, 50 + 100 * uniform());
+        gbx_tree *tree = &model->trees->trees[t];
+        tree->node_count = pool.count;
+        tree->nodes = malloc(pool.count * sizeof(gbx_node));
+        memcpy(tree->nodes, pool.nodes, pool.count * sizeof(gbx_node));
+        tree->output = (int)(t % outputs);
+        assert_int_equal(gbx_tree_validate(tree, t, features, NULL), GBX_OK);
+    }
+    return model;
+}
+
+static gbx_data *random_rows(size_t rows, size_t features, double missing)
+{
+    gbx_data *data = gbx_data_alloc(rows, features, NULL);
+    for (size_t i = 0; i < rows * features; i++)
+        data->values[i] = uniform() < missing ? NAN : uniform() * 3 - 1.5;
+    return data;
+}
+
+/* ---- the oracle ---- */
+
+static double leaf_value(const gbx_tree *tree, const double *row)
+{
+    int32_t id = 0;
+    while (tree->nodes[id].kind != GBX_NODE_LEAF) {
+        const gbx_node *node = &tree->nodes[id];
+        id = gbx_node_goes_left(node, tree->categories, row[node->feature]) ? node->left : node->right;
+    }
+    return tree->nodes[id].value;
+}
+
+/* E[f(X) | X_S = x_S] with the tree's covers as the distribution. */
+static double conditional(const gbx_tree *tree, int32_t id, const double *x, unsigned coalition)
+{
+    const gbx_node *node = &tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) return node->value;
+    if (coalition >> node->feature & 1)
+        return conditional(tree, gbx_node_goes_left(node, tree->categories, x[node->feature])
+                                     ? node->left : node->right, x, coalition);
+    double left = tree->nodes[node->left].cover / node->cover;
+    double right = tree->nodes[node->right].cover / node->cover;
+    return left * conditional(tree, node->left, x, coalition) +
+           right * conditional(tree, node->right, x, coalition);
+}
+
+typedef struct {
+    const gbx_model *model;
+    const double *x;
+    const gbx_data *background; /* NULL: path-dependent */
+    int output;
+} game;
+
+static double worth(const game *g, unsigned coalition)
+{
+    const gbx_tree_ensemble *e = g->model->trees;
+    size_t M = g->model->features;
+    double total = e->base_margin[g->output];
+    if (!g->background) {
+        for (size_t t = 0; t < e->tree_count; t++)
+            if (e->trees[t].output == g->output) total += conditional(&e->trees[t], 0, g->x, coalition);
+        return total;
+    }
+    double sum = 0;
+    double hybrid[16];
+    for (size_t b = 0; b < g->background->rows; b++) {
+        const double *reference = g->background->values + b * M;
+        for (size_t f = 0; f < M; f++) hybrid[f] = (coalition >> f & 1) ? g->x[f] : reference[f];
+        for (size_t t = 0; t < e->tree_count; t++)
+            if (e->trees[t].output == g->output) sum += leaf_value(&e->trees[t], hybrid);
+    }
+    return total + sum / (double)g->background->rows;
+}
+
+static double factorial(int n) { return n <= 1 ? 1.0 : n * factorial(n - 1); }
+
+static void shapley(const game *g, double *phi)
+{
+    int M = (int)g->model->features;
+    for (int i = 0; i < M; i++) {
+        phi[i] = 0;
+        for (unsigned S = 0; S < 1u << M; S++) {
+            if (S >> i & 1) continue;
+            int size = __builtin_popcount(S);
+            double weight = factorial(size) * factorial(M - size - 1) / factorial(M);
+            phi[i] += weight * (worth(g, S | 1u << i) - worth(g, S));
+        }
+    }
+}
+
+/* Shapley interaction index, off-diagonal; diagonal = phi_i - sum of the row. */
+static void interactions(const game *g, double *matrix)
+{
+    int M = (int)g->model->features;
+    double phi[16];
+    shapley(g, phi);
+    for (int i = 0; i < M; i++) {
+        double row = 0;
+        for (int j = 0; j < M; j++) {
+            if (i == j) continue;
+            double value = 0;
+            for (unsigned S = 0; S < 1u << M; S++) {
+                if ((S >> i & 1) || (S >> j & 1)) continue;
+                int size = __builtin_popcount(S);
+                double weight = factorial(size) * factorial(M - size - 2) / (2 * factorial(M - 1));
+                value += weight * (worth(g, S | 1u << i | 1u << j) - worth(g, S | 1u << i) -
+                                   worth(g, S | 1u << j) + worth(g, S));
+            }
+            matrix[i * M + j] = value;
+            row += value;
+        }
+        matrix[i * M + i] = phi[i] - row;
+    }
+}
+
+/* ---- the tests ---- */
+
+static gbx_explanation *explain(const gbx_model *model, const gbx_data *data, gbx_method method,
+                                const gbx_data *background, int with_interactions,
+                                gbx_output_space space, int threads)
+{
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = method;
+    options.background = background;
+    options.interactions = with_interactions;
+    options.output_space = space;
+    options.threads = threads;
+    gbx_explainer *explainer;
+    gbx_explanation *explanation;
+    gbx_error error;
+    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
+    if (gbx_explainer_explain(explainer, data, &explanation, &error)) fail_msg("%s", error.message);
+    gbx_explainer_free(explainer);
+    return explanation;
+}
+
+static void expect_close(const char *what, double actual, double expected)
+{
+    if (!(fabs(actual - expected) <= TOLERANCE * fmax(1.0, fabs(expected))))
+        fail_msg("%s: glassbox %.17g, oracle %.17g", what, actual, expected);
+}
+
+static void check_path_dependent(size_t features, size_t outputs, size_t trees, int depth,
+                                 uint64_t seed)
+{
+    rng_state = seed;
+    gbx_model *model = random_model(features, outputs, trees, depth);
+    gbx_data *rows = random_rows(24, features, 0.15);
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_TREE, NULL, 1, GBX_SPACE_RAW, 0);
+    size_t M = features, K = outputs;
+    double phi[16], matrix[256];
+    for (size_t r = 0; r < rows->rows; r++)
+        for (size_t k = 0; k < K; k++) {
+            game g = {model, rows->values + r * M, NULL, (int)k};
+            shapley(&g, phi);
+            interactions(&g, matrix);
+            size_t rk = r * K + k;
+            expect_close("base value", e->base_values[rk], worth(&g, 0));
+            for (size_t f = 0; f < M; f++) expect_close("SHAP value", e->values[rk * M + f], phi[f]);
+            for (size_t i = 0; i < M * M; i++)
+                expect_close("interaction value", e->interactions[rk * M * M + i], matrix[i]);
+        }
+    gbx_explanation_free(e);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+static void test_path_dependent_shallow(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++) check_path_dependent(5, 1, 4, 3, seed);
+}
+
+static void test_path_dependent_deep_repeated_features(void **state)
+{
+    (void)state;
+    /* Depth 9 on 3 features: every path repeats features many times. */
+    for (uint64_t seed = 11; seed <= 14; seed++) check_path_dependent(3, 1, 2, 9, seed);
+    /* Depth 8 on 8 features: long paths of distinct features (8 quadrature points). */
+    for (uint64_t seed = 21; seed <= 22; seed++) check_path_dependent(8, 1, 2, 8, seed);
+}
+
+static void test_path_dependent_multiclass(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 31; seed <= 33; seed++) check_path_dependent(6, 3, 6, 5, seed);
+}
+
+static void check_interventional(size_t features, size_t outputs, int depth, uint64_t seed)
+{
+    rng_state = seed;
+    gbx_model *model = random_model(features, outputs, 5, depth);
+    gbx_data *rows = random_rows(12, features, 0.1);
+    gbx_data *background = random_rows(9, features, 0.1);
+    /* Duplicate background rows so that the pattern histogram has counts above one. */
+    memcpy(background->values + 7 * features, background->values, 2 * features * sizeof(double));
+    size_t M = features, K = outputs;
+    double phi[16];
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, background, 0,
+                                 GBX_SPACE_RAW, 0);
+    for (size_t r = 0; r < rows->rows; r++)
+        for (size_t k = 0; k < K; k++) {
+            game g = {model, rows->values + r * M, background, (int)k};
+            shapley(&g, phi);
+            expect_close("base value", e->base_values[r * K + k], worth(&g, 0));
+            for (size_t f = 0; f < M; f++)
+                expect_close("interventional SHAP value", e->values[(r * K + k) * M + f], phi[f]);
+        }
+    gbx_explanation_free(e);
+
+    /* Probability space: per background row, the margin attributions rescaled by
+     * (T(f(x)) - T(f(b))) / (f(x) - f(b)), then averaged (shap's model_output="probability"). */
+    e = explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, background, 0, GBX_SPACE_PROBABILITY, 0);
+    for (size_t r = 0; r < rows->rows; r++) {
+        const double *x = rows->values + r * M;
+        double margin_x[8], p_x[8], expected[8 * 16] = {0};
+        gbx_data one = {1, M, NULL, NULL};
+        for (size_t k = 0; k < K; k++) {
+            game g = {model, x, &one, (int)k};
+            one.values = (double *)x;
+            margin_x[k] = p_x[k] = worth(&g, 0);
+        }
+        model->transform(model, p_x);
+        for (size_t b = 0; b < background->rows; b++) {
+            one.values = background->values + b * M;
+            double margin_b[8], p_b[8];
+            for (size_t k = 0; k < K; k++) {
+                game g = {model, x, &one, (int)k};
+                margin_b[k] = p_b[k] = worth(&g, 0);
+            }
+            model->transform(model, p_b);
+            for (size_t k = 0; k < K; k++) {
+                game g = {model, x, &one, (int)k};
+                shapley(&g, phi);
+                double gap = margin_x[k] - margin_b[k];
+                double scale = gap == 0 ? 1.0 : (p_x[k] - p_b[k]) / gap;
+                for (size_t f = 0; f < M; f++)
+                    expected[k * M + f] += phi[f] * scale / (double)background->rows;
+            }
+        }
+        for (size_t i = 0; i < K * M; i++)
+            expect_close("probability-space SHAP value", e->values[r * K * M + i], expected[i]);
+        for (size_t k = 0; k < K; k++)
+            expect_close("probability", e->predictions[r * K + k], p_x[k]);
+    }
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+static void test_interventional(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 41; seed <= 45; seed++) check_interventional(5, 1, 4, seed);
+    check_interventional(3, 1, 8, 46);  /* repeated features */
+    check_interventional(6, 3, 4, 47);  /* softmax outputs */
+}
+
+/* Same inputs, any thread count: bit-identical output. */
+static void test_threads_do_not_change_results(void **state)
+{
+    (void)state;
+    rng_state = 99;
+    gbx_model *model = random_model(7, 2, 20, 6);
+    gbx_data *rows = random_rows(517, 7, 0.1);
+    gbx_data *background = random_rows(40, 7, 0.1);
+    gbx_method methods[] = {GBX_METHOD_TREE, GBX_METHOD_TREE_INTERVENTIONAL};
+    for (int m = 0; m < 2; m++) {
+        gbx_explanation *one = explain(model, rows, methods[m], m ? background : NULL, !m,
+                                       GBX_SPACE_RAW, 1);
+        for (int threads = 2; threads <= 3; threads++) {
+            gbx_explanation *many = explain(model, rows, methods[m], m ? background : NULL, !m,
+                                            GBX_SPACE_RAW, threads);
+            size_t cells = rows->rows * 2 * 7;
+            assert_memory_equal(one->values, many->values, cells * sizeof(double));
+            if (!m) assert_memory_equal(one->interactions, many->interactions, cells * 7 * sizeof(double));
+            gbx_explanation_free(many);
+        }
+        gbx_explanation_free(one);
+    }
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_dependent_shallow),
+        cmocka_unit_test(test_path_dependent_deep_repeated_features),
+        cmocka_unit_test(test_path_dependent_multiclass),
+        cmocka_unit_test(test_interventional),
+        cmocka_unit_test(test_threads_do_not_change_results),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
