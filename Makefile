@@ -2,11 +2,9 @@
 # make test       run every test
 # make demo       explain the bundled credit model for held-out applicants
 # make sanitize   run the tests under AddressSanitizer + UBSan
-# make bench      benchmarks against XGBoost and shap (installs them in a virtualenv)
-# make fuzz       fuzz the parsers for a few minutes each (needs clang)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo sanitize bench fuzz fixtures clean bootstrap
+.PHONY: all build test demo sanitize fixtures clean bootstrap
 
 all: build
 
@@ -27,12 +25,6 @@ sanitize: bootstrap
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
-
-bench: build
-	@./bench/run.sh
-
-fuzz: bootstrap
-	@./tests/fuzz/run.sh
 
 fixtures:
 	@./tests/conformance/generate.sh

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Command-line behaviour: help on every command, exit codes (0 ok, 2 bad input or usage),
+# messages that name the place of an error, nothing partial left behind, thread-independence.
+set -uo pipefail
+glassbox=${1:?usage: run.sh path/to/glassbox}
+fixtures=tests/conformance/fixtures
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect CODE FRAGMENT -- command...: exit code and a fragment of stderr
+expect() {
+    local code=$1 fragment=$2
+    shift 3
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local got=$?
+    [ "$got" -eq "$code" ] || fail "$* exited $got, expected $code: $(cat "$work/stderr")"
+    if [ -n "$fragment" ] && ! grep -qF -- "$fragment" "$work/stderr"; then
+        fail "$*: stderr lacks \"$fragment\": $(cat "$work/stderr")"
+    fi
+}
+
+expect 0 "" -- "$glassbox" --help
+for command in predict explain summary; do
+    expect 0 "" -- "$glassbox" "$command" --help
+    grep -q "usage: glassbox $command" "$work/stdout" || fail "$command --help prints no usage"
+done
+expect 2 "unknown command" -- "$glassbox" frobnicate
+expect 2 "unknown or incomplete option" -- "$glassbox" explain --model
+expect 2 "unknown method" -- "$glassbox" explain --model m --data d --method magic
+expect 2 "--model and --data are required" -- "$glassbox" predict --data x.csv
+expect 2 "needs --background" -- "$glassbox" explain --model m --data d --method tree-interventional
+
+model=$fixtures/xgb_credit_binary.json
+data=$fixtures/xgb_credit_binary.data.csv
+
+# Predictions: header plus one line per row.
+expect 0 "" -- "$glassbox" predict --model "$model" --data "$data" --output "$work/p.csv"
+[ "$(wc -l < "$work/p.csv")" -eq "$(wc -l < "$data")" ] || fail "predict: wrong number of lines"
+
+# JSON and CSV explanations; the summary reads the JSON back.
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --output "$work/e.json"
+grep -q '"format": "glassbox.explanation/1"' "$work/e.json" || fail "explain: no format tag"
+grep -q '"interaction_values"' "$work/e.json" && fail "explain: interactions without --interactions"
+expect 0 "" -- "$glassbox" summary --explanation "$work/e.json" --rows 2
+grep -q "^row 1:" "$work/stdout" || fail "summary: no second row"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --output "$work/e.csv"
+[ "$(wc -l < "$work/e.csv")" -eq "$(wc -l < "$data")" ] || fail "explain csv: wrong number of lines"
+head -1 "$work/e.csv" | grep -q ',base_value,prediction$' || fail "explain csv: header"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --interactions --no-data \
+    --output "$work/i.json"
+grep -q '"interaction_values"' "$work/i.json" || fail "explain: --interactions wrote none"
+grep -q '"data"' "$work/i.json" && fail "explain: --no-data still wrote data"
+
+# Bit-identical at any thread count.
+"$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
+"$glassbox" explain --model "$model" --data "$data" --threads 2 --output "$work/t2.json" 2>/dev/null
+cmp -s "$work/t1.json" "$work/t2.json" || fail "explain: output depends on --threads"
+
+# Bad input: exit 2, the place named, nothing partial left under the output path.
+cp "$data" "$work/bad.csv"
+echo "1,2,3" >> "$work/bad.csv"
+lines=$(wc -l < "$work/bad.csv")
+expect 2 "bad.csv:$lines:4: row has 3 fields" -- "$glassbox" explain --model "$model" \
+    --data "$work/bad.csv" --output "$work/never.json"
+[ -e "$work/never.json" ] && fail "a failed explain left its output file"
+ls "$work" | grep -q partial && fail "a failed explain left a partial file"
+expect 2 "cannot open" -- "$glassbox" predict --model "$work/missing.json" --data "$data"
+expect 2 "is missing" -- "$glassbox" predict --model "$model" --data "$fixtures/xgb_diabetes.data.csv"
+head -c 3000 "$model" > "$work/truncated.json"
+expect 2 "truncated.json:" -- "$glassbox" predict --model "$work/truncated.json" --data "$data"
+head -c 2000 "$fixtures/xgb_credit_binary_ubj.ubj" > "$work/truncated.ubj"
+expect 2 "UBJSON truncated" -- "$glassbox" predict --model "$work/truncated.ubj" --data "$data"
+head -n 40 "$fixtures/lgb_credit_binary.txt" > "$work/truncated.txt"
+expect 2 "truncated" -- "$glassbox" predict --model "$work/truncated.txt" --data "$data"
+printf 'hello' > "$work/garbage.bin"
+expect 2 "not a model file" -- "$glassbox" predict --model "$work/garbage.bin" --data "$data"
+: > "$work/empty.csv"
+expect 2 "empty" -- "$glassbox" explain --model "$model" --data "$work/empty.csv"
+expect 2 "linear trees" -- "$glassbox" predict --model "$fixtures/lgb_linear_tree.txt" --data "$data"
+
+if [ "$failures" -gt 0 ]; then
+    echo "$failures CLI check(s) failed"
+    exit 1
+fi
+echo "all CLI checks passed"

@@ -1,0 +1,176 @@
+/* CSV input: what is accepted, how columns are matched to a model, and that every kind of bad
+ * input gets an error naming file, line and column instead of numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "models/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+
+static void write_file(const char *bytes, size_t length)
+{
+    snprintf(path, sizeof path, "/tmp/glassbox-test-%d.csv", (int)getpid());
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    fwrite(bytes, 1, length, file);
+    fclose(file);
+}
+
+static gbx_status read_text(const char *text, const gbx_model *model, gbx_data **out,
+                            gbx_error *error)
+{
+    write_file(text, strlen(text));
+    gbx_status status = gbx_data_read_csv(path, model, out, error);
+    remove(path);
+    return status;
+}
+
+static void expect_error(const char *text, const gbx_model *model, const char *fragment)
+{
+    gbx_data *data = NULL;
+    gbx_error error = {0};
+    gbx_status status = read_text(text, model, &data, &error);
+    if (status == GBX_OK) fail_msg("accepted bad input: %s", text);
+    assert_null(data);
+    if (!strstr(error.message, fragment))
+        fail_msg("message \"%s\" lacks \"%s\"", error.message, fragment);
+    assert_non_null(strstr(error.message, path)); /* names the file */
+}
+
+static void test_quoting_crlf_bom_and_missing(void **state)
+{
+    (void)state;
+    const char text[] = "\xEF\xBB\xBF\"a\",\"b, with comma\",c\r\n"
+                        "1,\"2\",3e-1\r\n"
+                        "\"\",NA,nan\r\n"
+                        "null, -4.5 ,NaN\r\n"
+                        "\r\n"
+                        "inf,-1E+3,\"7\"";
+    gbx_data *data;
+    gbx_error error;
+    assert_int_equal(read_text(text, NULL, &data, &error), GBX_OK);
+    assert_int_equal(gbx_data_rows(data), 4); /* the blank line is skipped */
+    assert_int_equal(gbx_data_columns(data), 3);
+    assert_string_equal(gbx_data_column_name(data, 0), "a");
+    assert_string_equal(gbx_data_column_name(data, 1), "b, with comma");
+    const double *v = gbx_data_values(data);
+    assert_true(v[0] == 1 && v[1] == 2 && v[2] == 0.3);
+    assert_true(isnan(v[3]) && isnan(v[4]) && isnan(v[5]));
+    assert_true(isnan(v[6]) && v[7] == -4.5 && isnan(v[8]));
+    assert_true(isinf(v[9]) && v[10] == -1000 && v[11] == 7);
+    gbx_data_free(data);
+}
+
+static gbx_model *model_with_names(const char *const *names, size_t count)
+{
+    gbx_model *model = gbx_model_alloc("test");
+    model->features = count;
+    model->feature_names = calloc(count, sizeof(char *));
+    for (size_t i = 0; i < count; i++) model->feature_names[i] = gbx_strdup(names[i]);
+    return model;
+}
+
+static void test_quoted_newline_counts_lines(void **state)
+{
+    (void)state;
+    /* The bad cell is on physical line 5 because a quoted field spans two lines. */
+    const char *names[] = {"x"};
+    gbx_model *model = model_with_names(names, 1);
+    expect_error("x,note\n1,\"two\nlines\"\n2,ok\nzz,fine\n", model, ":5:1: column \"x\"");
+    gbx_model_free(model);
+}
+
+static void test_bad_inputs_name_the_place(void **state)
+{
+    (void)state;
+    expect_error("", NULL, "empty");
+    expect_error("a,b\n1,2\n3\n", NULL, ":3:2: row has 1 fields, the header has 2");
+    expect_error("a,b\n1,2,3\n", NULL, ":2:3: row has more fields");
+    expect_error("a,b\n1,x7\n", NULL, ":2:2: column \"b\": expected a number, found \"x7\"");
+    expect_error("a,b\n1,0x10\n", NULL, "expected a number");
+    expect_error("a,b\n1,\"2\n", NULL, "quoted field is not closed");
+    expect_error("a,b\n1,\"2\"x\n", NULL, "after a closing quote");
+    expect_error("a,b\n", NULL, "no data rows");
+}
+
+static void test_columns_matched_by_name(void **state)
+{
+    (void)state;
+    const char *names[] = {"age", "income"};
+    gbx_model *model = model_with_names(names, 2);
+    gbx_data *data;
+    gbx_error error;
+    /* Any order; the text column "label" is ignored (never parsed). */
+    assert_int_equal(read_text("label,income,age\nGood,100,30\nBad,200,40\n", model, &data, &error),
+                     GBX_OK);
+    const double *v = gbx_data_values(data);
+    assert_true(v[0] == 30 && v[1] == 100 && v[2] == 40 && v[3] == 200);
+    assert_string_equal(gbx_data_column_name(data, 0), "age");
+    gbx_data_free(data);
+    expect_error("age,salary\n1,2\n", model, "column \"income\" (feature 1 of the model) is missing");
+    expect_error("age,income,age\n1,2,3\n", model, "appears twice");
+    gbx_model_free(model);
+}
+
+static void test_columns_by_position_without_names(void **state)
+{
+    (void)state;
+    gbx_model *model = gbx_model_alloc("test");
+    model->features = 2;
+    gbx_data *data;
+    gbx_error error;
+    assert_int_equal(read_text("p,q,r\n1,2,text\n", model, &data, &error), GBX_OK);
+    assert_int_equal(gbx_data_columns(data), 2);
+    assert_true(gbx_data_values(data)[1] == 2);
+    gbx_data_free(data);
+    expect_error("p\n1\n", model, "has 1 columns, the model expects 2");
+    gbx_model_free(model);
+}
+
+static void test_streaming_chunks(void **state)
+{
+    (void)state;
+    char text[64 * 1024];
+    size_t length = (size_t)sprintf(text, "x,y\n");
+    for (int i = 0; i < 2500; i++) length += (size_t)sprintf(text + length, "%d,%d\n", i, -i);
+    write_file(text, length);
+    gbx_data_reader *reader;
+    gbx_error error;
+    assert_int_equal(gbx_data_reader_open(path, NULL, &reader, &error), GBX_OK);
+    size_t total = 0, chunks = 0;
+    gbx_data *chunk;
+    while (gbx_data_reader_next(reader, 1000, &chunk, &error) == GBX_OK && chunk) {
+        assert_true(gbx_data_values(chunk)[0] == (double)total);
+        total += gbx_data_rows(chunk);
+        chunks++;
+        gbx_data_free(chunk);
+    }
+    uint64_t done, size;
+    gbx_data_reader_progress(reader, &done, &size);
+    assert_int_equal(done, length);
+    assert_int_equal(size, length);
+    assert_int_equal(total, 2500);
+    assert_int_equal(chunks, 3);
+    gbx_data_reader_free(reader);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quoting_crlf_bom_and_missing),
+        cmocka_unit_test(test_quoted_newline_counts_lines),
+        cmocka_unit_test(test_bad_inputs_name_the_place),
+        cmocka_unit_test(test_columns_matched_by_name),
+        cmocka_unit_test(test_columns_by_position_without_names),
+        cmocka_unit_test(test_streaming_chunks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
