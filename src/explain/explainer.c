@@ -124,6 +124,8 @@ void gbx_explanation_free(gbx_explanation *explanation)
 static gbx_explanation *explanation_alloc(size_t rows, size_t outputs, size_t features,
                                           int interactions)
 {
+    size_t matrix = features * (features ? features : 1);
+    if (outputs && rows > SIZE_MAX / outputs / (matrix ? matrix : 1)) return NULL;
     gbx_explanation *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->rows = rows;
@@ -134,26 +136,11 @@ static gbx_explanation *explanation_alloc(size_t rows, size_t outputs, size_t fe
     e->base_values = gbx_malloc_array(cells, sizeof(double));
     e->predictions = gbx_malloc_array(cells, sizeof(double));
     if (interactions) e->interactions = gbx_malloc_array(cells * features * features, sizeof(double));
-    if (!e->values || !e->base_values || !e->predictions || (interactions && !e->interactions) ||
-        (features && cells > SIZE_MAX / features / (features ? features : 1))) {
+    if (!e->values || !e->base_values || !e->predictions || (interactions && !e->interactions)) {
         gbx_explanation_free(e);
         return NULL;
     }
     return e;
-}
-
-/* Raw model output for rows [begin, end). */
-static void predict_rows(const gbx_model *model, const double *rows, size_t begin, size_t end,
-                         double *out)
-{
-    const gbx_tree_ensemble *ensemble = model->trees;
-    for (size_t r = begin; r < end; r++) {
-        double *margin = out + r * model->outputs;
-        for (size_t k = 0; k < model->outputs; k++) margin[k] = ensemble->base_margin[k];
-        for (size_t t = 0; t < ensemble->tree_count; t++)
-            margin[ensemble->trees[t].output] +=
-                gbx_tree_leaf(&ensemble->trees[t], rows + r * model->features)->value;
-    }
 }
 
 gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
@@ -196,7 +183,9 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
                 gbx_interventional_explain(explainer->interventional, interventional_workspace, x,
                                            end - begin, e->values + begin * K * M,
                                            e->predictions + begin * K);
-            if (tree_workspace) predict_rows(model, data->values, begin, end, e->predictions);
+            if (tree_workspace)
+                for (size_t r = begin; r < end; r++)
+                    gbx_tree_ensemble_margin(model, data->values + r * M, e->predictions + r * K);
             for (size_t r = begin; r < end; r++)
                 memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
         }

@@ -210,14 +210,6 @@ void gbx_interventional_free(gbx_interventional *iv)
     free(iv);
 }
 
-static void margins(const gbx_model *model, const double *row, double *out)
-{
-    const gbx_tree_ensemble *ensemble = model->trees;
-    for (size_t k = 0; k < model->outputs; k++) out[k] = ensemble->base_margin[k];
-    for (size_t t = 0; t < ensemble->tree_count; t++)
-        out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
-}
-
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
                                       gbx_output_space space, int threads,
                                       gbx_interventional **out, gbx_error *error)
@@ -251,19 +243,23 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
         if (!iv->background) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         else memcpy(iv->background, background->values, N * M * sizeof(double));
     }
+    /* Each tree keeps its own error; the first failing tree's is reported, whatever the
+     * thread count. */
+    gbx_error *tree_errors = status == GBX_OK && space == GBX_SPACE_RAW
+                                 ? gbx_calloc(iv->tree_count, sizeof(gbx_error)) : NULL;
+    if (status == GBX_OK && space == GBX_SPACE_RAW && !tree_errors)
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (tree_errors) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t t = 0; t < iv->tree_count; t++) {
-        gbx_error local;
-        if (status != GBX_OK || space == GBX_SPACE_PROBABILITY) continue;
-        if (summarise_tree(&model->trees->trees[t], t, background, M, &iv->trees[t], &local)) {
-#pragma omp critical
-            {
-                if (status == GBX_OK) {
-                    status = local.status;
-                    if (error) *error = local;
-                }
+        for (size_t t = 0; t < iv->tree_count; t++)
+            summarise_tree(&model->trees->trees[t], t, background, M, &iv->trees[t],
+                           &tree_errors[t]);
+        for (size_t t = 0; t < iv->tree_count && status == GBX_OK; t++)
+            if (tree_errors[t].status != GBX_OK) {
+                status = tree_errors[t].status;
+                if (error) *error = tree_errors[t];
             }
-        }
+        free(tree_errors);
     }
     for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
         const gbx_tree *tree = &model->trees->trees[t];
@@ -273,7 +269,7 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
     /* Base value: the mean model output over the background, in the explained space. */
     for (size_t b = 0; status == GBX_OK && b < N; b++) {
         double *margin = iv->background_margins + b * K;
-        margins(model, background->values + b * M, margin);
+        gbx_tree_ensemble_margin(model, background->values + b * M, margin);
         double transformed[64];
         memcpy(transformed, margin, K * sizeof(double));
         if (space == GBX_SPACE_PROBABILITY) model->transform(model, transformed);
@@ -405,7 +401,7 @@ static void explain_row_probability(const gbx_interventional *iv, gbx_interventi
     const gbx_model *model = iv->model;
     size_t K = model->outputs, M = model->features, N = iv->background_rows;
     double margin_x[64], p_x[64];
-    margins(model, row, margin_x);
+    gbx_tree_ensemble_margin(model, row, margin_x);
     memcpy(p_x, margin_x, K * sizeof(double));
     model->transform(model, p_x);
     memcpy(prediction, p_x, K * sizeof(double));
@@ -446,6 +442,6 @@ void gbx_interventional_explain(const gbx_interventional *iv, gbx_interventional
             const summarised_tree *s = &iv->trees[t];
             explain_tree_raw(iv, s, w->leaf_pattern, row, phi + (size_t)s->tree->output * M);
         }
-        margins(model, row, predictions + r * K);
+        gbx_tree_ensemble_margin(model, row, predictions + r * K);
     }
 }

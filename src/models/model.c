@@ -214,6 +214,14 @@ const char *gbx_model_output_name(const gbx_model *model, size_t output)
 }
 gbx_link gbx_model_link(const gbx_model *model) { return model->link; }
 
+void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out)
+{
+    const gbx_tree_ensemble *ensemble = model->trees;
+    for (size_t k = 0; k < model->outputs; k++) out[k] = ensemble->base_margin[k];
+    for (size_t t = 0; t < ensemble->tree_count; t++)
+        out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
+}
+
 gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
                              gbx_error *error)
 {
@@ -221,17 +229,10 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
     if (data->columns != model->features)
         return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
                         data->columns, model->features);
-    const gbx_tree_ensemble *ensemble = model->trees;
-    size_t outputs = model->outputs;
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < data->rows; r++) {
-        const double *row = data->values + r * data->columns;
-        double *margin = out + r * outputs;
-        for (size_t k = 0; k < outputs; k++) margin[k] = ensemble->base_margin[k];
-        for (size_t t = 0; t < ensemble->tree_count; t++) {
-            const gbx_tree *tree = &ensemble->trees[t];
-            margin[tree->output] += gbx_tree_leaf(tree, row)->value;
-        }
+        double *margin = out + r * model->outputs;
+        gbx_tree_ensemble_margin(model, data->values + r * data->columns, margin);
         if (!raw) model->transform(model, margin);
     }
     return GBX_OK;

@@ -116,6 +116,9 @@ static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *
     return node;
 }
 
+/* Raw output (margin) of the tree ensemble for one row: out has one value per output. */
+void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out);
+
 /* Checks that the nodes form one tree rooted at 0 (every node reached once, children in range,
  * features in range, finite leaves). The message names the tree index. */
 gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t features,

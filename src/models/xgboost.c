@@ -4,6 +4,7 @@
 #include "model.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -430,6 +431,9 @@ gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, 
     gbx_status status;
     if (bytes[0] == '{' && length > 1 && (bytes[1] == '"' || bytes[1] == ' ' || bytes[1] == '\n' ||
                                           bytes[1] == '\r' || bytes[1] == '\t' || bytes[1] == '}')) {
+        if (length > INT_MAX)
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: JSON models over 2 GB are not "
+                            "supported; save the model as UBJSON", path);
         json_tokener *tokener = json_tokener_new_ex(64);
         if (!tokener) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         root = json_tokener_parse_ex(tokener, bytes, (int)length);
