@@ -1,44 +1,7 @@
-#include "tree_shap.h"
+#include "tree_shap_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Rows carried through one tree traversal: the inner loops run over them. */
-#define BLOCK 16
-
-typedef struct {
-    const gbx_tree *tree;
-    int points;             /* quadrature points Q */
-    int depth;              /* deepest leaf, in edges */
-    double *nodes, *weights;/* Gauss-Legendre rule on [0, 1] */
-    /* Per node, describing the path element that ends at that node (the parent's split): */
-    int32_t *feature;       /* the element's feature */
-    int32_t *previous;      /* depth of the nearest ancestor element on the same feature, or -1 */
-    double *zero;           /* z: product of the path's cover fractions for that feature */
-    double *down;           /* [node][3][Q]: factor on the path polynomial, by state o_prev + o */
-    double *up;             /* [node][2][Q]: (o - z) w_q / (z (1 - t_q) + o t_q), by o */
-} prepared_tree;
-
-struct gbx_tree_shap {
-    size_t features, outputs;
-    double *base_values;
-    prepared_tree *trees;
-    size_t tree_count;
-    int max_depth, max_points;
-};
-
-struct gbx_tree_shap_workspace {
-    double *x;       /* [features][BLOCK]: the block, transposed */
-    double *phi;     /* [outputs][features][BLOCK] */
-    double *path;    /* [depth][Q][BLOCK]: path polynomial at each quadrature point */
-    double *below;   /* [depth][Q][BLOCK]: sum over leaves below of value x path polynomial */
-    double *repeats; /* [depth][Q][BLOCK]: the part of `below` under repeats of the feature */
-    double *one;     /* [depth][BLOCK]: o of the element ending at that depth (0 or 1) */
-    double *left;    /* [depth][BLOCK]: whether each row goes left at the node of that depth */
-    int32_t *element;   /* [depth]: node whose element ends at that depth */
-    uint8_t *superseded;/* [depth]: element replaced by a deeper split on the same feature */
-    double *pair;       /* scratch for interactions */
-};
 
 /* Gauss-Legendre nodes and weights mapped to [0, 1], by Newton's method on P_n. */
 static void gauss_legendre(int n, double *nodes, double *weights)
@@ -115,6 +78,7 @@ static void walk_paths(path_walk *walk, int32_t id, int depth)
         p->feature[child] = feature;
         p->previous[child] = saved;
         p->zero[child] = z_previous * fraction;
+        if (saved >= 0) p->repeated[walk->node_at_depth[saved]] = 1;
         if (p->down) fill_factors(p, child, p->zero[child], z_previous, saved >= 0);
         walk->node_at_depth[depth + 1] = child;
         walk->depth_of_feature[feature] = depth + 1;
@@ -128,7 +92,7 @@ static void walk_paths(path_walk *walk, int32_t id, int depth)
 static void free_prepared(prepared_tree *p)
 {
     free(p->nodes); free(p->weights); free(p->feature); free(p->previous); free(p->zero);
-    free(p->down); free(p->up);
+    free(p->down); free(p->up); free(p->repeated);
 }
 
 static gbx_status prepare_tree(const gbx_tree *tree, size_t features, prepared_tree *p,
@@ -139,7 +103,8 @@ static gbx_status prepare_tree(const gbx_tree *tree, size_t features, prepared_t
     p->feature = gbx_malloc_array(n, sizeof(int32_t));
     p->previous = gbx_malloc_array(n, sizeof(int32_t));
     p->zero = gbx_calloc(n, sizeof(double));
-    if (!p->feature || !p->previous || !p->zero) return GBX_ERR_NOMEM;
+    p->repeated = gbx_calloc(n, 1);
+    if (!p->feature || !p->previous || !p->zero || !p->repeated) return GBX_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) p->feature[i] = p->previous[i] = -1;
     for (size_t f = 0; f < features; f++) depth_of_feature[f] = -1;
     path_walk walk = {p, depth_of_feature, node_at_depth, 0, 0};
@@ -161,6 +126,11 @@ gbx_status gbx_tree_shap_prepare(const gbx_tree_ensemble *ensemble, size_t featu
 {
     gbx_tree_shap *shap = calloc(1, sizeof *shap);
     if (!shap) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    shap->kernel = gbx_tree_shap_kernel_generic;
+#ifdef GBX_HAVE_AVX2_KERNEL
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) shap->kernel = gbx_tree_shap_kernel_avx2;
+#endif
     shap->features = features;
     shap->outputs = outputs;
     shap->tree_count = ensemble->tree_count;
@@ -214,6 +184,7 @@ gbx_tree_shap_workspace *gbx_tree_shap_workspace_new(const gbx_tree_shap *shap)
     size_t levels = (size_t)shap->max_depth + 2, QB = (size_t)shap->max_points * BLOCK;
     size_t features = shap->features ? shap->features : 1;
     w->x = gbx_calloc(features * BLOCK, sizeof(double));
+    w->x_float = gbx_calloc(features * BLOCK, sizeof(double));
     w->phi = gbx_calloc(shap->outputs * features * BLOCK, sizeof(double));
     w->path = gbx_calloc(levels * QB, sizeof(double));
     w->below = gbx_calloc(levels * QB, sizeof(double));
@@ -223,7 +194,7 @@ gbx_tree_shap_workspace *gbx_tree_shap_workspace_new(const gbx_tree_shap *shap)
     w->element = gbx_calloc(levels, sizeof(int32_t));
     w->superseded = gbx_calloc(levels, 1);
     w->pair = gbx_calloc(3 * levels * QB + 4 * BLOCK, sizeof(double));
-    if (!w->x || !w->phi || !w->path || !w->below || !w->repeats || !w->one || !w->left ||
+    if (!w->x || !w->x_float || !w->phi || !w->path || !w->below || !w->repeats || !w->one || !w->left ||
         !w->element || !w->superseded || !w->pair) {
         gbx_tree_shap_workspace_free(w);
         return NULL;
@@ -234,189 +205,38 @@ gbx_tree_shap_workspace *gbx_tree_shap_workspace_new(const gbx_tree_shap *shap)
 void gbx_tree_shap_workspace_free(gbx_tree_shap_workspace *w)
 {
     if (!w) return;
-    free(w->x); free(w->phi); free(w->path); free(w->below); free(w->repeats); free(w->one);
+    free(w->x); free(w->x_float); free(w->phi); free(w->path); free(w->below); free(w->repeats); free(w->one);
     free(w->left); free(w->element); free(w->superseded); free(w->pair);
     free(w);
 }
 
-/* ---- the traversal ---- */
 
-typedef struct {
-    const prepared_tree *p;
-    gbx_tree_shap_workspace *w;
-    double *phi;          /* [features][BLOCK] of this tree's output */
-    double *interactions; /* [rows][outputs][M][M] at the block's first row, or NULL */
-    size_t rows, features, outputs;
-    int output;
-} traversal;
-
-/* Which rows of the block go left at this node; one switch per node, not per row. */
-static void directions(const gbx_tree *tree, const gbx_node *node, const double *x, double *left)
+int gbx_tree_shap_select_kernel(gbx_tree_shap *shap, const char *name)
 {
-    if (node->kind == GBX_SPLIT_LESS_FLOAT) {
-        float threshold = node->threshold_float;
-        double missing = node->default_left;
-        for (int r = 0; r < BLOCK; r++)
-            left[r] = isnan(x[r]) ? missing : (double)((float)x[r] < threshold);
-    } else {
-        for (int r = 0; r < BLOCK; r++) left[r] = gbx_node_goes_left(node, tree->categories, x[r]);
+    if (strcmp(name, "generic") == 0) {
+        shap->kernel = gbx_tree_shap_kernel_generic;
+        return 1;
     }
+#ifdef GBX_HAVE_AVX2_KERNEL
+    __builtin_cpu_init();
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")) {
+        shap->kernel = gbx_tree_shap_kernel_avx2;
+        return 1;
+    }
+#endif
+    return 0;
 }
 
-/* Interaction values from one leaf: for every pair of distinct path features (i, k),
- * 1/2 v (o_i - z_i)(o_k - z_k) integral prod_{j != i,k} (z_j (1-t) + o_j t) dt. */
-static void leaf_interactions(const traversal *walk, double value, int depth)
+const char *gbx_tree_shap_kernel_name(const gbx_tree_shap *shap)
 {
-    const prepared_tree *p = walk->p;
-    gbx_tree_shap_workspace *w = walk->w;
-    int Q = p->points, count = 0;
-    int32_t elements[depth > 0 ? depth : 1];
-    for (int e = 1; e <= depth; e++)
-        if (!w->superseded[e]) elements[count++] = e;
-    if (count < 2) return;
-    /* a[j][q][r], prefix[j][q][r] = prod_{l<j} a_l, suffix[j][q][r] = prod_{l>j} a_l */
-    size_t QB = (size_t)Q * BLOCK;
-    double *a = w->pair, *prefix = a + count * QB, *suffix = prefix + count * QB;
-    for (int j = 0; j < count; j++) {
-        int32_t node = w->element[elements[j]];
-        double z = p->zero[node];
-        const double *o = w->one + (size_t)elements[j] * BLOCK;
-        for (int q = 0; q < Q; q++)
-            for (int r = 0; r < BLOCK; r++)
-                a[j * QB + q * BLOCK + r] = z * (1.0 - p->nodes[q]) + o[r] * p->nodes[q];
-    }
-    for (size_t i = 0; i < QB; i++) prefix[i] = suffix[(count - 1) * QB + i] = 1.0;
-    for (int j = 1; j < count; j++)
-        for (size_t i = 0; i < QB; i++) prefix[j * QB + i] = prefix[(j - 1) * QB + i] * a[(j - 1) * QB + i];
-    for (int j = count - 2; j >= 0; j--)
-        for (size_t i = 0; i < QB; i++) suffix[j * QB + i] = suffix[(j + 1) * QB + i] * a[(j + 1) * QB + i];
-    double middle[QB], sum[BLOCK];
-    size_t M = walk->features;
-    for (int i = 0; i < count; i++) {
-        int32_t node_i = w->element[elements[i]];
-        const double *o_i = w->one + (size_t)elements[i] * BLOCK;
-        double z_i = p->zero[node_i];
-        for (size_t x = 0; x < QB; x++) middle[x] = 1.0;
-        for (int k = i + 1; k < count; k++) {
-            if (k > i + 1)
-                for (size_t x = 0; x < QB; x++) middle[x] *= a[(k - 1) * QB + x];
-            int32_t node_k = w->element[elements[k]];
-            const double *o_k = w->one + (size_t)elements[k] * BLOCK;
-            double z_k = p->zero[node_k];
-            for (int r = 0; r < BLOCK; r++) sum[r] = 0.0;
-            for (int q = 0; q < Q; q++)
-                for (int r = 0; r < BLOCK; r++) {
-                    size_t x = (size_t)q * BLOCK + r;
-                    sum[r] += p->weights[q] * prefix[i * QB + x] * middle[x] * suffix[k * QB + x];
-                }
-            size_t f_i = (size_t)p->feature[node_i], f_k = (size_t)p->feature[node_k];
-            for (size_t r = 0; r < walk->rows; r++) {
-                double half = 0.5 * value * (o_i[r] - z_i) * (o_k[r] - z_k) * sum[r];
-                double *matrix = walk->interactions + (r * walk->outputs + (size_t)walk->output) * M * M;
-                matrix[f_i * M + f_k] += half;
-                matrix[f_k * M + f_i] += half;
-            }
-        }
-    }
+#ifdef GBX_HAVE_AVX2_KERNEL
+    if (shap->kernel == gbx_tree_shap_kernel_avx2) return "avx2";
+#endif
+    return "generic";
 }
 
-static void visit(const traversal *walk, int32_t id, int depth)
-{
-    const prepared_tree *p = walk->p;
-    gbx_tree_shap_workspace *w = walk->w;
-    const gbx_node *node = &p->tree->nodes[id];
-    int Q = p->points;
-    size_t QB = (size_t)Q * BLOCK;
-    double *below = w->below + depth * QB;
-    const double *path = w->path + depth * QB;
-    if (node->kind == GBX_NODE_LEAF) {
-        for (size_t i = 0; i < QB; i++) below[i] = node->value * path[i];
-        if (walk->interactions) leaf_interactions(walk, node->value, depth);
-        return;
-    }
-    double *left = w->left + depth * BLOCK;
-    directions(p->tree, node, w->x + (size_t)node->feature * BLOCK, left);
-    for (size_t i = 0; i < QB; i++) below[i] = 0.0;
-    static const double ones[BLOCK] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    int32_t children[2] = {node->left, node->right};
-    double *one = w->one + (depth + 1) * BLOCK;
-    double *child_path = w->path + (depth + 1) * QB;
-    double *child_below = w->below + (depth + 1) * QB;
-    double *child_repeats = w->repeats + (depth + 1) * QB;
-    double *phi = walk->phi + (size_t)node->feature * BLOCK;
-    for (int side = 0; side < 2; side++) {
-        int32_t child = children[side];
-        int32_t previous = p->previous[child];
-        const double *one_previous = previous >= 0 ? w->one + previous * BLOCK : ones;
-        for (int r = 0; r < BLOCK; r++)
-            one[r] = (side == 0 ? left[r] : 1.0 - left[r]) * one_previous[r];
-        const double *down = p->down + (size_t)child * 3 * Q;
-        for (int q = 0; q < Q; q++) {
-            double d0 = down[q], d1 = down[Q + q], d2 = down[2 * Q + q];
-            for (int r = 0; r < BLOCK; r++) {
-                double factor = d0 + one_previous[r] * (d1 - d0) + one[r] * (d2 - d1);
-                child_path[q * BLOCK + r] = path[q * BLOCK + r] * factor;
-            }
-        }
-        for (size_t i = 0; i < QB; i++) child_repeats[i] = 0.0;
-        w->element[depth + 1] = child;
-        if (previous >= 0) w->superseded[previous] = 1;
-        visit(walk, child, depth + 1);
-        if (previous >= 0) w->superseded[previous] = 0;
-        /* This element's contribution, from the leaves below it that are not under a later
-         * split on the same feature (those count for that later element). */
-        const double *up = p->up + (size_t)child * 2 * Q;
-        for (int q = 0; q < Q; q++) {
-            double u0 = up[q], u1 = up[Q + q];
-            for (int r = 0; r < BLOCK; r++) {
-                size_t x = (size_t)q * BLOCK + r;
-                phi[r] += (u0 + one[r] * (u1 - u0)) * (child_below[x] - child_repeats[x]);
-            }
-        }
-        if (previous >= 0) {
-            double *repeats = w->repeats + previous * QB;
-            for (size_t i = 0; i < QB; i++) repeats[i] += child_below[i];
-        }
-        for (size_t i = 0; i < QB; i++) below[i] += child_below[i];
-    }
-}
-
-void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w,
+void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *workspace,
                            const double *rows, size_t count, double *values, double *interactions)
 {
-    size_t M = shap->features, K = shap->outputs;
-    if (interactions) memset(interactions, 0, count * K * M * M * sizeof(double));
-    for (size_t start = 0; start < count; start += BLOCK) {
-        size_t n = count - start < BLOCK ? count - start : BLOCK;
-        /* Transpose the block; padding rows repeat the first row and are never written out. */
-        for (size_t f = 0; f < M; f++)
-            for (size_t r = 0; r < BLOCK; r++)
-                w->x[f * BLOCK + r] = rows[(start + (r < n ? r : 0)) * M + f];
-        memset(w->phi, 0, K * M * BLOCK * sizeof(double));
-        for (size_t t = 0; t < shap->tree_count; t++) {
-            const prepared_tree *p = &shap->trees[t];
-            traversal walk = {p, w, w->phi + (size_t)p->tree->output * M * BLOCK,
-                              interactions ? interactions + start * K * M * M : NULL, n, M, K,
-                              p->tree->output};
-            for (size_t i = 0; i < (size_t)p->points * BLOCK; i++) w->path[i] = 1.0;
-            visit(&walk, 0, 0);
-        }
-        for (size_t r = 0; r < n; r++)
-            for (size_t k = 0; k < K; k++)
-                for (size_t f = 0; f < M; f++)
-                    values[((start + r) * K + k) * M + f] = w->phi[(k * M + f) * BLOCK + r];
-        if (interactions)
-            for (size_t r = 0; r < n; r++)
-                for (size_t k = 0; k < K; k++) {
-                    /* Diagonal: the main effect, what the pairs leave of the SHAP value. */
-                    double *matrix = interactions + ((start + r) * K + k) * M * M;
-                    const double *phi = values + ((start + r) * K + k) * M;
-                    for (size_t i = 0; i < M; i++) {
-                        double off_diagonal = 0.0;
-                        for (size_t j = 0; j < M; j++)
-                            if (j != i) off_diagonal += matrix[i * M + j];
-                        matrix[i * M + i] = phi[i] - off_diagonal;
-                    }
-                }
-    }
+    shap->kernel(shap, workspace, rows, count, values, interactions);
 }

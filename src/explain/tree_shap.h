@@ -37,4 +37,9 @@ void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w
                            const double *rows, size_t count, double *values,
                            double *interactions);
 
+/* The traversal runs in the widest kernel the CPU supports ("avx2" or "generic"); all give
+ * bit-identical results. select returns 0 when the named kernel is not available here. */
+int gbx_tree_shap_select_kernel(gbx_tree_shap *shap, const char *name);
+const char *gbx_tree_shap_kernel_name(const gbx_tree_shap *shap);
+
 #endif

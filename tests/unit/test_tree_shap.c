@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "explain/explainer.h"
+#include "explain/tree_shap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,45 @@ static void test_threads_do_not_change_results(void **state)
     gbx_model_free(model);
 }
 
+/* The generic and the AVX2 kernel round alike: bit-identical values and interactions. */
+static void test_kernels_agree(void **state)
+{
+    (void)state;
+    rng_state = 7;
+    gbx_model *model = random_model(9, 3, 12, 7);
+    gbx_data *rows = random_rows(53, 9, 0.1);
+    gbx_tree_shap *shap = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_tree_shap_prepare(model->trees, 9, 3, &shap, &error), GBX_OK);
+    if (!gbx_tree_shap_select_kernel(shap, "avx2")) {
+        gbx_tree_shap_free(shap);
+        gbx_data_free(rows);
+        gbx_model_free(model);
+        skip();
+    }
+    size_t cells = rows->rows * 3 * 9;
+    double *values[2], *interactions[2];
+    const char *kernels[2] = {"generic", "avx2"};
+    for (int k = 0; k < 2; k++) {
+        assert_true(gbx_tree_shap_select_kernel(shap, kernels[k]));
+        assert_string_equal(gbx_tree_shap_kernel_name(shap), kernels[k]);
+        gbx_tree_shap_workspace *workspace = gbx_tree_shap_workspace_new(shap);
+        values[k] = malloc(cells * sizeof(double));
+        interactions[k] = malloc(cells * 9 * sizeof(double));
+        gbx_tree_shap_explain(shap, workspace, rows->values, rows->rows, values[k], interactions[k]);
+        gbx_tree_shap_workspace_free(workspace);
+    }
+    assert_memory_equal(values[0], values[1], cells * sizeof(double));
+    assert_memory_equal(interactions[0], interactions[1], cells * 9 * sizeof(double));
+    for (int k = 0; k < 2; k++) {
+        free(values[k]);
+        free(interactions[k]);
+    }
+    gbx_tree_shap_free(shap);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_path_dependent_multiclass),
         cmocka_unit_test(test_interventional),
         cmocka_unit_test(test_threads_do_not_change_results),
+        cmocka_unit_test(test_kernels_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
