@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages glassbox builds against, if any are missing.
-# Idempotent and silent when everything is present; called by `make`.
+# Idempotent and silent when everything is present; called by `make`. Extra package names
+# given as arguments are installed too (`make bench` asks for Debian's XGBoost this way).
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config libjson-c-dev libcmocka-dev libssl-dev libgomp1)
+packages=(cmake gcc make pkg-config libjson-c-dev libcmocka-dev libssl-dev libgomp1 "$@")
 
 missing=()
 for package in "${packages[@]}"; do

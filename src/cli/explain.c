@@ -18,13 +18,14 @@ static const char help[] =
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
     "  --output F           F.json or F.csv (default: JSON on standard output)\n"
+    "  --format FMT         json or csv, whatever --output is called\n"
     "  --no-data            leave the explained rows out of the JSON file\n"
     "  --threads N          threads to use (default: all cores; results do not depend on it)\n"
     "  --chunk-rows N       rows read and explained at a time (default 4096)\n"
     "  --quiet              no notes or progress bar on stderr\n";
 
 typedef struct {
-    const char *model, *data, *background, *output;
+    const char *model, *data, *background, *output, *format;
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows;
@@ -38,7 +39,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"output-space", required_argument, 0, 's'}, {"interactions", no_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'}, {"no-data", no_argument, 0, 'n'},
         {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"format", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
     opterr = 0;
@@ -48,6 +49,11 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'd': a->data = optarg; break;
         case 'b': a->background = optarg; break;
         case 'o': a->output = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "csv") != 0)
+                return cli_usage_error("explain", "--format is json or csv, not \"%s\"", optarg);
+            a->format = optarg;
+            break;
         case 'i': a->explainer.interactions = 1; break;
         case 'n': a->no_data = 1; break;
         case 'q': a->quiet = 1; break;
@@ -108,7 +114,7 @@ int cli_explain(int argc, char **argv)
         gbx_data_reader_open(a.data, model, &reader, &error))
         goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
-    gbx_writer_options writer_options = {!a.no_data, NULL};
+    gbx_writer_options writer_options = {!a.no_data, a.format};
     if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
                                     &error))
         goto failed;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
@@ -122,17 +123,23 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
         gbx_explanation_writer_abort(w);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
+    struct stat info;
     if (strcmp(path, "-") == 0) {
         free(w->temporary);
         w->temporary = NULL;
         w->file = stdout;
+    } else if (stat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
+        /* A device or pipe (/dev/null, a FIFO) is written in place: there is nothing to rename. */
+        free(w->temporary);
+        w->temporary = NULL;
+        w->file = fopen(path, "wb");
     } else {
         snprintf(w->temporary, length, "%s.partial", path);
         w->file = fopen(w->temporary, "wb");
     }
     if (!w->file) {
-        gbx_status status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", w->temporary,
-                                     strerror(errno));
+        gbx_status status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s",
+                                     w->temporary ? w->temporary : path, strerror(errno));
         gbx_explanation_writer_abort(w);
         return status;
     }

@@ -54,6 +54,17 @@ expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --interaction
 grep -q '"interaction_values"' "$work/i.json" || fail "explain: --interactions wrote none"
 grep -q '"data"' "$work/i.json" && fail "explain: --no-data still wrote data"
 
+# --format picks CSV on standard output; a device is written in place, not replaced.
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --format csv --quiet
+cmp -s "$work/stdout" "$work/e.csv" || fail "explain --format csv on stdout differs from e.csv"
+mkfifo "$work/pipe"
+cat "$work/pipe" > "$work/from_pipe.csv" &
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --format csv --output "$work/pipe"
+wait
+[ -p "$work/pipe" ] || fail "explain replaced the FIFO it wrote to"
+cmp -s "$work/from_pipe.csv" "$work/e.csv" || fail "explain into a FIFO differs from e.csv"
+expect 2 "--format is json or csv" -- "$glassbox" explain --model "$model" --data "$data" --format xml
+
 # Bit-identical at any thread count.
 "$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
 "$glassbox" explain --model "$model" --data "$data" --threads 2 --output "$work/t2.json" 2>/dev/null
