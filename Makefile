@@ -2,9 +2,10 @@
 # make test       run every test
 # make demo       explain the bundled credit model for held-out applicants
 # make sanitize   run the tests under AddressSanitizer + UBSan
+# make bench      time glassbox against XGBoost and shap (see bench/bench.py)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo sanitize fixtures clean bootstrap
+.PHONY: all build test demo sanitize bench fixtures clean bootstrap
 
 all: build
 
@@ -25,6 +26,9 @@ sanitize: bootstrap
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@./bench/run.sh $(BENCH_ARGS)
 
 fixtures:
 	@./tests/conformance/generate.sh

@@ -46,7 +46,9 @@ def explain(args, rows, background):
     booster = xgb.Booster(model_file=args.model)
     booster.set_param({"nthread": args.threads})
     if args.task == "interventional":
-        explainer = shap.TreeExplainer(booster, data=background,
+        # A bare array becomes a masker that keeps only 100 background rows; ask for all of them.
+        masker = shap.maskers.Independent(background, max_samples=background.shape[0])
+        explainer = shap.TreeExplainer(booster, data=masker,
                                        feature_perturbation="interventional", model_output="raw")
         return version, lambda: explainer.shap_values(rows, check_additivity=False)
     explainer = shap.TreeExplainer(booster, feature_perturbation="tree_path_dependent")
