@@ -3,9 +3,10 @@
 # make demo       explain the bundled credit model for held-out applicants
 # make sanitize   run the tests under AddressSanitizer + UBSan
 # make bench      time glassbox against XGBoost and shap (see bench/bench.py)
+# make fuzz       fuzz the CSV and model parsers (FUZZ_SECONDS per target, default 120)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build test demo sanitize bench fixtures clean bootstrap
+.PHONY: all build test demo sanitize bench fuzz fuzz-merge fixtures clean bootstrap
 
 all: build
 
@@ -29,6 +30,12 @@ sanitize: bootstrap
 
 bench: build
 	@./bench/run.sh $(BENCH_ARGS)
+
+fuzz:
+	@./scripts/fuzz.sh
+
+fuzz-merge:
+	@./scripts/fuzz.sh --merge
 
 fixtures:
 	@./tests/conformance/generate.sh

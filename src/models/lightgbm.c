@@ -127,7 +127,7 @@ static gbx_status read_block(reader *in, size_t tree_index, tree_block *b)
         double number;
         if (key_is(&e, "num_leaves") || key_is(&e, "num_cat") || key_is(&e, "is_linear")) {
             if ((status = parse_numbers(in, &e, 1, &number))) break;
-            if (number < 0 || number > 1e8 || number != (double)(size_t)number) {
+            if (!(number >= 0 && number <= 1e8) || number != (double)(size_t)number) {
                 status = bad(in, &e, "not a valid count");
                 break;
             }
@@ -193,7 +193,7 @@ static gbx_status build_tree(reader *in, size_t tree_index, const tree_block *b,
         tree->categories = gbx_calloc(b->cat_threshold_count, sizeof(uint32_t));
         if (!tree->categories) return gbx_fail(in->error, GBX_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < b->cat_threshold_count; i++) {
-            if (b->cat_threshold[i] < 0 || b->cat_threshold[i] > 4294967295.0)
+            if (!(b->cat_threshold[i] >= 0 && b->cat_threshold[i] <= 4294967295.0))
                 return gbx_fail(in->error, GBX_ERR_PARSE, "%s: tree %zu: cat_threshold[%zu] is "
                                 "not a 32-bit word", in->file, tree_index, i);
             tree->categories[i] = (uint32_t)b->cat_threshold[i];
@@ -203,9 +203,10 @@ static gbx_status build_tree(reader *in, size_t tree_index, const tree_block *b,
         gbx_node *node = &tree->nodes[i];
         double left = b->left[i], right = b->right[i], feature = b->split_feature[i];
         double limit = (double)b->leaves;
-        if (left >= (double)splits || right >= (double)splits || left < -limit || right < -limit ||
-            left != (int32_t)left || right != (int32_t)right || feature < 0 ||
-            feature >= (double)features)
+        /* Written as "not inside" so that NaN fails too, before any conversion to int. */
+        if (!(left >= -limit && left < (double)splits) || !(right >= -limit && right < (double)splits) ||
+            left != (int32_t)left || right != (int32_t)right ||
+            !(feature >= 0 && feature < (double)features) || feature != (int32_t)feature)
             return gbx_fail(in->error, GBX_ERR_PARSE,
                             "%s: tree %zu: split %zu has children (%g, %g) or feature %g out of "
                             "range", in->file, tree_index, i, left, right, feature);
@@ -213,6 +214,9 @@ static gbx_status build_tree(reader *in, size_t tree_index, const tree_block *b,
         node->right = child_index(right, splits);
         node->feature = (int32_t)feature;
         node->cover = b->internal_count[i];
+        if (!(b->decision_type[i] >= 0 && b->decision_type[i] <= 255))
+            return gbx_fail(in->error, GBX_ERR_PARSE, "%s: tree %zu: split %zu has decision_type "
+                            "%g (not 0 to 255)", in->file, tree_index, i, b->decision_type[i]);
         int decision = (int)b->decision_type[i];
         node->default_left = (decision & DECISION_DEFAULT_LEFT) != 0;
         node->missing_type = (uint8_t)((decision >> 2) & 3);
@@ -221,12 +225,13 @@ static gbx_status build_tree(reader *in, size_t tree_index, const tree_block *b,
         if (decision & DECISION_CATEGORICAL) {
             node->kind = GBX_SPLIT_CATEGORY_LEFT;
             double slot = b->threshold[i];
-            if (slot < 0 || slot >= (double)b->categorical_splits || slot != (int)slot)
+            if (!(slot >= 0 && slot < (double)b->categorical_splits) || slot != (int)slot)
                 return gbx_fail(in->error, GBX_ERR_PARSE, "%s: tree %zu: split %zu refers to "
                                 "categorical split %g of %zu", in->file, tree_index, i, slot,
                                 b->categorical_splits);
             double begin = b->cat_boundaries[(size_t)slot], end = b->cat_boundaries[(size_t)slot + 1];
-            if (begin < 0 || end < begin || end > (double)b->cat_threshold_count)
+            if (!(begin >= 0 && end >= begin && end <= (double)b->cat_threshold_count) ||
+                begin != (uint32_t)begin || end != (uint32_t)end)
                 return gbx_fail(in->error, GBX_ERR_PARSE, "%s: tree %zu: bad cat_boundaries",
                                 in->file, tree_index);
             node->category_begin = (uint32_t)begin;
@@ -289,6 +294,7 @@ static const objective_rule objective_rules[] = {
 
 static gbx_status set_objective(reader *in, const entry *e, gbx_model *model)
 {
+    free(model->objective); /* a repeated objective line: the last one counts */
     model->objective = malloc(e->value_length + 1);
     if (!model->objective) return gbx_fail(in->error, GBX_ERR_NOMEM, "out of memory");
     memcpy(model->objective, e->value, e->value_length);
@@ -366,10 +372,10 @@ static gbx_status read_header(reader *in, gbx_model *model, size_t *trees_per_it
         }
     }
     if (status != GBX_OK) return status;
-    if (max_feature < 0 || max_feature > 1e7 || max_feature != (int)max_feature)
+    if (!(max_feature >= 0 && max_feature <= 1e7) || max_feature != (int)max_feature)
         return gbx_fail(in->error, GBX_ERR_PARSE, "%s: missing or bad max_feature_idx", in->file);
-    if (classes < 1 || classes > 1e5 || classes != (int)classes || per_iteration < 1 ||
-        per_iteration > 1e5 || per_iteration != (int)per_iteration)
+    if (!(classes >= 1 && classes <= 1e5) || classes != (int)classes ||
+        !(per_iteration >= 1 && per_iteration <= 1e5) || per_iteration != (int)per_iteration)
         return gbx_fail(in->error, GBX_ERR_PARSE, "%s: bad num_class or num_tree_per_iteration",
                         in->file);
     if (!have_objective) {

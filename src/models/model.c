@@ -164,6 +164,24 @@ static int looks_like_lightgbm(const char *bytes, size_t length)
            (length >= 6 && strncmp(bytes, "tree\r\n", 6) == 0);
 }
 
+gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
+                                 gbx_model **out, gbx_error *error)
+{
+    if (length == 0) return gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", name);
+    int lightgbm = looks_like_lightgbm(bytes, length);
+    gbx_model *model = gbx_model_alloc(lightgbm ? "lightgbm" : "xgboost");
+    if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", name);
+    gbx_sha256_buffer(bytes, length, model->sha256);
+    gbx_status status = lightgbm ? gbx_lightgbm_load(name, bytes, length, model, error)
+                                 : gbx_xgboost_load(name, bytes, length, model, error);
+    if (status != GBX_OK) {
+        gbx_model_free(model);
+        return status;
+    }
+    *out = model;
+    return GBX_OK;
+}
+
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
 {
     if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
@@ -171,28 +189,9 @@ gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
     size_t length;
     gbx_status status = gbx_read_file(path, &bytes, &length, error);
     if (status != GBX_OK) return status;
-    gbx_model *model = NULL;
-    if (length == 0) {
-        status = gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", path);
-        goto done;
-    }
-    int lightgbm = looks_like_lightgbm(bytes, length);
-    model = gbx_model_alloc(lightgbm ? "lightgbm" : "xgboost");
-    if (!model) {
-        status = gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    gbx_sha256_buffer(bytes, length, model->sha256);
-    status = lightgbm ? gbx_lightgbm_load(path, bytes, length, model, error)
-                      : gbx_xgboost_load(path, bytes, length, model, error);
-done:
+    status = gbx_model_load_buffer(path, bytes, length, out, error);
     free(bytes);
-    if (status != GBX_OK) {
-        gbx_model_free(model);
-        return status;
-    }
-    *out = model;
-    return GBX_OK;
+    return status;
 }
 
 const char *gbx_model_type(const gbx_model *model) { return model->type; }

@@ -62,13 +62,16 @@ struct gbx_model {
     gbx_tree_ensemble *trees; /* the tree capability; NULL for other models */
 };
 
-static inline int gbx_category_in_set(const uint32_t *words, uint32_t word_count, double x)
+/* Whether category x is in a node's set: words [begin, begin + word_count) of the tree's bitsets
+ * (none at all for an empty set, hence no pointer arithmetic before the range check). */
+static inline int gbx_category_in_set(const uint32_t *categories, uint32_t begin,
+                                      uint32_t word_count, double x)
 {
     /* Library-specific range checks happen before this call; x is a non-negative integer. */
     double word = floor(x / 32.0);
     if (word >= (double)word_count) return 0;
     uint32_t category = (uint32_t)x;
-    return (words[category >> 5] >> (category & 31)) & 1u;
+    return (categories[begin + (category >> 5)] >> (category & 31)) & 1u;
 }
 
 /* Whether value x goes to the left child of node; the single source of truth for traversal. */
@@ -89,7 +92,7 @@ static inline int gbx_node_goes_left(const gbx_node *node, const uint32_t *categ
         float category = (float)x;
         /* XGBoost: negative or out-of-range categories are "not in the set", so left. */
         if (!(category >= 0.0f) || category >= 16777216.0f) return 1;
-        return !gbx_category_in_set(categories + node->category_begin, node->category_words,
+        return !gbx_category_in_set(categories, node->category_begin, node->category_words,
                                     (double)(int32_t)category);
     }
     case GBX_SPLIT_CATEGORY_LEFT: {
@@ -97,7 +100,7 @@ static inline int gbx_node_goes_left(const gbx_node *node, const uint32_t *categ
         if (isnan(x) || x <= -1.0 || x >= 2147483648.0) return 0;
         int32_t category = (int32_t)x;
         if (category < 0) return 0;
-        return gbx_category_in_set(categories + node->category_begin, node->category_words,
+        return gbx_category_in_set(categories, node->category_begin, node->category_words,
                                    (double)category);
     }
     case GBX_NODE_LEAF:
@@ -140,6 +143,9 @@ gbx_model *gbx_model_alloc(const char *type);
 gbx_status gbx_model_set_outputs(gbx_model *model, size_t outputs, const char *single_name);
 void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble);
 
+/* gbx_model_load on bytes in memory; name is used in messages. */
+gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
+                                 gbx_model **out, gbx_error *error);
 gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                             gbx_error *error);
 gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,

@@ -169,15 +169,16 @@ static gbx_status load_categories(const context *c, json_object *tree_json, size
     for (size_t s = 0; s < split_count; s++) {
         double node = number_at(nodes, s), segment = number_at(segments, s),
                size = number_at(sizes, s);
-        if (node < 0 || node >= (double)tree->node_count || segment < 0 || size < 0 ||
-            segment + size > (double)category_count)
+        /* "not inside" tests, so that NaN is refused before any conversion */
+        if (!(node >= 0 && node < (double)tree->node_count) || node != (double)(size_t)node ||
+            !(segment >= 0 && size >= 0 && segment + size <= (double)category_count))
             return gbx_fail(c->error, GBX_ERR_PARSE,
                             "%s: trees[%zu].categories_nodes[%zu]: bad node or segment", c->file,
                             tree_index, s);
         double largest = -1;
         for (size_t i = (size_t)segment; i < (size_t)(segment + size); i++) {
             double category = number_at(categories, i);
-            if (category < 0 || category >= 16777216.0 || category != (double)(int32_t)category)
+            if (!(category >= 0 && category < 16777216.0) || category != (double)(int32_t)category)
                 return gbx_fail(c->error, GBX_ERR_PARSE,
                                 "%s: trees[%zu].categories[%zu]: %g is not a category", c->file,
                                 tree_index, i, category);
@@ -252,7 +253,8 @@ static gbx_status load_tree(const context *c, json_object *tree_json, size_t tre
             node->value = number_at(condition, i) * weight;
             continue;
         }
-        if (l < 0 || l >= (double)n || r < 0 || r >= (double)n || f < 0 || f >= (double)features)
+        if (!(l >= 0 && l < (double)n) || !(r >= 0 && r < (double)n) ||
+            !(f >= 0 && f < (double)features))
             return gbx_fail(c->error, GBX_ERR_PARSE,
                             "%s: trees[%zu]: node %zu has children (%g, %g) or feature %g out of "
                             "range", c->file, tree_index, i, l, r, f);

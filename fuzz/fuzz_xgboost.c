@@ -1,0 +1,9 @@
+/* libFuzzer target: XGBoost JSON and UBJSON models (corpus: fuzz/corpus/xgboost). */
+#include "fuzz_model.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_load(data, size, "xgboost", gbx_xgboost_load);
+    return 0;
+}
