@@ -89,7 +89,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                               "expects %zu", background->columns, model->features);
         if (status == GBX_OK)
             status = gbx_interventional_prepare(model, background, options->output_space,
-                                                explainer->threads, &explainer->interventional,
+                                                explainer->threads,
+                                                GBX_INTERVENTIONAL_TABLE_BUDGET,
+                                                &explainer->interventional,
                                                 error);
         if (status == GBX_OK) {
             gbx_interventional_base_values(explainer->interventional, explainer->base_values);

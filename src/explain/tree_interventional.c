@@ -4,6 +4,10 @@
 #include <string.h>
 
 #define MAX_DISTINCT 64
+/* Leaves with at most this many distinct path features may get a table over all 2^d row
+ * patterns; the tables of all trees together stay within the table budget (trees are served
+ * in order, so the choice does not depend on the thread count). */
+#define TABLE_MAX_DISTINCT 12
 
 typedef struct {
     uint64_t pattern; /* bit j: the background row satisfies the path's splits on feature j */
@@ -14,6 +18,8 @@ typedef struct {
     int32_t node;
     int distinct;                 /* distinct features on the path */
     size_t first_pattern, patterns;
+    double *table;                /* [2^d][d]: what the leaf adds to each path feature, by the
+                                   * row's pattern; NULL when the patterns are walked instead */
 } leaf_summary;
 
 typedef struct {
@@ -192,8 +198,84 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     return GBX_OK;
 }
 
+/* A leaf's table: what it adds to each of its d path features for every row pattern o, built
+ * from the background histogram in O(2^d d^2) so that a row then costs O(d) at the leaf,
+ * whatever the background. With F_k(m) the share of background patterns of popcount k that
+ * contain m (a superset sum within each layer k), z = d - |o| and m = ~o:
+ *   feature j outside o:  -v sum_k beta[d-k][z-1] F_k(m)
+ *   feature j inside o:    v sum_k beta[d-k-1][z] (F_k(m) - F_k(m + j))
+ * which regroups, by |p|, the per-pattern terms of explain_tree_raw. */
+static gbx_status leaf_table(const gbx_interventional *iv, const summarised_tree *s,
+                             leaf_summary *leaf, double *layers)
+{
+    int d = leaf->distinct;
+    size_t size = (size_t)1 << d, full = size - 1;
+    double value = s->tree->nodes[leaf->node].value;
+    leaf->table = gbx_malloc_array(size * (size_t)(d ? d : 1), sizeof(double));
+    if (!leaf->table) return GBX_ERR_NOMEM;
+    memset(layers, 0, (size_t)(d + 1) * size * sizeof(double));
+    const pattern_share *p = s->patterns + leaf->first_pattern;
+    for (size_t i = 0; i < leaf->patterns; i++)
+        layers[(size_t)__builtin_popcountll(p[i].pattern) * size + p[i].pattern] += p[i].share;
+    for (int k = 0; k <= d; k++) {
+        double *F = layers + (size_t)k * size;
+        for (int b = 0; b < d; b++)
+            for (size_t m = 0; m < size; m++)
+                if (!(m & ((size_t)1 << b))) F[m] += F[m | ((size_t)1 << b)];
+    }
+    for (size_t o = 0; o < size; o++) {
+        int z = d - __builtin_popcountll(o);
+        size_t m = ~o & full;
+        double subtract = 0.0;
+        if (z > 0)
+            for (int k = 0; k <= d; k++) subtract += iv->beta[d - k][z - 1] * layers[(size_t)k * size + m];
+        double *out = leaf->table + o * (size_t)d;
+        for (int j = 0; j < d; j++) {
+            size_t bit = (size_t)1 << j;
+            if (!(o & bit)) {
+                out[j] = -value * subtract;
+                continue;
+            }
+            double add = 0.0;
+            for (int k = 0; k < d; k++)
+                add += iv->beta[d - k - 1][z] *
+                       (layers[(size_t)k * size + m] - layers[(size_t)k * size + (m | bit)]);
+            out[j] = value * add;
+        }
+    }
+    return GBX_OK;
+}
+
+/* Bytes the tables of a tree's eligible leaves would take. */
+static size_t table_bytes(const summarised_tree *s)
+{
+    size_t bytes = 0;
+    for (size_t l = 0; l < s->leaf_count; l++) {
+        int d = s->leaves[l].distinct;
+        if (d <= TABLE_MAX_DISTINCT) bytes += ((size_t)1 << d) * (size_t)d * sizeof(double);
+    }
+    return bytes;
+}
+
+static void build_tables(const gbx_interventional *iv, summarised_tree *s, size_t tree_index,
+                         gbx_error *error)
+{
+    double *layers = gbx_malloc_array((size_t)(TABLE_MAX_DISTINCT + 1) << TABLE_MAX_DISTINCT,
+                                      sizeof(double));
+    gbx_status status = layers ? GBX_OK : GBX_ERR_NOMEM;
+    for (size_t l = 0; status == GBX_OK && l < s->leaf_count; l++)
+        if (s->leaves[l].distinct <= TABLE_MAX_DISTINCT)
+            status = leaf_table(iv, s, &s->leaves[l], layers);
+    free(layers);
+    if (status != GBX_OK)
+        gbx_fail(error, status, "tree %zu: out of memory building the background tables",
+                 tree_index);
+}
+
 static void free_summary(summarised_tree *s)
 {
+    if (s->leaves)
+        for (size_t l = 0; l < s->leaf_count; l++) free(s->leaves[l].table);
     free(s->bit); free(s->first); free(s->leaf_index); free(s->feature_of_bit); free(s->leaves);
     free(s->patterns);
 }
@@ -211,7 +293,7 @@ void gbx_interventional_free(gbx_interventional *iv)
 }
 
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
-                                      gbx_output_space space, int threads,
+                                      gbx_output_space space, int threads, size_t table_budget,
                                       gbx_interventional **out, gbx_error *error)
 {
     if (background->rows == 0)
@@ -259,6 +341,24 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
                 status = tree_errors[t].status;
                 if (error) *error = tree_errors[t];
             }
+        /* Tables for the trees that fit the budget, first trees first. */
+        uint8_t *tabled = status == GBX_OK ? gbx_calloc(iv->tree_count, 1) : NULL;
+        size_t budget = table_budget;
+        for (size_t t = 0; tabled && t < iv->tree_count; t++) {
+            size_t bytes = table_bytes(&iv->trees[t]);
+            if (bytes <= budget) tabled[t] = 1, budget -= bytes;
+        }
+        if (tabled) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+            for (size_t t = 0; t < iv->tree_count; t++)
+                if (tabled[t]) build_tables(iv, &iv->trees[t], t, &tree_errors[t]);
+            for (size_t t = 0; t < iv->tree_count && status == GBX_OK; t++)
+                if (tree_errors[t].status != GBX_OK) {
+                    status = tree_errors[t].status;
+                    if (error) *error = tree_errors[t];
+                }
+        }
+        free(tabled);
         free(tree_errors);
     }
     for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
@@ -329,6 +429,12 @@ static void explain_tree_raw(const gbx_interventional *iv, const summarised_tree
     for (size_t l = 0; l < s->leaf_count; l++) {
         const leaf_summary *leaf = &s->leaves[l];
         int d = leaf->distinct;
+        if (leaf->table) {
+            const double *add = leaf->table + leaf_pattern[l] * (uint64_t)d;
+            const int32_t *feature = s->feature_of_bit + l * MAX_DISTINCT;
+            for (int j = 0; j < d; j++) phi[feature[j]] += add[j];
+            continue;
+        }
         uint64_t full = d == 64 ? ~(uint64_t)0 : (((uint64_t)1 << d) - 1);
         uint64_t o = leaf_pattern[l], need = ~o & full;
         int z_count = __builtin_popcountll(need);

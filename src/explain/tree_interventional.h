@@ -6,8 +6,10 @@
  * hybrid row only when every j has o_j or s_j; with X = {o_j & !s_j} and Z = {!o_j & s_j} the
  * leaf adds v |X|-1! |Z|! / (|X|+|Z|)! to each feature of X and subtracts v |X|! |Z|-1! /
  * (|X|+|Z|)! from each feature of Z. Only the pattern s of b matters, so the background is
- * summarised once per leaf as a histogram of patterns and each row then costs O(leaves x
- * patterns), independent of the background size once the patterns saturate.
+ * summarised once per leaf as a histogram of patterns. From the histogram each leaf gets a
+ * table over the 2^d patterns a row can have (built in O(2^d d^2)), so a row costs O(d) per
+ * leaf and the whole run costs O(background) + O(rows), not their product. Leaves whose
+ * tables would not fit the memory budget walk their histogram for every row instead.
  *
  * In probability space shap rescales each (row, background row) pair by
  * (T(f(x)) - T(f(b))) / (f(x) - f(b)); that needs the pair's own values, so this space walks
@@ -20,8 +22,11 @@
 typedef struct gbx_interventional gbx_interventional;
 typedef struct gbx_interventional_workspace gbx_interventional_workspace;
 
+/* Bytes the per-leaf tables may take by default (tests pass 0 to walk the histograms). */
+#define GBX_INTERVENTIONAL_TABLE_BUDGET ((size_t)256 << 20)
+
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
-                                      gbx_output_space space, int threads,
+                                      gbx_output_space space, int threads, size_t table_budget,
                                       gbx_interventional **out, gbx_error *error);
 void gbx_interventional_free(gbx_interventional *interventional);
 void gbx_interventional_base_values(const gbx_interventional *interventional, double *out);

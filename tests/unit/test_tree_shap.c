@@ -10,6 +10,7 @@
 
 #include "explain/explainer.h"
 #include "explain/tree_shap.h"
+#include "explain/tree_interventional.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,49 @@ static void test_threads_do_not_change_results(void **state)
     gbx_model_free(model);
 }
 
+/* Raw-space interventional values from the per-leaf tables, from walking the background
+ * histograms (budget 0) and from a budget that tables only some trees agree; the oracle test
+ * above checks the default (tables) against enumeration. */
+static void interventional_values(const gbx_model *model, const gbx_data *background,
+                                  const gbx_data *rows, size_t budget, double *values)
+{
+    gbx_interventional *iv = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_interventional_prepare(model, background, GBX_SPACE_RAW, 1, budget, &iv,
+                                                &error), GBX_OK);
+    gbx_interventional_workspace *workspace = gbx_interventional_workspace_new(iv);
+    double *predictions = malloc(rows->rows * model->outputs * sizeof(double));
+    gbx_interventional_explain(iv, workspace, rows->values, rows->rows, values, predictions);
+    free(predictions);
+    gbx_interventional_workspace_free(workspace);
+    gbx_interventional_free(iv);
+}
+
+static void test_interventional_tables(void **state)
+{
+    (void)state;
+    rng_state = 5;
+    gbx_model *model = random_model(8, 2, 16, 7);
+    gbx_data *rows = random_rows(37, 8, 0.1);
+    gbx_data *background = random_rows(300, 8, 0.1);
+    size_t cells = rows->rows * 2 * 8;
+    double *tables = malloc(cells * sizeof(double)), *walked = malloc(cells * sizeof(double)),
+           *mixed = malloc(cells * sizeof(double));
+    interventional_values(model, background, rows, GBX_INTERVENTIONAL_TABLE_BUDGET, tables);
+    interventional_values(model, background, rows, 0, walked);
+    interventional_values(model, background, rows, 64 << 10, mixed);
+    for (size_t i = 0; i < cells; i++) {
+        assert_true(fabs(tables[i] - walked[i]) <= 1e-12 * (1 + fabs(walked[i])));
+        assert_true(fabs(mixed[i] - walked[i]) <= 1e-12 * (1 + fabs(walked[i])));
+    }
+    free(tables);
+    free(walked);
+    free(mixed);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 /* The generic and the AVX2 kernel round alike: bit-identical values and interactions. */
 static void test_kernels_agree(void **state)
 {
@@ -405,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_interventional),
         cmocka_unit_test(test_threads_do_not_change_results),
         cmocka_unit_test(test_kernels_agree),
+        cmocka_unit_test(test_interventional_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
