@@ -157,42 +157,40 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     size_t rows = data->rows, K = model->outputs, M = model->features;
     gbx_explanation *e = explanation_alloc(rows, K, M, explainer->options.interactions);
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    for (size_t r = 0; r < rows; r++)
+        memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
+    if (explainer->interventional) {
+        gbx_status status = gbx_interventional_explain(explainer->interventional, data->values,
+                                                       rows, e->values, e->predictions,
+                                                       explainer->threads, error);
+        if (status != GBX_OK) {
+            gbx_explanation_free(e);
+            return status;
+        }
+        *out = e;
+        return GBX_OK;
+    }
     size_t tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
     int failed = 0;
 #pragma omp parallel num_threads(explainer->threads)
     {
-        gbx_tree_shap_workspace *tree_workspace = NULL;
-        gbx_interventional_workspace *interventional_workspace = NULL;
-        int ready = explainer->tree_shap
-                        ? (tree_workspace = gbx_tree_shap_workspace_new(explainer->tree_shap)) != NULL
-                        : (interventional_workspace =
-                               gbx_interventional_workspace_new(explainer->interventional)) != NULL;
-        if (!ready) {
+        gbx_tree_shap_workspace *workspace = gbx_tree_shap_workspace_new(explainer->tree_shap);
+        if (!workspace) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t task = 0; task < tasks; task++) {
-            if (!ready) continue;
+            if (!workspace) continue;
             size_t begin = task * ROWS_PER_TASK;
             size_t end = begin + ROWS_PER_TASK < rows ? begin + ROWS_PER_TASK : rows;
-            const double *x = data->values + begin * M;
-            if (tree_workspace)
-                gbx_tree_shap_explain(explainer->tree_shap, tree_workspace, x, end - begin,
-                                      e->values + begin * K * M,
-                                      e->interactions ? e->interactions + begin * K * M * M : NULL);
-            else
-                gbx_interventional_explain(explainer->interventional, interventional_workspace, x,
-                                           end - begin, e->values + begin * K * M,
-                                           e->predictions + begin * K);
-            if (tree_workspace)
-                for (size_t r = begin; r < end; r++)
-                    gbx_tree_ensemble_margin(model, data->values + r * M, e->predictions + r * K);
+            gbx_tree_shap_explain(explainer->tree_shap, workspace, data->values + begin * M,
+                                  end - begin, e->values + begin * K * M,
+                                  e->interactions ? e->interactions + begin * K * M * M : NULL);
             for (size_t r = begin; r < end; r++)
-                memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
+                gbx_tree_ensemble_margin(model, data->values + r * M, e->predictions + r * K);
         }
-        gbx_tree_shap_workspace_free(tree_workspace);
-        gbx_interventional_workspace_free(interventional_workspace);
+        gbx_tree_shap_workspace_free(workspace);
     }
     if (failed) {
         gbx_explanation_free(e);

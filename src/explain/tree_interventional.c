@@ -18,9 +18,11 @@ typedef struct {
     int32_t node;
     int distinct;                 /* distinct features on the path */
     size_t first_pattern, patterns;
-    double *table;                /* [2^d][d]: what the leaf adds to each path feature, by the
-                                   * row's pattern; NULL when the patterns are walked instead */
+    size_t table;                 /* offset of its [2^d][d] table in the tree's tables, or
+                                   * NO_TABLE when the patterns are walked for every row */
 } leaf_summary;
+
+#define NO_TABLE SIZE_MAX
 
 typedef struct {
     const gbx_tree *tree;
@@ -31,6 +33,8 @@ typedef struct {
     leaf_summary *leaves;
     size_t leaf_count;
     pattern_share *patterns;
+    size_t table_size;       /* doubles in all the leaves' tables */
+    double *tables;          /* kept from prepare when within the budget, else NULL */
     int depth;
 } summarised_tree;
 
@@ -46,16 +50,16 @@ struct gbx_interventional {
     double *base_values;
     double beta[MAX_DISTINCT + 1][MAX_DISTINCT + 1]; /* a! b! / (a + b + 1)! */
     size_t max_leaves;
+    size_t max_table_size;  /* doubles, the largest tree's tables */
     int max_depth;
 };
 
-struct gbx_interventional_workspace {
+typedef struct gbx_interventional_workspace {
     uint64_t *leaf_pattern;  /* per leaf of the current tree */
     double *pair;            /* [outputs][features] */
     uint8_t *state;          /* per feature: 0 free, 1 from x, 2 from the background row */
     int32_t *assigned;       /* features assigned on the current path */
-    double margin[64];
-};
+} gbx_interventional_workspace;
 
 /* ---- summarising the trees and the background ---- */
 
@@ -199,20 +203,21 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
 }
 
 /* A leaf's table: what it adds to each of its d path features for every row pattern o, built
- * from the background histogram in O(2^d d^2) so that a row then costs O(d) at the leaf,
- * whatever the background. With F_k(m) the share of background patterns of popcount k that
- * contain m (a superset sum within each layer k), z = d - |o| and m = ~o:
- *   feature j outside o:  -v sum_k beta[d-k][z-1] F_k(m)
- *   feature j inside o:    v sum_k beta[d-k-1][z] (F_k(m) - F_k(m + j))
- * which regroups, by |p|, the per-pattern terms of explain_tree_raw. */
-static gbx_status leaf_table(const gbx_interventional *iv, const summarised_tree *s,
-                             leaf_summary *leaf, double *layers)
+ * from the background histogram so that a row then costs O(d) at the leaf, whatever the
+ * background. With F_k(m) the share of background patterns of popcount k that contain m (a
+ * superset sum within each layer k), m = ~o and z = |m|:
+ *   feature j outside o:  -v sum_k beta[d-k][z-1] F_k(m)                     = -v S(m)
+ *   feature j inside o:    v sum_k beta[d-k-1][z] (F_k(m) - F_k(m + j))      = v (A(m) - B(m + j))
+ * with A(m) = sum_k beta[d-k-1][|m|] F_k(m) and B(m) = sum_k beta[d-k-1][|m|-1] F_k(m): this
+ * regroups by |p| the per-pattern terms of the histogram walk (explain_tree_raw). The layered
+ * sums cost O(2^d d^2); layers holds (d+1) 2^d + 3 2^d doubles. */
+static void leaf_table(const gbx_interventional *iv, const summarised_tree *s,
+                       const leaf_summary *leaf, double *layers, double *table)
 {
     int d = leaf->distinct;
     size_t size = (size_t)1 << d, full = size - 1;
     double value = s->tree->nodes[leaf->node].value;
-    leaf->table = gbx_malloc_array(size * (size_t)(d ? d : 1), sizeof(double));
-    if (!leaf->table) return GBX_ERR_NOMEM;
+    double *A = layers + (size_t)(d + 1) * size, *B = A + size, *S = B + size;
     memset(layers, 0, (size_t)(d + 1) * size * sizeof(double));
     const pattern_share *p = s->patterns + leaf->first_pattern;
     for (size_t i = 0; i < leaf->patterns; i++)
@@ -223,59 +228,75 @@ static gbx_status leaf_table(const gbx_interventional *iv, const summarised_tree
             for (size_t m = 0; m < size; m++)
                 if (!(m & ((size_t)1 << b))) F[m] += F[m | ((size_t)1 << b)];
     }
+    for (size_t m = 0; m < size; m++) {
+        int z = __builtin_popcountll(m);
+        double a = 0.0, b = 0.0, subtract = 0.0;
+        for (int k = z; k <= d; k++) { /* F_k(m) is 0 below |m| */
+            double F = layers[(size_t)k * size + m];
+            if (k < d) a += iv->beta[d - k - 1][z] * F;
+            if (k < d && z > 0) b += iv->beta[d - k - 1][z - 1] * F;
+            if (z > 0) subtract += iv->beta[d - k][z - 1] * F;
+        }
+        A[m] = a, B[m] = b, S[m] = subtract;
+    }
     for (size_t o = 0; o < size; o++) {
-        int z = d - __builtin_popcountll(o);
         size_t m = ~o & full;
-        double subtract = 0.0;
-        if (z > 0)
-            for (int k = 0; k <= d; k++) subtract += iv->beta[d - k][z - 1] * layers[(size_t)k * size + m];
-        double *out = leaf->table + o * (size_t)d;
+        double *out = table + o * (size_t)d;
         for (int j = 0; j < d; j++) {
             size_t bit = (size_t)1 << j;
-            if (!(o & bit)) {
-                out[j] = -value * subtract;
-                continue;
-            }
-            double add = 0.0;
-            for (int k = 0; k < d; k++)
-                add += iv->beta[d - k - 1][z] *
-                       (layers[(size_t)k * size + m] - layers[(size_t)k * size + (m | bit)]);
-            out[j] = value * add;
+            out[j] = o & bit ? value * (A[m] - B[m | bit]) : -value * S[m];
         }
     }
-    return GBX_OK;
 }
 
-/* Bytes the tables of a tree's eligible leaves would take. */
-static size_t table_bytes(const summarised_tree *s)
+/* Doubles of a leaf's layered sums at the largest table size. */
+#define LAYERS_SIZE (((size_t)TABLE_MAX_DISTINCT + 4) << TABLE_MAX_DISTINCT)
+
+/* Lays out the tables of a tree's leaves with few enough distinct features (none when tables
+ * are off). */
+static void plan_tables(summarised_tree *s, int enabled)
 {
-    size_t bytes = 0;
+    s->table_size = 0;
     for (size_t l = 0; l < s->leaf_count; l++) {
-        int d = s->leaves[l].distinct;
-        if (d <= TABLE_MAX_DISTINCT) bytes += ((size_t)1 << d) * (size_t)d * sizeof(double);
+        leaf_summary *leaf = &s->leaves[l];
+        leaf->table = NO_TABLE;
+        if (!enabled || leaf->distinct > TABLE_MAX_DISTINCT) continue;
+        leaf->table = s->table_size;
+        s->table_size += ((size_t)1 << leaf->distinct) * (size_t)leaf->distinct;
     }
-    return bytes;
 }
 
-static void build_tables(const gbx_interventional *iv, summarised_tree *s, size_t tree_index,
-                         gbx_error *error)
+/* Fills a tree's tables, the leaves shared among the threads of the enclosing parallel
+ * region (or alone when called outside one). */
+static void fill_tables(const gbx_interventional *iv, const summarised_tree *s, double *layers,
+                        double *tables)
 {
-    double *layers = gbx_malloc_array((size_t)(TABLE_MAX_DISTINCT + 1) << TABLE_MAX_DISTINCT,
-                                      sizeof(double));
-    gbx_status status = layers ? GBX_OK : GBX_ERR_NOMEM;
-    for (size_t l = 0; status == GBX_OK && l < s->leaf_count; l++)
-        if (s->leaves[l].distinct <= TABLE_MAX_DISTINCT)
-            status = leaf_table(iv, s, &s->leaves[l], layers);
-    free(layers);
-    if (status != GBX_OK)
-        gbx_fail(error, status, "tree %zu: out of memory building the background tables",
-                 tree_index);
+#pragma omp for schedule(dynamic, 4)
+    for (size_t l = 0; l < s->leaf_count; l++)
+        if (layers && s->leaves[l].table != NO_TABLE)
+            leaf_table(iv, s, &s->leaves[l], layers, tables + s->leaves[l].table);
+}
+
+static gbx_status fill_kept_tables(const gbx_interventional *iv, int threads)
+{
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        double *layers = gbx_malloc_array(LAYERS_SIZE, sizeof(double));
+        if (!layers) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        for (size_t t = 0; t < iv->tree_count; t++)
+            if (iv->trees[t].tables) fill_tables(iv, &iv->trees[t], layers, iv->trees[t].tables);
+        free(layers);
+    }
+    return failed ? GBX_ERR_NOMEM : GBX_OK;
 }
 
 static void free_summary(summarised_tree *s)
 {
-    if (s->leaves)
-        for (size_t l = 0; l < s->leaf_count; l++) free(s->leaves[l].table);
+    free(s->tables);
     free(s->bit); free(s->first); free(s->leaf_index); free(s->feature_of_bit); free(s->leaves);
     free(s->patterns);
 }
@@ -341,24 +362,21 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
                 status = tree_errors[t].status;
                 if (error) *error = tree_errors[t];
             }
-        /* Tables for the trees that fit the budget, first trees first. */
-        uint8_t *tabled = status == GBX_OK ? gbx_calloc(iv->tree_count, 1) : NULL;
+        /* Tables kept for the trees that fit the budget, first trees first; the others are
+         * rebuilt for each call of gbx_interventional_explain. Budget 0: no tables at all. */
         size_t budget = table_budget;
-        for (size_t t = 0; tabled && t < iv->tree_count; t++) {
-            size_t bytes = table_bytes(&iv->trees[t]);
-            if (bytes <= budget) tabled[t] = 1, budget -= bytes;
+        for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
+            summarised_tree *s = &iv->trees[t];
+            plan_tables(s, table_budget > 0);
+            size_t bytes = s->table_size * sizeof(double);
+            if (s->table_size > iv->max_table_size) iv->max_table_size = s->table_size;
+            if (bytes > budget || !s->table_size) continue;
+            if (!(s->tables = gbx_malloc_array(s->table_size, sizeof(double))))
+                status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for background tables");
+            budget -= bytes;
         }
-        if (tabled) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-            for (size_t t = 0; t < iv->tree_count; t++)
-                if (tabled[t]) build_tables(iv, &iv->trees[t], t, &tree_errors[t]);
-            for (size_t t = 0; t < iv->tree_count && status == GBX_OK; t++)
-                if (tree_errors[t].status != GBX_OK) {
-                    status = tree_errors[t].status;
-                    if (error) *error = tree_errors[t];
-                }
-        }
-        free(tabled);
+        if (status == GBX_OK && fill_kept_tables(iv, threads) != GBX_OK)
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory building background tables");
         free(tree_errors);
     }
     for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
@@ -397,7 +415,14 @@ void gbx_interventional_base_values(const gbx_interventional *iv, double *out)
     memcpy(out, iv->base_values, iv->model->outputs * sizeof(double));
 }
 
-gbx_interventional_workspace *gbx_interventional_workspace_new(const gbx_interventional *iv)
+static void workspace_free(gbx_interventional_workspace *w)
+{
+    if (!w) return;
+    free(w->leaf_pattern); free(w->pair); free(w->state); free(w->assigned);
+    free(w);
+}
+
+static gbx_interventional_workspace *workspace_new(const gbx_interventional *iv)
 {
     gbx_interventional_workspace *w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -407,30 +432,25 @@ gbx_interventional_workspace *gbx_interventional_workspace_new(const gbx_interve
     w->state = gbx_calloc(M, 1);
     w->assigned = gbx_calloc((size_t)iv->max_depth + 1, sizeof(int32_t));
     if (!w->leaf_pattern || !w->pair || !w->state || !w->assigned) {
-        gbx_interventional_workspace_free(w);
+        workspace_free(w);
         return NULL;
     }
     return w;
 }
 
-void gbx_interventional_workspace_free(gbx_interventional_workspace *w)
-{
-    if (!w) return;
-    free(w->leaf_pattern); free(w->pair); free(w->state); free(w->assigned);
-    free(w);
-}
 
 /* ---- raw space: the background enters through the pattern histograms ---- */
 
 static void explain_tree_raw(const gbx_interventional *iv, const summarised_tree *s,
-                             uint64_t *leaf_pattern, const double *row, double *phi)
+                             const double *tables, uint64_t *leaf_pattern, const double *row,
+                             double *phi)
 {
     row_patterns(s, row, 0, 0, leaf_pattern);
     for (size_t l = 0; l < s->leaf_count; l++) {
         const leaf_summary *leaf = &s->leaves[l];
         int d = leaf->distinct;
-        if (leaf->table) {
-            const double *add = leaf->table + leaf_pattern[l] * (uint64_t)d;
+        if (leaf->table != NO_TABLE) {
+            const double *add = tables + leaf->table + leaf_pattern[l] * (uint64_t)d;
             const int32_t *feature = s->feature_of_bit + l * MAX_DISTINCT;
             for (int j = 0; j < d; j++) phi[feature[j]] += add[j];
             continue;
@@ -530,24 +550,56 @@ static void explain_row_probability(const gbx_interventional *iv, gbx_interventi
     }
 }
 
-void gbx_interventional_explain(const gbx_interventional *iv, gbx_interventional_workspace *w,
-                                const double *rows, size_t count, double *values,
-                                double *predictions)
+/* Raw space runs tree by tree over all the rows, so each tree's tables are built (when not
+ * kept) and read while they sit in cache; each row is still summed tree by tree in order, so
+ * the result does not depend on the thread count. Probability space walks pairs row by row. */
+gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double *rows,
+                                      size_t count, double *values, double *predictions,
+                                      int threads, gbx_error *error)
 {
     const gbx_model *model = iv->model;
-    size_t K = model->outputs, M = model->features;
+    size_t K = model->outputs, M = model->features, rebuilt = 0;
     memset(values, 0, count * K * M * sizeof(double));
-    for (size_t r = 0; r < count; r++) {
-        const double *row = rows + r * M;
-        double *phi = values + r * K * M;
-        if (iv->space == GBX_SPACE_PROBABILITY) {
-            explain_row_probability(iv, w, row, phi, predictions + r * K);
-            continue;
+    int raw = iv->space == GBX_SPACE_RAW;
+    for (size_t t = 0; raw && t < iv->tree_count; t++)
+        if (!iv->trees[t].tables && iv->trees[t].table_size > rebuilt)
+            rebuilt = iv->trees[t].table_size;
+    double *scratch = rebuilt ? gbx_malloc_array(rebuilt, sizeof(double)) : NULL;
+    int failed = rebuilt && !scratch;
+#pragma omp parallel num_threads(threads) if (!failed)
+    {
+        gbx_interventional_workspace *w = workspace_new(iv);
+        double *layers = scratch ? gbx_malloc_array(LAYERS_SIZE, sizeof(double)) : NULL;
+        if (!w || (scratch && !layers)) {
+#pragma omp atomic write
+            failed = 1;
         }
-        for (size_t t = 0; t < iv->tree_count; t++) {
+        for (size_t t = 0; raw && t < iv->tree_count; t++) {
             const summarised_tree *s = &iv->trees[t];
-            explain_tree_raw(iv, s, w->leaf_pattern, row, phi + (size_t)s->tree->output * M);
+            const double *tables = s->tables;
+            if (!tables && s->table_size) {
+                fill_tables(iv, s, layers, scratch); /* ends with a barrier */
+                tables = scratch;
+            }
+#pragma omp for schedule(static)
+            for (size_t r = 0; r < count; r++)
+                if (w)
+                    explain_tree_raw(iv, s, tables, w->leaf_pattern, rows + r * M,
+                                     values + r * K * M + (size_t)s->tree->output * M);
         }
-        gbx_tree_ensemble_margin(model, row, predictions + r * K);
+#pragma omp for schedule(dynamic, 16)
+        for (size_t r = 0; r < count; r++) {
+            if (!w) continue;
+            if (raw)
+                gbx_tree_ensemble_margin(model, rows + r * M, predictions + r * K);
+            else
+                explain_row_probability(iv, w, rows + r * M, values + r * K * M,
+                                        predictions + r * K);
+        }
+        free(layers);
+        workspace_free(w);
     }
+    free(scratch);
+    if (failed) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory explaining %zu rows", count);
+    return GBX_OK;
 }

@@ -20,21 +20,20 @@
 #include "../models/model.h"
 
 typedef struct gbx_interventional gbx_interventional;
-typedef struct gbx_interventional_workspace gbx_interventional_workspace;
 
-/* Bytes the per-leaf tables may take by default (tests pass 0 to walk the histograms). */
-#define GBX_INTERVENTIONAL_TABLE_BUDGET ((size_t)256 << 20)
+/* Bytes of per-leaf tables kept between calls by default; tables that do not fit are rebuilt
+ * for each call. 0 turns tables off: every row walks the histograms (tests compare both). */
+#define GBX_INTERVENTIONAL_TABLE_BUDGET ((size_t)64 << 20)
 
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
                                       gbx_output_space space, int threads, size_t table_budget,
                                       gbx_interventional **out, gbx_error *error);
 void gbx_interventional_free(gbx_interventional *interventional);
 void gbx_interventional_base_values(const gbx_interventional *interventional, double *out);
-gbx_interventional_workspace *gbx_interventional_workspace_new(const gbx_interventional *iv);
-void gbx_interventional_workspace_free(gbx_interventional_workspace *workspace);
-/* values: [count][outputs][features]; predictions: [count][outputs] in the chosen space. */
-void gbx_interventional_explain(const gbx_interventional *interventional,
-                                gbx_interventional_workspace *workspace, const double *rows,
-                                size_t count, double *values, double *predictions);
+/* values: [count][outputs][features]; predictions: [count][outputs] in the chosen space.
+ * Runs on `threads` threads; the result does not depend on their number. */
+gbx_status gbx_interventional_explain(const gbx_interventional *interventional, const double *rows,
+                                      size_t count, double *values, double *predictions,
+                                      int threads, gbx_error *error);
 
 #endif
