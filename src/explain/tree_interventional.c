@@ -28,6 +28,8 @@ typedef struct {
     const gbx_tree *tree;
     int8_t *bit;             /* per node: bit of the feature split by its parent */
     uint8_t *first;          /* per node: the parent's feature is new on the path */
+    int32_t *order;          /* the split nodes, each before its children */
+    size_t split_count;
     int32_t *leaf_index;     /* per node: index into leaves, or -1 */
     int32_t *feature_of_bit; /* [leaf][MAX_DISTINCT] */
     leaf_summary *leaves;
@@ -56,6 +58,7 @@ struct gbx_interventional {
 
 typedef struct gbx_interventional_workspace {
     uint64_t *leaf_pattern;  /* per leaf of the current tree */
+    uint64_t *node_pattern;  /* per node of the current tree */
     double *pair;            /* [outputs][features] */
     uint8_t *state;          /* per feature: 0 free, 1 from x, 2 from the background row */
     int32_t *assigned;       /* features assigned on the current path */
@@ -82,6 +85,7 @@ static gbx_status shape(shape_walk *walk, int32_t id, int depth, size_t tree_ind
         leaf->distinct = walk->distinct;
         return GBX_OK;
     }
+    s->order[s->split_count++] = id;
     int32_t feature = node->feature, saved = walk->bit_of_feature[feature];
     if (saved < 0 && walk->distinct == MAX_DISTINCT)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "tree %zu: a path tests more than %d distinct "
@@ -118,25 +122,30 @@ static void record_features(summarised_tree *s, int32_t id, int32_t *path_featur
 }
 
 /* Pattern of one row at every leaf of a tree: bit j set when the row satisfies all splits of
- * the leaf's path on its j-th feature. */
-static void row_patterns(const summarised_tree *s, const double *row, int32_t id, uint64_t pattern,
+ * the leaf's path on its j-th feature. One pass over the splits, parents first; node_pattern
+ * is scratch with one entry per node. */
+static void row_patterns(const summarised_tree *s, const double *row, uint64_t *node_pattern,
                          uint64_t *out)
 {
-    const gbx_node *node = &s->tree->nodes[id];
-    if (node->kind == GBX_NODE_LEAF) {
-        out[s->leaf_index[id]] = pattern;
-        return;
+    const gbx_node *nodes = s->tree->nodes;
+    node_pattern[0] = 0;
+    for (size_t i = 0; i < s->split_count; i++) {
+        int32_t id = s->order[i];
+        const gbx_node *node = &nodes[id];
+        uint64_t pattern = node_pattern[id];
+        int left = gbx_node_goes_left(node, s->tree->categories, row[node->feature]);
+        int32_t children[2] = {node->left, node->right};
+        for (int side = 0; side < 2; side++) {
+            int32_t child = children[side];
+            uint64_t bit = (uint64_t)1 << s->bit[child];
+            int satisfied = side == 0 ? left : !left;
+            uint64_t next = s->first[child] ? (satisfied ? pattern | bit : pattern)
+                                            : (satisfied ? pattern : pattern & ~bit);
+            if (s->leaf_index[child] >= 0) out[s->leaf_index[child]] = next;
+            else node_pattern[child] = next;
+        }
     }
-    int left = gbx_node_goes_left(node, s->tree->categories, row[node->feature]);
-    int32_t children[2] = {node->left, node->right};
-    for (int side = 0; side < 2; side++) {
-        int32_t child = children[side];
-        uint64_t bit = (uint64_t)1 << s->bit[child];
-        int satisfied = side == 0 ? left : !left;
-        uint64_t next = s->first[child] ? (satisfied ? pattern | bit : pattern)
-                                        : (satisfied ? pattern : pattern & ~bit);
-        row_patterns(s, row, child, next, out);
-    }
+    if (s->split_count == 0) out[0] = 0; /* a lone leaf */
 }
 
 static int compare_patterns(const void *a, const void *b)
@@ -153,9 +162,10 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     s->bit = gbx_calloc(n, 1);
     s->first = gbx_calloc(n, 1);
     s->leaf_index = gbx_malloc_array(n, sizeof(int32_t));
+    s->order = gbx_malloc_array(n, sizeof(int32_t));
     s->leaves = gbx_calloc(n, sizeof(leaf_summary));
     int32_t *bit_of_feature = gbx_malloc_array(features ? features : 1, sizeof(int32_t));
-    if (!s->bit || !s->first || !s->leaf_index || !s->leaves || !bit_of_feature) {
+    if (!s->bit || !s->first || !s->leaf_index || !s->order || !s->leaves || !bit_of_feature) {
         free(bit_of_feature);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
@@ -169,15 +179,17 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     s->feature_of_bit = gbx_calloc(s->leaf_count * MAX_DISTINCT, sizeof(int32_t));
     uint64_t *by_leaf = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(uint64_t));
     uint64_t *one_row = gbx_malloc_array(s->leaf_count, sizeof(uint64_t));
+    uint64_t *node_pattern = gbx_malloc_array(n, sizeof(uint64_t));
     s->patterns = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(pattern_share));
-    if (!s->feature_of_bit || !by_leaf || !one_row || !s->patterns) {
+    if (!s->feature_of_bit || !by_leaf || !one_row || !node_pattern || !s->patterns) {
         free(by_leaf);
         free(one_row);
+        free(node_pattern);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory summarising the background");
     }
     record_features(s, 0, path_features);
     for (size_t b = 0; b < N; b++) {
-        row_patterns(s, background->values + b * features, 0, 0, one_row);
+        row_patterns(s, background->values + b * features, node_pattern, one_row);
         for (size_t l = 0; l < s->leaf_count; l++) by_leaf[l * N + b] = one_row[l];
     }
     /* Histogram per leaf; patterns that can never reach the leaf together with any row still
@@ -199,6 +211,7 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     }
     free(by_leaf);
     free(one_row);
+    free(node_pattern);
     return GBX_OK;
 }
 
@@ -297,7 +310,7 @@ static gbx_status fill_kept_tables(const gbx_interventional *iv, int threads)
 static void free_summary(summarised_tree *s)
 {
     free(s->tables);
-    free(s->bit); free(s->first); free(s->leaf_index); free(s->feature_of_bit); free(s->leaves);
+    free(s->bit); free(s->first); free(s->leaf_index); free(s->order); free(s->feature_of_bit); free(s->leaves);
     free(s->patterns);
 }
 
@@ -418,7 +431,7 @@ void gbx_interventional_base_values(const gbx_interventional *iv, double *out)
 static void workspace_free(gbx_interventional_workspace *w)
 {
     if (!w) return;
-    free(w->leaf_pattern); free(w->pair); free(w->state); free(w->assigned);
+    free(w->leaf_pattern); free(w->node_pattern); free(w->pair); free(w->state); free(w->assigned);
     free(w);
 }
 
@@ -428,10 +441,11 @@ static gbx_interventional_workspace *workspace_new(const gbx_interventional *iv)
     if (!w) return NULL;
     size_t M = iv->model->features ? iv->model->features : 1;
     w->leaf_pattern = gbx_calloc(iv->max_leaves, sizeof(uint64_t));
+    w->node_pattern = gbx_calloc(iv->max_leaves, sizeof(uint64_t));
     w->pair = gbx_calloc(iv->model->outputs * M, sizeof(double));
     w->state = gbx_calloc(M, 1);
     w->assigned = gbx_calloc((size_t)iv->max_depth + 1, sizeof(int32_t));
-    if (!w->leaf_pattern || !w->pair || !w->state || !w->assigned) {
+    if (!w->leaf_pattern || !w->node_pattern || !w->pair || !w->state || !w->assigned) {
         workspace_free(w);
         return NULL;
     }
@@ -442,10 +456,11 @@ static gbx_interventional_workspace *workspace_new(const gbx_interventional *iv)
 /* ---- raw space: the background enters through the pattern histograms ---- */
 
 static void explain_tree_raw(const gbx_interventional *iv, const summarised_tree *s,
-                             const double *tables, uint64_t *leaf_pattern, const double *row,
+                             const double *tables, uint64_t *node_pattern,
+                             uint64_t *leaf_pattern, const double *row,
                              double *phi)
 {
-    row_patterns(s, row, 0, 0, leaf_pattern);
+    row_patterns(s, row, node_pattern, leaf_pattern);
     for (size_t l = 0; l < s->leaf_count; l++) {
         const leaf_summary *leaf = &s->leaves[l];
         int d = leaf->distinct;
@@ -584,7 +599,7 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
 #pragma omp for schedule(static)
             for (size_t r = 0; r < count; r++)
                 if (w)
-                    explain_tree_raw(iv, s, tables, w->leaf_pattern, rows + r * M,
+                    explain_tree_raw(iv, s, tables, w->node_pattern, w->leaf_pattern, rows + r * M,
                                      values + r * K * M + (size_t)s->tree->output * M);
         }
 #pragma omp for schedule(dynamic, 16)
