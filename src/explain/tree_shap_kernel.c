@@ -34,6 +34,40 @@ static void directions(const gbx_tree *tree, const gbx_node *node, const double 
 
 /* Interaction values from one leaf: for every pair of distinct path features (i, k),
  * 1/2 v (o_i - z_i)(o_k - z_k) integral prod_{j != i,k} (z_j (1-t) + o_j t) dt. */
+/* out = x * y elementwise (out may not alias x or y). */
+static inline void multiply(double *restrict out, const double *restrict x,
+                            const double *restrict y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * y[i];
+}
+
+/* sum[r] = sum_q w_q prefix middle suffix: the integral for one pair of path features
+ * (middle NULL: the pair is adjacent, nothing lies between). */
+static inline void pair_integral(double *restrict sum, const double *restrict prefix,
+                                 const double *restrict middle, const double *restrict suffix,
+                                 const double *restrict weights, int Q)
+{
+    for (int q = 0; q < Q; q++) {
+        double weight = weights[q];
+        const double *restrict pq = prefix + (size_t)q * BLOCK, *restrict sq = suffix + (size_t)q * BLOCK;
+        const double *restrict mq = middle ? middle + (size_t)q * BLOCK : NULL;
+        if (mq && q == 0) {
+#pragma omp simd
+            for (int r = 0; r < BLOCK; r++) sum[r] = weight * pq[r] * mq[r] * sq[r];
+        } else if (mq) {
+#pragma omp simd
+            for (int r = 0; r < BLOCK; r++) sum[r] += weight * pq[r] * mq[r] * sq[r];
+        } else if (q == 0) {
+#pragma omp simd
+            for (int r = 0; r < BLOCK; r++) sum[r] = weight * pq[r] * sq[r];
+        } else {
+#pragma omp simd
+            for (int r = 0; r < BLOCK; r++) sum[r] += weight * pq[r] * sq[r];
+        }
+    }
+}
+
 static void leaf_interactions(const traversal *walk, double value, int depth)
 {
     const prepared_tree *p = walk->p;
@@ -49,35 +83,36 @@ static void leaf_interactions(const traversal *walk, double value, int depth)
     for (int j = 0; j < count; j++) {
         int32_t node = w->element[elements[j]];
         double z = p->zero[node];
-        const double *o = w->one + (size_t)elements[j] * BLOCK;
-        for (int q = 0; q < Q; q++)
-            for (int r = 0; r < BLOCK; r++)
-                a[j * QB + q * BLOCK + r] = z * (1.0 - p->nodes[q]) + o[r] * p->nodes[q];
+        const double *restrict o = w->one + (size_t)elements[j] * BLOCK;
+        double *restrict aj = a + j * QB;
+        for (int q = 0; q < Q; q++) {
+            double t = p->nodes[q], off = z * (1.0 - t);
+#pragma omp simd
+            for (int r = 0; r < BLOCK; r++) aj[q * BLOCK + r] = off + o[r] * t;
+        }
     }
     for (size_t i = 0; i < QB; i++) prefix[i] = suffix[(count - 1) * QB + i] = 1.0;
-    for (int j = 1; j < count; j++)
-        for (size_t i = 0; i < QB; i++) prefix[j * QB + i] = prefix[(j - 1) * QB + i] * a[(j - 1) * QB + i];
-    for (int j = count - 2; j >= 0; j--)
-        for (size_t i = 0; i < QB; i++) suffix[j * QB + i] = suffix[(j + 1) * QB + i] * a[(j + 1) * QB + i];
-    double middle[QB], sum[BLOCK];
+    for (int j = 1; j < count; j++) multiply(prefix + j * QB, prefix + (j - 1) * QB, a + (j - 1) * QB, QB);
+    for (int j = count - 2; j >= 0; j--) multiply(suffix + j * QB, suffix + (j + 1) * QB, a + (j + 1) * QB, QB);
+    double middle[2][QB], sum[BLOCK];
     size_t M = walk->features;
     for (int i = 0; i < count; i++) {
         int32_t node_i = w->element[elements[i]];
         const double *o_i = w->one + (size_t)elements[i] * BLOCK;
         double z_i = p->zero[node_i];
-        for (size_t x = 0; x < QB; x++) middle[x] = 1.0;
+        /* middle: the product of the a_l strictly between i and k, grown as k moves on */
+        int current = 0;
         for (int k = i + 1; k < count; k++) {
-            if (k > i + 1)
-                for (size_t x = 0; x < QB; x++) middle[x] *= a[(k - 1) * QB + x];
+            if (k == i + 2) memcpy(middle[0], a + (k - 1) * QB, QB * sizeof(double));
+            if (k > i + 2) {
+                multiply(middle[!current], middle[current], a + (k - 1) * QB, QB);
+                current = !current;
+            }
             int32_t node_k = w->element[elements[k]];
             const double *o_k = w->one + (size_t)elements[k] * BLOCK;
             double z_k = p->zero[node_k];
-            for (int r = 0; r < BLOCK; r++) sum[r] = 0.0;
-            for (int q = 0; q < Q; q++)
-                for (int r = 0; r < BLOCK; r++) {
-                    size_t x = (size_t)q * BLOCK + r;
-                    sum[r] += p->weights[q] * prefix[i * QB + x] * middle[x] * suffix[k * QB + x];
-                }
+            pair_integral(sum, prefix + i * QB, k > i + 1 ? middle[current] : NULL, suffix + k * QB,
+                          p->weights, Q);
             size_t f_i = (size_t)p->feature[node_i], f_k = (size_t)p->feature[node_k];
             for (size_t r = 0; r < walk->rows; r++) {
                 double half = 0.5 * value * (o_i[r] - z_i) * (o_k[r] - z_k) * sum[r];
