@@ -134,7 +134,9 @@ class Bench:
         if background:
             command += ["--method", "tree-interventional", "--background",
                         self.path(background + ".csv")]
-        runs = [run_measured(command) for _ in range(self.args.repeats)]
+        runs = [run_measured(command)]
+        while len(runs) < self.args.repeats and runs[0][0] < 60:  # long runs once
+            runs.append(run_measured(command))
         return {"engine": "glassbox", "seconds": statistics.median(r[0] for r in runs),
                 "rows_timed": ROWS, "peak_mb": max(r[1] for r in runs) / 1024, "output": output}
 
