@@ -181,6 +181,7 @@ typedef struct gbx_explanation_writer gbx_explanation_writer;
 typedef struct {
     int include_data;     /* write the explained rows under "data" (JSON only) */
     const char *format;   /* "json" or "csv"; NULL = from the file extension */
+    int threads;          /* threads formatting numbers (0 = all cores); the text is the same */
 } gbx_writer_options;
 
 /* Streams explanations to a file chunk by chunk: memory does not grow with the row count. */

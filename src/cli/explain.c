@@ -114,7 +114,7 @@ int cli_explain(int argc, char **argv)
         gbx_data_reader_open(a.data, model, &reader, &error))
         goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
-    gbx_writer_options writer_options = {!a.no_data, a.format};
+    gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads};
     if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
                                     &error))
         goto failed;

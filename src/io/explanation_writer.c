@@ -6,6 +6,8 @@
 #include "../explain/explainer.h"
 
 #include <errno.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +20,7 @@ static const char *const section_keys[SECTION_COUNT] = {
 
 struct gbx_explanation_writer {
     char *path, *temporary;
-    int csv, include_data, interactions;
+    int csv, include_data, interactions, threads;
     FILE *file;                         /* the output (JSON: header and the joined sections) */
     FILE *sections[SECTION_COUNT];      /* JSON only */
     size_t rows;
@@ -114,6 +116,7 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
     }
     w->csv = strcmp(format, "csv") == 0;
     w->include_data = options ? options->include_data : 1;
+    w->threads = options && options->threads > 0 ? options->threads : omp_get_num_procs();
     w->interactions = explainer->options.interactions;
     w->explainer = explainer;
     w->path = gbx_strdup(path);
@@ -177,47 +180,93 @@ static void write_nested(FILE *file, const double *values, const size_t *shape, 
     fputc(']', file);
 }
 
-static void write_section_rows(gbx_explanation_writer *w, int section, const double *values,
-                               size_t rows, const size_t *shape, int rank)
+/* Formats one row (for CSV: its lines; for JSON: its entry in one section) onto file. */
+typedef void row_formatter(const gbx_explanation_writer *w, FILE *file, int section,
+                           const gbx_explanation *e, const gbx_data *data, size_t r);
+
+static void csv_row(const gbx_explanation_writer *w, FILE *file, int section,
+                    const gbx_explanation *e, const gbx_data *data, size_t r)
 {
-    FILE *file = w->sections[section];
-    if (!file) return;
-    size_t stride = 1;
-    for (int i = 0; i < rank; i++) stride *= shape[i];
-    for (size_t r = 0; r < rows; r++) {
-        if (w->rows + r > 0) fputc(',', file);
-        fputc('\n', file);
-        write_nested(file, values + r * stride, shape, rank);
+    (void)section, (void)data;
+    size_t K = e->outputs, M = e->features;
+    for (size_t k = 0; k < K; k++) {
+        if (K > 1) fprintf(file, "%s,", w->explainer->model->output_names[k]);
+        for (size_t f = 0; f < M; f++) fprintf(file, "%.17g,", e->values[(r * K + k) * M + f]);
+        fprintf(file, "%.17g,%.17g\n", e->base_values[r * K + k], e->predictions[r * K + k]);
     }
+}
+
+static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
+                     const gbx_explanation *e, const gbx_data *data, size_t r)
+{
+    size_t K = e->outputs, M = e->features;
+    size_t shape[3] = {K, M, M};
+    const double *values = NULL;
+    int rank = 1;
+    switch (section) {
+    case SECTION_VALUES: values = e->values + r * K * M, rank = 2; break;
+    case SECTION_BASE: values = e->base_values + r * K; break;
+    case SECTION_PREDICTIONS: values = e->predictions + r * K; break;
+    case SECTION_DATA: values = data->values + r * M, shape[0] = M; break;
+    case SECTION_INTERACTIONS: values = e->interactions + r * K * M * M, rank = 3; break;
+    }
+    if (w->rows + r > 0) fputc(',', file);
+    fputc('\n', file);
+    write_nested(file, values, shape, rank);
+}
+
+/* Formats the rows of a chunk on the writer's threads, each part into its own memory stream,
+ * and writes the parts in order: the text does not depend on the thread count, and the
+ * number formatting, the slowest part of writing, runs in parallel. Returns nonzero when
+ * memory runs out. */
+static int emit_rows(const gbx_explanation_writer *w, FILE *out, int section,
+                     row_formatter *format, const gbx_explanation *e, const gbx_data *data)
+{
+    int parts = e->rows < (size_t)w->threads ? (int)(e->rows ? e->rows : 1) : w->threads;
+    char **buffers = calloc((size_t)parts, sizeof(char *));
+    size_t *lengths = calloc((size_t)parts, sizeof(size_t));
+    int failed = !buffers || !lengths;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (!failed)
+    for (int p = 0; p < parts; p++) {
+        FILE *memory = open_memstream(&buffers[p], &lengths[p]);
+        if (!memory) {
+#pragma omp atomic write
+            failed = 1;
+            continue;
+        }
+        size_t begin = e->rows * (size_t)p / (size_t)parts;
+        size_t end = e->rows * (size_t)(p + 1) / (size_t)parts;
+        for (size_t r = begin; r < end; r++) format(w, memory, section, e, data, r);
+        if (fclose(memory) != 0) {
+#pragma omp atomic write
+            failed = 1;
+        }
+    }
+    for (int p = 0; buffers && p < parts; p++) {
+        if (!failed && buffers[p]) fwrite(buffers[p], 1, lengths[p], out);
+        free(buffers[p]);
+    }
+    free(buffers);
+    free(lengths);
+    return failed;
 }
 
 gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
                                         const gbx_explanation *e, const gbx_data *data,
                                         gbx_error *error)
 {
-    size_t K = e->outputs, M = e->features;
+    int failed = 0;
     if (w->csv) {
-        for (size_t r = 0; r < e->rows; r++)
-            for (size_t k = 0; k < K; k++) {
-                if (K > 1) fprintf(w->file, "%s,", w->explainer->model->output_names[k]);
-                for (size_t f = 0; f < M; f++) {
-                    fprintf(w->file, "%.17g,", e->values[(r * K + k) * M + f]);
-                }
-                fprintf(w->file, "%.17g,%.17g\n", e->base_values[r * K + k],
-                        e->predictions[r * K + k]);
-            }
+        failed = emit_rows(w, w->file, 0, csv_row, e, data);
     } else {
-        size_t values_shape[] = {K, M}, output_shape[] = {K}, data_shape[] = {M},
-               interaction_shape[] = {K, M, M};
-        write_section_rows(w, SECTION_VALUES, e->values, e->rows, values_shape, 2);
-        write_section_rows(w, SECTION_BASE, e->base_values, e->rows, output_shape, 1);
-        write_section_rows(w, SECTION_PREDICTIONS, e->predictions, e->rows, output_shape, 1);
-        if (data && w->sections[SECTION_DATA])
-            write_section_rows(w, SECTION_DATA, data->values, e->rows, data_shape, 1);
-        if (e->interactions)
-            write_section_rows(w, SECTION_INTERACTIONS, e->interactions, e->rows,
-                               interaction_shape, 3);
+        for (int s = 0; s < SECTION_COUNT && !failed; s++) {
+            if (!w->sections[s] || (s == SECTION_DATA && !data) ||
+                (s == SECTION_INTERACTIONS && !e->interactions))
+                continue;
+            failed = emit_rows(w, w->sections[s], s, json_row, e, data);
+        }
     }
+    if (failed) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory formatting the explanation");
     w->rows += e->rows;
     for (int s = 0; s < SECTION_COUNT; s++)
         if (w->sections[s] && ferror(w->sections[s]))
