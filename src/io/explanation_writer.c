@@ -217,34 +217,41 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
 
 /* Formats the rows of a chunk on the writer's threads, each part into its own memory stream,
  * and writes the parts in order: the text does not depend on the thread count, and the
- * number formatting, the slowest part of writing, runs in parallel. Returns nonzero when
- * memory runs out. */
+ * number formatting, the slowest part of writing, runs in parallel. Parts hold about 64k
+ * numbers each, so the text in memory stays a few megabytes whatever the chunk. Returns
+ * nonzero when memory runs out. */
 static int emit_rows(const gbx_explanation_writer *w, FILE *out, int section,
-                     row_formatter *format, const gbx_explanation *e, const gbx_data *data)
+                     row_formatter *format, const gbx_explanation *e, const gbx_data *data,
+                     size_t numbers_per_row)
 {
-    int parts = e->rows < (size_t)w->threads ? (int)(e->rows ? e->rows : 1) : w->threads;
+    size_t per_part = numbers_per_row < 65536 ? 65536 / (numbers_per_row ? numbers_per_row : 1) : 1;
+    int parts = w->threads;
     char **buffers = calloc((size_t)parts, sizeof(char *));
     size_t *lengths = calloc((size_t)parts, sizeof(size_t));
     int failed = !buffers || !lengths;
-#pragma omp parallel for num_threads(parts) schedule(static, 1) if (!failed)
-    for (int p = 0; p < parts; p++) {
-        FILE *memory = open_memstream(&buffers[p], &lengths[p]);
-        if (!memory) {
+    for (size_t start = 0; !failed && start < e->rows; start += per_part * (size_t)parts) {
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+        for (int p = 0; p < parts; p++) {
+            size_t begin = start + (size_t)p * per_part;
+            size_t end = begin + per_part < e->rows ? begin + per_part : e->rows;
+            if (begin >= end) continue;
+            FILE *memory = open_memstream(&buffers[p], &lengths[p]);
+            if (!memory) {
 #pragma omp atomic write
-            failed = 1;
-            continue;
-        }
-        size_t begin = e->rows * (size_t)p / (size_t)parts;
-        size_t end = e->rows * (size_t)(p + 1) / (size_t)parts;
-        for (size_t r = begin; r < end; r++) format(w, memory, section, e, data, r);
-        if (fclose(memory) != 0) {
+                failed = 1;
+                continue;
+            }
+            for (size_t r = begin; r < end; r++) format(w, memory, section, e, data, r);
+            if (fclose(memory) != 0) {
 #pragma omp atomic write
-            failed = 1;
+                failed = 1;
+            }
         }
-    }
-    for (int p = 0; buffers && p < parts; p++) {
-        if (!failed && buffers[p]) fwrite(buffers[p], 1, lengths[p], out);
-        free(buffers[p]);
+        for (int p = 0; p < parts; p++) {
+            if (!failed && buffers[p]) fwrite(buffers[p], 1, lengths[p], out);
+            free(buffers[p]);
+            buffers[p] = NULL;
+        }
     }
     free(buffers);
     free(lengths);
@@ -257,13 +264,16 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
 {
     int failed = 0;
     if (w->csv) {
-        failed = emit_rows(w, w->file, 0, csv_row, e, data);
+        failed = emit_rows(w, w->file, 0, csv_row, e, data, e->outputs * (e->features + 2));
     } else {
         for (int s = 0; s < SECTION_COUNT && !failed; s++) {
             if (!w->sections[s] || (s == SECTION_DATA && !data) ||
                 (s == SECTION_INTERACTIONS && !e->interactions))
                 continue;
-            failed = emit_rows(w, w->sections[s], s, json_row, e, data);
+            size_t K = e->outputs, M = e->features;
+            size_t numbers = s == SECTION_VALUES ? K * M : s == SECTION_DATA ? M
+                             : s == SECTION_INTERACTIONS ? K * M * M : K;
+            failed = emit_rows(w, w->sections[s], s, json_row, e, data, numbers);
         }
     }
     if (failed) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory formatting the explanation");

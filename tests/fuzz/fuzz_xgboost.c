@@ -1,4 +1,4 @@
-/* libFuzzer target: XGBoost JSON and UBJSON models (corpus: fuzz/corpus/xgboost). */
+/* libFuzzer target: XGBoost JSON and UBJSON models (corpus: tests/fuzz/corpus/xgboost). */
 #include "fuzz_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,4 @@
-/* libFuzzer target: LightGBM text models (corpus: fuzz/corpus/lightgbm). */
+/* libFuzzer target: LightGBM text models (corpus: tests/fuzz/corpus/lightgbm). */
 #include "fuzz_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

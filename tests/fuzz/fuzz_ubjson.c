@@ -1,4 +1,4 @@
-/* libFuzzer target: the UBJSON decoder on its own (corpus: fuzz/corpus/ubjson). */
+/* libFuzzer target: the UBJSON decoder on its own (corpus: tests/fuzz/corpus/ubjson). */
 #include "io/ubjson.h"
 
 #include <stdint.h>
