@@ -1,6 +1,6 @@
 /* libFuzzer target: the streaming CSV reader (corpus: tests/fuzz/corpus/csv). The input goes
- * a memory file so the reader sees a real file descriptor, as it does in use. The first byte
- * picks the mode: columns by position, or matched by name to a model with feature names. */
+ * through a memory file so the reader sees a real file descriptor, as it does in use. The first
+ * byte picks the mode: columns by position, or matched by name to a model with feature names. */
 #include "models/model.h"
 
 #include <stdint.h>
