@@ -209,7 +209,7 @@ class Bench:
                 pipe.write(rows)
             pipe.close()
 
-        small = run_measured(command[:4] + [self.path("rows.csv")] + command[5:])
+        small = run_measured(command[:5] + [self.path("rows.csv")] + command[6:])
         large = run_measured(command, stdin_feeder=feed)
         print("\nstreaming %s, 2 threads, CSV in and out:" % MODELS[0][0])
         print("  %10d rows: %8.1f s  peak %6.1f MB" % (ROWS, small[0], small[1] / 1024))
@@ -282,13 +282,18 @@ def main():
                         bench.scenario(name, model, "interventional", threads, background)
                 else:
                     bench.scenario(name, model, task, threads, None)
-    streaming = bench.stream() if args.stream_rows else None
-    table = bench.markdown(streaming)
-    with open(os.path.join(args.work, "results.md"), "w") as out:
-        out.write(table)
-    with open(os.path.join(args.work, "results.json"), "w") as out:
-        json.dump({"versions": bench.versions, "results": bench.results,
-                   "streaming": streaming}, out, indent=1)
+    streaming = None
+    for stage in ("timings", "streaming"):
+        if stage == "streaming":
+            if not args.stream_rows:
+                break
+            streaming = bench.stream()
+        table = bench.markdown(streaming)
+        with open(os.path.join(args.work, "results.md"), "w") as out:
+            out.write(table)
+        with open(os.path.join(args.work, "results.json"), "w") as out:
+            json.dump({"versions": bench.versions, "results": bench.results,
+                       "streaming": streaming}, out, indent=1)
     print("\n" + table)
     print("written to %s" % os.path.join(args.work, "results.md"))
 
