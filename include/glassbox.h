@@ -132,7 +132,8 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
 typedef enum {
     GBX_METHOD_AUTO,              /* tree models: GBX_METHOD_TREE */
     GBX_METHOD_TREE,              /* path-dependent TreeSHAP */
-    GBX_METHOD_TREE_INTERVENTIONAL /* interventional TreeSHAP against a background set */
+    GBX_METHOD_TREE_INTERVENTIONAL, /* interventional TreeSHAP against a background set */
+    GBX_METHOD_EXACT              /* any model: all 2^M coalitions against a background set */
 } gbx_method;
 
 typedef enum {
@@ -149,7 +150,7 @@ typedef struct {
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
-/* Parses "auto", "tree", "tree-interventional". */
+/* Parses "auto", "tree", "tree-interventional", "exact". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 

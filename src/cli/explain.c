@@ -11,9 +11,10 @@ static const char help[] =
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
     "  --model M            XGBoost JSON/UBJSON or LightGBM text model\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
-    "  --method NAME        auto (default), tree (path-dependent TreeSHAP) or\n"
-    "                       tree-interventional (against --background)\n"
-    "  --background B       CSV of background rows (tree-interventional)\n"
+    "  --method NAME        auto (default), tree (path-dependent TreeSHAP),\n"
+    "                       tree-interventional (against --background), or exact (any model,\n"
+    "                       all 2^M coalitions against --background, M <= 24)\n"
+    "  --background B       CSV of background rows (tree-interventional, exact)\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -60,7 +61,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'M':
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
-                                       "tree-interventional)", optarg);
+                                       "tree-interventional, exact)", optarg);
             break;
         case 's':
             if (strcmp(optarg, "raw") == 0) a->explainer.output_space = GBX_SPACE_RAW;
@@ -82,10 +83,15 @@ static int parse(int argc, char **argv, explain_arguments *a)
     }
     if (optind < argc) return cli_usage_error("explain", "unexpected argument \"%s\"", argv[optind]);
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
-    if (a->explainer.method == GBX_METHOD_TREE_INTERVENTIONAL && !a->background)
-        return cli_usage_error("explain", "method tree-interventional needs --background");
-    if (a->background && a->explainer.method != GBX_METHOD_TREE_INTERVENTIONAL)
-        return cli_usage_error("explain", "--background is used by --method tree-interventional only");
+    int needs_background = a->explainer.method == GBX_METHOD_TREE_INTERVENTIONAL ||
+                           a->explainer.method == GBX_METHOD_EXACT;
+    if (needs_background && !a->background)
+        return cli_usage_error("explain", "method %s needs --background",
+                               a->explainer.method == GBX_METHOD_EXACT ? "exact"
+                                                                       : "tree-interventional");
+    if (a->background && !needs_background)
+        return cli_usage_error("explain", "--background is used by --method tree-interventional "
+                               "and exact only");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");

@@ -19,6 +19,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_AUTO] = "auto",
     [GBX_METHOD_TREE] = "tree",
     [GBX_METHOD_TREE_INTERVENTIONAL] = "tree-interventional",
+    [GBX_METHOD_EXACT] = "exact",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -36,6 +37,7 @@ const char *gbx_method_name(gbx_method method)
     switch (method) {
     case GBX_METHOD_TREE: return "tree_path_dependent";
     case GBX_METHOD_TREE_INTERVENTIONAL: return "tree_interventional";
+    case GBX_METHOD_EXACT: return "exact";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -46,6 +48,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     if (!explainer) return;
     gbx_tree_shap_free(explainer->tree_shap);
     gbx_interventional_free(explainer->interventional);
+    gbx_exact_free(explainer->exact);
     free(explainer->base_values);
     free(explainer);
 }
@@ -56,11 +59,15 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (!model || !options || !out)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_create: NULL argument");
     gbx_method method = options->method == GBX_METHOD_AUTO ? GBX_METHOD_TREE : options->method;
-    if (!model->trees)
+    if (!model->trees && method != GBX_METHOD_EXACT)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
     if (options->interactions && method != GBX_METHOD_TREE)
         return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
+    if (method == GBX_METHOD_EXACT && model->features > GBX_EXACT_MAX_FEATURES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
+                        "and takes at most %d features; this model has %zu (use a sampling "
+                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, model->features);
     if (options->output_space == GBX_SPACE_PROBABILITY && method != GBX_METHOD_TREE_INTERVENTIONAL)
         return gbx_fail(error, GBX_ERR_USAGE,
                         "output space probability needs method tree-interventional (path-dependent "
@@ -82,19 +89,23 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     } else if (status == GBX_OK) {
         const gbx_data *background = options->background;
         if (!background)
-            status = gbx_fail(error, GBX_ERR_USAGE, "method tree-interventional needs a background "
-                              "data set (--background)");
+            status = gbx_fail(error, GBX_ERR_USAGE, "method %s needs a background data set "
+                              "(--background)", method_names[method]);
         else if (background->columns != model->features)
             status = gbx_fail(error, GBX_ERR_MISMATCH, "background has %zu columns, the model "
                               "expects %zu", background->columns, model->features);
-        if (status == GBX_OK)
+        if (status == GBX_OK && method == GBX_METHOD_EXACT)
+            status = gbx_exact_prepare(model, background, explainer->threads, &explainer->exact,
+                                       error);
+        else if (status == GBX_OK)
             status = gbx_interventional_prepare(model, background, options->output_space,
                                                 explainer->threads,
                                                 GBX_INTERVENTIONAL_TABLE_BUDGET,
                                                 &explainer->interventional,
                                                 error);
         if (status == GBX_OK) {
-            gbx_interventional_base_values(explainer->interventional, explainer->base_values);
+            if (explainer->exact) gbx_exact_base_values(explainer->exact, explainer->base_values);
+            else gbx_interventional_base_values(explainer->interventional, explainer->base_values);
             explainer->background_rows = background->rows;
             gbx_sha256_buffer(background->values, background->rows * background->columns *
                               sizeof(double), explainer->background_sha256);
@@ -159,10 +170,14 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
     for (size_t r = 0; r < rows; r++)
         memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
-    if (explainer->interventional) {
-        gbx_status status = gbx_interventional_explain(explainer->interventional, data->values,
-                                                       rows, e->values, e->predictions,
-                                                       explainer->threads, error);
+    if (explainer->interventional || explainer->exact) {
+        gbx_status status =
+            explainer->exact
+                ? gbx_exact_explain(explainer->exact, data->values, rows, e->values,
+                                    e->predictions, explainer->threads, error)
+                : gbx_interventional_explain(explainer->interventional, data->values, rows,
+                                             e->values, e->predictions, explainer->threads,
+                                             error);
         if (status != GBX_OK) {
             gbx_explanation_free(e);
             return status;

@@ -5,6 +5,7 @@
 #include "../models/model.h"
 #include "tree_shap.h"
 #include "tree_interventional.h"
+#include "exact.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -14,6 +15,7 @@ struct gbx_explainer {
     double *base_values;             /* per output */
     gbx_tree_shap *tree_shap;        /* GBX_METHOD_TREE */
     gbx_interventional *interventional; /* GBX_METHOD_TREE_INTERVENTIONAL */
+    gbx_exact *exact;                /* GBX_METHOD_EXACT */
     size_t background_rows;
     char background_sha256[65];
 };

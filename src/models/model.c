@@ -10,6 +10,7 @@ gbx_model *gbx_model_alloc(const char *type)
     model->type = type;
     model->sigmoid_scale = 1.0;
     model->transform = gbx_transform_identity;
+    model->predict_raw = gbx_tree_ensemble_predict_raw;
     return model;
 }
 
@@ -221,6 +222,17 @@ void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double 
         out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
 }
 
+gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *rows, size_t count,
+                                         double *out, gbx_error *error)
+{
+    if (!model->trees) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the model has no trees");
+    /* Large batches use all cores (inside an explainer's parallel region this stays serial). */
+#pragma omp parallel for schedule(static) if (count >= 1024)
+    for (size_t r = 0; r < count; r++)
+        gbx_tree_ensemble_margin(model, rows + r * model->features, out + r * model->outputs);
+    return GBX_OK;
+}
+
 gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
                              gbx_error *error)
 {
@@ -228,11 +240,8 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
     if (data->columns != model->features)
         return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
                         data->columns, model->features);
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < data->rows; r++) {
-        double *margin = out + r * model->outputs;
-        gbx_tree_ensemble_margin(model, data->values + r * data->columns, margin);
-        if (!raw) model->transform(model, margin);
-    }
-    return GBX_OK;
+    gbx_status status = model->predict_raw(model, data->values, data->rows, out, error);
+    if (status == GBX_OK && !raw)
+        for (size_t r = 0; r < data->rows; r++) model->transform(model, out + r * model->outputs);
+    return status;
 }

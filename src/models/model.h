@@ -60,6 +60,10 @@ struct gbx_model {
     /* Raw output -> prediction for one row, in place (outputs values). */
     void (*transform)(const struct gbx_model *model, double *row);
     gbx_tree_ensemble *trees; /* the tree capability; NULL for other models */
+    /* Raw outputs of `count` rows ([count][outputs]); what every model-agnostic method calls.
+     * Tree models evaluate their trees; black-box adapters call out. */
+    gbx_status (*predict_raw)(const struct gbx_model *model, const double *rows, size_t count,
+                              double *out, gbx_error *error);
 };
 
 /* Whether category x is in a node's set: words [begin, begin + word_count) of the tree's bitsets
@@ -121,6 +125,9 @@ static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *
 
 /* Raw output (margin) of the tree ensemble for one row: out has one value per output. */
 void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out);
+/* predict_raw for tree models. */
+gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *rows, size_t count,
+                                         double *out, gbx_error *error);
 
 /* Checks that the nodes form one tree rooted at 0 (every node reached once, children in range,
  * features in range, finite leaves). The message names the tree index. */

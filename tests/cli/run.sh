@@ -65,6 +65,21 @@ wait
 cmp -s "$work/from_pipe.csv" "$work/e.csv" || fail "explain into a FIFO differs from e.csv"
 expect 2 "--format is json or csv" -- "$glassbox" explain --model "$model" --data "$data" --format xml
 
+# Method exact sees the model only through its predictions; on a 4-feature model it must equal
+# interventional TreeSHAP against the same background. More than 24 features are refused.
+iris=$fixtures/xgb_iris_softprob
+expect 0 "" -- "$glassbox" explain --model "$iris.json" --data "$iris.data.csv" --method exact \
+    --background "$iris.data.csv" --output "$work/exact.csv"
+expect 0 "" -- "$glassbox" explain --model "$iris.json" --data "$iris.data.csv" \
+    --method tree-interventional --background "$iris.data.csv" --output "$work/tree_iv.csv"
+[ "$(wc -l < "$work/exact.csv")" -eq "$(wc -l < "$work/tree_iv.csv")" ] || fail "exact: wrong number of lines"
+paste -d, "$work/exact.csv" "$work/tree_iv.csv" | awk -F, 'NR > 1 { n = NF / 2
+    for (i = 2; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-9) bad = 1 } }
+    END { exit bad }' || fail "exact differs from tree-interventional on the iris model"
+expect 2 "at most 24 features; this model has 61" -- "$glassbox" explain --model "$model" \
+    --data "$data" --method exact --background "$data"
+expect 2 "method exact needs --background" -- "$glassbox" explain --model "$model" --data "$data" --method exact
+
 # Bit-identical at any thread count.
 "$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
 "$glassbox" explain --model "$model" --data "$data" --threads 2 --output "$work/t2.json" 2>/dev/null

@@ -339,8 +339,8 @@ static void test_threads_do_not_change_results(void **state)
     gbx_model *model = random_model(7, 2, 20, 6);
     gbx_data *rows = random_rows(517, 7, 0.1);
     gbx_data *background = random_rows(40, 7, 0.1);
-    gbx_method methods[] = {GBX_METHOD_TREE, GBX_METHOD_TREE_INTERVENTIONAL};
-    for (int m = 0; m < 2; m++) {
+    gbx_method methods[] = {GBX_METHOD_TREE, GBX_METHOD_TREE_INTERVENTIONAL, GBX_METHOD_EXACT};
+    for (int m = 0; m < 3; m++) {
         gbx_explanation *one = explain(model, rows, methods[m], m ? background : NULL, !m,
                                        GBX_SPACE_RAW, 1);
         for (int threads = 2; threads <= 3; threads++) {
@@ -355,6 +355,60 @@ static void test_threads_do_not_change_results(void **state)
     }
     gbx_data_free(background);
     gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+/* Method exact sees the model only through predict_raw; it must equal the same enumeration. */
+static void check_exact(size_t features, size_t outputs, int depth, uint64_t seed, int threads)
+{
+    rng_state = seed;
+    gbx_model *model = random_model(features, outputs, 6, depth);
+    gbx_data *rows = random_rows(10, features, 0.1);
+    gbx_data *background = random_rows(7, features, 0.1);
+    size_t M = features, K = outputs;
+    double phi[16];
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW,
+                                 threads);
+    for (size_t r = 0; r < rows->rows; r++)
+        for (size_t k = 0; k < K; k++) {
+            game g = {model, rows->values + r * M, background, (int)k};
+            shapley(&g, phi);
+            expect_close("base value", e->base_values[r * K + k], worth(&g, 0));
+            expect_close("prediction", e->predictions[r * K + k], worth(&g, (1u << M) - 1));
+            for (size_t f = 0; f < M; f++)
+                expect_close("exact SHAP value", e->values[(r * K + k) * M + f], phi[f]);
+        }
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+static void test_exact(void **state)
+{
+    (void)state;
+    check_exact(5, 1, 4, 61, 1);
+    check_exact(7, 1, 6, 62, 2); /* repeated features, two threads */
+    check_exact(4, 3, 4, 63, 3); /* softmax outputs */
+    check_exact(1, 1, 2, 64, 1); /* a single feature */
+}
+
+static void test_exact_refuses_many_features(void **state)
+{
+    (void)state;
+    rng_state = 65;
+    gbx_model *model = random_model(25, 1, 1, 3);
+    gbx_data *background = random_rows(2, 25, 0.0);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_EXACT;
+    options.background = background;
+    gbx_explainer *explainer = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_ERR_UNSUPPORTED);
+    assert_non_null(strstr(error.message, "at most 24 features; this model has 25"));
+    assert_non_null(strstr(error.message, "kernel or permutation"));
+    gbx_data_free(background);
     gbx_model_free(model);
 }
 
@@ -449,6 +503,8 @@ int main(void)
         cmocka_unit_test(test_threads_do_not_change_results),
         cmocka_unit_test(test_kernels_agree),
         cmocka_unit_test(test_interventional_tables),
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_exact_refuses_many_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,163 @@
+#include "exact.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Model evaluations per batch handed to predict_raw. */
+#define BATCH_ROWS 4096
+/* Coalition values held at once (doubles): rows are explained in groups that fit. */
+#define VALUE_BUDGET ((size_t)1 << 22)
+
+struct gbx_exact {
+    const gbx_model *model;
+    double *background; /* [N][M] */
+    size_t N, M, K;
+    double *base;       /* [K] */
+    double weight[GBX_EXACT_MAX_FEATURES]; /* |S|! (M - |S| - 1)! / M!, by |S| */
+};
+
+void gbx_exact_free(gbx_exact *exact)
+{
+    if (!exact) return;
+    free(exact->background);
+    free(exact->base);
+    free(exact);
+}
+
+gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background, int threads,
+                             gbx_exact **out, gbx_error *error)
+{
+    (void)threads;
+    size_t M = model->features, N = background->rows, K = model->outputs;
+    if (M > GBX_EXACT_MAX_FEATURES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
+                        "and takes at most %d features; this model has %zu (use a sampling "
+                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, M);
+    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
+    gbx_exact *exact = calloc(1, sizeof *exact);
+    if (!exact) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    exact->model = model;
+    exact->N = N, exact->M = M, exact->K = K;
+    exact->background = gbx_malloc_array(N * M, sizeof(double));
+    exact->base = gbx_calloc(K, sizeof(double));
+    double *outputs = gbx_malloc_array(N * K, sizeof(double));
+    gbx_status status = exact->background && exact->base && outputs
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        memcpy(exact->background, background->values, N * M * sizeof(double));
+        status = model->predict_raw(model, exact->background, N, outputs, error);
+    }
+    for (size_t b = 0; status == GBX_OK && b < N; b++)
+        for (size_t k = 0; k < K; k++) exact->base[k] += outputs[b * K + k];
+    for (size_t k = 0; status == GBX_OK && k < K; k++) exact->base[k] /= (double)N;
+    /* weight[s] = s! (M-s-1)! / M!, built as a running product to stay exact for M <= 24 */
+    for (size_t s = 0; s < M; s++) {
+        double w = 1.0 / (double)M;
+        for (size_t j = 1; j <= s; j++) w *= (double)j / (double)(M - j);
+        exact->weight[s] = w;
+    }
+    free(outputs);
+    if (status != GBX_OK) {
+        gbx_exact_free(exact);
+        return status;
+    }
+    *out = exact;
+    return GBX_OK;
+}
+
+void gbx_exact_base_values(const gbx_exact *exact, double *out)
+{
+    memcpy(out, exact->base, exact->K * sizeof(double));
+}
+
+/* v(S) for the coalitions [first, first + count) of one row: hybrids of the row and every
+ * background row, evaluated in one batch, averaged in background order. */
+static gbx_status coalition_values(const gbx_exact *exact, const double *x, size_t first,
+                                   size_t count, double *hybrids, double *outputs, double *v,
+                                   gbx_error *error)
+{
+    size_t N = exact->N, M = exact->M, K = exact->K;
+    for (size_t c = 0; c < count; c++) {
+        size_t S = first + c;
+        for (size_t b = 0; b < N; b++) {
+            double *h = hybrids + (c * N + b) * M;
+            const double *reference = exact->background + b * M;
+            for (size_t f = 0; f < M; f++) h[f] = S >> f & 1 ? x[f] : reference[f];
+        }
+    }
+    gbx_status status = exact->model->predict_raw(exact->model, hybrids, count * N, outputs, error);
+    if (status != GBX_OK) return status;
+    for (size_t c = 0; c < count; c++)
+        for (size_t k = 0; k < K; k++) {
+            double sum = 0.0;
+            for (size_t b = 0; b < N; b++) sum += outputs[(c * N + b) * K + k];
+            v[(first + c) * K + k] = sum / (double)N;
+        }
+    return GBX_OK;
+}
+
+gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t count,
+                             double *values, double *predictions, int threads, gbx_error *error)
+{
+    size_t N = exact->N, M = exact->M, K = exact->K, coalitions = (size_t)1 << M;
+    size_t per_batch = BATCH_ROWS / N > 0 ? BATCH_ROWS / N : 1;
+    if (per_batch > coalitions) per_batch = coalitions;
+    size_t batches = (coalitions + per_batch - 1) / per_batch;
+    size_t group = VALUE_BUDGET / (coalitions * K) > 0 ? VALUE_BUDGET / (coalitions * K) : 1;
+    if (group > count) group = count;
+    double *v = gbx_malloc_array(group * coalitions * K, sizeof(double));
+    if (!v) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu coalition values",
+                            group * coalitions * K);
+    gbx_status status = exact->model->predict_raw(exact->model, rows, count, predictions, error);
+    /* The failing task with the lowest index reports, whatever the thread count. */
+    size_t failed_task = SIZE_MAX;
+    gbx_error first_error = {0};
+    for (size_t start = 0; status == GBX_OK && start < count; start += group) {
+        size_t rows_here = count - start < group ? count - start : group;
+        size_t tasks = rows_here * batches;
+#pragma omp parallel num_threads(threads)
+        {
+            double *hybrids = gbx_malloc_array(per_batch * N * M, sizeof(double));
+            double *outputs = gbx_malloc_array(per_batch * N * K, sizeof(double));
+#pragma omp for schedule(dynamic, 1)
+            for (size_t task = 0; task < tasks; task++) {
+                size_t r = task / batches, first = task % batches * per_batch;
+                size_t n = coalitions - first < per_batch ? coalitions - first : per_batch;
+                gbx_error task_error = {0};
+                gbx_status task_status =
+                    hybrids && outputs
+                        ? coalition_values(exact, rows + (start + r) * M, first, n, hybrids,
+                                           outputs, v + r * coalitions * K, &task_error)
+                        : gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory for model inputs");
+                if (task_status != GBX_OK) {
+#pragma omp critical(gbx_exact_error)
+                    if (task < failed_task) failed_task = task, first_error = task_error;
+                }
+            }
+            free(hybrids);
+            free(outputs);
+        }
+        if (failed_task != SIZE_MAX) {
+            status = first_error.status;
+            if (error) *error = first_error;
+            break;
+        }
+        /* phi_i = sum over S without i of weight(|S|) (v(S + i) - v(S)), in a fixed order. */
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (size_t r = 0; r < rows_here; r++) {
+            const double *vr = v + r * coalitions * K;
+            for (size_t k = 0; k < K; k++)
+                for (size_t i = 0; i < M; i++) {
+                    size_t bit = (size_t)1 << i;
+                    double phi = 0.0;
+                    for (size_t S = 0; S < coalitions; S++)
+                        if (!(S & bit))
+                            phi += exact->weight[__builtin_popcountll(S)] *
+                                   (vr[(S | bit) * K + k] - vr[S * K + k]);
+                    values[((start + r) * K + k) * M + i] = phi;
+                }
+        }
+    }
+    free(v);
+    return status;
+}
