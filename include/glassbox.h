@@ -130,7 +130,8 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
 /* ---- explainers -------------------------------------------------------------------------- */
 
 typedef enum {
-    GBX_METHOD_AUTO,              /* tree models: GBX_METHOD_TREE */
+    GBX_METHOD_AUTO,              /* trees: TREE, or TREE_INTERVENTIONAL given a background;
+                                   * other models: EXACT */
     GBX_METHOD_TREE,              /* path-dependent TreeSHAP */
     GBX_METHOD_TREE_INTERVENTIONAL, /* interventional TreeSHAP against a background set */
     GBX_METHOD_EXACT              /* any model: all 2^M coalitions against a background set */

@@ -11,7 +11,8 @@ static const char help[] =
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
     "  --model M            XGBoost JSON/UBJSON or LightGBM text model\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
-    "  --method NAME        auto (default), tree (path-dependent TreeSHAP),\n"
+    "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
+    "                       exact for plugin models), tree (path-dependent TreeSHAP),\n"
     "                       tree-interventional (against --background), or exact (any model,\n"
     "                       all 2^M coalitions against --background, M <= 24)\n"
     "  --background B       CSV of background rows (tree-interventional, exact)\n"
@@ -89,7 +90,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         return cli_usage_error("explain", "method %s needs --background",
                                a->explainer.method == GBX_METHOD_EXACT ? "exact"
                                                                        : "tree-interventional");
-    if (a->background && !needs_background)
+    if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
         return cli_usage_error("explain", "--background is used by --method tree-interventional "
                                "and exact only");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&

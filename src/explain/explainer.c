@@ -58,7 +58,11 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
 {
     if (!model || !options || !out)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_create: NULL argument");
-    gbx_method method = options->method == GBX_METHOD_AUTO ? GBX_METHOD_TREE : options->method;
+    /* auto, as shap's TreeExplainer for trees: interventional when a background is given,
+     * path-dependent otherwise; exact enumeration for black boxes. */
+    gbx_method method = options->method != GBX_METHOD_AUTO ? options->method
+                        : !model->trees ? GBX_METHOD_EXACT
+                        : options->background ? GBX_METHOD_TREE_INTERVENTIONAL : GBX_METHOD_TREE;
     if (!model->trees && method != GBX_METHOD_EXACT)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);

@@ -51,6 +51,7 @@ static char **free_names(char **names, size_t count)
 void gbx_model_free(gbx_model *model)
 {
     if (!model) return;
+    if (model->release_adapter) model->release_adapter(model);
     free(model->objective);
     free_names(model->feature_names, model->features);
     free_names(model->output_names, model->outputs);
@@ -186,6 +187,17 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
 {
     if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
+    if (strncmp(path, "plugin:", 7) == 0) {
+        gbx_model *model = gbx_model_alloc("plugin");
+        if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        gbx_status status = gbx_plugin_load(path + 7, model, error);
+        if (status != GBX_OK) {
+            gbx_model_free(model);
+            return status;
+        }
+        *out = model;
+        return GBX_OK;
+    }
     char *bytes;
     size_t length;
     gbx_status status = gbx_read_file(path, &bytes, &length, error);

@@ -64,6 +64,8 @@ struct gbx_model {
      * Tree models evaluate their trees; black-box adapters call out. */
     gbx_status (*predict_raw)(const struct gbx_model *model, const double *rows, size_t count,
                               double *out, gbx_error *error);
+    void *adapter;                                  /* a black-box adapter's own state */
+    void (*release_adapter)(struct gbx_model *model); /* frees it, from gbx_model_free */
 };
 
 /* Whether category x is in a node's set: words [begin, begin + word_count) of the tree's bitsets
@@ -153,6 +155,8 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble);
 /* gbx_model_load on bytes in memory; name is used in messages. */
 gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
                                  gbx_model **out, gbx_error *error);
+/* "plugin:PATH.so[:ARGUMENT]" (see include/glassbox_plugin.h). */
+gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error);
 gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                             gbx_error *error);
 gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,

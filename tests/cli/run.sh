@@ -80,6 +80,30 @@ expect 2 "at most 24 features; this model has 61" -- "$glassbox" explain --model
     --data "$data" --method exact --background "$data"
 expect 2 "method exact needs --background" -- "$glassbox" explain --model "$model" --data "$data" --method exact
 
+# A plugin model (examples/plugins/linear.c, built beside glassbox): exact SHAP values of a
+# linear model are w_i (x_i - mean of the background's x_i).
+plugin="plugin:$(dirname "$glassbox")/linear.so"
+printf 'a,b,c\n1,2,3\n0.5,-1,4\n2,2,2\n' > "$work/p_rows.csv"
+printf 'a,b,c\n0,0,0\n1,1,1\n2,0,1\n' > "$work/p_background.csv"
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --format csv --quiet
+awk -F, 'NR > 1 { split("1 2 3 0.5 -1 4 2 2 2", x, " "); r = NR - 2
+    want[1] = 0.5 * (x[3 * r + 1] - 1); want[2] = -1 * (x[3 * r + 2] - 1 / 3)
+    want[3] = 2 * (x[3 * r + 3] - 2 / 3)
+    for (i = 1; i <= 3; i++) { d = $i - want[i]; if (d < 0) d = -d; if (d > 1e-12) bad = 1 }
+    d = $4 - 1.6; if (d < 0) d = -d; if (d > 1e-12) bad = 1 } END { exit bad }' "$work/stdout" \
+    || fail "plugin: exact values differ from the linear closed form: $(cat "$work/stdout")"
+expect 0 "" -- "$glassbox" predict --model "$plugin:0.5,-1,2;0.1;logit" --data "$work/p_rows.csv"
+[ "$(sed -n 2p "$work/stdout" | cut -c1-8)" = "0.990048" ] || fail "plugin: logit prediction"
+expect 2 "expected a number at \"x\"" -- "$glassbox" predict --model "$plugin:0.5,x" \
+    --data "$work/p_rows.csv"
+expect 2 "cannot load" -- "$glassbox" predict --model "plugin:$work/missing.so" --data "$work/p_rows.csv"
+expect 2 "no gbx_plugin_entry" -- "$glassbox" predict --model "plugin:$(dirname "$glassbox")/libglassbox.so" \
+    --data "$work/p_rows.csv"
+printf 'a,b,c\n1,,3\n' > "$work/p_missing.csv"
+expect 1 "predict failed: row 0: feature 1 is missing" -- "$glassbox" predict \
+    --model "$plugin:0.5,-1,2;0.1" --data "$work/p_missing.csv"
+
 # Bit-identical at any thread count.
 "$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
 "$glassbox" explain --model "$model" --data "$data" --threads 2 --output "$work/t2.json" 2>/dev/null
