@@ -273,7 +273,8 @@ static void plan_tables(summarised_tree *s, int enabled)
     for (size_t l = 0; l < s->leaf_count; l++) {
         leaf_summary *leaf = &s->leaves[l];
         leaf->table = NO_TABLE;
-        if (!enabled || leaf->distinct > TABLE_MAX_DISTINCT) continue;
+        /* A leaf with no split above it (a one-leaf tree) adds nothing to any feature. */
+        if (!enabled || leaf->distinct == 0 || leaf->distinct > TABLE_MAX_DISTINCT) continue;
         leaf->table = s->table_size;
         s->table_size += ((size_t)1 << leaf->distinct) * (size_t)leaf->distinct;
     }

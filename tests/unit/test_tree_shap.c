@@ -329,6 +329,7 @@ static void test_interventional(void **state)
     for (uint64_t seed = 41; seed <= 45; seed++) check_interventional(5, 1, 4, seed);
     check_interventional(3, 1, 8, 46);  /* repeated features */
     check_interventional(6, 3, 4, 47);  /* softmax outputs */
+    check_interventional(3, 1, 0, 48);  /* one-leaf trees */
 }
 
 /* Same inputs, any thread count: bit-identical output. */
