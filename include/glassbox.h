@@ -111,8 +111,15 @@ typedef enum {
     GBX_LINK_OTHER     /* a transform that explanations do not invert (e.g. LightGBM sqrt) */
 } gbx_link;
 
-/* Loads XGBoost JSON/UBJSON or LightGBM text models; the format is detected from the content. */
+/* Loads XGBoost JSON/UBJSON or LightGBM text models (the format is detected from the content),
+ * "plugin:PATH.so[:ARGUMENT]" (a shared library, see glassbox_plugin.h) or "cmd:COMMAND" (a
+ * child process speaking glassbox's line protocol, see the README). */
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error);
+typedef struct {
+    double timeout_seconds; /* cmd: models: longest wait for an answer (0 = 60 s) */
+} gbx_model_options;
+gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
+                               gbx_model **out, gbx_error *error);
 void gbx_model_free(gbx_model *model);
 const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
 const char *gbx_model_objective(const gbx_model *model); /* as named by the library */

@@ -25,6 +25,8 @@ int cli_usage_error(const char *command, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 /* Parses a positive integer option value; returns 0 on failure. */
 int cli_parse_count(const char *text, long *out);
+/* Parses a positive number of seconds; 0 when it is not one. */
+int cli_parse_seconds(const char *text, double *out);
 
 /* A progress bar on stderr, drawn only when stderr is a terminal and not quieted. */
 typedef struct {

@@ -72,3 +72,12 @@ void cli_progress_finish(cli_progress *progress, size_t rows)
     double elapsed = now() - progress->started;
     fprintf(stderr, "\r%zu rows in %.1f s%40s\n", rows, elapsed, "");
 }
+
+int cli_parse_seconds(const char *text, double *out)
+{
+    char *end;
+    double value = strtod(text, &end);
+    if (end == text || *end || !(value > 0 && value <= 86400)) return 0;
+    *out = value;
+    return 1;
+}

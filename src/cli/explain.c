@@ -9,7 +9,9 @@ static const char help[] =
     "usage: glassbox explain --model M --data D [options]\n\n"
     "Computes SHAP values for every row of D and writes a glassbox.explanation/1 JSON file\n"
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
-    "  --model M            XGBoost JSON/UBJSON or LightGBM text model\n"
+    "  --model M            XGBoost JSON/UBJSON or LightGBM text model, plugin:LIB.so[:ARG],\n"
+    "                       or cmd:COMMAND (a child process; see the README for the protocol)\n"
+    "  --model-timeout S    longest wait for a cmd: model's answer (default 60)\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
     "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
     "                       exact for plugin models), tree (path-dependent TreeSHAP),\n"
@@ -31,6 +33,7 @@ typedef struct {
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows;
+    gbx_model_options model_options;
 } explain_arguments;
 
 static int parse(int argc, char **argv, explain_arguments *a)
@@ -41,7 +44,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"output-space", required_argument, 0, 's'}, {"interactions", no_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'}, {"no-data", no_argument, 0, 'n'},
         {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
-        {"format", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
     opterr = 0;
@@ -59,6 +63,11 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'i': a->explainer.interactions = 1; break;
         case 'n': a->no_data = 1; break;
         case 'q': a->quiet = 1; break;
+        case 'T':
+            if (!cli_parse_seconds(optarg, &a->model_options.timeout_seconds))
+                return cli_usage_error("explain", "--model-timeout needs a number of seconds, "
+                                       "not \"%s\"", optarg);
+            break;
         case 'M':
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
@@ -113,7 +122,7 @@ int cli_explain(int argc, char **argv)
     gbx_explainer *explainer = NULL;
     gbx_data_reader *reader = NULL;
     gbx_explanation_writer *writer = NULL;
-    if (gbx_model_load(a.model, &model, &error) ||
+    if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
         (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
         goto failed;
     a.explainer.background = background;

@@ -10,7 +10,9 @@
 static const char help[] =
     "usage: glassbox predict --model M --data D [--output F] [--raw] [--threads N] [--quiet]\n\n"
     "Writes one CSV row of predictions per data row (one column per model output).\n\n"
-    "  --model M     XGBoost JSON/UBJSON or LightGBM text model\n"
+    "  --model M     XGBoost JSON/UBJSON or LightGBM text model, plugin:LIB.so[:ARG],\n"
+    "                or cmd:COMMAND (a child process; see the README for the protocol)\n"
+    "  --model-timeout S  longest wait for a cmd: model's answer (default 60)\n"
     "  --data D      CSV with a header row; columns matched to the model's feature names\n"
     "  --output F    write to F instead of standard output\n"
     "  --raw         raw margin (log-odds, log-counts) instead of the transformed prediction\n"
@@ -22,11 +24,13 @@ int cli_predict(int argc, char **argv)
     static const struct option options[] = {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"raw", no_argument, 0, 'r'},
-        {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
+        {"threads", required_argument, 0, 't'}, {"model-timeout", required_argument, 0, 'T'},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = NULL, *data_path = NULL, *output_path = NULL;
     int raw = 0, quiet = 0, option;
     long threads = 0;
+    gbx_model_options model_options = {0};
     opterr = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {
@@ -35,6 +39,11 @@ int cli_predict(int argc, char **argv)
         case 'o': output_path = optarg; break;
         case 'r': raw = 1; break;
         case 'q': quiet = 1; break;
+        case 'T':
+            if (!cli_parse_seconds(optarg, &model_options.timeout_seconds))
+                return cli_usage_error("predict", "--model-timeout needs a number of seconds, "
+                                       "not \"%s\"", optarg);
+            break;
         case 't':
             if (!cli_parse_count(optarg, &threads))
                 return cli_usage_error("predict", "--threads needs a positive number, not \"%s\"",
@@ -54,7 +63,7 @@ int cli_predict(int argc, char **argv)
     FILE *out = stdout;
     double *predictions = NULL;
     int code = EXIT_OK;
-    if (gbx_model_load(model_path, &model, &error) ||
+    if (gbx_model_load_with(model_path, &model_options, &model, &error) ||
         gbx_data_reader_open(data_path, model, &reader, &error)) {
         code = cli_report(&error);
         goto done;

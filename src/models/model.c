@@ -186,11 +186,20 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
 
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
 {
+    return gbx_model_load_with(path, NULL, out, error);
+}
+
+gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
+                               gbx_model **out, gbx_error *error)
+{
     if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
-    if (strncmp(path, "plugin:", 7) == 0) {
-        gbx_model *model = gbx_model_alloc("plugin");
+    int plugin = strncmp(path, "plugin:", 7) == 0, command = strncmp(path, "cmd:", 4) == 0;
+    if (plugin || command) {
+        gbx_model *model = gbx_model_alloc(plugin ? "plugin" : "command");
         if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        gbx_status status = gbx_plugin_load(path + 7, model, error);
+        gbx_status status = plugin ? gbx_plugin_load(path + 7, model, error)
+                                   : gbx_command_load(path + 4, options ? options->timeout_seconds
+                                                                        : 0, model, error);
         if (status != GBX_OK) {
             gbx_model_free(model);
             return status;

@@ -155,6 +155,9 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble);
 /* gbx_model_load on bytes in memory; name is used in messages. */
 gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
                                  gbx_model **out, gbx_error *error);
+/* "cmd:COMMAND": a child process speaking the line protocol in command.c. */
+gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_model *model,
+                            gbx_error *error);
 /* "plugin:PATH.so[:ARGUMENT]" (see include/glassbox_plugin.h). */
 gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error);
 gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,

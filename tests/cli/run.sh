@@ -2,7 +2,8 @@
 # Command-line behaviour: help on every command, exit codes (0 ok, 2 bad input or usage),
 # messages that name the place of an error, nothing partial left behind, thread-independence.
 set -uo pipefail
-glassbox=${1:?usage: run.sh path/to/glassbox}
+glassbox=${1:?usage: run.sh path/to/glassbox path/to/line_model}
+line_model=${2:?usage: run.sh path/to/glassbox path/to/line_model}
 fixtures=tests/conformance/fixtures
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -103,6 +104,27 @@ expect 2 "no gbx_plugin_entry" -- "$glassbox" predict --model "plugin:$(dirname 
 printf 'a,b,c\n1,,3\n' > "$work/p_missing.csv"
 expect 1 "predict failed: row 0: feature 1 is missing" -- "$glassbox" predict \
     --model "$plugin:0.5,-1,2;0.1" --data "$work/p_missing.csv"
+
+# A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
+# the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.
+expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --format csv --quiet --threads 2
+"$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --format csv --quiet > "$work/p_plugin.csv"
+paste -d, "$work/stdout" "$work/p_plugin.csv" | awk -F, 'NR > 1 { n = NF / 2
+    for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
+    END { exit bad }' || fail "cmd: values differ from the plugin's"
+expect 2 "exited with status 3" -- "$glassbox" predict --model "cmd:$line_model die" \
+    --data "$work/p_rows.csv"
+expect 2 "no answer within 1 s (0 of 3 rows answered" -- timeout 20 "$glassbox" predict \
+    --model "cmd:$line_model hang" --model-timeout 1 --data "$work/p_rows.csv"
+expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" predict \
+    --model "cmd:$line_model short" --model-timeout 1 --data "$work/p_rows.csv"
+expect 2 "answer for row 1 is \"hello world\", expected 1 number" -- "$glassbox" predict \
+    --model "cmd:$line_model garbage" --data "$work/p_rows.csv"
+expect 2 "after 0 of 2 header lines" -- "$glassbox" predict --model "cmd:true" --data "$work/p_rows.csv"
+expect 2 "--model-timeout needs a number of seconds" -- "$glassbox" predict --model "cmd:true" \
+    --model-timeout soon --data "$work/p_rows.csv"
 
 # Bit-identical at any thread count.
 "$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
