@@ -141,7 +141,8 @@ typedef enum {
                                    * other models: EXACT */
     GBX_METHOD_TREE,              /* path-dependent TreeSHAP */
     GBX_METHOD_TREE_INTERVENTIONAL, /* interventional TreeSHAP against a background set */
-    GBX_METHOD_EXACT              /* any model: all 2^M coalitions against a background set */
+    GBX_METHOD_EXACT,             /* any model: all 2^M coalitions against a background set */
+    GBX_METHOD_PERMUTATION        /* any model: antithetic permutation sampling (seeded) */
 } gbx_method;
 
 typedef enum {
@@ -155,10 +156,12 @@ typedef struct {
     int interactions;             /* also compute SHAP interaction values (method tree) */
     const gbx_data *background;   /* required for tree-interventional; columns as the model */
     gbx_output_space output_space;
+    size_t max_evals;             /* sampling methods: coalition evaluations per row (0: 500) */
+    uint64_t seed;                /* sampling methods: same seed, same output, any threads */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
-/* Parses "auto", "tree", "tree-interventional", "exact". */
+/* Parses "auto", "tree", "tree-interventional", "exact", "permutation". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 
@@ -181,6 +184,8 @@ size_t gbx_explanation_features(const gbx_explanation *explanation);
 const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
 const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
 const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
+/* [n][K][M], the standard error of each value for sampling methods, or NULL. */
+const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
 /* [n][K][M][M], or NULL without interactions. */
 const double *gbx_explanation_interactions(const gbx_explanation *explanation);
 

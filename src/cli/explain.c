@@ -1,6 +1,7 @@
 /* glassbox explain: read rows in chunks, explain them, stream the explanation file. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,14 @@ static const char help[] =
     "  --model-timeout S    longest wait for a cmd: model's answer (default 60)\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
     "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
-    "                       exact for plugin models), tree (path-dependent TreeSHAP),\n"
-    "                       tree-interventional (against --background), or exact (any model,\n"
-    "                       all 2^M coalitions against --background, M <= 24)\n"
-    "  --background B       CSV of background rows (tree-interventional, exact)\n"
+    "                       exact for plugin and cmd models), tree (path-dependent TreeSHAP),\n"
+    "                       tree-interventional (against --background), exact (any model,\n"
+    "                       all 2^M coalitions against --background, M <= 24) or\n"
+    "                       permutation (any model: antithetic permutation sampling against\n"
+    "                       --background, with standard errors in the JSON file)\n"
+    "  --background B       CSV of background rows (tree-interventional, exact, permutation)\n"
+    "  --max-evals N        permutation: coalition evaluations per row (default 500)\n"
+    "  --seed N             permutation: random seed (default 0); same seed, same output\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -45,6 +50,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"output", required_argument, 0, 'o'}, {"no-data", no_argument, 0, 'n'},
         {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
+        {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -63,6 +69,20 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'i': a->explainer.interactions = 1; break;
         case 'n': a->no_data = 1; break;
         case 'q': a->quiet = 1; break;
+        case 'E':
+            if (!cli_parse_count(optarg, &number))
+                return cli_usage_error("explain", "--max-evals needs a positive number, not \"%s\"", optarg);
+            a->explainer.max_evals = (size_t)number;
+            break;
+        case 'S': {
+            char *end;
+            errno = 0;
+            unsigned long long seed = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-')
+                return cli_usage_error("explain", "--seed needs a non-negative integer, not \"%s\"", optarg);
+            a->explainer.seed = seed;
+            break;
+        }
         case 'T':
             if (!cli_parse_seconds(optarg, &a->model_options.timeout_seconds))
                 return cli_usage_error("explain", "--model-timeout needs a number of seconds, "
@@ -71,7 +91,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'M':
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
-                                       "tree-interventional, exact)", optarg);
+                                       "tree-interventional, exact, permutation)", optarg);
             break;
         case 's':
             if (strcmp(optarg, "raw") == 0) a->explainer.output_space = GBX_SPACE_RAW;
@@ -93,15 +113,17 @@ static int parse(int argc, char **argv, explain_arguments *a)
     }
     if (optind < argc) return cli_usage_error("explain", "unexpected argument \"%s\"", argv[optind]);
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
-    int needs_background = a->explainer.method == GBX_METHOD_TREE_INTERVENTIONAL ||
-                           a->explainer.method == GBX_METHOD_EXACT;
+    gbx_method method = a->explainer.method;
+    int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
+                           method == GBX_METHOD_PERMUTATION;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
-                               a->explainer.method == GBX_METHOD_EXACT ? "exact"
-                                                                       : "tree-interventional");
+                               method == GBX_METHOD_EXACT         ? "exact"
+                               : method == GBX_METHOD_PERMUTATION ? "permutation"
+                                                                  : "tree-interventional");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
-        return cli_usage_error("explain", "--background is used by --method tree-interventional "
-                               "and exact only");
+        return cli_usage_error("explain", "--background is used by methods tree-interventional, "
+                               "exact and permutation only");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");

@@ -20,6 +20,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_TREE] = "tree",
     [GBX_METHOD_TREE_INTERVENTIONAL] = "tree-interventional",
     [GBX_METHOD_EXACT] = "exact",
+    [GBX_METHOD_PERMUTATION] = "permutation",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -38,6 +39,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_TREE: return "tree_path_dependent";
     case GBX_METHOD_TREE_INTERVENTIONAL: return "tree_interventional";
     case GBX_METHOD_EXACT: return "exact";
+    case GBX_METHOD_PERMUTATION: return "permutation";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -49,6 +51,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_tree_shap_free(explainer->tree_shap);
     gbx_interventional_free(explainer->interventional);
     gbx_exact_free(explainer->exact);
+    gbx_permutation_free(explainer->permutation);
     free(explainer->base_values);
     free(explainer);
 }
@@ -63,7 +66,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     gbx_method method = options->method != GBX_METHOD_AUTO ? options->method
                         : !model->trees ? GBX_METHOD_EXACT
                         : options->background ? GBX_METHOD_TREE_INTERVENTIONAL : GBX_METHOD_TREE;
-    if (!model->trees && method != GBX_METHOD_EXACT)
+    int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION;
+    if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
     if (options->interactions && method != GBX_METHOD_TREE)
@@ -101,6 +105,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         if (status == GBX_OK && method == GBX_METHOD_EXACT)
             status = gbx_exact_prepare(model, background, explainer->threads, &explainer->exact,
                                        error);
+        else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
+            status = gbx_permutation_prepare(model, background, options->max_evals,
+                                             options->seed, &explainer->permutation, error);
         else if (status == GBX_OK)
             status = gbx_interventional_prepare(model, background, options->output_space,
                                                 explainer->threads,
@@ -109,6 +116,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                                                 error);
         if (status == GBX_OK) {
             if (explainer->exact) gbx_exact_base_values(explainer->exact, explainer->base_values);
+            else if (explainer->permutation)
+                gbx_permutation_base_values(explainer->permutation, explainer->base_values);
             else gbx_interventional_base_values(explainer->interventional, explainer->base_values);
             explainer->background_rows = background->rows;
             gbx_sha256_buffer(background->values, background->rows * background->columns *
@@ -135,6 +144,7 @@ void gbx_explanation_free(gbx_explanation *explanation)
     free(explanation->base_values);
     free(explanation->predictions);
     free(explanation->interactions);
+    free(explanation->standard_errors);
     free(explanation);
 }
 
@@ -174,6 +184,21 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
     for (size_t r = 0; r < rows; r++)
         memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
+    if (explainer->permutation) {
+        e->standard_errors = gbx_malloc_array(rows * K * M, sizeof(double));
+        gbx_status status =
+            e->standard_errors
+                ? gbx_permutation_explain(explainer->permutation, data->values, rows, e->values,
+                                          e->standard_errors, e->predictions, explainer->threads,
+                                          error)
+                : gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+        if (status != GBX_OK) {
+            gbx_explanation_free(e);
+            return status;
+        }
+        *out = e;
+        return GBX_OK;
+    }
     if (explainer->interventional || explainer->exact) {
         gbx_status status =
             explainer->exact
@@ -226,3 +251,7 @@ const double *gbx_explanation_values(const gbx_explanation *e) { return e->value
 const double *gbx_explanation_base_values(const gbx_explanation *e) { return e->base_values; }
 const double *gbx_explanation_predictions(const gbx_explanation *e) { return e->predictions; }
 const double *gbx_explanation_interactions(const gbx_explanation *e) { return e->interactions; }
+const double *gbx_explanation_standard_errors(const gbx_explanation *e)
+{
+    return e->standard_errors;
+}

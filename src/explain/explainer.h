@@ -6,6 +6,7 @@
 #include "tree_shap.h"
 #include "tree_interventional.h"
 #include "exact.h"
+#include "permutation.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -16,6 +17,7 @@ struct gbx_explainer {
     gbx_tree_shap *tree_shap;        /* GBX_METHOD_TREE */
     gbx_interventional *interventional; /* GBX_METHOD_TREE_INTERVENTIONAL */
     gbx_exact *exact;                /* GBX_METHOD_EXACT */
+    gbx_permutation *permutation;    /* GBX_METHOD_PERMUTATION */
     size_t background_rows;
     char background_sha256[65];
 };
@@ -26,6 +28,7 @@ struct gbx_explanation {
     double *base_values;  /* [rows][outputs] */
     double *predictions;  /* [rows][outputs] */
     double *interactions; /* [rows][outputs][features][features] or NULL */
+    double *standard_errors; /* [rows][outputs][features], sampling methods only */
 };
 
 #endif

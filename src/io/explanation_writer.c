@@ -14,9 +14,9 @@
 #include <strings.h>
 
 enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
-       SECTION_COUNT };
+       SECTION_STANDARD_ERRORS, SECTION_COUNT };
 static const char *const section_keys[SECTION_COUNT] = {
-    "values", "base_values", "predictions", "data", "interaction_values"};
+    "values", "base_values", "predictions", "data", "interaction_values", "standard_errors"};
 
 struct gbx_explanation_writer {
     char *path, *temporary;
@@ -151,7 +151,8 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
     } else {
         for (int s = 0; s < SECTION_COUNT; s++) {
             if ((s == SECTION_DATA && !w->include_data) ||
-                (s == SECTION_INTERACTIONS && !w->interactions))
+                (s == SECTION_INTERACTIONS && !w->interactions) ||
+                (s == SECTION_STANDARD_ERRORS && !explainer->permutation))
                 continue;
             w->sections[s] = tmpfile();
             if (!w->sections[s]) {
@@ -209,6 +210,7 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
     case SECTION_PREDICTIONS: values = e->predictions + r * K; break;
     case SECTION_DATA: values = data->values + r * M, shape[0] = M; break;
     case SECTION_INTERACTIONS: values = e->interactions + r * K * M * M, rank = 3; break;
+    case SECTION_STANDARD_ERRORS: values = e->standard_errors + r * K * M, rank = 2; break;
     }
     if (w->rows + r > 0) fputc(',', file);
     fputc('\n', file);
@@ -268,10 +270,12 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
     } else {
         for (int s = 0; s < SECTION_COUNT && !failed; s++) {
             if (!w->sections[s] || (s == SECTION_DATA && !data) ||
-                (s == SECTION_INTERACTIONS && !e->interactions))
+                (s == SECTION_INTERACTIONS && !e->interactions) ||
+                (s == SECTION_STANDARD_ERRORS && !e->standard_errors))
                 continue;
             size_t K = e->outputs, M = e->features;
-            size_t numbers = s == SECTION_VALUES ? K * M : s == SECTION_DATA ? M
+            size_t numbers = s == SECTION_VALUES || s == SECTION_STANDARD_ERRORS ? K * M
+                             : s == SECTION_DATA ? M
                              : s == SECTION_INTERACTIONS ? K * M * M : K;
             failed = emit_rows(w, w->sections[s], s, json_row, e, data, numbers);
         }
@@ -299,8 +303,13 @@ static void write_json_header(gbx_explanation_writer *w)
     } else {
         fprintf(f, "\"background_rows\": %zu, \"background_sha256\": \"%s\", \"output_space\": \"%s\"",
                 x->background_rows, x->background_sha256, probability ? "probability" : "raw");
+        if (x->permutation)
+            fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu",
+                    x->options.max_evals ? x->options.max_evals : 500,
+                    gbx_permutation_pairs(x->permutation));
     }
-    fprintf(f, "},\n\"seed\": 0,\n\"model\": {\"sha256\": \"%s\", \"type\": \"%s\", \"objective\": ",
+    fprintf(f, "},\n\"seed\": %llu,\n\"model\": {", (unsigned long long)x->options.seed);
+    fprintf(f, "\"sha256\": \"%s\", \"type\": \"%s\", \"objective\": ",
             model->sha256, model->type);
     write_json_string(f, gbx_model_objective(model));
     fprintf(f, ", \"output\": \"%s\"},\n\"rows\": %zu,\n\"feature_names\": [",

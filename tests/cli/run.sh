@@ -94,6 +94,7 @@ awk -F, 'NR > 1 { split("1 2 3 0.5 -1 4 2 2 2", x, " "); r = NR - 2
     for (i = 1; i <= 3; i++) { d = $i - want[i]; if (d < 0) d = -d; if (d > 1e-12) bad = 1 }
     d = $4 - 1.6; if (d < 0) d = -d; if (d > 1e-12) bad = 1 } END { exit bad }' "$work/stdout" \
     || fail "plugin: exact values differ from the linear closed form: $(cat "$work/stdout")"
+cp "$work/stdout" "$work/p_plugin_exact.csv"
 expect 0 "" -- "$glassbox" predict --model "$plugin:0.5,-1,2;0.1;logit" --data "$work/p_rows.csv"
 [ "$(sed -n 2p "$work/stdout" | cut -c1-8)" = "0.990048" ] || fail "plugin: logit prediction"
 expect 2 "expected a number at \"x\"" -- "$glassbox" predict --model "$plugin:0.5,x" \
@@ -104,6 +105,24 @@ expect 2 "no gbx_plugin_entry" -- "$glassbox" predict --model "plugin:$(dirname 
 printf 'a,b,c\n1,,3\n' > "$work/p_missing.csv"
 expect 1 "predict failed: row 0: feature 1 is missing" -- "$glassbox" predict \
     --model "$plugin:0.5,-1,2;0.1" --data "$work/p_missing.csv"
+
+# Permutation sampling on the additive plugin model: every order gives the exact values; the
+# JSON file carries the seed and the standard errors.
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --method permutation --seed 7 --max-evals 60 \
+    --format csv --quiet
+paste -d, "$work/stdout" "$work/p_plugin_exact.csv" | awk -F, 'NR > 1 { n = NF / 2
+    for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
+    END { exit bad }' || fail "permutation differs from exact on an additive model"
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --method permutation --seed 7 --output "$work/perm.json"
+grep -q '"seed": 7,' "$work/perm.json" || fail "permutation: seed not recorded"
+grep -q '"standard_errors"' "$work/perm.json" || fail "permutation: no standard errors"
+grep -q '"permutation_pairs": 83' "$work/perm.json" || fail "permutation: pairs not recorded"
+expect 2 "method permutation needs --background" -- "$glassbox" explain --model "$model" \
+    --data "$data" --method permutation
+expect 2 "--seed needs a non-negative integer" -- "$glassbox" explain --model "$model" \
+    --data "$data" --method permutation --background "$data" --seed -1
 
 # A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
 # the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.

@@ -413,6 +413,86 @@ static void test_exact_refuses_many_features(void **state)
     gbx_model_free(model);
 }
 
+static gbx_explanation *permutation(const gbx_model *model, const gbx_data *rows,
+                                    const gbx_data *background, size_t max_evals, uint64_t seed,
+                                    int threads)
+{
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_PERMUTATION;
+    options.background = background;
+    options.max_evals = max_evals;
+    options.seed = seed;
+    options.threads = threads;
+    gbx_explainer *explainer;
+    gbx_explanation *explanation;
+    gbx_error error;
+    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
+    if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
+    gbx_explainer_free(explainer);
+    return explanation;
+}
+
+/* With two features an order and its reverse are all the orders: permutation is exact. */
+static void test_permutation_two_features_is_exact(void **state)
+{
+    (void)state;
+    rng_state = 71;
+    gbx_model *model = random_model(2, 2, 6, 4);
+    gbx_data *rows = random_rows(9, 2, 0.1), *background = random_rows(5, 2, 0.1);
+    gbx_explanation *p = permutation(model, rows, background, 4, 3, 2);
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 1);
+    for (size_t i = 0; i < rows->rows * 2 * 2; i++) expect_close("permutation", p->values[i], e->values[i]);
+    gbx_explanation_free(p);
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+/* More features: the estimate is within a few standard errors of the exact values, its error
+ * falls like 1/sqrt(budget), and a seed gives the same output at any thread count. */
+static void test_permutation_converges(void **state)
+{
+    (void)state;
+    rng_state = 72;
+    gbx_model *model = random_model(6, 1, 8, 5);
+    gbx_data *rows = random_rows(6, 6, 0.1), *background = random_rows(8, 6, 0.1);
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 1);
+    size_t cells = rows->rows * 6;
+    double error_small = 0, error_large = 0;
+    gbx_explanation *small = permutation(model, rows, background, 120, 1, 1);
+    gbx_explanation *large = permutation(model, rows, background, 12000, 1, 2);
+    gbx_explanation *again = permutation(model, rows, background, 12000, 1, 1);
+    gbx_explanation *other = permutation(model, rows, background, 12000, 2, 2);
+    for (size_t i = 0; i < cells; i++) {
+        double d = large->values[i] - e->values[i];
+        if (!(fabs(d) <= 5 * large->standard_errors[i] + 1e-12))
+            fail_msg("value %zu: off by %g with standard error %g", i, d, large->standard_errors[i]);
+        error_small += pow(small->values[i] - e->values[i], 2);
+        error_large += d * d;
+    }
+    /* Every row sums to f(x) - E f, whatever the orders. */
+    for (size_t r = 0; r < rows->rows; r++) {
+        double sum = 0;
+        for (size_t f = 0; f < 6; f++) sum += large->values[r * 6 + f];
+        expect_close("local accuracy", sum, large->predictions[r] - large->base_values[r]);
+    }
+    /* 100 times the budget: about 10 times less error; ask for at least 3. */
+    assert_true(sqrt(error_large) * 3 < sqrt(error_small));
+    assert_memory_equal(large->values, again->values, cells * sizeof(double));
+    assert_memory_equal(large->standard_errors, again->standard_errors, cells * sizeof(double));
+    assert_memory_not_equal(large->values, other->values, cells * sizeof(double));
+    gbx_explanation_free(small);
+    gbx_explanation_free(large);
+    gbx_explanation_free(again);
+    gbx_explanation_free(other);
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 /* Raw-space interventional values agree whether every tree's tables are kept, only some are
  * (the others rebuilt per call) or there are none (budget 0: the histograms are walked); the
  * oracle test above checks the default against enumeration. */
@@ -506,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_interventional_tables),
         cmocka_unit_test(test_exact),
         cmocka_unit_test(test_exact_refuses_many_features),
+        cmocka_unit_test(test_permutation_two_features_is_exact),
+        cmocka_unit_test(test_permutation_converges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

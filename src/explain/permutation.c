@@ -1,0 +1,191 @@
+#include "permutation.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gbx_permutation {
+    const gbx_model *model;
+    double *background; /* [N][M] */
+    size_t N, M, K, pairs;
+    uint64_t seed;
+    double *base;       /* [K] */
+};
+
+void gbx_permutation_free(gbx_permutation *p)
+{
+    if (!p) return;
+    free(p->background);
+    free(p->base);
+    free(p);
+}
+
+gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *background,
+                                   size_t max_evals, uint64_t seed, gbx_permutation **out,
+                                   gbx_error *error)
+{
+    size_t M = model->features, N = background->rows, K = model->outputs;
+    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
+    gbx_permutation *p = calloc(1, sizeof *p);
+    if (!p) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    p->model = model;
+    p->N = N, p->M = M, p->K = K, p->seed = seed;
+    /* A pair of orders costs 2 (M + 1) coalitions, less the two shared ends. */
+    size_t per_pair = 2 * M > 0 ? 2 * M : 1;
+    p->pairs = (max_evals ? max_evals : 500) / per_pair;
+    if (p->pairs == 0) p->pairs = 1;
+    p->background = gbx_malloc_array(N * M, sizeof(double));
+    p->base = gbx_calloc(K, sizeof(double));
+    double *outputs = gbx_malloc_array(N * K, sizeof(double));
+    gbx_status status = p->background && p->base && outputs
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        memcpy(p->background, background->values, N * M * sizeof(double));
+        status = model->predict_raw(model, p->background, N, outputs, error);
+    }
+    for (size_t b = 0; status == GBX_OK && b < N; b++)
+        for (size_t k = 0; k < K; k++) p->base[k] += outputs[b * K + k];
+    for (size_t k = 0; status == GBX_OK && k < K; k++) p->base[k] /= (double)N;
+    free(outputs);
+    if (status != GBX_OK) {
+        gbx_permutation_free(p);
+        return status;
+    }
+    *out = p;
+    return GBX_OK;
+}
+
+void gbx_permutation_base_values(const gbx_permutation *p, double *out)
+{
+    memcpy(out, p->base, p->K * sizeof(double));
+}
+
+size_t gbx_permutation_pairs(const gbx_permutation *p) { return p->pairs; }
+
+/* splitmix64: the stream of order `index` under `seed`. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
+{
+    uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * (index + 1));
+    for (size_t i = 0; i < M; i++) order[i] = i;
+    for (size_t i = M; i > 1; i--) { /* Fisher-Yates */
+        size_t j = (size_t)(next_random(&state) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+/* One pair of orders for one row: v along the order and along its reverse, the steps averaged
+ * into sample[K][M]. hybrids holds (M + 1) N rows, outputs (M + 1) N K values. */
+static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
+                              double *hybrids, double *outputs, double *v, double *sample,
+                              gbx_error *error)
+{
+    size_t N = p->N, M = p->M, K = p->K;
+    memset(sample, 0, K * M * sizeof(double));
+    for (int direction = 0; direction < 2; direction++) {
+        /* Coalition j holds the first j features of the order (or of its reverse). */
+        for (size_t j = 0; j <= M; j++)
+            for (size_t b = 0; b < N; b++) {
+                double *h = hybrids + (j * N + b) * M;
+                memcpy(h, p->background + b * M, M * sizeof(double));
+                for (size_t i = 0; i < j; i++) {
+                    size_t f = direction == 0 ? order[i] : order[M - 1 - i];
+                    h[f] = x[f];
+                }
+            }
+        gbx_status status = p->model->predict_raw(p->model, hybrids, (M + 1) * N, outputs, error);
+        if (status != GBX_OK) return status;
+        for (size_t j = 0; j <= M; j++)
+            for (size_t k = 0; k < K; k++) {
+                double sum = 0.0;
+                for (size_t b = 0; b < N; b++) sum += outputs[(j * N + b) * K + k];
+                v[j * K + k] = sum / (double)N;
+            }
+        for (size_t i = 0; i < M; i++) {
+            size_t f = direction == 0 ? order[i] : order[M - 1 - i];
+            for (size_t k = 0; k < K; k++)
+                sample[k * M + f] += 0.5 * (v[(i + 1) * K + k] - v[i * K + k]);
+        }
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows, size_t count,
+                                   double *values, double *standard_errors, double *predictions,
+                                   int threads, gbx_error *error)
+{
+    size_t M = p->M, K = p->K, N = p->N, pairs = p->pairs, cells = K * M;
+    gbx_status status = p->model->predict_raw(p->model, rows, count, predictions, error);
+    if (status != GBX_OK) return status;
+    /* Rows go in groups whose samples fit in about 32 MB; each group's samples are reduced in
+     * pair order per row. */
+    size_t group = ((size_t)1 << 22) / (pairs * (cells ? cells : 1));
+    if (group == 0) group = 1;
+    if (group > count) group = count;
+    double *samples = gbx_malloc_array(group * pairs * (cells ? cells : 1), sizeof(double));
+    if (!samples)
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu permutation samples",
+                        group * pairs);
+    for (size_t start = 0; start < count; start += group) {
+        size_t rows_here = count - start < group ? count - start : group;
+        size_t tasks = rows_here * pairs, failed_task = SIZE_MAX;
+        gbx_error first_error = {0};
+#pragma omp parallel num_threads(threads)
+        {
+            double *hybrids = gbx_malloc_array((M + 1) * N * (M ? M : 1), sizeof(double));
+            double *outputs = gbx_malloc_array((M + 1) * N * K, sizeof(double));
+            double *v = gbx_malloc_array((M + 1) * K, sizeof(double));
+            size_t *order = gbx_malloc_array(M ? M : 1, sizeof(size_t));
+#pragma omp for schedule(dynamic, 1)
+            for (size_t task = 0; task < tasks; task++) {
+                size_t r = task / pairs, pair = task % pairs;
+                gbx_error task_error = {0};
+                gbx_status task_status;
+                if (hybrids && outputs && v && order) {
+                    random_order(p->seed, pair, M, order);
+                    task_status = pair_sample(p, rows + (start + r) * M, order, hybrids, outputs,
+                                              v, samples + task * cells, &task_error);
+                } else {
+                    task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
+                }
+                if (task_status != GBX_OK) {
+#pragma omp critical(gbx_permutation_error)
+                    if (task < failed_task) failed_task = task, first_error = task_error;
+                }
+            }
+            free(hybrids);
+            free(outputs);
+            free(v);
+            free(order);
+        }
+        if (failed_task != SIZE_MAX) {
+            free(samples);
+            if (error) *error = first_error;
+            return first_error.status;
+        }
+        for (size_t r = 0; r < rows_here; r++)
+            for (size_t c = 0; c < cells; c++) {
+                double mean = 0.0, squares = 0.0;
+                for (size_t q = 0; q < pairs; q++) mean += samples[(r * pairs + q) * cells + c];
+                mean /= (double)pairs;
+                for (size_t q = 0; q < pairs; q++) {
+                    double d = samples[(r * pairs + q) * cells + c] - mean;
+                    squares += d * d;
+                }
+                values[(start + r) * cells + c] = mean;
+                standard_errors[(start + r) * cells + c] =
+                    pairs > 1 ? sqrt(squares / (double)(pairs - 1) / (double)pairs) : NAN;
+            }
+    }
+    free(samples);
+    return GBX_OK;
+}

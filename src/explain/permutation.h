@@ -1,0 +1,29 @@
+/* Permutation SHAP for any model (shap's PermutationExplainer with an Independent masker):
+ * for a random order of the features, start from the background and switch features to the
+ * explained row one at a time; each feature's step in v(S) = mean over the background of
+ * f(x_S, b_notS) is a sample of its Shapley value. Orders come in antithetic pairs (an order and
+ * its reverse), which cancels much of the variance; the mean over pairs is the estimate and
+ * the spread over pairs gives its standard error. On additive models every order gives the
+ * exact values. Order p is drawn from its own random stream seeded by (seed, p), and pairs are
+ * summed in order, so the output does not depend on the thread count. */
+#ifndef GBX_PERMUTATION_H
+#define GBX_PERMUTATION_H
+
+#include "../models/model.h"
+
+typedef struct gbx_permutation gbx_permutation;
+
+/* max_evals: coalition evaluations per row (each costs one model call per background row);
+ * 0 = 500, as shap. At least one pair of orders is always used. */
+gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *background,
+                                   size_t max_evals, uint64_t seed, gbx_permutation **out,
+                                   gbx_error *error);
+void gbx_permutation_free(gbx_permutation *permutation);
+void gbx_permutation_base_values(const gbx_permutation *permutation, double *out);
+size_t gbx_permutation_pairs(const gbx_permutation *permutation);
+/* values and standard_errors: [count][outputs][features]; predictions: [count][outputs]. */
+gbx_status gbx_permutation_explain(const gbx_permutation *permutation, const double *rows,
+                                   size_t count, double *values, double *standard_errors,
+                                   double *predictions, int threads, gbx_error *error);
+
+#endif
