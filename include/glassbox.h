@@ -138,11 +138,12 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
 
 typedef enum {
     GBX_METHOD_AUTO,              /* trees: TREE, or TREE_INTERVENTIONAL given a background;
-                                   * other models: EXACT */
+                                   * linear models: LINEAR; other models: EXACT */
     GBX_METHOD_TREE,              /* path-dependent TreeSHAP */
     GBX_METHOD_TREE_INTERVENTIONAL, /* interventional TreeSHAP against a background set */
     GBX_METHOD_EXACT,             /* any model: all 2^M coalitions against a background set */
-    GBX_METHOD_PERMUTATION        /* any model: antithetic permutation sampling (seeded) */
+    GBX_METHOD_PERMUTATION,       /* any model: antithetic permutation sampling (seeded) */
+    GBX_METHOD_LINEAR             /* linear models: exact interventional LinearSHAP */
 } gbx_method;
 
 typedef enum {
@@ -161,7 +162,7 @@ typedef struct {
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
-/* Parses "auto", "tree", "tree-interventional", "exact", "permutation". */
+/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 

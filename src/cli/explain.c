@@ -10,17 +10,20 @@ static const char help[] =
     "usage: glassbox explain --model M --data D [options]\n\n"
     "Computes SHAP values for every row of D and writes a glassbox.explanation/1 JSON file\n"
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
-    "  --model M            XGBoost JSON/UBJSON or LightGBM text model, plugin:LIB.so[:ARG],\n"
-    "                       or cmd:COMMAND (a child process; see the README for the protocol)\n"
+    "  --model M            XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
+    "                       plugin:LIB.so[:ARG] or cmd:COMMAND (a child process; see the\n"
+    "                       README for the protocol)\n"
     "  --model-timeout S    longest wait for a cmd: model's answer (default 60)\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
     "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
-    "                       exact for plugin and cmd models), tree (path-dependent TreeSHAP),\n"
+    "                       linear for linear models; exact for plugin and cmd models),\n"
+    "                       tree (path-dependent TreeSHAP),\n"
     "                       tree-interventional (against --background), exact (any model,\n"
-    "                       all 2^M coalitions against --background, M <= 24) or\n"
+    "                       all 2^M coalitions against --background, M <= 24),\n"
     "                       permutation (any model: antithetic permutation sampling against\n"
-    "                       --background, with standard errors in the JSON file)\n"
-    "  --background B       CSV of background rows (tree-interventional, exact, permutation)\n"
+    "                       --background, with standard errors in the JSON file), or linear\n"
+    "                       (glassbox_linear JSON models: exact LinearSHAP against --background)\n"
+    "  --background B       CSV of background rows (every method but tree)\n"
     "  --max-evals N        permutation: coalition evaluations per row (default 500)\n"
     "  --seed N             permutation: random seed (default 0); same seed, same output\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
@@ -91,7 +94,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'M':
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
-                                       "tree-interventional, exact, permutation)", optarg);
+                                       "tree-interventional, exact, permutation, linear)",
+                                       optarg);
             break;
         case 's':
             if (strcmp(optarg, "raw") == 0) a->explainer.output_space = GBX_SPACE_RAW;
@@ -115,15 +119,16 @@ static int parse(int argc, char **argv, explain_arguments *a)
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
     gbx_method method = a->explainer.method;
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
-                           method == GBX_METHOD_PERMUTATION;
+                           method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
                                method == GBX_METHOD_EXACT         ? "exact"
                                : method == GBX_METHOD_PERMUTATION ? "permutation"
+                               : method == GBX_METHOD_LINEAR      ? "linear"
                                                                   : "tree-interventional");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
         return cli_usage_error("explain", "--background is used by methods tree-interventional, "
-                               "exact and permutation only");
+                               "exact, permutation and linear only");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");

@@ -10,8 +10,8 @@
 static const char help[] =
     "usage: glassbox predict --model M --data D [--output F] [--raw] [--threads N] [--quiet]\n\n"
     "Writes one CSV row of predictions per data row (one column per model output).\n\n"
-    "  --model M     XGBoost JSON/UBJSON or LightGBM text model, plugin:LIB.so[:ARG],\n"
-    "                or cmd:COMMAND (a child process; see the README for the protocol)\n"
+    "  --model M     XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
+    "                plugin:LIB.so[:ARG] or cmd:COMMAND (a child process; see the README)\n"
     "  --model-timeout S  longest wait for a cmd: model's answer (default 60)\n"
     "  --data D      CSV with a header row; columns matched to the model's feature names\n"
     "  --output F    write to F instead of standard output\n"

@@ -21,6 +21,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_TREE_INTERVENTIONAL] = "tree-interventional",
     [GBX_METHOD_EXACT] = "exact",
     [GBX_METHOD_PERMUTATION] = "permutation",
+    [GBX_METHOD_LINEAR] = "linear",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -40,6 +41,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_TREE_INTERVENTIONAL: return "tree_interventional";
     case GBX_METHOD_EXACT: return "exact";
     case GBX_METHOD_PERMUTATION: return "permutation";
+    case GBX_METHOD_LINEAR: return "linear";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -52,6 +54,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_interventional_free(explainer->interventional);
     gbx_exact_free(explainer->exact);
     gbx_permutation_free(explainer->permutation);
+    gbx_linear_shap_free(explainer->linear);
     free(explainer->base_values);
     free(explainer);
 }
@@ -64,9 +67,11 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     /* auto, as shap's TreeExplainer for trees: interventional when a background is given,
      * path-dependent otherwise; exact enumeration for black boxes. */
     gbx_method method = options->method != GBX_METHOD_AUTO ? options->method
+                        : gbx_linear_weights(model) ? GBX_METHOD_LINEAR
                         : !model->trees ? GBX_METHOD_EXACT
                         : options->background ? GBX_METHOD_TREE_INTERVENTIONAL : GBX_METHOD_TREE;
-    int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION;
+    int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
+                         method == GBX_METHOD_LINEAR;
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
@@ -105,6 +110,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         if (status == GBX_OK && method == GBX_METHOD_EXACT)
             status = gbx_exact_prepare(model, background, explainer->threads, &explainer->exact,
                                        error);
+        else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
+            status = gbx_linear_shap_prepare(model, background, &explainer->linear, error);
         else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
             status = gbx_permutation_prepare(model, background, options->max_evals,
                                              options->seed, &explainer->permutation, error);
@@ -118,6 +125,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             if (explainer->exact) gbx_exact_base_values(explainer->exact, explainer->base_values);
             else if (explainer->permutation)
                 gbx_permutation_base_values(explainer->permutation, explainer->base_values);
+            else if (explainer->linear)
+                gbx_linear_shap_base_values(explainer->linear, explainer->base_values);
             else gbx_interventional_base_values(explainer->interventional, explainer->base_values);
             explainer->background_rows = background->rows;
             gbx_sha256_buffer(background->values, background->rows * background->columns *
@@ -199,9 +208,12 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
         *out = e;
         return GBX_OK;
     }
-    if (explainer->interventional || explainer->exact) {
+    if (explainer->interventional || explainer->exact || explainer->linear) {
         gbx_status status =
-            explainer->exact
+            explainer->linear
+                ? gbx_linear_shap_explain(explainer->linear, data->values, rows, e->values,
+                                          e->predictions, error)
+            : explainer->exact
                 ? gbx_exact_explain(explainer->exact, data->values, rows, e->values,
                                     e->predictions, explainer->threads, error)
                 : gbx_interventional_explain(explainer->interventional, data->values, rows,

@@ -7,6 +7,7 @@
 #include "tree_interventional.h"
 #include "exact.h"
 #include "permutation.h"
+#include "linear_shap.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -18,6 +19,7 @@ struct gbx_explainer {
     gbx_interventional *interventional; /* GBX_METHOD_TREE_INTERVENTIONAL */
     gbx_exact *exact;                /* GBX_METHOD_EXACT */
     gbx_permutation *permutation;    /* GBX_METHOD_PERMUTATION */
+    gbx_linear_shap *linear;         /* GBX_METHOD_LINEAR */
     size_t background_rows;
     char background_sha256[65];
 };

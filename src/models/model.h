@@ -155,6 +155,12 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble);
 /* gbx_model_load on bytes in memory; name is used in messages. */
 gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
                                  gbx_model **out, gbx_error *error);
+/* Linear models from a glassbox_linear JSON file (linear.c); weights [K][M] and intercepts
+ * [K] of such a model, NULL for any other. */
+gbx_status gbx_linear_load(const char *name, const char *bytes, size_t length, gbx_model *model,
+                           gbx_error *error);
+const double *gbx_linear_weights(const gbx_model *model);
+const double *gbx_linear_intercepts(const gbx_model *model);
 /* "cmd:COMMAND": a child process speaking the line protocol in command.c. */
 gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_model *model,
                             gbx_error *error);

@@ -124,6 +124,28 @@ expect 2 "method permutation needs --background" -- "$glassbox" explain --model 
 expect 2 "--seed needs a non-negative integer" -- "$glassbox" explain --model "$model" \
     --data "$data" --method permutation --background "$data" --seed -1
 
+# Linear models (glassbox_linear JSON): method linear (the default for them) equals exact.
+printf '{"glassbox_linear": 1, "feature_names": ["c", "a", "b"], "coefficients": [[2, 0.5, -1], [1, 1, 1]],
+  "intercepts": [0.1, -0.2], "link": "softmax"}\n' > "$work/linear.json"
+expect 0 "" -- "$glassbox" explain --model "$work/linear.json" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --format csv --quiet
+cp "$work/stdout" "$work/linear.csv"
+expect 0 "" -- "$glassbox" explain --model "$work/linear.json" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --method exact --format csv --quiet
+paste -d, "$work/stdout" "$work/linear.csv" | awk -F, 'NR > 1 { n = NF / 2
+    for (i = 2; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
+    END { exit bad }' || fail "linear differs from exact on a linear model"
+head -1 "$work/linear.csv" | grep -q '^output,c,a,b,base_value,prediction$' || fail "linear: header"
+printf '{"glassbox_linear": 1, "coefficients": [1, 2], "link": "logit", "intercepts": [0, 1]}' \
+    > "$work/bad_linear.json"
+expect 2 "intercepts has 2 numbers, expected 1" -- "$glassbox" predict --model "$work/bad_linear.json" \
+    --data "$work/p_rows.csv"
+printf '{"glassbox_linear": 1, "coefficients": [[1, 2], [3, 4]], "link": "logit"}' > "$work/bad_linear.json"
+expect 2 "link \"logit\" (identity; logit with one output" -- "$glassbox" predict \
+    --model "$work/bad_linear.json" --data "$work/p_rows.csv"
+expect 2 "method linear needs a linear model" -- "$glassbox" explain --model "$iris.json" \
+    --data "$iris.data.csv" --method linear --background "$iris.data.csv"
+
 # A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
 # the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.
 expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_rows.csv" \
