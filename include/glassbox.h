@@ -97,6 +97,11 @@ void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_rea
 void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
 void gbx_data_reader_free(gbx_data_reader *reader);
 
+/* `count` rows drawn without replacement (all of them when count >= rows), in their original
+ * order; the same seed draws the same rows. For summarising large background sets. */
+gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
+                           gbx_error *error);
+
 /* Reads a whole CSV file at once (for background sets and small inputs). */
 gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
                              gbx_error *error);
@@ -130,6 +135,8 @@ const char *gbx_model_feature_name(const gbx_model *model, size_t feature);
 size_t gbx_model_outputs(const gbx_model *model);
 const char *gbx_model_output_name(const gbx_model *model, size_t output);
 gbx_link gbx_model_link(const gbx_model *model);
+int gbx_model_is_tree(const gbx_model *model);   /* XGBoost, LightGBM */
+int gbx_model_is_linear(const gbx_model *model); /* glassbox_linear */
 /* Predictions for every row: out is [rows][outputs]; raw = margin, otherwise transformed. */
 gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
                              gbx_error *error);

@@ -24,8 +24,9 @@ static const char help[] =
     "                       --background, with standard errors in the JSON file), or linear\n"
     "                       (glassbox_linear JSON models: exact LinearSHAP against --background)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
+    "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --max-evals N        permutation: coalition evaluations per row (default 500)\n"
-    "  --seed N             permutation: random seed (default 0); same seed, same output\n"
+    "  --seed N             random seed for permutation and --background-sample (default 0)\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -40,7 +41,7 @@ typedef struct {
     const char *model, *data, *background, *output, *format;
     gbx_explainer_options explainer;
     int no_data, quiet;
-    long chunk_rows;
+    long chunk_rows, background_sample;
     gbx_model_options model_options;
 } explain_arguments;
 
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
         {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
+        {"background-sample", required_argument, 0, 'B'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -72,6 +74,11 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'i': a->explainer.interactions = 1; break;
         case 'n': a->no_data = 1; break;
         case 'q': a->quiet = 1; break;
+        case 'B':
+            if (!cli_parse_count(optarg, &a->background_sample))
+                return cli_usage_error("explain", "--background-sample needs a positive number, "
+                                       "not \"%s\"", optarg);
+            break;
         case 'E':
             if (!cli_parse_count(optarg, &number))
                 return cli_usage_error("explain", "--max-evals needs a positive number, not \"%s\"", optarg);
@@ -152,6 +159,24 @@ int cli_explain(int argc, char **argv)
     if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
         (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
         goto failed;
+    if (background && a.background_sample && (size_t)a.background_sample < gbx_data_rows(background)) {
+        gbx_data *sample = NULL;
+        if (gbx_data_sample(background, (size_t)a.background_sample, a.explainer.seed, &sample,
+                            &error))
+            goto failed;
+        gbx_data_free(background);
+        background = sample;
+    }
+    /* As shap warns: each background row is one model call per coalition for the methods that
+     * see the model only through its predictions. */
+    int model_calls = a.explainer.method == GBX_METHOD_EXACT ||
+                      a.explainer.method == GBX_METHOD_PERMUTATION ||
+                      (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_tree(model) &&
+                       !gbx_model_is_linear(model));
+    if (background && model_calls && gbx_data_rows(background) > 100 && !a.quiet)
+        fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
+                "coalition and row; --background-sample 100 is usually enough\n",
+                gbx_data_rows(background), gbx_data_rows(background));
     a.explainer.background = background;
     if (gbx_explainer_create(model, &a.explainer, &explainer, &error) ||
         gbx_data_reader_open(a.data, model, &reader, &error))

@@ -221,6 +221,8 @@ gbx_status gbx_model_load_with(const char *path, const gbx_model_options *option
 }
 
 const char *gbx_model_type(const gbx_model *model) { return model->type; }
+int gbx_model_is_tree(const gbx_model *model) { return model->trees != NULL; }
+int gbx_model_is_linear(const gbx_model *model) { return gbx_linear_weights(model) != NULL; }
 const char *gbx_model_objective(const gbx_model *model)
 {
     return model->objective ? model->objective : "";

@@ -146,6 +146,16 @@ expect 2 "link \"logit\" (identity; logit with one output" -- "$glassbox" predic
 expect 2 "method linear needs a linear model" -- "$glassbox" explain --model "$iris.json" \
     --data "$iris.data.csv" --method linear --background "$iris.data.csv"
 
+# --background-sample draws the stated number of rows, and says when a background is large.
+seq 1 300 | awk 'BEGIN { print "a,b,c" } { print $1 "," $1 * 2 "," $1 % 7 }' > "$work/bg300.csv"
+expect 0 "300 background rows cost 300 model calls" -- "$glassbox" explain \
+    --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" --background "$work/bg300.csv" \
+    --output "$work/bg_all.json"
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/bg300.csv" --background-sample 50 --seed 3 --output "$work/bg50.json"
+grep -q '"background_rows": 50,' "$work/bg50.json" || fail "--background-sample: not 50 rows"
+grep -q 'model calls' "$work/stderr" && fail "--background-sample 50: still warns"
+
 # A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
 # the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.
 expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_rows.csv" \

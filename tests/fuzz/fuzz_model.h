@@ -61,6 +61,8 @@ static void fuzz_exercise(const gbx_model *model)
         fuzz_explain(model, rows, GBX_METHOD_TREE, GBX_SPACE_RAW, M <= 64);
         fuzz_explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, GBX_SPACE_RAW, 0);
         fuzz_explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, GBX_SPACE_PROBABILITY, 0);
+        if (M <= 8) fuzz_explain(model, rows, GBX_METHOD_EXACT, GBX_SPACE_RAW, 0);
+        fuzz_explain(model, rows, GBX_METHOD_LINEAR, GBX_SPACE_RAW, 0);
     }
     gbx_data_free(rows);
     free(x);

@@ -162,9 +162,41 @@ static void test_streaming_chunks(void **state)
     remove(path);
 }
 
+/* Sampling keeps file order, draws exactly k distinct rows, and depends only on the seed. */
+static void test_sample(void **state)
+{
+    (void)state;
+    double values[1000];
+    for (size_t i = 0; i < 1000; i++) values[i] = (double)i;
+    gbx_data *data = NULL, *a = NULL, *b = NULL, *c = NULL, *all = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_data_create(1000, 1, values, NULL, &data, &error), GBX_OK);
+    assert_int_equal(gbx_data_sample(data, 100, 7, &a, &error), GBX_OK);
+    assert_int_equal(gbx_data_sample(data, 100, 7, &b, &error), GBX_OK);
+    assert_int_equal(gbx_data_sample(data, 100, 8, &c, &error), GBX_OK);
+    assert_int_equal(gbx_data_sample(data, 5000, 7, &all, &error), GBX_OK);
+    assert_int_equal(gbx_data_rows(a), 100);
+    assert_int_equal(gbx_data_rows(all), 1000);
+    double sum = 0;
+    for (size_t i = 1; i < 100; i++) {
+        assert_true(gbx_data_values(a)[i] > gbx_data_values(a)[i - 1]);
+        sum += gbx_data_values(a)[i];
+    }
+    assert_true(sum > 30000 && sum < 70000); /* spread over the file, not its head */
+    assert_memory_equal(gbx_data_values(a), gbx_data_values(b), 100 * sizeof(double));
+    assert_memory_not_equal(gbx_data_values(a), gbx_data_values(c), 100 * sizeof(double));
+    assert_memory_equal(gbx_data_values(all), values, sizeof values);
+    gbx_data_free(a);
+    gbx_data_free(b);
+    gbx_data_free(c);
+    gbx_data_free(all);
+    gbx_data_free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample),
         cmocka_unit_test(test_quoting_crlf_bom_and_missing),
         cmocka_unit_test(test_quoted_newline_counts_lines),
         cmocka_unit_test(test_bad_inputs_name_the_place),
