@@ -384,13 +384,66 @@ def stage_manifest(directory):
             os.remove(os.path.join(directory, file))
 
 
+def stage_blackbox(directory):
+    """Fixtures for the model-agnostic methods, in fixtures/blackbox with their own manifest:
+    shap's ExactExplainer on an XGBoost model seen only through its margin, and
+    shap's LinearExplainer on a scikit-learn logistic regression, whose coefficients are
+    written in glassbox_linear form."""
+    import shap
+    import sklearn.datasets
+    import xgboost as xgb
+    from sklearn.linear_model import LogisticRegression
+    directory = os.path.join(directory, "blackbox")
+    os.makedirs(directory, exist_ok=True)
+    fixtures = []
+    data = sklearn.datasets.load_diabetes()
+    X, y, names = data.data, data.target, list(data.feature_names)
+    booster = xgb.train({"objective": "reg:squarederror", "max_depth": 3, "eta": 0.3, "seed": 0},
+                        xgb.DMatrix(X, y, feature_names=names), 30)
+    fx = Fixture(directory, "xgb_diabetes_exact", "xgb_diabetes_exact.json", names, 1)
+    booster.save_model(fx.path("json"))
+    rows, background = X[:10], X[100:120]
+
+    def margin(batch):
+        return booster.predict(xgb.DMatrix(batch, feature_names=names), output_margin=True)
+    masker = shap.maskers.Independent(background, max_samples=len(background))
+    exact = shap.explainers.ExactExplainer(margin, masker)(rows)
+    fx.data(rows)
+    fx.data(background, "background")
+    fx.reference("shap_exact", names, exact.values, expected=[float(exact.base_values[0])])
+    fixtures.append(fx.meta)
+    frame, target = load_credit()
+    columns = ["Duration", "Amount", "InstallmentRatePercentage", "Age", "NumberExistingCredits"]
+    Xc = frame[columns].to_numpy(dtype=np.float64)
+    model = LogisticRegression(max_iter=1000).fit(Xc[:CREDIT_TRAIN_ROWS], target[:CREDIT_TRAIN_ROWS])
+    fx = Fixture(directory, "sklearn_credit_logistic", "sklearn_credit_logistic.json", columns, 1)
+    with open(fx.path("json"), "w") as out:
+        json.dump({"glassbox_linear": 1, "feature_names": columns,
+                   "coefficients": model.coef_[0].tolist(),
+                   "intercepts": float(model.intercept_[0]), "link": "logit"}, out, indent=1)
+    rows, background = Xc[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 20], Xc[:100]
+    linear = shap.LinearExplainer(model, shap.maskers.Independent(background, max_samples=100))
+    fx.data(rows)
+    fx.data(background, "background")
+    fx.reference("shap_linear", columns, linear.shap_values(rows),
+                 expected=[float(np.atleast_1d(linear.expected_value)[0])])
+    fixtures.append(fx.meta)
+    import sklearn
+    with open(os.path.join(directory, "manifest.json"), "w") as f:
+        json.dump({"generated_by": "tests/conformance/generate.py --stage blackbox",
+                   "versions": {"shap": shap.__version__, "xgboost": xgb.__version__,
+                                "scikit-learn": sklearn.__version__},
+                   "fixtures": fixtures}, f, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--stage", choices=["main", "old", "manifest"], required=True)
+    parser.add_argument("--stage", choices=["main", "old", "manifest", "blackbox"], required=True)
     parser.add_argument("directory")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
-    {"main": stage_main, "old": stage_old, "manifest": stage_manifest}[args.stage](args.directory)
+    {"main": stage_main, "old": stage_old, "manifest": stage_manifest,
+     "blackbox": stage_blackbox}[args.stage](args.directory)
 
 
 if __name__ == "__main__":

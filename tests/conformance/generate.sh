@@ -9,7 +9,8 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install -q xgboost lightgbm shap scikit-learn pandas
 python3 -m venv "$old"
 "$old/bin/pip" install -q "xgboost==1.7.6" "numpy<2" pandas
-rm -f "$here"/fixtures/*
+rm -rf "$here"/fixtures/*
 "$venv/bin/python" "$here/generate.py" --stage main "$here/fixtures"
 "$old/bin/python" "$here/generate.py" --stage old "$here/fixtures"
 "$venv/bin/python" "$here/generate.py" --stage manifest "$here/fixtures"
+"$venv/bin/python" "$here/generate.py" --stage blackbox "$here/fixtures"

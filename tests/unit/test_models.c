@@ -266,8 +266,79 @@ static void test_every_fixture(void **state)
     json_object_put(manifest);
 }
 
+/* The model-agnostic methods against shap on the black-box fixtures: exact (a model seen only
+ * through its margin) against ExactExplainer, permutation within 5 of its standard errors of
+ * those values, linear against LinearExplainer on a scikit-learn logistic regression. */
+#define BLACKBOX FIXTURES "blackbox/"
+
+static void check_blackbox(json_object *fixture)
+{
+    const char *name = json_object_get_string(member(fixture, "name"));
+    char path[512];
+    gbx_model *model = NULL;
+    gbx_data *data = NULL, *background = NULL;
+    gbx_error error;
+    snprintf(path, sizeof path, BLACKBOX "%s", json_object_get_string(member(fixture, "model")));
+    if (gbx_model_load(path, &model, &error)) fail_msg("%s", error.message);
+    snprintf(path, sizeof path, BLACKBOX "%s", json_object_get_string(member(fixture, "data")));
+    if (gbx_data_read_csv(path, model, &data, &error)) fail_msg("%s", error.message);
+    snprintf(path, sizeof path, BLACKBOX "%s", json_object_get_string(member(fixture, "background")));
+    if (gbx_data_read_csv(path, model, &background, &error)) fail_msg("%s", error.message);
+    json_object *references = member(fixture, "references");
+    const char *keys[] = {"shap_exact", "shap_linear"};
+    gbx_method methods[] = {GBX_METHOD_EXACT, GBX_METHOD_LINEAR};
+    for (int m = 0; m < 2; m++) {
+        json_object *reference_meta = member(references, keys[m]);
+        if (!reference_meta) continue;
+        snprintf(path, sizeof path, "blackbox/%s", json_object_get_string(member(reference_meta, "file")));
+        table reference = read_table(path); /* relative to FIXTURES */
+        double base = json_object_get_double(json_object_array_get_idx(member(reference_meta, "expected"), 0));
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = methods[m];
+        options.background = background;
+        gbx_explanation *e = explain(model, data, &options);
+        check_additivity(name, e);
+        compare_values(name, keys[m], e, &reference, 1.0, 0, &base);
+        gbx_explanation_free(e);
+        if (methods[m] == GBX_METHOD_EXACT) {
+            options.method = GBX_METHOD_PERMUTATION;
+            options.max_evals = 4000;
+            options.seed = 11;
+            e = explain(model, data, &options);
+            const double *values = gbx_explanation_values(e);
+            const double *errors = gbx_explanation_standard_errors(e);
+            for (size_t i = 0; i < reference.rows * reference.columns; i++)
+                if (!(fabs(values[i] - reference.values[i]) <= 5 * errors[i] + 1e-5 * fabs(reference.values[i])))
+                    fail_msg("%s: permutation[%zu] = %g, shap exact %g, standard error %g", name, i,
+                             values[i], reference.values[i], errors[i]);
+            gbx_explanation_free(e);
+        }
+        free(reference.values);
+    }
+    gbx_data_free(background);
+    gbx_data_free(data);
+    gbx_model_free(model);
+}
+
+static void test_blackbox_fixtures(void **state)
+{
+    (void)state;
+    json_object *manifest = json_object_from_file(BLACKBOX "manifest.json");
+    assert_non_null(manifest);
+    json_object *fixtures = member(manifest, "fixtures");
+    assert_true(json_object_array_length(fixtures) >= 2);
+    for (size_t i = 0; i < json_object_array_length(fixtures); i++) {
+        json_object *fixture = json_object_array_get_idx(fixtures, i);
+        print_message("black-box fixture %s\n", json_object_get_string(member(fixture, "name")));
+        check_blackbox(fixture);
+    }
+    json_object_put(manifest);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_fixture)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_fixture),
+                                       cmocka_unit_test(test_blackbox_fixtures)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
