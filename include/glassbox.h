@@ -150,7 +150,8 @@ typedef enum {
     GBX_METHOD_TREE_INTERVENTIONAL, /* interventional TreeSHAP against a background set */
     GBX_METHOD_EXACT,             /* any model: all 2^M coalitions against a background set */
     GBX_METHOD_PERMUTATION,       /* any model: antithetic permutation sampling (seeded) */
-    GBX_METHOD_LINEAR             /* linear models: exact interventional LinearSHAP */
+    GBX_METHOD_LINEAR,            /* linear models: exact interventional LinearSHAP */
+    GBX_METHOD_KERNEL             /* any model: KernelSHAP (shap's sampling plan, seeded) */
 } gbx_method;
 
 typedef enum {
@@ -164,12 +165,13 @@ typedef struct {
     int interactions;             /* also compute SHAP interaction values (method tree) */
     const gbx_data *background;   /* required for tree-interventional; columns as the model */
     gbx_output_space output_space;
-    size_t max_evals;             /* sampling methods: coalition evaluations per row (0: 500) */
+    size_t max_evals;             /* sampling methods: coalitions per row (0: permutation 500,
+                                   * kernel 2M + 2048) */
     uint64_t seed;                /* sampling methods: same seed, same output, any threads */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
-/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear". */
+/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 

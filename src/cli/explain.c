@@ -21,12 +21,13 @@ static const char help[] =
     "                       tree-interventional (against --background), exact (any model,\n"
     "                       all 2^M coalitions against --background, M <= 24),\n"
     "                       permutation (any model: antithetic permutation sampling against\n"
-    "                       --background, with standard errors in the JSON file), or linear\n"
-    "                       (glassbox_linear JSON models: exact LinearSHAP against --background)\n"
+    "                       --background, with standard errors in the JSON file), linear\n"
+    "                       (glassbox_linear JSON models: exact LinearSHAP against --background),\n"
+    "                       or kernel (any model: KernelSHAP with shap's sampling plan)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
-    "  --max-evals N        permutation: coalition evaluations per row (default 500)\n"
-    "  --seed N             random seed for permutation and --background-sample (default 0)\n"
+    "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048)\n"
+    "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -101,7 +102,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'M':
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
-                                       "tree-interventional, exact, permutation, linear)",
+                                       "tree-interventional, exact, permutation, linear, "
+                                       "kernel)",
                                        optarg);
             break;
         case 's':
@@ -126,16 +128,17 @@ static int parse(int argc, char **argv, explain_arguments *a)
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
     gbx_method method = a->explainer.method;
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
-                           method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR;
+                           method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR ||
+                           method == GBX_METHOD_KERNEL;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
                                method == GBX_METHOD_EXACT         ? "exact"
                                : method == GBX_METHOD_PERMUTATION ? "permutation"
                                : method == GBX_METHOD_LINEAR      ? "linear"
+                               : method == GBX_METHOD_KERNEL      ? "kernel"
                                                                   : "tree-interventional");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
-        return cli_usage_error("explain", "--background is used by methods tree-interventional, "
-                               "exact, permutation and linear only");
+        return cli_usage_error("explain", "--background is used by every method but tree");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");
@@ -171,6 +174,7 @@ int cli_explain(int argc, char **argv)
      * see the model only through its predictions. */
     int model_calls = a.explainer.method == GBX_METHOD_EXACT ||
                       a.explainer.method == GBX_METHOD_PERMUTATION ||
+                      a.explainer.method == GBX_METHOD_KERNEL ||
                       (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_tree(model) &&
                        !gbx_model_is_linear(model));
     if (background && model_calls && gbx_data_rows(background) > 100 && !a.quiet)

@@ -22,6 +22,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_EXACT] = "exact",
     [GBX_METHOD_PERMUTATION] = "permutation",
     [GBX_METHOD_LINEAR] = "linear",
+    [GBX_METHOD_KERNEL] = "kernel",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -42,6 +43,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_EXACT: return "exact";
     case GBX_METHOD_PERMUTATION: return "permutation";
     case GBX_METHOD_LINEAR: return "linear";
+    case GBX_METHOD_KERNEL: return "kernel";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -55,6 +57,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_exact_free(explainer->exact);
     gbx_permutation_free(explainer->permutation);
     gbx_linear_shap_free(explainer->linear);
+    gbx_kernel_free(explainer->kernel);
     free(explainer->base_values);
     free(explainer);
 }
@@ -71,7 +74,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                         : !model->trees ? GBX_METHOD_EXACT
                         : options->background ? GBX_METHOD_TREE_INTERVENTIONAL : GBX_METHOD_TREE;
     int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
-                         method == GBX_METHOD_LINEAR;
+                         method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL;
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
@@ -110,6 +113,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         if (status == GBX_OK && method == GBX_METHOD_EXACT)
             status = gbx_exact_prepare(model, background, explainer->threads, &explainer->exact,
                                        error);
+        else if (status == GBX_OK && method == GBX_METHOD_KERNEL)
+            status = gbx_kernel_prepare(model, background, options->max_evals, options->seed,
+                                        &explainer->kernel, error);
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
             status = gbx_linear_shap_prepare(model, background, &explainer->linear, error);
         else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
@@ -127,6 +133,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                 gbx_permutation_base_values(explainer->permutation, explainer->base_values);
             else if (explainer->linear)
                 gbx_linear_shap_base_values(explainer->linear, explainer->base_values);
+            else if (explainer->kernel)
+                gbx_kernel_base_values(explainer->kernel, explainer->base_values);
             else gbx_interventional_base_values(explainer->interventional, explainer->base_values);
             explainer->background_rows = background->rows;
             gbx_sha256_buffer(background->values, background->rows * background->columns *
@@ -208,9 +216,12 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
         *out = e;
         return GBX_OK;
     }
-    if (explainer->interventional || explainer->exact || explainer->linear) {
+    if (explainer->interventional || explainer->exact || explainer->linear || explainer->kernel) {
         gbx_status status =
-            explainer->linear
+            explainer->kernel
+                ? gbx_kernel_explain(explainer->kernel, data->values, rows, e->values,
+                                     e->predictions, explainer->threads, error)
+            : explainer->linear
                 ? gbx_linear_shap_explain(explainer->linear, data->values, rows, e->values,
                                           e->predictions, error)
             : explainer->exact

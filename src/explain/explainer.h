@@ -8,6 +8,7 @@
 #include "exact.h"
 #include "permutation.h"
 #include "linear_shap.h"
+#include "kernel.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -20,6 +21,7 @@ struct gbx_explainer {
     gbx_exact *exact;                /* GBX_METHOD_EXACT */
     gbx_permutation *permutation;    /* GBX_METHOD_PERMUTATION */
     gbx_linear_shap *linear;         /* GBX_METHOD_LINEAR */
+    gbx_kernel *kernel;              /* GBX_METHOD_KERNEL */
     size_t background_rows;
     char background_sha256[65];
 };

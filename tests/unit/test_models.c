@@ -266,9 +266,10 @@ static void test_every_fixture(void **state)
     json_object_put(manifest);
 }
 
-/* The model-agnostic methods against shap on the black-box fixtures: exact (a model seen only
- * through its margin) against ExactExplainer, permutation within 5 of its standard errors of
- * those values, linear against LinearExplainer on a scikit-learn logistic regression. */
+/* The model-agnostic methods against shap on the black-box fixtures: exact and kernel (a model
+ * seen only through its margin) against ExactExplainer, permutation within 5 of its standard
+ * errors of those values, linear against LinearExplainer on a scikit-learn logistic
+ * regression. */
 #define BLACKBOX FIXTURES "blackbox/"
 
 static void check_blackbox(json_object *fixture)
@@ -302,6 +303,12 @@ static void check_blackbox(json_object *fixture)
         compare_values(name, keys[m], e, &reference, 1.0, 0, &base);
         gbx_explanation_free(e);
         if (methods[m] == GBX_METHOD_EXACT) {
+            /* KernelSHAP's default budget covers every coalition of 10 features: exact. */
+            options.method = GBX_METHOD_KERNEL;
+            e = explain(model, data, &options);
+            check_additivity(name, e);
+            compare_values(name, "kernel", e, &reference, 1.0, 0, &base);
+            gbx_explanation_free(e);
             options.method = GBX_METHOD_PERMUTATION;
             options.max_evals = 4000;
             options.seed = 11;

@@ -1,0 +1,347 @@
+#include "kernel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gbx_kernel {
+    const gbx_model *model;
+    double *background; /* [N][M] */
+    size_t N, M, K, max_evals;
+    uint64_t seed;
+    double *base;       /* [K] */
+};
+
+void gbx_kernel_free(gbx_kernel *kernel)
+{
+    if (!kernel) return;
+    free(kernel->background);
+    free(kernel->base);
+    free(kernel);
+}
+
+gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
+                              uint64_t seed, gbx_kernel **out, gbx_error *error)
+{
+    size_t M = model->features, N = background->rows, K = model->outputs;
+    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
+    gbx_kernel *kernel = calloc(1, sizeof *kernel);
+    if (!kernel) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    kernel->model = model;
+    kernel->N = N, kernel->M = M, kernel->K = K, kernel->max_evals = max_evals, kernel->seed = seed;
+    kernel->background = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
+    kernel->base = gbx_calloc(K, sizeof(double));
+    double *outputs = gbx_malloc_array(N * K, sizeof(double));
+    gbx_status status = kernel->background && kernel->base && outputs
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        memcpy(kernel->background, background->values, N * M * sizeof(double));
+        status = model->predict_raw(model, kernel->background, N, outputs, error);
+    }
+    for (size_t b = 0; status == GBX_OK && b < N; b++)
+        for (size_t k = 0; k < K; k++) kernel->base[k] += outputs[b * K + k];
+    for (size_t k = 0; status == GBX_OK && k < K; k++) kernel->base[k] /= (double)N;
+    free(outputs);
+    if (status != GBX_OK) {
+        gbx_kernel_free(kernel);
+        return status;
+    }
+    *out = kernel;
+    return GBX_OK;
+}
+
+void gbx_kernel_base_values(const gbx_kernel *kernel, double *out)
+{
+    memcpy(out, kernel->base, kernel->K * sizeof(double));
+}
+
+/* ---- the sampling plan ---- */
+
+typedef struct {
+    uint8_t *masks;   /* [capacity][V]: 1 = the feature comes from the explained row */
+    double *weights;
+    size_t count, capacity, V;
+} plan;
+
+static int plan_add(plan *p, const uint8_t *mask, double weight)
+{
+    if (p->count == p->capacity) {
+        size_t capacity = p->capacity ? 2 * p->capacity : 64;
+        uint8_t *masks = realloc(p->masks, capacity * (p->V ? p->V : 1));
+        if (!masks) return 0;
+        p->masks = masks;
+        double *weights = realloc(p->weights, capacity * sizeof(double));
+        if (!weights) return 0;
+        p->weights = weights;
+        p->capacity = capacity;
+    }
+    memcpy(p->masks + p->count * p->V, mask, p->V);
+    p->weights[p->count++] = weight;
+    return 1;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double uniform(uint64_t *state) { return (double)(next_random(state) >> 11) / 9007199254740992.0; }
+
+static double binomial(size_t n, size_t k)
+{
+    double value = 1.0;
+    for (size_t i = 1; i <= k; i++) value = value * (double)(n - k + i) / (double)i;
+    return value;
+}
+
+/* Adds a mask and, when paired, its complement, with the same weight. */
+static int add_with_complement(plan *p, uint8_t *mask, double weight, int paired)
+{
+    if (!plan_add(p, mask, weight)) return 0;
+    if (!paired) return 1;
+    for (size_t i = 0; i < p->V; i++) mask[i] = !mask[i];
+    int ok = plan_add(p, mask, weight);
+    for (size_t i = 0; i < p->V; i++) mask[i] = !mask[i];
+    return ok;
+}
+
+/* shap's KernelExplainer plan over V varying features with `samples` coalitions. */
+static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
+{
+    size_t limit = V / 2, paired_sizes = (V - 1) / 2; /* ceil((V-1)/2), floor((V-1)/2) */
+    double *weight = calloc(3 * (limit + 1), sizeof(double)), total = 0.0;
+    if (!weight) return 0;
+    double *remaining = weight + limit + 1, *draw = remaining + limit + 1;
+    for (size_t s = 1; s <= limit; s++) {
+        weight[s] = (double)(V - 1) / ((double)s * (double)(V - s));
+        if (s <= paired_sizes) weight[s] *= 2;
+        total += weight[s];
+    }
+    for (size_t s = 1; s <= limit; s++) remaining[s] = weight[s] /= total;
+    uint8_t *mask = calloc(V, 1);
+    size_t *index = calloc(V + 1, sizeof(size_t));
+    if (!mask || !index) { free(mask); free(index); free(weight); return 0; }
+    double left = (double)samples;
+    size_t full = 0;
+    int ok = 1;
+    for (size_t s = 1; ok && s <= limit; s++) {
+        int paired = s <= paired_sizes;
+        double subsets = binomial(V, s) * (paired ? 2 : 1);
+        if (!(left * remaining[s] / subsets >= 1.0 - 1e-8)) break;
+        full++;
+        left -= subsets;
+        double rest = 1.0 - remaining[s];
+        if (rest > 0.0)
+            for (size_t t = 1; t <= limit; t++) remaining[t] /= rest;
+        double w = weight[s] / binomial(V, s) / (paired ? 2.0 : 1.0);
+        /* every subset of size s, in lexicographic order */
+        for (size_t i = 0; i < s; i++) index[i] = i;
+        for (;;) {
+            memset(mask, 0, V);
+            for (size_t i = 0; i < s; i++) mask[index[i]] = 1;
+            if (!(ok = add_with_complement(p, mask, w, paired))) break;
+            size_t i = s;
+            while (i > 0 && index[i - 1] == V - s + i - 1) i--;
+            if (i == 0) break;
+            index[i - 1]++;
+            for (size_t j = i; j < s; j++) index[j] = index[j - 1] + 1;
+        }
+    }
+    size_t fixed = p->count;
+    if (ok && full < limit && left >= 1.0) {
+        /* Sample the remaining sizes by their weight (halved for pairs: each draw adds two),
+         * merge repeats into one coalition with a larger weight. */
+        double draw_total = 0.0;
+        for (size_t s = full + 1; s <= limit; s++) {
+            draw[s] = weight[s] / (s <= paired_sizes ? 2.0 : 1.0);
+            draw_total += draw[s];
+        }
+        size_t samples_left = (size_t)left, attempts = 4 * samples_left;
+        size_t *order = calloc(V, sizeof(size_t));
+        if (!order) ok = 0;
+        while (ok && samples_left > 0 && attempts-- > 0) {
+            double u = uniform(random) * draw_total;
+            size_t s = full + 1;
+            while (s < limit && u >= draw[s]) u -= draw[s++];
+            for (size_t i = 0; i < V; i++) order[i] = i;
+            memset(mask, 0, V);
+            for (size_t i = 0; i < s; i++) { /* partial Fisher-Yates: s random features */
+                size_t j = i + (size_t)(next_random(random) % (V - i));
+                size_t t = order[i]; order[i] = order[j]; order[j] = t;
+                mask[order[i]] = 1;
+            }
+            size_t found = SIZE_MAX;
+            for (size_t c = fixed; c < p->count && found == SIZE_MAX; c++)
+                if (memcmp(p->masks + c * V, mask, V) == 0) found = c;
+            int paired = s <= paired_sizes;
+            if (found == SIZE_MAX) {
+                if (!(ok = plan_add(p, mask, 1.0))) break;
+                samples_left--;
+                if (paired && samples_left > 0) {
+                    for (size_t i = 0; i < V; i++) mask[i] = !mask[i];
+                    if (!(ok = plan_add(p, mask, 1.0))) break;
+                    samples_left--;
+                }
+            } else {
+                p->weights[found] += 1.0;
+                if (paired && found + 1 < p->count) p->weights[found + 1] += 1.0;
+            }
+        }
+        free(order);
+        double weight_left = 0.0, sampled = 0.0;
+        for (size_t s = full + 1; s <= limit; s++) weight_left += weight[s];
+        for (size_t c = fixed; c < p->count; c++) sampled += p->weights[c];
+        for (size_t c = fixed; ok && c < p->count; c++) p->weights[c] *= weight_left / sampled;
+    }
+    free(mask);
+    free(index);
+    free(weight);
+    return ok;
+}
+
+/* Least squares min |A x - b| for A n x q (row-major, overwritten) by Householder QR. */
+static int least_squares(double *A, double *b, size_t n, size_t q, double *x)
+{
+    for (size_t j = 0; j < q; j++) {
+        double norm = 0.0;
+        for (size_t i = j; i < n; i++) norm += A[i * q + j] * A[i * q + j];
+        norm = sqrt(norm);
+        if (norm == 0.0) return 0;
+        double alpha = A[j * q + j] > 0 ? -norm : norm;
+        double v0 = A[j * q + j] - alpha;
+        /* v = (v0, A[j+1..n-1][j]); apply H = I - 2 v v^T / v^T v to the remaining columns and b */
+        double vv = v0 * v0;
+        for (size_t i = j + 1; i < n; i++) vv += A[i * q + j] * A[i * q + j];
+        for (size_t c = j + 1; c <= q; c++) {
+            double dot = v0 * (c < q ? A[j * q + c] : b[j]);
+            for (size_t i = j + 1; i < n; i++) dot += A[i * q + j] * (c < q ? A[i * q + c] : b[i]);
+            double f = 2.0 * dot / vv;
+            if (c < q) {
+                A[j * q + c] -= f * v0;
+                for (size_t i = j + 1; i < n; i++) A[i * q + c] -= f * A[i * q + j];
+            } else {
+                b[j] -= f * v0;
+                for (size_t i = j + 1; i < n; i++) b[i] -= f * A[i * q + j];
+            }
+        }
+        A[j * q + j] = alpha;
+    }
+    for (size_t j = q; j-- > 0;) {
+        double sum = b[j];
+        for (size_t c = j + 1; c < q; c++) sum -= A[j * q + c] * x[c];
+        x[j] = sum / A[j * q + j];
+    }
+    return 1;
+}
+
+/* np.isclose(x, b, equal_nan=True), shap's test for a feature that cannot vary. */
+static int same(double x, double b)
+{
+    if (isnan(x) || isnan(b)) return isnan(x) && isnan(b);
+    return fabs(x - b) <= 1e-8 + 1e-5 * fabs(b);
+}
+
+static gbx_status explain_row(const gbx_kernel *kr, const double *x, size_t row, const double *fx,
+                              double *phi, gbx_error *error)
+{
+    size_t N = kr->N, M = kr->M, K = kr->K;
+    memset(phi, 0, K * M * sizeof(double));
+    size_t *varying = malloc((M ? M : 1) * sizeof(size_t)), V = 0;
+    if (!varying) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < M; i++)
+        for (size_t b = 0; b < N; b++)
+            if (!same(x[i], kr->background[b * M + i])) {
+                varying[V++] = i;
+                break;
+            }
+    gbx_status status = GBX_OK;
+    if (V == 1)
+        for (size_t k = 0; k < K; k++) phi[k * M + varying[0]] = fx[k] - kr->base[k];
+    if (V < 2) {
+        free(varying);
+        return GBX_OK;
+    }
+    size_t samples = kr->max_evals ? kr->max_evals : 2 * V + 2048;
+    if (V < 62 && samples > ((size_t)1 << V) - 2) samples = ((size_t)1 << V) - 2;
+    plan p = {NULL, NULL, 0, 0, V};
+    uint64_t random = kr->seed ^ (0xD1B54A32D192ED03ULL * (row + 1));
+    if (!build_plan(&p, V, samples, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    size_t S = p.count;
+    double *hybrids = status == GBX_OK ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;
+    double *outputs = status == GBX_OK ? gbx_malloc_array(S * N * K, sizeof(double)) : NULL;
+    double *A = status == GBX_OK ? gbx_malloc_array(S * (V - 1), sizeof(double)) : NULL;
+    double *y = status == GBX_OK ? gbx_malloc_array(S, sizeof(double)) : NULL;
+    double *w = status == GBX_OK ? gbx_malloc_array(V, sizeof(double)) : NULL;
+    if (status == GBX_OK && (!hybrids || !outputs || !A || !y || !w))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu coalitions", S);
+    for (size_t c = 0; status == GBX_OK && c < S; c++)
+        for (size_t b = 0; b < N; b++) {
+            double *h = hybrids + (c * N + b) * M;
+            memcpy(h, kr->background + b * M, M * sizeof(double));
+            for (size_t v = 0; v < V; v++)
+                if (p.masks[c * V + v]) h[varying[v]] = x[varying[v]];
+        }
+    if (status == GBX_OK) status = kr->model->predict_raw(kr->model, hybrids, S * N, outputs, error);
+    /* Per output: eliminate the last varying feature with the constraint sum phi = f(x) - E f,
+     * then fit the rest by weighted least squares (rows scaled by sqrt(weight)). */
+    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+        double total = fx[k] - kr->base[k];
+        for (size_t c = 0; c < S; c++) {
+            double v = 0.0;
+            for (size_t b = 0; b < N; b++) v += outputs[(c * N + b) * K + k];
+            v /= (double)N;
+            double root = sqrt(p.weights[c]);
+            const uint8_t *mask = p.masks + c * V;
+            y[c] = root * ((v - kr->base[k]) - mask[V - 1] * total);
+            for (size_t j = 0; j + 1 < V; j++)
+                A[c * (V - 1) + j] = root * ((double)mask[j] - (double)mask[V - 1]);
+        }
+        if (!least_squares(A, y, S, V - 1, w)) {
+            status = gbx_fail(error, GBX_ERR_INTERNAL, "KernelSHAP: the coalitions do not "
+                              "determine the values (raise --max-evals)");
+            break;
+        }
+        double sum = 0.0;
+        for (size_t j = 0; j + 1 < V; j++) {
+            phi[k * M + varying[j]] = w[j];
+            sum += w[j];
+        }
+        phi[k * M + varying[V - 1]] = total - sum;
+    }
+    free(p.masks);
+    free(p.weights);
+    free(hybrids);
+    free(outputs);
+    free(A);
+    free(y);
+    free(w);
+    free(varying);
+    return status;
+}
+
+gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size_t count,
+                              double *values, double *predictions, int threads, gbx_error *error)
+{
+    size_t M = kernel->M, K = kernel->K;
+    gbx_status status = kernel->model->predict_raw(kernel->model, rows, count, predictions, error);
+    if (status != GBX_OK) return status;
+    size_t failed_row = SIZE_MAX;
+    gbx_error first_error = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (size_t r = 0; r < count; r++) {
+        gbx_error row_error = {0};
+        if (explain_row(kernel, rows + r * M, r, predictions + r * K, values + r * K * M,
+                        &row_error) != GBX_OK) {
+#pragma omp critical(gbx_kernel_error)
+            if (r < failed_row) failed_row = r, first_error = row_error;
+        }
+    }
+    if (failed_row != SIZE_MAX) {
+        if (error) *error = first_error;
+        return first_error.status;
+    }
+    return GBX_OK;
+}

@@ -1,0 +1,25 @@
+/* KernelSHAP for any model (shap's KernelExplainer with its default sampling plan):
+ * coalitions are drawn with the Shapley kernel weight (M-1) / (C(M,s) s (M-s)), whole subset
+ * sizes enumerated while the budget allows (smallest and largest sizes first, each with its
+ * complement), the rest sampled in complementary pairs; then the weighted least-squares fit
+ * of v(S) - v(empty) on the coalition masks, constrained so the values add up to
+ * f(x) - E[f], gives the values. With a budget that covers every coalition this is exact.
+ * Features whose value equals every background row's cannot matter and get 0, as in shap.
+ * Each row draws from its own random stream seeded by (seed, row index): the output does not
+ * depend on the thread count. */
+#ifndef GBX_KERNEL_H
+#define GBX_KERNEL_H
+
+#include "../models/model.h"
+
+typedef struct gbx_kernel gbx_kernel;
+
+/* max_evals: coalitions per row (0: 2M + 2048, as shap), capped at 2^M - 2. */
+gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
+                              uint64_t seed, gbx_kernel **out, gbx_error *error);
+void gbx_kernel_free(gbx_kernel *kernel);
+void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
+gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size_t count,
+                              double *values, double *predictions, int threads, gbx_error *error);
+
+#endif
