@@ -26,6 +26,7 @@ static void fuzz_explain(const gbx_model *model, const gbx_data *rows, gbx_metho
 {
     gbx_explainer_options options;
     gbx_explainer_options_init(&options);
+    options.max_evals = 40;
     options.method = method;
     options.threads = 1;
     options.interactions = interactions;
@@ -61,7 +62,11 @@ static void fuzz_exercise(const gbx_model *model)
         fuzz_explain(model, rows, GBX_METHOD_TREE, GBX_SPACE_RAW, M <= 64);
         fuzz_explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, GBX_SPACE_RAW, 0);
         fuzz_explain(model, rows, GBX_METHOD_TREE_INTERVENTIONAL, GBX_SPACE_PROBABILITY, 0);
-        if (M <= 8) fuzz_explain(model, rows, GBX_METHOD_EXACT, GBX_SPACE_RAW, 0);
+        if (M <= 8) {
+            fuzz_explain(model, rows, GBX_METHOD_EXACT, GBX_SPACE_RAW, 0);
+            fuzz_explain(model, rows, GBX_METHOD_KERNEL, GBX_SPACE_RAW, 0);
+            fuzz_explain(model, rows, GBX_METHOD_PERMUTATION, GBX_SPACE_RAW, 0);
+        }
         fuzz_explain(model, rows, GBX_METHOD_LINEAR, GBX_SPACE_RAW, 0);
     }
     gbx_data_free(rows);
