@@ -244,7 +244,7 @@ static int same(double x, double b)
     return fabs(x - b) <= 1e-8 + 1e-5 * fabs(b);
 }
 
-static gbx_status explain_row(const gbx_kernel *kr, const double *x, size_t row, const double *fx,
+static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
                               double *phi, gbx_error *error)
 {
     size_t N = kr->N, M = kr->M, K = kr->K;
@@ -267,7 +267,14 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, size_t row,
     size_t samples = kr->max_evals ? kr->max_evals : 2 * V + 2048;
     if (V < 62 && samples > ((size_t)1 << V) - 2) samples = ((size_t)1 << V) - 2;
     plan p = {NULL, NULL, 0, 0, V};
-    uint64_t random = kr->seed ^ (0xD1B54A32D192ED03ULL * (row + 1));
+    /* The stream is keyed by the row's own values, so a row draws the same coalitions in any
+     * batch, at any position and thread count. */
+    uint64_t random = kr->seed;
+    for (size_t i = 0; i < M; i++) {
+        uint64_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        random = (random ^ bits) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
+    }
     if (!build_plan(&p, V, samples, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     size_t S = p.count;
     double *hybrids = status == GBX_OK ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;
@@ -333,7 +340,7 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (size_t r = 0; r < count; r++) {
         gbx_error row_error = {0};
-        if (explain_row(kernel, rows + r * M, r, predictions + r * K, values + r * K * M,
+        if (explain_row(kernel, rows + r * M, predictions + r * K, values + r * K * M,
                         &row_error) != GBX_OK) {
 #pragma omp critical(gbx_kernel_error)
             if (r < failed_row) failed_row = r, first_error = row_error;

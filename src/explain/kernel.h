@@ -5,8 +5,8 @@
  * of v(S) - v(empty) on the coalition masks, constrained so the values add up to
  * f(x) - E[f], gives the values. With a budget that covers every coalition this is exact.
  * Features whose value equals every background row's cannot matter and get 0, as in shap.
- * Each row draws from its own random stream seeded by (seed, row index): the output does not
- * depend on the thread count. */
+ * Each row draws from its own random stream keyed by the seed and the row's values: a row gets
+ * the same values in any batch, at any position and thread count. */
 #ifndef GBX_KERNEL_H
 #define GBX_KERNEL_H
 

@@ -553,6 +553,14 @@ static void test_kernel(void **state)
     assert_true(error < 0.05 * scale); /* 100 of 510 coalitions: close, not exact */
     assert_true(error > 0);
     assert_memory_equal(small->values, again->values, rows->rows * 9 * sizeof(double));
+    /* A row alone draws the same coalitions as in the batch. */
+    gbx_data *alone = NULL;
+    gbx_error failure;
+    assert_int_equal(gbx_data_create(1, 9, rows->values + 3 * 9, NULL, &alone, &failure), GBX_OK);
+    gbx_explanation *single = kernel(model, alone, background, 100, 3, 1);
+    assert_memory_equal(single->values, small->values + 3 * 9, 9 * sizeof(double));
+    gbx_explanation_free(single);
+    gbx_data_free(alone);
     gbx_explanation_free(small);
     gbx_explanation_free(again);
     gbx_explanation_free(e);
