@@ -71,6 +71,18 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* The seed mixed with a row's values: each row draws its own orders, the same in any batch. */
+static uint64_t row_key(uint64_t seed, const double *x, size_t M)
+{
+    uint64_t key = seed;
+    for (size_t i = 0; i < M; i++) {
+        uint64_t bits;
+        memcpy(&bits, &x[i], sizeof bits);
+        key = (key ^ bits) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
+    }
+    return key;
+}
+
 static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
 {
     uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * (index + 1));
@@ -151,7 +163,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                 gbx_error task_error = {0};
                 gbx_status task_status;
                 if (hybrids && outputs && v && order) {
-                    random_order(p->seed, pair, M, order);
+                    random_order(row_key(p->seed, rows + (start + r) * M, M), pair, M, order);
                     task_status = pair_sample(p, rows + (start + r) * M, order, hybrids, outputs,
                                               v, samples + task * cells, &task_error);
                 } else {

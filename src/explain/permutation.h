@@ -4,8 +4,9 @@
  * f(x_S, b_notS) is a sample of its Shapley value. Orders come in antithetic pairs (an order and
  * its reverse), which cancels much of the variance; the mean over pairs is the estimate and
  * the spread over pairs gives its standard error. On additive models every order gives the
- * exact values. Order p is drawn from its own random stream seeded by (seed, p), and pairs are
- * summed in order, so the output does not depend on the thread count. */
+ * exact values. Order p of a row is drawn from a random stream keyed by (seed, the row's
+ * values, p), and pairs are summed in order, so a row gets the same values at any thread count
+ * and in any batch. */
 #ifndef GBX_PERMUTATION_H
 #define GBX_PERMUTATION_H
 
