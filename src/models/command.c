@@ -80,7 +80,15 @@ static void release(gbx_model *model)
 static void describe_exit(command_adapter *a, char *out, size_t size)
 {
     int status;
-    pid_t done = a->pid > 0 ? waitpid(a->pid, &status, WNOHANG) : 0;
+    pid_t done = 0;
+    /* The output usually closes as the child exits: give it a moment to be reaped. */
+    for (int i = 0; a->pid > 0 && i < 100 && done == 0; i++) {
+        done = waitpid(a->pid, &status, WNOHANG);
+        if (done == 0) {
+            struct timespec pause = {0, 5 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
     if (done == a->pid && WIFEXITED(status))
         snprintf(out, size, "exited with status %d", WEXITSTATUS(status));
     else if (done == a->pid && WIFSIGNALED(status))
