@@ -45,13 +45,13 @@ struct gbx_interventional {
     gbx_output_space space;
     summarised_tree *trees;
     size_t tree_count;
-    const double *background_copy; /* probability space only: walked pair by pair */
-    double *background;
+    double *background;             /* [rows][features] */
     double *background_margins;    /* [rows][outputs] */
     size_t background_rows;
     double *base_values;
     double beta[MAX_DISTINCT + 1][MAX_DISTINCT + 1]; /* a! b! / (a + b + 1)! */
-    size_t max_leaves;
+    size_t max_leaves;      /* nodes of the largest tree (scratch sizes) */
+    size_t max_leaf_count;  /* leaves of the largest tree */
     size_t max_table_size;  /* doubles, the largest tree's tables */
     int max_depth;
 };
@@ -154,8 +154,11 @@ static int compare_patterns(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Shapes a tree and keeps the background's pattern histogram of the leaves that will walk it
+ * (more than TABLE_MAX_DISTINCT features, or tables off); tabled leaves are built straight
+ * from the background (fill_tables) and keep nothing per pattern. */
 static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const gbx_data *background,
-                                 size_t features, summarised_tree *s, gbx_error *error)
+                                 size_t features, int tables, summarised_tree *s, gbx_error *error)
 {
     size_t n = tree->node_count, N = background->rows;
     s->tree = tree;
@@ -197,8 +200,13 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     size_t used = 0;
     for (size_t l = 0; l < s->leaf_count; l++) {
         uint64_t *list = by_leaf + l * N;
-        qsort(list, N, sizeof(uint64_t), compare_patterns);
         s->leaves[l].first_pattern = used;
+        int d = s->leaves[l].distinct;
+        if (d == 0 || (tables && d <= TABLE_MAX_DISTINCT)) {
+            s->leaves[l].patterns = 0;
+            continue;
+        }
+        qsort(list, N, sizeof(uint64_t), compare_patterns);
         for (size_t b = 0; b < N;) {
             size_t same = b;
             while (same < N && list[same] == list[b]) same++;
@@ -224,17 +232,19 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
  * with A(m) = sum_k beta[d-k-1][|m|] F_k(m) and B(m) = sum_k beta[d-k-1][|m|-1] F_k(m): this
  * regroups by |p| the per-pattern terms of the histogram walk (explain_tree_raw). The layered
  * sums cost O(2^d d^2); layers holds (d+1) 2^d + 3 2^d doubles. */
-static void leaf_table(const gbx_interventional *iv, const summarised_tree *s,
-                       const leaf_summary *leaf, double *layers, double *table)
+static void leaf_table(const gbx_interventional *iv, const summarised_tree *s, size_t l,
+                       const uint64_t *patterns, double *layers, double *table)
 {
+    const leaf_summary *leaf = &s->leaves[l];
     int d = leaf->distinct;
-    size_t size = (size_t)1 << d, full = size - 1;
-    double value = s->tree->nodes[leaf->node].value;
+    size_t size = (size_t)1 << d, full = size - 1, N = iv->background_rows;
+    double value = s->tree->nodes[leaf->node].value, share = 1.0 / (double)N;
     double *A = layers + (size_t)(d + 1) * size, *B = A + size, *S = B + size;
     memset(layers, 0, (size_t)(d + 1) * size * sizeof(double));
-    const pattern_share *p = s->patterns + leaf->first_pattern;
-    for (size_t i = 0; i < leaf->patterns; i++)
-        layers[(size_t)__builtin_popcountll(p[i].pattern) * size + p[i].pattern] += p[i].share;
+    for (size_t b = 0; b < N; b++) {
+        uint64_t p = patterns[b * s->leaf_count + l];
+        layers[(size_t)__builtin_popcountll(p) * size + p] += share;
+    }
     for (int k = 0; k <= d; k++) {
         double *F = layers + (size_t)k * size;
         for (int b = 0; b < d; b++)
@@ -280,31 +290,45 @@ static void plan_tables(summarised_tree *s, int enabled)
     }
 }
 
-/* Fills a tree's tables, the leaves shared among the threads of the enclosing parallel
- * region (or alone when called outside one). */
+/* Fills a tree's tables inside a parallel region: the background rows' patterns at every leaf
+ * first (patterns: [rows][leaves], shared), then the leaves, both shared among the threads.
+ * node_pattern is the thread's scratch; a thread without layers marks nothing and the caller
+ * reports the failure. */
 static void fill_tables(const gbx_interventional *iv, const summarised_tree *s, double *layers,
-                        double *tables)
+                        uint64_t *node_pattern, uint64_t *patterns, double *tables)
 {
+    size_t M = iv->model->features;
+#pragma omp for schedule(static)
+    for (size_t b = 0; b < iv->background_rows; b++)
+        if (node_pattern)
+            row_patterns(s, iv->background + b * M, node_pattern, patterns + b * s->leaf_count);
 #pragma omp for schedule(dynamic, 4)
     for (size_t l = 0; l < s->leaf_count; l++)
         if (layers && s->leaves[l].table != NO_TABLE)
-            leaf_table(iv, s, &s->leaves[l], layers, tables + s->leaves[l].table);
+            leaf_table(iv, s, l, patterns, layers, tables + s->leaves[l].table);
 }
 
 static gbx_status fill_kept_tables(const gbx_interventional *iv, int threads)
 {
-    int failed = 0;
-#pragma omp parallel num_threads(threads)
+    uint64_t *patterns = gbx_malloc_array(iv->background_rows * (iv->max_leaf_count ? iv->max_leaf_count : 1),
+                                          sizeof(uint64_t));
+    int failed = !patterns;
+#pragma omp parallel num_threads(threads) if (!failed)
     {
         double *layers = gbx_malloc_array(LAYERS_SIZE, sizeof(double));
-        if (!layers) {
+        uint64_t *node_pattern = gbx_malloc_array(iv->max_leaves, sizeof(uint64_t));
+        if (!layers || !node_pattern) {
 #pragma omp atomic write
             failed = 1;
         }
+        /* Every thread meets the same work-sharing loops; fill_tables skips work it cannot do. */
         for (size_t t = 0; t < iv->tree_count; t++)
-            if (iv->trees[t].tables) fill_tables(iv, &iv->trees[t], layers, iv->trees[t].tables);
+            if (iv->trees[t].tables)
+                fill_tables(iv, &iv->trees[t], layers, node_pattern, patterns, iv->trees[t].tables);
         free(layers);
+        free(node_pattern);
     }
+    free(patterns);
     return failed ? GBX_ERR_NOMEM : GBX_OK;
 }
 
@@ -355,8 +379,8 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
         for (int b = 0; b <= MAX_DISTINCT; b++)
             iv->beta[a][b] = a == 0 ? (b == 0 ? 1.0 : iv->beta[0][b - 1] * b / (b + 1))
                                     : iv->beta[a - 1][b] * a / (a + b + 1);
-    if (status == GBX_OK && space == GBX_SPACE_PROBABILITY) {
-        iv->background = gbx_malloc_array(N * M, sizeof(double));
+    if (status == GBX_OK) {
+        iv->background = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
         if (!iv->background) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         else memcpy(iv->background, background->values, N * M * sizeof(double));
     }
@@ -369,13 +393,19 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
     if (tree_errors) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t t = 0; t < iv->tree_count; t++)
-            summarise_tree(&model->trees->trees[t], t, background, M, &iv->trees[t],
-                           &tree_errors[t]);
+            summarise_tree(&model->trees->trees[t], t, background, M, table_budget > 0,
+                           &iv->trees[t], &tree_errors[t]);
         for (size_t t = 0; t < iv->tree_count && status == GBX_OK; t++)
             if (tree_errors[t].status != GBX_OK) {
                 status = tree_errors[t].status;
                 if (error) *error = tree_errors[t];
             }
+        for (size_t t = 0; t < iv->tree_count; t++) {
+            if (model->trees->trees[t].node_count > iv->max_leaves)
+                iv->max_leaves = model->trees->trees[t].node_count;
+            if (iv->trees[t].leaf_count > iv->max_leaf_count)
+                iv->max_leaf_count = iv->trees[t].leaf_count;
+        }
         /* Tables kept for the trees that fit the budget, first trees first; the others are
          * rebuilt for each call of gbx_interventional_explain. Budget 0: no tables at all. */
         size_t budget = table_budget;
@@ -581,7 +611,9 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
         if (!iv->trees[t].tables && iv->trees[t].table_size > rebuilt)
             rebuilt = iv->trees[t].table_size;
     double *scratch = rebuilt ? gbx_malloc_array(rebuilt, sizeof(double)) : NULL;
-    int failed = rebuilt && !scratch;
+    uint64_t *patterns = rebuilt ? gbx_malloc_array(iv->background_rows * iv->max_leaf_count,
+                                                    sizeof(uint64_t)) : NULL;
+    int failed = rebuilt && (!scratch || !patterns);
 #pragma omp parallel num_threads(threads) if (!failed)
     {
         gbx_interventional_workspace *w = workspace_new(iv);
@@ -594,7 +626,7 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
             const summarised_tree *s = &iv->trees[t];
             const double *tables = s->tables;
             if (!tables && s->table_size) {
-                fill_tables(iv, s, layers, scratch); /* ends with a barrier */
+                fill_tables(iv, s, layers, w ? w->node_pattern : NULL, patterns, scratch);
                 tables = scratch;
             }
 #pragma omp for schedule(static)
@@ -616,6 +648,7 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
         workspace_free(w);
     }
     free(scratch);
+    free(patterns);
     if (failed) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory explaining %zu rows", count);
     return GBX_OK;
 }
