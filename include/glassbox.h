@@ -168,6 +168,7 @@ typedef struct {
     size_t max_evals;             /* sampling methods: coalitions per row (0: permutation 500,
                                    * kernel 2M + 2048) */
     uint64_t seed;                /* sampling methods: same seed, same output, any threads */
+    int logit_link;               /* kernel: explain logit(E[prediction]), shap's link="logit" */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);

@@ -28,6 +28,8 @@ static const char help[] =
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
+    "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
+    "                       prediction, for probability outputs, as shap's link=\"logit\")\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -56,7 +58,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"threads", required_argument, 0, 't'}, {"chunk-rows", required_argument, 0, 'c'},
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
         {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
-        {"background-sample", required_argument, 0, 'B'},
+        {"background-sample", required_argument, 0, 'B'}, {"link", required_argument, 0, 'L'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -75,6 +77,11 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'i': a->explainer.interactions = 1; break;
         case 'n': a->no_data = 1; break;
         case 'q': a->quiet = 1; break;
+        case 'L':
+            if (strcmp(optarg, "identity") != 0 && strcmp(optarg, "logit") != 0)
+                return cli_usage_error("explain", "--link is identity or logit, not \"%s\"", optarg);
+            a->explainer.logit_link = strcmp(optarg, "logit") == 0;
+            break;
         case 'B':
             if (!cli_parse_count(optarg, &a->background_sample))
                 return cli_usage_error("explain", "--background-sample needs a positive number, "

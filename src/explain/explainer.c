@@ -78,6 +78,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
+    if (options->logit_link && method != GBX_METHOD_KERNEL)
+        return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
         return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
     if (method == GBX_METHOD_EXACT && model->features > GBX_EXACT_MAX_FEATURES)
@@ -115,7 +117,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                                        error);
         else if (status == GBX_OK && method == GBX_METHOD_KERNEL)
             status = gbx_kernel_prepare(model, background, options->max_evals, options->seed,
-                                        &explainer->kernel, error);
+                                        options->logit_link, &explainer->kernel, error);
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
             status = gbx_linear_shap_prepare(model, background, &explainer->linear, error);
         else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)

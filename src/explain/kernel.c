@@ -9,6 +9,7 @@ struct gbx_kernel {
     double *background; /* [N][M] */
     size_t N, M, K, max_evals;
     uint64_t seed;
+    int logit;          /* explain logit(E[prediction]) instead of E[raw output] */
     double *base;       /* [K] */
 };
 
@@ -20,8 +21,26 @@ void gbx_kernel_free(gbx_kernel *kernel)
     free(kernel);
 }
 
+/* With the logit link each model output row becomes a prediction (probabilities) before it is
+ * averaged; the average then goes through logit(p) = log(p / (1 - p)). */
+static void to_predictions(const gbx_kernel *kernel, double *outputs, size_t rows)
+{
+    if (!kernel->logit) return;
+    for (size_t r = 0; r < rows; r++) kernel->model->transform(kernel->model, outputs + r * kernel->K);
+}
+
+static gbx_status link(const gbx_kernel *kernel, double *value, gbx_error *error)
+{
+    if (!kernel->logit) return GBX_OK;
+    if (!(*value > 0.0 && *value < 1.0))
+        return gbx_fail(error, GBX_ERR_USAGE, "link logit needs predictions strictly between 0 "
+                        "and 1; the model gave %g", *value);
+    *value = log(*value / (1.0 - *value));
+    return GBX_OK;
+}
+
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
-                              uint64_t seed, gbx_kernel **out, gbx_error *error)
+                              uint64_t seed, int logit, gbx_kernel **out, gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
     if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
@@ -29,6 +48,7 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     if (!kernel) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     kernel->model = model;
     kernel->N = N, kernel->M = M, kernel->K = K, kernel->max_evals = max_evals, kernel->seed = seed;
+    kernel->logit = logit;
     kernel->background = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
     kernel->base = gbx_calloc(K, sizeof(double));
     double *outputs = gbx_malloc_array(N * K, sizeof(double));
@@ -38,9 +58,13 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
         memcpy(kernel->background, background->values, N * M * sizeof(double));
         status = model->predict_raw(model, kernel->background, N, outputs, error);
     }
+    if (status == GBX_OK) to_predictions(kernel, outputs, N);
     for (size_t b = 0; status == GBX_OK && b < N; b++)
         for (size_t k = 0; k < K; k++) kernel->base[k] += outputs[b * K + k];
-    for (size_t k = 0; status == GBX_OK && k < K; k++) kernel->base[k] /= (double)N;
+    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+        kernel->base[k] /= (double)N;
+        status = link(kernel, &kernel->base[k], error);
+    }
     free(outputs);
     if (status != GBX_OK) {
         gbx_kernel_free(kernel);
@@ -292,6 +316,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
                 if (p.masks[c * V + v]) h[varying[v]] = x[varying[v]];
         }
     if (status == GBX_OK) status = kr->model->predict_raw(kr->model, hybrids, S * N, outputs, error);
+    if (status == GBX_OK) to_predictions(kr, outputs, S * N);
     /* Per output: eliminate the last varying feature with the constraint sum phi = f(x) - E f,
      * then fit the rest by weighted least squares (rows scaled by sqrt(weight)). */
     for (size_t k = 0; status == GBX_OK && k < K; k++) {
@@ -300,12 +325,14 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
             double v = 0.0;
             for (size_t b = 0; b < N; b++) v += outputs[(c * N + b) * K + k];
             v /= (double)N;
+            if ((status = link(kr, &v, error)) != GBX_OK) break;
             double root = sqrt(p.weights[c]);
             const uint8_t *mask = p.masks + c * V;
             y[c] = root * ((v - kr->base[k]) - mask[V - 1] * total);
             for (size_t j = 0; j + 1 < V; j++)
                 A[c * (V - 1) + j] = root * ((double)mask[j] - (double)mask[V - 1]);
         }
+        if (status != GBX_OK) break;
         if (!least_squares(A, y, S, V - 1, w)) {
             status = gbx_fail(error, GBX_ERR_INTERNAL, "KernelSHAP: the coalitions do not "
                               "determine the values (raise --max-evals)");
@@ -334,6 +361,9 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
 {
     size_t M = kernel->M, K = kernel->K;
     gbx_status status = kernel->model->predict_raw(kernel->model, rows, count, predictions, error);
+    if (status == GBX_OK) to_predictions(kernel, predictions, count);
+    for (size_t i = 0; status == GBX_OK && i < count * K; i++)
+        status = link(kernel, &predictions[i], error);
     if (status != GBX_OK) return status;
     size_t failed_row = SIZE_MAX;
     gbx_error first_error = {0};

@@ -14,9 +14,10 @@
 
 typedef struct gbx_kernel gbx_kernel;
 
-/* max_evals: coalitions per row (0: 2M + 2048, as shap), capped at 2^M - 2. */
+/* max_evals: coalitions per row (0: 2M + 2048, as shap), capped at 2^M - 2. logit: explain
+ * logit(mean prediction) (shap's link="logit"; base values and predictions in that space). */
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
-                              uint64_t seed, gbx_kernel **out, gbx_error *error);
+                              uint64_t seed, int logit, gbx_kernel **out, gbx_error *error);
 void gbx_kernel_free(gbx_kernel *kernel);
 void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
 gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size_t count,

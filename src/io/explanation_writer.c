@@ -303,6 +303,9 @@ static void write_json_header(gbx_explanation_writer *w)
     } else {
         fprintf(f, "\"background_rows\": %zu, \"background_sha256\": \"%s\", \"output_space\": \"%s\"",
                 x->background_rows, x->background_sha256, probability ? "probability" : "raw");
+        if (x->kernel)
+            fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\"", x->options.max_evals,
+                    x->options.logit_link ? "logit" : "identity");
         if (x->permutation)
             fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu",
                     x->options.max_evals ? x->options.max_evals : 500,
@@ -313,7 +316,8 @@ static void write_json_header(gbx_explanation_writer *w)
             model->sha256, model->type);
     write_json_string(f, gbx_model_objective(model));
     fprintf(f, ", \"output\": \"%s\"},\n\"rows\": %zu,\n\"feature_names\": [",
-            probability ? "probability" : "margin", w->rows);
+            probability ? "probability" : x->options.logit_link ? "logit_of_mean_probability"
+                                                                : "margin", w->rows);
     char buffer[32];
     for (size_t j = 0; j < model->features; j++) {
         if (j) fputs(", ", f);

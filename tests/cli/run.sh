@@ -156,6 +156,18 @@ expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/
 grep -q '"background_rows": 50,' "$work/bg50.json" || fail "--background-sample: not 50 rows"
 grep -q 'model calls' "$work/stderr" && fail "--background-sample 50: still warns"
 
+# KernelSHAP's logit link on a plugin that outputs probabilities: values, base and prediction
+# in log-odds, adding up; the link is refused elsewhere and must be identity or logit.
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1;logit" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --method kernel --link logit --format csv --quiet
+awk -F, 'NR > 1 { s = $1 + $2 + $3 + $4 - $5; if (s < 0) s = -s; if (s > 1e-9) bad = 1
+    p = 1 / (1 + exp(-(0.5 * 1 - 2 + 2 * 3 + 0.1))); if (NR == 2 && ($5 - log(p / (1 - p)))^2 > 1e-18) bad = 1 }
+    END { exit bad }' "$work/stdout" || fail "kernel --link logit: $(cat "$work/stdout")"
+expect 2 "--link is identity or logit" -- "$glassbox" explain --model "$model" --data "$data" \
+    --method kernel --background "$data" --link probit
+expect 2 "link logit is for method kernel" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1;logit" \
+    --data "$work/p_rows.csv" --background "$work/p_background.csv" --method exact --link logit
+
 # A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
 # the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.
 expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_rows.csv" \

@@ -569,6 +569,69 @@ static void test_kernel(void **state)
     gbx_model_free(model);
 }
 
+/* logit(mean over the background of sigmoid(f(x_S, b))): the game KernelSHAP's logit link plays. */
+static double logit_worth(const game *g, unsigned coalition)
+{
+    const gbx_tree_ensemble *e = g->model->trees;
+    size_t M = g->model->features;
+    double sum = 0, hybrid[16];
+    for (size_t b = 0; b < g->background->rows; b++) {
+        const double *reference = g->background->values + b * M;
+        for (size_t f = 0; f < M; f++) hybrid[f] = (coalition >> f & 1) ? g->x[f] : reference[f];
+        double margin = e->base_margin[0];
+        for (size_t t = 0; t < e->tree_count; t++) margin += leaf_value(&e->trees[t], hybrid);
+        sum += 1.0 / (1.0 + exp(-margin));
+    }
+    double p = sum / (double)g->background->rows;
+    return log(p / (1 - p));
+}
+
+static void test_kernel_logit_link(void **state)
+{
+    (void)state;
+    rng_state = 95;
+    size_t M = 5;
+    gbx_model *model = random_model(M, 1, 6, 4);
+    model->link = GBX_LINK_LOGIT;
+    model->transform = gbx_transform_sigmoid;
+    gbx_data *rows = random_rows(6, M, 0.1), *background = random_rows(7, M, 0.1);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_KERNEL;
+    options.background = background;
+    options.logit_link = 1;
+    gbx_explainer *explainer;
+    gbx_explanation *e;
+    gbx_error error;
+    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
+    if (gbx_explainer_explain(explainer, rows, &e, &error)) fail_msg("%s", error.message);
+    for (size_t r = 0; r < rows->rows; r++) {
+        game g = {model, rows->values + r * M, background, 0};
+        expect_close("logit base", e->base_values[r], logit_worth(&g, 0));
+        expect_close("logit prediction", e->predictions[r], logit_worth(&g, (1u << M) - 1));
+        for (size_t i = 0; i < M; i++) {
+            double phi = 0;
+            for (unsigned S = 0; S < 1u << M; S++) {
+                if (S >> i & 1) continue;
+                int size = __builtin_popcount(S);
+                phi += factorial(size) * factorial((int)M - size - 1) / factorial((int)M) *
+                       (logit_worth(&g, S | 1u << i) - logit_worth(&g, S));
+            }
+            if (!(fabs(e->values[r * M + i] - phi) <= 1e-8 * fmax(1.0, fabs(phi))))
+                fail_msg("row %zu feature %zu: kernel %.17g, enumeration %.17g", r, i,
+                         e->values[r * M + i], phi);
+        }
+    }
+    gbx_explanation_free(e);
+    gbx_explainer_free(explainer);
+    /* Only kernel takes the link. */
+    options.method = GBX_METHOD_EXACT;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_ERR_USAGE);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 /* Raw-space interventional values agree whether every tree's tables are kept, only some are
  * (the others rebuilt per call) or there are none (budget 0: the histograms are walked); the
  * oracle test above checks the default against enumeration. */
@@ -665,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_permutation_two_features_is_exact),
         cmocka_unit_test(test_permutation_converges),
         cmocka_unit_test(test_kernel),
+        cmocka_unit_test(test_kernel_logit_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
