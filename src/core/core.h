@@ -32,6 +32,14 @@ void gbx_sha256_buffer(const void *bytes, size_t length, char out[65]);
 /* Reads a whole file into a NUL-terminated buffer. */
 gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error);
 
+/* splitmix64: the next number of a stream whose whole state is *state. Every sampling method
+ * draws from streams keyed this way, so results depend only on the seed and the inputs. */
+uint64_t gbx_random_next(uint64_t *state);
+/* Uniform in [0, 1) with 53 random bits. */
+double gbx_random_uniform(uint64_t *state);
+/* A stream key from a seed and a row's values: a row draws the same numbers in any batch. */
+uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count);
+
 /* Allocation that checks for overflow of count * size. */
 void *gbx_calloc(size_t count, size_t size);
 void *gbx_malloc_array(size_t count, size_t size);

@@ -55,15 +55,6 @@ const char *gbx_data_column_name(const gbx_data *data, size_t column)
     return column < data->columns ? data->names[column] : NULL;
 }
 
-/* splitmix64 */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
                            gbx_error *error)
 {
@@ -77,7 +68,7 @@ gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gb
     uint64_t state = seed ^ 0x5851F42D4C957F2DULL;
     size_t kept = 0;
     for (size_t r = 0; r < n && kept < count; r++) {
-        double u = (double)(next_random(&state) >> 11) / 9007199254740992.0;
+        double u = gbx_random_uniform(&state);
         if ((double)(n - r) * u < (double)(count - kept)) {
             memcpy(sample->values + kept * M, data->values + r * M, M * sizeof(double));
             kept++;

@@ -104,16 +104,6 @@ static int plan_add(plan *p, const uint8_t *mask, double weight)
     return 1;
 }
 
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *state) { return (double)(next_random(state) >> 11) / 9007199254740992.0; }
-
 static double binomial(size_t n, size_t k)
 {
     double value = 1.0;
@@ -187,13 +177,13 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
         size_t *order = calloc(V, sizeof(size_t));
         if (!order) ok = 0;
         while (ok && samples_left > 0 && attempts-- > 0) {
-            double u = uniform(random) * draw_total;
+            double u = gbx_random_uniform(random) * draw_total;
             size_t s = full + 1;
             while (s < limit && u >= draw[s]) u -= draw[s++];
             for (size_t i = 0; i < V; i++) order[i] = i;
             memset(mask, 0, V);
             for (size_t i = 0; i < s; i++) { /* partial Fisher-Yates: s random features */
-                size_t j = i + (size_t)(next_random(random) % (V - i));
+                size_t j = i + (size_t)(gbx_random_next(random) % (V - i));
                 size_t t = order[i]; order[i] = order[j]; order[j] = t;
                 mask[order[i]] = 1;
             }
@@ -293,12 +283,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     plan p = {NULL, NULL, 0, 0, V};
     /* The stream is keyed by the row's own values, so a row draws the same coalitions in any
      * batch, at any position and thread count. */
-    uint64_t random = kr->seed;
-    for (size_t i = 0; i < M; i++) {
-        uint64_t bits;
-        memcpy(&bits, &x[i], sizeof bits);
-        random = (random ^ bits) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
-    }
+    uint64_t random = gbx_random_key(kr->seed, x, M);
     if (!build_plan(&p, V, samples, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     size_t S = p.count;
     double *hybrids = status == GBX_OK ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;

@@ -62,33 +62,12 @@ void gbx_permutation_base_values(const gbx_permutation *p, double *out)
 
 size_t gbx_permutation_pairs(const gbx_permutation *p) { return p->pairs; }
 
-/* splitmix64: the stream of order `index` under `seed`. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* The seed mixed with a row's values: each row draws its own orders, the same in any batch. */
-static uint64_t row_key(uint64_t seed, const double *x, size_t M)
-{
-    uint64_t key = seed;
-    for (size_t i = 0; i < M; i++) {
-        uint64_t bits;
-        memcpy(&bits, &x[i], sizeof bits);
-        key = (key ^ bits) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
-    }
-    return key;
-}
-
 static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
 {
     uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * (index + 1));
     for (size_t i = 0; i < M; i++) order[i] = i;
     for (size_t i = M; i > 1; i--) { /* Fisher-Yates */
-        size_t j = (size_t)(next_random(&state) % i);
+        size_t j = (size_t)(gbx_random_next(&state) % i);
         size_t t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
@@ -163,7 +142,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                 gbx_error task_error = {0};
                 gbx_status task_status;
                 if (hybrids && outputs && v && order) {
-                    random_order(row_key(p->seed, rows + (start + r) * M, M), pair, M, order);
+                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, M, order);
                     task_status = pair_sample(p, rows + (start + r) * M, order, hybrids, outputs,
                                               v, samples + task * cells, &task_error);
                 } else {
