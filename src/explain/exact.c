@@ -1,5 +1,7 @@
 #include "exact.h"
 
+#include "background.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,17 +12,16 @@
 
 struct gbx_exact {
     const gbx_model *model;
-    double *background; /* [N][M] */
+    gbx_background background;
+    const double *rows; /* the background's, [N][M] */
     size_t N, M, K;
-    double *base;       /* [K] */
     double weight[GBX_EXACT_MAX_FEATURES]; /* |S|! (M - |S| - 1)! / M!, by |S| */
 };
 
 void gbx_exact_free(gbx_exact *exact)
 {
     if (!exact) return;
-    free(exact->background);
-    free(exact->base);
+    gbx_background_release(&exact->background);
     free(exact);
 }
 
@@ -33,30 +34,18 @@ gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background,
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
                         "and takes at most %d features; this model has %zu (use a sampling "
                         "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, M);
-    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
     gbx_exact *exact = calloc(1, sizeof *exact);
     if (!exact) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     exact->model = model;
     exact->N = N, exact->M = M, exact->K = K;
-    exact->background = gbx_malloc_array(N * M, sizeof(double));
-    exact->base = gbx_calloc(K, sizeof(double));
-    double *outputs = gbx_malloc_array(N * K, sizeof(double));
-    gbx_status status = exact->background && exact->base && outputs
-                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) {
-        memcpy(exact->background, background->values, N * M * sizeof(double));
-        status = model->predict_raw(model, exact->background, N, outputs, error);
-    }
-    for (size_t b = 0; status == GBX_OK && b < N; b++)
-        for (size_t k = 0; k < K; k++) exact->base[k] += outputs[b * K + k];
-    for (size_t k = 0; status == GBX_OK && k < K; k++) exact->base[k] /= (double)N;
+    gbx_status status = gbx_background_init(&exact->background, model, background, 0, error);
+    exact->rows = exact->background.rows;
     /* weight[s] = s! (M-s-1)! / M!, built as a running product to stay exact for M <= 24 */
     for (size_t s = 0; s < M; s++) {
         double w = 1.0 / (double)M;
         for (size_t j = 1; j <= s; j++) w *= (double)j / (double)(M - j);
         exact->weight[s] = w;
     }
-    free(outputs);
     if (status != GBX_OK) {
         gbx_exact_free(exact);
         return status;
@@ -67,7 +56,7 @@ gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background,
 
 void gbx_exact_base_values(const gbx_exact *exact, double *out)
 {
-    memcpy(out, exact->base, exact->K * sizeof(double));
+    memcpy(out, exact->background.mean, exact->K * sizeof(double));
 }
 
 /* v(S) for the coalitions [first, first + count) of one row: hybrids of the row and every
@@ -81,7 +70,7 @@ static gbx_status coalition_values(const gbx_exact *exact, const double *x, size
         size_t S = first + c;
         for (size_t b = 0; b < N; b++) {
             double *h = hybrids + (c * N + b) * M;
-            const double *reference = exact->background + b * M;
+            const double *reference = exact->rows + b * M;
             for (size_t f = 0; f < M; f++) h[f] = S >> f & 1 ? x[f] : reference[f];
         }
     }

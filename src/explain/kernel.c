@@ -1,12 +1,15 @@
 #include "kernel.h"
 
+#include "background.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct gbx_kernel {
     const gbx_model *model;
-    double *background; /* [N][M] */
+    gbx_background background;
+    const double *rows; /* the background's, [N][M] */
     size_t N, M, K, max_evals;
     uint64_t seed;
     int logit;          /* explain logit(E[prediction]) instead of E[raw output] */
@@ -16,7 +19,7 @@ struct gbx_kernel {
 void gbx_kernel_free(gbx_kernel *kernel)
 {
     if (!kernel) return;
-    free(kernel->background);
+    gbx_background_release(&kernel->background);
     free(kernel->base);
     free(kernel);
 }
@@ -43,29 +46,19 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
                               uint64_t seed, int logit, gbx_kernel **out, gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
-    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
     gbx_kernel *kernel = calloc(1, sizeof *kernel);
     if (!kernel) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     kernel->model = model;
     kernel->N = N, kernel->M = M, kernel->K = K, kernel->max_evals = max_evals, kernel->seed = seed;
     kernel->logit = logit;
-    kernel->background = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
-    kernel->base = gbx_calloc(K, sizeof(double));
-    double *outputs = gbx_malloc_array(N * K, sizeof(double));
-    gbx_status status = kernel->background && kernel->base && outputs
-                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) {
-        memcpy(kernel->background, background->values, N * M * sizeof(double));
-        status = model->predict_raw(model, kernel->background, N, outputs, error);
-    }
-    if (status == GBX_OK) to_predictions(kernel, outputs, N);
-    for (size_t b = 0; status == GBX_OK && b < N; b++)
-        for (size_t k = 0; k < K; k++) kernel->base[k] += outputs[b * K + k];
+    gbx_status status = gbx_background_init(&kernel->background, model, background, logit, error);
+    kernel->rows = kernel->background.rows;
+    kernel->base = status == GBX_OK ? gbx_malloc_array(K, sizeof(double)) : NULL;
+    if (status == GBX_OK && !kernel->base) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t k = 0; status == GBX_OK && k < K; k++) {
-        kernel->base[k] /= (double)N;
+        kernel->base[k] = kernel->background.mean[k];
         status = link(kernel, &kernel->base[k], error);
     }
-    free(outputs);
     if (status != GBX_OK) {
         gbx_kernel_free(kernel);
         return status;
@@ -267,7 +260,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     if (!varying) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < M; i++)
         for (size_t b = 0; b < N; b++)
-            if (!same(x[i], kr->background[b * M + i])) {
+            if (!same(x[i], kr->rows[b * M + i])) {
                 varying[V++] = i;
                 break;
             }
@@ -296,7 +289,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     for (size_t c = 0; status == GBX_OK && c < S; c++)
         for (size_t b = 0; b < N; b++) {
             double *h = hybrids + (c * N + b) * M;
-            memcpy(h, kr->background + b * M, M * sizeof(double));
+            memcpy(h, kr->rows + b * M, M * sizeof(double));
             for (size_t v = 0; v < V; v++)
                 if (p.masks[c * V + v]) h[varying[v]] = x[varying[v]];
         }

@@ -1,22 +1,22 @@
 #include "permutation.h"
 
+#include "background.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct gbx_permutation {
     const gbx_model *model;
-    double *background; /* [N][M] */
+    gbx_background background;
     size_t N, M, K, pairs;
     uint64_t seed;
-    double *base;       /* [K] */
 };
 
 void gbx_permutation_free(gbx_permutation *p)
 {
     if (!p) return;
-    free(p->background);
-    free(p->base);
+    gbx_background_release(&p->background);
     free(p);
 }
 
@@ -25,7 +25,6 @@ gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *backg
                                    gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
-    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
     gbx_permutation *p = calloc(1, sizeof *p);
     if (!p) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     p->model = model;
@@ -34,19 +33,7 @@ gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *backg
     size_t per_pair = 2 * M > 0 ? 2 * M : 1;
     p->pairs = (max_evals ? max_evals : 500) / per_pair;
     if (p->pairs == 0) p->pairs = 1;
-    p->background = gbx_malloc_array(N * M, sizeof(double));
-    p->base = gbx_calloc(K, sizeof(double));
-    double *outputs = gbx_malloc_array(N * K, sizeof(double));
-    gbx_status status = p->background && p->base && outputs
-                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) {
-        memcpy(p->background, background->values, N * M * sizeof(double));
-        status = model->predict_raw(model, p->background, N, outputs, error);
-    }
-    for (size_t b = 0; status == GBX_OK && b < N; b++)
-        for (size_t k = 0; k < K; k++) p->base[k] += outputs[b * K + k];
-    for (size_t k = 0; status == GBX_OK && k < K; k++) p->base[k] /= (double)N;
-    free(outputs);
+    gbx_status status = gbx_background_init(&p->background, model, background, 0, error);
     if (status != GBX_OK) {
         gbx_permutation_free(p);
         return status;
@@ -57,7 +44,7 @@ gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *backg
 
 void gbx_permutation_base_values(const gbx_permutation *p, double *out)
 {
-    memcpy(out, p->base, p->K * sizeof(double));
+    memcpy(out, p->background.mean, p->K * sizeof(double));
 }
 
 size_t gbx_permutation_pairs(const gbx_permutation *p) { return p->pairs; }
@@ -87,7 +74,7 @@ static gbx_status pair_sample(const gbx_permutation *p, const double *x, const s
         for (size_t j = 0; j <= M; j++)
             for (size_t b = 0; b < N; b++) {
                 double *h = hybrids + (j * N + b) * M;
-                memcpy(h, p->background + b * M, M * sizeof(double));
+                memcpy(h, p->background.rows + b * M, M * sizeof(double));
                 for (size_t i = 0; i < j; i++) {
                     size_t f = direction == 0 ? order[i] : order[M - 1 - i];
                     h[f] = x[f];

@@ -413,13 +413,14 @@ static void test_exact_refuses_many_features(void **state)
     gbx_model_free(model);
 }
 
-static gbx_explanation *permutation(const gbx_model *model, const gbx_data *rows,
-                                    const gbx_data *background, size_t max_evals, uint64_t seed,
-                                    int threads)
+/* A sampling method's explanation with the given budget, seed and threads. */
+static gbx_explanation *sampled(gbx_method method, const gbx_model *model, const gbx_data *rows,
+                                const gbx_data *background, size_t max_evals, uint64_t seed,
+                                int threads)
 {
     gbx_explainer_options options;
     gbx_explainer_options_init(&options);
-    options.method = GBX_METHOD_PERMUTATION;
+    options.method = method;
     options.background = background;
     options.max_evals = max_evals;
     options.seed = seed;
@@ -431,6 +432,20 @@ static gbx_explanation *permutation(const gbx_model *model, const gbx_data *rows
     if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
     gbx_explainer_free(explainer);
     return explanation;
+}
+
+static gbx_explanation *permutation(const gbx_model *model, const gbx_data *rows,
+                                    const gbx_data *background, size_t max_evals, uint64_t seed,
+                                    int threads)
+{
+    return sampled(GBX_METHOD_PERMUTATION, model, rows, background, max_evals, seed, threads);
+}
+
+static gbx_explanation *kernel(const gbx_model *model, const gbx_data *rows,
+                               const gbx_data *background, size_t max_evals, uint64_t seed,
+                               int threads)
+{
+    return sampled(GBX_METHOD_KERNEL, model, rows, background, max_evals, seed, threads);
 }
 
 /* With two features an order and its reverse are all the orders: permutation is exact. */
@@ -491,26 +506,6 @@ static void test_permutation_converges(void **state)
     gbx_data_free(background);
     gbx_data_free(rows);
     gbx_model_free(model);
-}
-
-static gbx_explanation *kernel(const gbx_model *model, const gbx_data *rows,
-                               const gbx_data *background, size_t max_evals, uint64_t seed,
-                               int threads)
-{
-    gbx_explainer_options options;
-    gbx_explainer_options_init(&options);
-    options.method = GBX_METHOD_KERNEL;
-    options.background = background;
-    options.max_evals = max_evals;
-    options.seed = seed;
-    options.threads = threads;
-    gbx_explainer *explainer;
-    gbx_explanation *explanation;
-    gbx_error error;
-    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
-    if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
-    gbx_explainer_free(explainer);
-    return explanation;
 }
 
 /* KernelSHAP with the default budget (which covers every coalition for M <= 11) equals exact
