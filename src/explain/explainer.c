@@ -203,14 +203,17 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
     for (size_t r = 0; r < rows; r++)
         memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
-    if (explainer->permutation) {
+    if (explainer->permutation || explainer->kernel) {
         e->standard_errors = gbx_malloc_array(rows * K * M, sizeof(double));
         gbx_status status =
-            e->standard_errors
-                ? gbx_permutation_explain(explainer->permutation, data->values, rows, e->values,
+            !e->standard_errors
+                ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows)
+            : explainer->kernel
+                ? gbx_kernel_explain(explainer->kernel, data->values, rows, e->values,
+                                     e->standard_errors, e->predictions, explainer->threads, error)
+                : gbx_permutation_explain(explainer->permutation, data->values, rows, e->values,
                                           e->standard_errors, e->predictions, explainer->threads,
-                                          error)
-                : gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+                                          error);
         if (status != GBX_OK) {
             gbx_explanation_free(e);
             return status;
@@ -218,12 +221,9 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
         *out = e;
         return GBX_OK;
     }
-    if (explainer->interventional || explainer->exact || explainer->linear || explainer->kernel) {
+    if (explainer->interventional || explainer->exact || explainer->linear) {
         gbx_status status =
-            explainer->kernel
-                ? gbx_kernel_explain(explainer->kernel, data->values, rows, e->values,
-                                     e->predictions, explainer->threads, error)
-            : explainer->linear
+            explainer->linear
                 ? gbx_linear_shap_explain(explainer->linear, data->values, rows, e->values,
                                           e->predictions, error)
             : explainer->exact

@@ -78,6 +78,7 @@ typedef struct {
     uint8_t *masks;   /* [capacity][V]: 1 = the feature comes from the explained row */
     double *weights;
     size_t count, capacity, V;
+    size_t fixed;     /* the first `fixed` coalitions enumerate whole sizes; the rest are drawn */
 } plan;
 
 static int plan_add(plan *p, const uint8_t *mask, double weight)
@@ -157,7 +158,7 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
             for (size_t j = i; j < s; j++) index[j] = index[j - 1] + 1;
         }
     }
-    size_t fixed = p->count;
+    size_t fixed = p->fixed = p->count;
     if (ok && full < limit && left >= 1.0) {
         /* Sample the remaining sizes by their weight (halved for pairs: each draw adds two),
          * merge repeats into one coalition with a larger weight. */
@@ -252,10 +253,11 @@ static int same(double x, double b)
 }
 
 static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
-                              double *phi, gbx_error *error)
+                              double *phi, double *errors, gbx_error *error)
 {
     size_t N = kr->N, M = kr->M, K = kr->K;
     memset(phi, 0, K * M * sizeof(double));
+    memset(errors, 0, K * M * sizeof(double)); /* features that cannot vary: exactly 0 */
     size_t *varying = malloc((M ? M : 1) * sizeof(size_t)), V = 0;
     if (!varying) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < M; i++)
@@ -273,7 +275,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     }
     size_t samples = kr->max_evals ? kr->max_evals : 2 * V + 2048;
     if (V < 62 && samples > ((size_t)1 << V) - 2) samples = ((size_t)1 << V) - 2;
-    plan p = {NULL, NULL, 0, 0, V};
+    plan p = {NULL, NULL, 0, 0, V, 0};
     /* The stream is keyed by the row's own values, so a row draws the same coalitions in any
      * batch, at any position and thread count. */
     uint64_t random = gbx_random_key(kr->seed, x, M);
@@ -295,34 +297,92 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
         }
     if (status == GBX_OK) status = kr->model->predict_raw(kr->model, hybrids, S * N, outputs, error);
     if (status == GBX_OK) to_predictions(kr, outputs, S * N);
-    /* Per output: eliminate the last varying feature with the constraint sum phi = f(x) - E f,
-     * then fit the rest by weighted least squares (rows scaled by sqrt(weight)). */
-    for (size_t k = 0; status == GBX_OK && k < K; k++) {
-        double total = fx[k] - kr->base[k];
-        for (size_t c = 0; c < S; c++) {
-            double v = 0.0;
-            for (size_t b = 0; b < N; b++) v += outputs[(c * N + b) * K + k];
-            v /= (double)N;
-            if ((status = link(kr, &v, error)) != GBX_OK) break;
-            double root = sqrt(p.weights[c]);
-            const uint8_t *mask = p.masks + c * V;
-            y[c] = root * ((v - kr->base[k]) - mask[V - 1] * total);
-            for (size_t j = 0; j + 1 < V; j++)
-                A[c * (V - 1) + j] = root * ((double)mask[j] - (double)mask[V - 1]);
+    /* v(S) per coalition and output, in the link's space. */
+    double *v = status == GBX_OK ? gbx_malloc_array(S * K, sizeof(double)) : NULL;
+    if (status == GBX_OK && !v) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t c = 0; status == GBX_OK && c < S; c++)
+        for (size_t k = 0; k < K && status == GBX_OK; k++) {
+            double sum = 0.0;
+            for (size_t b = 0; b < N; b++) sum += outputs[(c * N + b) * K + k];
+            v[c * K + k] = sum / (double)N;
+            status = link(kr, &v[c * K + k], error);
         }
-        if (status != GBX_OK) break;
-        if (!least_squares(A, y, S, V - 1, w)) {
-            status = gbx_fail(error, GBX_ERR_INTERNAL, "KernelSHAP: the coalitions do not "
-                              "determine the values (raise --max-evals)");
-            break;
+    /* The estimate from all coalitions, then (for the standard errors) from the enumerated
+     * sizes plus each of G groups of the drawn coalitions, their weight scaled up to the
+     * drawn part's: the spread of those G estimates over sqrt(G) is the standard error
+     * (batch means). Complementary pairs stay in one group. */
+    size_t drawn = S - p.fixed, groups = drawn / 2 < 8 ? drawn / 2 : 8;
+    double *group_phi = groups >= 2 ? gbx_malloc_array(groups * K * V, sizeof(double)) : NULL;
+    if (status == GBX_OK && groups >= 2 && !group_phi)
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t round = 0; status == GBX_OK && round <= (groups >= 2 ? groups : 0); round++) {
+        size_t group = round - 1; /* round 0: all coalitions */
+        double scale = 1.0;
+        if (round > 0) {
+            double all = 0.0, mine = 0.0;
+            for (size_t c = p.fixed; c < S; c++) {
+                all += p.weights[c];
+                if ((c - p.fixed) / 2 % groups == group) mine += p.weights[c];
+            }
+            scale = mine > 0 ? all / mine : 0.0;
         }
-        double sum = 0.0;
-        for (size_t j = 0; j + 1 < V; j++) {
-            phi[k * M + varying[j]] = w[j];
-            sum += w[j];
+        for (size_t k = 0; status == GBX_OK && k < K; k++) {
+            double total = fx[k] - kr->base[k];
+            size_t n = 0;
+            for (size_t c = 0; c < S; c++) {
+                double weight = p.weights[c];
+                if (round > 0 && c >= p.fixed) {
+                    if ((c - p.fixed) / 2 % groups != group) continue;
+                    weight *= scale;
+                }
+                /* Eliminate the last varying feature with sum phi = total; rows scaled by
+                 * sqrt(weight) make the weighted fit an ordinary least-squares one. */
+                double root = sqrt(weight);
+                const uint8_t *mask = p.masks + c * V;
+                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[V - 1] * total);
+                for (size_t j = 0; j + 1 < V; j++)
+                    A[n * (V - 1) + j] = root * ((double)mask[j] - (double)mask[V - 1]);
+                n++;
+            }
+            if (!least_squares(A, y, n, V - 1, w)) {
+                if (round > 0) { /* a group too small to determine the values: no error bars */
+                    groups = 0;
+                    break;
+                }
+                status = gbx_fail(error, GBX_ERR_INTERNAL, "KernelSHAP: the coalitions do not "
+                                  "determine the values (raise --max-evals)");
+                break;
+            }
+            double sum = 0.0;
+            for (size_t j = 0; j + 1 < V; j++) sum += w[j];
+            w[V - 1] = total - sum;
+            for (size_t j = 0; j < V; j++) {
+                if (round == 0) phi[k * M + varying[j]] = w[j];
+                else group_phi[(group * K + k) * V + j] = w[j];
+            }
         }
-        phi[k * M + varying[V - 1]] = total - sum;
+        if (groups < 2) break;
     }
+    for (size_t k = 0; status == GBX_OK && k < K; k++)
+        for (size_t j = 0; j < V; j++) {
+            double *se = errors + k * M + varying[j];
+            if (drawn == 0) {
+                *se = 0.0; /* every coalition was enumerated: exact */
+            } else if (groups < 2) {
+                *se = NAN;
+            } else {
+                double mean = 0.0, squares = 0.0;
+                for (size_t g = 0; g < groups; g++) mean += group_phi[(g * K + k) * V + j];
+                mean /= (double)groups;
+                for (size_t g = 0; g < groups; g++) {
+                    double d = group_phi[(g * K + k) * V + j] - mean;
+                    squares += d * d;
+                }
+                *se = sqrt(squares / (double)(groups - 1) / (double)groups);
+            }
+        }
+    free(v);
+    free(group_phi);
     free(p.masks);
     free(p.weights);
     free(hybrids);
@@ -335,7 +395,8 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
 }
 
 gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size_t count,
-                              double *values, double *predictions, int threads, gbx_error *error)
+                              double *values, double *standard_errors, double *predictions,
+                              int threads, gbx_error *error)
 {
     size_t M = kernel->M, K = kernel->K;
     gbx_status status = kernel->model->predict_raw(kernel->model, rows, count, predictions, error);
@@ -349,7 +410,7 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
     for (size_t r = 0; r < count; r++) {
         gbx_error row_error = {0};
         if (explain_row(kernel, rows + r * M, predictions + r * K, values + r * K * M,
-                        &row_error) != GBX_OK) {
+                        standard_errors + r * K * M, &row_error) != GBX_OK) {
 #pragma omp critical(gbx_kernel_error)
             if (r < failed_row) failed_row = r, first_error = row_error;
         }

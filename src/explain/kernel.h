@@ -20,7 +20,11 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
                               uint64_t seed, int logit, gbx_kernel **out, gbx_error *error);
 void gbx_kernel_free(gbx_kernel *kernel);
 void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
+/* values and standard_errors: [count][outputs][features]. Standard errors are batch means over
+ * 8 groups of the drawn coalitions (0 when every coalition was enumerated, NaN when too few
+ * were drawn to tell). */
 gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size_t count,
-                              double *values, double *predictions, int threads, gbx_error *error);
+                              double *values, double *standard_errors, double *predictions,
+                              int threads, gbx_error *error);
 
 #endif

@@ -152,7 +152,7 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
         for (int s = 0; s < SECTION_COUNT; s++) {
             if ((s == SECTION_DATA && !w->include_data) ||
                 (s == SECTION_INTERACTIONS && !w->interactions) ||
-                (s == SECTION_STANDARD_ERRORS && !explainer->permutation))
+                (s == SECTION_STANDARD_ERRORS && !explainer->permutation && !explainer->kernel))
                 continue;
             w->sections[s] = tmpfile();
             if (!w->sections[s]) {

@@ -548,6 +548,35 @@ static void test_kernel(void **state)
     assert_true(error < 0.05 * scale); /* 100 of 510 coalitions: close, not exact */
     assert_true(error > 0);
     assert_memory_equal(small->values, again->values, rows->rows * 9 * sizeof(double));
+    /* Standard errors: 0 when every coalition was enumerated; otherwise they match the spread
+     * of the estimates over seeds (root mean squares within a factor of 2, over 40 seeds). */
+    gbx_explanation *full = kernel(model, rows, background, 0, 3, 1);
+    for (size_t i = 0; i < rows->rows * 9; i++) assert_true(full->standard_errors[i] == 0.0);
+    gbx_explanation_free(full);
+    {
+        enum { SEEDS = 40 };
+        size_t cells = rows->rows * 9;
+        double *sum = calloc(cells, sizeof(double)), *squares = calloc(cells, sizeof(double));
+        double reported = 0, spread = 0;
+        for (uint64_t seed = 0; seed < SEEDS; seed++) {
+            gbx_explanation *k = kernel(model, rows, background, 100, 1000 + seed, 2);
+            for (size_t i = 0; i < cells; i++) {
+                sum[i] += k->values[i];
+                squares[i] += k->values[i] * k->values[i];
+                reported += k->standard_errors[i] * k->standard_errors[i] / SEEDS;
+            }
+            gbx_explanation_free(k);
+        }
+        for (size_t i = 0; i < cells; i++) {
+            double mean = sum[i] / SEEDS;
+            spread += (squares[i] / SEEDS - mean * mean) * SEEDS / (SEEDS - 1);
+        }
+        double ratio = sqrt(reported / spread);
+        if (!(ratio > 0.5 && ratio < 2.0))
+            fail_msg("kernel standard errors: reported / observed = %g", ratio);
+        free(sum);
+        free(squares);
+    }
     /* A row alone draws the same coalitions as in the batch. */
     gbx_data *alone = NULL;
     gbx_error failure;
