@@ -40,6 +40,11 @@ double gbx_random_uniform(uint64_t *state);
 /* A stream key from a seed and a row's values: a row draws the same numbers in any batch. */
 uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count);
 
+/* Mean of n samples spaced `stride` apart, and its standard error (sample standard deviation
+ * over sqrt(n); NaN for fewer than two samples). */
+void gbx_mean_and_error(const double *samples, size_t n, size_t stride, double *mean,
+                        double *standard_error);
+
 /* Allocation that checks for overflow of count * size. */
 void *gbx_calloc(size_t count, size_t size);
 void *gbx_malloc_array(size_t count, size_t size);

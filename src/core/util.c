@@ -1,6 +1,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -115,4 +116,17 @@ uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count)
         key = (key ^ bits) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
     }
     return key;
+}
+
+void gbx_mean_and_error(const double *samples, size_t n, size_t stride, double *mean,
+                        double *standard_error)
+{
+    double sum = 0.0, squares = 0.0;
+    for (size_t i = 0; i < n; i++) sum += samples[i * stride];
+    *mean = n ? sum / (double)n : NAN;
+    for (size_t i = 0; i < n; i++) {
+        double d = samples[i * stride] - *mean;
+        squares += d * d;
+    }
+    *standard_error = n > 1 ? sqrt(squares / (double)(n - 1) / (double)n) : NAN;
 }

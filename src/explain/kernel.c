@@ -371,14 +371,8 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
             } else if (groups < 2) {
                 *se = NAN;
             } else {
-                double mean = 0.0, squares = 0.0;
-                for (size_t g = 0; g < groups; g++) mean += group_phi[(g * K + k) * V + j];
-                mean /= (double)groups;
-                for (size_t g = 0; g < groups; g++) {
-                    double d = group_phi[(g * K + k) * V + j] - mean;
-                    squares += d * d;
-                }
-                *se = sqrt(squares / (double)(groups - 1) / (double)groups);
+                double mean;
+                gbx_mean_and_error(group_phi + k * V + j, groups, K * V, &mean, se);
             }
         }
     free(v);

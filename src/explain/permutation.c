@@ -151,18 +151,10 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             return first_error.status;
         }
         for (size_t r = 0; r < rows_here; r++)
-            for (size_t c = 0; c < cells; c++) {
-                double mean = 0.0, squares = 0.0;
-                for (size_t q = 0; q < pairs; q++) mean += samples[(r * pairs + q) * cells + c];
-                mean /= (double)pairs;
-                for (size_t q = 0; q < pairs; q++) {
-                    double d = samples[(r * pairs + q) * cells + c] - mean;
-                    squares += d * d;
-                }
-                values[(start + r) * cells + c] = mean;
-                standard_errors[(start + r) * cells + c] =
-                    pairs > 1 ? sqrt(squares / (double)(pairs - 1) / (double)pairs) : NAN;
-            }
+            for (size_t c = 0; c < cells; c++)
+                gbx_mean_and_error(samples + r * pairs * cells + c, pairs, cells,
+                                   &values[(start + r) * cells + c],
+                                   &standard_errors[(start + r) * cells + c]);
     }
     free(samples);
     return GBX_OK;
