@@ -189,56 +189,12 @@ static gbx_explanation *explanation_alloc(size_t rows, size_t outputs, size_t fe
     return e;
 }
 
-gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
-                                 gbx_explanation **out, gbx_error *error)
+/* Path-dependent TreeSHAP: tasks of ROWS_PER_TASK rows, one workspace per thread. */
+static gbx_status explain_tree(const gbx_explainer *explainer, const gbx_data *data,
+                               gbx_explanation *e, gbx_error *error)
 {
-    if (!explainer || !data || !out)
-        return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_explain: NULL argument");
     const gbx_model *model = explainer->model;
-    if (data->columns != model->features)
-        return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
-                        data->columns, model->features);
     size_t rows = data->rows, K = model->outputs, M = model->features;
-    gbx_explanation *e = explanation_alloc(rows, K, M, explainer->options.interactions);
-    if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
-    for (size_t r = 0; r < rows; r++)
-        memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
-    if (explainer->permutation || explainer->kernel) {
-        e->standard_errors = gbx_malloc_array(rows * K * M, sizeof(double));
-        gbx_status status =
-            !e->standard_errors
-                ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows)
-            : explainer->kernel
-                ? gbx_kernel_explain(explainer->kernel, data->values, rows, e->values,
-                                     e->standard_errors, e->predictions, explainer->threads, error)
-                : gbx_permutation_explain(explainer->permutation, data->values, rows, e->values,
-                                          e->standard_errors, e->predictions, explainer->threads,
-                                          error);
-        if (status != GBX_OK) {
-            gbx_explanation_free(e);
-            return status;
-        }
-        *out = e;
-        return GBX_OK;
-    }
-    if (explainer->interventional || explainer->exact || explainer->linear) {
-        gbx_status status =
-            explainer->linear
-                ? gbx_linear_shap_explain(explainer->linear, data->values, rows, e->values,
-                                          e->predictions, error)
-            : explainer->exact
-                ? gbx_exact_explain(explainer->exact, data->values, rows, e->values,
-                                    e->predictions, explainer->threads, error)
-                : gbx_interventional_explain(explainer->interventional, data->values, rows,
-                                             e->values, e->predictions, explainer->threads,
-                                             error);
-        if (status != GBX_OK) {
-            gbx_explanation_free(e);
-            return status;
-        }
-        *out = e;
-        return GBX_OK;
-    }
     size_t tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
     int failed = 0;
 #pragma omp parallel num_threads(explainer->threads)
@@ -261,9 +217,55 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
         }
         gbx_tree_shap_workspace_free(workspace);
     }
-    if (failed) {
+    return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory for the explainer's workspace")
+                  : GBX_OK;
+}
+
+/* Fills values and predictions (and standard errors, for sampling methods) by the method the
+ * explainer was prepared for. */
+static gbx_status explain_rows(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                               gbx_error *error)
+{
+    const double *rows = data->values;
+    size_t n = data->rows;
+    if (x->permutation || x->kernel) {
+        e->standard_errors = gbx_malloc_array(n * e->outputs * e->features, sizeof(double));
+        if (!e->standard_errors) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    }
+    if (x->kernel)
+        return gbx_kernel_explain(x->kernel, rows, n, e->values, e->standard_errors,
+                                  e->predictions, x->threads, error);
+    if (x->permutation)
+        return gbx_permutation_explain(x->permutation, rows, n, e->values, e->standard_errors,
+                                       e->predictions, x->threads, error);
+    if (x->linear)
+        return gbx_linear_shap_explain(x->linear, rows, n, e->values, e->predictions, error);
+    if (x->exact)
+        return gbx_exact_explain(x->exact, rows, n, e->values, e->predictions, x->threads, error);
+    if (x->interventional)
+        return gbx_interventional_explain(x->interventional, rows, n, e->values, e->predictions,
+                                          x->threads, error);
+    return explain_tree(x, data, e, error);
+}
+
+gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
+                                 gbx_explanation **out, gbx_error *error)
+{
+    if (!explainer || !data || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_explain: NULL argument");
+    const gbx_model *model = explainer->model;
+    if (data->columns != model->features)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
+                        data->columns, model->features);
+    size_t rows = data->rows, K = model->outputs, M = model->features;
+    gbx_explanation *e = explanation_alloc(rows, K, M, explainer->options.interactions);
+    if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    for (size_t r = 0; r < rows; r++)
+        memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
+    gbx_status status = explain_rows(explainer, data, e, error);
+    if (status != GBX_OK) {
         gbx_explanation_free(e);
-        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for the explainer's workspace");
+        return status;
     }
     *out = e;
     return GBX_OK;
