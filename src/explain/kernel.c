@@ -210,14 +210,23 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
     return ok;
 }
 
-/* Least squares min |A x - b| for A n x q (row-major, overwritten) by Householder QR. */
+/* Least squares min |A x - b| for A n x q (row-major, overwritten) by Householder QR. Returns 0
+ * when A's columns are (numerically) dependent: the coalitions do not determine the values,
+ * and a solution would be noise. */
 static int least_squares(double *A, double *b, size_t n, size_t q, double *x)
 {
+    if (n < q) return 0;
+    double largest = 0.0;
+    for (size_t j = 0; j < q; j++) {
+        double norm = 0.0;
+        for (size_t i = 0; i < n; i++) norm += A[i * q + j] * A[i * q + j];
+        if (norm > largest) largest = norm;
+    }
     for (size_t j = 0; j < q; j++) {
         double norm = 0.0;
         for (size_t i = j; i < n; i++) norm += A[i * q + j] * A[i * q + j];
         norm = sqrt(norm);
-        if (norm == 0.0) return 0;
+        if (!(norm > 1e-10 * sqrt(largest))) return 0;
         double alpha = A[j * q + j] > 0 ? -norm : norm;
         double v0 = A[j * q + j] - alpha;
         /* v = (v0, A[j+1..n-1][j]); apply H = I - 2 v v^T / v^T v to the remaining columns and b */
@@ -349,7 +358,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
                     groups = 0;
                     break;
                 }
-                status = gbx_fail(error, GBX_ERR_INTERNAL, "KernelSHAP: the coalitions do not "
+                status = gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
                                   "determine the values (raise --max-evals)");
                 break;
             }

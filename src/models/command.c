@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -238,14 +239,15 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
             errno = 0;
             out[r * K + k] = strtod(p, &end);
             int separator_ok = k + 1 < K ? *end == ',' : (*end == '\n' || *end == '\r');
-            if (end == p || !separator_ok) {
+            if (end == p || !separator_ok || !isfinite(out[r * K + k])) {
                 const char *stop = strchr(line, '\n');
                 a->broken = 1;
                 status = gbx_fail(error, GBX_ERR_PARSE, "model command \"%s\": answer for row "
-                                  "%zu is \"%.*s\", expected %zu number%s", a->command, r + 1,
+                                  "%zu is \"%.*s\", expected %zu%s", a->command, r + 1,
                                   (int)((stop ? stop : line + strlen(line)) - line > 80
                                             ? 80 : (stop ? stop : line + strlen(line)) - line),
-                                  line, K, K > 1 ? "s separated by commas" : "");
+                                  line, K, K > 1 ? " finite numbers separated by commas"
+                                                 : " finite number");
                 break;
             }
             p = end + 1;

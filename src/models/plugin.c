@@ -4,6 +4,7 @@
 #include "glassbox_plugin.h"
 
 #include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -42,6 +43,11 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
         return gbx_fail(error, GBX_ERR_INTERNAL, "plugin %s: predict failed: %s", a->path,
                         message[0] ? message : "(no message)");
     }
+    /* A NaN or infinite output would flow silently into every value computed from it. */
+    for (size_t i = 0; i < count * model->outputs; i++)
+        if (!isfinite(out[i]))
+            return gbx_fail(error, GBX_ERR_INTERNAL, "plugin %s: predict gave %g for row %zu",
+                            a->path, out[i], i / model->outputs + 1);
     return GBX_OK;
 }
 

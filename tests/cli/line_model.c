@@ -1,6 +1,7 @@
 /* A model speaking glassbox's cmd: line protocol, for the CLI tests: y = 0.5 a - b + 2 c + 0.1.
  * The argument picks a misbehaviour: "ok", "die" (exits after the header), "hang" (never
- * answers), "garbage" (answers text), "short" (answers one row too few, then waits). */
+ * answers), "garbage" (answers text), "nan" (answers nan), "short" (answers one row too few,
+ * then waits). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(mode, "hang") == 0) {
             pause();
+            continue;
+        }
+        if (strcmp(mode, "nan") == 0) {
+            printf("nan\n");
             continue;
         }
         if (strcmp(mode, "garbage") == 0) {

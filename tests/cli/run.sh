@@ -183,8 +183,12 @@ expect 2 "no answer within 1 s (0 of 3 rows answered" -- timeout 20 "$glassbox" 
     --model "cmd:$line_model hang" --model-timeout 1 --data "$work/p_rows.csv"
 expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" predict \
     --model "cmd:$line_model short" --model-timeout 1 --data "$work/p_rows.csv"
-expect 2 "answer for row 1 is \"hello world\", expected 1 number" -- "$glassbox" predict \
+expect 2 "answer for row 1 is \"hello world\", expected 1 finite number" -- "$glassbox" predict \
     --model "cmd:$line_model garbage" --data "$work/p_rows.csv"
+expect 2 "answer for row 1 is \"nan\", expected 1 finite number" -- "$glassbox" predict \
+    --model "cmd:$line_model nan" --data "$work/p_rows.csv"
+expect 1 "predict gave inf for row 1" -- "$glassbox" predict --model "$plugin:1e308,1e308,0;0" \
+    --data "$work/p_rows.csv"
 expect 2 "after 0 of 2 header lines" -- "$glassbox" predict --model "cmd:true" --data "$work/p_rows.csv"
 expect 2 "--model-timeout needs a number of seconds" -- "$glassbox" predict --model "cmd:true" \
     --model-timeout soon --data "$work/p_rows.csv"

@@ -577,6 +577,21 @@ static void test_kernel(void **state)
         free(sum);
         free(squares);
     }
+    /* Too few coalitions to determine nine values: an error, not noise. */
+    {
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_KERNEL;
+        options.background = background;
+        options.max_evals = 4;
+        gbx_explainer *explainer;
+        gbx_explanation *none = NULL;
+        gbx_error failure;
+        assert_int_equal(gbx_explainer_create(model, &options, &explainer, &failure), GBX_OK);
+        assert_int_equal(gbx_explainer_explain(explainer, rows, &none, &failure), GBX_ERR_USAGE);
+        assert_non_null(strstr(failure.message, "raise --max-evals"));
+        gbx_explainer_free(explainer);
+    }
     /* A row alone draws the same coalitions as in the batch. */
     gbx_data *alone = NULL;
     gbx_error failure;
