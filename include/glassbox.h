@@ -94,6 +94,8 @@ gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_da
 void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
                               uint64_t *bytes_total);
 /* Quiet: no notes on stderr (default: notes on). */
+/* The data's name for model feature f (its column header). */
+const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature);
 void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
 void gbx_data_reader_free(gbx_data_reader *reader);
 
@@ -117,11 +119,13 @@ typedef enum {
 } gbx_link;
 
 /* Loads XGBoost JSON/UBJSON or LightGBM text models (the format is detected from the content),
- * "plugin:PATH.so[:ARGUMENT]" (a shared library, see glassbox_plugin.h) or "cmd:COMMAND" (a
- * child process speaking glassbox's line protocol, see the README). */
+ * "plugin:PATH.so[:ARGUMENT]" (a shared library, see glassbox_plugin.h), "cmd:COMMAND" (a
+ * child process speaking glassbox's line protocol, see the README) or an http(s):// URL of a
+ * served model (TF Serving REST .../v1/models/NAME:predict, Open Inference Protocol
+ * .../v2/models/NAME/infer). */
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error);
 typedef struct {
-    double timeout_seconds; /* cmd: models: longest wait for an answer (0 = 60 s) */
+    double timeout_seconds; /* cmd: and http models: longest wait for an answer (0 = 60 s) */
 } gbx_model_options;
 gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
                                gbx_model **out, gbx_error *error);
@@ -207,6 +211,8 @@ typedef struct {
     int include_data;     /* write the explained rows under "data" (JSON only) */
     const char *format;   /* "json" or "csv"; NULL = from the file extension */
     int threads;          /* threads formatting numbers (0 = all cores); the text is the same */
+    const char *const *feature_names; /* names for a model that has none (e.g. the data's
+                                         header, gbx_data_reader_feature_name); NULL = f0, f1.. */
 } gbx_writer_options;
 
 /* Streams explanations to a file chunk by chunk: memory does not grow with the row count. */

@@ -11,12 +11,14 @@ static const char help[] =
     "Computes SHAP values for every row of D and writes a glassbox.explanation/1 JSON file\n"
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
     "  --model M            XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
-    "                       plugin:LIB.so[:ARG] or cmd:COMMAND (a child process; see the\n"
-    "                       README for the protocol)\n"
-    "  --model-timeout S    longest wait for a cmd: model's answer (default 60)\n"
+    "                       plugin:LIB.so[:ARG], cmd:COMMAND (a child process; see the\n"
+    "                       README for the protocol), or the URL of a served model:\n"
+    "                       http://HOST:PORT/v1/models/NAME:predict (TF Serving) or\n"
+    "                       http://HOST:PORT/v2/models/NAME/infer (Open Inference Protocol)\n"
+    "  --model-timeout S    longest wait for a cmd: or HTTP model's answer (default 60)\n"
     "  --data D             CSV with a header row; columns matched to the model's feature names\n"
     "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
-    "                       linear for linear models; exact for plugin and cmd models),\n"
+    "                       linear for linear models; exact for other models),\n"
     "                       tree (path-dependent TreeSHAP),\n"
     "                       tree-interventional (against --background), exact (any model,\n"
     "                       all 2^M coalitions against --background, M <= 24),\n"
@@ -193,12 +195,23 @@ int cli_explain(int argc, char **argv)
         gbx_data_reader_open(a.data, model, &reader, &error))
         goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
-    gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads};
-    if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
-                                    &error))
+    size_t M = gbx_model_features(model);
+    const char **names = calloc(M ? M : 1, sizeof(char *));
+    if (!names) {
+        error.status = GBX_ERR_NOMEM;
+        snprintf(error.message, sizeof error.message, "out of memory");
         goto failed;
+    }
+    for (size_t f = 0; f < M; f++) names[f] = gbx_data_reader_feature_name(reader, f);
+    gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads, names};
+    if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
+                                    &error)) {
+        free(names);
+        goto failed;
+    }
+    free(names);
     /* Interaction values take K*M*M numbers per row: keep a chunk near 64 MB. */
-    size_t chunk_rows = (size_t)a.chunk_rows, M = gbx_model_features(model);
+    size_t chunk_rows = (size_t)a.chunk_rows;
     if (a.explainer.interactions) {
         size_t per_row = gbx_model_outputs(model) * M * M * sizeof(double);
         size_t limit = (64u << 20) / (per_row ? per_row : 1);

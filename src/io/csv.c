@@ -176,6 +176,11 @@ void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_rea
     *bytes_total = reader->size;
 }
 
+const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature)
+{
+    return feature < reader->features ? reader->feature_names[feature] : NULL;
+}
+
 void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet) { reader->quiet = quiet; }
 
 static gbx_status read_header(gbx_data_reader *reader, gbx_error *error)
@@ -266,12 +271,10 @@ static gbx_status map_columns(gbx_data_reader *reader, const gbx_model *model, g
     }
     reader->feature_names = gbx_calloc(reader->features, sizeof(char *));
     if (!reader->feature_names) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    /* Matched by position, the header still names the features best. */
     for (size_t j = 0; j < columns; j++)
         if (reader->feature_of_column[j] >= 0)
-            reader->feature_names[reader->feature_of_column[j]] =
-                by_name || !model ? reader->header[j] : NULL;
-    if (model && !by_name)
-        for (size_t f = 0; f < reader->features; f++) reader->feature_names[f] = NULL;
+            reader->feature_names[reader->feature_of_column[j]] = reader->header[j];
     return GBX_OK;
 }
 

@@ -25,6 +25,7 @@ struct gbx_explanation_writer {
     FILE *sections[SECTION_COUNT];      /* JSON only */
     size_t rows;
     const gbx_explainer *explainer;
+    char **column_names;                /* the data's names, for a model that has none */
 };
 
 static void write_number(FILE *file, double value)
@@ -58,12 +59,21 @@ static void write_csv_field(FILE *file, const char *text)
     fputc('"', file);
 }
 
-static const char *feature_name(const gbx_model *model, size_t f, char *buffer, size_t size)
+static const char *feature_name(const gbx_explanation_writer *w, size_t f, char *buffer,
+                                size_t size)
 {
-    const char *name = gbx_model_feature_name(model, f);
+    const char *name = gbx_model_feature_name(w->explainer->model, f);
     if (name) return name;
+    if (w->column_names && w->column_names[f]) return w->column_names[f];
     snprintf(buffer, size, "f%zu", f);
     return buffer;
+}
+
+static void free_column_names(gbx_explanation_writer *w)
+{
+    for (size_t f = 0; w->column_names && f < w->explainer->model->features; f++)
+        free(w->column_names[f]);
+    free(w->column_names);
 }
 
 static void remove_sections(gbx_explanation_writer *w)
@@ -81,6 +91,7 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *w)
     if (w->file && w->file != stdout) fclose(w->file);
     if (w->temporary) remove(w->temporary);
     free(w->temporary);
+    free_column_names(w);
     free(w->path);
     free(w);
 }
@@ -91,7 +102,7 @@ static gbx_status write_csv_header(gbx_explanation_writer *w)
     char buffer[32];
     if (model->outputs > 1) fputs("output,", w->file);
     for (size_t f = 0; f < model->features; f++) {
-        write_csv_field(w->file, feature_name(model, f, buffer, sizeof buffer));
+        write_csv_field(w->file, feature_name(w, f, buffer, sizeof buffer));
         fputc(',', w->file);
     }
     fputs("base_value,prediction\n", w->file);
@@ -119,6 +130,20 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
     w->threads = options && options->threads > 0 ? options->threads : omp_get_num_procs();
     w->interactions = explainer->options.interactions;
     w->explainer = explainer;
+    if (options && options->feature_names) {
+        size_t M = explainer->model->features;
+        w->column_names = gbx_calloc(M ? M : 1, sizeof(char *));
+        for (size_t f = 0; w->column_names && f < M; f++)
+            if (options->feature_names[f] &&
+                !(w->column_names[f] = gbx_strdup(options->feature_names[f]))) {
+                gbx_explanation_writer_abort(w);
+                return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+            }
+        if (!w->column_names) {
+            gbx_explanation_writer_abort(w);
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        }
+    }
     w->path = gbx_strdup(path);
     size_t length = strlen(path) + 32;
     w->temporary = malloc(length);
@@ -321,7 +346,7 @@ static void write_json_header(gbx_explanation_writer *w)
     char buffer[32];
     for (size_t j = 0; j < model->features; j++) {
         if (j) fputs(", ", f);
-        write_json_string(f, feature_name(model, j, buffer, sizeof buffer));
+        write_json_string(f, feature_name(w, j, buffer, sizeof buffer));
     }
     fputs("],\n\"output_names\": [", f);
     for (size_t k = 0; k < model->outputs; k++) {
@@ -360,6 +385,7 @@ gbx_status gbx_explanation_writer_close(gbx_explanation_writer *w, gbx_error *er
                           strerror(errno));
     if (status != GBX_OK && w->temporary) remove(w->temporary);
     free(w->temporary);
+    free_column_names(w);
     free(w->path);
     free(w);
     return status;

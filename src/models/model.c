@@ -198,12 +198,14 @@ gbx_status gbx_model_load_with(const char *path, const gbx_model_options *option
 {
     if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
     int plugin = strncmp(path, "plugin:", 7) == 0, command = strncmp(path, "cmd:", 4) == 0;
-    if (plugin || command) {
-        gbx_model *model = gbx_model_alloc(plugin ? "plugin" : "command");
+    int http = strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
+    if (plugin || command || http) {
+        gbx_model *model = gbx_model_alloc(plugin ? "plugin" : command ? "command" : "http");
         if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        gbx_status status = plugin ? gbx_plugin_load(path + 7, model, error)
-                                   : gbx_command_load(path + 4, options ? options->timeout_seconds
-                                                                        : 0, model, error);
+        double timeout = options ? options->timeout_seconds : 0;
+        gbx_status status = plugin    ? gbx_plugin_load(path + 7, model, error)
+                            : command ? gbx_command_load(path + 4, timeout, model, error)
+                                      : gbx_http_load(path, timeout, model, error);
         if (status != GBX_OK) {
             gbx_model_free(model);
             return status;

@@ -164,6 +164,10 @@ const double *gbx_linear_intercepts(const gbx_model *model);
 /* "cmd:COMMAND": a child process speaking the line protocol in command.c. */
 gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_model *model,
                             gbx_error *error);
+/* "http://HOST:PORT/v1/models/NAME:predict" (TF Serving REST) or ".../v2/models/NAME/infer"
+ * (Open Inference Protocol): a served model (http.c). */
+gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *model,
+                         gbx_error *error);
 /* "plugin:PATH.so[:ARGUMENT]" (see include/glassbox_plugin.h). */
 gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error);
 gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,

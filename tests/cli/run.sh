@@ -2,11 +2,14 @@
 # Command-line behaviour: help on every command, exit codes (0 ok, 2 bad input or usage),
 # messages that name the place of an error, nothing partial left behind, thread-independence.
 set -uo pipefail
-glassbox=${1:?usage: run.sh path/to/glassbox path/to/line_model}
-line_model=${2:?usage: run.sh path/to/glassbox path/to/line_model}
+usage="usage: run.sh path/to/glassbox path/to/line_model path/to/http_model"
+glassbox=${1:?$usage}
+line_model=${2:?$usage}
+http_model=${3:?$usage}
 fixtures=tests/conformance/fixtures
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server=
+trap '[ -n "$server" ] && kill "$server"; rm -rf "$work"' EXIT
 failures=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -192,6 +195,52 @@ expect 1 "predict gave inf for row 1" -- "$glassbox" predict --model "$plugin:1e
 expect 2 "after 0 of 2 header lines" -- "$glassbox" predict --model "cmd:true" --data "$work/p_rows.csv"
 expect 2 "--model-timeout needs a number of seconds" -- "$glassbox" predict --model "cmd:true" \
     --model-timeout soon --data "$work/p_rows.csv"
+
+# A served model (tests/cli/http_model.c, the same linear model again) over TF Serving REST and
+# the Open Inference Protocol: same values as the plugin, connections kept alive, a dropped
+# connection retried, and a slow, dropping, failing or garbled server named in a clear error.
+"$http_model" > "$work/port" &
+server=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+base="http://127.0.0.1:$(cat "$work/port")"
+for url in "$base/v1/models/credit:predict" "$base/v2/models/credit/infer" "$base/v2/models/flaky"; do
+    expect 0 "" -- "$glassbox" explain --model "$url" --data "$work/p_rows.csv" \
+        --background "$work/p_background.csv" --format csv --quiet --threads 2
+    paste -d, "$work/stdout" "$work/p_plugin.csv" | awk -F, 'NR == 1 && $0 != "a,b,c,base_value,prediction,a,b,c,base_value,prediction" { bad = 1 }
+        NR > 1 { n = NF / 2; for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
+        END { exit bad }' || fail "$url: values differ from the plugin's: $(head -2 "$work/stdout")"
+done
+grep -q '"type": "open-inference"' <("$glassbox" explain --model "$base/v2/models/credit/infer" \
+    --data "$work/p_rows.csv" --background "$work/p_background.csv" --quiet) ||
+    fail "http: explanation does not name the protocol"
+# The server's count of connections so far, asked over bash's /dev/tcp.
+connections_seen() {
+    exec 3<>"/dev/tcp/127.0.0.1/$(cat "$work/port")"
+    printf 'GET /stats HTTP/1.0\r\n\r\n' >&3
+    sed -n 's/.*"connections":\([0-9]*\).*/\1/p' <&3
+    exec 3<&-
+}
+connections_before=$(connections_seen)
+expect 0 "" -- "$glassbox" explain --model "$base/v1/models/credit:predict" --data "$work/p_rows.csv" \
+    --background "$work/bg300.csv" --method permutation --quiet --threads 1 --output "$work/h.json"
+connections=$(( $(connections_seen) - connections_before - 1 ))
+[ "$connections" -le 5 ] || fail "http: $connections connections for one run (no keep-alive?)"
+expect 2 "Timeout was reached for rows 1-3 (--model-timeout sets the limit)" -- timeout 20 \
+    "$glassbox" predict --model "$base/v1/models/slow:predict" --model-timeout 1 --data "$work/p_rows.csv"
+expect 2 "Server returned nothing (no headers, no data) for rows 1-3 after retries" -- \
+    "$glassbox" predict --model "$base/v2/models/drop/infer" --data "$work/p_rows.csv"
+expect 2 "reply to rows 1-3 is not a JSON object with \"predictions\"" -- \
+    "$glassbox" predict --model "$base/v1/models/malformed:predict" --data "$work/p_rows.csv"
+expect 2 "reply to rows 1-3 is not a JSON object with \"outputs\"" -- \
+    "$glassbox" predict --model "$base/v2/models/malformed/infer" --data "$work/p_rows.csv"
+expect 2 "answered HTTP 500 for rows 1-3: model crashed: out of GPU memory" -- \
+    "$glassbox" predict --model "$base/v2/models/broken/infer" --data "$work/p_rows.csv"
+expect 2 "answered HTTP 400 for rows 1-3: input x: expected shape [-1,4]" -- \
+    "$glassbox" predict --model "$base/v1/models/refuses:predict" --data "$work/p_rows.csv"
+expect 2 "expected .../v1/models/NAME:predict (TF Serving) or .../v2/models/NAME/infer" -- \
+    "$glassbox" predict --model "$base/v3/models/credit" --data "$work/p_rows.csv"
+expect 2 "answered HTTP 404: Servable not found for request: Latest(missing)" -- \
+    "$glassbox" predict --model "$base/v1/models/missing:predict" --data "$work/p_rows.csv"
 
 # Bit-identical at any thread count.
 "$glassbox" explain --model "$model" --data "$data" --threads 1 --output "$work/t1.json" 2>/dev/null
