@@ -173,9 +173,28 @@ typedef struct {
                                    * kernel 2M + 2048) */
     uint64_t seed;                /* sampling methods: same seed, same output, any threads */
     int logit_link;               /* kernel: explain logit(E[prediction]), shap's link="logit" */
+    /* Feature groups: columns explained together as one feature (one-hot dummies), by every
+     * method. The values are the Shapley values of the game whose players are the groups. */
+    size_t group_count;             /* 0: every column is its own feature */
+    const size_t *group_of_feature; /* [model features]: each column's group, < group_count;
+                                     * every group has a column */
+    const char *const *group_names; /* [group_count] */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
+
+/* A feature groups file: {"groups": {"NAME": ["column", ...], ...}} (a bare {"NAME": [...]}
+ * object too). Columns not named stay features of their own; the explained features keep the
+ * columns' order, each group where its first column stands. feature_names are the model's
+ * columns (the model's names, or the data's header). Errors name the group and column. */
+typedef struct gbx_groups gbx_groups;
+gbx_status gbx_groups_read(const char *path, size_t features, const char *const *feature_names,
+                           gbx_groups **out, gbx_error *error);
+size_t gbx_groups_count(const gbx_groups *groups); /* features explained */
+/* Points the options' group fields at the groups (which must outlive the explainer's
+ * creation). */
+void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options);
+void gbx_groups_free(gbx_groups *groups);
 /* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
@@ -184,6 +203,11 @@ typedef struct gbx_explainer gbx_explainer;
 gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
                                 gbx_explainer **out, gbx_error *error);
 void gbx_explainer_free(gbx_explainer *explainer);
+/* The features explained: the model's, or the groups when the options gave some. */
+size_t gbx_explainer_features(const gbx_explainer *explainer);
+/* Name of explained feature i: its group's name, or NULL for a model's own feature (see
+ * gbx_model_feature_name). */
+const char *gbx_explainer_group_name(const gbx_explainer *explainer, size_t i);
 /* The expected model output E[f(X)] per output (margin space unless probability was asked). */
 const double *gbx_explainer_base_values(const gbx_explainer *explainer);
 

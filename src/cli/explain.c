@@ -28,6 +28,8 @@ static const char help[] =
     "                       or kernel (any model: KernelSHAP with shap's sampling plan)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
+    "  --groups G           explain groups of columns (one-hot dummies) as one feature each:\n"
+    "                       G is {\"groups\": {\"NAME\": [\"column\", ...], ...}} (every method)\n"
     "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
@@ -43,7 +45,7 @@ static const char help[] =
     "  --quiet              no notes or progress bar on stderr\n";
 
 typedef struct {
-    const char *model, *data, *background, *output, *format;
+    const char *model, *data, *background, *output, *format, *groups;
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows, background_sample;
@@ -61,6 +63,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
         {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
         {"background-sample", required_argument, 0, 'B'}, {"link", required_argument, 0, 'L'},
+        {"groups", required_argument, 0, 'G'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -70,6 +73,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'm': a->model = optarg; break;
         case 'd': a->data = optarg; break;
         case 'b': a->background = optarg; break;
+        case 'G': a->groups = optarg; break;
         case 'o': a->output = optarg; break;
         case 'f':
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "csv") != 0)
@@ -168,6 +172,7 @@ int cli_explain(int argc, char **argv)
     gbx_explainer *explainer = NULL;
     gbx_data_reader *reader = NULL;
     gbx_explanation_writer *writer = NULL;
+    gbx_groups *groups = NULL;
     if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
         (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
         goto failed;
@@ -191,10 +196,9 @@ int cli_explain(int argc, char **argv)
                 "coalition and row; --background-sample 100 is usually enough\n",
                 gbx_data_rows(background), gbx_data_rows(background));
     a.explainer.background = background;
-    if (gbx_explainer_create(model, &a.explainer, &explainer, &error) ||
-        gbx_data_reader_open(a.data, model, &reader, &error))
-        goto failed;
+    if (gbx_data_reader_open(a.data, model, &reader, &error)) goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
+    /* The columns' names: the model's, or where it has none the data's header. */
     size_t M = gbx_model_features(model);
     const char **names = calloc(M ? M : 1, sizeof(char *));
     if (!names) {
@@ -202,7 +206,20 @@ int cli_explain(int argc, char **argv)
         snprintf(error.message, sizeof error.message, "out of memory");
         goto failed;
     }
-    for (size_t f = 0; f < M; f++) names[f] = gbx_data_reader_feature_name(reader, f);
+    for (size_t f = 0; f < M; f++)
+        names[f] = gbx_model_feature_name(model, f) ? gbx_model_feature_name(model, f)
+                                                    : gbx_data_reader_feature_name(reader, f);
+    if (a.groups) {
+        if (gbx_groups_read(a.groups, M, names, &groups, &error)) {
+            free(names);
+            goto failed;
+        }
+        gbx_groups_apply(groups, &a.explainer);
+    }
+    if (gbx_explainer_create(model, &a.explainer, &explainer, &error)) {
+        free(names);
+        goto failed;
+    }
     gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads, names};
     if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
                                     &error)) {
@@ -256,6 +273,7 @@ done:
     gbx_explanation_writer_abort(writer);
     gbx_data_reader_free(reader);
     gbx_explainer_free(explainer);
+    gbx_groups_free(groups);
     gbx_data_free(background);
     gbx_model_free(model);
     return code;

@@ -26,6 +26,33 @@ static double number(json_object *array, size_t i)
     return json_object_get_double(json_object_array_get_idx(array, i));
 }
 
+/* The data's value for explained feature f: its column's number, or for a group of several
+ * columns (one-hot dummies) the name of the column that is set. */
+static void feature_value(json_object *root, json_object *names, size_t f, json_object *row,
+                          char *out, size_t size)
+{
+    json_object *groups = member(root, "groups"), *columns = member(root, "data_columns");
+    const char *name = json_object_get_string(json_object_array_get_idx(names, f));
+    json_object *members = groups && name ? member(groups, name) : NULL;
+    size_t column = f, count = members ? json_object_array_length(members) : 1;
+    for (size_t i = 0; members && columns && i < count; i++) {
+        const char *wanted = json_object_get_string(json_object_array_get_idx(members, i));
+        for (size_t j = 0; j < json_object_array_length(columns); j++) {
+            json_object *cell = json_object_array_get_idx(row, j);
+            if (strcmp(json_object_get_string(json_object_array_get_idx(columns, j)), wanted))
+                continue;
+            column = j;
+            if (count > 1 && cell && json_object_get_double(cell) != 0.0) {
+                snprintf(out, size, "%s", wanted);
+                return;
+            }
+        }
+    }
+    if (count > 1) return;
+    json_object *cell = json_object_array_get_idx(row, column);
+    snprintf(out, size, cell ? "%.6g" : "missing", json_object_get_double(cell));
+}
+
 int cli_summary(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -112,9 +139,8 @@ int cli_summary(int argc, char **argv)
         for (size_t i = 0; i < (size_t)top; i++) {
             size_t f = order[i];
             json_object *row = data ? json_object_array_get_idx(data, r) : NULL;
-            json_object *cell = row ? json_object_array_get_idx(row, f) : NULL;
-            char value[32] = "";
-            if (row) snprintf(value, sizeof value, cell ? "%.6g" : "missing", json_object_get_double(cell));
+            char value[48] = "";
+            if (row) feature_value(root, names, f, row, value, sizeof value);
             printf("    %-40s %12s %+12.4f\n",
                    json_object_get_string(json_object_array_get_idx(names, f)), value,
                    number(phi, f));

@@ -14,36 +14,41 @@ struct gbx_exact {
     const gbx_model *model;
     gbx_background background;
     const double *rows; /* the background's, [N][M] */
-    size_t N, M, K;
-    double weight[GBX_EXACT_MAX_FEATURES]; /* |S|! (M - |S| - 1)! / M!, by |S| */
+    size_t N, M, K, P;  /* P players: coalitions are subsets of them */
+    int32_t *player;    /* [M]: player of each column */
+    double weight[GBX_EXACT_MAX_FEATURES]; /* |S|! (P - |S| - 1)! / P!, by |S| */
 };
 
 void gbx_exact_free(gbx_exact *exact)
 {
     if (!exact) return;
     gbx_background_release(&exact->background);
+    free(exact->player);
     free(exact);
 }
 
-gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background, int threads,
-                             gbx_exact **out, gbx_error *error)
+gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background,
+                             const gbx_players *players, gbx_exact **out, gbx_error *error)
 {
-    (void)threads;
     size_t M = model->features, N = background->rows, K = model->outputs;
-    if (M > GBX_EXACT_MAX_FEATURES)
+    size_t P = players ? players->count : M;
+    if (P > GBX_EXACT_MAX_FEATURES)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
-                        "and takes at most %d features; this model has %zu (use a sampling "
-                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, M);
+                        "and takes at most %d features; this model has %zu%s (use a sampling "
+                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, P,
+                        players ? " features and groups" : "");
     gbx_exact *exact = calloc(1, sizeof *exact);
     if (!exact) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     exact->model = model;
     exact->N = N, exact->M = M, exact->K = K;
-    gbx_status status = gbx_background_init(&exact->background, model, background, 0, error);
+    gbx_status status = gbx_players_copy(players, M, &exact->player, &exact->P, error);
+    if (status == GBX_OK)
+        status = gbx_background_init(&exact->background, model, background, 0, error);
     exact->rows = exact->background.rows;
-    /* weight[s] = s! (M-s-1)! / M!, built as a running product to stay exact for M <= 24 */
-    for (size_t s = 0; s < M; s++) {
-        double w = 1.0 / (double)M;
-        for (size_t j = 1; j <= s; j++) w *= (double)j / (double)(M - j);
+    /* weight[s] = s! (P-s-1)! / P!, built as a running product to stay exact for P <= 24 */
+    for (size_t s = 0; s < P; s++) {
+        double w = 1.0 / (double)P;
+        for (size_t j = 1; j <= s; j++) w *= (double)j / (double)(P - j);
         exact->weight[s] = w;
     }
     if (status != GBX_OK) {
@@ -71,7 +76,7 @@ static gbx_status coalition_values(const gbx_exact *exact, const double *x, size
         for (size_t b = 0; b < N; b++) {
             double *h = hybrids + (c * N + b) * M;
             const double *reference = exact->rows + b * M;
-            for (size_t f = 0; f < M; f++) h[f] = S >> f & 1 ? x[f] : reference[f];
+            for (size_t f = 0; f < M; f++) h[f] = S >> exact->player[f] & 1 ? x[f] : reference[f];
         }
     }
     gbx_status status = exact->model->predict_raw(exact->model, hybrids, count * N, outputs, error);
@@ -88,7 +93,7 @@ static gbx_status coalition_values(const gbx_exact *exact, const double *x, size
 gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t count,
                              double *values, double *predictions, int threads, gbx_error *error)
 {
-    size_t N = exact->N, M = exact->M, K = exact->K, coalitions = (size_t)1 << M;
+    size_t N = exact->N, M = exact->M, K = exact->K, P = exact->P, coalitions = (size_t)1 << P;
     size_t per_batch = BATCH_ROWS / N > 0 ? BATCH_ROWS / N : 1;
     if (per_batch > coalitions) per_batch = coalitions;
     size_t batches = (coalitions + per_batch - 1) / per_batch;
@@ -136,14 +141,14 @@ gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t 
         for (size_t r = 0; r < rows_here; r++) {
             const double *vr = v + r * coalitions * K;
             for (size_t k = 0; k < K; k++)
-                for (size_t i = 0; i < M; i++) {
+                for (size_t i = 0; i < P; i++) {
                     size_t bit = (size_t)1 << i;
                     double phi = 0.0;
                     for (size_t S = 0; S < coalitions; S++)
                         if (!(S & bit))
                             phi += exact->weight[__builtin_popcountll(S)] *
                                    (vr[(S | bit) * K + k] - vr[S * K + k]);
-                    values[((start + r) * K + k) * M + i] = phi;
+                    values[((start + r) * K + k) * P + i] = phi;
                 }
         }
     }

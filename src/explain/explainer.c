@@ -59,7 +59,51 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_linear_shap_free(explainer->linear);
     gbx_kernel_free(explainer->kernel);
     free(explainer->base_values);
+    for (size_t g = 0; explainer->group_names && g < explainer->players.count; g++)
+        free(explainer->group_names[g]);
+    free(explainer->group_names);
+    free(explainer->player_of_column);
     free(explainer);
+}
+
+/* The players: each column alone, or the groups the options give (checked and copied). */
+static gbx_status set_groups(gbx_explainer *explainer, const gbx_explainer_options *options,
+                             gbx_error *error)
+{
+    size_t M = explainer->model->features, G = options->group_count;
+    explainer->players.count = G ? G : M;
+    explainer->player_of_column = gbx_malloc_array(M ? M : 1, sizeof(int32_t));
+    if (!explainer->player_of_column) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    explainer->players.of_column = explainer->player_of_column;
+    for (size_t f = 0; f < M; f++) explainer->player_of_column[f] = (int32_t)f;
+    if (G == 0) return GBX_OK;
+    if (!options->group_of_feature || !options->group_names || G > M)
+        return gbx_fail(error, GBX_ERR_USAGE, "feature groups: %s", G > M
+                        ? "more groups than features" : "group_of_feature and group_names needed");
+    uint8_t *used = gbx_calloc(G, 1);
+    if (!used) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = GBX_OK;
+    for (size_t f = 0; f < M && status == GBX_OK; f++) {
+        if (options->group_of_feature[f] >= G)
+            status = gbx_fail(error, GBX_ERR_USAGE, "feature groups: feature %zu is in group %zu "
+                              "of %zu", f, options->group_of_feature[f], G);
+        else
+            used[options->group_of_feature[f]] = 1,
+            explainer->player_of_column[f] = (int32_t)options->group_of_feature[f];
+    }
+    for (size_t g = 0; g < G && status == GBX_OK; g++)
+        if (!used[g]) status = gbx_fail(error, GBX_ERR_USAGE, "feature groups: group %zu (%s) has "
+                                        "no feature", g, options->group_names[g]
+                                                             ? options->group_names[g] : "?");
+    free(used);
+    if (status != GBX_OK) return status;
+    explainer->group_names = gbx_calloc(G, sizeof(char *));
+    if (!explainer->group_names) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t g = 0; g < G; g++)
+        if (!(explainer->group_names[g] = gbx_strdup(options->group_names[g] ? options->group_names[g]
+                                                                              : "")))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    return GBX_OK;
 }
 
 gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
@@ -82,10 +126,15 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
         return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
-    if (method == GBX_METHOD_EXACT && model->features > GBX_EXACT_MAX_FEATURES)
+    if (options->interactions && options->group_count)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "interaction values are per column; they "
+                        "cannot be asked together with feature groups");
+    size_t explained = options->group_count ? options->group_count : model->features;
+    if (method == GBX_METHOD_EXACT && explained > GBX_EXACT_MAX_FEATURES)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
-                        "and takes at most %d features; this model has %zu (use a sampling "
-                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, model->features);
+                        "and takes at most %d features; this model has %zu%s (use a sampling "
+                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, explained,
+                        options->group_count ? " features and groups" : "");
     if (options->output_space == GBX_SPACE_PROBABILITY && method != GBX_METHOD_TREE_INTERVENTIONAL)
         return gbx_fail(error, GBX_ERR_USAGE,
                         "output space probability needs method tree-interventional (path-dependent "
@@ -100,8 +149,10 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     explainer->base_values = gbx_calloc(model->outputs, sizeof(double));
     gbx_status status = explainer->base_values ? GBX_OK
                                                : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) status = set_groups(explainer, options, error);
+    const gbx_players *players = explainer->group_names ? &explainer->players : NULL;
     if (status == GBX_OK && method == GBX_METHOD_TREE) {
-        status = gbx_tree_shap_prepare(model->trees, model->features, model->outputs,
+        status = gbx_tree_shap_prepare(model->trees, model->features, model->outputs, players,
                                        &explainer->tree_shap, error);
         if (status == GBX_OK) gbx_tree_shap_base_values(explainer->tree_shap, explainer->base_values);
     } else if (status == GBX_OK) {
@@ -113,18 +164,19 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             status = gbx_fail(error, GBX_ERR_MISMATCH, "background has %zu columns, the model "
                               "expects %zu", background->columns, model->features);
         if (status == GBX_OK && method == GBX_METHOD_EXACT)
-            status = gbx_exact_prepare(model, background, explainer->threads, &explainer->exact,
-                                       error);
+            status = gbx_exact_prepare(model, background, players, &explainer->exact, error);
         else if (status == GBX_OK && method == GBX_METHOD_KERNEL)
-            status = gbx_kernel_prepare(model, background, options->max_evals, options->seed,
-                                        options->logit_link, &explainer->kernel, error);
+            status = gbx_kernel_prepare(model, background, players, options->max_evals,
+                                        options->seed, options->logit_link, &explainer->kernel,
+                                        error);
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
-            status = gbx_linear_shap_prepare(model, background, &explainer->linear, error);
+            status = gbx_linear_shap_prepare(model, background, players, &explainer->linear,
+                                             error);
         else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
-            status = gbx_permutation_prepare(model, background, options->max_evals,
+            status = gbx_permutation_prepare(model, background, players, options->max_evals,
                                              options->seed, &explainer->permutation, error);
         else if (status == GBX_OK)
-            status = gbx_interventional_prepare(model, background, options->output_space,
+            status = gbx_interventional_prepare(model, background, players, options->output_space,
                                                 explainer->threads,
                                                 GBX_INTERVENTIONAL_TABLE_BUDGET,
                                                 &explainer->interventional,
@@ -149,6 +201,14 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     }
     *out = explainer;
     return GBX_OK;
+}
+
+size_t gbx_explainer_features(const gbx_explainer *explainer) { return explainer->players.count; }
+
+const char *gbx_explainer_group_name(const gbx_explainer *explainer, size_t i)
+{
+    return explainer->group_names && i < explainer->players.count ? explainer->group_names[i]
+                                                                  : NULL;
 }
 
 const double *gbx_explainer_base_values(const gbx_explainer *explainer)
@@ -194,7 +254,7 @@ static gbx_status explain_tree(const gbx_explainer *explainer, const gbx_data *d
                                gbx_explanation *e, gbx_error *error)
 {
     const gbx_model *model = explainer->model;
-    size_t rows = data->rows, K = model->outputs, M = model->features;
+    size_t rows = data->rows, K = model->outputs, M = model->features, P = e->features;
     size_t tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
     int failed = 0;
 #pragma omp parallel num_threads(explainer->threads)
@@ -210,7 +270,7 @@ static gbx_status explain_tree(const gbx_explainer *explainer, const gbx_data *d
             size_t begin = task * ROWS_PER_TASK;
             size_t end = begin + ROWS_PER_TASK < rows ? begin + ROWS_PER_TASK : rows;
             gbx_tree_shap_explain(explainer->tree_shap, workspace, data->values + begin * M,
-                                  end - begin, e->values + begin * K * M,
+                                  end - begin, e->values + begin * K * P,
                                   e->interactions ? e->interactions + begin * K * M * M : NULL);
             for (size_t r = begin; r < end; r++)
                 gbx_tree_ensemble_margin(model, data->values + r * M, e->predictions + r * K);
@@ -257,8 +317,9 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (data->columns != model->features)
         return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
                         data->columns, model->features);
-    size_t rows = data->rows, K = model->outputs, M = model->features;
-    gbx_explanation *e = explanation_alloc(rows, K, M, explainer->options.interactions);
+    size_t rows = data->rows, K = model->outputs;
+    gbx_explanation *e = explanation_alloc(rows, K, explainer->players.count,
+                                           explainer->options.interactions);
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
     for (size_t r = 0; r < rows; r++)
         memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));

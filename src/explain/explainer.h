@@ -24,6 +24,9 @@ struct gbx_explainer {
     gbx_kernel *kernel;              /* GBX_METHOD_KERNEL */
     size_t background_rows;
     char background_sha256[65];
+    gbx_players players;             /* groups of columns, when options gave some */
+    int32_t *player_of_column;       /* [features] */
+    char **group_names;              /* [players.count], NULL without groups */
 };
 
 struct gbx_explanation {

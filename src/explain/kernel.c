@@ -10,7 +10,8 @@ struct gbx_kernel {
     const gbx_model *model;
     gbx_background background;
     const double *rows; /* the background's, [N][M] */
-    size_t N, M, K, max_evals;
+    size_t N, M, K, P, max_evals; /* P players (features or groups) of M columns */
+    int32_t *player;    /* [M] */
     uint64_t seed;
     int logit;          /* explain logit(E[prediction]) instead of E[raw output] */
     double *base;       /* [K] */
@@ -20,6 +21,7 @@ void gbx_kernel_free(gbx_kernel *kernel)
 {
     if (!kernel) return;
     gbx_background_release(&kernel->background);
+    free(kernel->player);
     free(kernel->base);
     free(kernel);
 }
@@ -42,8 +44,9 @@ static gbx_status link(const gbx_kernel *kernel, double *value, gbx_error *error
     return GBX_OK;
 }
 
-gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
-                              uint64_t seed, int logit, gbx_kernel **out, gbx_error *error)
+gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
+                              const gbx_players *players, size_t max_evals, uint64_t seed,
+                              int logit, gbx_kernel **out, gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
     gbx_kernel *kernel = calloc(1, sizeof *kernel);
@@ -51,7 +54,9 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     kernel->model = model;
     kernel->N = N, kernel->M = M, kernel->K = K, kernel->max_evals = max_evals, kernel->seed = seed;
     kernel->logit = logit;
-    gbx_status status = gbx_background_init(&kernel->background, model, background, logit, error);
+    gbx_status status = gbx_players_copy(players, M, &kernel->player, &kernel->P, error);
+    if (status == GBX_OK)
+        status = gbx_background_init(&kernel->background, model, background, logit, error);
     kernel->rows = kernel->background.rows;
     kernel->base = status == GBX_OK ? gbx_malloc_array(K, sizeof(double)) : NULL;
     if (status == GBX_OK && !kernel->base) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -264,22 +269,30 @@ static int same(double x, double b)
 static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
                               double *phi, double *errors, gbx_error *error)
 {
-    size_t N = kr->N, M = kr->M, K = kr->K;
-    memset(phi, 0, K * M * sizeof(double));
-    memset(errors, 0, K * M * sizeof(double)); /* features that cannot vary: exactly 0 */
-    size_t *varying = malloc((M ? M : 1) * sizeof(size_t)), V = 0;
-    if (!varying) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < M; i++)
-        for (size_t b = 0; b < N; b++)
-            if (!same(x[i], kr->rows[b * M + i])) {
-                varying[V++] = i;
-                break;
-            }
+    size_t N = kr->N, M = kr->M, K = kr->K, P = kr->P;
+    memset(phi, 0, K * P * sizeof(double));
+    memset(errors, 0, K * P * sizeof(double)); /* players that cannot vary: exactly 0 */
+    /* varying[j]: the j-th player some column of which differs from the background somewhere;
+     * slot[p]: its index j, or -1 */
+    size_t *varying = malloc((P ? P : 1) * sizeof(size_t)), V = 0;
+    int32_t *slot = malloc((P ? P : 1) * sizeof(int32_t));
+    if (!varying || !slot) {
+        free(varying);
+        free(slot);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < P; i++) slot[i] = -1;
+    for (size_t f = 0; f < M; f++)
+        for (size_t b = 0; b < N && slot[kr->player[f]] < 0; b++)
+            if (!same(x[f], kr->rows[b * M + f])) slot[kr->player[f]] = 0;
+    for (size_t i = 0; i < P; i++)
+        if (slot[i] == 0) slot[i] = (int32_t)V, varying[V++] = i;
     gbx_status status = GBX_OK;
     if (V == 1)
-        for (size_t k = 0; k < K; k++) phi[k * M + varying[0]] = fx[k] - kr->base[k];
+        for (size_t k = 0; k < K; k++) phi[k * P + varying[0]] = fx[k] - kr->base[k];
     if (V < 2) {
         free(varying);
+        free(slot);
         return GBX_OK;
     }
     size_t samples = kr->max_evals ? kr->max_evals : 2 * V + 2048;
@@ -300,9 +313,12 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     for (size_t c = 0; status == GBX_OK && c < S; c++)
         for (size_t b = 0; b < N; b++) {
             double *h = hybrids + (c * N + b) * M;
+            const uint8_t *mask = p.masks + c * V;
             memcpy(h, kr->rows + b * M, M * sizeof(double));
-            for (size_t v = 0; v < V; v++)
-                if (p.masks[c * V + v]) h[varying[v]] = x[varying[v]];
+            for (size_t f = 0; f < M; f++) {
+                int32_t j = slot[kr->player[f]];
+                if (j >= 0 && mask[j]) h[f] = x[f];
+            }
         }
     if (status == GBX_OK) status = kr->model->predict_raw(kr->model, hybrids, S * N, outputs, error);
     if (status == GBX_OK) to_predictions(kr, outputs, S * N);
@@ -366,7 +382,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
             for (size_t j = 0; j + 1 < V; j++) sum += w[j];
             w[V - 1] = total - sum;
             for (size_t j = 0; j < V; j++) {
-                if (round == 0) phi[k * M + varying[j]] = w[j];
+                if (round == 0) phi[k * P + varying[j]] = w[j];
                 else group_phi[(group * K + k) * V + j] = w[j];
             }
         }
@@ -374,7 +390,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     }
     for (size_t k = 0; status == GBX_OK && k < K; k++)
         for (size_t j = 0; j < V; j++) {
-            double *se = errors + k * M + varying[j];
+            double *se = errors + k * P + varying[j];
             if (drawn == 0) {
                 *se = 0.0; /* every coalition was enumerated: exact */
             } else if (groups < 2) {
@@ -394,6 +410,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     free(y);
     free(w);
     free(varying);
+    free(slot);
     return status;
 }
 
@@ -401,7 +418,7 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
                               double *values, double *standard_errors, double *predictions,
                               int threads, gbx_error *error)
 {
-    size_t M = kernel->M, K = kernel->K;
+    size_t M = kernel->M, K = kernel->K, P = kernel->P;
     gbx_status status = kernel->model->predict_raw(kernel->model, rows, count, predictions, error);
     if (status == GBX_OK) to_predictions(kernel, predictions, count);
     for (size_t i = 0; status == GBX_OK && i < count * K; i++)
@@ -412,8 +429,8 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (size_t r = 0; r < count; r++) {
         gbx_error row_error = {0};
-        if (explain_row(kernel, rows + r * M, predictions + r * K, values + r * K * M,
-                        standard_errors + r * K * M, &row_error) != GBX_OK) {
+        if (explain_row(kernel, rows + r * M, predictions + r * K, values + r * K * P,
+                        standard_errors + r * K * P, &row_error) != GBX_OK) {
 #pragma omp critical(gbx_kernel_error)
             if (r < failed_row) failed_row = r, first_error = row_error;
         }

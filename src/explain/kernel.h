@@ -11,13 +11,15 @@
 #define GBX_KERNEL_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_kernel gbx_kernel;
 
 /* max_evals: coalitions per row (0: 2M + 2048, as shap), capped at 2^M - 2. logit: explain
  * logit(mean prediction) (shap's link="logit"; base values and predictions in that space). */
-gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background, size_t max_evals,
-                              uint64_t seed, int logit, gbx_kernel **out, gbx_error *error);
+gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
+                              const gbx_players *players, size_t max_evals, uint64_t seed,
+                              int logit, gbx_kernel **out, gbx_error *error);
 void gbx_kernel_free(gbx_kernel *kernel);
 void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
 /* values and standard_errors: [count][outputs][features]. Standard errors are batch means over

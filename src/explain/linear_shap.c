@@ -7,6 +7,8 @@ struct gbx_linear_shap {
     const gbx_model *model;
     double *mean; /* [M], the background's */
     double *base; /* [K] */
+    int32_t *player; /* [M]; a group's value is the sum of its columns' (the game is additive) */
+    size_t P;
 };
 
 void gbx_linear_shap_free(gbx_linear_shap *linear)
@@ -14,11 +16,13 @@ void gbx_linear_shap_free(gbx_linear_shap *linear)
     if (!linear) return;
     free(linear->mean);
     free(linear->base);
+    free(linear->player);
     free(linear);
 }
 
 gbx_status gbx_linear_shap_prepare(const gbx_model *model, const gbx_data *background,
-                                   gbx_linear_shap **out, gbx_error *error)
+                                   const gbx_players *players, gbx_linear_shap **out,
+                                   gbx_error *error)
 {
     const double *w = gbx_linear_weights(model), *intercepts = gbx_linear_intercepts(model);
     size_t M = model->features, K = model->outputs, N = background->rows;
@@ -30,7 +34,8 @@ gbx_status gbx_linear_shap_prepare(const gbx_model *model, const gbx_data *backg
     linear->model = model;
     linear->mean = gbx_calloc(M ? M : 1, sizeof(double));
     linear->base = gbx_calloc(K, sizeof(double));
-    if (!linear->mean || !linear->base) {
+    if (!linear->mean || !linear->base ||
+        gbx_players_copy(players, M, &linear->player, &linear->P, error) != GBX_OK) {
         gbx_linear_shap_free(linear);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
@@ -62,11 +67,14 @@ gbx_status gbx_linear_shap_explain(const gbx_linear_shap *linear, const double *
 {
     const gbx_model *model = linear->model;
     const double *w = gbx_linear_weights(model);
-    size_t M = model->features, K = model->outputs;
+    size_t M = model->features, K = model->outputs, P = linear->P;
     gbx_status status = model->predict_raw(model, rows, count, predictions, error);
     for (size_t r = 0; status == GBX_OK && r < count; r++)
-        for (size_t k = 0; k < K; k++)
+        for (size_t k = 0; k < K; k++) {
+            double *phi = values + (r * K + k) * P;
+            memset(phi, 0, P * sizeof(double));
             for (size_t f = 0; f < M; f++)
-                values[(r * K + k) * M + f] = w[k * M + f] * (rows[r * M + f] - linear->mean[f]);
+                phi[linear->player[f]] += w[k * M + f] * (rows[r * M + f] - linear->mean[f]);
+        }
     return status;
 }

@@ -5,11 +5,13 @@
 #define GBX_LINEAR_SHAP_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_linear_shap gbx_linear_shap;
 
 gbx_status gbx_linear_shap_prepare(const gbx_model *model, const gbx_data *background,
-                                   gbx_linear_shap **out, gbx_error *error);
+                                   const gbx_players *players, gbx_linear_shap **out,
+                                   gbx_error *error);
 void gbx_linear_shap_free(gbx_linear_shap *linear);
 void gbx_linear_shap_base_values(const gbx_linear_shap *linear, double *out);
 gbx_status gbx_linear_shap_explain(const gbx_linear_shap *linear, const double *rows, size_t count,

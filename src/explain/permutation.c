@@ -9,7 +9,8 @@
 struct gbx_permutation {
     const gbx_model *model;
     gbx_background background;
-    size_t N, M, K, pairs;
+    size_t N, M, K, P, pairs; /* P players are ordered; M columns make a model row */
+    int32_t *player;          /* [M] */
     uint64_t seed;
 };
 
@@ -17,23 +18,26 @@ void gbx_permutation_free(gbx_permutation *p)
 {
     if (!p) return;
     gbx_background_release(&p->background);
+    free(p->player);
     free(p);
 }
 
 gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *background,
-                                   size_t max_evals, uint64_t seed, gbx_permutation **out,
-                                   gbx_error *error)
+                                   const gbx_players *players, size_t max_evals, uint64_t seed,
+                                   gbx_permutation **out, gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
     gbx_permutation *p = calloc(1, sizeof *p);
     if (!p) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     p->model = model;
     p->N = N, p->M = M, p->K = K, p->seed = seed;
-    /* A pair of orders costs 2 (M + 1) coalitions, less the two shared ends. */
-    size_t per_pair = 2 * M > 0 ? 2 * M : 1;
+    gbx_status status = gbx_players_copy(players, M, &p->player, &p->P, error);
+    /* A pair of orders costs 2 (P + 1) coalitions, less the two shared ends. */
+    size_t per_pair = 2 * p->P > 0 ? 2 * p->P : 1;
     p->pairs = (max_evals ? max_evals : 500) / per_pair;
     if (p->pairs == 0) p->pairs = 1;
-    gbx_status status = gbx_background_init(&p->background, model, background, 0, error);
+    if (status == GBX_OK)
+        status = gbx_background_init(&p->background, model, background, 0, error);
     if (status != GBX_OK) {
         gbx_permutation_free(p);
         return status;
@@ -62,36 +66,37 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
 }
 
 /* One pair of orders for one row: v along the order and along its reverse, the steps averaged
- * into sample[K][M]. hybrids holds (M + 1) N rows, outputs (M + 1) N K values. */
+ * into sample[K][P]. hybrids holds (P + 1) N rows, outputs (P + 1) N K values; position holds
+ * P entries. */
 static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
-                              double *hybrids, double *outputs, double *v, double *sample,
-                              gbx_error *error)
+                              size_t *position, double *hybrids, double *outputs, double *v,
+                              double *sample, gbx_error *error)
 {
-    size_t N = p->N, M = p->M, K = p->K;
-    memset(sample, 0, K * M * sizeof(double));
+    size_t N = p->N, M = p->M, K = p->K, P = p->P;
+    memset(sample, 0, K * P * sizeof(double));
     for (int direction = 0; direction < 2; direction++) {
-        /* Coalition j holds the first j features of the order (or of its reverse). */
-        for (size_t j = 0; j <= M; j++)
+        /* Coalition j holds the first j players of the order (or of its reverse): a column
+         * comes from x when its player's position is below j. */
+        for (size_t i = 0; i < P; i++) position[direction == 0 ? order[i] : order[P - 1 - i]] = i;
+        for (size_t j = 0; j <= P; j++)
             for (size_t b = 0; b < N; b++) {
                 double *h = hybrids + (j * N + b) * M;
-                memcpy(h, p->background.rows + b * M, M * sizeof(double));
-                for (size_t i = 0; i < j; i++) {
-                    size_t f = direction == 0 ? order[i] : order[M - 1 - i];
-                    h[f] = x[f];
-                }
+                const double *reference = p->background.rows + b * M;
+                for (size_t f = 0; f < M; f++)
+                    h[f] = position[p->player[f]] < j ? x[f] : reference[f];
             }
-        gbx_status status = p->model->predict_raw(p->model, hybrids, (M + 1) * N, outputs, error);
+        gbx_status status = p->model->predict_raw(p->model, hybrids, (P + 1) * N, outputs, error);
         if (status != GBX_OK) return status;
-        for (size_t j = 0; j <= M; j++)
+        for (size_t j = 0; j <= P; j++)
             for (size_t k = 0; k < K; k++) {
                 double sum = 0.0;
                 for (size_t b = 0; b < N; b++) sum += outputs[(j * N + b) * K + k];
                 v[j * K + k] = sum / (double)N;
             }
-        for (size_t i = 0; i < M; i++) {
-            size_t f = direction == 0 ? order[i] : order[M - 1 - i];
+        for (size_t i = 0; i < P; i++) {
+            size_t f = direction == 0 ? order[i] : order[P - 1 - i];
             for (size_t k = 0; k < K; k++)
-                sample[k * M + f] += 0.5 * (v[(i + 1) * K + k] - v[i * K + k]);
+                sample[k * P + f] += 0.5 * (v[(i + 1) * K + k] - v[i * K + k]);
         }
     }
     return GBX_OK;
@@ -101,7 +106,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                                    double *values, double *standard_errors, double *predictions,
                                    int threads, gbx_error *error)
 {
-    size_t M = p->M, K = p->K, N = p->N, pairs = p->pairs, cells = K * M;
+    size_t M = p->M, K = p->K, N = p->N, P = p->P, pairs = p->pairs, cells = K * P;
     gbx_status status = p->model->predict_raw(p->model, rows, count, predictions, error);
     if (status != GBX_OK) return status;
     /* Rows go in groups whose samples fit in about 32 MB; each group's samples are reduced in
@@ -119,19 +124,20 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
         {
-            double *hybrids = gbx_malloc_array((M + 1) * N * (M ? M : 1), sizeof(double));
-            double *outputs = gbx_malloc_array((M + 1) * N * K, sizeof(double));
-            double *v = gbx_malloc_array((M + 1) * K, sizeof(double));
-            size_t *order = gbx_malloc_array(M ? M : 1, sizeof(size_t));
+            double *hybrids = gbx_malloc_array((P + 1) * N * (M ? M : 1), sizeof(double));
+            double *outputs = gbx_malloc_array((P + 1) * N * K, sizeof(double));
+            double *v = gbx_malloc_array((P + 1) * K, sizeof(double));
+            size_t *order = gbx_malloc_array(2 * (P ? P : 1), sizeof(size_t));
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < tasks; task++) {
                 size_t r = task / pairs, pair = task % pairs;
                 gbx_error task_error = {0};
                 gbx_status task_status;
                 if (hybrids && outputs && v && order) {
-                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, M, order);
-                    task_status = pair_sample(p, rows + (start + r) * M, order, hybrids, outputs,
-                                              v, samples + task * cells, &task_error);
+                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, P, order);
+                    task_status = pair_sample(p, rows + (start + r) * M, order, order + P,
+                                              hybrids, outputs, v, samples + task * cells,
+                                              &task_error);
                 } else {
                     task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
                 }

@@ -11,14 +11,15 @@
 #define GBX_PERMUTATION_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_permutation gbx_permutation;
 
 /* max_evals: coalition evaluations per row (each costs one model call per background row);
  * 0 = 500, as shap. At least one pair of orders is always used. */
 gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *background,
-                                   size_t max_evals, uint64_t seed, gbx_permutation **out,
-                                   gbx_error *error);
+                                   const gbx_players *players, size_t max_evals, uint64_t seed,
+                                   gbx_permutation **out, gbx_error *error);
 void gbx_permutation_free(gbx_permutation *permutation);
 void gbx_permutation_base_values(const gbx_permutation *permutation, double *out);
 size_t gbx_permutation_pairs(const gbx_permutation *permutation);

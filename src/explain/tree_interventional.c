@@ -48,6 +48,8 @@ struct gbx_interventional {
     double *background;             /* [rows][features] */
     double *background_margins;    /* [rows][outputs] */
     size_t background_rows;
+    size_t P;                       /* players: features, or groups of them */
+    int32_t *player;                /* [features] */
     double *base_values;
     double beta[MAX_DISTINCT + 1][MAX_DISTINCT + 1]; /* a! b! / (a + b + 1)! */
     size_t max_leaves;      /* nodes of the largest tree (scratch sizes) */
@@ -59,16 +61,17 @@ struct gbx_interventional {
 typedef struct gbx_interventional_workspace {
     uint64_t *leaf_pattern;  /* per leaf of the current tree */
     uint64_t *node_pattern;  /* per node of the current tree */
-    double *pair;            /* [outputs][features] */
-    uint8_t *state;          /* per feature: 0 free, 1 from x, 2 from the background row */
-    int32_t *assigned;       /* features assigned on the current path */
+    double *pair;            /* [outputs][players] */
+    uint8_t *state;          /* per player: 0 free, 1 from x, 2 from the background row */
+    int32_t *assigned;       /* players assigned on the current path */
 } gbx_interventional_workspace;
 
 /* ---- summarising the trees and the background ---- */
 
 typedef struct {
     summarised_tree *s;
-    int32_t *bit_of_feature; /* -1 when the feature is not on the path */
+    int32_t *bit_of_feature; /* per player: -1 when it is not on the path */
+    const int32_t *player;   /* [features] */
     int distinct;
 } shape_walk;
 
@@ -86,7 +89,7 @@ static gbx_status shape(shape_walk *walk, int32_t id, int depth, size_t tree_ind
         return GBX_OK;
     }
     s->order[s->split_count++] = id;
-    int32_t feature = node->feature, saved = walk->bit_of_feature[feature];
+    int32_t feature = walk->player[node->feature], saved = walk->bit_of_feature[feature];
     if (saved < 0 && walk->distinct == MAX_DISTINCT)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "tree %zu: a path tests more than %d distinct "
                         "features, beyond interventional TreeSHAP's limit", tree_index,
@@ -104,8 +107,9 @@ static gbx_status shape(shape_walk *walk, int32_t id, int depth, size_t tree_ind
     return GBX_OK;
 }
 
-/* Records the features by bit for each leaf (second walk, leaves already numbered). */
-static void record_features(summarised_tree *s, int32_t id, int32_t *path_features)
+/* Records the players by bit for each leaf (second walk, leaves already numbered). */
+static void record_features(summarised_tree *s, int32_t id, const int32_t *player,
+                            int32_t *path_features)
 {
     const gbx_node *node = &s->tree->nodes[id];
     if (node->kind == GBX_NODE_LEAF) {
@@ -116,8 +120,8 @@ static void record_features(summarised_tree *s, int32_t id, int32_t *path_featur
     int32_t children[2] = {node->left, node->right};
     for (int side = 0; side < 2; side++) {
         int32_t child = children[side];
-        path_features[s->bit[child]] = node->feature;
-        record_features(s, child, path_features);
+        path_features[s->bit[child]] = player[node->feature];
+        record_features(s, child, player, path_features);
     }
 }
 
@@ -158,7 +162,8 @@ static int compare_patterns(const void *a, const void *b)
  * (more than TABLE_MAX_DISTINCT features, or tables off); tabled leaves are built straight
  * from the background (fill_tables) and keep nothing per pattern. */
 static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const gbx_data *background,
-                                 size_t features, int tables, summarised_tree *s, gbx_error *error)
+                                 size_t features, const int32_t *player, size_t players,
+                                 int tables, summarised_tree *s, gbx_error *error)
 {
     size_t n = tree->node_count, N = background->rows;
     s->tree = tree;
@@ -167,14 +172,14 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     s->leaf_index = gbx_malloc_array(n, sizeof(int32_t));
     s->order = gbx_malloc_array(n, sizeof(int32_t));
     s->leaves = gbx_calloc(n, sizeof(leaf_summary));
-    int32_t *bit_of_feature = gbx_malloc_array(features ? features : 1, sizeof(int32_t));
+    int32_t *bit_of_feature = gbx_malloc_array(players ? players : 1, sizeof(int32_t));
     if (!s->bit || !s->first || !s->leaf_index || !s->order || !s->leaves || !bit_of_feature) {
         free(bit_of_feature);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) s->leaf_index[i] = -1;
-    for (size_t f = 0; f < features; f++) bit_of_feature[f] = -1;
-    shape_walk walk = {s, bit_of_feature, 0};
+    for (size_t f = 0; f < players; f++) bit_of_feature[f] = -1;
+    shape_walk walk = {s, bit_of_feature, player, 0};
     gbx_status status = shape(&walk, 0, 0, tree_index, error);
     free(bit_of_feature);
     if (status != GBX_OK) return status;
@@ -190,7 +195,7 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
         free(node_pattern);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory summarising the background");
     }
-    record_features(s, 0, path_features);
+    record_features(s, 0, player, path_features);
     for (size_t b = 0; b < N; b++) {
         row_patterns(s, background->values + b * features, node_pattern, one_row);
         for (size_t l = 0; l < s->leaf_count; l++) by_leaf[l * N + b] = one_row[l];
@@ -348,11 +353,13 @@ void gbx_interventional_free(gbx_interventional *iv)
     free(iv->background);
     free(iv->background_margins);
     free(iv->base_values);
+    free(iv->player);
     free(iv);
 }
 
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
-                                      gbx_output_space space, int threads, size_t table_budget,
+                                      const gbx_players *players, gbx_output_space space,
+                                      int threads, size_t table_budget,
                                       gbx_interventional **out, gbx_error *error)
 {
     if (background->rows == 0)
@@ -375,6 +382,7 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
     iv->background_margins = gbx_malloc_array(N * K, sizeof(double));
     gbx_status status = iv->trees && iv->base_values && iv->background_margins
                             ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) status = gbx_players_copy(players, M, &iv->player, &iv->P, error);
     for (int a = 0; a <= MAX_DISTINCT; a++)
         for (int b = 0; b <= MAX_DISTINCT; b++)
             iv->beta[a][b] = a == 0 ? (b == 0 ? 1.0 : iv->beta[0][b - 1] * b / (b + 1))
@@ -393,8 +401,8 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
     if (tree_errors) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t t = 0; t < iv->tree_count; t++)
-            summarise_tree(&model->trees->trees[t], t, background, M, table_budget > 0,
-                           &iv->trees[t], &tree_errors[t]);
+            summarise_tree(&model->trees->trees[t], t, background, M, iv->player, iv->P,
+                           table_budget > 0, &iv->trees[t], &tree_errors[t]);
         for (size_t t = 0; t < iv->tree_count && status == GBX_OK; t++)
             if (tree_errors[t].status != GBX_OK) {
                 status = tree_errors[t].status;
@@ -470,11 +478,11 @@ static gbx_interventional_workspace *workspace_new(const gbx_interventional *iv)
 {
     gbx_interventional_workspace *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    size_t M = iv->model->features ? iv->model->features : 1;
+    size_t P = iv->P ? iv->P : 1;
     w->leaf_pattern = gbx_calloc(iv->max_leaves, sizeof(uint64_t));
     w->node_pattern = gbx_calloc(iv->max_leaves, sizeof(uint64_t));
-    w->pair = gbx_calloc(iv->model->outputs * M, sizeof(double));
-    w->state = gbx_calloc(M, 1);
+    w->pair = gbx_calloc(iv->model->outputs * P, sizeof(double));
+    w->state = gbx_calloc(P, 1);
     w->assigned = gbx_calloc((size_t)iv->max_depth + 1, sizeof(int32_t));
     if (!w->leaf_pattern || !w->node_pattern || !w->pair || !w->state || !w->assigned) {
         workspace_free(w);
@@ -551,9 +559,9 @@ static void walk_pair(const pair_walk *p, const gbx_tree *tree, int32_t id, int 
         }
         return;
     }
-    int32_t f = node->feature;
-    int x_left = gbx_node_goes_left(node, tree->categories, p->x[f]);
-    int r_left = gbx_node_goes_left(node, tree->categories, p->reference[f]);
+    int32_t column = node->feature, f = p->iv->player[column];
+    int x_left = gbx_node_goes_left(node, tree->categories, p->x[column]);
+    int r_left = gbx_node_goes_left(node, tree->categories, p->reference[column]);
     if (w->state[f] || x_left == r_left) {
         int left = w->state[f] == 2 ? r_left : x_left;
         walk_pair(p, tree, left ? node->left : node->right, x_count, z_count, assigned);
@@ -571,7 +579,7 @@ static void explain_row_probability(const gbx_interventional *iv, gbx_interventi
                                     const double *row, double *phi, double *prediction)
 {
     const gbx_model *model = iv->model;
-    size_t K = model->outputs, M = model->features, N = iv->background_rows;
+    size_t K = model->outputs, M = model->features, P = iv->P, N = iv->background_rows;
     double margin_x[64], p_x[64];
     gbx_tree_ensemble_margin(model, row, margin_x);
     memcpy(p_x, margin_x, K * sizeof(double));
@@ -582,16 +590,16 @@ static void explain_row_probability(const gbx_interventional *iv, gbx_interventi
         double p_r[64];
         memcpy(p_r, margin_r, K * sizeof(double));
         model->transform(model, p_r);
-        memset(w->pair, 0, K * M * sizeof(double));
+        memset(w->pair, 0, K * P * sizeof(double));
         for (size_t t = 0; t < iv->tree_count; t++) {
             const gbx_tree *tree = iv->trees[t].tree;
-            pair_walk p = {iv, w, row, iv->background + b * M, w->pair + (size_t)tree->output * M};
+            pair_walk p = {iv, w, row, iv->background + b * M, w->pair + (size_t)tree->output * P};
             walk_pair(&p, tree, 0, 0, 0, 0);
         }
         for (size_t k = 0; k < K; k++) {
             double difference = margin_x[k] - margin_r[k];
             double scale = difference == 0.0 ? 1.0 : (p_x[k] - p_r[k]) / difference;
-            for (size_t f = 0; f < M; f++) phi[k * M + f] += w->pair[k * M + f] * scale / (double)N;
+            for (size_t f = 0; f < P; f++) phi[k * P + f] += w->pair[k * P + f] * scale / (double)N;
         }
     }
 }
@@ -604,8 +612,8 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
                                       int threads, gbx_error *error)
 {
     const gbx_model *model = iv->model;
-    size_t K = model->outputs, M = model->features, rebuilt = 0;
-    memset(values, 0, count * K * M * sizeof(double));
+    size_t K = model->outputs, M = model->features, P = iv->P, rebuilt = 0;
+    memset(values, 0, count * K * P * sizeof(double));
     int raw = iv->space == GBX_SPACE_RAW;
     for (size_t t = 0; raw && t < iv->tree_count; t++)
         if (!iv->trees[t].tables && iv->trees[t].table_size > rebuilt)
@@ -633,7 +641,7 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
             for (size_t r = 0; r < count; r++)
                 if (w)
                     explain_tree_raw(iv, s, tables, w->node_pattern, w->leaf_pattern, rows + r * M,
-                                     values + r * K * M + (size_t)s->tree->output * M);
+                                     values + r * K * P + (size_t)s->tree->output * P);
         }
 #pragma omp for schedule(dynamic, 16)
         for (size_t r = 0; r < count; r++) {
@@ -641,7 +649,7 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
             if (raw)
                 gbx_tree_ensemble_margin(model, rows + r * M, predictions + r * K);
             else
-                explain_row_probability(iv, w, rows + r * M, values + r * K * M,
+                explain_row_probability(iv, w, rows + r * M, values + r * K * P,
                                         predictions + r * K);
         }
         free(layers);

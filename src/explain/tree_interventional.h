@@ -18,6 +18,7 @@
 #define GBX_TREE_INTERVENTIONAL_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_interventional gbx_interventional;
 
@@ -26,7 +27,8 @@ typedef struct gbx_interventional gbx_interventional;
 #define GBX_INTERVENTIONAL_TABLE_BUDGET ((size_t)64 << 20)
 
 gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *background,
-                                      gbx_output_space space, int threads, size_t table_budget,
+                                      const gbx_players *players, gbx_output_space space,
+                                      int threads, size_t table_budget,
                                       gbx_interventional **out, gbx_error *error);
 void gbx_interventional_free(gbx_interventional *interventional);
 void gbx_interventional_base_values(const gbx_interventional *interventional, double *out);

@@ -29,7 +29,8 @@ static void gauss_legendre(int n, double *nodes, double *weights)
  * the largest number of distinct features on a path; the second fills the per-node factors. */
 typedef struct {
     prepared_tree *prepared;
-    int32_t *depth_of_feature; /* depth of the latest element on each feature, or -1 */
+    int32_t *depth_of_feature; /* depth of the latest element on each player, or -1 */
+    const int32_t *player;     /* [features] */
     int32_t *node_at_depth;
     int unique, max_unique;
 } path_walk;
@@ -70,7 +71,7 @@ static void walk_paths(path_walk *walk, int32_t id, int depth)
     if (walk->unique > walk->max_unique) walk->max_unique = walk->unique;
     if (node->kind == GBX_NODE_LEAF) return;
     int32_t children[2] = {node->left, node->right};
-    int32_t feature = node->feature, saved = walk->depth_of_feature[feature];
+    int32_t feature = walk->player[node->feature], saved = walk->depth_of_feature[feature];
     for (int side = 0; side < 2; side++) {
         int32_t child = children[side];
         double fraction = gbx_cover_fraction(p->tree, id, child);
@@ -95,8 +96,9 @@ static void free_prepared(prepared_tree *p)
     free(p->down); free(p->up); free(p->repeated);
 }
 
-static gbx_status prepare_tree(const gbx_tree *tree, size_t features, prepared_tree *p,
-                               int32_t *depth_of_feature, int32_t *node_at_depth)
+static gbx_status prepare_tree(const gbx_tree *tree, size_t players, const int32_t *player,
+                               prepared_tree *p, int32_t *depth_of_feature,
+                               int32_t *node_at_depth)
 {
     size_t n = tree->node_count;
     p->tree = tree;
@@ -106,8 +108,8 @@ static gbx_status prepare_tree(const gbx_tree *tree, size_t features, prepared_t
     p->repeated = gbx_calloc(n, 1);
     if (!p->feature || !p->previous || !p->zero || !p->repeated) return GBX_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) p->feature[i] = p->previous[i] = -1;
-    for (size_t f = 0; f < features; f++) depth_of_feature[f] = -1;
-    path_walk walk = {p, depth_of_feature, node_at_depth, 0, 0};
+    for (size_t f = 0; f < players; f++) depth_of_feature[f] = -1;
+    path_walk walk = {p, depth_of_feature, player, node_at_depth, 0, 0};
     walk_paths(&walk, 0, 0);
     p->points = (walk.max_unique + 1) / 2 > 0 ? (walk.max_unique + 1) / 2 : 1;
     p->nodes = gbx_calloc((size_t)p->points, sizeof(double));
@@ -122,7 +124,8 @@ static gbx_status prepare_tree(const gbx_tree *tree, size_t features, prepared_t
 }
 
 gbx_status gbx_tree_shap_prepare(const gbx_tree_ensemble *ensemble, size_t features,
-                                 size_t outputs, gbx_tree_shap **out, gbx_error *error)
+                                 size_t outputs, const gbx_players *players, gbx_tree_shap **out,
+                                 gbx_error *error)
 {
     gbx_tree_shap *shap = calloc(1, sizeof *shap);
     if (!shap) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -139,15 +142,17 @@ gbx_status gbx_tree_shap_prepare(const gbx_tree_ensemble *ensemble, size_t featu
     size_t deepest = 1;
     for (size_t t = 0; t < ensemble->tree_count; t++)
         if (ensemble->trees[t].node_count > deepest) deepest = ensemble->trees[t].node_count;
-    int32_t *depth_of_feature = gbx_malloc_array(features ? features : 1, sizeof(int32_t));
+    gbx_status status = gbx_players_copy(players, features, &shap->player, &shap->players, error);
+    int32_t *depth_of_feature = gbx_malloc_array(shap->players ? shap->players : 1, sizeof(int32_t));
     int32_t *node_at_depth = gbx_malloc_array(deepest + 1, sizeof(int32_t));
-    gbx_status status = shap->trees && shap->base_values && depth_of_feature && node_at_depth
-                            ? GBX_OK : GBX_ERR_NOMEM;
+    if (status == GBX_OK && !(shap->trees && shap->base_values && depth_of_feature && node_at_depth))
+        status = GBX_ERR_NOMEM;
     for (size_t k = 0; status == GBX_OK && k < outputs; k++)
         shap->base_values[k] = ensemble->base_margin[k];
     for (size_t t = 0; status == GBX_OK && t < ensemble->tree_count; t++) {
         const gbx_tree *tree = &ensemble->trees[t];
-        status = prepare_tree(tree, features, &shap->trees[t], depth_of_feature, node_at_depth);
+        status = prepare_tree(tree, shap->players, shap->player, &shap->trees[t], depth_of_feature,
+                              node_at_depth);
         shap->base_values[tree->output] += gbx_tree_expected_value(tree);
         if (shap->trees[t].depth > shap->max_depth) shap->max_depth = shap->trees[t].depth;
         if (shap->trees[t].points > shap->max_points) shap->max_points = shap->trees[t].points;
@@ -169,6 +174,7 @@ void gbx_tree_shap_free(gbx_tree_shap *shap)
         for (size_t t = 0; t < shap->tree_count; t++) free_prepared(&shap->trees[t]);
     free(shap->trees);
     free(shap->base_values);
+    free(shap->player);
     free(shap);
 }
 
@@ -185,7 +191,7 @@ gbx_tree_shap_workspace *gbx_tree_shap_workspace_new(const gbx_tree_shap *shap)
     size_t features = shap->features ? shap->features : 1;
     w->x = gbx_calloc(features * BLOCK, sizeof(double));
     w->x_float = gbx_calloc(features * BLOCK, sizeof(double));
-    w->phi = gbx_calloc(shap->outputs * features * BLOCK, sizeof(double));
+    w->phi = gbx_calloc(shap->outputs * (shap->players ? shap->players : 1) * BLOCK, sizeof(double));
     w->path = gbx_calloc(levels * QB, sizeof(double));
     w->below = gbx_calloc(levels * QB, sizeof(double));
     w->repeats = gbx_calloc(levels * QB, sizeof(double));

@@ -14,13 +14,17 @@
 #define GBX_TREE_SHAP_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_tree_shap gbx_tree_shap;
 typedef struct gbx_tree_shap_workspace gbx_tree_shap_workspace;
 
-/* Precomputes per-node factors for every tree. */
+/* Precomputes per-node factors for every tree. With players (groups of features), splits on
+ * any column of a group count as splits on one feature, which gives the Shapley values of the
+ * grouped game exactly (the path's repeated-feature rule merges them). */
 gbx_status gbx_tree_shap_prepare(const gbx_tree_ensemble *ensemble, size_t features,
-                                 size_t outputs, gbx_tree_shap **out, gbx_error *error);
+                                 size_t outputs, const gbx_players *players, gbx_tree_shap **out,
+                                 gbx_error *error);
 void gbx_tree_shap_free(gbx_tree_shap *shap);
 
 /* Per-thread scratch memory. */
@@ -30,7 +34,7 @@ void gbx_tree_shap_workspace_free(gbx_tree_shap_workspace *workspace);
 /* E[f] per output under the cover distribution (base margin included). */
 void gbx_tree_shap_base_values(const gbx_tree_shap *shap, double *out);
 
-/* SHAP values of `count` rows (row-major, `features` wide): values is [count][outputs][features]
+/* SHAP values of `count` rows (row-major, `features` wide): values is [count][outputs][players]
  * and is overwritten. When interactions is not NULL it receives [count][outputs][M][M]
  * interaction values (XGBoost pred_interactions semantics, diagonal = main effects). */
 void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *workspace,

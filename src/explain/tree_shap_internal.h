@@ -14,7 +14,7 @@ typedef struct {
     int depth;              /* deepest leaf, in edges */
     double *nodes, *weights;/* Gauss-Legendre rule on [0, 1] */
     /* Per node, describing the path element that ends at that node (the parent's split): */
-    int32_t *feature;       /* the element's feature */
+    int32_t *feature;       /* the element's feature (its player, with groups) */
     int32_t *previous;      /* depth of the nearest ancestor element on the same feature, or -1 */
     double *zero;           /* z: product of the path's cover fractions for that feature */
     double *down;           /* [node][3][Q]: factor on the path polynomial, by state o_prev + o */
@@ -29,6 +29,8 @@ typedef void gbx_tree_shap_kernel(const gbx_tree_shap *shap, gbx_tree_shap_works
 struct gbx_tree_shap {
     gbx_tree_shap_kernel *kernel; /* the widest one this CPU runs */
     size_t features, outputs;
+    size_t players;         /* features explained: columns, or groups of them */
+    int32_t *player;        /* [features] */
     double *base_values;
     prepared_tree *trees;
     size_t tree_count;
@@ -38,7 +40,7 @@ struct gbx_tree_shap {
 struct gbx_tree_shap_workspace {
     double *x;       /* [features][BLOCK]: the block, transposed */
     double *x_float; /* the same, rounded to float32 for XGBoost's split rule */
-    double *phi;     /* [outputs][features][BLOCK] */
+    double *phi;     /* [outputs][players][BLOCK] */
     double *path;    /* [depth][Q][BLOCK]: path polynomial at each quadrature point */
     double *below;   /* [depth][Q][BLOCK]: sum over leaves below of value x path polynomial */
     double *repeats; /* [depth][Q][BLOCK]: the part of `below` under repeats of the feature */

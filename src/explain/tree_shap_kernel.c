@@ -11,7 +11,7 @@
 typedef struct {
     const prepared_tree *p;
     gbx_tree_shap_workspace *w;
-    double *phi;          /* [features][BLOCK] of this tree's output */
+    double *phi;          /* [players][BLOCK] of this tree's output */
     double *interactions; /* [rows][outputs][M][M] at the block's first row, or NULL */
     size_t rows, features, outputs;
     int output;
@@ -217,6 +217,7 @@ static void visit(const traversal *walk, int32_t id, int depth)
     double *left = w->left + depth * BLOCK;
     size_t column = (size_t)node->feature * BLOCK;
     directions(p->tree, node, w->x + column, w->x_float + column, left);
+    size_t player_column = (size_t)p->feature[node->left] * BLOCK;
     int32_t children[2] = {node->left, node->right};
     double *one = w->one + (depth + 1) * BLOCK;
     double *child_path = w->path + (depth + 1) * QB;
@@ -234,7 +235,7 @@ static void visit(const traversal *walk, int32_t id, int depth)
         if (previous >= 0) w->superseded[previous] = 1;
         visit(walk, child, depth + 1);
         if (previous >= 0) w->superseded[previous] = 0;
-        collect(walk->phi + column, below, previous >= 0 ? w->repeats + previous * QB : NULL,
+        collect(walk->phi + player_column, below, previous >= 0 ? w->repeats + previous * QB : NULL,
                 child_below, repeated ? child_repeats : NULL, one, p->up + (size_t)child * 2 * Q,
                 Q, side == 0);
     }
@@ -243,7 +244,7 @@ static void visit(const traversal *walk, int32_t id, int depth)
 void GBX_KERNEL_NAME(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w, const double *rows,
                      size_t count, double *values, double *interactions)
 {
-    size_t M = shap->features, K = shap->outputs;
+    size_t M = shap->features, K = shap->outputs, P = shap->players;
     if (interactions) memset(interactions, 0, count * K * M * M * sizeof(double));
     for (size_t start = 0; start < count; start += BLOCK) {
         size_t n = count - start < BLOCK ? count - start : BLOCK;
@@ -255,10 +256,10 @@ void GBX_KERNEL_NAME(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w, cons
                 w->x[f * BLOCK + r] = value;
                 w->x_float[f * BLOCK + r] = (float)value;
             }
-        memset(w->phi, 0, K * M * BLOCK * sizeof(double));
+        memset(w->phi, 0, K * P * BLOCK * sizeof(double));
         for (size_t t = 0; t < shap->tree_count; t++) {
             const prepared_tree *p = &shap->trees[t];
-            traversal walk = {p, w, w->phi + (size_t)p->tree->output * M * BLOCK,
+            traversal walk = {p, w, w->phi + (size_t)p->tree->output * P * BLOCK,
                               interactions ? interactions + start * K * M * M : NULL, n, M, K,
                               p->tree->output};
             for (size_t i = 0; i < (size_t)p->points * BLOCK; i++) w->path[i] = 1.0;
@@ -266,8 +267,8 @@ void GBX_KERNEL_NAME(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w, cons
         }
         for (size_t r = 0; r < n; r++)
             for (size_t k = 0; k < K; k++)
-                for (size_t f = 0; f < M; f++)
-                    values[((start + r) * K + k) * M + f] = w->phi[(k * M + f) * BLOCK + r];
+                for (size_t f = 0; f < P; f++)
+                    values[((start + r) * K + k) * P + f] = w->phi[(k * P + f) * BLOCK + r];
         if (interactions)
             for (size_t r = 0; r < n; r++)
                 for (size_t k = 0; k < K; k++) {

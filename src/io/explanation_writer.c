@@ -59,8 +59,9 @@ static void write_csv_field(FILE *file, const char *text)
     fputc('"', file);
 }
 
-static const char *feature_name(const gbx_explanation_writer *w, size_t f, char *buffer,
-                                size_t size)
+/* Name of model column f. */
+static const char *column_name(const gbx_explanation_writer *w, size_t f, char *buffer,
+                               size_t size)
 {
     const char *name = gbx_model_feature_name(w->explainer->model, f);
     if (name) return name;
@@ -74,6 +75,14 @@ static void free_column_names(gbx_explanation_writer *w)
     for (size_t f = 0; w->column_names && f < w->explainer->model->features; f++)
         free(w->column_names[f]);
     free(w->column_names);
+}
+
+/* Name of explained feature i: its group's, or its column's. */
+static const char *feature_name(const gbx_explanation_writer *w, size_t i, char *buffer,
+                                size_t size)
+{
+    const char *group = gbx_explainer_group_name(w->explainer, i);
+    return group ? group : column_name(w, i, buffer, size);
 }
 
 static void remove_sections(gbx_explanation_writer *w)
@@ -101,7 +110,7 @@ static gbx_status write_csv_header(gbx_explanation_writer *w)
     const gbx_model *model = w->explainer->model;
     char buffer[32];
     if (model->outputs > 1) fputs("output,", w->file);
-    for (size_t f = 0; f < model->features; f++) {
+    for (size_t f = 0; f < w->explainer->players.count; f++) {
         write_csv_field(w->file, feature_name(w, f, buffer, sizeof buffer));
         fputc(',', w->file);
     }
@@ -233,7 +242,7 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
     case SECTION_VALUES: values = e->values + r * K * M, rank = 2; break;
     case SECTION_BASE: values = e->base_values + r * K; break;
     case SECTION_PREDICTIONS: values = e->predictions + r * K; break;
-    case SECTION_DATA: values = data->values + r * M, shape[0] = M; break;
+    case SECTION_DATA: values = data->values + r * data->columns, shape[0] = data->columns; break;
     case SECTION_INTERACTIONS: values = e->interactions + r * K * M * M, rank = 3; break;
     case SECTION_STANDARD_ERRORS: values = e->standard_errors + r * K * M, rank = 2; break;
     }
@@ -300,7 +309,7 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
                 continue;
             size_t K = e->outputs, M = e->features;
             size_t numbers = s == SECTION_VALUES || s == SECTION_STANDARD_ERRORS ? K * M
-                             : s == SECTION_DATA ? M
+                             : s == SECTION_DATA ? data->columns
                              : s == SECTION_INTERACTIONS ? K * M * M : K;
             failed = emit_rows(w, w->sections[s], s, json_row, e, data, numbers);
         }
@@ -344,9 +353,29 @@ static void write_json_header(gbx_explanation_writer *w)
             probability ? "probability" : x->options.logit_link ? "logit_of_mean_probability"
                                                                 : "margin", w->rows);
     char buffer[32];
-    for (size_t j = 0; j < model->features; j++) {
+    for (size_t j = 0; j < x->players.count; j++) {
         if (j) fputs(", ", f);
         write_json_string(f, feature_name(w, j, buffer, sizeof buffer));
+    }
+    if (x->group_names) {
+        /* The columns of each group, and the data's own columns (the "data" rows keep them). */
+        fputs("],\n\"groups\": {", f);
+        for (size_t g = 0; g < x->players.count; g++) {
+            if (g) fputs(", ", f);
+            write_json_string(f, x->group_names[g]);
+            fputs(": [", f);
+            for (size_t j = 0, n = 0; j < model->features; j++)
+                if (x->players.of_column[j] == (int32_t)g) {
+                    if (n++) fputs(", ", f);
+                    write_json_string(f, column_name(w, j, buffer, sizeof buffer));
+                }
+            fputs("]", f);
+        }
+        fputs("},\n\"data_columns\": [", f);
+        for (size_t j = 0; j < model->features; j++) {
+            if (j) fputs(", ", f);
+            write_json_string(f, column_name(w, j, buffer, sizeof buffer));
+        }
     }
     fputs("],\n\"output_names\": [", f);
     for (size_t k = 0; k < model->outputs; k++) {

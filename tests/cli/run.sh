@@ -196,6 +196,51 @@ expect 2 "after 0 of 2 header lines" -- "$glassbox" predict --model "cmd:true" -
 expect 2 "--model-timeout needs a number of seconds" -- "$glassbox" predict --model "cmd:true" \
     --model-timeout soon --data "$work/p_rows.csv"
 
+# Feature groups: a and c explained as one feature "ac", b alone. The model is linear, so the
+# group's value is the sum of its columns' values, for every method; errors name the column.
+printf '{"groups": {"ac": ["a", "c"]}}' > "$work/groups.json"
+for method in exact kernel permutation linear; do
+    model_spec="$plugin:0.5,-1,2;0.1"
+    [ "$method" = linear ] && model_spec="$work/linear3.json"
+    printf '{"glassbox_linear": 1, "feature_names": ["a", "b", "c"], "coefficients": [0.5, -1, 2], "intercepts": 0.1}' \
+        > "$work/linear3.json"
+    expect 0 "" -- "$glassbox" explain --model "$model_spec" --data "$work/p_rows.csv" \
+        --background "$work/p_background.csv" --method $method --groups "$work/groups.json" \
+        --max-evals 4000 --format csv --quiet
+    paste -d, "$work/stdout" "$work/p_plugin.csv" | awk -F, -v method=$method '
+        NR == 1 && $1 != "ac" || NR == 1 && $2 != "b" || NR == 1 && $3 != "base_value" { bad = 1 }
+        NR > 1 { d = $1 - ($5 + $7); if (d < 0) d = -d; if (d > 1e-9) bad = 1
+                 d = $2 - $6; if (d < 0) d = -d; if (d > 1e-9) bad = 1 }
+        END { exit bad }' || fail "--groups with $method: $(head -3 "$work/stdout")"
+done
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/p_background.csv" --groups "$work/groups.json" --output "$work/g.json"
+grep -q '"groups": {"ac": \["a", "c"\], "b": \["b"\]}' "$work/g.json" || fail "--groups: no groups in the JSON"
+grep -q '"feature_names": \["ac", "b"\]' "$work/g.json" || fail "--groups: feature names"
+expect 0 "" -- "$glassbox" summary --explanation "$work/g.json" --rows 1
+grep -q "^    ac " "$work/stdout" || fail "summary of grouped explanation: $(cat "$work/stdout")"
+printf '{"groups": {"ac": ["a", "z"]}}' > "$work/bad_groups.json"
+expect 2 "group \"ac\" names column \"z\", which the model does not have" -- "$glassbox" explain \
+    --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" --background "$work/p_background.csv" \
+    --groups "$work/bad_groups.json"
+printf '{"groups": {"ac": ["a", "c"], "cb": ["c", "b"]}}' > "$work/bad_groups.json"
+expect 2 "column \"c\" is in groups \"ac\" and \"cb\"" -- "$glassbox" explain \
+    --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" --background "$work/p_background.csv" \
+    --groups "$work/bad_groups.json"
+printf '{"groups": {"ac": ["a", "c"]' > "$work/bad_groups.json"
+expect 2 "not valid JSON (the text ends early" -- "$glassbox" explain \
+    --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" --background "$work/p_background.csv" \
+    --groups "$work/bad_groups.json"
+# The credit model's one-hot columns as 11 groups (examples/credit_groups.json): 20 features
+# explained, adding up to the prediction.
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" \
+    --groups examples/credit_groups.json --format csv --quiet
+awk -F, 'NR == 1 && (NF != 22 || $10 != "CheckingAccountStatus") { bad = 1 }
+    NR > 1 { s = 0; for (i = 1; i <= 20; i++) s += $i; d = s + $21 - $22; if (d < 0) d = -d; if (d > 1e-9) bad = 1 }
+    END { exit bad }' "$work/stdout" || fail "--groups on the credit model: $(head -2 "$work/stdout")"
+expect 2 "cannot be asked together with feature groups" -- "$glassbox" explain --model "$model" \
+    --data "$data" --interactions --groups examples/credit_groups.json
+
 # A served model (tests/cli/http_model.c, the same linear model again) over TF Serving REST and
 # the Open Inference Protocol: same values as the plugin, connections kept alive, a dropped
 # connection retried, and a slow, dropping, failing or garbled server named in a clear error.
