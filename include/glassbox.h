@@ -155,8 +155,22 @@ typedef enum {
     GBX_METHOD_EXACT,             /* any model: all 2^M coalitions against a background set */
     GBX_METHOD_PERMUTATION,       /* any model: antithetic permutation sampling (seeded) */
     GBX_METHOD_LINEAR,            /* linear models: exact interventional LinearSHAP */
-    GBX_METHOD_KERNEL             /* any model: KernelSHAP (shap's sampling plan, seeded) */
+    GBX_METHOD_KERNEL,            /* any model: KernelSHAP (shap's sampling plan, seeded) */
+    GBX_METHOD_LIME               /* any model: LIME tabular (lime's defaults, seeded) */
 } gbx_method;
+
+typedef enum {
+    GBX_LIME_QUARTILE,   /* continuous features cut at their quartiles (lime's default) */
+    GBX_LIME_DECILE,     /* at their deciles */
+    GBX_LIME_CONTINUOUS  /* not cut: drawn from a normal, represented standardized */
+} gbx_lime_discretizer;
+
+typedef enum {
+    GBX_LIME_AUTO,            /* forward with at most 6 features, highest weights above */
+    GBX_LIME_FORWARD,         /* greedy forward selection by weighted R^2 */
+    GBX_LIME_HIGHEST_WEIGHTS, /* the largest |coefficients| of a ridge fit on all features */
+    GBX_LIME_ALL              /* every feature (lime's "none") */
+} gbx_lime_selection;
 
 typedef enum {
     GBX_SPACE_RAW,        /* margin / log-odds: values add up to the raw output */
@@ -179,6 +193,14 @@ typedef struct {
     const size_t *group_of_feature; /* [model features]: each column's group, < group_count;
                                      * every group has a column */
     const char *const *group_names; /* [group_count] */
+    /* LIME (the background set is its training data; max_evals its samples, default 5000) */
+    gbx_lime_discretizer lime_discretizer;
+    gbx_lime_selection lime_selection;
+    int lime_cosine;             /* cosine distance instead of euclidean */
+    size_t lime_features;        /* features in each local model (0: 10, as lime) */
+    double lime_kernel_width;    /* 0: 0.75 sqrt(M) */
+    const uint8_t *categorical;  /* [model features]: categorical columns (sampled by training
+                                  * frequency, never binned), or NULL for none */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
@@ -195,7 +217,8 @@ size_t gbx_groups_count(const gbx_groups *groups); /* features explained */
  * creation). */
 void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options);
 void gbx_groups_free(gbx_groups *groups);
-/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel". */
+/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel",
+ * "lime". */
 gbx_status gbx_method_parse(const char *name, gbx_method *out);
 const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 
@@ -224,6 +247,10 @@ const double *gbx_explanation_values(const gbx_explanation *explanation);      /
 const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
 const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
 /* [n][K][M], the standard error of each value for sampling methods, or NULL. */
+/* LIME: the local model's prediction at each row and its weighted R^2, [rows][outputs] (NULL
+ * for other methods); the intercepts are the base values. */
+const double *gbx_explanation_local_predictions(const gbx_explanation *explanation);
+const double *gbx_explanation_scores(const gbx_explanation *explanation);
 const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
 /* [n][K][M][M], or NULL without interactions. */
 const double *gbx_explanation_interactions(const gbx_explanation *explanation);

@@ -25,15 +25,23 @@ static const char help[] =
     "                       permutation (any model: antithetic permutation sampling against\n"
     "                       --background, with standard errors in the JSON file), linear\n"
     "                       (glassbox_linear JSON models: exact LinearSHAP against --background),\n"
-    "                       or kernel (any model: KernelSHAP with shap's sampling plan)\n"
+    "                       kernel (any model: KernelSHAP with shap's sampling plan),\n"
+    "                       or lime (any model: LIME tabular, --background as training data)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --groups G           explain groups of columns (one-hot dummies) as one feature each:\n"
     "                       G is {\"groups\": {\"NAME\": [\"column\", ...], ...}} (every method)\n"
-    "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048)\n"
+    "  --max-evals N        model calls per row: permutation (default 500), kernel (2M + 2048),\n"
+    "                       lime (neighbours drawn, 5000)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
     "                       prediction, for probability outputs, as shap's link=\"logit\")\n"
+    "  --discretizer D      lime: quartile (default), decile or none\n"
+    "  --distance D         lime: euclidean (default) or cosine\n"
+    "  --feature-selection S  lime: auto (default), forward, highest-weights or none\n"
+    "  --num-features K     lime: features in the local model (default 10)\n"
+    "  --kernel-width W     lime: kernel width (default 0.75 sqrt(M))\n"
+    "  --categorical C,..   lime: categorical columns, sampled by their training frequency\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -45,7 +53,7 @@ static const char help[] =
     "  --quiet              no notes or progress bar on stderr\n";
 
 typedef struct {
-    const char *model, *data, *background, *output, *format, *groups;
+    const char *model, *data, *background, *output, *format, *groups, *categorical;
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows, background_sample;
@@ -63,7 +71,10 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
         {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
         {"background-sample", required_argument, 0, 'B'}, {"link", required_argument, 0, 'L'},
-        {"groups", required_argument, 0, 'G'},
+        {"groups", required_argument, 0, 'G'}, {"discretizer", required_argument, 0, 'D'},
+        {"distance", required_argument, 0, 'X'}, {"feature-selection", required_argument, 0, 'F'},
+        {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
+        {"categorical", required_argument, 0, 'C'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -74,6 +85,44 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'd': a->data = optarg; break;
         case 'b': a->background = optarg; break;
         case 'G': a->groups = optarg; break;
+        case 'C': a->categorical = optarg; break;
+        case 'D':
+            if (strcmp(optarg, "quartile") == 0) a->explainer.lime_discretizer = GBX_LIME_QUARTILE;
+            else if (strcmp(optarg, "decile") == 0) a->explainer.lime_discretizer = GBX_LIME_DECILE;
+            else if (strcmp(optarg, "none") == 0) a->explainer.lime_discretizer = GBX_LIME_CONTINUOUS;
+            else return cli_usage_error("explain", "--discretizer is quartile, decile or none, "
+                                        "not \"%s\"", optarg);
+            break;
+        case 'X':
+            if (strcmp(optarg, "euclidean") != 0 && strcmp(optarg, "cosine") != 0)
+                return cli_usage_error("explain", "--distance is euclidean or cosine, not \"%s\"",
+                                       optarg);
+            a->explainer.lime_cosine = strcmp(optarg, "cosine") == 0;
+            break;
+        case 'F':
+            if (strcmp(optarg, "auto") == 0) a->explainer.lime_selection = GBX_LIME_AUTO;
+            else if (strcmp(optarg, "forward") == 0) a->explainer.lime_selection = GBX_LIME_FORWARD;
+            else if (strcmp(optarg, "highest-weights") == 0)
+                a->explainer.lime_selection = GBX_LIME_HIGHEST_WEIGHTS;
+            else if (strcmp(optarg, "none") == 0) a->explainer.lime_selection = GBX_LIME_ALL;
+            else return cli_usage_error("explain", "--feature-selection is auto, forward, "
+                                        "highest-weights or none, not \"%s\"", optarg);
+            break;
+        case 'N':
+            if (!cli_parse_count(optarg, &number))
+                return cli_usage_error("explain", "--num-features needs a positive number, not "
+                                       "\"%s\"", optarg);
+            a->explainer.lime_features = (size_t)number;
+            break;
+        case 'W': {
+            char *end;
+            double width = strtod(optarg, &end);
+            if (end == optarg || *end || !(width > 0 && width < 1e300))
+                return cli_usage_error("explain", "--kernel-width needs a positive number, not "
+                                       "\"%s\"", optarg);
+            a->explainer.lime_kernel_width = width;
+            break;
+        }
         case 'o': a->output = optarg; break;
         case 'f':
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "csv") != 0)
@@ -116,7 +165,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
                                        "tree-interventional, exact, permutation, linear, "
-                                       "kernel)",
+                                       "kernel, lime)",
                                        optarg);
             break;
         case 's':
@@ -142,13 +191,14 @@ static int parse(int argc, char **argv, explain_arguments *a)
     gbx_method method = a->explainer.method;
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
                            method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR ||
-                           method == GBX_METHOD_KERNEL;
+                           method == GBX_METHOD_KERNEL || method == GBX_METHOD_LIME;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
                                method == GBX_METHOD_EXACT         ? "exact"
                                : method == GBX_METHOD_PERMUTATION ? "permutation"
                                : method == GBX_METHOD_LINEAR      ? "linear"
                                : method == GBX_METHOD_KERNEL      ? "kernel"
+                               : method == GBX_METHOD_LIME        ? "lime (its training data)"
                                                                   : "tree-interventional");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
         return cli_usage_error("explain", "--background is used by every method but tree");
@@ -156,6 +206,36 @@ static int parse(int argc, char **argv, explain_arguments *a)
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");
     return EXIT_OK;
+}
+
+/* A comma-separated list of column names as flags over the M columns; NULL with *error set
+ * when a name is unknown. */
+static uint8_t *parse_columns(const char *list, size_t M, const char *const *names,
+                              gbx_error *error)
+{
+    uint8_t *flags = calloc(M ? M : 1, 1);
+    if (!flags) {
+        error->status = GBX_ERR_NOMEM;
+        snprintf(error->message, sizeof error->message, "out of memory");
+        return NULL;
+    }
+    for (const char *start = list; *start;) {
+        size_t length = strcspn(start, ",");
+        size_t j = 0;
+        while (j < M && !(names[j] && strlen(names[j]) == length &&
+                          strncmp(names[j], start, length) == 0))
+            j++;
+        if (j == M) {
+            error->status = GBX_ERR_USAGE;
+            snprintf(error->message, sizeof error->message, "--categorical names column "
+                     "\"%.*s\", which the model does not have", (int)length, start);
+            free(flags);
+            return NULL;
+        }
+        flags[j] = 1;
+        start += length + (start[length] == ',');
+    }
+    return flags;
 }
 
 int cli_explain(int argc, char **argv)
@@ -173,6 +253,7 @@ int cli_explain(int argc, char **argv)
     gbx_data_reader *reader = NULL;
     gbx_explanation_writer *writer = NULL;
     gbx_groups *groups = NULL;
+    uint8_t *categorical = NULL;
     if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
         (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
         goto failed;
@@ -209,6 +290,11 @@ int cli_explain(int argc, char **argv)
     for (size_t f = 0; f < M; f++)
         names[f] = gbx_model_feature_name(model, f) ? gbx_model_feature_name(model, f)
                                                     : gbx_data_reader_feature_name(reader, f);
+    if (a.categorical && !(categorical = parse_columns(a.categorical, M, names, &error))) {
+        free(names);
+        goto failed;
+    }
+    a.explainer.categorical = categorical;
     if (a.groups) {
         if (gbx_groups_read(a.groups, M, names, &groups, &error)) {
             free(names);
@@ -274,6 +360,7 @@ done:
     gbx_data_reader_free(reader);
     gbx_explainer_free(explainer);
     gbx_groups_free(groups);
+    free(categorical);
     gbx_data_free(background);
     gbx_model_free(model);
     return code;

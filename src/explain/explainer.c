@@ -23,6 +23,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_PERMUTATION] = "permutation",
     [GBX_METHOD_LINEAR] = "linear",
     [GBX_METHOD_KERNEL] = "kernel",
+    [GBX_METHOD_LIME] = "lime",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -44,6 +45,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_PERMUTATION: return "permutation";
     case GBX_METHOD_LINEAR: return "linear";
     case GBX_METHOD_KERNEL: return "kernel";
+    case GBX_METHOD_LIME: return "lime";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -58,6 +60,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_permutation_free(explainer->permutation);
     gbx_linear_shap_free(explainer->linear);
     gbx_kernel_free(explainer->kernel);
+    gbx_lime_free(explainer->lime);
     free(explainer->base_values);
     for (size_t g = 0; explainer->group_names && g < explainer->players.count; g++)
         free(explainer->group_names[g]);
@@ -118,7 +121,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                         : !model->trees ? GBX_METHOD_EXACT
                         : options->background ? GBX_METHOD_TREE_INTERVENTIONAL : GBX_METHOD_TREE;
     int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
-                         method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL;
+                         method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL ||
+                         method == GBX_METHOD_LIME;
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
@@ -126,6 +130,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
         return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
+    if (method == GBX_METHOD_LIME && options->group_count)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method lime does not take feature groups "
+                        "yet; mark one-hot columns --categorical instead");
     if (options->interactions && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "interaction values are per column; they "
                         "cannot be asked together with feature groups");
@@ -172,7 +179,13 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
             status = gbx_linear_shap_prepare(model, background, players, &explainer->linear,
                                              error);
-        else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
+        else if (status == GBX_OK && method == GBX_METHOD_LIME) {
+            gbx_lime_options lime = {options->lime_discretizer, options->lime_selection,
+                                     options->lime_cosine, options->lime_features,
+                                     options->max_evals, options->lime_kernel_width,
+                                     options->categorical, options->seed};
+            status = gbx_lime_prepare(model, background, &lime, &explainer->lime, error);
+        } else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
             status = gbx_permutation_prepare(model, background, players, options->max_evals,
                                              options->seed, &explainer->permutation, error);
         else if (status == GBX_OK)
@@ -189,7 +202,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                 gbx_linear_shap_base_values(explainer->linear, explainer->base_values);
             else if (explainer->kernel)
                 gbx_kernel_base_values(explainer->kernel, explainer->base_values);
-            else gbx_interventional_base_values(explainer->interventional, explainer->base_values);
+            else if (explainer->interventional)
+                gbx_interventional_base_values(explainer->interventional, explainer->base_values);
+            /* LIME: each row's intercept is its base value, set when it is explained. */
             explainer->background_rows = background->rows;
             gbx_sha256_buffer(background->values, background->rows * background->columns *
                               sizeof(double), explainer->background_sha256);
@@ -224,6 +239,8 @@ void gbx_explanation_free(gbx_explanation *explanation)
     free(explanation->predictions);
     free(explanation->interactions);
     free(explanation->standard_errors);
+    free(explanation->local_predictions);
+    free(explanation->scores);
     free(explanation);
 }
 
@@ -292,6 +309,16 @@ static gbx_status explain_rows(const gbx_explainer *x, const gbx_data *data, gbx
         e->standard_errors = gbx_malloc_array(n * e->outputs * e->features, sizeof(double));
         if (!e->standard_errors) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
     }
+    if (x->lime) {
+        size_t cells = n * e->outputs;
+        e->local_predictions = gbx_malloc_array(cells, sizeof(double));
+        e->scores = gbx_malloc_array(cells, sizeof(double));
+        if (!e->local_predictions || !e->scores)
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+        return gbx_lime_explain(x->lime, rows, n, e->values, e->base_values,
+                                e->local_predictions, e->scores, e->predictions, x->threads,
+                                error);
+    }
     if (x->kernel)
         return gbx_kernel_explain(x->kernel, rows, n, e->values, e->standard_errors,
                                   e->predictions, x->threads, error);
@@ -339,6 +366,11 @@ const double *gbx_explanation_values(const gbx_explanation *e) { return e->value
 const double *gbx_explanation_base_values(const gbx_explanation *e) { return e->base_values; }
 const double *gbx_explanation_predictions(const gbx_explanation *e) { return e->predictions; }
 const double *gbx_explanation_interactions(const gbx_explanation *e) { return e->interactions; }
+const double *gbx_explanation_local_predictions(const gbx_explanation *e)
+{
+    return e->local_predictions;
+}
+const double *gbx_explanation_scores(const gbx_explanation *e) { return e->scores; }
 const double *gbx_explanation_standard_errors(const gbx_explanation *e)
 {
     return e->standard_errors;

@@ -9,6 +9,7 @@
 #include "permutation.h"
 #include "linear_shap.h"
 #include "kernel.h"
+#include "lime.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -22,6 +23,7 @@ struct gbx_explainer {
     gbx_permutation *permutation;    /* GBX_METHOD_PERMUTATION */
     gbx_linear_shap *linear;         /* GBX_METHOD_LINEAR */
     gbx_kernel *kernel;              /* GBX_METHOD_KERNEL */
+    gbx_lime *lime;                  /* GBX_METHOD_LIME */
     size_t background_rows;
     char background_sha256[65];
     gbx_players players;             /* groups of columns, when options gave some */
@@ -36,6 +38,7 @@ struct gbx_explanation {
     double *predictions;  /* [rows][outputs] */
     double *interactions; /* [rows][outputs][features][features] or NULL */
     double *standard_errors; /* [rows][outputs][features], sampling methods only */
+    double *local_predictions, *scores; /* [rows][outputs], LIME only */
 };
 
 #endif

@@ -14,9 +14,10 @@
 #include <strings.h>
 
 enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
-       SECTION_STANDARD_ERRORS, SECTION_COUNT };
+       SECTION_STANDARD_ERRORS, SECTION_LOCAL_PREDICTIONS, SECTION_SCORES, SECTION_COUNT };
 static const char *const section_keys[SECTION_COUNT] = {
-    "values", "base_values", "predictions", "data", "interaction_values", "standard_errors"};
+    "values", "base_values", "predictions", "data", "interaction_values", "standard_errors",
+    "local_predictions", "r2"};
 
 struct gbx_explanation_writer {
     char *path, *temporary;
@@ -186,7 +187,8 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
         for (int s = 0; s < SECTION_COUNT; s++) {
             if ((s == SECTION_DATA && !w->include_data) ||
                 (s == SECTION_INTERACTIONS && !w->interactions) ||
-                (s == SECTION_STANDARD_ERRORS && !explainer->permutation && !explainer->kernel))
+                (s == SECTION_STANDARD_ERRORS && !explainer->permutation && !explainer->kernel) ||
+                ((s == SECTION_LOCAL_PREDICTIONS || s == SECTION_SCORES) && !explainer->lime))
                 continue;
             w->sections[s] = tmpfile();
             if (!w->sections[s]) {
@@ -245,6 +247,8 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
     case SECTION_DATA: values = data->values + r * data->columns, shape[0] = data->columns; break;
     case SECTION_INTERACTIONS: values = e->interactions + r * K * M * M, rank = 3; break;
     case SECTION_STANDARD_ERRORS: values = e->standard_errors + r * K * M, rank = 2; break;
+    case SECTION_LOCAL_PREDICTIONS: values = e->local_predictions + r * K; break;
+    case SECTION_SCORES: values = e->scores + r * K; break;
     }
     if (w->rows + r > 0) fputc(',', file);
     fputc('\n', file);
@@ -305,7 +309,9 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
         for (int s = 0; s < SECTION_COUNT && !failed; s++) {
             if (!w->sections[s] || (s == SECTION_DATA && !data) ||
                 (s == SECTION_INTERACTIONS && !e->interactions) ||
-                (s == SECTION_STANDARD_ERRORS && !e->standard_errors))
+                (s == SECTION_STANDARD_ERRORS && !e->standard_errors) ||
+                (s == SECTION_LOCAL_PREDICTIONS && !e->local_predictions) ||
+                (s == SECTION_SCORES && !e->scores))
                 continue;
             size_t K = e->outputs, M = e->features;
             size_t numbers = s == SECTION_VALUES || s == SECTION_STANDARD_ERRORS ? K * M
@@ -344,14 +350,32 @@ static void write_json_header(gbx_explanation_writer *w)
             fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu",
                     x->options.max_evals ? x->options.max_evals : 500,
                     gbx_permutation_pairs(x->permutation));
+        if (x->lime) {
+            static const char *const discretizers[] = {"quartile", "decile", "none"};
+            static const char *const selections[] = {"auto", "forward_selection",
+                                                     "highest_weights", "none"};
+            size_t M = model->features, selected = x->options.lime_features ? x->options.lime_features : 10;
+            fprintf(f, ", \"num_samples\": %zu, \"discretizer\": \"%s\", \"feature_selection\": "
+                    "\"%s\", \"num_features\": %zu, \"kernel_width\": %.17g, \"distance\": \"%s\"",
+                    x->options.max_evals ? x->options.max_evals : 5000,
+                    discretizers[x->options.lime_discretizer], selections[x->options.lime_selection],
+                    selected < M ? selected : M,
+                    x->options.lime_kernel_width > 0 ? x->options.lime_kernel_width
+                                                     : 0.75 * sqrt((double)M),
+                    x->options.lime_cosine ? "cosine" : "euclidean");
+        }
     }
     fprintf(f, "},\n\"seed\": %llu,\n\"model\": {", (unsigned long long)x->options.seed);
     fprintf(f, "\"sha256\": \"%s\", \"type\": \"%s\", \"objective\": ",
             model->sha256, model->type);
     write_json_string(f, gbx_model_objective(model));
+    /* LIME explains the predictions themselves: probabilities for classifiers. */
+    int lime_probability = x->lime && (model->link == GBX_LINK_LOGIT || model->link == GBX_LINK_SOFTMAX);
     fprintf(f, ", \"output\": \"%s\"},\n\"rows\": %zu,\n\"feature_names\": [",
-            probability ? "probability" : x->options.logit_link ? "logit_of_mean_probability"
-                                                                : "margin", w->rows);
+            probability || lime_probability ? "probability"
+            : x->lime                      ? "prediction"
+            : x->options.logit_link        ? "logit_of_mean_probability"
+                                           : "margin", w->rows);
     char buffer[32];
     for (size_t j = 0; j < x->players.count; j++) {
         if (j) fputs(", ", f);

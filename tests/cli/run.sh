@@ -241,6 +241,37 @@ awk -F, 'NR == 1 && (NF != 22 || $10 != "CheckingAccountStatus") { bad = 1 }
 expect 2 "cannot be asked together with feature groups" -- "$glassbox" explain --model "$model" \
     --data "$data" --interactions --groups examples/credit_groups.json
 
+# LIME without a discretizer or feature selection on a linear model: the local fit is the
+# model itself, so the contributions are w (x - mean of the training data), exact's values, up
+# to the ridge's slight shrinkage; the same seed gives the same bytes at any thread count.
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/bg300.csv" --method lime --discretizer none --feature-selection none \
+    --format csv --quiet --threads 1 --seed 4
+cp "$work/stdout" "$work/lime1.csv"
+"$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" --background "$work/bg300.csv" \
+    --method exact --format csv --quiet > "$work/exact300.csv"
+paste -d, "$work/lime1.csv" "$work/exact300.csv" | awk -F, 'NR > 1 { for (i = 1; i <= 3; i++) {
+    d = $i - $(i + 5); if (d < 0) d = -d; e = $(i + 5); if (e < 0) e = -e
+    if (d > 0.01 + 0.01 * e) bad = 1 } } END { exit bad }' ||
+    fail "lime on a linear model: $(cat "$work/lime1.csv")"
+expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/p_rows.csv" \
+    --background "$work/bg300.csv" --method lime --discretizer none --feature-selection none \
+    --format csv --quiet --threads 2 --seed 4
+cmp -s "$work/stdout" "$work/lime1.csv" || fail "lime: output depends on --threads"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --method lime --categorical Telephone,ForeignWorker --discretizer decile --distance cosine \
+    --num-features 4 --kernel-width 2 --output "$work/lime.json"
+grep -q '"discretizer": "decile", "feature_selection": "auto", "num_features": 4, "kernel_width": 2, "distance": "cosine"' \
+    "$work/lime.json" || fail "lime: parameters not recorded"
+grep -q '"local_predictions": \[' "$work/lime.json" && grep -q '"r2": \[' "$work/lime.json" ||
+    fail "lime: no local predictions or R^2"
+expect 2 "--categorical names column \"Nope\", which the model does not have" -- "$glassbox" explain \
+    --model "$model" --data "$data" --background "$data" --method lime --categorical Age,Nope
+expect 2 "--discretizer is quartile, decile or none" -- "$glassbox" explain --model "$model" \
+    --data "$data" --background "$data" --method lime --discretizer entropy
+expect 2 "method lime (its training data) needs --background" -- "$glassbox" explain --model "$model" --data "$data" \
+    --method lime
+
 # A served model (tests/cli/http_model.c, the same linear model again) over TF Serving REST and
 # the Open Inference Protocol: same values as the plugin, connections kept alive, a dropped
 # connection retried, and a slow, dropping, failing or garbled server named in a clear error.

@@ -428,12 +428,82 @@ def stage_blackbox(directory):
     fx.reference("shap_linear", columns, linear.shap_values(rows),
                  expected=[float(np.atleast_1d(linear.expected_value)[0])])
     fixtures.append(fx.meta)
+    fixtures.append(sampling_references(directory))
+    fixtures.append(lime_references(directory, frame, target))
+    import lime
     import sklearn
+    from importlib.metadata import version
     with open(os.path.join(directory, "manifest.json"), "w") as f:
         json.dump({"generated_by": "tests/conformance/generate.py --stage blackbox",
                    "versions": {"shap": shap.__version__, "xgboost": xgb.__version__,
-                                "scikit-learn": sklearn.__version__},
+                                "scikit-learn": sklearn.__version__, "lime": version("lime")},
                    "fixtures": fixtures}, f, indent=1)
+
+
+def sampling_references(directory):
+    """shap's PermutationExplainer and KernelExplainer on a budget well below the 2^10
+    coalitions of the diabetes model, with fixed seeds: estimates the sampling methods must
+    agree with within their standard errors."""
+    import shap
+    import sklearn.datasets
+    import xgboost as xgb
+    data = sklearn.datasets.load_diabetes()
+    X, y, names = data.data, data.target, list(data.feature_names)
+    booster = xgb.train({"objective": "reg:squarederror", "max_depth": 4, "eta": 0.3, "seed": 1},
+                        xgb.DMatrix(X, y, feature_names=names), 40)
+    fx = Fixture(directory, "xgb_diabetes_sampled", "xgb_diabetes_sampled.json", names, 1)
+    booster.save_model(fx.path("json"))
+    rows, background = X[200:220], X[300:350]
+
+    def margin(batch):
+        return booster.predict(xgb.DMatrix(batch, feature_names=names), output_margin=True)
+    masker = shap.maskers.Independent(background, max_samples=len(background))
+    exact = shap.explainers.ExactExplainer(margin, masker)(rows)
+    np.random.seed(0)
+    permutation = shap.explainers.PermutationExplainer(margin, masker, seed=0)(
+        rows, max_evals=600)
+    kernel = shap.KernelExplainer(margin, background).shap_values(rows, nsamples=300)
+    fx.data(rows)
+    fx.data(background, "background")
+    base = [float(exact.base_values[0])]
+    fx.reference("shap_exact", names, exact.values, expected=base)
+    fx.reference("shap_permutation", names, permutation.values, expected=base, max_evals=600)
+    fx.reference("shap_kernel", names, kernel, expected=base, max_evals=300)
+    return fx.meta
+
+
+def lime_references(directory, frame, target):
+    """lime's LimeTabularExplainer (all its defaults: quartile discretizer, 5000 samples,
+    auto feature selection of 10 features, Ridge) on an XGBoost credit classifier, explaining
+    predict_proba's class 1 for 50 held-out applicants, with the 800 training rows as its
+    training data. The weights are written per feature (0 where lime left a feature out);
+    intercept, local prediction and score go to a second file."""
+    import lime.lime_tabular
+    import xgboost as xgb
+    names = list(frame.columns)
+    X = frame.to_numpy(dtype=np.float64)
+    train, rows = X[:CREDIT_TRAIN_ROWS], X[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 50]
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.2, "seed": 2},
+                        xgb.DMatrix(train, target[:CREDIT_TRAIN_ROWS], feature_names=names), 60)
+    fx = Fixture(directory, "xgb_credit_lime", "xgb_credit_lime.json", names, 1)
+    booster.save_model(fx.path("json"))
+
+    def proba(batch):
+        p = booster.predict(xgb.DMatrix(batch, feature_names=names))
+        return np.column_stack([1 - p, p])
+    explainer = lime.lime_tabular.LimeTabularExplainer(train, feature_names=names, random_state=0)
+    weights = np.zeros((len(rows), len(names)))
+    fit = np.zeros((len(rows), 3))
+    for r, row in enumerate(rows):
+        explanation = explainer.explain_instance(row, proba, num_features=10)
+        for feature, weight in explanation.as_map()[1]:
+            weights[r, feature] = weight
+        fit[r] = [explanation.intercept[1], explanation.local_pred[0], explanation.score]
+    fx.data(rows)
+    fx.data(train, "background")
+    fx.reference("lime", names, weights)
+    fx.reference("lime_fit", ["intercept", "local_prediction", "score"], fit)
+    return fx.meta
 
 
 def main():

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 venv=${GBX_FIXTURE_VENV:-/tmp/glassbox-fixtures-venv}
 old=${GBX_FIXTURE_VENV_OLD:-/tmp/glassbox-fixtures-venv-xgb1}
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q xgboost lightgbm shap scikit-learn pandas
+"$venv/bin/pip" install -q xgboost lightgbm shap scikit-learn pandas lime
 python3 -m venv "$old"
 "$old/bin/pip" install -q "xgboost==1.7.6" "numpy<2" pandas
 rm -rf "$here"/fixtures/*

@@ -266,11 +266,111 @@ static void test_every_fixture(void **state)
     json_object_put(manifest);
 }
 
+/* Indices of the 5 largest |values| (ties to the lower index). */
+static void top_features(const double *values, size_t M, size_t top[5])
+{
+    for (int i = 0; i < 5; i++) {
+        size_t best = M;
+        for (size_t j = 0; j < M; j++) {
+            int taken = 0;
+            for (int k = 0; k < i; k++) taken |= top[k] == j;
+            if (!taken && (best == M || fabs(values[j]) > fabs(values[best]))) best = j;
+        }
+        top[i] = best;
+    }
+}
+
 /* The model-agnostic methods against shap on the black-box fixtures: exact and kernel (a model
  * seen only through its margin) against ExactExplainer, permutation within 5 of its standard
  * errors of those values, linear against LinearExplainer on a scikit-learn logistic
  * regression. */
 #define BLACKBOX FIXTURES "blackbox/"
+
+/* shap's PermutationExplainer and KernelExplainer on the same budget: both are estimates, so
+ * glassbox's must lie within 5 combined standard errors of shap's (shap's spread taken as
+ * glassbox's own at that budget: sqrt(2) times its standard error). */
+static void check_sampled_references(const char *name, const gbx_model *model, const gbx_data *data,
+                                     const gbx_data *background, json_object *references)
+{
+    const char *keys[] = {"shap_permutation", "shap_kernel"};
+    gbx_method methods[] = {GBX_METHOD_PERMUTATION, GBX_METHOD_KERNEL};
+    for (int m = 0; m < 2; m++) {
+        json_object *meta = member(references, keys[m]);
+        if (!meta) continue;
+        char path[512];
+        snprintf(path, sizeof path, "blackbox/%s", json_object_get_string(member(meta, "file")));
+        table reference = read_table(path);
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = methods[m];
+        options.background = background;
+        options.max_evals = (size_t)json_object_get_int64(member(meta, "max_evals"));
+        options.seed = 5;
+        gbx_explanation *e = explain(model, data, &options);
+        check_additivity(name, e);
+        const double *values = gbx_explanation_values(e);
+        const double *errors = gbx_explanation_standard_errors(e);
+        double worst = 0.0;
+        for (size_t i = 0; i < reference.rows * reference.columns; i++) {
+            if (!(errors[i] >= 0.0)) fail_msg("%s: %s standard error %g", name, keys[m], errors[i]);
+            double z = fabs(values[i] - reference.values[i]) / (M_SQRT2 * errors[i] + 1e-9);
+            if (z > worst) worst = z;
+            if (!(z <= 5.0))
+                fail_msg("%s: %s[%zu]: glassbox %g (standard error %g), shap %g", name, keys[m], i,
+                         values[i], errors[i], reference.values[i]);
+        }
+        print_message("%s: %s within %.2f combined standard errors of shap\n", name, keys[m], worst);
+        gbx_explanation_free(e);
+        free(reference.values);
+    }
+}
+
+/* lime's LimeTabularExplainer: both draw 5000 neighbours at random, so the weights differ by
+ * sampling noise; the features they rank first must agree: at least 4 of the top 5 shared on
+ * at least 80% of the rows, and the local fits' R^2 close. */
+static void check_lime_reference(const char *name, const gbx_model *model, const gbx_data *data,
+                                 const gbx_data *background, json_object *references)
+{
+    json_object *meta = member(references, "lime");
+    if (!meta) return;
+    char path[512];
+    snprintf(path, sizeof path, "blackbox/%s", json_object_get_string(member(meta, "file")));
+    table weights = read_table(path);
+    snprintf(path, sizeof path, "blackbox/%s",
+             json_object_get_string(member(member(references, "lime_fit"), "file")));
+    table fit = read_table(path);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_LIME;
+    options.background = background;
+    options.seed = 3;
+    gbx_explanation *e = explain(model, data, &options);
+    const double *values = gbx_explanation_values(e), *scores = gbx_explanation_scores(e);
+    const double *local = gbx_explanation_local_predictions(e);
+    const double *base = gbx_explanation_base_values(e);
+    size_t M = weights.columns, rows = weights.rows, agreeing = 0;
+    double score_gap = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        size_t ours[5], theirs[5], shared = 0;
+        top_features(values + r * M, M, ours);
+        top_features(weights.values + r * M, M, theirs);
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 5; j++) shared += ours[i] == theirs[j];
+        agreeing += shared >= 4;
+        score_gap += fabs(scores[r] - fit.values[r * 3 + 2]) / (double)rows;
+        /* The local model adds up at the row: intercept + contributions = local prediction. */
+        double sum = base[r];
+        for (size_t j = 0; j < M; j++) sum += values[r * M + j];
+        if (!(fabs(sum - local[r]) <= 1e-9)) fail_msg("%s: lime row %zu does not add up", name, r);
+    }
+    print_message("%s: lime top 5 agree (4 or 5 shared) on %zu of %zu rows; mean |R^2 gap| %.3f\n",
+                  name, agreeing, rows, score_gap);
+    if (!(agreeing * 5 >= rows * 4)) fail_msg("%s: lime top 5 agree on %zu of %zu rows", name, agreeing, rows);
+    if (!(score_gap <= 0.05)) fail_msg("%s: lime R^2 differs by %.3f on average", name, score_gap);
+    gbx_explanation_free(e);
+    free(weights.values);
+    free(fit.values);
+}
 
 static void check_blackbox(json_object *fixture)
 {
@@ -323,6 +423,8 @@ static void check_blackbox(json_object *fixture)
         }
         free(reference.values);
     }
+    check_sampled_references(name, model, data, background, references);
+    check_lime_reference(name, model, data, background, references);
     gbx_data_free(background);
     gbx_data_free(data);
     gbx_model_free(model);

@@ -1,0 +1,563 @@
+#include "lime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How one feature is perturbed. Categories are what a neighbour draws: for a categorical
+ * feature its training values, for a binned one its bins (as bin numbers); NaN stands for a
+ * missing value. Only categories seen in the training data are drawn. */
+typedef struct {
+    int categorical, binned;
+    size_t categories;
+    double *category;    /* [categories]: value or bin number, NaN = missing */
+    double *cumulative;  /* [categories]: cumulative training frequency, the last is 1 */
+    size_t cut_count;    /* binned: bin b holds cut[b-1] < x <= cut[b] */
+    double *cut;
+    double *mean, *std, *low, *high; /* binned: per bin (cut_count + 1) */
+    double center, scale; /* continuous without bins: training mean and standard deviation */
+} lime_feature;
+
+struct gbx_lime {
+    const gbx_model *model;
+    gbx_lime_options options;
+    size_t M, K, samples, selected;
+    double kernel_width;
+    lime_feature *features;
+};
+
+static void free_feature(lime_feature *f)
+{
+    free(f->category);
+    free(f->cumulative);
+    free(f->cut);
+    free(f->mean);
+    free(f->std);
+    free(f->low);
+    free(f->high);
+}
+
+void gbx_lime_free(gbx_lime *lime)
+{
+    if (!lime) return;
+    for (size_t j = 0; lime->features && j < lime->M; j++) free_feature(&lime->features[j]);
+    free(lime->features);
+    free(lime);
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* numpy.percentile's default (linear interpolation between order statistics). */
+static double percentile(const double *sorted, size_t n, double p)
+{
+    double position = p / 100.0 * (double)(n - 1);
+    size_t below = (size_t)floor(position);
+    if (below + 1 >= n) return sorted[n - 1];
+    double fraction = position - (double)below;
+    return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
+}
+
+/* The bin of x: the number of cuts below it (numpy.searchsorted, side left); NaN stays NaN. */
+static double bin_of(const lime_feature *f, double x)
+{
+    if (isnan(x)) return NAN;
+    size_t low = 0, high = f->cut_count;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (f->cut[middle] < x) low = middle + 1;
+        else high = middle;
+    }
+    return (double)low;
+}
+
+/* The category of a value: its bin for binned features, itself otherwise. */
+static double category_of(const lime_feature *f, double x) { return f->binned ? bin_of(f, x) : x; }
+
+static int same_category(double a, double b) { return isnan(a) ? isnan(b) : a == b; }
+
+/* Categories of a column (values or bins) with their frequencies, sorted, missing last. */
+static gbx_status count_categories(lime_feature *f, const double *column, size_t n)
+{
+    double *sorted = gbx_malloc_array(n, sizeof(double));
+    if (!sorted) return GBX_ERR_NOMEM;
+    size_t present = 0, missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        double c = category_of(f, column[i]);
+        if (isnan(c)) missing++;
+        else sorted[present++] = c;
+    }
+    qsort(sorted, present, sizeof(double), compare_doubles);
+    size_t distinct = 0;
+    for (size_t i = 0; i < present; i++) distinct += i == 0 || sorted[i] != sorted[i - 1];
+    f->categories = distinct + (missing > 0);
+    f->category = gbx_malloc_array(f->categories, sizeof(double));
+    f->cumulative = gbx_malloc_array(f->categories, sizeof(double));
+    if (!f->category || !f->cumulative) {
+        free(sorted);
+        return GBX_ERR_NOMEM;
+    }
+    size_t c = 0, seen = 0;
+    for (size_t i = 0; i < present; i++) {
+        if (i > 0 && sorted[i] != sorted[i - 1]) {
+            f->cumulative[c++] = (double)seen / (double)n;
+        }
+        f->category[c] = sorted[i];
+        seen++;
+    }
+    if (present) f->cumulative[c++] = (double)seen / (double)n;
+    if (missing) f->category[c] = NAN, f->cumulative[c++] = 1.0;
+    f->cumulative[f->categories - 1] = 1.0; /* no rounding gap at the top */
+    free(sorted);
+    return GBX_OK;
+}
+
+/* Cuts at the quartiles or deciles of the non-missing values, and each bin's statistics. */
+static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int deciles)
+{
+    double *sorted = gbx_malloc_array(n ? n : 1, sizeof(double));
+    if (!sorted) return GBX_ERR_NOMEM;
+    size_t present = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(column[i])) sorted[present++] = column[i];
+    qsort(sorted, present, sizeof(double), compare_doubles);
+    size_t wanted = deciles ? 9 : 3;
+    f->cut = gbx_malloc_array(wanted, sizeof(double));
+    f->mean = gbx_calloc(wanted + 1, sizeof(double));
+    f->std = gbx_calloc(wanted + 1, sizeof(double));
+    f->low = gbx_calloc(wanted + 1, sizeof(double));
+    f->high = gbx_calloc(wanted + 1, sizeof(double));
+    size_t *count = gbx_calloc(wanted + 1, sizeof(size_t));
+    if (!f->cut || !f->mean || !f->std || !f->low || !f->high || !count) {
+        free(sorted);
+        free(count);
+        return GBX_ERR_NOMEM;
+    }
+    f->binned = 1;
+    f->cut_count = 0;
+    for (size_t q = 1; present && q <= wanted; q++) {
+        double cut = percentile(sorted, present, deciles ? 10.0 * (double)q : 25.0 * (double)q);
+        if (f->cut_count == 0 || cut != f->cut[f->cut_count - 1]) f->cut[f->cut_count++] = cut;
+    }
+    /* Mean and (population) standard deviation of the values in each bin, as lime. */
+    for (size_t i = 0; i < present; i++) {
+        size_t b = (size_t)bin_of(f, sorted[i]);
+        count[b]++;
+        f->mean[b] += sorted[i];
+    }
+    for (size_t b = 0; b <= f->cut_count; b++) f->mean[b] = count[b] ? f->mean[b] / (double)count[b] : 0.0;
+    for (size_t i = 0; i < present; i++) {
+        size_t b = (size_t)bin_of(f, sorted[i]);
+        f->std[b] += (sorted[i] - f->mean[b]) * (sorted[i] - f->mean[b]);
+    }
+    for (size_t b = 0; b <= f->cut_count; b++) {
+        f->std[b] = (count[b] ? sqrt(f->std[b] / (double)count[b]) : 0.0) + 1e-11;
+        f->low[b] = b == 0 ? (present ? sorted[0] : 0.0) : f->cut[b - 1];
+        f->high[b] = b == f->cut_count ? (present ? sorted[present - 1] : 0.0) : f->cut[b];
+    }
+    free(count);
+    free(sorted);
+    return count_categories(f, column, n);
+}
+
+gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
+                            const gbx_lime_options *options, gbx_lime **out, gbx_error *error)
+{
+    size_t M = model->features, N = training->rows;
+    if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background (training) data set has no rows");
+    if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
+    gbx_lime *lime = calloc(1, sizeof *lime);
+    if (!lime) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    lime->model = model;
+    lime->options = *options;
+    lime->options.categorical = NULL; /* not kept: the caller may free it */
+    lime->M = M;
+    lime->K = model->outputs;
+    lime->samples = options->samples ? options->samples : 5000;
+    lime->selected = options->features ? options->features : 10;
+    if (lime->selected > M) lime->selected = M;
+    lime->kernel_width = options->kernel_width > 0 ? options->kernel_width : 0.75 * sqrt((double)M);
+    lime->features = gbx_calloc(M ? M : 1, sizeof(lime_feature));
+    double *column = gbx_malloc_array(N, sizeof(double));
+    gbx_status status = lime->features && column ? GBX_OK : GBX_ERR_NOMEM;
+    for (size_t j = 0; status == GBX_OK && j < M; j++) {
+        lime_feature *f = &lime->features[j];
+        for (size_t i = 0; i < N; i++) column[i] = training->values[i * M + j];
+        f->categorical = options->categorical && options->categorical[j];
+        if (f->categorical) {
+            status = count_categories(f, column, N);
+        } else if (options->discretizer != GBX_LIME_CONTINUOUS) {
+            status = make_bins(f, column, N, options->discretizer == GBX_LIME_DECILE);
+        } else {
+            /* sklearn's StandardScaler: population standard deviation, 1 for a constant. */
+            double sum = 0.0, squares = 0.0;
+            size_t present = 0;
+            for (size_t i = 0; i < N; i++)
+                if (!isnan(column[i])) sum += column[i], present++;
+            f->center = present ? sum / (double)present : 0.0;
+            for (size_t i = 0; i < N; i++)
+                if (!isnan(column[i])) squares += (column[i] - f->center) * (column[i] - f->center);
+            f->scale = present ? sqrt(squares / (double)present) : 0.0;
+            if (!(f->scale > 0.0)) f->scale = 1.0;
+        }
+    }
+    free(column);
+    if (status != GBX_OK) {
+        gbx_lime_free(lime);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory summarising the training data");
+    }
+    *out = lime;
+    return GBX_OK;
+}
+
+/* ---- sampling ---- */
+
+/* Standard normal distribution function and its inverse (Acklam's rational approximation,
+ * polished by one Halley step to full double precision). */
+static double normal_cdf(double x) { return 0.5 * erfc(-x / M_SQRT2); }
+
+static double normal_quantile(double p)
+{
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                               1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                               6.680131188771972e+01, -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                               -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
+    if (p <= 0.0) return -INFINITY;
+    if (p >= 1.0) return INFINITY;
+    double x;
+    if (p < 0.02425) {
+        double q = sqrt(-2.0 * log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
+    } else if (p <= 1.0 - 0.02425) {
+        double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
+    } else {
+        double q = sqrt(-2.0 * log(1.0 - p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
+    }
+    double e = normal_cdf(x) - p, u = e * sqrt(2.0 * M_PI) * exp(x * x / 2.0);
+    return x - u / (1.0 + x * u / 2.0);
+}
+
+/* A draw from N(mean, std) truncated to [low, high], by inverting the distribution function;
+ * on the upper side the mirror image keeps the tail probabilities representable. */
+static double truncated_normal(double mean, double std, double low, double high, uint64_t *random)
+{
+    double a = (low - mean) / std, b = (high - mean) / std;
+    if (!(a < b)) return low; /* every training value of the bin is the same */
+    int mirror = a > 0.0;
+    if (mirror) {
+        double t = a;
+        a = -b, b = -t;
+    }
+    double pa = normal_cdf(a), pb = normal_cdf(b);
+    double t = normal_quantile(pa + gbx_random_uniform(random) * (pb - pa));
+    if (t < a) t = a;
+    if (t > b) t = b;
+    return mean + std * (mirror ? -t : t);
+}
+
+/* A category drawn by training frequency. */
+static size_t draw_category(const lime_feature *f, uint64_t *random)
+{
+    double u = gbx_random_uniform(random);
+    size_t low = 0, high = f->categories - 1;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (f->cumulative[middle] > u) high = middle;
+        else low = middle + 1;
+    }
+    return low;
+}
+
+/* The neighbours of x: values (model inputs) and their representation z, row 0 being x. */
+static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
+                            uint64_t *random)
+{
+    size_t M = lime->M, S = lime->samples;
+    memcpy(values, x, M * sizeof(double));
+    for (size_t j = 0; j < M; j++) {
+        const lime_feature *f = &lime->features[j];
+        z[j] = f->categorical || f->binned ? 1.0 : isnan(x[j]) ? 0.0 : (x[j] - f->center) / f->scale;
+    }
+    for (size_t s = 1; s < S; s++)
+        for (size_t j = 0; j < M; j++) {
+            const lime_feature *f = &lime->features[j];
+            double *value = values + s * M + j, *representation = z + s * M + j;
+            if (!f->categorical && !f->binned) {
+                double u = gbx_random_uniform(random);
+                double t = normal_quantile(u > 0.0 ? u : 0x1p-53);
+                *value = f->center + f->scale * t;
+                *representation = t;
+                continue;
+            }
+            double category = f->category[draw_category(f, random)];
+            *representation = same_category(category, category_of(f, x[j]));
+            if (f->categorical || isnan(category)) {
+                *value = category;
+            } else {
+                size_t b = (size_t)category;
+                *value = truncated_normal(f->mean[b], f->std[b], f->low[b], f->high[b], random);
+            }
+        }
+}
+
+/* ---- the weighted fits ---- */
+
+/* Solves (G_SS + alpha I) beta = g_S for the features in `used` by Cholesky; a singular
+ * system (a feature constant over the neighbours) gets a tiny ridge, which gives such a
+ * feature 0 as the least-norm solution would. */
+static void solve(const double *G, const double *g, size_t M, const size_t *used, size_t q,
+                  double alpha, double *beta, double *L)
+{
+    double jitter = 0.0;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int ok = 1;
+        for (size_t i = 0; i < q && ok; i++)
+            for (size_t j = 0; j <= i; j++) {
+                double sum = G[used[i] * M + used[j]] + (i == j ? alpha + jitter : 0.0);
+                for (size_t k = 0; k < j; k++) sum -= L[i * q + k] * L[j * q + k];
+                if (i == j) {
+                    if (!(sum > 0.0)) { ok = 0; break; }
+                    L[i * q + i] = sqrt(sum);
+                } else {
+                    L[i * q + j] = sum / L[j * q + j];
+                }
+            }
+        if (ok) {
+            for (size_t i = 0; i < q; i++) { /* L y = g, then L^T beta = y */
+                double sum = g[used[i]];
+                for (size_t k = 0; k < i; k++) sum -= L[i * q + k] * beta[k];
+                beta[i] = sum / L[i * q + i];
+            }
+            for (size_t i = q; i-- > 0;) {
+                double sum = beta[i];
+                for (size_t k = i + 1; k < q; k++) sum -= L[k * q + i] * beta[k];
+                beta[i] = sum / L[i * q + i];
+            }
+            return;
+        }
+        double largest = 1e-300;
+        for (size_t i = 0; i < q; i++)
+            if (G[used[i] * M + used[i]] > largest) largest = G[used[i] * M + used[i]];
+        jitter = jitter == 0.0 ? 1e-12 * largest : jitter * 1e3;
+    }
+    memset(beta, 0, q * sizeof(double));
+}
+
+/* Weighted R^2 of a fit (sklearn's score with sample weights) from the centred moments. */
+static double r_squared(const double *G, const double *g, double syy, size_t M, const size_t *used,
+                        size_t q, const double *beta)
+{
+    double sse = syy;
+    for (size_t i = 0; i < q; i++) {
+        sse -= 2.0 * beta[i] * g[used[i]];
+        for (size_t j = 0; j < q; j++) sse += beta[i] * G[used[i] * M + used[j]] * beta[j];
+    }
+    if (sse < 0.0) sse = 0.0;
+    if (!(syy > 0.0)) return sse == 0.0 ? 1.0 : 0.0;
+    return 1.0 - sse / syy;
+}
+
+/* Scratch of one thread. */
+typedef struct {
+    double *values, *z, *outputs, *weights, *means, *G, *g, *beta, *L, *order_key;
+    size_t *used, *order;
+} lime_work;
+
+static void work_free(lime_work *w)
+{
+    free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
+    free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
+}
+
+static int work_alloc(const gbx_lime *lime, lime_work *w)
+{
+    size_t M = lime->M ? lime->M : 1, S = lime->samples, K = lime->K;
+    w->values = gbx_malloc_array(S * M, sizeof(double));
+    w->z = gbx_malloc_array(S * M, sizeof(double));
+    w->outputs = gbx_malloc_array(S * K, sizeof(double));
+    w->weights = gbx_malloc_array(S, sizeof(double));
+    w->means = gbx_malloc_array(M, sizeof(double));
+    w->G = gbx_malloc_array(M * M, sizeof(double));
+    w->g = gbx_malloc_array(M, sizeof(double));
+    w->beta = gbx_malloc_array(M, sizeof(double));
+    w->L = gbx_malloc_array(M * M, sizeof(double));
+    w->order_key = gbx_malloc_array(M, sizeof(double));
+    w->used = gbx_malloc_array(M, sizeof(size_t));
+    w->order = gbx_malloc_array(M, sizeof(size_t));
+    return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
+           w->L && w->order_key && w->used && w->order;
+}
+
+/* The features of the local model, by the configured selection (lime's feature_selection). */
+static size_t select_features(const gbx_lime *lime, lime_work *w, double syy)
+{
+    size_t M = lime->M, wanted = lime->selected;
+    gbx_lime_selection selection = lime->options.selection;
+    if (selection == GBX_LIME_AUTO) selection = wanted <= 6 ? GBX_LIME_FORWARD : GBX_LIME_HIGHEST_WEIGHTS;
+    if (selection == GBX_LIME_ALL) {
+        for (size_t j = 0; j < M; j++) w->used[j] = j;
+        return M;
+    }
+    if (selection == GBX_LIME_FORWARD) {
+        /* Greedy: add the feature whose least-squares fit (alpha 0) scores best; ties go to
+         * the first feature, as in lime. */
+        size_t q = 0;
+        uint8_t taken[4096] = {0};
+        uint8_t *in = M <= sizeof taken ? taken : gbx_calloc(M, 1);
+        if (!in) return 0;
+        for (; q < wanted; q++) {
+            double best_score = -1e8;
+            size_t best = 0;
+            for (size_t j = 0; j < M; j++) {
+                if (in[j]) continue;
+                w->used[q] = j;
+                solve(w->G, w->g, M, w->used, q + 1, 0.0, w->beta, w->L);
+                double score = r_squared(w->G, w->g, syy, M, w->used, q + 1, w->beta);
+                if (score > best_score) best_score = score, best = j;
+            }
+            w->used[q] = best;
+            in[best] = 1;
+        }
+        if (in != taken) free(in);
+        return q;
+    }
+    /* Highest weights: a ridge fit (alpha 0.01) on every feature, features ranked by
+     * |coefficient x the row's representation|, stable for ties. */
+    for (size_t j = 0; j < M; j++) w->order[j] = j;
+    solve(w->G, w->g, M, w->order, M, 0.01, w->beta, w->L);
+    for (size_t j = 0; j < M; j++) w->order_key[j] = fabs(w->beta[j] * w->z[j]);
+    for (size_t i = 1; i < M; i++) { /* insertion sort, descending, stable */
+        size_t j = i, moving = w->order[i];
+        while (j > 0 && w->order_key[w->order[j - 1]] < w->order_key[moving]) {
+            w->order[j] = w->order[j - 1];
+            j--;
+        }
+        w->order[j] = moving;
+    }
+    for (size_t j = 0; j < wanted; j++) w->used[j] = w->order[j];
+    return wanted;
+}
+
+static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *x, double *values,
+                              double *intercepts, double *local, double *scores, gbx_error *error)
+{
+    const gbx_model *model = lime->model;
+    size_t M = lime->M, K = lime->K, S = lime->samples;
+    uint64_t random = gbx_random_key(lime->options.seed, x, M);
+    draw_neighbours(lime, x, w->values, w->z, &random);
+    gbx_status status = model->predict_raw(model, w->values, S, w->outputs, error);
+    if (status != GBX_OK) return status;
+    for (size_t s = 0; s < S; s++) model->transform(model, w->outputs + s * K);
+    /* Kernel weights from the distance to the row in the representation. */
+    double width2 = lime->kernel_width * lime->kernel_width, norm0 = 0.0;
+    for (size_t j = 0; j < M; j++) norm0 += w->z[j] * w->z[j];
+    for (size_t s = 0; s < S; s++) {
+        const double *zs = w->z + s * M;
+        double d;
+        if (lime->options.cosine) {
+            double dot = 0.0, norm = 0.0;
+            for (size_t j = 0; j < M; j++) dot += zs[j] * w->z[j], norm += zs[j] * zs[j];
+            d = norm > 0.0 && norm0 > 0.0 ? 1.0 - dot / sqrt(norm * norm0) : 1.0;
+            if (d < 0.0) d = 0.0;
+        } else {
+            d = 0.0;
+            for (size_t j = 0; j < M; j++) d += (zs[j] - w->z[j]) * (zs[j] - w->z[j]);
+            d = sqrt(d);
+        }
+        w->weights[s] = sqrt(exp(-d * d / width2));
+    }
+    /* Weighted means and the centred Gram matrix, shared by every output and fit. */
+    double total = 0.0;
+    for (size_t s = 0; s < S; s++) total += w->weights[s];
+    for (size_t j = 0; j < M; j++) {
+        double sum = 0.0;
+        for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[s * M + j];
+        w->means[j] = sum / total;
+    }
+    memset(w->G, 0, M * M * sizeof(double));
+    for (size_t s = 0; s < S; s++) {
+        const double *zs = w->z + s * M;
+        double ws = w->weights[s];
+        for (size_t i = 0; i < M; i++) {
+            double di = ws * (zs[i] - w->means[i]);
+            for (size_t j = 0; j <= i; j++) w->G[i * M + j] += di * (zs[j] - w->means[j]);
+        }
+    }
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < i; j++) w->G[j * M + i] = w->G[i * M + j];
+    for (size_t k = 0; k < K; k++) {
+        double mean_y = 0.0, syy = 0.0;
+        for (size_t s = 0; s < S; s++) mean_y += w->weights[s] * w->outputs[s * K + k];
+        mean_y /= total;
+        memset(w->g, 0, M * sizeof(double));
+        for (size_t s = 0; s < S; s++) {
+            double dy = w->weights[s] * (w->outputs[s * K + k] - mean_y);
+            syy += dy * (w->outputs[s * K + k] - mean_y);
+            for (size_t j = 0; j < M; j++) w->g[j] += dy * (w->z[s * M + j] - w->means[j]);
+        }
+        size_t q = select_features(lime, w, syy);
+        if (q == 0 && M > 0) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        solve(w->G, w->g, M, w->used, q, 1.0, w->beta, w->L); /* Ridge(alpha=1), as lime */
+        double *phi = values + k * M, intercept = mean_y, at_row = 0.0;
+        memset(phi, 0, M * sizeof(double));
+        for (size_t i = 0; i < q; i++) {
+            size_t j = w->used[i];
+            intercept -= w->beta[i] * w->means[j];
+            phi[j] = w->beta[i] * w->z[j];
+            at_row += phi[j];
+        }
+        intercepts[k] = intercept;
+        local[k] = intercept + at_row;
+        scores[k] = r_squared(w->G, w->g, syy, M, w->used, q, w->beta);
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_lime_explain(const gbx_lime *lime, const double *rows, size_t count,
+                            double *values, double *intercepts, double *local_predictions,
+                            double *scores, double *predictions, int threads, gbx_error *error)
+{
+    const gbx_model *model = lime->model;
+    size_t M = lime->M, K = lime->K;
+    gbx_status status = model->predict_raw(model, rows, count, predictions, error);
+    if (status != GBX_OK) return status;
+    for (size_t r = 0; r < count; r++) model->transform(model, predictions + r * K);
+    size_t failed_row = SIZE_MAX;
+    gbx_error first_error = {0};
+#pragma omp parallel num_threads(threads)
+    {
+        lime_work w = {0};
+        int ready = work_alloc(lime, &w);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t r = 0; r < count; r++) {
+            gbx_error row_error = {0};
+            gbx_status row_status =
+                ready ? explain_row(lime, &w, rows + r * M, values + r * K * M, intercepts + r * K,
+                                    local_predictions + r * K, scores + r * K, &row_error)
+                      : gbx_fail(&row_error, GBX_ERR_NOMEM, "out of memory for %zu neighbours",
+                                 lime->samples);
+            if (row_status != GBX_OK) {
+#pragma omp critical(gbx_lime_error)
+                if (r < failed_row) failed_row = r, first_error = row_error;
+            }
+        }
+        work_free(&w);
+    }
+    if (failed_row != SIZE_MAX) {
+        if (error) *error = first_error;
+        return first_error.status;
+    }
+    return GBX_OK;
+}
