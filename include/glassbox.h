@@ -104,6 +104,18 @@ void gbx_data_reader_free(gbx_data_reader *reader);
 gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
                            gbx_error *error);
 
+/* Background summaries. A sample keeps `count` rows; k-means keeps `count` centres, each
+ * coordinate moved to the nearest value its column holds and each centre weighted by its
+ * share of the rows (as shap.kmeans). With stratify >= 0, each distinct value of that column
+ * (missing values one more) gets a share of `count` in proportion to its rows (at least one),
+ * and a sampled row weighs its stratum's share over the rows drawn from it. The summary is
+ * weighted (gbx_data_weights) except for a plain sample. */
+typedef enum { GBX_SUMMARY_SAMPLE, GBX_SUMMARY_KMEANS } gbx_summary;
+gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
+                              long stratify, uint64_t seed, gbx_data **out, gbx_error *error);
+/* Row weights of a summary (summing to 1), or NULL when every row weighs the same. */
+const double *gbx_data_weights(const gbx_data *data);
+
 /* Reads a whole CSV file at once (for background sets and small inputs). */
 gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
                              gbx_error *error);

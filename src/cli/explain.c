@@ -29,6 +29,9 @@ static const char help[] =
     "                       or lime (any model: LIME tabular, --background as training data)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
+    "  --background-kmeans K  use K weighted k-means centres of the background (shap.kmeans)\n"
+    "  --background-stratify COL  draw the sample or the centres per value of COL, in\n"
+    "                       proportion to its rows\n"
     "  --groups G           explain groups of columns (one-hot dummies) as one feature each:\n"
     "                       G is {\"groups\": {\"NAME\": [\"column\", ...], ...}} (every method)\n"
     "  --max-evals N        model calls per row: permutation (default 500), kernel (2M + 2048),\n"
@@ -56,7 +59,8 @@ typedef struct {
     const char *model, *data, *background, *output, *format, *groups, *categorical;
     gbx_explainer_options explainer;
     int no_data, quiet;
-    long chunk_rows, background_sample;
+    long chunk_rows, background_sample, background_kmeans;
+    const char *background_stratify;
     gbx_model_options model_options;
 } explain_arguments;
 
@@ -71,7 +75,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"format", required_argument, 0, 'f'}, {"model-timeout", required_argument, 0, 'T'},
         {"max-evals", required_argument, 0, 'E'}, {"seed", required_argument, 0, 'S'},
         {"background-sample", required_argument, 0, 'B'}, {"link", required_argument, 0, 'L'},
-        {"groups", required_argument, 0, 'G'}, {"discretizer", required_argument, 0, 'D'},
+        {"groups", required_argument, 0, 'G'}, {"background-kmeans", required_argument, 0, 'K'},
+        {"background-stratify", required_argument, 0, 'R'}, {"discretizer", required_argument, 0, 'D'},
         {"distance", required_argument, 0, 'X'}, {"feature-selection", required_argument, 0, 'F'},
         {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
         {"categorical", required_argument, 0, 'C'},
@@ -85,6 +90,12 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'd': a->data = optarg; break;
         case 'b': a->background = optarg; break;
         case 'G': a->groups = optarg; break;
+        case 'R': a->background_stratify = optarg; break;
+        case 'K':
+            if (!cli_parse_count(optarg, &a->background_kmeans))
+                return cli_usage_error("explain", "--background-kmeans needs a positive number, "
+                                       "not \"%s\"", optarg);
+            break;
         case 'C': a->categorical = optarg; break;
         case 'D':
             if (strcmp(optarg, "quartile") == 0) a->explainer.lime_discretizer = GBX_LIME_QUARTILE;
@@ -200,6 +211,12 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                : method == GBX_METHOD_KERNEL      ? "kernel"
                                : method == GBX_METHOD_LIME        ? "lime (its training data)"
                                                                   : "tree-interventional");
+    if (a->background_sample && a->background_kmeans)
+        return cli_usage_error("explain", "--background-sample and --background-kmeans are "
+                               "two ways to summarise the background; pick one");
+    if (a->background_stratify && !a->background_sample && !a->background_kmeans)
+        return cli_usage_error("explain", "--background-stratify needs --background-sample K or "
+                               "--background-kmeans K");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
         return cli_usage_error("explain", "--background is used by every method but tree");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
@@ -257,13 +274,27 @@ int cli_explain(int argc, char **argv)
     if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
         (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
         goto failed;
-    if (background && a.background_sample && (size_t)a.background_sample < gbx_data_rows(background)) {
-        gbx_data *sample = NULL;
-        if (gbx_data_sample(background, (size_t)a.background_sample, a.explainer.seed, &sample,
-                            &error))
+    /* A sample or a k-means summary of the background, per stratum when asked. */
+    size_t summary_rows = (size_t)(a.background_kmeans ? a.background_kmeans : a.background_sample);
+    if (background && summary_rows && (a.background_kmeans || a.background_stratify ||
+                                       summary_rows < gbx_data_rows(background))) {
+        long stratify = -1;
+        for (size_t j = 0; a.background_stratify && j < gbx_data_columns(background); j++)
+            if (strcmp(gbx_data_column_name(background, j), a.background_stratify) == 0)
+                stratify = (long)j;
+        gbx_data *summary = NULL;
+        if (a.background_stratify && stratify < 0) {
+            error.status = GBX_ERR_USAGE;
+            snprintf(error.message, sizeof error.message, "--background-stratify: %s has no "
+                     "column \"%s\" the model uses", a.background, a.background_stratify);
+            goto failed;
+        }
+        if (gbx_data_summarise(background, a.background_kmeans ? GBX_SUMMARY_KMEANS
+                                                               : GBX_SUMMARY_SAMPLE,
+                               summary_rows, stratify, a.explainer.seed, &summary, &error))
             goto failed;
         gbx_data_free(background);
-        background = sample;
+        background = summary;
     }
     /* As shap warns: each background row is one model call per coalition for the methods that
      * see the model only through its predictions. */

@@ -19,6 +19,7 @@ struct gbx_data {
     size_t columns;
     double *values; /* rows x columns, row-major, NaN = missing */
     char **names;   /* columns names, never NULL entries */
+    double *weights; /* [rows], summing to 1, for a weighted summary; NULL: rows weigh alike */
 };
 
 /* An empty data set with owned storage (values uninitialised) and names copied (or f0, f1...). */

@@ -44,12 +44,14 @@ void gbx_data_free(gbx_data *data)
         for (size_t j = 0; j < data->columns; j++) free(data->names[j]);
     free(data->names);
     free(data->values);
+    free(data->weights);
     free(data);
 }
 
 size_t gbx_data_rows(const gbx_data *data) { return data->rows; }
 size_t gbx_data_columns(const gbx_data *data) { return data->columns; }
 const double *gbx_data_values(const gbx_data *data) { return data->values; }
+const double *gbx_data_weights(const gbx_data *data) { return data->weights; }
 const char *gbx_data_column_name(const gbx_data *data, size_t column)
 {
     return column < data->columns ? data->names[column] : NULL;
@@ -58,22 +60,5 @@ const char *gbx_data_column_name(const gbx_data *data, size_t column)
 gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
                            gbx_error *error)
 {
-    if (!data || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_sample: NULL argument");
-    size_t n = data->rows, M = data->columns;
-    if (count > n) count = n;
-    /* Selection sampling (Knuth's algorithm S): each row is kept with the probability that
-     * leaves exactly `count`, so the rows stay in file order. */
-    gbx_data *sample = gbx_data_alloc(count, M, (const char *const *)data->names);
-    if (!sample) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    uint64_t state = seed ^ 0x5851F42D4C957F2DULL;
-    size_t kept = 0;
-    for (size_t r = 0; r < n && kept < count; r++) {
-        double u = gbx_random_uniform(&state);
-        if ((double)(n - r) * u < (double)(count - kept)) {
-            memcpy(sample->values + kept * M, data->values + r * M, M * sizeof(double));
-            kept++;
-        }
-    }
-    *out = sample;
-    return GBX_OK;
+    return gbx_data_summarise(data, GBX_SUMMARY_SAMPLE, count, -1, seed, out, error);
 }

@@ -6,14 +6,19 @@
 #include "../models/model.h"
 
 typedef struct {
-    double *rows;  /* [count][features] */
+    double *rows;   /* [count][features] */
     size_t count;
-    double *mean;  /* [outputs]: mean raw output, or mean prediction when asked */
+    double *weight; /* [count] summing to 1 for a weighted summary (k-means), else NULL */
+    double *mean;   /* [outputs]: mean raw output, or mean prediction when asked */
 } gbx_background;
 
 /* predictions: average the model's predictions (transformed outputs) instead of raw outputs. */
 gbx_status gbx_background_init(gbx_background *background, const gbx_model *model,
                                const gbx_data *data, int predictions, gbx_error *error);
 void gbx_background_release(gbx_background *background);
+/* The background's expectation of one number per background row (values[b * stride]): the
+ * weighted sum for a weighted background, the plain mean otherwise. */
+double gbx_background_average(const gbx_background *background, const double *values,
+                              size_t stride);
 
 #endif

@@ -82,11 +82,9 @@ static gbx_status coalition_values(const gbx_exact *exact, const double *x, size
     gbx_status status = exact->model->predict_raw(exact->model, hybrids, count * N, outputs, error);
     if (status != GBX_OK) return status;
     for (size_t c = 0; c < count; c++)
-        for (size_t k = 0; k < K; k++) {
-            double sum = 0.0;
-            for (size_t b = 0; b < N; b++) sum += outputs[(c * N + b) * K + k];
-            v[(first + c) * K + k] = sum / (double)N;
-        }
+        for (size_t k = 0; k < K; k++)
+            v[(first + c) * K + k] = gbx_background_average(&exact->background,
+                                                            outputs + c * N * K + k, K);
     return GBX_OK;
 }
 

@@ -130,6 +130,10 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
         return gbx_fail(error, GBX_ERR_USAGE, "interaction values need method tree");
+    if (method == GBX_METHOD_LIME && options->background && options->background->weights)
+        return gbx_fail(error, GBX_ERR_USAGE, "method lime learns its sampling distribution from "
+                        "the training rows themselves, not from a weighted summary (drop "
+                        "--background-kmeans and --background-stratify)");
     if (method == GBX_METHOD_LIME && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method lime does not take feature groups "
                         "yet; mark one-hot columns --categorical instead");
@@ -206,8 +210,20 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                 gbx_interventional_base_values(explainer->interventional, explainer->base_values);
             /* LIME: each row's intercept is its base value, set when it is explained. */
             explainer->background_rows = background->rows;
-            gbx_sha256_buffer(background->values, background->rows * background->columns *
-                              sizeof(double), explainer->background_sha256);
+            /* The fingerprint covers the weights of a weighted summary too. */
+            size_t cells = background->rows * background->columns;
+            double *bytes = gbx_malloc_array(cells + background->rows, sizeof(double));
+            if (!bytes) {
+                status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+            } else {
+                memcpy(bytes, background->values, cells * sizeof(double));
+                if (background->weights)
+                    memcpy(bytes + cells, background->weights, background->rows * sizeof(double));
+                gbx_sha256_buffer(bytes, (cells + (background->weights ? background->rows : 0)) *
+                                             sizeof(double), explainer->background_sha256);
+                free(bytes);
+            }
+            explainer->background_weighted = background->weights != NULL;
         }
     }
     if (status != GBX_OK) {

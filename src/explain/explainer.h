@@ -25,6 +25,7 @@ struct gbx_explainer {
     gbx_kernel *kernel;              /* GBX_METHOD_KERNEL */
     gbx_lime *lime;                  /* GBX_METHOD_LIME */
     size_t background_rows;
+    int background_weighted;         /* a weighted summary (k-means, stratified sample) */
     char background_sha256[65];
     gbx_players players;             /* groups of columns, when options gave some */
     int32_t *player_of_column;       /* [features] */

@@ -327,9 +327,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     if (status == GBX_OK && !v) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t c = 0; status == GBX_OK && c < S; c++)
         for (size_t k = 0; k < K && status == GBX_OK; k++) {
-            double sum = 0.0;
-            for (size_t b = 0; b < N; b++) sum += outputs[(c * N + b) * K + k];
-            v[c * K + k] = sum / (double)N;
+            v[c * K + k] = gbx_background_average(&kr->background, outputs + c * N * K + k, K);
             status = link(kr, &v[c * K + k], error);
         }
     /* The estimate from all coalitions, then (for the standard errors) from the enumerated

@@ -39,10 +39,13 @@ gbx_status gbx_linear_shap_prepare(const gbx_model *model, const gbx_data *backg
         gbx_linear_shap_free(linear);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
+    /* The background's (weighted) mean row. */
     for (size_t b = 0; b < N; b++)
-        for (size_t f = 0; f < M; f++) linear->mean[f] += background->values[b * M + f];
+        for (size_t f = 0; f < M; f++)
+            linear->mean[f] += (background->weights ? background->weights[b] : 1.0) *
+                               background->values[b * M + f];
     for (size_t f = 0; f < M; f++) {
-        linear->mean[f] /= (double)N;
+        if (!background->weights) linear->mean[f] /= (double)N;
         if (linear->mean[f] != linear->mean[f]) {
             gbx_linear_shap_free(linear);
             return gbx_fail(error, GBX_ERR_USAGE, "background column %zu has missing values; a "

@@ -88,11 +88,8 @@ static gbx_status pair_sample(const gbx_permutation *p, const double *x, const s
         gbx_status status = p->model->predict_raw(p->model, hybrids, (P + 1) * N, outputs, error);
         if (status != GBX_OK) return status;
         for (size_t j = 0; j <= P; j++)
-            for (size_t k = 0; k < K; k++) {
-                double sum = 0.0;
-                for (size_t b = 0; b < N; b++) sum += outputs[(j * N + b) * K + k];
-                v[j * K + k] = sum / (double)N;
-            }
+            for (size_t k = 0; k < K; k++)
+                v[j * K + k] = gbx_background_average(&p->background, outputs + j * N * K + k, K);
         for (size_t i = 0; i < P; i++) {
             size_t f = direction == 0 ? order[i] : order[P - 1 - i];
             for (size_t k = 0; k < K; k++)

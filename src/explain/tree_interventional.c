@@ -47,6 +47,7 @@ struct gbx_interventional {
     size_t tree_count;
     double *background;             /* [rows][features] */
     double *background_margins;    /* [rows][outputs] */
+    double *background_weights;    /* [rows] of a weighted summary, or NULL */
     size_t background_rows;
     size_t P;                       /* players: features, or groups of them */
     int32_t *player;                /* [features] */
@@ -154,7 +155,7 @@ static void row_patterns(const summarised_tree *s, const double *row, uint64_t *
 
 static int compare_patterns(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = ((const pattern_share *)a)->pattern, y = ((const pattern_share *)b)->pattern;
     return x < y ? -1 : x > y;
 }
 
@@ -185,7 +186,7 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     if (status != GBX_OK) return status;
     int32_t path_features[MAX_DISTINCT] = {0};
     s->feature_of_bit = gbx_calloc(s->leaf_count * MAX_DISTINCT, sizeof(int32_t));
-    uint64_t *by_leaf = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(uint64_t));
+    pattern_share *by_leaf = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(pattern_share));
     uint64_t *one_row = gbx_malloc_array(s->leaf_count, sizeof(uint64_t));
     uint64_t *node_pattern = gbx_malloc_array(n, sizeof(uint64_t));
     s->patterns = gbx_malloc_array(s->leaf_count * (N ? N : 1), sizeof(pattern_share));
@@ -198,25 +199,30 @@ static gbx_status summarise_tree(const gbx_tree *tree, size_t tree_index, const 
     record_features(s, 0, player, path_features);
     for (size_t b = 0; b < N; b++) {
         row_patterns(s, background->values + b * features, node_pattern, one_row);
-        for (size_t l = 0; l < s->leaf_count; l++) by_leaf[l * N + b] = one_row[l];
+        for (size_t l = 0; l < s->leaf_count; l++) {
+            by_leaf[l * N + b].pattern = one_row[l];
+            by_leaf[l * N + b].share = background->weights ? background->weights[b] : 1.0 / (double)N;
+        }
     }
     /* Histogram per leaf; patterns that can never reach the leaf together with any row still
      * matter (the row may supply the missing features), so all distinct patterns are kept. */
     size_t used = 0;
     for (size_t l = 0; l < s->leaf_count; l++) {
-        uint64_t *list = by_leaf + l * N;
+        pattern_share *list = by_leaf + l * N;
         s->leaves[l].first_pattern = used;
         int d = s->leaves[l].distinct;
         if (d == 0 || (tables && d <= TABLE_MAX_DISTINCT)) {
             s->leaves[l].patterns = 0;
             continue;
         }
-        qsort(list, N, sizeof(uint64_t), compare_patterns);
+        qsort(list, N, sizeof(pattern_share), compare_patterns);
         for (size_t b = 0; b < N;) {
             size_t same = b;
-            while (same < N && list[same] == list[b]) same++;
-            s->patterns[used].pattern = list[b];
-            s->patterns[used].share = (double)(same - b) / (double)N;
+            double share = 0.0;
+            while (same < N && list[same].pattern == list[b].pattern) share += list[same++].share;
+            s->patterns[used].pattern = list[b].pattern;
+            /* Equal weights: the count over N, exactly. */
+            s->patterns[used].share = background->weights ? share : (double)(same - b) / (double)N;
             used++;
             b = same;
         }
@@ -244,11 +250,12 @@ static void leaf_table(const gbx_interventional *iv, const summarised_tree *s, s
     int d = leaf->distinct;
     size_t size = (size_t)1 << d, full = size - 1, N = iv->background_rows;
     double value = s->tree->nodes[leaf->node].value, share = 1.0 / (double)N;
+    const double *weight = iv->background_weights;
     double *A = layers + (size_t)(d + 1) * size, *B = A + size, *S = B + size;
     memset(layers, 0, (size_t)(d + 1) * size * sizeof(double));
     for (size_t b = 0; b < N; b++) {
         uint64_t p = patterns[b * s->leaf_count + l];
-        layers[(size_t)__builtin_popcountll(p) * size + p] += share;
+        layers[(size_t)__builtin_popcountll(p) * size + p] += weight ? weight[b] : share;
     }
     for (int k = 0; k <= d; k++) {
         double *F = layers + (size_t)k * size;
@@ -352,6 +359,7 @@ void gbx_interventional_free(gbx_interventional *iv)
     free(iv->trees);
     free(iv->background);
     free(iv->background_margins);
+    free(iv->background_weights);
     free(iv->base_values);
     free(iv->player);
     free(iv);
@@ -391,6 +399,12 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
         iv->background = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
         if (!iv->background) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         else memcpy(iv->background, background->values, N * M * sizeof(double));
+    }
+    if (status == GBX_OK && background->weights) {
+        if (!(iv->background_weights = gbx_malloc_array(N, sizeof(double))))
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        else
+            memcpy(iv->background_weights, background->weights, N * sizeof(double));
     }
     /* Each tree keeps its own error; the first failing tree's is reported, whatever the
      * thread count. */
@@ -443,7 +457,9 @@ gbx_status gbx_interventional_prepare(const gbx_model *model, const gbx_data *ba
         double transformed[64];
         memcpy(transformed, margin, K * sizeof(double));
         if (space == GBX_SPACE_PROBABILITY) model->transform(model, transformed);
-        for (size_t k = 0; k < K; k++) iv->base_values[k] += transformed[k] / (double)N;
+        for (size_t k = 0; k < K; k++)
+            iv->base_values[k] += background->weights ? background->weights[b] * transformed[k]
+                                                      : transformed[k] / (double)N;
     }
     int depth = 0;
     for (size_t t = 0; status == GBX_OK && t < iv->tree_count; t++) {
@@ -599,7 +615,8 @@ static void explain_row_probability(const gbx_interventional *iv, gbx_interventi
         for (size_t k = 0; k < K; k++) {
             double difference = margin_x[k] - margin_r[k];
             double scale = difference == 0.0 ? 1.0 : (p_x[k] - p_r[k]) / difference;
-            for (size_t f = 0; f < P; f++) phi[k * P + f] += w->pair[k * P + f] * scale / (double)N;
+            double weight = iv->background_weights ? iv->background_weights[b] : 1.0 / (double)N;
+            for (size_t f = 0; f < P; f++) phi[k * P + f] += w->pair[k * P + f] * scale * weight;
         }
     }
 }

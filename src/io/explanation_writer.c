@@ -341,8 +341,10 @@ static void write_json_header(gbx_explanation_writer *w)
     if (x->method == GBX_METHOD_TREE) {
         fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
     } else {
-        fprintf(f, "\"background_rows\": %zu, \"background_sha256\": \"%s\", \"output_space\": \"%s\"",
-                x->background_rows, x->background_sha256, probability ? "probability" : "raw");
+        fprintf(f, "\"background_rows\": %zu, \"background_weighted\": %s, \"background_sha256\": "
+                "\"%s\", \"output_space\": \"%s\"", x->background_rows,
+                x->background_weighted ? "true" : "false", x->background_sha256,
+                probability ? "probability" : "raw");
         if (x->kernel)
             fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\"", x->options.max_evals,
                     x->options.logit_link ? "logit" : "identity");

@@ -159,6 +159,39 @@ expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/
 grep -q '"background_rows": 50,' "$work/bg50.json" || fail "--background-sample: not 50 rows"
 grep -q 'model calls' "$work/stderr" && fail "--background-sample 50: still warns"
 
+# A weighted k-means summary of the background (shap.kmeans): interventional TreeSHAP and
+# exact enumeration take every centre at its weight and agree; a stratified sample keeps each
+# stratum's share; the summary is recorded and misuse is refused.
+for method in tree-interventional exact; do
+    expect 0 "" -- "$glassbox" explain --model "$iris.json" --data "$iris.data.csv" \
+        --background "$iris.data.csv" --background-kmeans 6 --seed 2 --method $method \
+        --output "$work/km_$method.json"
+    grep -q '"background_rows": 6, "background_weighted": true' "$work/km_$method.json" ||
+        fail "--background-kmeans with $method: not a weighted background of 6"
+done
+"$glassbox" explain --model "$iris.json" --data "$iris.data.csv" --background "$iris.data.csv" \
+    --background-kmeans 6 --seed 2 --method tree-interventional --format csv --quiet > "$work/km_t.csv"
+"$glassbox" explain --model "$iris.json" --data "$iris.data.csv" --background "$iris.data.csv" \
+    --background-kmeans 6 --seed 2 --method exact --format csv --quiet > "$work/km_e.csv"
+paste -d, "$work/km_t.csv" "$work/km_e.csv" | awk -F, 'NR > 1 { n = NF / 2
+    for (i = 2; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-9) bad = 1 } }
+    END { exit bad }' || fail "--background-kmeans: tree-interventional and exact differ"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 8 --background-stratify ForeignWorker --method tree-interventional \
+    --output "$work/strat.json"
+grep -q '"background_rows": 8, "background_weighted": true' "$work/strat.json" ||
+    fail "--background-stratify: not a weighted background of 8"
+expect 2 "--background-stratify needs --background-sample K or --background-kmeans K" -- \
+    "$glassbox" explain --model "$model" --data "$data" --background "$data" --background-stratify Age
+expect 2 "has no column \"Nope\" the model uses" -- "$glassbox" explain --model "$model" \
+    --data "$data" --background "$data" --background-sample 5 --background-stratify Nope
+expect 2 "cannot represent the" -- "$glassbox" explain --model "$model" --data "$data" \
+    --background "$data" --background-sample 3 --background-stratify Age
+expect 2 "pick one" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 3 --background-kmeans 3
+expect 2 "not from a weighted summary" -- "$glassbox" explain --model "$model" --data "$data" \
+    --background "$data" --background-kmeans 5 --method lime
+
 # KernelSHAP's logit link on a plugin that outputs probabilities: values, base and prediction
 # in log-odds, adding up; the link is refused elsewhere and must be identity or logit.
 expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1;logit" --data "$work/p_rows.csv" \

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -193,10 +194,96 @@ static void test_sample(void **state)
     gbx_data_free(data);
 }
 
+/* k-means on three well separated clouds of 5, 3 and 2 points: three centres, each at the data
+ * values nearest its cloud's mean (shap.kmeans's rounding), weighing 0.5, 0.3 and 0.2; a
+ * missing value takes its column's mean for the clustering and never becomes a coordinate. */
+static void test_kmeans(void **state)
+{
+    (void)state;
+    const double values[] = {0, 0,  1, 0,  0, 1,  1, 1,  0.4, NAN,     /* around (0.5, 0.5) */
+                             10, 10,  11, 10,  10, 11,                 /* around (10.3, 10.3) */
+                             20, 0,  21, 1};                           /* around (20.5, 0.5) */
+    gbx_data *data = NULL, *summary = NULL, *again = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_data_create(10, 2, values, NULL, &data, &error), GBX_OK);
+    assert_int_equal(gbx_data_summarise(data, GBX_SUMMARY_KMEANS, 3, -1, 1, &summary, &error), GBX_OK);
+    assert_int_equal(gbx_data_rows(summary), 3);
+    const double *centre = gbx_data_values(summary), *weight = gbx_data_weights(summary);
+    assert_non_null(weight);
+    int seen[3] = {0};
+    for (size_t c = 0; c < 3; c++) {
+        double x = centre[2 * c], y = centre[2 * c + 1];
+        if (x < 5) { /* the missing y is imputed by its column mean 34/9, so the cloud's mean
+                      * is (0.48, 1.16): nearest values 0.4 and 1 */
+            assert_true(x == 0.4 && y == 1.0);
+            assert_true(fabs(weight[c] - 0.5) < 1e-15);
+            seen[0]++;
+        } else if (x < 15) { /* mean (10.33, 10.33) */
+            assert_true(x == 10 && y == 10);
+            assert_true(fabs(weight[c] - 0.3) < 1e-15);
+            seen[1]++;
+        } else { /* mean (20.5, 0.5): ties go to the first value met */
+            assert_true((x == 20 || x == 21) && (y == 0 || y == 1));
+            assert_true(fabs(weight[c] - 0.2) < 1e-15);
+            seen[2]++;
+        }
+    }
+    assert_true(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+    assert_int_equal(gbx_data_summarise(data, GBX_SUMMARY_KMEANS, 3, -1, 1, &again, &error), GBX_OK);
+    assert_memory_equal(gbx_data_values(again), centre, 6 * sizeof(double));
+    gbx_data_free(again);
+    gbx_data_free(summary);
+    gbx_data_free(data);
+}
+
+/* Strata of 60, 30 and 10 rows share 10 rows as 6, 3 and 1, each row weighing its stratum's
+ * share over its count; k-means per stratum weighs centres by their share of all rows; fewer
+ * rows than strata is an error naming the column. */
+static void test_stratified(void **state)
+{
+    (void)state;
+    double values[200];
+    for (size_t i = 0; i < 100; i++) {
+        values[2 * i] = i < 60 ? 0 : i < 90 ? 1 : 2;
+        values[2 * i + 1] = (double)i;
+    }
+    const char *names[] = {"region", "id"};
+    gbx_data *data = NULL, *sample = NULL, *centres = NULL, *none = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_data_create(100, 2, values, names, &data, &error), GBX_OK);
+    assert_int_equal(gbx_data_summarise(data, GBX_SUMMARY_SAMPLE, 10, 0, 3, &sample, &error), GBX_OK);
+    assert_int_equal(gbx_data_rows(sample), 10);
+    size_t count[3] = {0};
+    double total = 0;
+    for (size_t r = 0; r < 10; r++) {
+        size_t stratum = (size_t)gbx_data_values(sample)[2 * r];
+        count[stratum]++;
+        total += gbx_data_weights(sample)[r];
+        assert_true(fabs(gbx_data_weights(sample)[r] - 0.1) < 1e-15);
+        double id = gbx_data_values(sample)[2 * r + 1];
+        assert_true(stratum == (id < 60 ? 0u : id < 90 ? 1u : 2u));
+    }
+    assert_true(count[0] == 6 && count[1] == 3 && count[2] == 1);
+    assert_true(fabs(total - 1) < 1e-12);
+    assert_int_equal(gbx_data_summarise(data, GBX_SUMMARY_KMEANS, 5, 0, 3, &centres, &error), GBX_OK);
+    total = 0;
+    for (size_t r = 0; r < gbx_data_rows(centres); r++) total += gbx_data_weights(centres)[r];
+    assert_int_equal(gbx_data_rows(centres), 5);
+    assert_true(fabs(total - 1) < 1e-12);
+    assert_int_equal(gbx_data_summarise(data, GBX_SUMMARY_SAMPLE, 2, 0, 3, &none, &error),
+                     GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "cannot represent the 3 strata of column 1 (\"region\")"));
+    gbx_data_free(centres);
+    gbx_data_free(sample);
+    gbx_data_free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_stratified),
         cmocka_unit_test(test_quoting_crlf_bom_and_missing),
         cmocka_unit_test(test_quoted_newline_counts_lines),
         cmocka_unit_test(test_bad_inputs_name_the_place),

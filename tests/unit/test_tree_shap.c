@@ -136,13 +136,16 @@ static double worth(const game *g, unsigned coalition)
     }
     double sum = 0;
     double hybrid[16];
+    const double *weights = g->background->weights; /* a weighted summary, or NULL */
     for (size_t b = 0; b < g->background->rows; b++) {
         const double *reference = g->background->values + b * M;
+        double row = 0;
         for (size_t f = 0; f < M; f++) hybrid[f] = (coalition >> f & 1) ? g->x[f] : reference[f];
         for (size_t t = 0; t < e->tree_count; t++)
-            if (e->trees[t].output == g->output) sum += leaf_value(&e->trees[t], hybrid);
+            if (e->trees[t].output == g->output) row += leaf_value(&e->trees[t], hybrid);
+        sum += weights ? weights[b] * row : row / (double)g->background->rows;
     }
-    return total + sum / (double)g->background->rows;
+    return total + sum;
 }
 
 static double factorial(int n) { return n <= 1 ? 1.0 : n * factorial(n - 1); }
@@ -288,7 +291,7 @@ static void check_interventional(size_t features, size_t outputs, int depth, uin
     for (size_t r = 0; r < rows->rows; r++) {
         const double *x = rows->values + r * M;
         double margin_x[8], p_x[8], expected[8 * 16] = {0};
-        gbx_data one = {1, M, NULL, NULL};
+        gbx_data one = {1, M, NULL, NULL, NULL};
         for (size_t k = 0; k < K; k++) {
             game g = {model, x, &one, (int)k};
             one.values = (double *)x;
@@ -869,7 +872,7 @@ static void test_groups(void **state)
     for (size_t r = 0; r < rows->rows; r++) {
         const double *x = rows->values + r * M;
         double expected[8] = {0}, phi[8];
-        gbx_data one = {1, M, (double *)x, NULL};
+        gbx_data one = {1, M, (double *)x, NULL, NULL};
         game whole = {model, x, &one, 0};
         double margin_x = worth(&whole, 0), p_x = margin_x;
         model->transform(model, &p_x);
@@ -886,6 +889,81 @@ static void test_groups(void **state)
             expect_close("grouped probability value", e->values[r * G + i], expected[i]);
     }
     gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
+/* A weighted background (a k-means summary): every method takes each background row at its
+ * weight, as the oracle does. The weights are uneven and the rows include duplicates, so a
+ * method that ignored them or counted patterns instead of weighing them would show. */
+static void test_weighted_background(void **state)
+{
+    (void)state;
+    const size_t M = 5, K = 2;
+    rng_state = 121;
+    gbx_model *model = random_model(M, K, 6, 5);
+    gbx_data *rows = random_rows(6, M, 0.1), *background = random_rows(8, M, 0.1);
+    memcpy(background->values + 6 * M, background->values, 2 * M * sizeof(double));
+    background->weights = malloc(8 * sizeof(double));
+    double total = 0;
+    for (size_t b = 0; b < 8; b++) total += background->weights[b] = 0.2 + uniform();
+    for (size_t b = 0; b < 8; b++) background->weights[b] /= total;
+    gbx_method methods[] = {GBX_METHOD_TREE_INTERVENTIONAL, GBX_METHOD_EXACT, GBX_METHOD_KERNEL};
+    double phi[16];
+    for (int m = 0; m < 3; m++) {
+        gbx_explanation *e = explain(model, rows, methods[m], background, 0, GBX_SPACE_RAW, 2);
+        for (size_t r = 0; r < rows->rows; r++)
+            for (size_t k = 0; k < K; k++) {
+                game g = {model, rows->values + r * M, background, (int)k};
+                shapley(&g, phi);
+                expect_close("weighted base value", e->base_values[r * K + k], worth(&g, 0));
+                for (size_t f = 0; f < M; f++)
+                    if (!(fabs(e->values[(r * K + k) * M + f] - phi[f]) <= 1e-8 * fmax(1.0, fabs(phi[f]))))
+                        fail_msg("method %d, weighted background: %.17g, oracle %.17g", m,
+                                 e->values[(r * K + k) * M + f], phi[f]);
+            }
+        gbx_explanation_free(e);
+    }
+    /* Permutation: an unbiased estimate of the weighted values, within its standard errors. */
+    gbx_explanation *p = permutation(model, rows, background, 20000, 9, 2);
+    for (size_t r = 0; r < rows->rows; r++)
+        for (size_t k = 0; k < K; k++) {
+            game g = {model, rows->values + r * M, background, (int)k};
+            shapley(&g, phi);
+            for (size_t f = 0; f < M; f++) {
+                size_t i = (r * K + k) * M + f;
+                if (!(fabs(p->values[i] - phi[f]) <= 5 * p->standard_errors[i] + 1e-12))
+                    fail_msg("weighted permutation %g, oracle %g, standard error %g", p->values[i],
+                             phi[f], p->standard_errors[i]);
+            }
+        }
+    gbx_explanation_free(p);
+    /* Probability space: each background row's rescaled values, at its weight. */
+    gbx_model *logistic = random_model(M, 1, 5, 5);
+    gbx_explanation *e = explain(logistic, rows, GBX_METHOD_TREE_INTERVENTIONAL, background, 0,
+                                 GBX_SPACE_PROBABILITY, 2);
+    for (size_t r = 0; r < rows->rows; r++) {
+        const double *x = rows->values + r * M;
+        double expected[16] = {0};
+        gbx_data one = {1, M, (double *)x, NULL, NULL};
+        game whole = {logistic, x, &one, 0};
+        double margin_x = worth(&whole, 0), p_x = margin_x;
+        logistic->transform(logistic, &p_x);
+        for (size_t b = 0; b < background->rows; b++) {
+            one.values = background->values + b * M;
+            game g = {logistic, x, &one, 0};
+            double margin_b = worth(&g, 0), p_b = margin_b;
+            logistic->transform(logistic, &p_b);
+            shapley(&g, phi);
+            double gap = margin_x - margin_b, scale = gap == 0 ? 1.0 : (p_x - p_b) / gap;
+            for (size_t f = 0; f < M; f++) expected[f] += phi[f] * scale * background->weights[b];
+        }
+        for (size_t f = 0; f < M; f++)
+            expect_close("weighted probability value", e->values[r * M + f], expected[f]);
+    }
+    gbx_explanation_free(e);
+    gbx_model_free(logistic);
     gbx_data_free(background);
     gbx_data_free(rows);
     gbx_model_free(model);
@@ -908,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_kernel),
         cmocka_unit_test(test_kernel_logit_link),
         cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_weighted_background),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
