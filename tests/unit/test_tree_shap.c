@@ -969,6 +969,49 @@ static void test_weighted_background(void **state)
     gbx_model_free(model);
 }
 
+/* The sampling error of permutation and kernel against exact falls like 1/sqrt(budget): the
+ * root mean squared error over rows and fixed seeds at budgets B, 4B and 16B, fitted on a
+ * log-log line, has a slope near -1/2 (kernel a little steeper, as it enumerates more of
+ * the smallest and largest coalition sizes when the budget grows). */
+static void test_error_falls_with_budget(void **state)
+{
+    (void)state;
+    const size_t M = 16;
+    rng_state = 131;
+    gbx_model *model = random_model(M, 1, 10, 6);
+    gbx_data *rows = random_rows(6, M, 0.05), *background = random_rows(5, M, 0.05);
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 2);
+    gbx_method methods[] = {GBX_METHOD_PERMUTATION, GBX_METHOD_KERNEL};
+    size_t first[] = {320, 300};
+    for (int m = 0; m < 2; m++) {
+        double x[3], y[3];
+        for (int level = 0; level < 3; level++) {
+            size_t budget = first[m] << (2 * level);
+            double squares = 0;
+            int count = 0;
+            for (uint64_t seed = 0; seed < 12; seed++) {
+                gbx_explanation *k = sampled(methods[m], model, rows, background, budget, seed, 2);
+                for (size_t i = 0; i < rows->rows * M; i++, count++)
+                    squares += pow(k->values[i] - e->values[i], 2);
+                gbx_explanation_free(k);
+            }
+            x[level] = log((double)budget);
+            y[level] = log(sqrt(squares / count));
+        }
+        double mx = (x[0] + x[1] + x[2]) / 3, my = (y[0] + y[1] + y[2]) / 3, sxy = 0, sxx = 0;
+        for (int i = 0; i < 3; i++) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
+        double slope = sxy / sxx;
+        print_message("%s: error ~ budget^%.3f\n", m ? "kernel" : "permutation", slope);
+        if (!(slope > (m ? -0.8 : -0.65) && slope < -0.35))
+            fail_msg("%s: error falls like budget^%g, not budget^-1/2", m ? "kernel" : "permutation",
+                     slope);
+    }
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_kernel_logit_link),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_weighted_background),
+        cmocka_unit_test(test_error_falls_with_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
