@@ -204,6 +204,20 @@ expect 2 "--link is identity or logit" -- "$glassbox" explain --model "$model" -
 expect 2 "link logit is for method kernel" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1;logit" \
     --data "$work/p_rows.csv" --background "$work/p_background.csv" --method exact --link logit
 
+# The example MLP plugin (examples/plugins/mlp.c): a 2-2-1 network written by hand,
+# y = logistic(1.5 relu(a - b + 0.5) - relu(2a + b) + 0.25), against awk's arithmetic.
+printf 'glassbox_mlp 1 2\n2 2 relu\n1 2\n-1 1\n0.5 0\n2 1 logistic\n1.5\n-1\n0.25\n' > "$work/mlp.txt"
+printf 'a,b\n1,2\n-1,0.5\n3,-2\n' > "$work/mlp_rows.csv"
+expect 0 "" -- "$glassbox" predict --model "plugin:$(dirname "$glassbox")/mlp.so:$work/mlp.txt" \
+    --data "$work/mlp_rows.csv"
+paste -d, "$work/mlp_rows.csv" "$work/stdout" | awk -F, 'NR > 1 {
+    h1 = $1 - $2 + 0.5; if (h1 < 0) h1 = 0; h2 = 2 * $1 + $2; if (h2 < 0) h2 = 0
+    y = 1 / (1 + exp(-(1.5 * h1 - h2 + 0.25))); d = y - $3; if (d < 0) d = -d; if (d > 1e-12) bad = 1 }
+    END { exit bad }' || fail "mlp plugin: $(cat "$work/stdout")"
+printf 'glassbox_mlp 1 1\n2 1 softsign\n1 1 0\n' > "$work/bad_mlp.txt"
+expect 2 "layer 1: unknown activation \"softsign\"" -- "$glassbox" predict \
+    --model "plugin:$(dirname "$glassbox")/mlp.so:$work/bad_mlp.txt" --data "$work/mlp_rows.csv"
+
 # A child process behind cmd: (tests/cli/line_model.c, the same linear model): same values as
 # the plugin; a child that exits, hangs or answers garbage gives an error, never a hang.
 expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_rows.csv" \

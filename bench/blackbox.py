@@ -1,0 +1,221 @@
+"""glassbox's model-agnostic explainers against shap and lime on the same models, rows,
+background and budget, in one run.
+
+Two models on 20 correlated features: an XGBoost classifier (100 trees of depth 4), which
+glassbox evaluates natively and the references through xgboost's predict, and a scikit-learn
+MLP (20-32-16-1, relu), which glassbox calls through examples/plugins/mlp.c and the references
+through MLPClassifier.predict_proba. For each model:
+  - kernel:      glassbox --method kernel --max-evals B  vs  shap.KernelExplainer(nsamples=B)
+  - permutation: glassbox --method permutation --max-evals B  vs  shap.PermutationExplainer
+                 with the same max_evals and an Independent masker over the same background
+  - lime:        glassbox --method lime  vs  lime.LimeTabularExplainer.explain_instance, both
+                 with 5000 samples and the same 1,000 training rows
+with the same 100-row background. glassbox is timed end to end (`glassbox explain` on all the
+rows: load, parse, explain, write) at 1 and 2 threads; a reference is timed on the first rows
+that fit in --budget seconds. Times are per explained row, medians of the repeats; the ratio is
+reference / glassbox. Model evaluations per second count every row the model is asked to
+predict (coalitions x background rows, or LIME's samples).
+
+Accuracy at the same budget: on the tree model the exact interventional values (glassbox
+tree-interventional on the same background) are the truth, and the root mean squared error of
+each sampled estimate against them is printed for glassbox and the reference; on the MLP the
+two estimates are compared with each other. For LIME, the share of rows whose top 5 features
+share at least 4 with lime's.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FEATURES = 20
+
+
+def write_csv(path, matrix):
+    header = ",".join("f%d" % i for i in range(matrix.shape[1]))
+    np.savetxt(path, matrix, delimiter=",", header=header, comments="", fmt="%.17g")
+
+
+def read_csv(path):
+    return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+
+
+def prepare(work, rows):
+    """Data and the two models; returns their predict functions for the references."""
+    import xgboost as xgb
+    from sklearn.neural_network import MLPClassifier
+    rng = np.random.default_rng(7)
+    n = 20000
+    mixing = rng.normal(size=(FEATURES, FEATURES)) * 0.3 + np.eye(FEATURES)
+    X = (rng.normal(size=(n + 2000, FEATURES)) @ mixing).astype(np.float32).astype(np.float64)
+    signal = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + 0.5 * X[:, 3:8].sum(1) - np.abs(X[:, 8])
+    y = (signal + rng.normal(size=len(X)) > 0).astype(int)
+    train, test = X[:n], X[n:]
+    sets = {"rows": test[:rows], "background": test[1000:1100], "training": train[:1000]}
+    for name, matrix in sets.items():
+        write_csv(os.path.join(work, name + ".csv"), matrix)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.1,
+                         "nthread": 2, "seed": 1}, xgb.DMatrix(train, y[:n]), 100)
+    booster.save_model(os.path.join(work, "xgb.json"))
+    mlp = MLPClassifier(hidden_layer_sizes=(32, 16), max_iter=300, random_state=0).fit(train, y[:n])
+    with open(os.path.join(work, "mlp.txt"), "w") as out:
+        out.write("glassbox_mlp 1 %d\n" % len(mlp.coefs_))
+        for i, (w, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_)):
+            last = i == len(mlp.coefs_) - 1
+            out.write("%d %d %s\n" % (w.shape[0], w.shape[1], "logistic" if last else "relu"))
+            out.write(" ".join(repr(float(v)) for v in w.ravel()) + "\n")
+            out.write(" ".join(repr(float(v)) for v in b) + "\n")
+
+    def xgb_margin(batch):
+        return booster.predict(xgb.DMatrix(batch), output_margin=True)
+
+    def xgb_proba(batch):
+        p = booster.predict(xgb.DMatrix(batch))
+        return np.column_stack([1 - p, p])
+
+    def mlp_probability(batch):
+        return mlp.predict_proba(batch)[:, 1]
+
+    return sets, {
+        "xgboost": {"model": os.path.join(work, "xgb.json"), "explained": xgb_margin,
+                    "proba": xgb_proba},
+        "mlp": {"model": "plugin:%s:%s" % (os.path.join(ROOT, "build", "mlp.so"),
+                                           os.path.join(work, "mlp.txt")),
+                "explained": mlp_probability,
+                "proba": lambda batch: np.column_stack([1 - mlp_probability(batch),
+                                                        mlp_probability(batch)])},
+    }
+
+
+def glassbox(work, model, method, threads, budget, repeats, output):
+    command = [os.path.join(ROOT, "build", "glassbox"), "explain", "--model", model,
+               "--data", os.path.join(work, "rows.csv"), "--method", method,
+               "--threads", str(threads), "--seed", "1", "--format", "csv", "--quiet",
+               "--output", output]
+    command += ["--background", os.path.join(work, "training.csv" if method == "lime"
+                                             else "background.csv")]
+    if budget:
+        command += ["--max-evals", str(budget)]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def reference(method, functions, sets, budget, limit):
+    """Explains rows with shap or lime until the time limit; returns (seconds per row, values)."""
+    import shap
+    background, rows = sets["background"], sets["rows"]
+    values = []
+    if method == "kernel":
+        explainer = shap.KernelExplainer(functions["explained"], background)
+        call = lambda row: explainer.shap_values(row[None, :], nsamples=budget, silent=True)[0]
+    elif method == "permutation":
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        explainer = shap.PermutationExplainer(functions["explained"], masker, seed=1)
+        call = lambda row: explainer(row[None, :], max_evals=budget, silent=True).values[0]
+    else:
+        import lime.lime_tabular
+        explainer = lime.lime_tabular.LimeTabularExplainer(sets["training"], random_state=0)
+
+        def call(row):
+            weights = np.zeros(FEATURES)
+            for feature, weight in explainer.explain_instance(row, functions["proba"],
+                                                              num_features=10).as_map()[1]:
+                weights[feature] = weight
+            return weights
+    call(rows[0])  # warm up (imports, first-call costs)
+    start = time.perf_counter()
+    for row in rows:
+        values.append(call(row))
+        if time.perf_counter() - start > limit and len(values) >= 3:
+            break
+    return (time.perf_counter() - start) / len(values), np.array(values)
+
+
+def top5_agreement(mine, theirs):
+    agree = 0
+    for a, b in zip(mine, theirs):
+        top_a = set(np.argsort(-np.abs(a), kind="stable")[:5])
+        top_b = set(np.argsort(-np.abs(b), kind="stable")[:5])
+        agree += len(top_a & top_b) >= 4
+    return agree / len(theirs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", default=os.path.join(ROOT, "build", "bench", "blackbox"))
+    parser.add_argument("--rows", type=int, default=200, help="rows glassbox explains")
+    parser.add_argument("--budget", type=float, default=20.0,
+                        help="seconds a reference may take per scenario")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--kernel-evals", type=int, default=1024)
+    parser.add_argument("--permutation-evals", type=int, default=1050)
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    sets, models = prepare(args.work, args.rows)
+    truth = os.path.join(args.work, "truth.csv")
+    subprocess.run([os.path.join(ROOT, "build", "glassbox"), "explain", "--model",
+                    models["xgboost"]["model"], "--data", os.path.join(args.work, "rows.csv"),
+                    "--method", "tree-interventional", "--background",
+                    os.path.join(args.work, "background.csv"), "--format", "csv", "--quiet",
+                    "--output", truth], check=True)
+    exact = read_csv(truth)[:, :FEATURES]
+    evaluations = {"kernel": args.kernel_evals * len(sets["background"]),
+                   "permutation": None, "lime": 5000}
+    budgets = {"kernel": args.kernel_evals, "permutation": args.permutation_evals, "lime": 0}
+    lines = ["| model | method | budget | glassbox 1 thread | glassbox 2 threads | reference | "
+             "reference per row | ratio (1 / 2 threads) | glassbox rows/s | model evals/s | "
+             "accuracy |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    import shap
+    import lime
+    from importlib.metadata import version
+    for name, functions in models.items():
+        for method in ("kernel", "permutation", "lime"):
+            output = os.path.join(args.work, "%s_%s.csv" % (name, method))
+            per_row = {}
+            for threads in (1, 2):
+                seconds = glassbox(args.work, functions["model"], method, threads,
+                                   budgets[method], args.repeats, output)
+                per_row[threads] = seconds / args.rows
+            mine = read_csv(output)[:, :FEATURES]
+            theirs_per_row, theirs = reference(method, functions, sets, budgets[method],
+                                               args.budget)
+            n = len(theirs)
+            if method == "permutation":
+                # glassbox: pairs of orders of 2M model calls; shap: orders of 2M + 1.
+                pairs = max(1, args.permutation_evals // (2 * FEATURES))
+                evaluations[method] = pairs * 2 * (FEATURES + 1) * len(sets["background"])
+            evals = evaluations[method]
+            if method == "lime":
+                accuracy = "top 5 agree on %.0f%% of %d rows" % (100 * top5_agreement(mine[:n], theirs), n)
+            elif name == "xgboost":
+                rms = lambda values: float(np.sqrt(np.mean((values - exact[:n]) ** 2)))
+                accuracy = "RMSE vs exact: glassbox %.4f, reference %.4f" % (rms(mine[:n]), rms(theirs))
+            else:
+                accuracy = "RMS difference from the reference %.4f (values' RMS %.4f)" % (
+                    float(np.sqrt(np.mean((mine[:n] - theirs) ** 2))),
+                    float(np.sqrt(np.mean(theirs ** 2))))
+            library = "lime %s" % version("lime") if method == "lime" else "shap %s" % shap.__version__
+            ratio1, ratio2 = theirs_per_row / per_row[1], theirs_per_row / per_row[2]
+            line = "| %s | %s | %s | %.2f ms | %.2f ms | %s | %.1f ms (%d rows) | %.0fx / %.0fx | %.0f | %.2g | %s |" % (
+                name, method, budgets[method] or "5000 samples", 1e3 * per_row[1],
+                1e3 * per_row[2], library, 1e3 * theirs_per_row, n, ratio1, ratio2,
+                1 / per_row[2], evals / per_row[2], accuracy)
+            print(line, flush=True)
+            lines.append(line)
+    with open(os.path.join(args.work, "results.md"), "w") as out:
+        out.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print("written to %s" % os.path.join(args.work, "results.md"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
