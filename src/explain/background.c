@@ -8,16 +8,25 @@ void gbx_background_release(gbx_background *background)
     free(background->rows);
     free(background->weight);
     free(background->mean);
+    gbx_tree_coalitions_free(background->trees);
     memset(background, 0, sizeof *background);
 }
 
+/* Coalition tables of a tree model are kept up to this size; larger models evaluate hybrids. */
+#define TREE_TABLE_BUDGET ((size_t)256 << 20)
+
 gbx_status gbx_background_init(gbx_background *background, const gbx_model *model,
-                               const gbx_data *data, int predictions, gbx_error *error)
+                               const gbx_data *data, const int32_t *player, size_t players,
+                               int predictions, gbx_error *error)
 {
     size_t M = model->features, N = data->rows, K = model->outputs;
     memset(background, 0, sizeof *background);
     if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background data set has no rows");
     background->count = N;
+    background->model = model;
+    background->player = player;
+    background->players = players;
+    background->predictions = predictions;
     background->rows = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
     background->mean = gbx_calloc(K, sizeof(double));
     double *outputs = gbx_malloc_array(N * K, sizeof(double));
@@ -38,6 +47,10 @@ gbx_status gbx_background_init(gbx_background *background, const gbx_model *mode
     for (size_t k = 0; status == GBX_OK && k < K; k++)
         background->mean[k] = gbx_background_average(background, outputs + k, K);
     free(outputs);
+    /* Averages of transformed outputs do not decompose over leaves: tables for raw space only. */
+    if (status == GBX_OK && model->trees && !predictions)
+        background->trees = gbx_tree_coalitions_new(model, background->rows, background->weight,
+                                                    N, player, players, TREE_TABLE_BUDGET);
     if (status != GBX_OK) gbx_background_release(background);
     return status;
 }
@@ -52,4 +65,37 @@ double gbx_background_average(const gbx_background *background, const double *va
     }
     for (size_t b = 0; b < background->count; b++) sum += values[b * stride];
     return sum / (double)background->count;
+}
+
+int gbx_background_needs_hybrids(const gbx_background *background)
+{
+    return background->trees == NULL;
+}
+
+gbx_status gbx_background_values(const gbx_background *background, const double *x,
+                                 const uint8_t *masks, size_t count, double *hybrids,
+                                 double *outputs, double *v, gbx_error *error)
+{
+    const gbx_model *model = background->model;
+    size_t N = background->count, M = model->features, K = model->outputs, P = background->players;
+    if (background->trees) {
+        gbx_tree_coalitions_values(background->trees, x, masks, count, v);
+        return GBX_OK;
+    }
+    for (size_t c = 0; c < count; c++) {
+        const uint8_t *in = masks + c * P;
+        for (size_t b = 0; b < N; b++) {
+            double *h = hybrids + (c * N + b) * M;
+            const double *reference = background->rows + b * M;
+            for (size_t f = 0; f < M; f++) h[f] = in[background->player[f]] ? x[f] : reference[f];
+        }
+    }
+    gbx_status status = model->predict_raw(model, hybrids, count * N, outputs, error);
+    if (status != GBX_OK) return status;
+    if (background->predictions)
+        for (size_t r = 0; r < count * N; r++) model->transform(model, outputs + r * K);
+    for (size_t c = 0; c < count; c++)
+        for (size_t k = 0; k < K; k++)
+            v[c * K + k] = gbx_background_average(background, outputs + c * N * K + k, K);
+    return GBX_OK;
 }

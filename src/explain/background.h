@@ -4,17 +4,34 @@
 #define GBX_BACKGROUND_H
 
 #include "../models/model.h"
+#include "tree_coalitions.h"
 
 typedef struct {
     double *rows;   /* [count][features] */
     size_t count;
     double *weight; /* [count] summing to 1 for a weighted summary (k-means), else NULL */
     double *mean;   /* [outputs]: mean raw output, or mean prediction when asked */
+    const gbx_model *model;
+    const int32_t *player; /* [features]: the caller's players, kept while this lives */
+    size_t players;
+    int predictions;
+    gbx_tree_coalitions *trees; /* tree models in raw space: coalition values from tables */
 } gbx_background;
 
-/* predictions: average the model's predictions (transformed outputs) instead of raw outputs. */
+/* predictions: average the model's predictions (transformed outputs) instead of raw outputs.
+ * player maps the columns to the P players coalitions are made of. */
 gbx_status gbx_background_init(gbx_background *background, const gbx_model *model,
-                               const gbx_data *data, int predictions, gbx_error *error);
+                               const gbx_data *data, const int32_t *player, size_t players,
+                               int predictions, gbx_error *error);
+/* v(S) for `count` coalitions of row x, given as masks [count][players] (1: the player's
+ * columns come from x), into v [count][outputs]: the background average of the model on the
+ * hybrid rows, evaluated in one batch (hybrids and outputs are scratch of count x background
+ * rows), or for a tree model read from its coalition tables without any hybrid row. */
+gbx_status gbx_background_values(const gbx_background *background, const double *x,
+                                 const uint8_t *masks, size_t count, double *hybrids,
+                                 double *outputs, double *v, gbx_error *error);
+/* Whether gbx_background_values needs the hybrid scratch at all. */
+int gbx_background_needs_hybrids(const gbx_background *background);
 void gbx_background_release(gbx_background *background);
 /* The background's expectation of one number per background row (values[b * stride]): the
  * weighted sum for a weighted background, the plain mean otherwise. */

@@ -13,7 +13,6 @@
 struct gbx_exact {
     const gbx_model *model;
     gbx_background background;
-    const double *rows; /* the background's, [N][M] */
     size_t N, M, K, P;  /* P players: coalitions are subsets of them */
     int32_t *player;    /* [M]: player of each column */
     double weight[GBX_EXACT_MAX_FEATURES]; /* |S|! (P - |S| - 1)! / P!, by |S| */
@@ -43,8 +42,8 @@ gbx_status gbx_exact_prepare(const gbx_model *model, const gbx_data *background,
     exact->N = N, exact->M = M, exact->K = K;
     gbx_status status = gbx_players_copy(players, M, &exact->player, &exact->P, error);
     if (status == GBX_OK)
-        status = gbx_background_init(&exact->background, model, background, 0, error);
-    exact->rows = exact->background.rows;
+        status = gbx_background_init(&exact->background, model, background, exact->player,
+                                     exact->P, 0, error);
     /* weight[s] = s! (P-s-1)! / P!, built as a running product to stay exact for P <= 24 */
     for (size_t s = 0; s < P; s++) {
         double w = 1.0 / (double)P;
@@ -64,28 +63,17 @@ void gbx_exact_base_values(const gbx_exact *exact, double *out)
     memcpy(out, exact->background.mean, exact->K * sizeof(double));
 }
 
-/* v(S) for the coalitions [first, first + count) of one row: hybrids of the row and every
- * background row, evaluated in one batch, averaged in background order. */
+/* v(S) for the coalitions [first, first + count) of one row, S's bit p saying whether player
+ * p comes from x; masks is scratch of count x P. */
 static gbx_status coalition_values(const gbx_exact *exact, const double *x, size_t first,
-                                   size_t count, double *hybrids, double *outputs, double *v,
-                                   gbx_error *error)
+                                   size_t count, uint8_t *masks, double *hybrids,
+                                   double *outputs, double *v, gbx_error *error)
 {
-    size_t N = exact->N, M = exact->M, K = exact->K;
-    for (size_t c = 0; c < count; c++) {
-        size_t S = first + c;
-        for (size_t b = 0; b < N; b++) {
-            double *h = hybrids + (c * N + b) * M;
-            const double *reference = exact->rows + b * M;
-            for (size_t f = 0; f < M; f++) h[f] = S >> exact->player[f] & 1 ? x[f] : reference[f];
-        }
-    }
-    gbx_status status = exact->model->predict_raw(exact->model, hybrids, count * N, outputs, error);
-    if (status != GBX_OK) return status;
+    size_t P = exact->P;
     for (size_t c = 0; c < count; c++)
-        for (size_t k = 0; k < K; k++)
-            v[(first + c) * K + k] = gbx_background_average(&exact->background,
-                                                            outputs + c * N * K + k, K);
-    return GBX_OK;
+        for (size_t p = 0; p < P; p++) masks[c * P + p] = (first + c) >> p & 1;
+    return gbx_background_values(&exact->background, x, masks, count, hybrids, outputs,
+                                 v + first * exact->K, error);
 }
 
 gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t count,
@@ -109,17 +97,19 @@ gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t 
         size_t tasks = rows_here * batches;
 #pragma omp parallel num_threads(threads)
         {
-            double *hybrids = gbx_malloc_array(per_batch * N * M, sizeof(double));
-            double *outputs = gbx_malloc_array(per_batch * N * K, sizeof(double));
+            int hybrid = gbx_background_needs_hybrids(&exact->background);
+            double *hybrids = hybrid ? gbx_malloc_array(per_batch * N * M, sizeof(double)) : NULL;
+            double *outputs = hybrid ? gbx_malloc_array(per_batch * N * K, sizeof(double)) : NULL;
+            uint8_t *masks = gbx_malloc_array(per_batch * (P ? P : 1), 1);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < tasks; task++) {
                 size_t r = task / batches, first = task % batches * per_batch;
                 size_t n = coalitions - first < per_batch ? coalitions - first : per_batch;
                 gbx_error task_error = {0};
                 gbx_status task_status =
-                    hybrids && outputs
-                        ? coalition_values(exact, rows + (start + r) * M, first, n, hybrids,
-                                           outputs, v + r * coalitions * K, &task_error)
+                    masks && (!hybrid || (hybrids && outputs))
+                        ? coalition_values(exact, rows + (start + r) * M, first, n, masks,
+                                           hybrids, outputs, v + r * coalitions * K, &task_error)
                         : gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory for model inputs");
                 if (task_status != GBX_OK) {
 #pragma omp critical(gbx_exact_error)
@@ -128,6 +118,7 @@ gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t 
             }
             free(hybrids);
             free(outputs);
+            free(masks);
         }
         if (failed_task != SIZE_MAX) {
             status = first_error.status;

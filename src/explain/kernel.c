@@ -56,7 +56,8 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     kernel->logit = logit;
     gbx_status status = gbx_players_copy(players, M, &kernel->player, &kernel->P, error);
     if (status == GBX_OK)
-        status = gbx_background_init(&kernel->background, model, background, logit, error);
+        status = gbx_background_init(&kernel->background, model, background, kernel->player,
+                                     kernel->P, logit, error);
     kernel->rows = kernel->background.rows;
     kernel->base = status == GBX_OK ? gbx_malloc_array(K, sizeof(double)) : NULL;
     if (status == GBX_OK && !kernel->base) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -303,33 +304,25 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     uint64_t random = gbx_random_key(kr->seed, x, M);
     if (!build_plan(&p, V, samples, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     size_t S = p.count;
-    double *hybrids = status == GBX_OK ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;
-    double *outputs = status == GBX_OK ? gbx_malloc_array(S * N * K, sizeof(double)) : NULL;
+    int hybrid = gbx_background_needs_hybrids(&kr->background);
+    double *hybrids = status == GBX_OK && hybrid ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;
+    double *outputs = status == GBX_OK && hybrid ? gbx_malloc_array(S * N * K, sizeof(double)) : NULL;
+    uint8_t *masks = status == GBX_OK ? gbx_malloc_array(S * P, 1) : NULL;
+    double *v = status == GBX_OK ? gbx_malloc_array(S * K, sizeof(double)) : NULL;
     double *A = status == GBX_OK ? gbx_malloc_array(S * (V - 1), sizeof(double)) : NULL;
     double *y = status == GBX_OK ? gbx_malloc_array(S, sizeof(double)) : NULL;
     double *w = status == GBX_OK ? gbx_malloc_array(V, sizeof(double)) : NULL;
-    if (status == GBX_OK && (!hybrids || !outputs || !A || !y || !w))
+    if (status == GBX_OK && ((hybrid && (!hybrids || !outputs)) || !masks || !v || !A || !y || !w))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu coalitions", S);
+    /* The plan's masks are over the varying players; players that cannot vary stay out. */
     for (size_t c = 0; status == GBX_OK && c < S; c++)
-        for (size_t b = 0; b < N; b++) {
-            double *h = hybrids + (c * N + b) * M;
-            const uint8_t *mask = p.masks + c * V;
-            memcpy(h, kr->rows + b * M, M * sizeof(double));
-            for (size_t f = 0; f < M; f++) {
-                int32_t j = slot[kr->player[f]];
-                if (j >= 0 && mask[j]) h[f] = x[f];
-            }
-        }
-    if (status == GBX_OK) status = kr->model->predict_raw(kr->model, hybrids, S * N, outputs, error);
-    if (status == GBX_OK) to_predictions(kr, outputs, S * N);
+        for (size_t q = 0; q < P; q++)
+            masks[c * P + q] = slot[q] >= 0 && p.masks[c * V + (size_t)slot[q]];
     /* v(S) per coalition and output, in the link's space. */
-    double *v = status == GBX_OK ? gbx_malloc_array(S * K, sizeof(double)) : NULL;
-    if (status == GBX_OK && !v) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK)
+        status = gbx_background_values(&kr->background, x, masks, S, hybrids, outputs, v, error);
     for (size_t c = 0; status == GBX_OK && c < S; c++)
-        for (size_t k = 0; k < K && status == GBX_OK; k++) {
-            v[c * K + k] = gbx_background_average(&kr->background, outputs + c * N * K + k, K);
-            status = link(kr, &v[c * K + k], error);
-        }
+        for (size_t k = 0; k < K && status == GBX_OK; k++) status = link(kr, &v[c * K + k], error);
     /* The estimate from all coalitions, then (for the standard errors) from the enumerated
      * sizes plus each of G groups of the drawn coalitions, their weight scaled up to the
      * drawn part's: the spread of those G estimates over sqrt(G) is the standard error
@@ -404,6 +397,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     free(p.weights);
     free(hybrids);
     free(outputs);
+    free(masks);
     free(A);
     free(y);
     free(w);

@@ -37,7 +37,8 @@ gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *backg
     p->pairs = (max_evals ? max_evals : 500) / per_pair;
     if (p->pairs == 0) p->pairs = 1;
     if (status == GBX_OK)
-        status = gbx_background_init(&p->background, model, background, 0, error);
+        status = gbx_background_init(&p->background, model, background, p->player, p->P, 0,
+                                     error);
     if (status != GBX_OK) {
         gbx_permutation_free(p);
         return status;
@@ -66,30 +67,24 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
 }
 
 /* One pair of orders for one row: v along the order and along its reverse, the steps averaged
- * into sample[K][P]. hybrids holds (P + 1) N rows, outputs (P + 1) N K values; position holds
- * P entries. */
+ * into sample[K][P]. masks holds (P + 1) P bytes, hybrids (P + 1) N rows and outputs
+ * (P + 1) N K values (when the background needs them). */
 static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
-                              size_t *position, double *hybrids, double *outputs, double *v,
+                              uint8_t *masks, double *hybrids, double *outputs, double *v,
                               double *sample, gbx_error *error)
 {
-    size_t N = p->N, M = p->M, K = p->K, P = p->P;
+    size_t K = p->K, P = p->P;
     memset(sample, 0, K * P * sizeof(double));
     for (int direction = 0; direction < 2; direction++) {
-        /* Coalition j holds the first j players of the order (or of its reverse): a column
-         * comes from x when its player's position is below j. */
-        for (size_t i = 0; i < P; i++) position[direction == 0 ? order[i] : order[P - 1 - i]] = i;
-        for (size_t j = 0; j <= P; j++)
-            for (size_t b = 0; b < N; b++) {
-                double *h = hybrids + (j * N + b) * M;
-                const double *reference = p->background.rows + b * M;
-                for (size_t f = 0; f < M; f++)
-                    h[f] = position[p->player[f]] < j ? x[f] : reference[f];
-            }
-        gbx_status status = p->model->predict_raw(p->model, hybrids, (P + 1) * N, outputs, error);
+        /* Coalition j holds the first j players of the order (or of its reverse). */
+        memset(masks, 0, (P + 1) * P);
+        for (size_t j = 1; j <= P; j++) {
+            memcpy(masks + j * P, masks + (j - 1) * P, P);
+            masks[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
+        }
+        gbx_status status = gbx_background_values(&p->background, x, masks, P + 1, hybrids,
+                                                  outputs, v, error);
         if (status != GBX_OK) return status;
-        for (size_t j = 0; j <= P; j++)
-            for (size_t k = 0; k < K; k++)
-                v[j * K + k] = gbx_background_average(&p->background, outputs + j * N * K + k, K);
         for (size_t i = 0; i < P; i++) {
             size_t f = direction == 0 ? order[i] : order[P - 1 - i];
             for (size_t k = 0; k < K; k++)
@@ -121,20 +116,21 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
         {
-            double *hybrids = gbx_malloc_array((P + 1) * N * (M ? M : 1), sizeof(double));
-            double *outputs = gbx_malloc_array((P + 1) * N * K, sizeof(double));
+            int hybrid = gbx_background_needs_hybrids(&p->background);
+            double *hybrids = hybrid ? gbx_malloc_array((P + 1) * N * (M ? M : 1), sizeof(double)) : NULL;
+            double *outputs = hybrid ? gbx_malloc_array((P + 1) * N * K, sizeof(double)) : NULL;
             double *v = gbx_malloc_array((P + 1) * K, sizeof(double));
-            size_t *order = gbx_malloc_array(2 * (P ? P : 1), sizeof(size_t));
+            size_t *order = gbx_malloc_array(P ? P : 1, sizeof(size_t));
+            uint8_t *masks = gbx_malloc_array((P + 1) * (P ? P : 1), 1);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < tasks; task++) {
                 size_t r = task / pairs, pair = task % pairs;
                 gbx_error task_error = {0};
                 gbx_status task_status;
-                if (hybrids && outputs && v && order) {
+                if ((!hybrid || (hybrids && outputs)) && v && order && masks) {
                     random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, P, order);
-                    task_status = pair_sample(p, rows + (start + r) * M, order, order + P,
-                                              hybrids, outputs, v, samples + task * cells,
-                                              &task_error);
+                    task_status = pair_sample(p, rows + (start + r) * M, order, masks, hybrids,
+                                              outputs, v, samples + task * cells, &task_error);
                 } else {
                     task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
                 }
@@ -147,6 +143,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             free(outputs);
             free(v);
             free(order);
+            free(masks);
         }
         if (failed_task != SIZE_MAX) {
             free(samples);

@@ -1012,6 +1012,44 @@ static void test_error_falls_with_budget(void **state)
     gbx_model_free(model);
 }
 
+/* The same tree model seen only through predict_raw, so the methods evaluate hybrid rows
+ * instead of reading the coalition tables: both ways must give the same values. */
+static const gbx_model *hidden_trees;
+
+static gbx_status predict_hidden(const gbx_model *model, const double *rows, size_t count,
+                                 double *out, gbx_error *error)
+{
+    (void)model;
+    return gbx_tree_ensemble_predict_raw(hidden_trees, rows, count, out, error);
+}
+
+static void test_coalition_tables_match_hybrids(void **state)
+{
+    (void)state;
+    const size_t M = 6, K = 2;
+    rng_state = 141;
+    gbx_model *model = random_model(M, K, 8, 7);
+    gbx_data *rows = random_rows(5, M, 0.15), *background = random_rows(9, M, 0.15);
+    gbx_model blackbox = *model;
+    blackbox.trees = NULL;
+    blackbox.predict_raw = predict_hidden;
+    hidden_trees = model;
+    gbx_method methods[] = {GBX_METHOD_EXACT, GBX_METHOD_KERNEL, GBX_METHOD_PERMUTATION};
+    for (int m = 0; m < 3; m++) {
+        gbx_explanation *tables = sampled(methods[m], model, rows, background, 300, 4, 2);
+        gbx_explanation *hybrids = sampled(methods[m], &blackbox, rows, background, 300, 4, 2);
+        for (size_t i = 0; i < rows->rows * K * M; i++)
+            if (!(fabs(tables->values[i] - hybrids->values[i]) <= 1e-9 * fmax(1.0, fabs(hybrids->values[i]))))
+                fail_msg("method %d: tables %.17g, hybrids %.17g", m, tables->values[i],
+                         hybrids->values[i]);
+        gbx_explanation_free(tables);
+        gbx_explanation_free(hybrids);
+    }
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_weighted_background),
         cmocka_unit_test(test_error_falls_with_budget),
+        cmocka_unit_test(test_coalition_tables_match_hybrids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,176 @@
+#include "tree_coalitions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PATH_PLAYERS 20
+
+typedef struct {
+    const gbx_tree *tree;
+    int8_t *bit;       /* per node: the path bit of its parent's player */
+    uint8_t *first;    /* per node: that player is new on the path */
+    size_t *table;     /* per node: offset of a leaf's F table */
+    uint8_t *width;    /* per node: a leaf's distinct path players d (F has 2^d entries) */
+} tree_tables;
+
+struct gbx_tree_coalitions {
+    const gbx_model *model;
+    int32_t *player;
+    size_t players;
+    tree_tables *trees;
+    size_t tree_count;
+    double *F;
+};
+
+void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
+{
+    if (!c) return;
+    for (size_t t = 0; c->trees && t < c->tree_count; t++) {
+        free(c->trees[t].bit);
+        free(c->trees[t].first);
+        free(c->trees[t].table);
+        free(c->trees[t].width);
+    }
+    free(c->trees);
+    free(c->player);
+    free(c->F);
+    free(c);
+}
+
+/* Assigns path bits and sizes the leaf tables; returns 0 past the player limit. */
+static int shape(gbx_tree_coalitions *c, tree_tables *tt, int32_t id, int32_t *bit_of_player,
+                 int distinct, size_t *size)
+{
+    const gbx_node *node = &tt->tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) {
+        tt->table[id] = *size;
+        tt->width[id] = (uint8_t)distinct;
+        *size += (size_t)1 << distinct;
+        return 1;
+    }
+    int32_t player = c->player[node->feature], saved = bit_of_player[player];
+    if (saved < 0 && distinct == MAX_PATH_PLAYERS) return 0;
+    int32_t children[2] = {node->left, node->right};
+    for (int side = 0; side < 2; side++) {
+        int32_t child = children[side];
+        tt->first[child] = saved < 0;
+        tt->bit[child] = (int8_t)(saved >= 0 ? saved : distinct);
+        if (saved < 0) bit_of_player[player] = distinct;
+        int ok = shape(c, tt, child, bit_of_player, distinct + (saved < 0), size);
+        bit_of_player[player] = saved;
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* Adds a background row's weight at its pattern in every leaf's table (bit j of the pattern:
+ * the row satisfies all the path's splits on the j-th player). */
+static void add_row(const tree_tables *tt, double *F, int32_t id, const double *row,
+                    uint64_t pattern, double weight)
+{
+    const gbx_node *node = &tt->tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) {
+        F[tt->table[id] + pattern] += weight;
+        return;
+    }
+    int left = gbx_node_goes_left(node, tt->tree->categories, row[node->feature]);
+    int32_t children[2] = {node->left, node->right};
+    for (int side = 0; side < 2; side++) {
+        int32_t child = children[side];
+        uint64_t bit = (uint64_t)1 << tt->bit[child];
+        int satisfied = side == 0 ? left : !left;
+        uint64_t next = tt->first[child] ? (satisfied ? pattern | bit : pattern)
+                                         : (satisfied ? pattern : pattern & ~bit);
+        add_row(tt, F, child, row, next, weight);
+    }
+}
+
+/* Turns each leaf's histogram into superset sums: F[m] = share with a pattern containing m. */
+static void superset_sums(const tree_tables *tt, double *F)
+{
+    for (size_t id = 0; id < tt->tree->node_count; id++) {
+        if (tt->tree->nodes[id].kind != GBX_NODE_LEAF) continue;
+        double *table = F + tt->table[id];
+        size_t size = (size_t)1 << tt->width[id];
+        for (int b = 0; b < tt->width[id]; b++)
+            for (size_t m = 0; m < size; m++)
+                if (!(m & ((size_t)1 << b))) table[m] += table[m | ((size_t)1 << b)];
+    }
+}
+
+gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const double *background,
+                                             const double *weights, size_t rows,
+                                             const int32_t *player, size_t players,
+                                             size_t budget)
+{
+    const gbx_tree_ensemble *e = model->trees;
+    if (!e || rows == 0) return NULL;
+    gbx_tree_coalitions *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->model = model;
+    c->players = players;
+    c->tree_count = e->tree_count;
+    c->player = gbx_malloc_array(model->features ? model->features : 1, sizeof(int32_t));
+    c->trees = gbx_calloc(e->tree_count ? e->tree_count : 1, sizeof(tree_tables));
+    int32_t *bit_of_player = gbx_malloc_array(players ? players : 1, sizeof(int32_t));
+    int ok = c->player && c->trees && bit_of_player;
+    if (ok) memcpy(c->player, player, model->features * sizeof(int32_t));
+    for (size_t p = 0; ok && p < players; p++) bit_of_player[p] = -1;
+    size_t size = 0;
+    for (size_t t = 0; ok && t < e->tree_count; t++) {
+        tree_tables *tt = &c->trees[t];
+        size_t n = e->trees[t].node_count;
+        tt->tree = &e->trees[t];
+        tt->bit = gbx_calloc(n, 1);
+        tt->first = gbx_calloc(n, 1);
+        tt->table = gbx_calloc(n, sizeof(size_t));
+        tt->width = gbx_calloc(n, 1);
+        ok = tt->bit && tt->first && tt->table && tt->width &&
+             shape(c, tt, 0, bit_of_player, 0, &size) && size <= budget / sizeof(double);
+    }
+    free(bit_of_player);
+    if (ok) ok = (c->F = gbx_calloc(size ? size : 1, sizeof(double))) != NULL;
+    for (size_t t = 0; ok && t < e->tree_count; t++) {
+        for (size_t b = 0; b < rows; b++)
+            add_row(&c->trees[t], c->F, 0, background + b * model->features, 0,
+                    weights ? weights[b] : 1.0 / (double)rows);
+        superset_sums(&c->trees[t], c->F);
+    }
+    if (!ok) {
+        gbx_tree_coalitions_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The tree's value for one coalition: x's branch at splits on players in S, both branches
+ * otherwise (their path bits collected in m for the leaf's table). */
+static double walk(const tree_tables *tt, const double *F, const int32_t *player, int32_t id,
+                   const double *x, const uint8_t *in, uint64_t m)
+{
+    const gbx_node *node = &tt->tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) return node->value * F[tt->table[id] + m];
+    int32_t p = player[node->feature];
+    if (in[p]) {
+        int32_t child = gbx_node_goes_left(node, tt->tree->categories, x[node->feature])
+                            ? node->left : node->right;
+        return walk(tt, F, player, child, x, in, m);
+    }
+    uint64_t bit = (uint64_t)1 << tt->bit[node->left];
+    return walk(tt, F, player, node->left, x, in, m | bit) +
+           walk(tt, F, player, node->right, x, in, m | bit);
+}
+
+void gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double *x,
+                                const uint8_t *in, size_t count, double *v)
+{
+    const gbx_tree_ensemble *e = c->model->trees;
+    size_t K = c->model->outputs;
+    for (size_t s = 0; s < count; s++) {
+        double *out = v + s * K;
+        memcpy(out, e->base_margin, K * sizeof(double));
+        for (size_t t = 0; t < c->tree_count; t++)
+            out[e->trees[t].output] += walk(&c->trees[t], c->F, c->player, 0, x,
+                                            in + s * c->players, 0);
+    }
+}
