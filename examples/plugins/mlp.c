@@ -8,9 +8,12 @@
  * "INPUTS OUTPUTS ACTIVATION" (relu, tanh, logistic or identity) followed by INPUTS x OUTPUTS
  * weights (row-major: input by input, as sklearn's coefs_[i]) and OUTPUTS biases. The model
  * keeps no state while predicting, so it declares itself thread-safe and glassbox calls it
- * from every thread at once. bench/blackbox.py writes such a file from a trained sklearn MLP. */
+ * from every thread at once; each call multiplies blocks of rows by the weights with
+ * OpenBLAS's dgemm on the calling thread. bench/blackbox.py writes such a file from a trained
+ * sklearn MLP. */
 #include "glassbox_plugin.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,8 @@ static void destroy(void *model)
 
 static void *create(const char *argument, char *error, size_t error_size)
 {
+    /* glassbox already runs one predict() per core: BLAS threads on top would oversubscribe. */
+    openblas_set_num_threads(1);
     FILE *file = fopen(argument, "r");
     if (!file) {
         snprintf(error, error_size, "cannot open weights file \"%s\"", argument);
@@ -105,9 +110,8 @@ static size_t outputs(void *model)
     return m->layers[m->count - 1].outputs;
 }
 
-/* Rows go through the network in blocks, so each layer's weights are read once per block and
- * the inner loop runs over a layer's outputs, contiguous in the weights. */
-enum { BLOCK = 64 };
+/* Rows go through the network in blocks: one matrix product per layer and block. */
+enum { BLOCK = 256 };
 
 static int predict(void *model, const double *rows, size_t count, double *out, char *error,
                    size_t error_size)
@@ -127,15 +131,13 @@ static int predict(void *model, const double *rows, size_t count, double *out, c
         for (size_t r = 0; r < n; r++) memcpy(a + r * width, rows + (start + r) * in, in * sizeof(double));
         for (size_t l = 0; l < m->count; l++) {
             const layer *y = &m->layers[l];
+            for (size_t r = 0; r < n; r++) memcpy(b + r * width, y->biases, y->outputs * sizeof(double));
+            /* b = a W + biases, rows `width` apart */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)y->outputs,
+                        (int)y->inputs, 1.0, a, (int)width, y->weights, (int)y->outputs, 1.0, b,
+                        (int)width);
             for (size_t r = 0; r < n; r++) {
                 double *target = b + r * width;
-                const double *source = a + r * width;
-                memcpy(target, y->biases, y->outputs * sizeof(double));
-                for (size_t i = 0; i < y->inputs; i++) {
-                    double x = source[i];
-                    const double *w = y->weights + i * y->outputs;
-                    for (size_t o = 0; o < y->outputs; o++) target[o] += x * w[o];
-                }
                 for (size_t o = 0; o < y->outputs; o++) {
                     double z = target[o];
                     target[o] = y->act == RELU       ? (z > 0 ? z : 0)

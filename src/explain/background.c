@@ -78,10 +78,9 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
 {
     const gbx_model *model = background->model;
     size_t N = background->count, M = model->features, K = model->outputs, P = background->players;
-    if (background->trees) {
-        gbx_tree_coalitions_values(background->trees, x, masks, count, v);
-        return GBX_OK;
-    }
+    if (background->trees)
+        return gbx_tree_coalitions_values(background->trees, x, masks, count, v) == GBX_OK
+                   ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t c = 0; c < count; c++) {
         const uint8_t *in = masks + c * P;
         for (size_t b = 0; b < N; b++) {

@@ -7,6 +7,8 @@
 
 typedef struct {
     const gbx_tree *tree;
+    size_t first_node; /* index of its root among all trees' nodes (for per-row scratch) */
+    int32_t *player;   /* per node: the player its split tests */
     int8_t *bit;       /* per node: the path bit of its parent's player */
     uint8_t *first;    /* per node: that player is new on the path */
     size_t *table;     /* per node: offset of a leaf's F table */
@@ -18,7 +20,7 @@ struct gbx_tree_coalitions {
     int32_t *player;
     size_t players;
     tree_tables *trees;
-    size_t tree_count;
+    size_t tree_count, node_count;
     double *F;
 };
 
@@ -26,6 +28,7 @@ void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
 {
     if (!c) return;
     for (size_t t = 0; c->trees && t < c->tree_count; t++) {
+        free(c->trees[t].player);
         free(c->trees[t].bit);
         free(c->trees[t].first);
         free(c->trees[t].table);
@@ -121,11 +124,17 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
         tree_tables *tt = &c->trees[t];
         size_t n = e->trees[t].node_count;
         tt->tree = &e->trees[t];
+        tt->first_node = c->node_count;
+        c->node_count += n;
+        tt->player = gbx_calloc(n, sizeof(int32_t));
+        for (size_t i = 0; tt->player && i < n; i++)
+            tt->player[i] = e->trees[t].nodes[i].kind == GBX_NODE_LEAF ? -1
+                                                                        : player[e->trees[t].nodes[i].feature];
         tt->bit = gbx_calloc(n, 1);
         tt->first = gbx_calloc(n, 1);
         tt->table = gbx_calloc(n, sizeof(size_t));
         tt->width = gbx_calloc(n, 1);
-        ok = tt->bit && tt->first && tt->table && tt->width &&
+        ok = tt->player && tt->bit && tt->first && tt->table && tt->width &&
              shape(c, tt, 0, bit_of_player, 0, &size) && size <= budget / sizeof(double);
     }
     free(bit_of_player);
@@ -144,33 +153,47 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
 }
 
 /* The tree's value for one coalition: x's branch at splits on players in S, both branches
- * otherwise (their path bits collected in m for the leaf's table). */
-static double walk(const tree_tables *tt, const double *F, const int32_t *player, int32_t id,
-                   const double *x, const uint8_t *in, uint64_t m)
+ * otherwise (their path bits collected in m for the leaf's table). x_child holds the child x
+ * goes to at each split, found once per row. */
+static double walk(const tree_tables *tt, const double *F, const int32_t *x_child, int32_t id,
+                   const uint8_t *in, uint64_t m)
 {
-    const gbx_node *node = &tt->tree->nodes[id];
-    if (node->kind == GBX_NODE_LEAF) return node->value * F[tt->table[id] + m];
-    int32_t p = player[node->feature];
-    if (in[p]) {
-        int32_t child = gbx_node_goes_left(node, tt->tree->categories, x[node->feature])
-                            ? node->left : node->right;
-        return walk(tt, F, player, child, x, in, m);
+    for (;;) {
+        const gbx_node *node = &tt->tree->nodes[id];
+        if (node->kind == GBX_NODE_LEAF) return node->value * F[tt->table[id] + m];
+        if (in[tt->player[id]]) {
+            id = x_child[id];
+            continue;
+        }
+        m |= (uint64_t)1 << tt->bit[node->left];
+        return walk(tt, F, x_child, node->left, in, m) + walk(tt, F, x_child, node->right, in, m);
     }
-    uint64_t bit = (uint64_t)1 << tt->bit[node->left];
-    return walk(tt, F, player, node->left, x, in, m | bit) +
-           walk(tt, F, player, node->right, x, in, m | bit);
 }
 
-void gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double *x,
-                                const uint8_t *in, size_t count, double *v)
+gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double *x,
+                                      const uint8_t *in, size_t count, double *v)
 {
     const gbx_tree_ensemble *e = c->model->trees;
     size_t K = c->model->outputs;
+    int32_t *x_child = gbx_malloc_array(c->node_count ? c->node_count : 1, sizeof(int32_t));
+    if (!x_child) return GBX_ERR_NOMEM;
+    for (size_t t = 0; t < c->tree_count; t++) {
+        const gbx_tree *tree = c->trees[t].tree;
+        int32_t *children = x_child + c->trees[t].first_node;
+        for (size_t i = 0; i < tree->node_count; i++) {
+            const gbx_node *node = &tree->nodes[i];
+            if (node->kind != GBX_NODE_LEAF)
+                children[i] = gbx_node_goes_left(node, tree->categories, x[node->feature])
+                                  ? node->left : node->right;
+        }
+    }
     for (size_t s = 0; s < count; s++) {
         double *out = v + s * K;
         memcpy(out, e->base_margin, K * sizeof(double));
         for (size_t t = 0; t < c->tree_count; t++)
-            out[e->trees[t].output] += walk(&c->trees[t], c->F, c->player, 0, x,
-                                            in + s * c->players, 0);
+            out[e->trees[t].output] += walk(&c->trees[t], c->F, x_child + c->trees[t].first_node,
+                                            0, in + s * c->players, 0);
     }
+    free(x_child);
+    return GBX_OK;
 }

@@ -25,8 +25,8 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
                                              size_t budget);
 void gbx_tree_coalitions_free(gbx_tree_coalitions *tables);
 /* v for `count` coalitions of row x: in is [count][players] (1: from x); v is [count][outputs]
- * raw outputs (base margin included). */
-void gbx_tree_coalitions_values(const gbx_tree_coalitions *tables, const double *x,
-                                const uint8_t *in, size_t count, double *v);
+ * raw outputs (base margin included). Fails only when memory runs out. */
+gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *tables, const double *x,
+                                      const uint8_t *in, size_t count, double *v);
 
 #endif
