@@ -199,6 +199,9 @@ typedef struct {
                                    * kernel 2M + 2048) */
     uint64_t seed;                /* sampling methods: same seed, same output, any threads */
     int logit_link;               /* kernel: explain logit(E[prediction]), shap's link="logit" */
+    int one_background_row;       /* permutation: each pair of orders against one background
+                                   * row drawn by weight, not the whole background (an unbiased
+                                   * estimate at 1/N of the model calls per order) */
     /* Feature groups: columns explained together as one feature (one-hot dummies), by every
      * method. The values are the Shapley values of the game whose players are the groups. */
     size_t group_count;             /* 0: every column is its own feature */

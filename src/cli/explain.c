@@ -34,8 +34,12 @@ static const char help[] =
     "                       proportion to its rows\n"
     "  --groups G           explain groups of columns (one-hot dummies) as one feature each:\n"
     "                       G is {\"groups\": {\"NAME\": [\"column\", ...], ...}} (every method)\n"
-    "  --max-evals N        model calls per row: permutation (default 500), kernel (2M + 2048),\n"
-    "                       lime (neighbours drawn, 5000)\n"
+    "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048);\n"
+    "                       each costs one model call per background row; lime: neighbours\n"
+    "                       drawn (5000)\n"
+    "  --sample-background S  permutation: all (default: each order against the whole\n"
+    "                       background, as shap) or one (each pair of orders against one\n"
+    "                       background row drawn by weight: one model call per coalition)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
     "                       prediction, for probability outputs, as shap's link=\"logit\")\n"
@@ -79,7 +83,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"background-stratify", required_argument, 0, 'R'}, {"discretizer", required_argument, 0, 'D'},
         {"distance", required_argument, 0, 'X'}, {"feature-selection", required_argument, 0, 'F'},
         {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
-        {"categorical", required_argument, 0, 'C'},
+        {"categorical", required_argument, 0, 'C'}, {"sample-background", required_argument, 0, 'Y'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -97,6 +101,12 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                        "not \"%s\"", optarg);
             break;
         case 'C': a->categorical = optarg; break;
+        case 'Y':
+            if (strcmp(optarg, "all") != 0 && strcmp(optarg, "one") != 0)
+                return cli_usage_error("explain", "--sample-background is all or one, not \"%s\"",
+                                       optarg);
+            a->explainer.one_background_row = strcmp(optarg, "one") == 0;
+            break;
         case 'D':
             if (strcmp(optarg, "quartile") == 0) a->explainer.lime_discretizer = GBX_LIME_QUARTILE;
             else if (strcmp(optarg, "decile") == 0) a->explainer.lime_discretizer = GBX_LIME_DECILE;

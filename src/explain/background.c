@@ -98,3 +98,35 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
             v[c * K + k] = gbx_background_average(background, outputs + c * N * K + k, K);
     return GBX_OK;
 }
+
+gbx_status gbx_background_values_at(const gbx_background *background, const size_t *reference,
+                                    const double *x, const uint8_t *masks, size_t count,
+                                    double *hybrids, double *v, gbx_error *error)
+{
+    const gbx_model *model = background->model;
+    size_t M = model->features, K = model->outputs, P = background->players;
+    for (size_t c = 0; c < count; c++) {
+        const uint8_t *in = masks + c * P;
+        const double *row = background->rows + reference[c] * M;
+        double *h = hybrids + c * M;
+        for (size_t f = 0; f < M; f++) h[f] = in[background->player[f]] ? x[f] : row[f];
+    }
+    gbx_status status = model->predict_raw(model, hybrids, count, v, error);
+    if (status == GBX_OK && background->predictions)
+        for (size_t c = 0; c < count; c++) model->transform(model, v + c * K);
+    return status;
+}
+
+size_t gbx_background_draw(const gbx_background *background, double u)
+{
+    size_t N = background->count;
+    if (!background->weight) {
+        size_t b = (size_t)(u * (double)N);
+        return b < N ? b : N - 1;
+    }
+    for (size_t b = 0; b + 1 < N; b++) {
+        if (u < background->weight[b]) return b;
+        u -= background->weight[b];
+    }
+    return N - 1;
+}

@@ -30,6 +30,14 @@ gbx_status gbx_background_init(gbx_background *background, const gbx_model *mode
 gbx_status gbx_background_values(const gbx_background *background, const double *x,
                                  const uint8_t *masks, size_t count, double *hybrids,
                                  double *outputs, double *v, gbx_error *error);
+/* v for `count` coalitions of row x against single background rows: coalition c against row
+ * reference[c], v = the model's output on that one hybrid (hybrids: count rows, outputs:
+ * count x outputs). The sampling methods' cheaper estimator draws reference rows at random. */
+gbx_status gbx_background_values_at(const gbx_background *background, const size_t *reference,
+                                    const double *x, const uint8_t *masks, size_t count,
+                                    double *hybrids, double *v, gbx_error *error);
+/* A background row drawn by weight, from u uniform in [0, 1). */
+size_t gbx_background_draw(const gbx_background *background, double u);
 /* Whether gbx_background_values needs the hybrid scratch at all. */
 int gbx_background_needs_hybrids(const gbx_background *background);
 void gbx_background_release(gbx_background *background);

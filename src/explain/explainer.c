@@ -126,6 +126,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
+    if (options->one_background_row && method != GBX_METHOD_PERMUTATION)
+        return gbx_fail(error, GBX_ERR_USAGE, "one background row per sample is for method "
+                        "permutation");
     if (options->logit_link && method != GBX_METHOD_KERNEL)
         return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
@@ -191,7 +194,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             status = gbx_lime_prepare(model, background, &lime, &explainer->lime, error);
         } else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
             status = gbx_permutation_prepare(model, background, players, options->max_evals,
-                                             options->seed, &explainer->permutation, error);
+                                             options->seed, options->one_background_row,
+                                             &explainer->permutation, error);
         else if (status == GBX_OK)
             status = gbx_interventional_prepare(model, background, players, options->output_space,
                                                 explainer->threads,

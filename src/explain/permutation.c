@@ -12,6 +12,7 @@ struct gbx_permutation {
     size_t N, M, K, P, pairs; /* P players are ordered; M columns make a model row */
     int32_t *player;          /* [M] */
     uint64_t seed;
+    int one_row;              /* each pair against one background row drawn by weight */
 };
 
 void gbx_permutation_free(gbx_permutation *p)
@@ -24,13 +25,13 @@ void gbx_permutation_free(gbx_permutation *p)
 
 gbx_status gbx_permutation_prepare(const gbx_model *model, const gbx_data *background,
                                    const gbx_players *players, size_t max_evals, uint64_t seed,
-                                   gbx_permutation **out, gbx_error *error)
+                                   int one_row, gbx_permutation **out, gbx_error *error)
 {
     size_t M = model->features, N = background->rows, K = model->outputs;
     gbx_permutation *p = calloc(1, sizeof *p);
     if (!p) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     p->model = model;
-    p->N = N, p->M = M, p->K = K, p->seed = seed;
+    p->N = N, p->M = M, p->K = K, p->seed = seed, p->one_row = one_row;
     gbx_status status = gbx_players_copy(players, M, &p->player, &p->P, error);
     /* A pair of orders costs 2 (P + 1) coalitions, less the two shared ends. */
     size_t per_pair = 2 * p->P > 0 ? 2 * p->P : 1;
@@ -54,7 +55,8 @@ void gbx_permutation_base_values(const gbx_permutation *p, double *out)
 
 size_t gbx_permutation_pairs(const gbx_permutation *p) { return p->pairs; }
 
-static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
+/* Order `index` of a row's stream; *state is left for the pair's other draws. */
+static void random_order(uint64_t seed, size_t index, size_t M, size_t *order, uint64_t *rest)
 {
     uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * (index + 1));
     for (size_t i = 0; i < M; i++) order[i] = i;
@@ -64,16 +66,20 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order)
         order[i - 1] = order[j];
         order[j] = t;
     }
+    *rest = state;
 }
 
 /* One pair of orders for one row: v along the order and along its reverse, the steps averaged
  * into sample[K][P]. masks holds (P + 1) P bytes, hybrids (P + 1) N rows and outputs
- * (P + 1) N K values (when the background needs them). */
+ * (P + 1) N K values (when the background needs them); reference is P + 1 entries, all the
+ * background row `drawn` when each pair goes against one row (SIZE_MAX: the whole
+ * background). */
 static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
-                              uint8_t *masks, double *hybrids, double *outputs, double *v,
-                              double *sample, gbx_error *error)
+                              size_t drawn, size_t *reference, uint8_t *masks, double *hybrids,
+                              double *outputs, double *v, double *sample, gbx_error *error)
 {
     size_t K = p->K, P = p->P;
+    for (size_t j = 0; drawn != SIZE_MAX && j <= P; j++) reference[j] = drawn;
     memset(sample, 0, K * P * sizeof(double));
     for (int direction = 0; direction < 2; direction++) {
         /* Coalition j holds the first j players of the order (or of its reverse). */
@@ -82,8 +88,11 @@ static gbx_status pair_sample(const gbx_permutation *p, const double *x, const s
             memcpy(masks + j * P, masks + (j - 1) * P, P);
             masks[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
         }
-        gbx_status status = gbx_background_values(&p->background, x, masks, P + 1, hybrids,
-                                                  outputs, v, error);
+        gbx_status status =
+            drawn == SIZE_MAX
+                ? gbx_background_values(&p->background, x, masks, P + 1, hybrids, outputs, v, error)
+                : gbx_background_values_at(&p->background, reference, x, masks, P + 1, hybrids, v,
+                                           error);
         if (status != GBX_OK) return status;
         for (size_t i = 0; i < P; i++) {
             size_t f = direction == 0 ? order[i] : order[P - 1 - i];
@@ -92,6 +101,27 @@ static gbx_status pair_sample(const gbx_permutation *p, const double *x, const s
         }
     }
     return GBX_OK;
+}
+
+/* Against drawn background rows, the pairs add up to f(x) minus the mean of the drawn rows'
+ * outputs rather than E f: the gap, zero on average, is shared out in proportion to each
+ * value's variance (the least-squares correction under the sum constraint), as the whole
+ * background would have it. */
+static void restore_additivity(const gbx_permutation *p, const double *prediction, double *values,
+                               const double *errors)
+{
+    size_t K = p->K, P = p->P;
+    for (size_t k = 0; k < K; k++) {
+        double gap = prediction[k] - p->background.mean[k], variance = 0.0;
+        for (size_t i = 0; i < P; i++) {
+            gap -= values[k * P + i];
+            if (errors[k * P + i] == errors[k * P + i]) variance += errors[k * P + i] * errors[k * P + i];
+        }
+        for (size_t i = 0; i < P; i++) {
+            double e = errors[k * P + i] == errors[k * P + i] ? errors[k * P + i] : 0.0;
+            values[k * P + i] += variance > 0.0 ? gap * e * e / variance : gap / (double)P;
+        }
+    }
 }
 
 gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows, size_t count,
@@ -116,9 +146,11 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
         {
-            int hybrid = gbx_background_needs_hybrids(&p->background);
-            double *hybrids = hybrid ? gbx_malloc_array((P + 1) * N * (M ? M : 1), sizeof(double)) : NULL;
-            double *outputs = hybrid ? gbx_malloc_array((P + 1) * N * K, sizeof(double)) : NULL;
+            int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
+            size_t per_coalition = p->one_row ? 1 : N;
+            double *hybrids = hybrid ? gbx_malloc_array((P + 1) * per_coalition * (M ? M : 1), sizeof(double)) : NULL;
+            size_t *reference = gbx_malloc_array(P + 1, sizeof(size_t));
+            double *outputs = hybrid ? gbx_malloc_array((P + 1) * per_coalition * K, sizeof(double)) : NULL;
             double *v = gbx_malloc_array((P + 1) * K, sizeof(double));
             size_t *order = gbx_malloc_array(P ? P : 1, sizeof(size_t));
             uint8_t *masks = gbx_malloc_array((P + 1) * (P ? P : 1), 1);
@@ -127,10 +159,16 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                 size_t r = task / pairs, pair = task % pairs;
                 gbx_error task_error = {0};
                 gbx_status task_status;
-                if ((!hybrid || (hybrids && outputs)) && v && order && masks) {
-                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, P, order);
-                    task_status = pair_sample(p, rows + (start + r) * M, order, masks, hybrids,
-                                              outputs, v, samples + task * cells, &task_error);
+                if ((!hybrid || (hybrids && outputs)) && v && order && masks && reference) {
+                    uint64_t rest;
+                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, P,
+                                 order, &rest);
+                    size_t drawn = p->one_row ? gbx_background_draw(&p->background,
+                                                                    gbx_random_uniform(&rest))
+                                              : SIZE_MAX;
+                    task_status = pair_sample(p, rows + (start + r) * M, order, drawn, reference,
+                                              masks, hybrids, outputs, v, samples + task * cells,
+                                              &task_error);
                 } else {
                     task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
                 }
@@ -144,17 +182,22 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             free(v);
             free(order);
             free(masks);
+            free(reference);
         }
         if (failed_task != SIZE_MAX) {
             free(samples);
             if (error) *error = first_error;
             return first_error.status;
         }
-        for (size_t r = 0; r < rows_here; r++)
+        for (size_t r = 0; r < rows_here; r++) {
             for (size_t c = 0; c < cells; c++)
                 gbx_mean_and_error(samples + r * pairs * cells + c, pairs, cells,
                                    &values[(start + r) * cells + c],
                                    &standard_errors[(start + r) * cells + c]);
+            if (p->one_row)
+                restore_additivity(p, predictions + (start + r) * K, values + (start + r) * cells,
+                                   standard_errors + (start + r) * cells);
+        }
     }
     free(samples);
     return GBX_OK;

@@ -349,9 +349,10 @@ static void write_json_header(gbx_explanation_writer *w)
             fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\"", x->options.max_evals,
                     x->options.logit_link ? "logit" : "identity");
         if (x->permutation)
-            fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu",
+            fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
                     x->options.max_evals ? x->options.max_evals : 500,
-                    gbx_permutation_pairs(x->permutation));
+                    gbx_permutation_pairs(x->permutation),
+                    x->options.one_background_row ? "one" : "all");
         if (x->lime) {
             static const char *const discretizers[] = {"quartile", "decile", "none"};
             static const char *const selections[] = {"auto", "forward_selection",

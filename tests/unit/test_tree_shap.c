@@ -1050,6 +1050,56 @@ static void test_coalition_tables_match_hybrids(void **state)
     gbx_model_free(model);
 }
 
+/* Permutation against one drawn background row per pair: an unbiased estimate of the same
+ * values, within its standard errors of exact (uneven weights, so rows must be drawn by
+ * weight), adding up exactly, and cheaper per order. */
+static void test_permutation_one_background_row(void **state)
+{
+    (void)state;
+    const size_t M = 6, K = 1;
+    rng_state = 151;
+    gbx_model *model = random_model(M, K, 8, 5);
+    gbx_data *rows = random_rows(6, M, 0.1), *background = random_rows(10, M, 0.1);
+    background->weights = malloc(10 * sizeof(double));
+    double total = 0;
+    for (size_t b = 0; b < 10; b++) total += background->weights[b] = b < 5 ? 0.02 : 1.0;
+    for (size_t b = 0; b < 10; b++) background->weights[b] /= total;
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 1);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_PERMUTATION;
+    options.background = background;
+    options.max_evals = 60000;
+    options.seed = 3;
+    options.one_background_row = 1;
+    options.threads = 2;
+    gbx_explainer *explainer;
+    gbx_explanation *p;
+    gbx_error error;
+    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
+    if (gbx_explainer_explain(explainer, rows, &p, &error)) fail_msg("%s", error.message);
+    double worst = 0;
+    for (size_t r = 0; r < rows->rows; r++) {
+        double sum = 0;
+        for (size_t f = 0; f < M; f++) {
+            size_t i = r * M + f;
+            double z = fabs(p->values[i] - e->values[i]) / p->standard_errors[i];
+            if (z > worst) worst = z;
+            if (!(z <= 5)) fail_msg("one background row: %g, exact %g, standard error %g",
+                                    p->values[i], e->values[i], p->standard_errors[i]);
+            sum += p->values[i];
+        }
+        expect_close("one background row: local accuracy", sum, p->predictions[r] - p->base_values[r]);
+    }
+    print_message("one background row: within %.2f standard errors of exact\n", worst);
+    gbx_explanation_free(p);
+    gbx_explainer_free(explainer);
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1070,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_weighted_background),
         cmocka_unit_test(test_error_falls_with_budget),
         cmocka_unit_test(test_coalition_tables_match_hybrids),
+        cmocka_unit_test(test_permutation_one_background_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
