@@ -172,6 +172,13 @@ typedef enum {
 } gbx_method;
 
 typedef enum {
+    GBX_KERNEL_L1_OFF,          /* every feature in the fit (default: exact at full budget) */
+    GBX_KERNEL_L1_NUM_FEATURES, /* the first K features of the least-angle path */
+    GBX_KERNEL_L1_AIC,          /* the lasso path's step with the least AIC */
+    GBX_KERNEL_L1_BIC           /* ... BIC */
+} gbx_kernel_l1;
+
+typedef enum {
     GBX_LIME_QUARTILE,   /* continuous features cut at their quartiles (lime's default) */
     GBX_LIME_DECILE,     /* at their deciles */
     GBX_LIME_CONTINUOUS  /* not cut: drawn from a normal, represented standardized */
@@ -199,6 +206,8 @@ typedef struct {
                                    * kernel 2M + 2048) */
     uint64_t seed;                /* sampling methods: same seed, same output, any threads */
     int logit_link;               /* kernel: explain logit(E[prediction]), shap's link="logit" */
+    gbx_kernel_l1 kernel_l1;      /* kernel: feature selection before the fit (shap's l1_reg) */
+    size_t kernel_l1_features;    /* kernel: K of num_features(K) */
     int one_background_row;       /* permutation: each pair of orders against one background
                                    * row drawn by weight, not the whole background (an unbiased
                                    * estimate at 1/N of the model calls per order) */

@@ -41,6 +41,8 @@ static const char help[] =
     "                       background, as shap) or one (each pair of orders against one\n"
     "                       background row drawn by weight: one model call per coalition)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
+    "  --l1-reg R           kernel: off (default), num_features(K), aic or bic: fit only the\n"
+    "                       features least-angle regression selects, as shap's l1_reg\n"
     "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
     "                       prediction, for probability outputs, as shap's link=\"logit\")\n"
     "  --discretizer D      lime: quartile (default), decile or none\n"
@@ -84,6 +86,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"distance", required_argument, 0, 'X'}, {"feature-selection", required_argument, 0, 'F'},
         {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
         {"categorical", required_argument, 0, 'C'}, {"sample-background", required_argument, 0, 'Y'},
+        {"l1-reg", required_argument, 0, 'l'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -101,6 +104,23 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                        "not \"%s\"", optarg);
             break;
         case 'C': a->categorical = optarg; break;
+        case 'l': {
+            unsigned long features = 0;
+            char close = 0;
+            if (strcmp(optarg, "off") == 0) a->explainer.kernel_l1 = GBX_KERNEL_L1_OFF;
+            else if (strcmp(optarg, "aic") == 0) a->explainer.kernel_l1 = GBX_KERNEL_L1_AIC;
+            else if (strcmp(optarg, "bic") == 0) a->explainer.kernel_l1 = GBX_KERNEL_L1_BIC;
+            else if (sscanf(optarg, "num_features(%lu%c", &features, &close) == 2 && close == ')' &&
+                     features > 0 && optarg[strlen(optarg) - 1] == ')' &&
+                     strchr(optarg, ')') == optarg + strlen(optarg) - 1) {
+                a->explainer.kernel_l1 = GBX_KERNEL_L1_NUM_FEATURES;
+                a->explainer.kernel_l1_features = features;
+            } else {
+                return cli_usage_error("explain", "--l1-reg is off, num_features(K), aic or bic, "
+                                       "not \"%s\"", optarg);
+            }
+            break;
+        }
         case 'Y':
             if (strcmp(optarg, "all") != 0 && strcmp(optarg, "one") != 0)
                 return cli_usage_error("explain", "--sample-background is all or one, not \"%s\"",

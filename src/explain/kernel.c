@@ -1,6 +1,7 @@
 #include "kernel.h"
 
 #include "background.h"
+#include "lars.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@ struct gbx_kernel {
     int32_t *player;    /* [M] */
     uint64_t seed;
     int logit;          /* explain logit(E[prediction]) instead of E[raw output] */
+    gbx_kernel_l1 l1;   /* feature selection before the fit (--l1-reg) */
+    size_t l1_features; /* num_features(K) */
     double *base;       /* [K] */
 };
 
@@ -46,14 +49,20 @@ static gbx_status link(const gbx_kernel *kernel, double *value, gbx_error *error
 
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
                               const gbx_players *players, size_t max_evals, uint64_t seed,
-                              int logit, gbx_kernel **out, gbx_error *error)
+                              int logit, gbx_kernel_l1 l1, size_t l1_features, gbx_kernel **out,
+                              gbx_error *error)
 {
+    if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
+    if (l1 == GBX_KERNEL_L1_NUM_FEATURES && l1_features == 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "l1 regularisation num_features(K) needs K >= 1");
     size_t M = model->features, N = background->rows, K = model->outputs;
     gbx_kernel *kernel = calloc(1, sizeof *kernel);
     if (!kernel) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     kernel->model = model;
     kernel->N = N, kernel->M = M, kernel->K = K, kernel->max_evals = max_evals, kernel->seed = seed;
     kernel->logit = logit;
+    kernel->l1 = l1;
+    kernel->l1_features = l1_features;
     gbx_status status = gbx_players_copy(players, M, &kernel->player, &kernel->P, error);
     if (status == GBX_OK)
         status = gbx_background_init(&kernel->background, model, background, kernel->player,
@@ -267,6 +276,50 @@ static int same(double x, double b)
     return fabs(x - b) <= 1e-8 + 1e-5 * fabs(b);
 }
 
+/* The features output k's fit uses (indices among the V varying ones): all of them, or with
+ * --l1-reg those shap's KernelExplainer keeps: least-angle regression on its augmented
+ * problem, where each coalition appears as itself with weight w (V - |S|) and as its
+ * complement's difference with weight w |S|, so the selection sees the sum constraint. An
+ * empty or impossible selection keeps every feature, so the values still add up. Returns 0
+ * when memory runs out. */
+static int select_features(const gbx_kernel *kr, const plan *p, const double *v, const double *fx,
+                           size_t k, size_t *selected, size_t *count)
+{
+    size_t V = p->V, S = p->count, K = kr->K;
+    *count = V;
+    for (size_t j = 0; j < V; j++) selected[j] = j;
+    if (kr->l1 == GBX_KERNEL_L1_OFF) return 1;
+    double *X = gbx_malloc_array(2 * S * V, sizeof(double)), *y = gbx_malloc_array(2 * S, sizeof(double));
+    size_t *chosen = gbx_malloc_array(V, sizeof(size_t));
+    if (!X || !y || !chosen) {
+        free(X); free(y); free(chosen);
+        return 0;
+    }
+    double total = fx[k] - kr->base[k];
+    for (size_t c = 0; c < S; c++) {
+        const uint8_t *mask = p->masks + c * V;
+        double size = 0.0;
+        for (size_t j = 0; j < V; j++) size += mask[j];
+        double with = sqrt(p->weights[c] * ((double)V - size)), without = sqrt(p->weights[c] * size);
+        double target = v[c * K + k] - kr->base[k];
+        y[c] = with * target;
+        y[S + c] = without * (target - total);
+        for (size_t j = 0; j < V; j++) {
+            X[c * V + j] = with * mask[j];
+            X[(S + c) * V + j] = without * ((double)mask[j] - 1.0);
+        }
+    }
+    gbx_lars_rule rule = kr->l1 == GBX_KERNEL_L1_AIC ? GBX_LARS_AIC
+                         : kr->l1 == GBX_KERNEL_L1_BIC ? GBX_LARS_BIC : GBX_LARS_FIRST;
+    size_t found = gbx_lars_select(X, y, 2 * S, V, rule, kr->l1_features, chosen);
+    if (found > 0) {
+        memcpy(selected, chosen, found * sizeof(size_t));
+        *count = found;
+    }
+    free(X); free(y); free(chosen);
+    return 1;
+}
+
 static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
                               double *phi, double *errors, gbx_error *error)
 {
@@ -328,7 +381,14 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
      * drawn part's: the spread of those G estimates over sqrt(G) is the standard error
      * (batch means). Complementary pairs stay in one group. */
     size_t drawn = S - p.fixed, groups = drawn / 2 < 8 ? drawn / 2 : 8;
-    double *group_phi = groups >= 2 ? gbx_malloc_array(groups * K * V, sizeof(double)) : NULL;
+    double *group_phi = groups >= 2 ? gbx_calloc(groups * K * V, sizeof(double)) : NULL;
+    /* The features each output's fit uses: all varying ones, or --l1-reg's selection. */
+    size_t *selected = status == GBX_OK ? gbx_malloc_array(K * V, sizeof(size_t)) : NULL;
+    size_t selected_count[64];
+    if (status == GBX_OK && !selected) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; status == GBX_OK && k < K; k++)
+        if (!select_features(kr, &p, v, fx, k, selected + k * V, &selected_count[k]))
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK && groups >= 2 && !group_phi)
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t round = 0; status == GBX_OK && round <= (groups >= 2 ? groups : 0); round++) {
@@ -344,6 +404,8 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
         }
         for (size_t k = 0; status == GBX_OK && k < K; k++) {
             double total = fx[k] - kr->base[k];
+            const size_t *sel = selected + k * V;
+            size_t q = selected_count[k], last = sel[q - 1];
             size_t n = 0;
             for (size_t c = 0; c < S; c++) {
                 double weight = p.weights[c];
@@ -351,16 +413,16 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
                     if ((c - p.fixed) / 2 % groups != group) continue;
                     weight *= scale;
                 }
-                /* Eliminate the last varying feature with sum phi = total; rows scaled by
+                /* Eliminate the last fitted feature with sum phi = total; rows scaled by
                  * sqrt(weight) make the weighted fit an ordinary least-squares one. */
                 double root = sqrt(weight);
                 const uint8_t *mask = p.masks + c * V;
-                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[V - 1] * total);
-                for (size_t j = 0; j + 1 < V; j++)
-                    A[n * (V - 1) + j] = root * ((double)mask[j] - (double)mask[V - 1]);
+                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
+                for (size_t j = 0; j + 1 < q; j++)
+                    A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
                 n++;
             }
-            if (!least_squares(A, y, n, V - 1, w)) {
+            if (!least_squares(A, y, n, q - 1, w)) {
                 if (round > 0) { /* a group too small to determine the values: no error bars */
                     groups = 0;
                     break;
@@ -370,11 +432,11 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
                 break;
             }
             double sum = 0.0;
-            for (size_t j = 0; j + 1 < V; j++) sum += w[j];
-            w[V - 1] = total - sum;
-            for (size_t j = 0; j < V; j++) {
-                if (round == 0) phi[k * P + varying[j]] = w[j];
-                else group_phi[(group * K + k) * V + j] = w[j];
+            for (size_t j = 0; j + 1 < q; j++) sum += w[j];
+            w[q - 1] = total - sum;
+            for (size_t j = 0; j < q; j++) {
+                if (round == 0) phi[k * P + varying[sel[j]]] = w[j];
+                else group_phi[(group * K + k) * V + sel[j]] = w[j];
             }
         }
         if (groups < 2) break;
@@ -393,6 +455,7 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
         }
     free(v);
     free(group_phi);
+    free(selected);
     free(p.masks);
     free(p.weights);
     free(hybrids);

@@ -345,9 +345,18 @@ static void write_json_header(gbx_explanation_writer *w)
                 "\"%s\", \"output_space\": \"%s\"", x->background_rows,
                 x->background_weighted ? "true" : "false", x->background_sha256,
                 probability ? "probability" : "raw");
-        if (x->kernel)
-            fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\"", x->options.max_evals,
+        if (x->kernel) {
+            fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\", \"l1_reg\": \"", x->options.max_evals,
                     x->options.logit_link ? "logit" : "identity");
+            switch (x->options.kernel_l1) {
+            case GBX_KERNEL_L1_OFF: fputs("off\"", f); break;
+            case GBX_KERNEL_L1_NUM_FEATURES:
+                fprintf(f, "num_features(%zu)\"", x->options.kernel_l1_features);
+                break;
+            case GBX_KERNEL_L1_AIC: fputs("aic\"", f); break;
+            case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
+            }
+        }
         if (x->permutation)
             fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
                     x->options.max_evals ? x->options.max_evals : 500,

@@ -159,6 +159,22 @@ expect 0 "" -- "$glassbox" explain --model "$plugin:0.5,-1,2;0.1" --data "$work/
 grep -q '"background_rows": 50,' "$work/bg50.json" || fail "--background-sample: not 50 rows"
 grep -q 'model calls' "$work/stderr" && fail "--background-sample 50: still warns"
 
+# KernelSHAP's feature selection: recorded in the file, features left out get 0, bad values
+# refused.
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 20 --method kernel --l1-reg "num_features(3)" --max-evals 300 \
+    --output "$work/l1.json"
+grep -q '"l1_reg": "num_features(3)"' "$work/l1.json" || fail "--l1-reg not recorded"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 20 --method kernel --l1-reg "num_features(3)" --max-evals 300 \
+    --format csv --quiet
+awk -F, 'NR > 1 { n = 0; for (i = 1; i < NF - 1; i++) n += $i != 0; if (n > 3) bad = 1 }
+    END { exit bad }' "$work/stdout" || fail "--l1-reg num_features(3): more than 3 features"
+for bad in "num_features(0)" "num_features(3" "num_features(3))" lasso; do
+    expect 2 "--l1-reg is off, num_features(K), aic or bic" -- "$glassbox" explain --model "$model" \
+        --data "$data" --background "$data" --method kernel --l1-reg "$bad"
+done
+
 # A weighted k-means summary of the background (shap.kmeans): interventional TreeSHAP and
 # exact enumeration take every centre at its weight and agree; a stratified sample keeps each
 # stratum's share; the summary is recorded and misuse is refused.

@@ -411,6 +411,12 @@ def stage_blackbox(directory):
     fx.data(rows)
     fx.data(background, "background")
     fx.reference("shap_exact", names, exact.values, expected=[float(exact.base_values[0])])
+    # KernelExplainer's feature selection with every coalition enumerated (its default budget
+    # covers all 1022), so the coalitions, and hence the selection, are deterministic.
+    kernel = shap.KernelExplainer(margin, background)
+    for l1 in ("num_features(4)", "aic", "bic"):
+        key = "shap_kernel_l1_" + l1.replace("num_features(", "num").replace(")", "")
+        fx.reference(key, names, kernel.shap_values(rows, l1_reg=l1, silent=True), l1_reg=l1)
     fixtures.append(fx.meta)
     frame, target = load_credit()
     columns = ["Duration", "Amount", "InstallmentRatePercentage", "Age", "NumberExistingCredits"]

@@ -325,6 +325,33 @@ static void check_sampled_references(const char *name, const gbx_model *model, c
     }
 }
 
+/* KernelExplainer's l1_reg (num_features(K), aic, bic) with every coalition enumerated, so the
+ * least-angle selection sees the same coalitions: the same features kept and the same values. */
+static void check_l1_references(const char *name, const gbx_model *model, const gbx_data *data,
+                                const gbx_data *background, json_object *references)
+{
+    const char *keys[] = {"shap_kernel_l1_num4", "shap_kernel_l1_aic", "shap_kernel_l1_bic"};
+    gbx_kernel_l1 rules[] = {GBX_KERNEL_L1_NUM_FEATURES, GBX_KERNEL_L1_AIC, GBX_KERNEL_L1_BIC};
+    for (int m = 0; m < 3; m++) {
+        json_object *meta = member(references, keys[m]);
+        if (!meta) continue;
+        char path[512];
+        snprintf(path, sizeof path, "blackbox/%s", json_object_get_string(member(meta, "file")));
+        table reference = read_table(path);
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_KERNEL;
+        options.background = background;
+        options.kernel_l1 = rules[m];
+        options.kernel_l1_features = 4;
+        gbx_explanation *e = explain(model, data, &options);
+        check_additivity(name, e);
+        compare_values(name, keys[m], e, &reference, 1.0, 0, NULL);
+        gbx_explanation_free(e);
+        free(reference.values);
+    }
+}
+
 /* lime's LimeTabularExplainer: both draw 5000 neighbours at random, so the weights differ by
  * sampling noise; the features they rank first must agree: at least 4 of the top 5 shared on
  * at least 80% of the rows, and the local fits' R^2 close. */
@@ -424,6 +451,7 @@ static void check_blackbox(json_object *fixture)
         free(reference.values);
     }
     check_sampled_references(name, model, data, background, references);
+    check_l1_references(name, model, data, background, references);
     check_lime_reference(name, model, data, background, references);
     gbx_data_free(background);
     gbx_data_free(data);
