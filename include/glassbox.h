@@ -208,6 +208,8 @@ typedef struct {
     int logit_link;               /* kernel: explain logit(E[prediction]), shap's link="logit" */
     gbx_kernel_l1 kernel_l1;      /* kernel: feature selection before the fit (shap's l1_reg) */
     size_t kernel_l1_features;    /* kernel: K of num_features(K) */
+    double tolerance;             /* kernel: stop drawing coalitions once every standard error
+                                   * is at most this (0: always use max_evals) */
     int one_background_row;       /* permutation: each pair of orders against one background
                                    * row drawn by weight, not the whole background (an unbiased
                                    * estimate at 1/N of the model calls per order) */

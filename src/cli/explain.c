@@ -43,6 +43,8 @@ static const char help[] =
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --l1-reg R           kernel: off (default), num_features(K), aic or bic: fit only the\n"
     "                       features least-angle regression selects, as shap's l1_reg\n"
+    "  --tolerance T        kernel: stop drawing coalitions once every standard error is at\n"
+    "                       most T (--max-evals stays the ceiling)\n"
     "  --link L             kernel: identity (default) or logit (log-odds of the mean\n"
     "                       prediction, for probability outputs, as shap's link=\"logit\")\n"
     "  --discretizer D      lime: quartile (default), decile or none\n"
@@ -86,7 +88,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"distance", required_argument, 0, 'X'}, {"feature-selection", required_argument, 0, 'F'},
         {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
         {"categorical", required_argument, 0, 'C'}, {"sample-background", required_argument, 0, 'Y'},
-        {"l1-reg", required_argument, 0, 'l'},
+        {"l1-reg", required_argument, 0, 'l'}, {"tolerance", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -104,6 +106,15 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                        "not \"%s\"", optarg);
             break;
         case 'C': a->categorical = optarg; break;
+        case 'e': {
+            char *end;
+            double tolerance = strtod(optarg, &end);
+            if (end == optarg || *end || !(tolerance > 0 && tolerance < 1e300))
+                return cli_usage_error("explain", "--tolerance needs a positive number, not \"%s\"",
+                                       optarg);
+            a->explainer.tolerance = tolerance;
+            break;
+        }
         case 'l': {
             unsigned long features = 0;
             char close = 0;

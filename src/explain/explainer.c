@@ -182,7 +182,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         else if (status == GBX_OK && method == GBX_METHOD_KERNEL)
             status = gbx_kernel_prepare(model, background, players, options->max_evals,
                                         options->seed, options->logit_link, options->kernel_l1,
-                                        options->kernel_l1_features, &explainer->kernel, error);
+                                        options->kernel_l1_features, options->tolerance,
+                                        &explainer->kernel, error);
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
             status = gbx_linear_shap_prepare(model, background, players, &explainer->linear,
                                              error);

@@ -17,6 +17,7 @@ struct gbx_kernel {
     int logit;          /* explain logit(E[prediction]) instead of E[raw output] */
     gbx_kernel_l1 l1;   /* feature selection before the fit (--l1-reg) */
     size_t l1_features; /* num_features(K) */
+    double tolerance;   /* stop drawing once every standard error is below it (0: never) */
     double *base;       /* [K] */
 };
 
@@ -49,8 +50,8 @@ static gbx_status link(const gbx_kernel *kernel, double *value, gbx_error *error
 
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
                               const gbx_players *players, size_t max_evals, uint64_t seed,
-                              int logit, gbx_kernel_l1 l1, size_t l1_features, gbx_kernel **out,
-                              gbx_error *error)
+                              int logit, gbx_kernel_l1 l1, size_t l1_features, double tolerance,
+                              gbx_kernel **out, gbx_error *error)
 {
     if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
     if (l1 == GBX_KERNEL_L1_NUM_FEATURES && l1_features == 0)
@@ -63,6 +64,7 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     kernel->logit = logit;
     kernel->l1 = l1;
     kernel->l1_features = l1_features;
+    kernel->tolerance = tolerance;
     gbx_status status = gbx_players_copy(players, M, &kernel->player, &kernel->P, error);
     if (status == GBX_OK)
         status = gbx_background_init(&kernel->background, model, background, kernel->player,
@@ -282,10 +284,10 @@ static int same(double x, double b)
  * complement's difference with weight w |S|, so the selection sees the sum constraint. An
  * empty or impossible selection keeps every feature, so the values still add up. Returns 0
  * when memory runs out. */
-static int select_features(const gbx_kernel *kr, const plan *p, const double *v, const double *fx,
-                           size_t k, size_t *selected, size_t *count)
+static int select_features(const gbx_kernel *kr, const plan *p, size_t end, const double *v,
+                           const double *fx, size_t k, size_t *selected, size_t *count)
 {
-    size_t V = p->V, S = p->count, K = kr->K;
+    size_t V = p->V, S = end, K = kr->K;
     *count = V;
     for (size_t j = 0; j < V; j++) selected[j] = j;
     if (kr->l1 == GBX_KERNEL_L1_OFF) return 1;
@@ -318,6 +320,95 @@ static int select_features(const gbx_kernel *kr, const plan *p, const double *v,
     }
     free(X); free(y); free(chosen);
     return 1;
+}
+
+/* Scratch of the fits: A [S][V-1], y [S], w [V], group_phi [8][K][V], selected [K][V]. */
+typedef struct {
+    double *A, *y, *w, *group_phi;
+    size_t *selected;
+} fit_scratch;
+
+/* The constrained weighted least-squares fit on the coalitions [0, end) (the enumerated ones
+ * and a prefix of the drawn ones, whose weight is scaled up to all the drawn ones'), then the
+ * standard errors: the same fit on the enumerated sizes plus each of G groups of the drawn
+ * coalitions, their weight scaled up likewise; the spread of those G estimates over sqrt(G)
+ * is the standard error (batch means). Complementary pairs stay in one group. */
+static gbx_status fit(const gbx_kernel *kr, const plan *p, const double *v, const double *fx,
+                      size_t end, const size_t *varying, double *phi, double *errors,
+                      fit_scratch *scratch, gbx_error *error)
+{
+    size_t K = kr->K, P = kr->P, V = p->V, S = p->count;
+    size_t drawn = end - p->fixed, groups = drawn / 2 < 8 ? drawn / 2 : 8;
+    double *A = scratch->A, *y = scratch->y, *w = scratch->w, *group_phi = scratch->group_phi;
+    size_t *selected = scratch->selected, selected_count[64];
+    double all = 0.0, prefix = 0.0; /* the drawn coalitions' weight, in all and in the prefix */
+    for (size_t c = p->fixed; c < S; c++) all += p->weights[c];
+    for (size_t c = p->fixed; c < end; c++) prefix += p->weights[c];
+    /* The features each output's fit uses: all varying ones, or --l1-reg's selection. */
+    for (size_t k = 0; k < K; k++)
+        if (!select_features(kr, p, end, v, fx, k, selected + k * V, &selected_count[k]))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    memset(group_phi, 0, 8 * K * V * sizeof(double));
+    for (size_t round = 0; round <= (groups >= 2 ? groups : 0); round++) {
+        size_t group = round - 1; /* round 0: all coalitions */
+        double mine = prefix;
+        if (round > 0) {
+            mine = 0.0;
+            for (size_t c = p->fixed; c < end; c++)
+                if ((c - p->fixed) / 2 % groups == group) mine += p->weights[c];
+        }
+        double scale = mine > 0 ? all / mine : 0.0;
+        for (size_t k = 0; k < K; k++) {
+            double total = fx[k] - kr->base[k];
+            const size_t *sel = selected + k * V;
+            size_t q = selected_count[k], last = sel[q - 1];
+            size_t n = 0;
+            for (size_t c = 0; c < end; c++) {
+                double weight = p->weights[c];
+                if (c >= p->fixed) {
+                    if (round > 0 && (c - p->fixed) / 2 % groups != group) continue;
+                    weight *= scale;
+                }
+                /* Eliminate the last fitted feature with sum phi = total; rows scaled by
+                 * sqrt(weight) make the weighted fit an ordinary least-squares one. */
+                double root = sqrt(weight);
+                const uint8_t *mask = p->masks + c * V;
+                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
+                for (size_t j = 0; j + 1 < q; j++)
+                    A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
+                n++;
+            }
+            if (!least_squares(A, y, n, q - 1, w)) {
+                if (round > 0) { /* a group too small to determine the values: no error bars */
+                    groups = 0;
+                    break;
+                }
+                return gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
+                                "determine the values (raise --max-evals)");
+            }
+            double sum = 0.0;
+            for (size_t j = 0; j + 1 < q; j++) sum += w[j];
+            w[q - 1] = total - sum;
+            for (size_t j = 0; j < q; j++) {
+                if (round == 0) phi[k * P + varying[sel[j]]] = w[j];
+                else group_phi[(group * K + k) * V + sel[j]] = w[j];
+            }
+        }
+        if (groups < 2) break;
+    }
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < V; j++) {
+            double *se = errors + k * P + varying[j];
+            if (S == p->fixed) {
+                *se = 0.0; /* every coalition was enumerated: exact */
+            } else if (groups < 2) {
+                *se = NAN;
+            } else {
+                double mean;
+                gbx_mean_and_error(group_phi + k * V + j, groups, K * V, &mean, se);
+            }
+        }
+    return GBX_OK;
 }
 
 static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
@@ -371,91 +462,37 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     for (size_t c = 0; status == GBX_OK && c < S; c++)
         for (size_t q = 0; q < P; q++)
             masks[c * P + q] = slot[q] >= 0 && p.masks[c * V + (size_t)slot[q]];
-    /* v(S) per coalition and output, in the link's space. */
-    if (status == GBX_OK)
-        status = gbx_background_values(&kr->background, x, masks, S, hybrids, outputs, v, error);
-    for (size_t c = 0; status == GBX_OK && c < S; c++)
-        for (size_t k = 0; k < K && status == GBX_OK; k++) status = link(kr, &v[c * K + k], error);
-    /* The estimate from all coalitions, then (for the standard errors) from the enumerated
-     * sizes plus each of G groups of the drawn coalitions, their weight scaled up to the
-     * drawn part's: the spread of those G estimates over sqrt(G) is the standard error
-     * (batch means). Complementary pairs stay in one group. */
-    size_t drawn = S - p.fixed, groups = drawn / 2 < 8 ? drawn / 2 : 8;
-    double *group_phi = groups >= 2 ? gbx_calloc(groups * K * V, sizeof(double)) : NULL;
-    /* The features each output's fit uses: all varying ones, or --l1-reg's selection. */
-    size_t *selected = status == GBX_OK ? gbx_malloc_array(K * V, sizeof(size_t)) : NULL;
-    size_t selected_count[64];
-    if (status == GBX_OK && !selected) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; status == GBX_OK && k < K; k++)
-        if (!select_features(kr, &p, v, fx, k, selected + k * V, &selected_count[k]))
-            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK && groups >= 2 && !group_phi)
+    /* With --tolerance the drawn coalitions are taken in growing prefixes (the enumerated
+     * sizes always whole, complementary pairs together) until every standard error is below
+     * it; otherwise all at once. */
+    size_t drawn = S - p.fixed, end = S, evaluated = 0;
+    if (kr->tolerance > 0 && drawn > 64) end = p.fixed + 64;
+    fit_scratch scratch = {A, y, w, NULL, NULL};
+    scratch.group_phi = status == GBX_OK ? gbx_calloc(8 * K * V, sizeof(double)) : NULL;
+    scratch.selected = status == GBX_OK ? gbx_malloc_array(K * V, sizeof(size_t)) : NULL;
+    if (status == GBX_OK && (!scratch.group_phi || !scratch.selected))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t round = 0; status == GBX_OK && round <= (groups >= 2 ? groups : 0); round++) {
-        size_t group = round - 1; /* round 0: all coalitions */
-        double scale = 1.0;
-        if (round > 0) {
-            double all = 0.0, mine = 0.0;
-            for (size_t c = p.fixed; c < S; c++) {
-                all += p.weights[c];
-                if ((c - p.fixed) / 2 % groups == group) mine += p.weights[c];
+    while (status == GBX_OK) {
+        /* v(S) per coalition and output, in the link's space. */
+        status = gbx_background_values(&kr->background, x, masks + evaluated * P, end - evaluated,
+                                       hybrids, outputs, v + evaluated * K, error);
+        for (size_t c = evaluated; status == GBX_OK && c < end; c++)
+            for (size_t k = 0; k < K && status == GBX_OK; k++) status = link(kr, &v[c * K + k], error);
+        evaluated = end;
+        if (status == GBX_OK) status = fit(kr, &p, v, fx, end, varying, phi, errors, &scratch, error);
+        if (status != GBX_OK || end == S) break;
+        double largest = 0.0;
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < V; j++) {
+                double se = errors[k * P + varying[j]];
+                if (!(se <= largest)) largest = se; /* NaN: not known yet, keeps going */
             }
-            scale = mine > 0 ? all / mine : 0.0;
-        }
-        for (size_t k = 0; status == GBX_OK && k < K; k++) {
-            double total = fx[k] - kr->base[k];
-            const size_t *sel = selected + k * V;
-            size_t q = selected_count[k], last = sel[q - 1];
-            size_t n = 0;
-            for (size_t c = 0; c < S; c++) {
-                double weight = p.weights[c];
-                if (round > 0 && c >= p.fixed) {
-                    if ((c - p.fixed) / 2 % groups != group) continue;
-                    weight *= scale;
-                }
-                /* Eliminate the last fitted feature with sum phi = total; rows scaled by
-                 * sqrt(weight) make the weighted fit an ordinary least-squares one. */
-                double root = sqrt(weight);
-                const uint8_t *mask = p.masks + c * V;
-                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
-                for (size_t j = 0; j + 1 < q; j++)
-                    A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
-                n++;
-            }
-            if (!least_squares(A, y, n, q - 1, w)) {
-                if (round > 0) { /* a group too small to determine the values: no error bars */
-                    groups = 0;
-                    break;
-                }
-                status = gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
-                                  "determine the values (raise --max-evals)");
-                break;
-            }
-            double sum = 0.0;
-            for (size_t j = 0; j + 1 < q; j++) sum += w[j];
-            w[q - 1] = total - sum;
-            for (size_t j = 0; j < q; j++) {
-                if (round == 0) phi[k * P + varying[sel[j]]] = w[j];
-                else group_phi[(group * K + k) * V + sel[j]] = w[j];
-            }
-        }
-        if (groups < 2) break;
+        if (largest <= kr->tolerance) break;
+        end = p.fixed + 2 * (end - p.fixed) < S ? p.fixed + 2 * (end - p.fixed) : S;
     }
-    for (size_t k = 0; status == GBX_OK && k < K; k++)
-        for (size_t j = 0; j < V; j++) {
-            double *se = errors + k * P + varying[j];
-            if (drawn == 0) {
-                *se = 0.0; /* every coalition was enumerated: exact */
-            } else if (groups < 2) {
-                *se = NAN;
-            } else {
-                double mean;
-                gbx_mean_and_error(group_phi + k * V + j, groups, K * V, &mean, se);
-            }
-        }
     free(v);
-    free(group_phi);
-    free(selected);
+    free(scratch.group_phi);
+    free(scratch.selected);
     free(p.masks);
     free(p.weights);
     free(hybrids);

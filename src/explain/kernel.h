@@ -18,11 +18,13 @@ typedef struct gbx_kernel gbx_kernel;
 /* max_evals: coalitions per row (0: 2M + 2048, as shap), capped at 2^M - 2. logit: explain
  * logit(mean prediction) (shap's link="logit"; base values and predictions in that space).
  * l1: shap's l1_reg: off (every varying feature is fitted), num_features(l1_features), aic or
- * bic (lars.c); the features left out get 0. */
+ * bic (lars.c); the features left out get 0. tolerance > 0: the drawn coalitions are used in
+ * growing prefixes (64, 128, ...) until every standard error is at most tolerance, so easy
+ * rows stop early; max_evals stays the ceiling. */
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
                               const gbx_players *players, size_t max_evals, uint64_t seed,
-                              int logit, gbx_kernel_l1 l1, size_t l1_features, gbx_kernel **out,
-                              gbx_error *error);
+                              int logit, gbx_kernel_l1 l1, size_t l1_features, double tolerance,
+                              gbx_kernel **out, gbx_error *error);
 void gbx_kernel_free(gbx_kernel *kernel);
 void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
 /* values and standard_errors: [count][outputs][features]. Standard errors are batch means over

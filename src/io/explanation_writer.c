@@ -356,6 +356,7 @@ static void write_json_header(gbx_explanation_writer *w)
             case GBX_KERNEL_L1_AIC: fputs("aic\"", f); break;
             case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
             }
+            if (x->options.tolerance > 0) fprintf(f, ", \"tolerance\": %.17g", x->options.tolerance);
         }
         if (x->permutation)
             fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",

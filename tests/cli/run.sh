@@ -170,6 +170,11 @@ expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background 
     --format csv --quiet
 awk -F, 'NR > 1 { n = 0; for (i = 1; i < NF - 1; i++) n += $i != 0; if (n > 3) bad = 1 }
     END { exit bad }' "$work/stdout" || fail "--l1-reg num_features(3): more than 3 features"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 20 --method kernel --tolerance 0.01 --output "$work/tol.json"
+grep -q '"tolerance": 0.01' "$work/tol.json" || fail "--tolerance not recorded"
+expect 2 "--tolerance needs a positive number" -- "$glassbox" explain --model "$model" \
+    --data "$data" --background "$data" --method kernel --tolerance -1
 for bad in "num_features(0)" "num_features(3" "num_features(3))" lasso; do
     expect 2 "--l1-reg is off, num_features(K), aic or bic" -- "$glassbox" explain --model "$model" \
         --data "$data" --background "$data" --method kernel --l1-reg "$bad"

@@ -1015,11 +1015,14 @@ static void test_error_falls_with_budget(void **state)
 /* The same tree model seen only through predict_raw, so the methods evaluate hybrid rows
  * instead of reading the coalition tables: both ways must give the same values. */
 static const gbx_model *hidden_trees;
+static size_t hidden_calls; /* rows predicted, for counting model calls */
 
 static gbx_status predict_hidden(const gbx_model *model, const double *rows, size_t count,
                                  double *out, gbx_error *error)
 {
     (void)model;
+#pragma omp atomic
+    hidden_calls += count;
     return gbx_tree_ensemble_predict_raw(hidden_trees, rows, count, out, error);
 }
 
@@ -1100,6 +1103,65 @@ static void test_permutation_one_background_row(void **state)
     gbx_model_free(model);
 }
 
+/* --tolerance: a loose tolerance stops early (fewer model calls) with every standard error
+ * within it and the values still within a few standard errors of exact; a tolerance no row
+ * can meet uses every coalition and gives exactly the values without one. */
+static void test_kernel_tolerance(void **state)
+{
+    (void)state;
+    const size_t M = 12;
+    rng_state = 161;
+    gbx_model *model = random_model(M, 1, 8, 5);
+    gbx_data *rows = random_rows(4, M, 0.05), *background = random_rows(6, M, 0.05);
+    gbx_model blackbox = *model;
+    blackbox.trees = NULL;
+    blackbox.predict_raw = predict_hidden;
+    hidden_trees = model;
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 1);
+    gbx_explanation *results[3];
+    size_t calls[3];
+    /* The loose tolerance: three times the largest standard error at the full budget, which
+     * about a ninth of the drawn coalitions should reach (the enumerated sizes, about half of
+     * this budget, are always evaluated). */
+    double tolerances[3] = {0, 0, 1e-12};
+    for (int t = 0; t < 3; t++) {
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_KERNEL;
+        options.background = background;
+        options.max_evals = 3000;
+        options.seed = 8;
+        options.tolerance = tolerances[t];
+        gbx_explainer *explainer;
+        gbx_error error;
+        if (gbx_explainer_create(&blackbox, &options, &explainer, &error)) fail_msg("%s", error.message);
+        hidden_calls = 0;
+        if (gbx_explainer_explain(explainer, rows, &results[t], &error)) fail_msg("%s", error.message);
+        calls[t] = hidden_calls;
+        gbx_explainer_free(explainer);
+        if (t == 0)
+            for (size_t i = 0; i < rows->rows * M; i++)
+                if (3 * results[0]->standard_errors[i] > tolerances[1])
+                    tolerances[1] = 3 * results[0]->standard_errors[i];
+    }
+    print_message("kernel model calls: %zu without a tolerance, %zu at %g\n", calls[0], calls[1],
+                  tolerances[1]);
+    assert_true(calls[1] < calls[0] * 3 / 4);
+    for (size_t i = 0; i < rows->rows * M; i++) {
+        assert_true(results[1]->standard_errors[i] <= tolerances[1]);
+        if (!(fabs(results[1]->values[i] - e->values[i]) <= 5 * results[1]->standard_errors[i] + 1e-9))
+            fail_msg("tolerance %g: %g, exact %g, standard error %g", tolerances[1],
+                     results[1]->values[i], e->values[i], results[1]->standard_errors[i]);
+    }
+    assert_int_equal(calls[2], calls[0]);
+    assert_memory_equal(results[2]->values, results[0]->values, rows->rows * M * sizeof(double));
+    for (int t = 0; t < 3; t++) gbx_explanation_free(results[t]);
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1121,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_error_falls_with_budget),
         cmocka_unit_test(test_coalition_tables_match_hybrids),
         cmocka_unit_test(test_permutation_one_background_row),
+        cmocka_unit_test(test_kernel_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
