@@ -137,9 +137,6 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
         return gbx_fail(error, GBX_ERR_USAGE, "method lime learns its sampling distribution from "
                         "the training rows themselves, not from a weighted summary (drop "
                         "--background-kmeans and --background-stratify)");
-    if (method == GBX_METHOD_LIME && options->group_count)
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method lime does not take feature groups "
-                        "yet; mark one-hot columns --categorical instead");
     if (options->interactions && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "interaction values are per column; they "
                         "cannot be asked together with feature groups");
@@ -192,7 +189,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                                      options->lime_cosine, options->lime_features,
                                      options->max_evals, options->lime_kernel_width,
                                      options->categorical, options->seed};
-            status = gbx_lime_prepare(model, background, &lime, &explainer->lime, error);
+            status = gbx_lime_prepare(model, background, players, &lime, &explainer->lime, error);
         } else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
             status = gbx_permutation_prepare(model, background, players, options->max_evals,
                                              options->seed, options->one_background_row,

@@ -8,6 +8,8 @@
  * feature its training values, for a binned one its bins (as bin numbers); NaN stands for a
  * missing value. Only categories seen in the training data are drawn. */
 typedef struct {
+    size_t column;       /* the model column it perturbs */
+    size_t *columns, width; /* a group of several columns: drawn together from a training row */
     int categorical, binned;
     size_t categories;
     double *category;    /* [categories]: value or bin number, NaN = missing */
@@ -23,9 +25,11 @@ typedef struct {
 struct gbx_lime {
     const gbx_model *model;
     gbx_lime_options options;
-    size_t M, K, samples, selected;
+    size_t M, P, K, samples, selected; /* M model columns, P features explained */
     double kernel_width;
-    lime_feature *features;
+    lime_feature *features;             /* [P] */
+    double *training;                   /* [rows][M], kept when a group needs whole rows */
+    size_t training_rows;
 };
 
 static void free_feature(lime_feature *f)
@@ -39,13 +43,15 @@ static void free_feature(lime_feature *f)
     free(f->high);
     free(f->p_low);
     free(f->p_high);
+    free(f->columns);
 }
 
 void gbx_lime_free(gbx_lime *lime)
 {
     if (!lime) return;
-    for (size_t j = 0; lime->features && j < lime->M; j++) free_feature(&lime->features[j]);
+    for (size_t j = 0; lime->features && j < lime->P; j++) free_feature(&lime->features[j]);
     free(lime->features);
+    free(lime->training);
     free(lime);
 }
 
@@ -182,9 +188,10 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
 }
 
 gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
-                            const gbx_lime_options *options, gbx_lime **out, gbx_error *error)
+                            const gbx_players *players, const gbx_lime_options *options,
+                            gbx_lime **out, gbx_error *error)
 {
-    size_t M = model->features, N = training->rows;
+    size_t M = model->features, N = training->rows, P = players ? players->count : M;
     if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background (training) data set has no rows");
     if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
     gbx_lime *lime = calloc(1, sizeof *lime);
@@ -193,16 +200,34 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
     lime->options = *options;
     lime->options.categorical = NULL; /* not kept: the caller may free it */
     lime->M = M;
+    lime->P = P;
     lime->K = model->outputs;
     lime->samples = options->samples ? options->samples : 5000;
     lime->selected = options->features ? options->features : 10;
-    if (lime->selected > M) lime->selected = M;
-    lime->kernel_width = options->kernel_width > 0 ? options->kernel_width : 0.75 * sqrt((double)M);
-    lime->features = gbx_calloc(M ? M : 1, sizeof(lime_feature));
+    if (lime->selected > P) lime->selected = P;
+    lime->kernel_width = options->kernel_width > 0 ? options->kernel_width : 0.75 * sqrt((double)P);
+    lime->features = gbx_calloc(P ? P : 1, sizeof(lime_feature));
     double *column = gbx_malloc_array(N, sizeof(double));
     gbx_status status = lime->features && column ? GBX_OK : GBX_ERR_NOMEM;
+    /* Each feature's columns; a group of several is drawn from whole training rows. */
     for (size_t j = 0; status == GBX_OK && j < M; j++) {
-        lime_feature *f = &lime->features[j];
+        lime_feature *f = &lime->features[players ? (size_t)players->of_column[j] : j];
+        if (f->width == 0) f->column = j;
+        size_t *grown = realloc(f->columns, (f->width + 1) * sizeof(size_t));
+        if (!grown) status = GBX_ERR_NOMEM;
+        else f->columns = grown, f->columns[f->width++] = j;
+    }
+    for (size_t p = 0; status == GBX_OK && p < P; p++)
+        if (lime->features[p].width > 1 && !lime->training) {
+            lime->training = gbx_malloc_array(N * M, sizeof(double));
+            if (!lime->training) status = GBX_ERR_NOMEM;
+            else memcpy(lime->training, training->values, N * M * sizeof(double));
+            lime->training_rows = N;
+        }
+    for (size_t p = 0; status == GBX_OK && p < P; p++) {
+        lime_feature *f = &lime->features[p];
+        if (f->width > 1) continue;
+        size_t j = f->column;
         for (size_t i = 0; i < N; i++) column[i] = training->values[i * M + j];
         f->categorical = options->categorical && options->categorical[j];
         if (f->categorical) {
@@ -289,20 +314,38 @@ static size_t draw_category(const lime_feature *f, uint64_t *random)
     return low;
 }
 
-/* The neighbours of x: values (model inputs) and their representation z, row 0 being x. */
+/* The neighbours of x: values (model inputs, M wide) and their representation z (P wide),
+ * row 0 being x. */
 static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
                             uint64_t *random)
 {
-    size_t M = lime->M, S = lime->samples;
+    size_t M = lime->M, P = lime->P, S = lime->samples;
     memcpy(values, x, M * sizeof(double));
-    for (size_t j = 0; j < M; j++) {
-        const lime_feature *f = &lime->features[j];
-        z[j] = f->categorical || f->binned ? 1.0 : isnan(x[j]) ? 0.0 : (x[j] - f->center) / f->scale;
+    for (size_t p = 0; p < P; p++) {
+        const lime_feature *f = &lime->features[p];
+        double v = x[f->column];
+        z[p] = f->width > 1 || f->categorical || f->binned ? 1.0
+               : isnan(v)                                 ? 0.0
+                                                          : (v - f->center) / f->scale;
     }
     for (size_t s = 1; s < S; s++)
-        for (size_t j = 0; j < M; j++) {
-            const lime_feature *f = &lime->features[j];
-            double *value = values + s * M + j, *representation = z + s * M + j;
+        for (size_t p = 0; p < P; p++) {
+            const lime_feature *f = &lime->features[p];
+            double *value = values + s * M + f->column, *representation = z + s * P + p;
+            if (f->width > 1) {
+                /* A group: its columns together, as a training row has them (so one-hot
+                 * dummies stay one-hot); 1 when they all equal x's. */
+                const double *row = lime->training +
+                                    (size_t)(gbx_random_next(random) % lime->training_rows) * M;
+                int same = 1;
+                for (size_t i = 0; i < f->width; i++) {
+                    size_t j = f->columns[i];
+                    values[s * M + j] = row[j];
+                    same &= same_category(row[j], x[j]);
+                }
+                *representation = same;
+                continue;
+            }
             if (!f->categorical && !f->binned) {
                 double u = gbx_random_uniform(random);
                 double t = normal_quantile(u > 0.0 ? u : 0x1p-53);
@@ -311,7 +354,7 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
                 continue;
             }
             double category = f->category[draw_category(f, random)];
-            *representation = same_category(category, category_of(f, x[j]));
+            *representation = same_category(category, category_of(f, x[f->column]));
             if (f->categorical || isnan(category)) {
                 *value = category;
             } else {
@@ -391,19 +434,19 @@ static void work_free(lime_work *w)
 
 static int work_alloc(const gbx_lime *lime, lime_work *w)
 {
-    size_t M = lime->M ? lime->M : 1, S = lime->samples, K = lime->K;
+    size_t M = lime->M ? lime->M : 1, P = lime->P ? lime->P : 1, S = lime->samples, K = lime->K;
     w->values = gbx_malloc_array(S * M, sizeof(double));
-    w->z = gbx_malloc_array(S * M, sizeof(double));
+    w->z = gbx_malloc_array(S * P, sizeof(double));
     w->outputs = gbx_malloc_array(S * K, sizeof(double));
     w->weights = gbx_malloc_array(S, sizeof(double));
-    w->means = gbx_malloc_array(M, sizeof(double));
-    w->G = gbx_malloc_array(M * M, sizeof(double));
-    w->g = gbx_malloc_array(M, sizeof(double));
-    w->beta = gbx_malloc_array(M, sizeof(double));
-    w->L = gbx_malloc_array(M * M, sizeof(double));
-    w->order_key = gbx_malloc_array(M, sizeof(double));
-    w->used = gbx_malloc_array(M, sizeof(size_t));
-    w->order = gbx_malloc_array(M, sizeof(size_t));
+    w->means = gbx_malloc_array(P, sizeof(double));
+    w->G = gbx_malloc_array(P * P, sizeof(double));
+    w->g = gbx_malloc_array(P, sizeof(double));
+    w->beta = gbx_malloc_array(P, sizeof(double));
+    w->L = gbx_malloc_array(P * P, sizeof(double));
+    w->order_key = gbx_malloc_array(P, sizeof(double));
+    w->used = gbx_malloc_array(P, sizeof(size_t));
+    w->order = gbx_malloc_array(P, sizeof(size_t));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
            w->L && w->order_key && w->used && w->order;
 }
@@ -411,7 +454,7 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
 /* The features of the local model, by the configured selection (lime's feature_selection). */
 static size_t select_features(const gbx_lime *lime, lime_work *w, double syy)
 {
-    size_t M = lime->M, wanted = lime->selected;
+    size_t M = lime->P, wanted = lime->selected;
     gbx_lime_selection selection = lime->options.selection;
     if (selection == GBX_LIME_AUTO) selection = wanted <= 6 ? GBX_LIME_FORWARD : GBX_LIME_HIGHEST_WEIGHTS;
     if (selection == GBX_LIME_ALL) {
@@ -462,8 +505,8 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
                               double *intercepts, double *local, double *scores, gbx_error *error)
 {
     const gbx_model *model = lime->model;
-    size_t M = lime->M, K = lime->K, S = lime->samples;
-    uint64_t random = gbx_random_key(lime->options.seed, x, M);
+    size_t M = lime->P, K = lime->K, S = lime->samples; /* M: the representation's width */
+    uint64_t random = gbx_random_key(lime->options.seed, x, lime->M);
     draw_neighbours(lime, x, w->values, w->z, &random);
     gbx_status status = model->predict_raw(model, w->values, S, w->outputs, error);
     if (status != GBX_OK) return status;
@@ -538,7 +581,7 @@ gbx_status gbx_lime_explain(const gbx_lime *lime, const double *rows, size_t cou
                             double *scores, double *predictions, int threads, gbx_error *error)
 {
     const gbx_model *model = lime->model;
-    size_t M = lime->M, K = lime->K;
+    size_t M = lime->M, K = lime->K, P = lime->P;
     gbx_status status = model->predict_raw(model, rows, count, predictions, error);
     if (status != GBX_OK) return status;
     for (size_t r = 0; r < count; r++) model->transform(model, predictions + r * K);
@@ -552,7 +595,7 @@ gbx_status gbx_lime_explain(const gbx_lime *lime, const double *rows, size_t cou
         for (size_t r = 0; r < count; r++) {
             gbx_error row_error = {0};
             gbx_status row_status =
-                ready ? explain_row(lime, &w, rows + r * M, values + r * K * M, intercepts + r * K,
+                ready ? explain_row(lime, &w, rows + r * M, values + r * K * P, intercepts + r * K,
                                     local_predictions + r * K, scores + r * K, &row_error)
                       : gbx_fail(&row_error, GBX_ERR_NOMEM, "out of memory for %zu neighbours",
                                  lime->samples);

@@ -22,6 +22,7 @@
 #define GBX_LIME_H
 
 #include "../models/model.h"
+#include "players.h"
 
 typedef struct gbx_lime gbx_lime;
 
@@ -36,11 +37,15 @@ typedef struct {
     uint64_t seed;
 } gbx_lime_options;
 
+/* players: groups of columns explained as one feature (one-hot dummies are drawn together
+ * from a training row, and the feature is 1 when all its columns equal the row's); NULL for
+ * every column alone. */
 gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
-                            const gbx_lime_options *options, gbx_lime **out, gbx_error *error);
+                            const gbx_players *players, const gbx_lime_options *options,
+                            gbx_lime **out, gbx_error *error);
 void gbx_lime_free(gbx_lime *lime);
 /* The explained outputs are the model's predictions (probabilities for classifiers), as lime
- * explains predict_proba. values: [count][outputs][features], 0 for features left out of the
+ * explains predict_proba. values: [count][outputs][players], 0 for features left out of the
  * local model; intercepts, local_predictions, scores (weighted R^2) and predictions:
  * [count][outputs]. */
 gbx_status gbx_lime_explain(const gbx_lime *lime, const double *rows, size_t count,

@@ -367,7 +367,7 @@ static void write_json_header(gbx_explanation_writer *w)
             static const char *const discretizers[] = {"quartile", "decile", "none"};
             static const char *const selections[] = {"auto", "forward_selection",
                                                      "highest_weights", "none"};
-            size_t M = model->features, selected = x->options.lime_features ? x->options.lime_features : 10;
+            size_t M = x->players.count, selected = x->options.lime_features ? x->options.lime_features : 10;
             fprintf(f, ", \"num_samples\": %zu, \"discretizer\": \"%s\", \"feature_selection\": "
                     "\"%s\", \"num_features\": %zu, \"kernel_width\": %.17g, \"distance\": \"%s\"",
                     x->options.max_evals ? x->options.max_evals : 5000,

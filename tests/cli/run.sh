@@ -306,6 +306,12 @@ expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" \
 awk -F, 'NR == 1 && (NF != 22 || $10 != "CheckingAccountStatus") { bad = 1 }
     NR > 1 { s = 0; for (i = 1; i <= 20; i++) s += $i; d = s + $21 - $22; if (d < 0) d = -d; if (d > 1e-9) bad = 1 }
     END { exit bad }' "$work/stdout" || fail "--groups on the credit model: $(head -2 "$work/stdout")"
+# LIME with the groups: one-hot dummies drawn together from training rows, 20 features, each
+# local model adding up to its local prediction.
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --method lime --groups examples/credit_groups.json --output "$work/lime_groups.json"
+features_seen=$(awk '/"feature_names"/ { n = gsub(/", "/, "&"); print n + 1; exit }' "$work/lime_groups.json")
+[ "$features_seen" = 20 ] || fail "lime with groups: $features_seen features, expected 20"
 expect 2 "cannot be asked together with feature groups" -- "$glassbox" explain --model "$model" \
     --data "$data" --interactions --groups examples/credit_groups.json
 
