@@ -46,6 +46,13 @@ uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count);
 void gbx_mean_and_error(const double *samples, size_t n, size_t stride, double *mean,
                         double *standard_error);
 
+/* Solves (G_AA + ridge I) x = b for the rows and columns A (q indices) of the p x p symmetric
+ * matrix G, by Cholesky; L is q x q scratch, x may be b. Returns 0, leaving x undefined, when
+ * a pivot is not above relative_pivot times its diagonal entry (the matrix is singular or not
+ * positive definite). */
+int gbx_cholesky_solve(const double *G, size_t p, const size_t *A, size_t q, double ridge,
+                       double relative_pivot, const double *b, double *x, double *L);
+
 /* Allocation that checks for overflow of count * size. */
 void *gbx_calloc(size_t count, size_t size);
 void *gbx_malloc_array(size_t count, size_t size);

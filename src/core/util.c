@@ -130,3 +130,30 @@ void gbx_mean_and_error(const double *samples, size_t n, size_t stride, double *
     }
     *standard_error = n > 1 ? sqrt(squares / (double)(n - 1) / (double)n) : NAN;
 }
+
+int gbx_cholesky_solve(const double *G, size_t p, const size_t *A, size_t q, double ridge,
+                       double relative_pivot, const double *b, double *x, double *L)
+{
+    for (size_t i = 0; i < q; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double sum = G[A[i] * p + A[j]] + (i == j ? ridge : 0.0);
+            for (size_t k = 0; k < j; k++) sum -= L[i * q + k] * L[j * q + k];
+            if (i == j) {
+                if (!(sum > relative_pivot * (G[A[i] * p + A[i]] + ridge))) return 0;
+                L[i * q + i] = sqrt(sum);
+            } else {
+                L[i * q + j] = sum / L[j * q + j];
+            }
+        }
+    for (size_t i = 0; i < q; i++) { /* L y = b, then L^T x = y */
+        double sum = b[i];
+        for (size_t k = 0; k < i; k++) sum -= L[i * q + k] * x[k];
+        x[i] = sum / L[i * q + i];
+    }
+    for (size_t i = q; i-- > 0;) {
+        double sum = x[i];
+        for (size_t k = i + 1; k < q; k++) sum -= L[k * q + i] * x[k];
+        x[i] = sum / L[i * q + i];
+    }
+    return 1;
+}

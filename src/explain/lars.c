@@ -10,37 +10,17 @@
  * Everything runs on the Gram matrix, which is p x p for p features. */
 #include "lars.h"
 
+#include "../core/core.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Solves the symmetric positive definite system G_AA w = b (A: `count` indices) by Cholesky;
- * 0 when G_AA is singular. L is scratch of count^2. */
+/* G_AA w = b, or 0 when G_AA is singular (relative pivot 1e-12). */
 static int solve_active(const double *G, size_t p, const size_t *A, size_t count, const double *b,
                         double *w, double *L)
 {
-    for (size_t i = 0; i < count; i++)
-        for (size_t j = 0; j <= i; j++) {
-            double sum = G[A[i] * p + A[j]];
-            for (size_t k = 0; k < j; k++) sum -= L[i * count + k] * L[j * count + k];
-            if (i == j) {
-                if (!(sum > 1e-12 * (G[A[i] * p + A[i]] + 1e-300))) return 0;
-                L[i * count + i] = sqrt(sum);
-            } else {
-                L[i * count + j] = sum / L[j * count + j];
-            }
-        }
-    for (size_t i = 0; i < count; i++) {
-        double sum = b[i];
-        for (size_t k = 0; k < i; k++) sum -= L[i * count + k] * w[k];
-        w[i] = sum / L[i * count + i];
-    }
-    for (size_t i = count; i-- > 0;) {
-        double sum = w[i];
-        for (size_t k = i + 1; k < count; k++) sum -= L[k * count + i] * w[k];
-        w[i] = sum / L[i * count + i];
-    }
-    return 1;
+    return gbx_cholesky_solve(G, p, A, count, 0.0, 1e-12, b, w, L);
 }
 
 /* Residual sum of squares of coefficients beta from the moments. */

@@ -373,31 +373,8 @@ static void solve(const double *G, const double *g, size_t M, const size_t *used
 {
     double jitter = 0.0;
     for (int attempt = 0; attempt < 4; attempt++) {
-        int ok = 1;
-        for (size_t i = 0; i < q && ok; i++)
-            for (size_t j = 0; j <= i; j++) {
-                double sum = G[used[i] * M + used[j]] + (i == j ? alpha + jitter : 0.0);
-                for (size_t k = 0; k < j; k++) sum -= L[i * q + k] * L[j * q + k];
-                if (i == j) {
-                    if (!(sum > 0.0)) { ok = 0; break; }
-                    L[i * q + i] = sqrt(sum);
-                } else {
-                    L[i * q + j] = sum / L[j * q + j];
-                }
-            }
-        if (ok) {
-            for (size_t i = 0; i < q; i++) { /* L y = g, then L^T beta = y */
-                double sum = g[used[i]];
-                for (size_t k = 0; k < i; k++) sum -= L[i * q + k] * beta[k];
-                beta[i] = sum / L[i * q + i];
-            }
-            for (size_t i = q; i-- > 0;) {
-                double sum = beta[i];
-                for (size_t k = i + 1; k < q; k++) sum -= L[k * q + i] * beta[k];
-                beta[i] = sum / L[i * q + i];
-            }
-            return;
-        }
+        for (size_t i = 0; i < q; i++) beta[i] = g[used[i]];
+        if (gbx_cholesky_solve(G, M, used, q, alpha + jitter, 0.0, beta, beta, L)) return;
         double largest = 1e-300;
         for (size_t i = 0; i < q; i++)
             if (G[used[i] * M + used[i]] > largest) largest = G[used[i] * M + used[i]];
