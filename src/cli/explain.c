@@ -338,16 +338,17 @@ int cli_explain(int argc, char **argv)
         background = summary;
     }
     /* As shap warns: each background row is one model call per coalition for the methods that
-     * see the model only through its predictions. */
-    int model_calls = a.explainer.method == GBX_METHOD_EXACT ||
-                      a.explainer.method == GBX_METHOD_PERMUTATION ||
-                      a.explainer.method == GBX_METHOD_KERNEL ||
-                      (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_tree(model) &&
-                       !gbx_model_is_linear(model));
+     * see the model only through its predictions (tree models read coalition values from
+     * tables instead, and --sample-background one draws a single row). */
+    int model_calls = (a.explainer.method == GBX_METHOD_EXACT ||
+                       a.explainer.method == GBX_METHOD_PERMUTATION ||
+                       a.explainer.method == GBX_METHOD_KERNEL ||
+                       (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_linear(model))) &&
+                      !gbx_model_is_tree(model) && !a.explainer.one_background_row;
     if (background && model_calls && gbx_data_rows(background) > 100 && !a.quiet)
         fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
-                "coalition and row; --background-sample 100 is usually enough\n",
-                gbx_data_rows(background), gbx_data_rows(background));
+                "coalition and row; --background-sample 100 or --background-kmeans 50 is usually "
+                "enough\n", gbx_data_rows(background), gbx_data_rows(background));
     a.explainer.background = background;
     if (gbx_data_reader_open(a.data, model, &reader, &error)) goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
