@@ -200,7 +200,7 @@ static int build_request(const http_adapter *a, const double *rows, size_t count
         }
         return ok && buffer_append(b, "]}", 2);
     }
-    char head[512];
+    char head[1024];
     int length = snprintf(head, sizeof head, "{\"inputs\":[{\"name\":\"%s\",\"shape\":[%zu,%zu],"
                           "\"datatype\":\"%s\",\"data\":[", a->input_name, count, M, a->input_type);
     ok &= length > 0 && (size_t)length < sizeof head && buffer_append(b, head, (size_t)length);
@@ -563,7 +563,15 @@ static gbx_status read_metadata(http_adapter *a, const char *url, const char *bo
             K = oip_tensor(json_object_array_get_idx(outputs, 0), &a->output_name, NULL);
             output = gbx_strdup(a->output_name);
             if (!a->input_type) a->input_type = gbx_strdup("FP64");
-            if (a->input_type && strcmp(a->input_type, "FP32") != 0 &&
+            /* The names go into every request as they are: refuse what JSON would need to
+             * escape, and names too long for a request head. */
+            const char *names[] = {a->input_name, a->output_name, a->input_type};
+            for (int i = 0; i < 3 && status == GBX_OK; i++)
+                if (!names[i] || strlen(names[i]) > 256 || strpbrk(names[i], "\"\\\b\f\n\r\t"))
+                    status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "model server %s: tensor name or "
+                                      "datatype \"%.40s\" is missing, too long or needs escaping",
+                                      url, names[i] ? names[i] : "");
+            if (status == GBX_OK && strcmp(a->input_type, "FP32") != 0 &&
                 strcmp(a->input_type, "FP64") != 0 && strcmp(a->input_type, "FP16") != 0)
                 status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "model server %s: input datatype "
                                   "%s (FP16, FP32 or FP64 needed)", url, a->input_type);

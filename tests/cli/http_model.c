@@ -10,6 +10,7 @@
  *   broken     answers HTTP 500 with {"error": "..."}
  *   refuses    answers HTTP 400 with {"error": "..."}
  *   missing    is not served: HTTP 404, as TF Serving says it
+ *   quoted     has an output tensor whose name holds a quote (OIP metadata)
  * GET /stats answers {"connections": N, "requests": N}, so a test can see that connections are
  * kept alive. Usage: http_model (prints the port it listens on, then serves until killed). */
 #include <json-c/json.h>
@@ -156,6 +157,10 @@ static enum MHD_Result handle(void *closure, struct MHD_Connection *connection, 
         size_t length = strlen(url);
         int tf = !v2 && length > 9 && strcmp(url + length - 9, "/metadata") == 0;
         if (!tf && !v2) return reply(connection, 404, "{\"error\":\"no such path\"}");
+        if (v2 && strcmp(name, "quoted") == 0)
+            return reply(connection, 200, "{\"name\":\"quoted\",\"inputs\":[{\"name\":\"x\","
+                         "\"datatype\":\"FP64\",\"shape\":[-1,3]}],\"outputs\":[{\"name\":"
+                         "\"y\\\"\",\"datatype\":\"FP64\",\"shape\":[-1,1]}]}");
         snprintf(text, sizeof text, tf ? tf_metadata : oip_metadata, name);
         return reply(connection, 200, text);
     }

@@ -387,6 +387,8 @@ expect 2 "answered HTTP 500 for rows 1-3: model crashed: out of GPU memory" -- \
     "$glassbox" predict --model "$base/v2/models/broken/infer" --data "$work/p_rows.csv"
 expect 2 "answered HTTP 400 for rows 1-3: input x: expected shape [-1,4]" -- \
     "$glassbox" predict --model "$base/v1/models/refuses:predict" --data "$work/p_rows.csv"
+expect 2 "tensor name or datatype \"y\"\" is missing, too long or needs escaping" -- \
+    "$glassbox" predict --model "$base/v2/models/quoted/infer" --data "$work/p_rows.csv"
 expect 2 "expected .../v1/models/NAME:predict (TF Serving) or .../v2/models/NAME/infer" -- \
     "$glassbox" predict --model "$base/v3/models/credit" --data "$work/p_rows.csv"
 expect 2 "answered HTTP 404: Servable not found for request: Latest(missing)" -- \
