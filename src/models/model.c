@@ -37,6 +37,9 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble)
     }
     free(ensemble->trees);
     free(ensemble->base_margin);
+    free(ensemble->compact);
+    free(ensemble->compact_value);
+    free(ensemble->compact_root);
     free(ensemble);
 }
 
@@ -184,6 +187,7 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
         gbx_model_free(model);
         return status;
     }
+    if (model->trees) gbx_tree_ensemble_compile(model->trees);
     *out = model;
     return GBX_OK;
 }
@@ -251,14 +255,106 @@ void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double 
         out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
 }
 
+void gbx_tree_ensemble_compile(gbx_tree_ensemble *e)
+{
+    size_t total = 0;
+    for (size_t t = 0; t < e->tree_count; t++) {
+        const gbx_tree *tree = &e->trees[t];
+        for (size_t i = 0; i < tree->node_count; i++)
+            if (tree->nodes[i].kind != GBX_NODE_LEAF && tree->nodes[i].kind != GBX_SPLIT_LESS_FLOAT)
+                return;
+        total += tree->node_count;
+    }
+    e->compact = gbx_malloc_array(total ? total : 1, sizeof(gbx_compact_node));
+    e->compact_value = gbx_calloc(total ? total : 1, sizeof(double));
+    e->compact_root = gbx_malloc_array(e->tree_count ? e->tree_count : 1, sizeof(size_t));
+    int32_t *order = gbx_malloc_array(total ? total : 1, sizeof(int32_t)); /* compact -> node */
+    if (!e->compact || !e->compact_value || !e->compact_root || !order) {
+        free(e->compact); free(e->compact_value); free(e->compact_root);
+        e->compact = NULL, e->compact_value = NULL, e->compact_root = NULL;
+        free(order);
+        return;
+    }
+    size_t base = 0;
+    for (size_t t = 0; t < e->tree_count; t++) {
+        const gbx_tree *tree = &e->trees[t];
+        e->compact_root[t] = base;
+        /* Breadth first: a split's two children take the next two free places. */
+        size_t next = 1;
+        order[base] = 0;
+        for (size_t i = 0; i < next; i++) {
+            const gbx_node *node = &tree->nodes[order[base + i]];
+            gbx_compact_node *c = &e->compact[base + i];
+            if (node->kind == GBX_NODE_LEAF) {
+                c->feature = -1, c->threshold = 0.0f, c->left = 0, c->default_left = 0;
+                e->compact_value[base + i] = node->value;
+                continue;
+            }
+            c->feature = node->feature;
+            c->threshold = node->threshold_float;
+            c->left = (int32_t)(base + next);
+            c->default_left = node->default_left;
+            order[base + next++] = node->left;
+            order[base + next++] = node->right;
+        }
+        base += tree->node_count;
+    }
+    free(order);
+}
+
+/* Margins of rows through the compact trees: the row is rounded to float once, and each step
+ * picks the child by arithmetic (NaN fails the compare and goes right, unless its default is
+ * left), so the walk has no data-dependent branch but its own end. Summed in the same order as
+ * gbx_tree_ensemble_margin. */
+static void compact_margins(const gbx_model *model, const double *rows, size_t count, double *out,
+                            float *row)
+{
+    const gbx_tree_ensemble *e = model->trees;
+    size_t M = model->features, K = model->outputs;
+    for (size_t r = 0; r < count; r++) {
+        for (size_t f = 0; f < M; f++) row[f] = (float)rows[r * M + f];
+        double *margin = out + r * K;
+        for (size_t k = 0; k < K; k++) margin[k] = e->base_margin[k];
+        for (size_t t = 0; t < e->tree_count; t++) {
+            const gbx_compact_node *nodes = e->compact;
+            size_t i = e->compact_root[t];
+            while (nodes[i].feature >= 0) {
+                float x = row[nodes[i].feature];
+                int right = !(x < nodes[i].threshold);
+                right ^= (x != x) & nodes[i].default_left;
+                i = (size_t)nodes[i].left + (size_t)right;
+            }
+            margin[e->trees[t].output] += e->compact_value[i];
+        }
+    }
+}
+
 gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *rows, size_t count,
                                          double *out, gbx_error *error)
 {
     if (!model->trees) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the model has no trees");
+    size_t M = model->features, K = model->outputs;
+    if (model->trees->compact) {
+        size_t blocks = (count + 255) / 256;
+        int failed = 0;
+#pragma omp parallel for schedule(static) if (count >= 1024)
+        for (size_t b = 0; b < blocks; b++) {
+            size_t first = b * 256, n = count - first < 256 ? count - first : 256;
+            float *row = malloc((M ? M : 1) * sizeof(float));
+            if (!row) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            compact_margins(model, rows + first * M, n, out + first * K, row);
+            free(row);
+        }
+        return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory") : GBX_OK;
+    }
     /* Large batches use all cores (inside an explainer's parallel region this stays serial). */
 #pragma omp parallel for schedule(static) if (count >= 1024)
     for (size_t r = 0; r < count; r++)
-        gbx_tree_ensemble_margin(model, rows + r * model->features, out + r * model->outputs);
+        gbx_tree_ensemble_margin(model, rows + r * M, out + r * K);
     return GBX_OK;
 }
 

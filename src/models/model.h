@@ -41,10 +41,23 @@ typedef struct {
     int output;            /* the output (class) this tree adds to */
 } gbx_tree;
 
+/* A split for prediction only: children adjacent (right = left + 1), a leaf has feature -1. */
+typedef struct {
+    int32_t feature;
+    float threshold;
+    int32_t left;
+    int32_t default_left;
+} gbx_compact_node;
+
 typedef struct {
     gbx_tree *trees;
     size_t tree_count;
     double *base_margin;   /* per output, in margin space */
+    /* The same trees in breadth-first order, children side by side, when every split is
+     * XGBoost's float compare (gbx_tree_ensemble_compile); NULL otherwise. */
+    gbx_compact_node *compact;
+    double *compact_value; /* leaf values, by compact index */
+    size_t *compact_root;  /* [tree_count] */
 } gbx_tree_ensemble;
 
 struct gbx_model {
@@ -125,6 +138,9 @@ static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *
     return node;
 }
 
+/* Lays the trees out for fast prediction when all their splits are float compares; leaves
+ * the ensemble as it is otherwise (or when memory runs out). */
+void gbx_tree_ensemble_compile(gbx_tree_ensemble *ensemble);
 /* Raw output (margin) of the tree ensemble for one row: out has one value per output. */
 void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out);
 /* predict_raw for tree models. */

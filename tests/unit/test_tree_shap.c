@@ -1162,6 +1162,40 @@ static void test_kernel_tolerance(void **state)
     gbx_model_free(model);
 }
 
+/* The compact trees XGBoost models are predicted with give exactly the node-by-node walk's
+ * margins, missing values (with defaults both ways: xgb_old_1x has left ones) and values beyond
+ * float's range included, for binary, multiclass and dart models. */
+static void test_compact_prediction(void **state)
+{
+    (void)state;
+    const char *names[] = {"xgb_credit_binary", "xgb_iris_softprob", "xgb_dart", "xgb_old_1x"};
+    for (int m = 0; m < 4; m++) {
+        char path[512];
+        gbx_model *model = NULL;
+        gbx_data *data = NULL;
+        gbx_error error;
+        snprintf(path, sizeof path, "tests/conformance/fixtures/%s.json", names[m]);
+        if (gbx_model_load(path, &model, &error)) fail_msg("%s", error.message);
+        assert_non_null(model->trees->compact);
+        snprintf(path, sizeof path, "tests/conformance/fixtures/%s.data.csv", names[m]);
+        if (gbx_data_read_csv(path, model, &data, &error)) fail_msg("%s", error.message);
+        size_t n = data->rows, M = data->columns, K = model->outputs;
+        for (size_t i = 0; i < n * M; i += 7) data->values[i] = NAN;
+        for (size_t i = 3; i < n * M; i += 11) data->values[i] = i % 2 ? 1e300 : -1e300;
+        double *fast = malloc(n * K * sizeof(double)), *walk = malloc(K * sizeof(double));
+        assert_int_equal(model->predict_raw(model, data->values, n, fast, &error), GBX_OK);
+        for (size_t r = 0; r < n; r++) {
+            gbx_tree_ensemble_margin(model, data->values + r * M, walk);
+            if (memcmp(walk, fast + r * K, K * sizeof(double)) != 0)
+                fail_msg("%s row %zu: compact %.17g, walk %.17g", names[m], r, fast[r * K], walk[0]);
+        }
+        free(fast);
+        free(walk);
+        gbx_data_free(data);
+        gbx_model_free(model);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1183,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_error_falls_with_budget),
         cmocka_unit_test(test_coalition_tables_match_hybrids),
         cmocka_unit_test(test_permutation_one_background_row),
+        cmocka_unit_test(test_compact_prediction),
         cmocka_unit_test(test_kernel_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
