@@ -57,6 +57,14 @@ static void fuzz_exercise(const gbx_model *model)
         x[2 * M + f] = (double)f - 1.5;
     }
     if (gbx_data_create(3, M, x, NULL, &rows, &error) == GBX_OK) {
+        /* The compact trees must give the node walk's margins exactly. */
+        if (model->trees && model->trees->compact &&
+            gbx_model_predict(model, rows, 1, predictions, &error) == GBX_OK)
+            for (size_t r = 0; r < 3; r++) {
+                double walk[64];
+                gbx_tree_ensemble_margin(model, x + r * M, walk);
+                if (memcmp(walk, predictions + r * K, K * sizeof(double)) != 0) abort();
+            }
         gbx_model_predict(model, rows, 1, predictions, &error);
         gbx_model_predict(model, rows, 0, predictions, &error);
         fuzz_explain(model, rows, GBX_METHOD_TREE, GBX_SPACE_RAW, M <= 64);
@@ -81,7 +89,10 @@ static void fuzz_load(const uint8_t *data, size_t size, const char *type,
     char *bytes = fuzz_copy(data, size);
     gbx_model *model = gbx_model_alloc(type);
     gbx_error error;
-    if (bytes && model && load("fuzz", bytes, size, model, &error) == GBX_OK) fuzz_exercise(model);
+    if (bytes && model && load("fuzz", bytes, size, model, &error) == GBX_OK) {
+        if (model->trees) gbx_tree_ensemble_compile(model->trees); /* as gbx_model_load does */
+        fuzz_exercise(model);
+    }
     gbx_model_free(model);
     free(bytes);
 }
