@@ -80,11 +80,9 @@ static void add_row(const tree_tables *tt, double *F, int32_t id, const double *
     int32_t children[2] = {node->left, node->right};
     for (int side = 0; side < 2; side++) {
         int32_t child = children[side];
-        uint64_t bit = (uint64_t)1 << tt->bit[child];
-        int satisfied = side == 0 ? left : !left;
-        uint64_t next = tt->first[child] ? (satisfied ? pattern | bit : pattern)
-                                         : (satisfied ? pattern : pattern & ~bit);
-        add_row(tt, F, child, row, next, weight);
+        add_row(tt, F, child, row,
+                gbx_pattern_step(pattern, tt->bit[child], tt->first[child], side == 0 ? left : !left),
+                weight);
     }
 }
 

@@ -142,10 +142,8 @@ static void row_patterns(const summarised_tree *s, const double *row, uint64_t *
         int32_t children[2] = {node->left, node->right};
         for (int side = 0; side < 2; side++) {
             int32_t child = children[side];
-            uint64_t bit = (uint64_t)1 << s->bit[child];
-            int satisfied = side == 0 ? left : !left;
-            uint64_t next = s->first[child] ? (satisfied ? pattern | bit : pattern)
-                                            : (satisfied ? pattern : pattern & ~bit);
+            uint64_t next = gbx_pattern_step(pattern, s->bit[child], s->first[child],
+                                             side == 0 ? left : !left);
             if (s->leaf_index[child] >= 0) out[s->leaf_index[child]] = next;
             else node_pattern[child] = next;
         }

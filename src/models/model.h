@@ -128,6 +128,16 @@ static inline int gbx_node_goes_left(const gbx_node *node, const uint32_t *categ
     return 0;
 }
 
+/* A row's path pattern one split further down: bit j says the row satisfies every split on
+ * the path's j-th distinct feature so far. The first split on a feature sets its bit when
+ * satisfied; a later one clears it when not. Shared by interventional TreeSHAP and the
+ * coalition tables, which must agree on it. */
+static inline uint64_t gbx_pattern_step(uint64_t pattern, int bit, int first, int satisfied)
+{
+    uint64_t mask = (uint64_t)1 << bit;
+    return first ? (satisfied ? pattern | mask : pattern) : (satisfied ? pattern : pattern & ~mask);
+}
+
 /* Leaf reached by one row. */
 static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *row)
 {
