@@ -191,6 +191,20 @@ static void interactions(const game *g, double *matrix)
 
 /* ---- the tests ---- */
 
+/* Creates an explainer with the options, explains the rows, frees the explainer; any
+ * failure fails the test. */
+static gbx_explanation *explain_with(const gbx_model *model, const gbx_data *rows,
+                                     const gbx_explainer_options *options)
+{
+    gbx_explainer *explainer;
+    gbx_explanation *explanation;
+    gbx_error error;
+    if (gbx_explainer_create(model, options, &explainer, &error)) fail_msg("%s", error.message);
+    if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
+    gbx_explainer_free(explainer);
+    return explanation;
+}
+
 static gbx_explanation *explain(const gbx_model *model, const gbx_data *data, gbx_method method,
                                 const gbx_data *background, int with_interactions,
                                 gbx_output_space space, int threads)
@@ -202,13 +216,7 @@ static gbx_explanation *explain(const gbx_model *model, const gbx_data *data, gb
     options.interactions = with_interactions;
     options.output_space = space;
     options.threads = threads;
-    gbx_explainer *explainer;
-    gbx_explanation *explanation;
-    gbx_error error;
-    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
-    if (gbx_explainer_explain(explainer, data, &explanation, &error)) fail_msg("%s", error.message);
-    gbx_explainer_free(explainer);
-    return explanation;
+    return explain_with(model, data, &options);
 }
 
 static void expect_close(const char *what, double actual, double expected)
@@ -428,13 +436,7 @@ static gbx_explanation *sampled(gbx_method method, const gbx_model *model, const
     options.max_evals = max_evals;
     options.seed = seed;
     options.threads = threads;
-    gbx_explainer *explainer;
-    gbx_explanation *explanation;
-    gbx_error error;
-    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
-    if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
-    gbx_explainer_free(explainer);
-    return explanation;
+    return explain_with(model, rows, &options);
 }
 
 static gbx_explanation *permutation(const gbx_model *model, const gbx_data *rows,
@@ -642,11 +644,7 @@ static void test_kernel_logit_link(void **state)
     options.method = GBX_METHOD_KERNEL;
     options.background = background;
     options.logit_link = 1;
-    gbx_explainer *explainer;
-    gbx_explanation *e;
-    gbx_error error;
-    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
-    if (gbx_explainer_explain(explainer, rows, &e, &error)) fail_msg("%s", error.message);
+    gbx_explanation *e = explain_with(model, rows, &options);
     for (size_t r = 0; r < rows->rows; r++) {
         game g = {model, rows->values + r * M, background, 0};
         expect_close("logit base", e->base_values[r], logit_worth(&g, 0));
@@ -665,9 +663,10 @@ static void test_kernel_logit_link(void **state)
         }
     }
     gbx_explanation_free(e);
-    gbx_explainer_free(explainer);
     /* Only kernel takes the link. */
     options.method = GBX_METHOD_EXACT;
+    gbx_explainer *explainer;
+    gbx_error error;
     assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_ERR_USAGE);
     gbx_data_free(background);
     gbx_data_free(rows);
@@ -1076,11 +1075,7 @@ static void test_permutation_one_background_row(void **state)
     options.seed = 3;
     options.one_background_row = 1;
     options.threads = 2;
-    gbx_explainer *explainer;
-    gbx_explanation *p;
-    gbx_error error;
-    if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
-    if (gbx_explainer_explain(explainer, rows, &p, &error)) fail_msg("%s", error.message);
+    gbx_explanation *p = explain_with(model, rows, &options);
     double worst = 0;
     for (size_t r = 0; r < rows->rows; r++) {
         double sum = 0;
@@ -1096,7 +1091,6 @@ static void test_permutation_one_background_row(void **state)
     }
     print_message("one background row: within %.2f standard errors of exact\n", worst);
     gbx_explanation_free(p);
-    gbx_explainer_free(explainer);
     gbx_explanation_free(e);
     gbx_data_free(background);
     gbx_data_free(rows);
@@ -1132,13 +1126,9 @@ static void test_kernel_tolerance(void **state)
         options.max_evals = 3000;
         options.seed = 8;
         options.tolerance = tolerances[t];
-        gbx_explainer *explainer;
-        gbx_error error;
-        if (gbx_explainer_create(&blackbox, &options, &explainer, &error)) fail_msg("%s", error.message);
         hidden_calls = 0;
-        if (gbx_explainer_explain(explainer, rows, &results[t], &error)) fail_msg("%s", error.message);
+        results[t] = explain_with(&blackbox, rows, &options);
         calls[t] = hidden_calls;
-        gbx_explainer_free(explainer);
         if (t == 0)
             for (size_t i = 0; i < rows->rows * M; i++)
                 if (3 * results[0]->standard_errors[i] > tolerances[1])
