@@ -173,14 +173,16 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
                                  gbx_model **out, gbx_error *error)
 {
     if (length == 0) return gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", name);
-    int lightgbm = looks_like_lightgbm(bytes, length);
+    int lightgbm = looks_like_lightgbm(bytes, length), onnx = gbx_onnx_detect(bytes, length);
     /* Our linear format names itself near the top; XGBoost's JSON never uses that key. */
     int linear = !lightgbm && memmem(bytes, length < 4096 ? length : 4096, "\"glassbox_linear\"",
                                      17) != NULL;
-    gbx_model *model = gbx_model_alloc(lightgbm ? "lightgbm" : linear ? "linear" : "xgboost");
+    gbx_model *model = gbx_model_alloc(onnx ? "onnx" : lightgbm ? "lightgbm"
+                                       : linear ? "linear" : "xgboost");
     if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", name);
     gbx_sha256_buffer(bytes, length, model->sha256);
-    gbx_status status = linear     ? gbx_linear_load(name, bytes, length, model, error)
+    gbx_status status = onnx       ? gbx_onnx_load(name, bytes, length, model, error)
+                        : linear   ? gbx_linear_load(name, bytes, length, model, error)
                         : lightgbm ? gbx_lightgbm_load(name, bytes, length, model, error)
                                  : gbx_xgboost_load(name, bytes, length, model, error);
     if (status != GBX_OK) {

@@ -198,6 +198,10 @@ gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *mod
 gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error);
 gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                             gbx_error *error);
+/* ONNX files (onnx.c): networks, and ONNX-ML tree ensembles and linear models. */
+int gbx_onnx_detect(const char *bytes, size_t length);
+gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx_model *model,
+                         gbx_error *error);
 gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                              gbx_error *error);
 

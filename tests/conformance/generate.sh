@@ -14,3 +14,14 @@ rm -rf "$here"/fixtures/*
 "$old/bin/python" "$here/generate.py" --stage old "$here/fixtures"
 "$venv/bin/python" "$here/generate.py" --stage manifest "$here/fixtures"
 "$venv/bin/python" "$here/generate.py" --stage blackbox "$here/fixtures"
+
+# ONNX: networks from PyTorch and Keras, scikit-learn models through skl2onnx, with
+# onnxruntime's outputs as the reference.
+onnx_venv=${GBX_FIXTURE_VENV_ONNX:-/tmp/glassbox-fixtures-venv-onnx}
+python3 -m venv "$onnx_venv"
+"$onnx_venv/bin/pip" install -q torch onnx onnxruntime scikit-learn skl2onnx shap pandas \
+    tensorflow-cpu tf2onnx
+mkdir -p "$here/fixtures/onnx"
+for stage in torch manifest; do
+    "$onnx_venv/bin/python" "$here/generate_onnx.py" --stage "$stage" "$here/fixtures/onnx"
+done

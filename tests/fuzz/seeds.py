@@ -57,6 +57,13 @@ def main():
         # The first byte picks the fuzz target's mode: even = by position, odd = by name.
         with open(os.path.join(here, "csv", name), "wb") as out:
             out.write(bytes([3 if name == "named.csv" else 2]) + text.encode())
+    # ONNX seeds are the small network fixtures (tests/conformance/generate_onnx.py).
+    fixtures = os.path.join(os.path.dirname(here), "..", "conformance", "fixtures", "onnx")
+    os.makedirs(os.path.join(here, "onnx"), exist_ok=True)
+    for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_unsupported"):
+        with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
+            with open(os.path.join(here, "onnx", name + ".onnx"), "wb") as out:
+                out.write(model.read())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,245 @@
+/* Graph construction and the forward interpreter. */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                               const int64_t *dims, gbx_error *error)
+{
+    memset(tensor, 0, sizeof *tensor);
+    if (rank < 0 || rank > GBX_NN_MAX_RANK)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a tensor of rank %d (at most %d)", rank,
+                        GBX_NN_MAX_RANK);
+    size_t count = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] < 0 || (dims[d] > 0 && count > SIZE_MAX / 16 / (size_t)dims[d]))
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a tensor dimension of %lld is not "
+                            "possible", (long long)dims[d]);
+        count *= (size_t)dims[d];
+        tensor->dims[d] = dims[d];
+    }
+    tensor->type = type;
+    tensor->rank = rank;
+    tensor->count = count;
+    void *data = type == GBX_NN_FLOAT ? gbx_calloc(count ? count : 1, sizeof(float))
+                                      : gbx_calloc(count ? count : 1, sizeof(int64_t));
+    if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for a tensor of %zu values",
+                               count);
+    if (type == GBX_NN_FLOAT) tensor->f = data;
+    else tensor->i = data;
+    return GBX_OK;
+}
+
+void gbx_nn_tensor_release(gbx_nn_tensor *tensor)
+{
+    if (!tensor->borrowed) {
+        free(tensor->f);
+        free(tensor->i);
+    }
+    memset(tensor, 0, sizeof *tensor);
+}
+
+void gbx_nn_attribute_release(gbx_nn_attribute *attribute)
+{
+    free(attribute->name);
+    free(attribute->ints);
+    free(attribute->floats);
+    free(attribute->s);
+    gbx_nn_tensor_release(&attribute->t);
+}
+
+const gbx_nn_attribute *gbx_nn_attribute_find(const gbx_nn_node *node, const char *name)
+{
+    for (int a = 0; a < node->attribute_count; a++)
+        if (strcmp(node->attributes[a].name, name) == 0) return &node->attributes[a];
+    return NULL;
+}
+
+gbx_nn_graph *gbx_nn_graph_new(void)
+{
+    gbx_nn_graph *graph = calloc(1, sizeof *graph);
+    if (graph) graph->input = graph->output = -1;
+    return graph;
+}
+
+int gbx_nn_find_value(const gbx_nn_graph *graph, const char *name)
+{
+    for (size_t v = 0; v < graph->value_count; v++)
+        if (strcmp(graph->value_names[v], name) == 0) return (int)v;
+    return -1;
+}
+
+int gbx_nn_value(gbx_nn_graph *graph, const char *name)
+{
+    int found = gbx_nn_find_value(graph, name);
+    if (found >= 0) return found;
+    if (graph->value_count >= INT32_MAX) return -1;
+    size_t n = graph->value_count + 1;
+    char **names = realloc(graph->value_names, n * sizeof *names);
+    if (!names) return -1;
+    graph->value_names = names;
+    gbx_nn_tensor *constants = realloc(graph->constants, n * sizeof *constants);
+    if (!constants) return -1;
+    graph->constants = constants;
+    int *is_constant = realloc(graph->is_constant, n * sizeof *is_constant);
+    if (!is_constant) return -1;
+    graph->is_constant = is_constant;
+    if (!(names[n - 1] = gbx_strdup(name))) return -1;
+    memset(&constants[n - 1], 0, sizeof constants[n - 1]);
+    is_constant[n - 1] = 0;
+    graph->value_count = n;
+    return (int)(n - 1);
+}
+
+gbx_status gbx_nn_set_constant(gbx_nn_graph *graph, int value, gbx_nn_tensor *tensor,
+                               gbx_error *error)
+{
+    if (graph->is_constant[value]) {
+        gbx_nn_tensor_release(tensor);
+        return gbx_fail(error, GBX_ERR_PARSE, "tensor \"%s\" is defined twice",
+                        graph->value_names[value]);
+    }
+    graph->constants[value] = *tensor;
+    graph->constants[value].borrowed = 0;
+    graph->is_constant[value] = 1;
+    memset(tensor, 0, sizeof *tensor);
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_add_node(gbx_nn_graph *graph, const gbx_nn_op *op, const char *name,
+                           const int *inputs, int input_count, const int *outputs,
+                           int output_count, gbx_nn_attribute *attributes, int attribute_count,
+                           gbx_error *error)
+{
+    gbx_nn_node *nodes = realloc(graph->nodes, (graph->node_count + 1) * sizeof *nodes);
+    if (!nodes) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    graph->nodes = nodes;
+    gbx_nn_node *node = &nodes[graph->node_count++];
+    memset(node, 0, sizeof *node);
+    node->op = op;
+    node->attributes = attributes;
+    node->attribute_count = attribute_count;
+    node->name = gbx_strdup(name);
+    node->inputs = gbx_malloc_array(input_count ? (size_t)input_count : 1, sizeof(int));
+    node->outputs = gbx_malloc_array(output_count ? (size_t)output_count : 1, sizeof(int));
+    if (!node->name || !node->inputs || !node->outputs)
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    memcpy(node->inputs, inputs, (size_t)input_count * sizeof(int));
+    memcpy(node->outputs, outputs, (size_t)output_count * sizeof(int));
+    node->input_count = input_count;
+    node->output_count = output_count;
+    if (input_count < op->min_inputs || input_count > op->max_inputs)
+        return gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s) has %d inputs; %s takes %d to %d",
+                        name, op->name, input_count, op->name, op->min_inputs, op->max_inputs);
+    if (output_count < 1 || output_count > op->max_outputs)
+        return gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s) has %d outputs; %s gives at "
+                        "most %d", name, op->name, output_count, op->name, op->max_outputs);
+    for (int i = 0; i < op->min_inputs; i++)
+        if (inputs[i] < 0)
+            return gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s): input %d is required",
+                            name, op->name, i + 1);
+    if (op->check) {
+        gbx_status status = op->check(node, graph, error);
+        if (status != GBX_OK) {
+            gbx_error_prefix(error, "node \"%s\" (%s): ", name, op->name);
+            return status;
+        }
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_graph_finish(gbx_nn_graph *graph, gbx_error *error)
+{
+    if (graph->input < 0) return gbx_fail(error, GBX_ERR_PARSE, "the graph has no input");
+    if (graph->output < 0) return gbx_fail(error, GBX_ERR_PARSE, "the graph has no output");
+    char *made = calloc(graph->value_count ? graph->value_count : 1, 1);
+    if (!made) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t v = 0; v < graph->value_count; v++) made[v] = (char)graph->is_constant[v];
+    made[graph->input] = 1;
+    gbx_status status = GBX_OK;
+    for (size_t n = 0; n < graph->node_count && status == GBX_OK; n++) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        for (int i = 0; i < node->input_count; i++)
+            if (node->inputs[i] >= 0 && !made[node->inputs[i]]) {
+                status = gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s) reads \"%s\", which "
+                                  "no earlier node makes", node->name, node->op->name,
+                                  graph->value_names[node->inputs[i]]);
+                break;
+            }
+        for (int o = 0; o < node->output_count && status == GBX_OK; o++) {
+            if (node->outputs[o] < 0) continue;
+            if (made[node->outputs[o]])
+                status = gbx_fail(error, GBX_ERR_PARSE, "tensor \"%s\" is made twice (node \"%s\")",
+                                  graph->value_names[node->outputs[o]], node->name);
+            made[node->outputs[o]] = 1;
+        }
+    }
+    if (status == GBX_OK && !made[graph->output])
+        status = gbx_fail(error, GBX_ERR_PARSE, "no node makes the output \"%s\"",
+                          graph->value_names[graph->output]);
+    free(made);
+    return status;
+}
+
+void gbx_nn_graph_free(gbx_nn_graph *graph)
+{
+    if (!graph) return;
+    for (size_t n = 0; n < graph->node_count; n++) {
+        gbx_nn_node *node = &graph->nodes[n];
+        for (int a = 0; a < node->attribute_count; a++)
+            gbx_nn_attribute_release(&node->attributes[a]);
+        free(node->attributes);
+        free(node->params.list);
+        free(node->name);
+        free(node->inputs);
+        free(node->outputs);
+    }
+    free(graph->nodes);
+    for (size_t v = 0; v < graph->value_count; v++) {
+        free(graph->value_names[v]);
+        gbx_nn_tensor_release(&graph->constants[v]);
+    }
+    free(graph->value_names);
+    free(graph->constants);
+    free(graph->is_constant);
+    free(graph);
+}
+
+void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values)
+{
+    for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&values[v]);
+}
+
+gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t batch,
+                          gbx_nn_tensor *values, gbx_error *error)
+{
+    memset(values, 0, graph->value_count * sizeof *values);
+    for (size_t v = 0; v < graph->value_count; v++)
+        if (graph->is_constant[v]) {
+            values[v] = graph->constants[v];
+            values[v].borrowed = 1;
+        }
+    int64_t dims[GBX_NN_MAX_RANK];
+    dims[0] = (int64_t)batch;
+    for (int d = 1; d < graph->input_rank; d++) dims[d] = graph->input_dims[d];
+    gbx_status status = gbx_nn_tensor_alloc(&values[graph->input], GBX_NN_FLOAT, graph->input_rank,
+                                            dims, error);
+    if (status != GBX_OK) return status;
+    memcpy(values[graph->input].f, input, values[graph->input].count * sizeof(float));
+    for (size_t n = 0; n < graph->node_count; n++) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        gbx_nn_tensor *in[GBX_NN_MAX_INPUTS] = {0}, *out[GBX_NN_MAX_OUTPUTS] = {0};
+        for (int i = 0; i < node->input_count; i++)
+            in[i] = node->inputs[i] >= 0 ? &values[node->inputs[i]] : NULL;
+        for (int o = 0; o < node->output_count; o++)
+            out[o] = node->outputs[o] >= 0 ? &values[node->outputs[o]] : NULL;
+        status = node->op->forward(node, in, out, error);
+        if (status != GBX_OK) {
+            gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
+            gbx_nn_values_free(graph, values);
+            return status;
+        }
+    }
+    return GBX_OK;
+}

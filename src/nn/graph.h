@@ -1,0 +1,128 @@
+/* The neural-network engine: a graph of named tensors and operator nodes, run forward in
+ * float32 over a batch. ONNX and Keras loaders build the same graph; operators are rows in
+ * one table (ops.c), each with a load-time check and a forward function.
+ *
+ * Shapes are worked out while running, from the inputs' shapes, so one graph serves any batch
+ * size and the shape arithmetic exporters emit (Shape -> Gather -> Concat -> Reshape) just
+ * runs as int64 tensors. */
+#ifndef GBX_NN_GRAPH_H
+#define GBX_NN_GRAPH_H
+
+#include "../core/core.h"
+
+#include <stdint.h>
+
+#define GBX_NN_MAX_RANK 8
+#define GBX_NN_MAX_INPUTS 64  /* per node; an op's max_inputs never exceeds it */
+#define GBX_NN_MAX_OUTPUTS 8
+
+typedef enum { GBX_NN_FLOAT, GBX_NN_INT64 } gbx_nn_type; /* bool is int64 0/1 */
+
+typedef struct {
+    gbx_nn_type type;
+    int rank;
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t count;   /* product of dims */
+    float *f;       /* GBX_NN_FLOAT */
+    int64_t *i;     /* GBX_NN_INT64 */
+    int borrowed;   /* data belongs to someone else (a graph constant): never freed here */
+} gbx_nn_tensor;
+
+typedef enum {
+    GBX_NN_ATTRIBUTE_INT, GBX_NN_ATTRIBUTE_FLOAT, GBX_NN_ATTRIBUTE_INTS, GBX_NN_ATTRIBUTE_FLOATS,
+    GBX_NN_ATTRIBUTE_STRING, GBX_NN_ATTRIBUTE_TENSOR, GBX_NN_ATTRIBUTE_OTHER
+} gbx_nn_attribute_kind;
+
+typedef struct {
+    char *name;
+    gbx_nn_attribute_kind kind;
+    int64_t i;
+    float f;
+    int64_t *ints;    /* INTS */
+    float *floats;    /* FLOATS */
+    size_t count;     /* of ints or floats */
+    char *s;          /* STRING */
+    gbx_nn_tensor t;  /* TENSOR */
+} gbx_nn_attribute;
+
+typedef struct gbx_nn_op gbx_nn_op;
+
+/* Settings an operator reads from its attributes once, at load. */
+typedef struct {
+    int64_t ints[8];
+    float floats[4];
+    int64_t *list;      /* an attribute list the op keeps (perm, axes...), list_count long */
+    size_t list_count;
+} gbx_nn_params;
+
+typedef struct {
+    const gbx_nn_op *op;
+    char *name;           /* the node's name, or "OpType#index" when the file gives none */
+    int *inputs;          /* value indexes; -1 for an omitted optional input */
+    int input_count;
+    int *outputs;
+    int output_count;
+    gbx_nn_attribute *attributes;
+    int attribute_count;
+    gbx_nn_params params;
+} gbx_nn_node;
+
+typedef struct {
+    char **value_names;         /* every tensor of the graph, by value index */
+    gbx_nn_tensor *constants;   /* initializers and Constant outputs; count 0 where not constant */
+    int *is_constant;
+    size_t value_count;
+    gbx_nn_node *nodes;         /* in an order where every input is made before it is used */
+    size_t node_count;
+    int input;                  /* the value the data feed */
+    int input_rank;
+    int64_t input_dims[GBX_NN_MAX_RANK]; /* -1 where the file leaves a dimension free */
+    int output;                 /* the value explained */
+    int opset;                  /* default-domain opset the file imports */
+} gbx_nn_graph;
+
+struct gbx_nn_op {
+    const char *name;
+    int min_inputs, max_inputs, max_outputs;
+    /* Reads and checks attributes into node->params; may be NULL. */
+    gbx_status (*check)(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error);
+    /* Computes the outputs (allocating them) from the inputs; in[i] is NULL for an omitted one. */
+    gbx_status (*forward)(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
+                          gbx_error *error);
+};
+
+/* The operator named `name` (ONNX spelling), or NULL. */
+const gbx_nn_op *gbx_nn_find_op(const char *name);
+
+/* Graph building, for loaders. Values are found or added by name. */
+gbx_nn_graph *gbx_nn_graph_new(void);
+int gbx_nn_value(gbx_nn_graph *graph, const char *name); /* -1 when out of memory */
+int gbx_nn_find_value(const gbx_nn_graph *graph, const char *name);
+/* Adds a node (taking op, name and attributes), then runs the op's check; the error names the
+ * node. */
+gbx_status gbx_nn_add_node(gbx_nn_graph *graph, const gbx_nn_op *op, const char *name,
+                           const int *inputs, int input_count, const int *outputs,
+                           int output_count, gbx_nn_attribute *attributes, int attribute_count,
+                           gbx_error *error);
+/* Makes value a constant holding tensor (taken over). */
+gbx_status gbx_nn_set_constant(gbx_nn_graph *graph, int value, gbx_nn_tensor *tensor,
+                               gbx_error *error);
+/* Checks that every node's inputs exist before it runs and that the output is reachable. */
+gbx_status gbx_nn_graph_finish(gbx_nn_graph *graph, gbx_error *error);
+void gbx_nn_graph_free(gbx_nn_graph *graph);
+
+/* Runs the graph on `batch` inputs (each the input's shape without its first dimension,
+ * flattened); values[value_count] receive every tensor, to be released with
+ * gbx_nn_values_free. */
+gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t batch,
+                          gbx_nn_tensor *values, gbx_error *error);
+void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values);
+
+/* Tensors. */
+gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                               const int64_t *dims, gbx_error *error);
+void gbx_nn_tensor_release(gbx_nn_tensor *tensor);
+const gbx_nn_attribute *gbx_nn_attribute_find(const gbx_nn_node *node, const char *name);
+void gbx_nn_attribute_release(gbx_nn_attribute *attribute);
+
+#endif

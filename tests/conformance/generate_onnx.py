@@ -1,0 +1,289 @@
+"""Generates the ONNX fixtures: networks exported by PyTorch (and Keras through tf2onnx) and
+ONNX-ML models converted from scikit-learn by skl2onnx, with onnxruntime's outputs as the
+reference. Run through generate.sh; writes into fixtures/onnx/ and its manifest.json.
+
+Stages:
+  torch    PyTorch networks: the credit MLP, a transformer encoder block, an op zoo
+  sklearn  scikit-learn linear and tree models through skl2onnx, with shap's values
+  manifest joins the per-fixture *.meta.json files into manifest.json
+
+Reference layouts (CSV with a header row, 17 significant digits):
+  data      n rows x M inputs (the input tensor flattened per row)
+  outputs   n rows x K: onnxruntime's values for the explained output
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from generate import CREDIT_TRAIN_ROWS, load_credit, write_csv  # noqa: E402
+
+SEED = 7
+
+
+def run_onnxruntime(path, X, output=None):
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    outputs = session.run([output] if output else None, {name: X.astype(np.float32)})
+    return np.asarray(outputs[0], dtype=np.float64).reshape(len(X), -1)
+
+
+class Fixture:
+    def __init__(self, directory, name, model_file, columns):
+        self.directory, self.name = directory, name
+        self.columns = list(columns)
+        self.meta = {"name": name, "model": model_file, "references": {}}
+
+    def path(self, suffix):
+        return os.path.join(self.directory, f"{self.name}.{suffix}")
+
+    def data(self, X):
+        write_csv(self.path("data.csv"), self.columns, X.reshape(len(X), -1))
+        self.meta["data"] = f"{self.name}.data.csv"
+        self.meta["features"] = int(np.prod(X.shape[1:]))
+
+    def reference(self, key, values, header=None, **extra):
+        values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        header = header or [f"v{j}" for j in range(values.shape[1])]
+        write_csv(self.path(f"{key}.csv"), header, values)
+        self.meta["references"][key] = dict(file=f"{self.name}.{key}.csv", **extra)
+
+    def save(self):
+        with open(self.path("meta.json"), "w") as f:
+            json.dump(self.meta, f, indent=1)
+
+
+def credit_arrays():
+    frame, y = load_credit()
+    X = frame.to_numpy(dtype=np.float32)
+    return frame.columns, X, y
+
+
+def standardise(X_train):
+    mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
+    scale[scale == 0] = 1
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
+# ---- PyTorch -------------------------------------------------------------------------------
+
+def export_torch(module, example, path, opset):
+    import torch
+    module.eval()
+    torch.onnx.export(module, example, path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset,
+                      dynamo=False)
+
+
+def torch_credit_mlp(directory):
+    """The credit network: standardisation folded in, Dense(64, relu) -> Dropout(0.3) ->
+    Dense(32, relu) -> Dense(1, sigmoid), trained on the first 800 applicants."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+    columns, X, y = credit_arrays()
+    mean, scale = standardise(X[:CREDIT_TRAIN_ROWS])
+
+    class Credit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.tensor(mean))
+            self.register_buffer("scale", torch.tensor(scale))
+            self.body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Dropout(0.3),
+                                      nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+
+        def forward(self, x):
+            return self.body((x - self.mean) / self.scale)
+
+    model = Credit()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    inputs = torch.tensor(X[:CREDIT_TRAIN_ROWS])
+    targets = torch.tensor(y[:CREDIT_TRAIN_ROWS], dtype=torch.float32).unsqueeze(1)
+    for _ in range(300):
+        optimiser.zero_grad()
+        loss = nn.functional.binary_cross_entropy(model(inputs), targets)
+        loss.backward()
+        optimiser.step()
+    path = os.path.join(directory, "torch_credit_mlp.onnx")
+    export_torch(model, inputs[:1], path, 17)
+    fixture = Fixture(directory, "torch_credit_mlp", "torch_credit_mlp.onnx", columns)
+    rows = X[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 100]
+    fixture.data(rows)
+    fixture.reference("outputs", run_onnxruntime(path, rows))
+    fixture.meta["outputs"] = 1
+    fixture.save()
+
+
+def torch_transformer(directory):
+    """A transformer encoder block over a sequence of 6 tokens of width 8: LayerNorm, attention
+    with Softmax, a Gelu feed-forward layer, mean pooling and a 3-class head."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+    tokens, width = 6, 8
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.query, self.key, self.value = (nn.Linear(width, width) for _ in range(3))
+            self.feed = nn.Sequential(nn.Linear(width, 16), nn.GELU(), nn.Linear(16, width))
+            self.head = nn.Linear(width, 3)
+
+        def forward(self, x):
+            h = self.norm1(x)
+            q, k, v = self.query(h), self.key(h), self.value(h)
+            attention = torch.softmax(q @ k.transpose(1, 2) / width ** 0.5, dim=-1)
+            x = x + attention @ v
+            x = x + self.feed(self.norm2(x))
+            return torch.log_softmax(self.head(x.mean(dim=1)), dim=-1)
+
+    model = Block()
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(50, tokens, width)).astype(np.float32)
+    path = os.path.join(directory, "torch_transformer.onnx")
+    export_torch(model, torch.tensor(X[:1]), path, 17)
+    columns = [f"t{t}_{c}" for t in range(tokens) for c in range(width)]
+    fixture = Fixture(directory, "torch_transformer", "torch_transformer.onnx", columns)
+    fixture.data(X)
+    fixture.reference("outputs", run_onnxruntime(path, X))
+    fixture.meta["outputs"] = 3
+    fixture.save()
+
+
+def torch_op_zoo(directory):
+    """One network touching the elementwise, shape and reduction operators exporters emit, so
+    each is checked against onnxruntime at least once."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+
+    class Zoo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(12, 12)
+            self.norm = nn.BatchNorm1d(12)
+            self.b = nn.Linear(12, 4)
+
+        def forward(self, x):
+            h = self.norm(self.a(x))
+            parts = [nn.functional.elu(h), nn.functional.selu(h), nn.functional.leaky_relu(h, 0.2),
+                     torch.tanh(h), nn.functional.softplus(h), torch.exp(-h.abs()),
+                     torch.sqrt(h * h + 1), torch.log(h.abs() + 1), torch.erf(h), h.pow(2) / 10,
+                     torch.clamp(h, -0.5, 0.5), torch.where(h > 0, h, -h), torch.maximum(h, -h),
+                     torch.minimum(h, h * 0.5), nn.functional.hardsigmoid(h)]
+            stacked = torch.stack(parts, dim=1)                    # [B, 15, 12]
+            pooled = stacked.mean(dim=1) + stacked.sum(dim=1, keepdim=True).squeeze(1) / 15
+            flipped = pooled.reshape(-1, 3, 4).transpose(1, 2).flatten(1)
+            sliced = torch.cat([flipped[:, 6:], flipped[:, :6]], dim=1)
+            return torch.softmax(self.b(sliced - h[:, ::2].repeat(1, 2)), dim=1)
+
+    model = Zoo()
+    model.eval()
+    with torch.no_grad():  # give batch norm non-trivial statistics
+        model.norm.running_mean.uniform_(-1, 1)
+        model.norm.running_var.uniform_(0.5, 2)
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(40, 12)).astype(np.float32)
+    path = os.path.join(directory, "torch_op_zoo.onnx")
+    export_torch(model, torch.tensor(X[:1]), path, 13)
+    fixture = Fixture(directory, "torch_op_zoo", "torch_op_zoo.onnx", [f"x{j}" for j in range(12)])
+    fixture.data(X)
+    fixture.reference("outputs", run_onnxruntime(path, X))
+    fixture.meta["outputs"] = 4
+    fixture.save()
+
+
+def torch_shape_ops(directory):
+    """Opset 20: the dynamic shape arithmetic of exported reshapes (Shape, Gather, Concat),
+    indexing, rounding and the Gelu operator itself."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+
+    class Shapes(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(12, 12)
+            self.gelu = nn.GELU(approximate="tanh")
+            self.register_buffer("order", torch.tensor([3, 1, 0, 2]))
+
+        def forward(self, x):
+            h = self.gelu(self.a(x)) + nn.functional.gelu(x)
+            grid = h.view(x.shape[0], 3, -1)                      # Shape -> Gather -> Reshape
+            picked = grid.index_select(2, self.order)             # Gather on data
+            rounded = torch.floor(picked * 4) / 4 + torch.ceil(picked) / 8
+            positive = (picked > 0).float() + (picked == 0).float() + (~(picked < 0)).float()
+            return (rounded * positive + 1 / (picked.abs() + 1)).reshape(x.shape[0], -1)
+
+    model = Shapes()
+    rng = np.random.default_rng(SEED + 1)
+    X = rng.normal(size=(30, 12)).astype(np.float32)
+    path = os.path.join(directory, "torch_shape_ops.onnx")
+    export_torch(model, torch.tensor(X[:1]), path, 20)
+    fixture = Fixture(directory, "torch_shape_ops", "torch_shape_ops.onnx", [f"x{j}" for j in range(12)])
+    fixture.data(X)
+    fixture.reference("outputs", run_onnxruntime(path, X))
+    fixture.meta["outputs"] = 12
+    fixture.save()
+
+
+def torch_unsupported(directory):
+    """A network with an operator glassbox lacks (CumSum): loading must name it and its node."""
+    import torch
+    from torch import nn
+
+    class Running(nn.Module):
+        def forward(self, x):
+            return torch.cumsum(x, dim=1)
+
+    path = os.path.join(directory, "torch_unsupported.onnx")
+    export_torch(Running(), torch.zeros(1, 4), path, 17)
+    fixture = Fixture(directory, "torch_unsupported", "torch_unsupported.onnx", [])
+    fixture.meta["expect_error"] = 'node "/CumSum" uses operator CumSum'
+    fixture.save()
+
+
+# ---- manifest ------------------------------------------------------------------------------
+
+def manifest(directory):
+    import onnxruntime
+    fixtures = []
+    for path in sorted(glob.glob(os.path.join(directory, "*.meta.json"))):
+        with open(path) as f:
+            fixtures.append(json.load(f))
+    versions = {"onnxruntime": onnxruntime.__version__}
+    for package in ("torch", "sklearn", "skl2onnx", "shap", "tensorflow", "tf2onnx"):
+        try:
+            versions[package] = __import__(package).__version__
+        except ImportError:
+            pass
+    with open(os.path.join(directory, "manifest.json"), "w") as f:
+        json.dump({"generated_by": "tests/conformance/generate_onnx.py", "versions": versions,
+                   "fixtures": fixtures}, f, indent=1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stage", required=True, choices=["torch", "sklearn", "manifest"])
+    parser.add_argument("directory")
+    args = parser.parse_args()
+    os.makedirs(args.directory, exist_ok=True)
+    if args.stage == "torch":
+        torch_credit_mlp(args.directory)
+        torch_transformer(args.directory)
+        torch_op_zoo(args.directory)
+        torch_shape_ops(args.directory)
+        torch_unsupported(args.directory)
+    elif args.stage == "manifest":
+        manifest(args.directory)
+
+
+if __name__ == "__main__":
+    main()
