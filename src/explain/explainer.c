@@ -126,6 +126,12 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (!model->trees && !model_agnostic)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
+    if (method == GBX_METHOD_TREE && model->trees && !model->trees->has_cover)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "path-dependent TreeSHAP needs how many "
+                        "training rows reached each node, and this model does not record it "
+                        "(skl2onnx writes every nodes_hitrates as 1); use --method "
+                        "tree-interventional with --background, or fill nodes_hitrates with "
+                        "scripts/onnx_hitrates.py");
     if (options->one_background_row && method != GBX_METHOD_PERMUTATION)
         return gbx_fail(error, GBX_ERR_USAGE, "one background row per sample is for method "
                         "permutation");

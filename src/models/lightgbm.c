@@ -412,6 +412,7 @@ gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length,
     if (status != GBX_OK) return status;
     gbx_tree_ensemble *ensemble = calloc(1, sizeof *ensemble);
     model->trees = ensemble;
+    if (ensemble) ensemble->has_cover = 1; /* internal_count: training rows per node */
     if (!ensemble || !(ensemble->base_margin = gbx_calloc(model->outputs, sizeof(double))))
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     entry e;

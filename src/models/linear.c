@@ -61,6 +61,29 @@ const double *gbx_linear_intercepts(const gbx_model *model)
                                          : NULL;
 }
 
+gbx_status gbx_linear_init(gbx_model *model, size_t K, size_t M, double *weights,
+                           double *intercepts, gbx_link link, gbx_error *error)
+{
+    linear_adapter *a = calloc(1, sizeof *a);
+    if (!a) {
+        free(weights);
+        free(intercepts);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    a->weights = weights;
+    a->intercepts = intercepts;
+    model->adapter = a;
+    model->release_adapter = release;
+    model->features = M;
+    model->predict_raw = predict;
+    model->link = link;
+    model->transform = link == GBX_LINK_LOGIT     ? gbx_transform_sigmoid
+                       : link == GBX_LINK_SOFTMAX ? gbx_transform_softmax
+                                                  : gbx_transform_identity;
+    gbx_status status = gbx_model_set_outputs(model, K, "output");
+    return status == GBX_OK ? GBX_OK : gbx_fail(error, status, "out of memory");
+}
+
 static int is_number(json_object *o)
 {
     return json_object_is_type(o, json_type_double) || json_object_is_type(o, json_type_int);

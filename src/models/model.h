@@ -58,6 +58,9 @@ typedef struct {
     gbx_compact_node *compact;
     double *compact_value; /* leaf values, by compact index */
     size_t *compact_root;  /* [tree_count] */
+    /* Node covers are the training rows (or hessian) that reached each node; 0 when the file
+     * does not record them, so path-dependent TreeSHAP cannot run. */
+    int has_cover;
 } gbx_tree_ensemble;
 
 struct gbx_model {
@@ -185,6 +188,10 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
  * [K] of such a model, NULL for any other. */
 gbx_status gbx_linear_load(const char *name, const char *bytes, size_t length, gbx_model *model,
                            gbx_error *error);
+/* Makes model the linear model with weights [K][M] and intercepts [K] (both taken over) and
+ * the given link (identity, logit with K = 1, softmax with K > 1). */
+gbx_status gbx_linear_init(gbx_model *model, size_t K, size_t M, double *weights,
+                           double *intercepts, gbx_link link, gbx_error *error);
 const double *gbx_linear_weights(const gbx_model *model);
 const double *gbx_linear_intercepts(const gbx_model *model);
 /* "cmd:COMMAND": a child process speaking the line protocol in command.c. */

@@ -106,21 +106,22 @@ gbx_status gbx_onnx_tensor(const Onnx__TensorProto *proto, const char *model_pat
                         "double, int8/32/64, uint8 and bool are supported)", name, type);
     if (proto->n_dims > GBX_NN_MAX_RANK)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "tensor \"%s\" has rank %zu", name, proto->n_dims);
-    gbx_status status = gbx_nn_tensor_alloc(tensor, is_float ? GBX_NN_FLOAT : GBX_NN_INT64,
-                                            (int)proto->n_dims, proto->dims, error);
-    if (status != GBX_OK) {
-        gbx_error_prefix(error, "tensor \"%s\": ", name);
-        return status;
+    /* The data must be there before the shape is believed: count first, allocate after. */
+    size_t n = 1;
+    for (size_t d = 0; d < proto->n_dims; d++) {
+        if (proto->dims[d] < 0 || (proto->dims[d] > 0 && n > SIZE_MAX / 16 / (size_t)proto->dims[d]))
+            return gbx_fail(error, GBX_ERR_PARSE, "tensor \"%s\" has dimension %lld", name,
+                            (long long)proto->dims[d]);
+        n *= (size_t)proto->dims[d];
     }
-    size_t n = tensor->count;
     char *external = NULL;
     const uint8_t *raw = NULL;
     size_t raw_length = 0;
-    if (proto->has_data_location && proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        if ((status = external_bytes(proto, model_path, &external, &raw_length, error)) != GBX_OK) {
-            gbx_nn_tensor_release(tensor);
+    gbx_status status;
+    if (proto->has_data_location &&
+        proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        if ((status = external_bytes(proto, model_path, &external, &raw_length, error)) != GBX_OK)
             return status;
-        }
         raw = (const uint8_t *)external;
     } else if (proto->has_raw_data) {
         raw = proto->raw_data.data;
@@ -132,9 +133,15 @@ gbx_status gbx_onnx_tensor(const Onnx__TensorProto *proto, const char *model_pat
                      : type == TYPE_INT64 ? proto->n_int64_data : proto->n_int32_data;
     if (available != n || (raw && raw_length != n * element_size(type))) {
         free(external);
-        gbx_nn_tensor_release(tensor);
         return gbx_fail(error, GBX_ERR_PARSE, "tensor \"%s\" holds %zu values; its shape needs %zu",
                         name, available, n);
+    }
+    status = gbx_nn_tensor_alloc(tensor, is_float ? GBX_NN_FLOAT : GBX_NN_INT64,
+                                 (int)proto->n_dims, proto->dims, error);
+    if (status != GBX_OK) {
+        free(external);
+        gbx_error_prefix(error, "tensor \"%s\": ", name);
+        return status;
     }
     for (size_t j = 0; j < n; j++) {
         if (is_float)

@@ -399,6 +399,7 @@ static gbx_status load_learner(const context *c, json_object *root, gbx_model *m
     model->trees = calloc(1, sizeof *model->trees);
     if (!model->trees || !(model->trees->trees = gbx_calloc(tree_count, sizeof(gbx_tree))))
         return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
+    model->trees->has_cover = 1; /* sum_hessian */
     if ((status = load_base_margin(c, parameters, objective, model))) return status;
     for (size_t t = 0; t < tree_count; t++) {
         json_object *group = json_object_array_get_idx(tree_info, t);

@@ -13,9 +13,11 @@ gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank
                         GBX_NN_MAX_RANK);
     size_t count = 1;
     for (int d = 0; d < rank; d++) {
-        if (dims[d] < 0 || (dims[d] > 0 && count > SIZE_MAX / 16 / (size_t)dims[d]))
-            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a tensor dimension of %lld is not "
-                            "possible", (long long)dims[d]);
+        if (dims[d] < 0)
+            return gbx_fail(error, GBX_ERR_PARSE, "a tensor dimension of %lld", (long long)dims[d]);
+        if (dims[d] > 0 && count > GBX_NN_MAX_VALUES / (size_t)dims[d])
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a tensor of more than %llu values",
+                            (unsigned long long)GBX_NN_MAX_VALUES);
         count *= (size_t)dims[d];
         tensor->dims[d] = dims[d];
     }

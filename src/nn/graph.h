@@ -15,6 +15,9 @@
 #define GBX_NN_MAX_RANK 8
 #define GBX_NN_MAX_INPUTS 64  /* per node; an op's max_inputs never exceeds it */
 #define GBX_NN_MAX_OUTPUTS 8
+/* Largest tensor (1 GB of floats): a bound that turns a corrupt shape into an error, not an
+ * allocation the machine cannot make. */
+#define GBX_NN_MAX_VALUES ((size_t)1 << 28)
 
 typedef enum { GBX_NN_FLOAT, GBX_NN_INT64 } gbx_nn_type; /* bool is int64 0/1 */
 

@@ -250,6 +250,143 @@ def torch_unsupported(directory):
     fixture.save()
 
 
+# ---- scikit-learn through skl2onnx --------------------------------------------------------
+
+def skl_fixture(directory, name, model, X_fit, y_fit, columns, rows, background, kinds,
+                hitrates=True):
+    """Converts model (fitted here) and writes glassbox's view of its outputs and shap's values.
+    kinds: which shap references to write ("linear", "tree", "interventional")."""
+    import onnx
+    import shap
+    from skl2onnx import to_onnx
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
+    from onnx_hitrates import fill_hitrates
+    model.fit(X_fit, y_fit)
+    options = {id(model): {"zipmap": False}} if hasattr(model, "predict_proba") else None
+    onnx_model = to_onnx(model, X_fit[:1].astype(np.float32), options=options,
+                         target_opset={"": 17, "ai.onnx.ml": 3})
+    if hitrates and hasattr(model, "estimators_"):
+        fill_hitrates(model, onnx_model)
+    path = os.path.join(directory, f"{name}.onnx")
+    onnx.save(onnx_model, path)
+    fixture = Fixture(directory, name, f"{name}.onnx", columns)
+    fixture.data(rows)
+    write_csv(fixture.path("background.csv"), fixture.columns, background)
+    fixture.meta["background"] = f"{name}.background.csv"
+
+    # glassbox's outputs: a binary classifier is its positive class alone.
+    classifier = hasattr(model, "predict_proba")
+    if classifier:
+        probabilities = run_onnxruntime(path, rows, "probabilities")
+        outputs = probabilities[:, 1:] if probabilities.shape[1] == 2 else probabilities
+    else:
+        outputs = run_onnxruntime(path, rows)
+    K = outputs.shape[1]
+    fixture.meta["outputs"] = K
+    fixture.reference("outputs", outputs)
+    if hasattr(model, "decision_function"):
+        fixture.reference("margin", np.asarray(model.decision_function(rows)).reshape(len(rows), -1))
+
+    def shap_reference(key, explainer):
+        values = np.asarray(explainer.shap_values(rows))
+        expected = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
+        if values.ndim == 3 and values.shape[2] == 2 and K == 1:  # binary: the positive class
+            values, expected = values[:, :, 1], expected[1:]
+        if values.ndim == 3:  # [n, M, K] -> rows of [n][K] x M
+            values = values.transpose(0, 2, 1)
+        fixture.reference(key, values.reshape(len(rows) * K, -1), list(columns),
+                          expected=[float(e) for e in expected])
+
+    if "linear" in kinds:
+        shap_reference("shap_linear", shap.LinearExplainer(model, background))
+    if "tree" in kinds:
+        shap_reference("shap_tree", shap.TreeExplainer(model))
+    if "brute" in kinds:
+        # Interventional Shapley values by enumerating every coalition against scikit-learn's
+        # own predict, for the first rows: the independent oracle where shap's interventional
+        # TreeExplainer disagrees with it (by 0.3% on the diabetes forest).
+        import itertools
+        import math
+        M, count = rows.shape[1], 5
+        values = np.zeros((count, M))
+        for r in range(count):
+            worth = {}
+            for mask in range(1 << M):
+                mixed = background.copy()
+                members = [j for j in range(M) if mask >> j & 1]
+                mixed[:, members] = rows[r, members]
+                worth[mask] = model.predict(mixed).mean()
+            for j in range(M):
+                for mask in range(1 << M):
+                    if mask >> j & 1:
+                        continue
+                    size = bin(mask).count("1")
+                    weight = math.factorial(size) * math.factorial(M - size - 1) / math.factorial(M)
+                    values[r, j] += weight * (worth[mask | 1 << j] - worth[mask])
+        fixture.reference("exact_interventional", values, list(columns), rows=count,
+                          expected=[float(model.predict(background).mean())])
+    if "interventional" in kinds:
+        shap_reference("shap_interventional", shap.TreeExplainer(
+            model, background, feature_perturbation="interventional", model_output="raw"))
+    fixture.save()
+    return fixture
+
+
+def sklearn_models(directory):
+    from sklearn.datasets import load_diabetes, load_iris
+    from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
+                                  RandomForestRegressor)
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    columns, X, y = credit_arrays()
+    X = X.astype(np.float64)
+    train, y_train = X[:CREDIT_TRAIN_ROWS], y[:CREDIT_TRAIN_ROWS]
+    rows, background = X[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 50], train[:100]
+    iris = load_iris()
+    diabetes = load_diabetes()
+    iris_names = [n.replace(" (cm)", "").replace(" ", "_") for n in iris.feature_names]
+    credit = dict(columns=columns, rows=rows, background=background)
+
+    skl_fixture(directory, "skl_credit_logistic", LogisticRegression(max_iter=5000), train,
+                y_train, kinds=["linear"], **credit)
+    skl_fixture(directory, "skl_iris_logistic", LogisticRegression(max_iter=1000), iris.data,
+                iris.target, iris_names, iris.data[::3], iris.data[1::3], kinds=["linear"])
+    skl_fixture(directory, "skl_diabetes_linear", LinearRegression(), diabetes.data,
+                diabetes.target, diabetes.feature_names, diabetes.data[:40], diabetes.data[40:140],
+                kinds=["linear"])
+    skl_fixture(directory, "skl_credit_forest",
+                RandomForestClassifier(n_estimators=20, max_depth=6, random_state=SEED), train,
+                y_train, kinds=["tree", "interventional"], **credit)
+    skl_fixture(directory, "skl_credit_boosting",
+                GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=SEED), train,
+                y_train, kinds=["tree", "interventional"], **credit)
+    skl_fixture(directory, "skl_iris_boosting",
+                GradientBoostingClassifier(n_estimators=10, max_depth=2, random_state=SEED),
+                iris.data, iris.target, iris_names, iris.data[::3], iris.data[1::3],
+                kinds=[])  # shap's TreeExplainer takes binary gradient boosting only
+    skl_fixture(directory, "skl_diabetes_forest",
+                RandomForestRegressor(n_estimators=10, max_depth=5, random_state=SEED),
+                diabetes.data, diabetes.target, diabetes.feature_names, diabetes.data[:40],
+                diabetes.data[40:140], kinds=["tree", "brute"])
+    # skl2onnx's own hit rates (all 1): path-dependent TreeSHAP must refuse, interventional works.
+    plain = skl_fixture(directory, "skl_credit_forest_plain",
+                        RandomForestClassifier(n_estimators=5, max_depth=4, random_state=SEED),
+                        train, y_train, kinds=["interventional"], hitrates=False, **credit)
+    plain.meta["tree_error"] = "nodes_hitrates"
+    plain.save()
+    # A pipeline with preprocessing before the model is refused by name.
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    pipeline.fit(train, y_train)
+    import onnx
+    from skl2onnx import to_onnx
+    onnx.save(to_onnx(pipeline, train[:1].astype(np.float32)),
+              os.path.join(directory, "skl_pipeline_scaler.onnx"))
+    fixture = Fixture(directory, "skl_pipeline_scaler", "skl_pipeline_scaler.onnx", [])
+    fixture.meta["expect_error"] = "(ai.onnx.ml.Scaler) comes before the model"
+    fixture.save()
+
+
 # ---- manifest ------------------------------------------------------------------------------
 
 def manifest(directory):
@@ -281,6 +418,8 @@ def main():
         torch_op_zoo(args.directory)
         torch_shape_ops(args.directory)
         torch_unsupported(args.directory)
+    elif args.stage == "sklearn":
+        sklearn_models(args.directory)
     elif args.stage == "manifest":
         manifest(args.directory)
 

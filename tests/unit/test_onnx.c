@@ -56,6 +56,68 @@ static gbx_model *load(json_object *fixture)
     return model;
 }
 
+static void expect_close(const char *name, const char *what, size_t index, double actual,
+                         double expected, double tolerance)
+{
+    if (!(fabs(actual - expected) <= tolerance * fmax(1.0, fabs(expected))))
+        fail_msg("%s: %s %zu is %.9g; the reference gives %.9g", name, what, index, actual,
+                 expected);
+}
+
+static gbx_explanation *explain(const gbx_model *model, const gbx_data *data, gbx_method method,
+                                const gbx_data *background, gbx_error *error)
+{
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = method;
+    options.background = background;
+    gbx_explainer *explainer = NULL;
+    gbx_explanation *explanation = NULL;
+    if (gbx_explainer_create(model, &options, &explainer, error) == GBX_OK)
+        gbx_explainer_explain(explainer, data, &explanation, error);
+    gbx_explainer_free(explainer);
+    return explanation;
+}
+
+/* shap's values ([n*K rows] x M) and expected values against glassbox's, and additivity. */
+static void check_shap(json_object *fixture, const char *key, const gbx_model *model,
+                       const gbx_data *data, gbx_method method, const gbx_data *background)
+{
+    const char *name = json_object_get_string(member(fixture, "name"));
+    const char *file = reference_file(fixture, key);
+    if (!file) return;
+    gbx_error error;
+    /* A reference may cover the first rows only. */
+    json_object *rows = member(member(member(fixture, "references"), key), "rows");
+    gbx_data *head = NULL;
+    if (rows)
+        assert_int_equal(gbx_data_create((size_t)json_object_get_int(rows), gbx_data_columns(data),
+                                         gbx_data_values(data), NULL, &head, &error), GBX_OK);
+    gbx_explanation *e = explain(model, head ? head : data, method, background, &error);
+    gbx_data_free(head);
+    if (!e) fail_msg("%s: %s: %s", name, key, error.message);
+    gbx_data *reference = read_csv(file, NULL);
+    size_t n = gbx_explanation_rows(e), K = gbx_explanation_outputs(e),
+           M = gbx_explanation_features(e);
+    assert_int_equal(gbx_data_rows(reference), n * K);
+    assert_int_equal(gbx_data_columns(reference), M);
+    json_object *expected = member(member(member(fixture, "references"), key), "expected");
+    const double *values = gbx_explanation_values(e), *base = gbx_explanation_base_values(e);
+    for (size_t rk = 0; rk < n * K; rk++) {
+        double sum = base[rk];
+        for (size_t f = 0; f < M; f++) {
+            sum += values[rk * M + f];
+            expect_close(name, key, rk * M + f, values[rk * M + f],
+                         gbx_data_values(reference)[rk * M + f], 1e-5);
+        }
+        expect_close(name, "expected value", rk, base[rk],
+                     json_object_get_double(json_object_array_get_idx(expected, rk % K)), 1e-5);
+        expect_close(name, "additivity", rk, sum, gbx_explanation_predictions(e)[rk], 1e-9);
+    }
+    gbx_data_free(reference);
+    gbx_explanation_free(e);
+}
+
 static void check_outputs(json_object *fixture)
 {
     const char *name = json_object_get_string(member(fixture, "name"));
@@ -64,29 +126,53 @@ static void check_outputs(json_object *fixture)
     assert_int_equal(K, json_object_get_int(member(fixture, "outputs")));
     assert_int_equal(gbx_model_features(model), json_object_get_int(member(fixture, "features")));
     gbx_data *data = read_csv(json_object_get_string(member(fixture, "data")), model);
-    gbx_data *reference = read_csv(reference_file(fixture, "outputs"), NULL);
     size_t n = gbx_data_rows(data);
-    assert_int_equal(gbx_data_rows(reference), n);
-    assert_int_equal(gbx_data_columns(reference), K);
     double *predictions = malloc(n * K * sizeof(double));
     gbx_error error;
-    if (gbx_model_predict(model, data, 1, predictions, &error)) fail_msg("%s: %s", name, error.message);
-    for (size_t i = 0; i < n * K; i++) {
-        double expected = gbx_data_values(reference)[i];
-        if (!(fabs(predictions[i] - expected) <= OUTPUT_TOLERANCE * fmax(1.0, fabs(expected))))
-            fail_msg("%s: output %zu (row %zu) is %.9g; onnxruntime gives %.9g", name, i, i / K,
-                     predictions[i], expected);
+    /* "outputs": onnxruntime's values in glassbox's convention (transformed); "margin":
+     * scikit-learn's decision_function (raw). */
+    const char *keys[] = {"outputs", "margin"};
+    for (int raw = 0; raw < 2; raw++) {
+        const char *file = reference_file(fixture, keys[raw]);
+        if (!file) continue;
+        gbx_data *reference = read_csv(file, NULL);
+        assert_int_equal(gbx_data_rows(reference), n);
+        assert_int_equal(gbx_data_columns(reference), K);
+        if (gbx_model_predict(model, data, raw, predictions, &error))
+            fail_msg("%s: %s", name, error.message);
+        for (size_t i = 0; i < n * K; i++)
+            expect_close(name, keys[raw], i, predictions[i], gbx_data_values(reference)[i],
+                         OUTPUT_TOLERANCE);
+        gbx_data_free(reference);
     }
     /* Same numbers at any thread count: blocks of rows are fixed, not split per thread. */
     double *again = malloc(n * K * sizeof(double));
+    assert_int_equal(gbx_model_predict(model, data, 0, predictions, &error), GBX_OK);
     int threads = omp_get_max_threads();
     omp_set_num_threads(1);
-    assert_int_equal(gbx_model_predict(model, data, 1, again, &error), GBX_OK);
+    assert_int_equal(gbx_model_predict(model, data, 0, again, &error), GBX_OK);
     omp_set_num_threads(threads);
     assert_memory_equal(predictions, again, n * K * sizeof(double));
     free(again);
     free(predictions);
-    gbx_data_free(reference);
+
+    json_object *background_file = member(fixture, "background");
+    gbx_data *background = background_file ? read_csv(json_object_get_string(background_file), model)
+                                           : NULL;
+    check_shap(fixture, "shap_linear", model, data, GBX_METHOD_LINEAR, background);
+    check_shap(fixture, "shap_tree", model, data, GBX_METHOD_TREE, NULL);
+    check_shap(fixture, "shap_interventional", model, data, GBX_METHOD_TREE_INTERVENTIONAL,
+               background);
+    check_shap(fixture, "exact_interventional", model, data, GBX_METHOD_TREE_INTERVENTIONAL,
+               background);
+    json_object *tree_error = member(fixture, "tree_error");
+    if (tree_error) {
+        assert_null(explain(model, data, GBX_METHOD_TREE, NULL, &error));
+        if (!strstr(error.message, json_object_get_string(tree_error)))
+            fail_msg("%s: message \"%s\" lacks \"%s\"", name, error.message,
+                     json_object_get_string(tree_error));
+    }
+    gbx_data_free(background);
     gbx_data_free(data);
     gbx_model_free(model);
 }
@@ -120,7 +206,7 @@ static void test_every_fixture(void **state)
             checked++;
         }
     }
-    assert_true(checked >= 4);
+    assert_true(checked >= 11);
     json_object_put(manifest);
 }
 

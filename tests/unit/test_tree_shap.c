@@ -65,6 +65,7 @@ static gbx_model *random_model(size_t features, size_t outputs, size_t trees, in
     model->transform = outputs > 1 ? gbx_transform_softmax : gbx_transform_sigmoid;
     assert_int_equal(gbx_model_set_outputs(model, outputs, "output"), GBX_OK);
     model->trees = calloc(1, sizeof *model->trees);
+    model->trees->has_cover = 1;
     model->trees->tree_count = trees;
     model->trees->trees = calloc(trees, sizeof(gbx_tree));
     model->trees->base_margin = calloc(outputs, sizeof(double));
