@@ -174,14 +174,16 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
 {
     if (length == 0) return gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", name);
     int lightgbm = looks_like_lightgbm(bytes, length), onnx = gbx_onnx_detect(bytes, length);
+    int keras = gbx_keras_detect(bytes, length);
     /* Our linear format names itself near the top; XGBoost's JSON never uses that key. */
     int linear = !lightgbm && memmem(bytes, length < 4096 ? length : 4096, "\"glassbox_linear\"",
                                      17) != NULL;
-    gbx_model *model = gbx_model_alloc(onnx ? "onnx" : lightgbm ? "lightgbm"
+    gbx_model *model = gbx_model_alloc(onnx ? "onnx" : keras ? "keras" : lightgbm ? "lightgbm"
                                        : linear ? "linear" : "xgboost");
     if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", name);
     gbx_sha256_buffer(bytes, length, model->sha256);
     gbx_status status = onnx       ? gbx_onnx_load(name, bytes, length, model, error)
+                        : keras    ? gbx_keras_load(name, bytes, length, model, error)
                         : linear   ? gbx_linear_load(name, bytes, length, model, error)
                         : lightgbm ? gbx_lightgbm_load(name, bytes, length, model, error)
                                  : gbx_xgboost_load(name, bytes, length, model, error);

@@ -209,6 +209,10 @@ gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, 
 int gbx_onnx_detect(const char *bytes, size_t length);
 gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                          gbx_error *error);
+/* Keras .keras and legacy .h5 files (keras.c). */
+int gbx_keras_detect(const char *bytes, size_t length);
+gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gbx_model *model,
+                          gbx_error *error);
 gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                              gbx_error *error);
 

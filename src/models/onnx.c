@@ -463,28 +463,31 @@ static int ml_node(const Onnx__GraphProto *graph)
     return 0;
 }
 
-static gbx_status load_network(const char *path, const Onnx__ModelProto *proto, int opset,
-                               gbx_model *model, gbx_error *error)
+/* Makes model the network `graph` (taken over): features from the input's shape, outputs from
+ * one run on a row of zeros, which also proves the graph runs. Shared with keras.c. */
+gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const char *path,
+                                  gbx_error *error)
 {
     network_adapter *a = calloc(1, sizeof *a);
-    if (!a) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (!a) {
+        gbx_nn_graph_free(graph);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    a->graph = graph;
     model->adapter = a;
     model->release_adapter = release;
-    gbx_status status = build_graph(path, proto, opset, &a->graph, error);
-    if (status != GBX_OK) return status;
-    const gbx_nn_graph *graph = a->graph;
     a->fixed_batch = graph->input_dims[0] == 1;
     if (graph->input_dims[0] > 1)
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "input \"%s\" fixes the batch at %lld rows "
-                        "(export it with a free batch dimension)", graph->value_names[graph->input],
-                        (long long)graph->input_dims[0]);
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: input \"%s\" fixes the batch at %lld "
+                        "rows (export it with a free batch dimension)", path,
+                        graph->value_names[graph->input], (long long)graph->input_dims[0]);
     a->input_size = 1;
     for (int d = 1; d < graph->input_rank; d++) a->input_size *= (size_t)graph->input_dims[d];
     model->features = a->input_size;
     openblas_set_num_threads(1);
-    /* One row of zeros: proves the graph runs and gives the output's size per row. */
     float *zeros = gbx_calloc(a->input_size ? a->input_size : 1, sizeof(float));
     gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
+    gbx_status status = GBX_OK;
     if (!zeros || !values) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) status = gbx_nn_forward(graph, zeros, 1, values, error);
     size_t outputs = 0;
@@ -497,7 +500,10 @@ static gbx_status load_network(const char *path, const Onnx__ModelProto *proto, 
     }
     free(zeros);
     free(values);
-    if (status != GBX_OK) return status;
+    if (status != GBX_OK) {
+        gbx_error_prefix(error, "%s: ", path);
+        return status;
+    }
     if ((status = gbx_model_set_outputs(model, outputs, "output")) != GBX_OK)
         return gbx_fail(error, status, "out of memory");
     model->link = GBX_LINK_IDENTITY;
@@ -536,8 +542,10 @@ gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx
                           "re-export the model)", path, opset);
     } else {
         if (!opset) opset = 21;
-        status = load_network(path, proto, opset, model, error);
+        gbx_nn_graph *graph = NULL;
+        status = build_graph(path, proto, opset, &graph, error);
         if (status != GBX_OK) gbx_error_prefix(error, "%s: ", path);
+        else status = gbx_network_model_init(model, graph, path, error);
     }
     onnx__model_proto__free_unpacked(proto, NULL);
     return status;

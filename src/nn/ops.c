@@ -1114,16 +1114,17 @@ static gbx_status forward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *i
         if ((status = normal_axis(lists[2][k], rank, &axis, error)) != GBX_OK) return status;
         int64_t size = x->dims[axis], s = lists[0][k], e = lists[1][k], p = lists[3][k];
         if (p == 0) return gbx_fail(error, GBX_ERR_PARSE, "a slice step of 0");
+        if (p == INT64_MIN) p = -INT64_MAX;
         if (s < 0) s += size;
         if (e < 0 && e > INT64_MIN / 2) e += size;
         if (p > 0) {
             s = s < 0 ? 0 : s > size ? size : s;
             e = e < 0 ? 0 : e > size ? size : e;
-            dims[axis] = e > s ? (e - s + p - 1) / p : 0;
+            dims[axis] = e > s ? (e - s - 1) / p + 1 : 0;
         } else {
             s = s < 0 ? -1 : s > size - 1 ? size - 1 : s;
             e = e < -1 ? -1 : e > size - 1 ? size - 1 : e;
-            dims[axis] = s > e ? (s - e + (-p) - 1) / (-p) : 0;
+            dims[axis] = s > e ? (s - e - 1) / -p + 1 : 0;
         }
         start[axis] = s;
         step[axis] = p;

@@ -22,6 +22,6 @@ python3 -m venv "$onnx_venv"
 "$onnx_venv/bin/pip" install -q torch onnx onnxruntime scikit-learn skl2onnx shap pandas \
     tensorflow-cpu tf2onnx
 mkdir -p "$here/fixtures/onnx"
-for stage in torch manifest; do
+for stage in torch sklearn keras manifest; do
     "$onnx_venv/bin/python" "$here/generate_onnx.py" --stage "$stage" "$here/fixtures/onnx"
 done

@@ -250,6 +250,91 @@ def torch_unsupported(directory):
     fixture.save()
 
 
+# ---- Keras ---------------------------------------------------------------------------------
+
+def keras_credit(directory):
+    """The Keras credit network: Rescaling (standardising with the training rows' mean and
+    deviation) -> Dense(64, relu) -> Dropout(0.3) -> Dense(32, relu) -> Dense(1, sigmoid), saved
+    as .keras, .h5 and ONNX. (A Normalization layer would export its statistics as extra graph
+    inputs.)"""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(SEED)
+    tf.config.experimental.enable_op_determinism()
+    columns, X, y = credit_arrays()
+    train = X[:CREDIT_TRAIN_ROWS]
+    mean, scale = standardise(train)
+    inputs = keras.Input(shape=(X.shape[1],), name="applicant")
+    h = keras.layers.Rescaling(scale=(1 / scale).tolist(), offset=(-mean / scale).tolist(),
+                               name="standardise")(inputs)
+    h = keras.layers.Dense(64, activation="relu", name="dense_64")(h)
+    h = keras.layers.Dropout(0.3, name="dropout")(h)
+    h = keras.layers.Dense(32, activation="relu", name="dense_32")(h)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="default_probability")(h)
+    model = keras.Model(inputs, outputs, name="credit")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    model.fit(train, y[:CREDIT_TRAIN_ROWS].astype(np.float32), epochs=60, batch_size=64, verbose=0)
+    model.save(os.path.join(directory, "keras_credit.keras"))
+    model.save(os.path.join(directory, "keras_credit.h5"))
+    path = os.path.join(directory, "keras_credit.onnx")
+    model.export(path, format="onnx", verbose=False)
+    rows = X[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 100]
+    expected = model.predict(rows, verbose=0).astype(np.float64)
+    for name in ("keras_credit", "keras_credit_keras", "keras_credit_h5"):
+        model_file = {"keras_credit": "keras_credit.onnx", "keras_credit_keras": "keras_credit.keras",
+                      "keras_credit_h5": "keras_credit.h5"}[name]
+        fixture = Fixture(directory, name, model_file, columns)
+        fixture.data(rows)
+        # The ONNX file against onnxruntime; the Keras files against Keras itself.
+        fixture.reference("outputs", run_onnxruntime(path, rows) if name == "keras_credit" else expected)
+        fixture.meta["outputs"] = 1
+        fixture.save()
+
+
+def keras_layers(directory):
+    """A functional Keras model touching every dense-network layer glassbox reads: Normalization,
+    BatchNormalization (trained statistics), LayerNormalization, Add, Concatenate, Activation
+    and the activations, saved as .keras and .h5 and checked against Keras's own predict."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(200, 12)).astype(np.float32) * 3 + 1
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 1).astype(int) + (X[:, 3] > 2)
+    inputs = keras.Input(shape=(12,), name="x")
+    norm = keras.layers.Normalization(name="norm")
+    norm.adapt(X)
+    h = norm(inputs)
+    a = keras.layers.Dense(16, activation="tanh", name="a")(h)
+    a = keras.layers.BatchNormalization(name="batch_norm")(a)
+    b = keras.layers.Dense(16, activation="gelu", name="b")(h)
+    c = keras.layers.Dense(16, activation="elu", name="c")(h)
+    total = keras.layers.Add(name="sum")([a, b, c])
+    d = keras.layers.Dense(8, activation="selu", name="d")(total)
+    e = keras.layers.Dense(8, activation="softplus", name="e")(total)
+    f = keras.layers.Dense(8, activation="leaky_relu", name="f")(total)
+    g = keras.layers.Dense(8, use_bias=False, activation="sigmoid", name="g")(total)
+    joined = keras.layers.Concatenate(name="join")([d, e, f, g])
+    joined = keras.layers.LayerNormalization(name="layer_norm")(joined)
+    joined = keras.layers.Activation("swish", name="swish")(joined)
+    joined = keras.layers.Dropout(0.2, name="drop")(joined)
+    outputs = keras.layers.Dense(3, activation="softmax", name="classes")(joined)
+    model = keras.Model(inputs, outputs, name="layers")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=20, verbose=0)
+    rows = X[:50]
+    expected = model.predict(rows, verbose=0).astype(np.float64)
+    for suffix in ("keras", "h5"):
+        model.save(os.path.join(directory, f"keras_layers.{suffix}"))
+        fixture = Fixture(directory, f"keras_layers_{suffix}", f"keras_layers.{suffix}",
+                          [f"x{j}" for j in range(12)])
+        fixture.data(rows)
+        fixture.reference("outputs", expected)
+        fixture.meta["outputs"] = 3
+        fixture.save()
+
+
 # ---- scikit-learn through skl2onnx --------------------------------------------------------
 
 def skl_fixture(directory, name, model, X_fit, y_fit, columns, rows, background, kinds,
@@ -408,7 +493,7 @@ def manifest(directory):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--stage", required=True, choices=["torch", "sklearn", "manifest"])
+    parser.add_argument("--stage", required=True, choices=["torch", "sklearn", "keras", "manifest"])
     parser.add_argument("directory")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
@@ -418,6 +503,9 @@ def main():
         torch_op_zoo(args.directory)
         torch_shape_ops(args.directory)
         torch_unsupported(args.directory)
+    elif args.stage == "keras":
+        keras_credit(args.directory)
+        keras_layers(args.directory)
     elif args.stage == "sklearn":
         sklearn_models(args.directory)
     elif args.stage == "manifest":

@@ -64,6 +64,17 @@ def main():
         with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
             with open(os.path.join(here, "onnx", name + ".onnx"), "wb") as out:
                 out.write(model.read())
+    # Keras seeds: a small Sequential model (run with a Python that has keras).
+    try:
+        import keras
+    except ImportError:
+        return
+    os.makedirs(os.path.join(here, "keras"), exist_ok=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"),
+                              keras.layers.BatchNormalization(), keras.layers.LayerNormalization(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.save(os.path.join(here, "keras", "seq.keras"))
+    model.save(os.path.join(here, "keras", "seq.h5"))
 
 
 if __name__ == "__main__":

@@ -254,12 +254,59 @@ static void test_missing_value_is_an_error(void **state)
     gbx_model_free(model);
 }
 
+/* The same Keras network from .keras, .h5 and ONNX: the same predictions and SHAP values. */
+static void test_keras_formats_agree(void **state)
+{
+    (void)state;
+    const char *files[] = {FIXTURES "keras_credit.keras", FIXTURES "keras_credit.h5",
+                           FIXTURES "keras_credit.onnx"};
+    gbx_model *models[3];
+    gbx_error error;
+    for (int m = 0; m < 3; m++)
+        if (gbx_model_load(files[m], &models[m], &error)) fail_msg("%s", error.message);
+    gbx_data *all = read_csv("keras_credit.data.csv", models[0]), *rows, *background;
+    size_t M = gbx_data_columns(all);
+    assert_int_equal(gbx_data_create(5, M, gbx_data_values(all), NULL, &rows, &error), GBX_OK);
+    assert_int_equal(gbx_data_create(20, M, gbx_data_values(all) + 50 * M, NULL, &background,
+                                     &error), GBX_OK);
+    double predictions[3][100];
+    gbx_explanation *explanations[3];
+    for (int m = 0; m < 3; m++) {
+        assert_int_equal(gbx_model_predict(models[m], all, 0, predictions[m], &error), GBX_OK);
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_PERMUTATION;
+        options.background = background;
+        options.max_evals = 500;
+        options.seed = 3;
+        gbx_explainer *explainer;
+        assert_int_equal(gbx_explainer_create(models[m], &options, &explainer, &error), GBX_OK);
+        assert_int_equal(gbx_explainer_explain(explainer, rows, &explanations[m], &error), GBX_OK);
+        gbx_explainer_free(explainer);
+    }
+    for (int m = 1; m < 3; m++) {
+        for (size_t r = 0; r < 100; r++)
+            expect_close(files[m], "prediction", r, predictions[m][r], predictions[0][r], 1e-6);
+        for (size_t i = 0; i < 5 * M; i++)
+            expect_close(files[m], "SHAP value", i, gbx_explanation_values(explanations[m])[i],
+                         gbx_explanation_values(explanations[0])[i], 1e-5);
+    }
+    for (int m = 0; m < 3; m++) {
+        gbx_explanation_free(explanations[m]);
+        gbx_model_free(models[m]);
+    }
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_data_free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fixture),
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_missing_value_is_an_error),
+        cmocka_unit_test(test_keras_formats_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
