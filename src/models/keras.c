@@ -17,9 +17,6 @@
 #include <string.h>
 #include <zip.h>
 
-gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const char *path,
-                                  gbx_error *error);
-
 typedef struct {
     const char *path;
     hid_t file;

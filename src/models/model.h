@@ -209,6 +209,10 @@ gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, 
 int gbx_onnx_detect(const char *bytes, size_t length);
 gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                          gbx_error *error);
+/* Makes model the network `graph` (taken over), run in float32 batches (onnx.c). */
+struct gbx_nn_graph;
+gbx_status gbx_network_model_init(gbx_model *model, struct gbx_nn_graph *graph, const char *path,
+                                  gbx_error *error);
 /* Keras .keras and legacy .h5 files (keras.c). */
 int gbx_keras_detect(const char *bytes, size_t length);
 gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gbx_model *model,

@@ -70,7 +70,7 @@ typedef struct {
     gbx_nn_params params;
 } gbx_nn_node;
 
-typedef struct {
+typedef struct gbx_nn_graph {
     char **value_names;         /* every tensor of the graph, by value index */
     gbx_nn_tensor *constants;   /* initializers and Constant outputs; count 0 where not constant */
     int *is_constant;
