@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdint.h>
 
+struct gbx_nn_graph;
+
 /* How a split node sends a value left; the rules differ between libraries and must match the
  * library that trained the model bit for bit. */
 typedef enum {
@@ -76,6 +78,7 @@ struct gbx_model {
     /* Raw output -> prediction for one row, in place (outputs values). */
     void (*transform)(const struct gbx_model *model, double *row);
     gbx_tree_ensemble *trees; /* the tree capability; NULL for other models */
+    const struct gbx_nn_graph *network; /* the differentiable-graph capability (ONNX, Keras) */
     /* Raw outputs of `count` rows ([count][outputs]); what every model-agnostic method calls.
      * Tree models evaluate their trees; black-box adapters call out. */
     gbx_status (*predict_raw)(const struct gbx_model *model, const double *rows, size_t count,
@@ -210,7 +213,6 @@ int gbx_onnx_detect(const char *bytes, size_t length);
 gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                          gbx_error *error);
 /* Makes model the network `graph` (taken over), run in float32 batches (onnx.c). */
-struct gbx_nn_graph;
 gbx_status gbx_network_model_init(gbx_model *model, struct gbx_nn_graph *graph, const char *path,
                                   gbx_error *error);
 /* Keras .keras and legacy .h5 files (keras.c). */

@@ -474,6 +474,7 @@ gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const c
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     a->graph = graph;
+    model->network = graph;
     model->adapter = a;
     model->release_adapter = release;
     a->fixed_batch = graph->input_dims[0] == 1;

@@ -245,3 +245,105 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
     }
     return GBX_OK;
 }
+
+/* ---- reverse mode ------------------------------------------------------------------------- */
+
+/* Marks the values that depend on the input (depends) and those whose gradient the target needs
+ * (wanted: on a gradient-carrying path into target). A node is on the path when an input
+ * depends on the data and an output is wanted. */
+static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, char *depends, char *wanted,
+                                 gbx_error *error)
+{
+    memset(depends, 0, graph->value_count);
+    memset(wanted, 0, graph->value_count);
+    depends[graph->input] = 1;
+    for (size_t n = 0; n < graph->node_count; n++) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        int any = 0;
+        for (int i = 0; i < node->input_count; i++) any |= node->inputs[i] >= 0 && depends[node->inputs[i]];
+        for (int o = 0; o < node->output_count && any; o++)
+            if (node->outputs[o] >= 0) depends[node->outputs[o]] = 1;
+    }
+    wanted[target] = 1;
+    for (size_t n = graph->node_count; n-- > 0;) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        int any = 0;
+        for (int o = 0; o < node->output_count; o++) any |= node->outputs[o] >= 0 && wanted[node->outputs[o]];
+        if (!any) continue;
+        for (int i = 0; i < node->input_count && i < 32; i++) {
+            int v = node->inputs[i];
+            if (v < 0 || !depends[v] || !((node->op->gradient_inputs >> i) & 1u)) continue;
+            /* Operators without a useful gradient (rounding, comparisons) stop here. */
+            if (!node->op->backward)
+                return gbx_fail(error, GBX_ERR_UNSUPPORTED, "node \"%s\" (%s) lies between the "
+                                "input and the explained output and has no useful gradient; "
+                                "gradient methods cannot cross it (re-export the model with a "
+                                "differentiable operator in its place, e.g. Sigmoid for a step, "
+                                "Softmax for ArgMax), or use a model-agnostic method such as "
+                                "kernel or permutation", node->name, node->op->name);
+            wanted[v] = 1;
+        }
+    }
+    if (!depends[target])
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" does not depend on the input",
+                        graph->value_names[target]);
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error)
+{
+    char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
+    if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = gradient_paths(graph, target, marks, marks + graph->value_count, error);
+    free(marks);
+    return status;
+}
+
+gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
+                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+{
+    char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
+    if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    char *depends = marks, *wanted = marks + graph->value_count;
+    gbx_status status = gradient_paths(graph, target, depends, wanted, error);
+    if (status == GBX_OK && (seed->type != GBX_NN_FLOAT || seed->count != values[target].count))
+        status = gbx_fail(error, GBX_ERR_USAGE, "the seed gradient does not match \"%s\"",
+                          graph->value_names[target]);
+    if (status == GBX_OK) {
+        status = gbx_nn_tensor_alloc(&grads[target], GBX_NN_FLOAT, values[target].rank,
+                                     values[target].dims, error);
+        if (status == GBX_OK) memcpy(grads[target].f, seed->f, seed->count * sizeof(float));
+    }
+    for (size_t n = graph->node_count; status == GBX_OK && n-- > 0;) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        gbx_nn_tensor *in[GBX_NN_MAX_INPUTS] = {0}, *out[GBX_NN_MAX_OUTPUTS] = {0};
+        gbx_nn_tensor *grad_out[GBX_NN_MAX_OUTPUTS] = {0}, *grad_in[GBX_NN_MAX_INPUTS] = {0};
+        int live = 0, takes = 0;
+        for (int o = 0; o < node->output_count; o++) {
+            int v = node->outputs[o];
+            if (v < 0) continue;
+            out[o] = &values[v];
+            if (wanted[v] && grads[v].f) {
+                grad_out[o] = &grads[v];
+                live = 1;
+            }
+        }
+        if (!live) continue;
+        for (int i = 0; i < node->input_count && status == GBX_OK; i++) {
+            int v = node->inputs[i];
+            if (v < 0) continue;
+            in[i] = &values[v];
+            if (!wanted[v]) continue;
+            if (!grads[v].f)
+                status = gbx_nn_tensor_alloc(&grads[v], GBX_NN_FLOAT, values[v].rank,
+                                             values[v].dims, error);
+            grad_in[i] = &grads[v];
+            takes = 1;
+        }
+        if (status == GBX_OK && takes)
+            status = node->op->backward(node, in, out, grad_out, grad_in, error);
+        if (status != GBX_OK) gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
+    }
+    free(marks);
+    return status;
+}

@@ -92,6 +92,13 @@ struct gbx_nn_op {
     /* Computes the outputs (allocating them) from the inputs; in[i] is NULL for an omitted one. */
     gbx_status (*forward)(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
                           gbx_error *error);
+    /* Reverse mode: adds d(target)/d(input i) into grad_in[i] (allocated, input-shaped) for the
+     * inputs that want one (grad_in[i] NULL otherwise), given the outputs' gradients
+     * (grad_out[o] NULL: zero). NULL for operators without a useful gradient. */
+    gbx_status (*backward)(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                           gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                           gbx_nn_tensor **grad_in, gbx_error *error);
+    unsigned gradient_inputs; /* bit i: input i carries a gradient (not shapes, indices, masks) */
 };
 
 /* The operator named `name` (ONNX spelling), or NULL. */
@@ -120,6 +127,15 @@ void gbx_nn_graph_free(gbx_nn_graph *graph);
 gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t batch,
                           gbx_nn_tensor *values, gbx_error *error);
 void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values);
+
+/* Reverse mode after gbx_nn_forward: grads[value_count] (zeroed by the caller) receive the
+ * gradient of sum(seed * values[target]) with respect to every float tensor between the input
+ * and target (others stay empty). seed has the target's shape. Fails, naming the node, when the
+ * path from input to target crosses an operator without a useful gradient. */
+gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
+                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error);
+/* Checks, without running, that gradients can flow from the input to target. */
+gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error);
 
 /* Tensors. */
 gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,

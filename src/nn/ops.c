@@ -754,10 +754,9 @@ static gbx_status check_transpose(gbx_nn_node *node, const gbx_nn_graph *graph, 
     return keep_ints(node, "perm", &present, error);
 }
 
-static gbx_status forward_transpose(const gbx_nn_node *node, gbx_nn_tensor *const *in,
-                                    gbx_nn_tensor **out, gbx_error *error)
+static gbx_status transpose_perm(const gbx_nn_node *node, int rank, int *perm, gbx_error *error)
 {
-    int rank = in[0]->rank, perm[GBX_NN_MAX_RANK], seen[GBX_NN_MAX_RANK] = {0};
+    int seen[GBX_NN_MAX_RANK] = {0};
     if (node->params.list && node->params.list_count != (size_t)rank)
         return gbx_fail(error, GBX_ERR_PARSE, "perm has %zu axes for rank %d",
                         node->params.list_count, rank);
@@ -767,6 +766,15 @@ static gbx_status forward_transpose(const gbx_nn_node *node, gbx_nn_tensor *cons
             return gbx_fail(error, GBX_ERR_PARSE, "perm is not a permutation");
         perm[d] = (int)p;
     }
+    return GBX_OK;
+}
+
+static gbx_status forward_transpose(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                    gbx_nn_tensor **out, gbx_error *error)
+{
+    int rank = in[0]->rank, perm[GBX_NN_MAX_RANK];
+    gbx_status status = transpose_perm(node, rank, perm, error);
+    if (status != GBX_OK) return status;
     int64_t dims[GBX_NN_MAX_RANK];
     size_t in_strides[GBX_NN_MAX_RANK], stride = 1;
     for (int d = rank - 1; d >= 0; d--) {
@@ -774,7 +782,7 @@ static gbx_status forward_transpose(const gbx_nn_node *node, gbx_nn_tensor *cons
         stride *= (size_t)in[0]->dims[d];
     }
     for (int d = 0; d < rank; d++) dims[d] = in[0]->dims[perm[d]];
-    gbx_status status = gbx_nn_tensor_alloc(out[0], in[0]->type, rank, dims, error);
+    status = gbx_nn_tensor_alloc(out[0], in[0]->type, rank, dims, error);
     if (status != GBX_OK || out[0]->count == 0) return status;
     int64_t counter[GBX_NN_MAX_RANK] = {0};
     for (size_t j = 0; j < out[0]->count; j++) {
@@ -1094,8 +1102,9 @@ static gbx_status slice_lists(const gbx_nn_node *node, gbx_nn_tensor *const *in,
     return GBX_OK;
 }
 
-static gbx_status forward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *in,
-                                gbx_nn_tensor **out, gbx_error *error)
+/* Where each output position of a Slice reads: start and step per axis, and the output dims. */
+static gbx_status slice_plan(const gbx_nn_node *node, gbx_nn_tensor *const *in, int64_t *start,
+                             int64_t *step, int64_t *dims, gbx_error *error)
 {
     int64_t lists[4][GBX_NN_MAX_RANK];
     size_t count = 0;
@@ -1103,7 +1112,6 @@ static gbx_status forward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *i
     if (status != GBX_OK) return status;
     const gbx_nn_tensor *x = in[0];
     int rank = x->rank;
-    int64_t start[GBX_NN_MAX_RANK], step[GBX_NN_MAX_RANK], dims[GBX_NN_MAX_RANK];
     for (int d = 0; d < rank; d++) {
         start[d] = 0;
         step[d] = 1;
@@ -1129,26 +1137,56 @@ static gbx_status forward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *i
         start[axis] = s;
         step[axis] = p;
     }
-    if ((status = gbx_nn_tensor_alloc(out[0], x->type, rank, dims, error)) != GBX_OK ||
-        out[0]->count == 0)
-        return status;
+    return GBX_OK;
+}
+
+/* Calls visit(j, source) for every output position j of a Slice and the input position it reads. */
+static void slice_walk(const gbx_nn_tensor *x, const int64_t *start, const int64_t *step,
+                       const int64_t *dims, size_t count,
+                       void (*visit)(void *context, size_t j, size_t source), void *context)
+{
+    int rank = x->rank;
     size_t strides[GBX_NN_MAX_RANK], stride = 1;
     for (int d = rank - 1; d >= 0; d--) {
         strides[d] = stride;
         stride *= (size_t)x->dims[d];
     }
     int64_t counter[GBX_NN_MAX_RANK] = {0};
-    for (size_t j = 0; j < out[0]->count; j++) {
+    for (size_t j = 0; j < count; j++) {
         size_t source = 0;
         for (int d = 0; d < rank; d++)
             source += (size_t)(start[d] + counter[d] * step[d]) * strides[d];
-        if (x->type == GBX_NN_FLOAT) out[0]->f[j] = x->f[source];
-        else out[0]->i[j] = x->i[source];
+        visit(context, j, source);
         for (int d = rank - 1; d >= 0; d--) {
             if (++counter[d] < dims[d]) break;
             counter[d] = 0;
         }
     }
+}
+
+typedef struct {
+    const gbx_nn_tensor *from;
+    gbx_nn_tensor *to;
+} copy_context;
+
+static void slice_copy(void *context, size_t j, size_t source)
+{
+    copy_context *c = context;
+    if (c->from->type == GBX_NN_FLOAT) c->to->f[j] = c->from->f[source];
+    else c->to->i[j] = c->from->i[source];
+}
+
+static gbx_status forward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor **out, gbx_error *error)
+{
+    int64_t start[GBX_NN_MAX_RANK], step[GBX_NN_MAX_RANK], dims[GBX_NN_MAX_RANK];
+    gbx_status status = slice_plan(node, in, start, step, dims, error);
+    if (status != GBX_OK) return status;
+    const gbx_nn_tensor *x = in[0];
+    if ((status = gbx_nn_tensor_alloc(out[0], x->type, x->rank, dims, error)) != GBX_OK)
+        return status;
+    copy_context context = {x, out[0]};
+    slice_walk(x, start, step, dims, out[0]->count, slice_copy, &context);
     return GBX_OK;
 }
 
@@ -1190,45 +1228,62 @@ static gbx_status forward_tile(const gbx_nn_node *node, gbx_nn_tensor *const *in
 
 /* ---- reductions --------------------------------------------------------------------------- */
 
-static gbx_status reduce(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
-                         int mean, gbx_error *error)
+/* Which axes a Reduce* node folds (all when it names none). Returns 0 in *noop when the
+ * node passes its input through (no axes and noop_with_empty_axes). */
+static gbx_status reduced_axes(const gbx_nn_node *node, gbx_nn_tensor *const *in, int *reduced,
+                               int *noop, gbx_error *error)
 {
     int64_t axes[GBX_NN_MAX_RANK];
     size_t count = 0;
-    gbx_status status = need_float(in[0], "the input", error);
-    if (status == GBX_OK) status = axes_of(node, in, axes, &count, error);
+    gbx_status status = axes_of(node, in, axes, &count, error);
     if (status != GBX_OK) return status;
-    int rank = in[0]->rank, reduced[GBX_NN_MAX_RANK] = {0};
-    if (count == 0 && node->params.ints[1])
-        return copy_reshaped(in[0], rank, in[0]->dims, out[0], error);
+    *noop = count == 0 && node->params.ints[1];
+    for (int d = 0; d < in[0]->rank; d++) reduced[d] = count == 0;
     for (size_t a = 0; a < count; a++) {
         int axis = 0;
-        if ((status = normal_axis(axes[a], rank, &axis, error)) != GBX_OK) return status;
+        if ((status = normal_axis(axes[a], in[0]->rank, &axis, error)) != GBX_OK) return status;
         reduced[axis] = 1;
     }
-    int64_t dims[GBX_NN_MAX_RANK], kept[GBX_NN_MAX_RANK];
-    int out_rank = 0;
-    size_t group = 1;
-    for (int d = 0; d < rank; d++) {
-        if (count == 0) reduced[d] = 1;
-        kept[d] = reduced[d] ? 1 : in[0]->dims[d];
-        if (reduced[d]) group *= (size_t)in[0]->dims[d];
-        if (!reduced[d] || node->params.ints[0]) dims[out_rank++] = kept[d];
+    return GBX_OK;
+}
+
+/* Strides that send an input position to its reduced output position; *group: values folded. */
+static void reduce_strides(const gbx_nn_tensor *x, const int *reduced, size_t *strides,
+                           size_t *group)
+{
+    size_t stride = 1;
+    *group = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        strides[d] = reduced[d] ? 0 : stride;
+        if (reduced[d]) *group *= (size_t)x->dims[d];
+        else stride *= (size_t)x->dims[d];
     }
+}
+
+static gbx_status reduce(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
+                         int mean, gbx_error *error)
+{
+    int reduced[GBX_NN_MAX_RANK], noop = 0;
+    gbx_status status = need_float(in[0], "the input", error);
+    if (status == GBX_OK) status = reduced_axes(node, in, reduced, &noop, error);
+    if (status != GBX_OK) return status;
+    int rank = in[0]->rank;
+    if (noop) return copy_reshaped(in[0], rank, in[0]->dims, out[0], error);
+    int64_t dims[GBX_NN_MAX_RANK];
+    int out_rank = 0;
+    for (int d = 0; d < rank; d++)
+        if (!reduced[d] || node->params.ints[0]) dims[out_rank++] = reduced[d] ? 1 : in[0]->dims[d];
     if ((status = gbx_nn_tensor_alloc(out[0], GBX_NN_FLOAT, out_rank, dims, error)) != GBX_OK)
         return status;
     /* Sum in double so the order of a long reduction matters less. */
     double *sums = gbx_calloc(out[0]->count ? out[0]->count : 1, sizeof(double));
     if (!sums) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    size_t kept_strides[GBX_NN_MAX_RANK], stride = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-        kept_strides[d] = reduced[d] ? 0 : stride;
-        stride *= (size_t)kept[d];
-    }
+    size_t strides[GBX_NN_MAX_RANK], group;
+    reduce_strides(in[0], reduced, strides, &group);
     int64_t counter[GBX_NN_MAX_RANK] = {0};
     for (size_t j = 0; j < in[0]->count; j++) {
         size_t target = 0;
-        for (int d = 0; d < rank; d++) target += (size_t)counter[d] * kept_strides[d];
+        for (int d = 0; d < rank; d++) target += (size_t)counter[d] * strides[d];
         sums[target] += in[0]->f[j];
         for (int d = rank - 1; d >= 0; d--) {
             if (++counter[d] < in[0]->dims[d]) break;
@@ -1324,65 +1379,690 @@ static gbx_status forward_layer_norm(const gbx_nn_node *node, gbx_nn_tensor *con
     return GBX_OK;
 }
 
+/* ---- gradients ---------------------------------------------------------------------------- */
+/* Each rule adds its contribution into grad_in (+=), so an input used twice, or broadcast,
+ * collects every path's share. */
+
+static const float *gradient_of(gbx_nn_tensor *const *grad_out, int o)
+{
+    return grad_out[o] && grad_out[o]->f ? grad_out[o]->f : NULL;
+}
+
+typedef struct {
+    int code;
+    gbx_nn_tensor *const *in;
+    const gbx_nn_tensor *out;
+    const float *g;
+    gbx_nn_tensor **grad_in;
+} binary_gradient_context;
+
+static void binary_gradient_row(void *context, size_t out_offset, const size_t *offsets,
+                                const size_t *inner, size_t length)
+{
+    const binary_gradient_context *c = context;
+    const float *a = c->in[0]->f + offsets[0], *b = c->in[1]->f + offsets[1];
+    const float *g = c->g + out_offset, *y = c->out->f + out_offset;
+    float *ga = c->grad_in[0] ? c->grad_in[0]->f + offsets[0] : NULL;
+    float *gb = c->grad_in[1] ? c->grad_in[1]->f + offsets[1] : NULL;
+    for (size_t j = 0; j < length; j++) {
+        float x = a[j * inner[0]], z = b[j * inner[1]], d = g[j], da = 0, db = 0;
+        switch (c->code) {
+        case ADD: da = d; db = d; break;
+        case SUB: da = d; db = -d; break;
+        case MUL: da = d * z; db = d * x; break;
+        case DIV: da = d / z; db = -d * x / (z * z); break;
+        case POW:
+            da = z == 0 ? 0 : d * z * powf(x, z - 1);
+            db = x > 0 ? d * y[j] * logf(x) : 0;
+            break;
+        case MIN2: case MAX2:
+            /* The chosen input takes the gradient; ties go to the first. */
+            if (x == y[j]) da = d;
+            else db = d;
+            break;
+        }
+        if (ga) ga[j * inner[0]] += da;
+        if (gb) gb[j * inner[1]] += db;
+    }
+}
+
+static gbx_status binary_backward(int code, gbx_nn_tensor *const *in, gbx_nn_tensor *const *out,
+                                  gbx_nn_tensor *const *grad_out, gbx_nn_tensor **grad_in,
+                                  gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g) return GBX_OK;
+    int rank;
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t strides[2][GBX_NN_MAX_RANK];
+    gbx_status status = broadcast(2, in, &rank, dims, strides, error);
+    if (status != GBX_OK) return status;
+    binary_gradient_context context = {code, in, out[0], g, grad_in};
+    broadcast_rows(2, rank, dims, strides, binary_gradient_row, &context);
+    return GBX_OK;
+}
+
+#define BINARY_BACKWARD(fname, code)                                                            \
+    static gbx_status fname(const gbx_nn_node *node, gbx_nn_tensor *const *in,                  \
+                            gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,          \
+                            gbx_nn_tensor **grad_in, gbx_error *error)                          \
+    {                                                                                           \
+        (void)node;                                                                             \
+        return binary_backward(code, in, out, grad_out, grad_in, error);                        \
+    }
+BINARY_BACKWARD(backward_add, ADD)
+BINARY_BACKWARD(backward_sub, SUB)
+BINARY_BACKWARD(backward_mul, MUL)
+BINARY_BACKWARD(backward_div, DIV)
+BINARY_BACKWARD(backward_pow, POW)
+
+static gbx_status backward_min_max(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                   gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                   gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    if (node->input_count == 1) {
+        const float *g = gradient_of(grad_out, 0);
+        for (size_t j = 0; g && grad_in[0] && j < in[0]->count; j++) grad_in[0]->f[j] += g[j];
+        return GBX_OK;
+    }
+    if (node->input_count != 2)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradients of Min/Max over more than two "
+                        "inputs");
+    return binary_backward(MIN2, in, out, grad_out, grad_in, error);
+}
+
+/* d(output)/d(input) of an elementwise function, from x and y = f(x). */
+static float unary_derivative(int code, float x, float y, float alpha, float gamma)
+{
+    switch (code) {
+    case RELU: return x > 0 ? 1.0f : 0.0f;
+    case LEAKY_RELU: return x >= 0 ? 1.0f : alpha;
+    case ELU: return x >= 0 ? 1.0f : y + alpha;
+    case SELU: return x > 0 ? gamma : y + gamma * alpha;
+    case SIGMOID: return y * (1 - y);
+    case TANH: return 1 - y * y;
+    case SOFTPLUS: return sigmoid(x);
+    case EXP: return y;
+    case LOG: return 1 / x;
+    case SQRT: return 0.5f / y;
+    case NEG: return -1.0f;
+    case ABS: return x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f;
+    case ERF: return 1.1283791670955126f * expf(-x * x);
+    case GELU:
+        return 0.5f * (1 + erff(x * (float)M_SQRT1_2)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+    case GELU_TANH: {
+        float k = 0.7978845608f, u = k * (x + 0.044715f * x * x * x), t = tanhf(u);
+        return 0.5f * (1 + t) + 0.5f * x * (1 - t * t) * k * (1 + 3 * 0.044715f * x * x);
+    }
+    case RECIPROCAL: return -y * y;
+    case HARD_SIGMOID: {
+        float v = alpha * x + gamma;
+        return v > 0 && v < 1 ? alpha : 0.0f;
+    }
+    default: return 0.0f;
+    }
+}
+
+static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                 gbx_nn_tensor **grad_in)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    float alpha = node->params.floats[0], gamma = node->params.floats[1];
+    for (size_t j = 0; j < in[0]->count; j++)
+        grad_in[0]->f[j] += g[j] * unary_derivative(code, in[0]->f[j], out[0]->f[j], alpha, gamma);
+    return GBX_OK;
+}
+
+#define UNARY_BACKWARD(fname, code)                                                             \
+    static gbx_status fname(const gbx_nn_node *node, gbx_nn_tensor *const *in,                  \
+                            gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,          \
+                            gbx_nn_tensor **grad_in, gbx_error *error)                          \
+    {                                                                                           \
+        (void)error;                                                                            \
+        return unary_backward(code, node, in, out, grad_out, grad_in);                          \
+    }
+UNARY_BACKWARD(backward_relu, RELU)
+UNARY_BACKWARD(backward_leaky_relu, LEAKY_RELU)
+UNARY_BACKWARD(backward_elu, ELU)
+UNARY_BACKWARD(backward_selu, SELU)
+UNARY_BACKWARD(backward_sigmoid, SIGMOID)
+UNARY_BACKWARD(backward_tanh, TANH)
+UNARY_BACKWARD(backward_softplus, SOFTPLUS)
+UNARY_BACKWARD(backward_exp, EXP)
+UNARY_BACKWARD(backward_log, LOG)
+UNARY_BACKWARD(backward_sqrt, SQRT)
+UNARY_BACKWARD(backward_neg, NEG)
+UNARY_BACKWARD(backward_abs, ABS)
+UNARY_BACKWARD(backward_erf, ERF)
+UNARY_BACKWARD(backward_reciprocal, RECIPROCAL)
+UNARY_BACKWARD(backward_hard_sigmoid, HARD_SIGMOID)
+
+static gbx_status backward_gelu(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)error;
+    return unary_backward(node->params.ints[0] ? GELU_TANH : GELU, node, in, out, grad_out, grad_in);
+}
+
+static gbx_status backward_clip(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node; (void)error;
+    const float *g = gradient_of(grad_out, 0);
+    /* The gradient passes where the value was not clipped. */
+    for (size_t j = 0; g && grad_in[0] && j < in[0]->count; j++)
+        if (out[0]->f[j] == in[0]->f[j]) grad_in[0]->f[j] += g[j];
+    return GBX_OK;
+}
+
+/* Identity, Dropout, float Cast and every reshaping op: the same values, so the same gradient. */
+static gbx_status backward_pass_through(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                        gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                        gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node; (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    if (in[0]->type != GBX_NN_FLOAT)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a gradient cannot flow into integers");
+    for (size_t j = 0; j < in[0]->count; j++) grad_in[0]->f[j] += g[j];
+    return GBX_OK;
+}
+
+/* Adds alpha * op(X) op(Y) into Z [m x n] (row-major, leading dimensions from the shapes). */
+static void gemm_add(int transpose_x, int transpose_y, int m, int n, int k, float alpha,
+                     const float *x, int ldx, const float *y, int ldy, float *z)
+{
+    if (m && n && k)
+        cblas_sgemm(CblasRowMajor, transpose_x ? CblasTrans : CblasNoTrans,
+                    transpose_y ? CblasTrans : CblasNoTrans, m, n, k, alpha, x, ldx, y, ldy, 1.0f,
+                    z, n);
+}
+
+static gbx_status backward_gemm(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g) return GBX_OK;
+    const gbx_nn_tensor *A = in[0], *B = in[1];
+    int transA = (int)node->params.ints[0], transB = (int)node->params.ints[1];
+    int M = (int)(transA ? A->dims[1] : A->dims[0]), K = (int)(transA ? A->dims[0] : A->dims[1]);
+    int N = (int)(transB ? B->dims[0] : B->dims[1]);
+    float alpha = node->params.floats[0];
+    /* Y = alpha op(A) op(B): d op(A) = alpha G op(B)^T, d op(B) = alpha op(A)^T G; a transposed
+     * operand takes the transposed product. */
+    if (grad_in[0]) {
+        if (!transA) gemm_add(0, !transB, M, K, N, alpha, g, N, B->f, (int)B->dims[1], grad_in[0]->f);
+        else gemm_add(transB, 1, K, M, N, alpha, B->f, (int)B->dims[1], g, N, grad_in[0]->f);
+    }
+    if (grad_in[1]) {
+        if (!transB) gemm_add(!transA, 0, K, N, M, alpha, A->f, (int)A->dims[1], g, N, grad_in[1]->f);
+        else gemm_add(1, transA, N, K, M, alpha, g, N, A->f, (int)A->dims[1], grad_in[1]->f);
+    }
+    if (node->input_count > 2 && grad_in[2]) {
+        gbx_nn_tensor *C = in[2], Y = *grad_out[0];
+        gbx_nn_tensor *pair[2] = {&Y, C};
+        int rank;
+        int64_t dims[GBX_NN_MAX_RANK];
+        size_t strides[2][GBX_NN_MAX_RANK];
+        gbx_status status = broadcast(2, pair, &rank, dims, strides, error);
+        if (status != GBX_OK) return status;
+        for (int r = 0; r < M; r++)
+            for (int c = 0; c < N; c++)
+                grad_in[2]->f[(size_t)r * strides[1][0] + (size_t)c * strides[1][1]] +=
+                    node->params.floats[1] * g[(size_t)r * N + c];
+    }
+    return GBX_OK;
+}
+
+static gbx_status backward_matmul(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                  gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node; (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g) return GBX_OK;
+    gbx_nn_tensor A = *in[0], B = *in[1];
+    if (A.rank == 1) { A.dims[1] = A.dims[0]; A.dims[0] = 1; A.rank = 2; }
+    if (B.rank == 1) { B.dims[1] = 1; B.rank = 2; }
+    int M = (int)A.dims[A.rank - 2], K = (int)A.dims[A.rank - 1], N = (int)B.dims[B.rank - 1];
+    gbx_nn_tensor batch_a = A, batch_b = B;
+    batch_a.rank = A.rank - 2;
+    batch_b.rank = B.rank - 2;
+    gbx_nn_tensor *pair[2] = {&batch_a, &batch_b};
+    int rank;
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t strides[2][GBX_NN_MAX_RANK];
+    gbx_status status = broadcast(2, pair, &rank, dims, strides, error);
+    if (status != GBX_OK) return status;
+    size_t batches = product(dims, 0, rank);
+    if (batch_b.rank == 0 && batch_a.rank > 0 && batches * (size_t)M <= INT32_MAX) {
+        /* One weight matrix: dA = G B^T, dB = A^T G over all batches at once. */
+        int rows = (int)(batches * (size_t)M);
+        if (grad_in[0]) gemm_add(0, 1, rows, K, N, 1.0f, g, N, B.f, N, grad_in[0]->f);
+        if (grad_in[1]) gemm_add(1, 0, K, N, rows, 1.0f, A.f, K, g, N, grad_in[1]->f);
+        return GBX_OK;
+    }
+    int64_t counter[GBX_NN_MAX_RANK] = {0};
+    for (size_t b = 0; b < batches; b++) {
+        size_t offset_a = 0, offset_b = 0;
+        for (int d = 0; d < rank; d++) {
+            offset_a += (size_t)counter[d] * strides[0][d];
+            offset_b += (size_t)counter[d] * strides[1][d];
+        }
+        const float *gb = g + b * (size_t)M * (size_t)N;
+        if (grad_in[0])
+            gemm_add(0, 1, M, K, N, 1.0f, gb, N, B.f + offset_b * (size_t)K * N, N,
+                     grad_in[0]->f + offset_a * (size_t)M * K);
+        if (grad_in[1])
+            gemm_add(1, 0, K, N, M, 1.0f, A.f + offset_a * (size_t)M * K, K, gb, N,
+                     grad_in[1]->f + offset_b * (size_t)K * N);
+        for (int d = rank - 1; d >= 0; d--) {
+            if (++counter[d] < dims[d]) break;
+            counter[d] = 0;
+        }
+    }
+    return GBX_OK;
+}
+
+static gbx_status softmax_backward(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                   gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                   gbx_nn_tensor **grad_in, int logarithm, gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    int axis = 0;
+    gbx_status status = normal_axis(node->params.ints[0], in[0]->rank, &axis, error);
+    if (status != GBX_OK) return status;
+    size_t outer = product(in[0]->dims, 0, axis), length, inner;
+    if (node->params.ints[1]) {
+        length = product(in[0]->dims, axis, in[0]->rank);
+        inner = 1;
+    } else {
+        length = (size_t)in[0]->dims[axis];
+        inner = product(in[0]->dims, axis + 1, in[0]->rank);
+    }
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            size_t base = o * length * inner + i;
+            const float *y = out[0]->f + base, *d = g + base;
+            float *dx = grad_in[0]->f + base;
+            double dot = 0;
+            for (size_t j = 0; j < length; j++)
+                dot += logarithm ? d[j * inner] : (double)d[j * inner] * y[j * inner];
+            for (size_t j = 0; j < length; j++)
+                dx[j * inner] += logarithm ? d[j * inner] - expf(y[j * inner]) * (float)dot
+                                           : y[j * inner] * (d[j * inner] - (float)dot);
+        }
+    return GBX_OK;
+}
+
+static gbx_status backward_softmax(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                   gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                   gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return softmax_backward(node, in, out, grad_out, grad_in, 0, error);
+}
+
+static gbx_status backward_log_softmax(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                       gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                       gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return softmax_backward(node, in, out, grad_out, grad_in, 1, error);
+}
+
+static gbx_status backward_transpose(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                     gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                     gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    int rank = in[0]->rank, perm[GBX_NN_MAX_RANK];
+    gbx_status status = transpose_perm(node, rank, perm, error);
+    if (status != GBX_OK) return status;
+    size_t in_strides[GBX_NN_MAX_RANK], stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        in_strides[d] = stride;
+        stride *= (size_t)in[0]->dims[d];
+    }
+    int64_t counter[GBX_NN_MAX_RANK] = {0};
+    for (size_t j = 0; j < out[0]->count; j++) {
+        size_t source = 0;
+        for (int d = 0; d < rank; d++) source += (size_t)counter[d] * in_strides[perm[d]];
+        grad_in[0]->f[source] += g[j];
+        for (int d = rank - 1; d >= 0; d--) {
+            if (++counter[d] < out[0]->dims[d]) break;
+            counter[d] = 0;
+        }
+    }
+    return GBX_OK;
+}
+
+static gbx_status backward_concat(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                  gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g) return GBX_OK;
+    int axis = 0;
+    gbx_status status = normal_axis(node->params.ints[0], in[0]->rank, &axis, error);
+    if (status != GBX_OK) return status;
+    size_t outer = product(out[0]->dims, 0, axis), inner = product(out[0]->dims, axis + 1, in[0]->rank);
+    size_t row = (size_t)out[0]->dims[axis] * inner, offset = 0;
+    for (int i = 0; i < node->input_count; i++) {
+        size_t part = (size_t)in[i]->dims[axis] * inner;
+        for (size_t o = 0; grad_in[i] && o < outer; o++)
+            for (size_t j = 0; j < part; j++) grad_in[i]->f[o * part + j] += g[o * row + offset + j];
+        offset += part;
+    }
+    return GBX_OK;
+}
+
+typedef struct {
+    const float *g;
+    float *target;
+} scatter_context;
+
+static void slice_scatter(void *context, size_t j, size_t source)
+{
+    scatter_context *c = context;
+    c->target[source] += c->g[j];
+}
+
+static gbx_status backward_slice(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                 gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    int64_t start[GBX_NN_MAX_RANK], step[GBX_NN_MAX_RANK], dims[GBX_NN_MAX_RANK];
+    gbx_status status = slice_plan(node, in, start, step, dims, error);
+    if (status != GBX_OK) return status;
+    scatter_context context = {g, grad_in[0]->f};
+    slice_walk(in[0], start, step, dims, out[0]->count, slice_scatter, &context);
+    return GBX_OK;
+}
+
+static gbx_status backward_gather(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                  gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    const gbx_nn_tensor *data = in[0], *indices = in[1];
+    int axis = 0;
+    gbx_status status = normal_axis(node->params.ints[0], data->rank, &axis, error);
+    if (status != GBX_OK) return status;
+    size_t outer = product(data->dims, 0, axis), inner = product(data->dims, axis + 1, data->rank);
+    int64_t size = data->dims[axis];
+    for (size_t o = 0; o < outer; o++)
+        for (size_t k = 0; k < indices->count; k++) {
+            int64_t index = indices->i[k] < 0 ? indices->i[k] + size : indices->i[k];
+            float *target = grad_in[0]->f + (o * (size_t)size + (size_t)index) * inner;
+            const float *source = g + (o * indices->count + k) * inner;
+            for (size_t t = 0; t < inner; t++) target[t] += source[t];
+        }
+    return GBX_OK;
+}
+
+typedef struct {
+    const float *g;
+    gbx_nn_tensor **grad_in;
+    gbx_nn_tensor *const *in;
+} select_gradient_context;
+
+static void expand_gradient_row(void *context, size_t out_offset, const size_t *offsets,
+                                const size_t *inner, size_t length)
+{
+    const select_gradient_context *c = context;
+    for (size_t j = 0; j < length; j++)
+        c->grad_in[0]->f[offsets[0] + j * inner[0]] += c->g[out_offset + j];
+}
+
+static gbx_status backward_expand(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                  gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    gbx_nn_tensor *pair[2] = {in[0], out[0]};
+    int rank;
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t strides[2][GBX_NN_MAX_RANK];
+    gbx_status status = broadcast(2, pair, &rank, dims, strides, error);
+    if (status != GBX_OK) return status;
+    select_gradient_context context = {g, grad_in, in};
+    broadcast_rows(1, rank, dims, strides, expand_gradient_row, &context);
+    return GBX_OK;
+}
+
+static gbx_status backward_tile(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node; (void)error;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    const gbx_nn_tensor *x = in[0];
+    size_t strides[GBX_NN_MAX_RANK], stride = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        strides[d] = stride;
+        stride *= (size_t)x->dims[d];
+    }
+    int64_t counter[GBX_NN_MAX_RANK] = {0};
+    for (size_t j = 0; j < out[0]->count; j++) {
+        size_t source = 0;
+        for (int d = 0; d < x->rank; d++) source += (size_t)(counter[d] % x->dims[d]) * strides[d];
+        grad_in[0]->f[source] += g[j];
+        for (int d = x->rank - 1; d >= 0; d--) {
+            if (++counter[d] < out[0]->dims[d]) break;
+            counter[d] = 0;
+        }
+    }
+    return GBX_OK;
+}
+
+static void where_gradient_row(void *context, size_t out_offset, const size_t *offsets,
+                               const size_t *inner, size_t length)
+{
+    const select_gradient_context *c = context;
+    for (size_t j = 0; j < length; j++) {
+        int take_x = c->in[0]->i[offsets[0] + j * inner[0]] != 0;
+        gbx_nn_tensor *target = c->grad_in[take_x ? 1 : 2];
+        if (target) target->f[offsets[take_x ? 1 : 2] + j * inner[take_x ? 1 : 2]] += c->g[out_offset + j];
+    }
+}
+
+static gbx_status backward_where(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                 gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node; (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g) return GBX_OK;
+    int rank;
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t strides[3][GBX_NN_MAX_RANK];
+    gbx_status status = broadcast(3, in, &rank, dims, strides, error);
+    if (status != GBX_OK) return status;
+    select_gradient_context context = {g, grad_in, in};
+    broadcast_rows(3, rank, dims, strides, where_gradient_row, &context);
+    return GBX_OK;
+}
+
+static gbx_status reduce_backward(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor *const *grad_out, gbx_nn_tensor **grad_in,
+                                  int mean, gbx_error *error)
+{
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    int reduced[GBX_NN_MAX_RANK], noop = 0;
+    gbx_status status = reduced_axes(node, in, reduced, &noop, error);
+    if (status != GBX_OK) return status;
+    if (noop) {
+        for (size_t j = 0; j < in[0]->count; j++) grad_in[0]->f[j] += g[j];
+        return GBX_OK;
+    }
+    size_t strides[GBX_NN_MAX_RANK], group;
+    reduce_strides(in[0], reduced, strides, &group);
+    float scale = mean && group ? 1.0f / (float)group : 1.0f;
+    int64_t counter[GBX_NN_MAX_RANK] = {0};
+    for (size_t j = 0; j < in[0]->count; j++) {
+        size_t target = 0;
+        for (int d = 0; d < in[0]->rank; d++) target += (size_t)counter[d] * strides[d];
+        grad_in[0]->f[j] += g[target] * scale;
+        for (int d = in[0]->rank - 1; d >= 0; d--) {
+            if (++counter[d] < in[0]->dims[d]) break;
+            counter[d] = 0;
+        }
+    }
+    return GBX_OK;
+}
+
+static gbx_status backward_reduce_mean(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                       gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                       gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    return reduce_backward(node, in, grad_out, grad_in, 1, error);
+}
+
+static gbx_status backward_reduce_sum(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                      gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    return reduce_backward(node, in, grad_out, grad_in, 0, error);
+}
+
+static gbx_status backward_batch_norm(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                      gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out; (void)error;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    const gbx_nn_tensor *x = in[0];
+    size_t channels = (size_t)x->dims[1], outer = (size_t)x->dims[0], inner = product(x->dims, 2, x->rank);
+    for (size_t c = 0; c < channels; c++) {
+        float scale = in[1]->f[c] / sqrtf(in[4]->f[c] + node->params.floats[0]);
+        for (size_t o = 0; o < outer; o++)
+            for (size_t j = 0; j < inner; j++)
+                grad_in[0]->f[(o * channels + c) * inner + j] += g[(o * channels + c) * inner + j] * scale;
+    }
+    return GBX_OK;
+}
+
+static gbx_status backward_layer_norm(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                      gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    const float *g = gradient_of(grad_out, 0);
+    if (!g || !grad_in[0]) return GBX_OK;
+    const gbx_nn_tensor *x = in[0], *scale = in[1];
+    int axis = 0;
+    gbx_status status = normal_axis(node->params.ints[0], x->rank, &axis, error);
+    if (status != GBX_OK) return status;
+    size_t outer = product(x->dims, 0, axis), length = product(x->dims, axis, x->rank);
+    for (size_t o = 0; o < outer; o++) {
+        const float *source = x->f + o * length, *d = g + o * length;
+        double mean = 0, variance = 0;
+        for (size_t j = 0; j < length; j++) mean += source[j];
+        mean /= (double)length;
+        for (size_t j = 0; j < length; j++) variance += (source[j] - mean) * (source[j] - mean);
+        variance /= (double)length;
+        double inverse = 1.0 / sqrt(variance + node->params.floats[0]);
+        /* dx = inv * (dz - mean(dz) - xhat * mean(dz * xhat)), dz = g * scale. */
+        double mean_dz = 0, mean_dz_xhat = 0;
+        for (size_t j = 0; j < length; j++) {
+            double dz = (double)d[j] * scale->f[j], xhat = (source[j] - mean) * inverse;
+            mean_dz += dz;
+            mean_dz_xhat += dz * xhat;
+        }
+        mean_dz /= (double)length;
+        mean_dz_xhat /= (double)length;
+        for (size_t j = 0; j < length; j++) {
+            double dz = (double)d[j] * scale->f[j], xhat = (source[j] - mean) * inverse;
+            grad_in[0]->f[o * length + j] += (float)(inverse * (dz - mean_dz - xhat * mean_dz_xhat));
+        }
+    }
+    return GBX_OK;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
+/* gradient_inputs masks: which inputs carry gradients (data, not shapes, indices or masks). */
+#define IN0 1u
+#define IN01 3u
+#define IN012 7u
+#define ALL_INPUTS 0xffffffffu
+
 static const gbx_nn_op ops[] = {
-    {"Abs", 1, 1, 1, NULL, forward_abs},
-    {"Add", 2, 2, 1, NULL, forward_add},
-    {"BatchNormalization", 5, 5, 1, check_epsilon, forward_batch_norm},
-    {"Cast", 1, 1, 1, check_cast, forward_cast},
-    {"Ceil", 1, 1, 1, NULL, forward_ceil},
-    {"Clip", 1, 3, 1, check_clip, forward_clip},
-    {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat},
-    {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape},
-    {"Div", 2, 2, 1, NULL, forward_div},
-    {"Dropout", 1, 3, 2, NULL, forward_identity},
-    {"Elu", 1, 1, 1, check_elu, forward_elu},
-    {"Equal", 2, 2, 1, NULL, forward_equal},
-    {"Erf", 1, 1, 1, NULL, forward_erf},
-    {"Exp", 1, 1, 1, NULL, forward_exp},
-    {"Expand", 2, 2, 1, NULL, forward_expand},
-    {"Flatten", 1, 1, 1, check_axis, forward_flatten},
-    {"Floor", 1, 1, 1, NULL, forward_floor},
-    {"Gather", 2, 2, 1, check_gather, forward_gather},
-    {"Gelu", 1, 1, 1, check_gelu, forward_gelu},
-    {"Gemm", 2, 3, 1, check_gemm, forward_gemm},
-    {"Greater", 2, 2, 1, NULL, forward_greater},
-    {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal},
-    {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid},
-    {"Identity", 1, 1, 1, NULL, forward_identity},
-    {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm},
-    {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu},
-    {"Less", 2, 2, 1, NULL, forward_less},
-    {"LessOrEqual", 2, 2, 1, NULL, forward_less_equal},
-    {"Log", 1, 1, 1, NULL, forward_log},
-    {"LogSoftmax", 1, 1, 1, check_softmax, forward_log_softmax},
-    {"MatMul", 2, 2, 1, NULL, forward_matmul},
-    {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max},
-    {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min},
-    {"Mul", 2, 2, 1, NULL, forward_mul},
-    {"Neg", 1, 1, 1, NULL, forward_neg},
-    {"Not", 1, 1, 1, NULL, forward_not},
-    {"Pow", 2, 2, 1, NULL, forward_pow},
-    {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal},
-    {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean},
-    {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum},
-    {"Relu", 1, 1, 1, NULL, forward_relu},
-    {"Reshape", 2, 2, 1, check_reshape, forward_reshape},
-    {"Selu", 1, 1, 1, check_selu, forward_selu},
-    {"Shape", 1, 1, 1, check_shape, forward_shape},
-    {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid},
-    {"Slice", 1, 5, 1, check_slice, forward_slice},
-    {"Softmax", 1, 1, 1, check_softmax, forward_softmax},
-    {"Softplus", 1, 1, 1, NULL, forward_softplus},
-    {"Sqrt", 1, 1, 1, NULL, forward_sqrt},
-    {"Squeeze", 1, 2, 1, check_axes, forward_squeeze},
-    {"Sub", 2, 2, 1, NULL, forward_sub},
-    {"Tanh", 1, 1, 1, NULL, forward_tanh},
-    {"Tile", 2, 2, 1, NULL, forward_tile},
-    {"Transpose", 1, 1, 1, check_transpose, forward_transpose},
-    {"Unsqueeze", 1, 2, 1, check_axes, forward_unsqueeze},
-    {"Where", 3, 3, 1, NULL, forward_where},
+    {"Abs", 1, 1, 1, NULL, forward_abs, backward_abs, IN0},
+    {"Add", 2, 2, 1, NULL, forward_add, backward_add, IN01},
+    {"BatchNormalization", 5, 5, 1, check_epsilon, forward_batch_norm, backward_batch_norm, IN0},
+    {"Cast", 1, 1, 1, check_cast, forward_cast, backward_pass_through, IN0},
+    {"Ceil", 1, 1, 1, NULL, forward_ceil, NULL, IN0},
+    {"Clip", 1, 3, 1, check_clip, forward_clip, backward_clip, IN0},
+    {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS},
+    {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0},
+    {"Div", 2, 2, 1, NULL, forward_div, backward_div, IN01},
+    {"Dropout", 1, 3, 2, NULL, forward_identity, backward_pass_through, IN0},
+    {"Elu", 1, 1, 1, check_elu, forward_elu, backward_elu, IN0},
+    {"Equal", 2, 2, 1, NULL, forward_equal, NULL, IN01},
+    {"Erf", 1, 1, 1, NULL, forward_erf, backward_erf, IN0},
+    {"Exp", 1, 1, 1, NULL, forward_exp, backward_exp, IN0},
+    {"Expand", 2, 2, 1, NULL, forward_expand, backward_expand, IN0},
+    {"Flatten", 1, 1, 1, check_axis, forward_flatten, backward_pass_through, IN0},
+    {"Floor", 1, 1, 1, NULL, forward_floor, NULL, IN0},
+    {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0},
+    {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0},
+    {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012},
+    {"Greater", 2, 2, 1, NULL, forward_greater, NULL, IN01},
+    {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal, NULL, IN01},
+    {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid, backward_hard_sigmoid, IN0},
+    {"Identity", 1, 1, 1, NULL, forward_identity, backward_pass_through, IN0},
+    {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm, backward_layer_norm, IN0},
+    {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu, backward_leaky_relu, IN0},
+    {"Less", 2, 2, 1, NULL, forward_less, NULL, IN01},
+    {"LessOrEqual", 2, 2, 1, NULL, forward_less_equal, NULL, IN01},
+    {"Log", 1, 1, 1, NULL, forward_log, backward_log, IN0},
+    {"LogSoftmax", 1, 1, 1, check_softmax, forward_log_softmax, backward_log_softmax, IN0},
+    {"MatMul", 2, 2, 1, NULL, forward_matmul, backward_matmul, IN01},
+    {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS},
+    {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS},
+    {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01},
+    {"Neg", 1, 1, 1, NULL, forward_neg, backward_neg, IN0},
+    {"Not", 1, 1, 1, NULL, forward_not, NULL, IN0},
+    {"Pow", 2, 2, 1, NULL, forward_pow, backward_pow, IN01},
+    {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal, backward_reciprocal, IN0},
+    {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean, backward_reduce_mean, IN0},
+    {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0},
+    {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0},
+    {"Reshape", 2, 2, 1, check_reshape, forward_reshape, backward_pass_through, IN0},
+    {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0},
+    {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0},
+    {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0},
+    {"Slice", 1, 5, 1, check_slice, forward_slice, backward_slice, IN0},
+    {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0},
+    {"Softplus", 1, 1, 1, NULL, forward_softplus, backward_softplus, IN0},
+    {"Sqrt", 1, 1, 1, NULL, forward_sqrt, backward_sqrt, IN0},
+    {"Squeeze", 1, 2, 1, check_axes, forward_squeeze, backward_pass_through, IN0},
+    {"Sub", 2, 2, 1, NULL, forward_sub, backward_sub, IN01},
+    {"Tanh", 1, 1, 1, NULL, forward_tanh, backward_tanh, IN0},
+    {"Tile", 2, 2, 1, NULL, forward_tile, backward_tile, IN0},
+    {"Transpose", 1, 1, 1, check_transpose, forward_transpose, backward_transpose, IN0},
+    {"Unsqueeze", 1, 2, 1, check_axes, forward_unsqueeze, backward_pass_through, IN0},
+    {"Where", 3, 3, 1, NULL, forward_where, backward_where, 6u},
 };
 
 const gbx_nn_op *gbx_nn_find_op(const char *name)
