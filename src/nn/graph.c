@@ -137,7 +137,9 @@ gbx_status gbx_nn_add_node(gbx_nn_graph *graph, const gbx_nn_op *op, const char 
     if (output_count < 1 || output_count > op->max_outputs)
         return gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s) has %d outputs; %s gives at "
                         "most %d", name, op->name, output_count, op->name, op->max_outputs);
-    for (int i = 0; i < op->min_inputs; i++)
+    /* Variadic operators (Concat, Max, Min) have no optional inputs. */
+    int required = op->max_inputs == GBX_NN_MAX_INPUTS ? input_count : op->min_inputs;
+    for (int i = 0; i < required; i++)
         if (inputs[i] < 0)
             return gbx_fail(error, GBX_ERR_PARSE, "node \"%s\" (%s): input %d is required",
                             name, op->name, i + 1);
