@@ -113,6 +113,8 @@ gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gb
 typedef enum { GBX_SUMMARY_SAMPLE, GBX_SUMMARY_KMEANS } gbx_summary;
 gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
                               long stratify, uint64_t seed, gbx_data **out, gbx_error *error);
+/* One row: the (weighted) mean of the rows, missing values left out (all missing: NaN). */
+gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error);
 /* Row weights of a summary (summing to 1), or NULL when every row weighs the same. */
 const double *gbx_data_weights(const gbx_data *data);
 
@@ -168,7 +170,13 @@ typedef enum {
     GBX_METHOD_PERMUTATION,       /* any model: antithetic permutation sampling (seeded) */
     GBX_METHOD_LINEAR,            /* linear models: exact interventional LinearSHAP */
     GBX_METHOD_KERNEL,            /* any model: KernelSHAP (shap's sampling plan, seeded) */
-    GBX_METHOD_LIME               /* any model: LIME tabular (lime's defaults, seeded) */
+    GBX_METHOD_LIME,              /* any model: LIME tabular (lime's defaults, seeded) */
+    /* Networks (ONNX, Keras), through their gradients, as captum computes them: */
+    GBX_METHOD_SALIENCY,          /* |gradient| of each output */
+    GBX_METHOD_INPUT_X_GRADIENT,  /* input * gradient */
+    GBX_METHOD_SMOOTHGRAD,        /* saliency averaged over noisy copies (samples, stdevs) */
+    GBX_METHOD_INTEGRATED_GRADIENTS, /* from a baseline (zeros, or a one-row background) */
+    GBX_METHOD_GRADIENT_SHAP      /* expected gradients over the background (samples, stdevs) */
 } gbx_method;
 
 typedef enum {
@@ -195,6 +203,12 @@ typedef enum {
     GBX_SPACE_RAW,        /* margin / log-odds: values add up to the raw output */
     GBX_SPACE_PROBABILITY /* interventional only, logistic and softmax models */
 } gbx_output_space;
+
+/* Integrated Gradients' rule, as captum names them. */
+typedef enum {
+    GBX_INTEGRATION_GAUSS_LEGENDRE, GBX_INTEGRATION_RIEMANN_LEFT, GBX_INTEGRATION_RIEMANN_RIGHT,
+    GBX_INTEGRATION_RIEMANN_MIDDLE, GBX_INTEGRATION_RIEMANN_TRAPEZOID
+} gbx_integration;
 
 typedef struct {
     gbx_method method;
@@ -227,6 +241,12 @@ typedef struct {
     double lime_kernel_width;    /* 0: 0.75 sqrt(M) */
     const uint8_t *categorical;  /* [model features]: categorical columns (sampled by training
                                   * frequency, never binned), or NULL for none */
+    /* Gradient methods. The background is the baseline: integrated gradients take one row
+     * (none: zeros), gradient shap draws from all. */
+    size_t steps;                /* integrated gradients: points (0: 50) */
+    gbx_integration integration; /* integrated gradients: rule (default Gauss-Legendre) */
+    size_t samples;              /* smoothgrad, gradient shap: draws per row (0: 5) */
+    double stdevs;               /* smoothgrad, gradient shap: noise (negative: 1 and 0) */
 } gbx_explainer_options;
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
@@ -277,6 +297,9 @@ const double *gbx_explanation_predictions(const gbx_explanation *explanation); /
  * for other methods); the intercepts are the base values. */
 const double *gbx_explanation_local_predictions(const gbx_explanation *explanation);
 const double *gbx_explanation_scores(const gbx_explanation *explanation);
+/* Integrated gradients and gradient shap: per row and output, the sum of the values minus
+ * (prediction - base value), as captum's convergence delta; NULL for other methods. */
+const double *gbx_explanation_convergence_deltas(const gbx_explanation *explanation);
 const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
 /* [n][K][M][M], or NULL without interactions. */
 const double *gbx_explanation_interactions(const gbx_explanation *explanation);

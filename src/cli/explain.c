@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@ static const char help[] =
     "Computes SHAP values for every row of D and writes a glassbox.explanation/1 JSON file\n"
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
     "  --model M            XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
+    "                       ONNX (.onnx: networks, skl2onnx trees and linear models),\n"
+    "                       Keras (.keras, .h5),\n"
     "                       plugin:LIB.so[:ARG], cmd:COMMAND (a child process; see the\n"
     "                       README for the protocol), or the URL of a served model:\n"
     "                       http://HOST:PORT/v1/models/NAME:predict (TF Serving) or\n"
@@ -26,7 +29,10 @@ static const char help[] =
     "                       --background, with standard errors in the JSON file), linear\n"
     "                       (glassbox_linear JSON models: exact LinearSHAP against --background),\n"
     "                       kernel (any model: KernelSHAP with shap's sampling plan),\n"
-    "                       or lime (any model: LIME tabular, --background as training data)\n"
+    "                       or lime (any model: LIME tabular, --background as training data);\n"
+    "                       for networks (ONNX, Keras), as captum: saliency, input-x-gradient,\n"
+    "                       smoothgrad, integrated-gradients (from --baseline) or\n"
+    "                       gradient-shap (expected gradients over --background)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --background-kmeans K  use K weighted k-means centres of the background (shap.kmeans)\n"
@@ -53,6 +59,13 @@ static const char help[] =
     "  --num-features K     lime: features in the local model (default 10)\n"
     "  --kernel-width W     lime: kernel width (default 0.75 sqrt(M))\n"
     "  --categorical C,..   lime: categorical columns, sampled by their training frequency\n"
+    "  --steps N            integrated-gradients: integration points (default 50)\n"
+    "  --integration R      integrated-gradients: gausslegendre (default), riemann_left,\n"
+    "                       riemann_right, riemann_middle or riemann_trapezoid\n"
+    "  --baseline B         integrated-gradients: zeros (default), mean (of --background) or\n"
+    "                       a CSV file holding one row\n"
+    "  --nsamples N         smoothgrad, gradient-shap: noisy or random draws per row (default 5)\n"
+    "  --stdevs S           smoothgrad (default 1), gradient-shap (default 0): noise deviation\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -64,7 +77,7 @@ static const char help[] =
     "  --quiet              no notes or progress bar on stderr\n";
 
 typedef struct {
-    const char *model, *data, *background, *output, *format, *groups, *categorical;
+    const char *model, *data, *background, *output, *format, *groups, *categorical, *baseline;
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows, background_sample, background_kmeans;
@@ -89,6 +102,9 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"num-features", required_argument, 0, 'N'}, {"kernel-width", required_argument, 0, 'W'},
         {"categorical", required_argument, 0, 'C'}, {"sample-background", required_argument, 0, 'Y'},
         {"l1-reg", required_argument, 0, 'l'}, {"tolerance", required_argument, 0, 'e'},
+        {"steps", required_argument, 0, 'P'}, {"integration", required_argument, 0, 'I'},
+        {"baseline", required_argument, 0, 'A'}, {"nsamples", required_argument, 0, 'Z'},
+        {"stdevs", required_argument, 0, 'V'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -234,6 +250,42 @@ static int parse(int argc, char **argv, explain_arguments *a)
             if (!cli_parse_count(optarg, &a->chunk_rows))
                 return cli_usage_error("explain", "--chunk-rows needs a positive number, not \"%s\"", optarg);
             break;
+        case 'P':
+            if (!cli_parse_count(optarg, &number) || number > 1024)
+                return cli_usage_error("explain", "--steps needs a number from 1 to 1024, not "
+                                       "\"%s\"", optarg);
+            a->explainer.steps = (size_t)number;
+            break;
+        case 'I': {
+            static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
+                                                "riemann_middle", "riemann_trapezoid"};
+            int found = -1;
+            for (int r = 0; r < 5; r++)
+                if (strcmp(optarg, rules[r]) == 0) found = r;
+            if (found < 0)
+                return cli_usage_error("explain", "--integration is gausslegendre, riemann_left, "
+                                       "riemann_right, riemann_middle or riemann_trapezoid, not "
+                                       "\"%s\"", optarg);
+            a->explainer.integration = (gbx_integration)found;
+            break;
+        }
+        case 'A': a->baseline = optarg; break;
+        case 'Z':
+            if (!cli_parse_count(optarg, &number) || number > 1024)
+                return cli_usage_error("explain", "--nsamples needs a number from 1 to 1024, not "
+                                       "\"%s\"", optarg);
+            a->explainer.samples = (size_t)number;
+            break;
+        case 'V': {
+            char *end;
+            errno = 0;
+            double value = strtod(optarg, &end);
+            if (errno || *end || !(value >= 0) || !isfinite(value))
+                return cli_usage_error("explain", "--stdevs needs a non-negative number, not "
+                                       "\"%s\"", optarg);
+            a->explainer.stdevs = value;
+            break;
+        }
         case 'h': fputs(help, stdout); return -1;
         default: return cli_usage_error("explain", "unknown or incomplete option \"%s\"", argv[optind - 1]);
         }
@@ -241,9 +293,13 @@ static int parse(int argc, char **argv, explain_arguments *a)
     if (optind < argc) return cli_usage_error("explain", "unexpected argument \"%s\"", argv[optind]);
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
     gbx_method method = a->explainer.method;
+    int mean_baseline = a->baseline && strcmp(a->baseline, "mean") == 0;
+    if (a->baseline && method != GBX_METHOD_INTEGRATED_GRADIENTS)
+        return cli_usage_error("explain", "--baseline is for method integrated-gradients");
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
                            method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR ||
-                           method == GBX_METHOD_KERNEL || method == GBX_METHOD_LIME;
+                           method == GBX_METHOD_KERNEL || method == GBX_METHOD_LIME ||
+                           method == GBX_METHOD_GRADIENT_SHAP || mean_baseline;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
                                method == GBX_METHOD_EXACT         ? "exact"
@@ -251,7 +307,9 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                : method == GBX_METHOD_LINEAR      ? "linear"
                                : method == GBX_METHOD_KERNEL      ? "kernel"
                                : method == GBX_METHOD_LIME        ? "lime (its training data)"
-                                                                  : "tree-interventional");
+                               : method == GBX_METHOD_GRADIENT_SHAP ? "gradient-shap"
+                               : mean_baseline ? "integrated-gradients with --baseline mean"
+                                               : "tree-interventional");
     if (a->background_sample && a->background_kmeans)
         return cli_usage_error("explain", "--background-sample and --background-kmeans are "
                                "two ways to summarise the background; pick one");
@@ -259,7 +317,10 @@ static int parse(int argc, char **argv, explain_arguments *a)
         return cli_usage_error("explain", "--background-stratify needs --background-sample K or "
                                "--background-kmeans K");
     if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
-        return cli_usage_error("explain", "--background is used by every method but tree");
+        return cli_usage_error("explain", "--background is not used by method %s%s",
+                               gbx_method_name(method),
+                               method == GBX_METHOD_INTEGRATED_GRADIENTS
+                                   ? " unless --baseline mean" : "");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");
@@ -349,6 +410,24 @@ int cli_explain(int argc, char **argv)
         fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
                 "coalition and row; --background-sample 100 or --background-kmeans 50 is usually "
                 "enough\n", gbx_data_rows(background), gbx_data_rows(background));
+    /* Integrated gradients: the explainer's background is the one baseline row. */
+    if (a.baseline && strcmp(a.baseline, "zeros") != 0) {
+        gbx_data *baseline = NULL;
+        if (strcmp(a.baseline, "mean") == 0) {
+            if (gbx_data_mean(background, &baseline, &error)) goto failed;
+        } else {
+            if (gbx_data_read_csv(a.baseline, model, &baseline, &error)) goto failed;
+            if (gbx_data_rows(baseline) != 1) {
+                error.status = GBX_ERR_USAGE;
+                snprintf(error.message, sizeof error.message, "--baseline %s holds %zu rows; "
+                         "integrated gradients take one", a.baseline, gbx_data_rows(baseline));
+                gbx_data_free(baseline);
+                goto failed;
+            }
+        }
+        gbx_data_free(background);
+        background = baseline;
+    }
     a.explainer.background = background;
     if (gbx_data_reader_open(a.data, model, &reader, &error)) goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);

@@ -284,3 +284,24 @@ gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t c
     *out = summary;
     return GBX_OK;
 }
+
+gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error)
+{
+    if (!data || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_mean: NULL argument");
+    size_t M = data->columns;
+    gbx_data *mean = gbx_data_alloc(1, M, (const char *const *)data->names);
+    if (!mean) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t f = 0; f < M; f++) {
+        double total = 0, weight = 0;
+        for (size_t r = 0; r < data->rows; r++) {
+            double x = data->values[r * M + f];
+            double w = data->weights ? data->weights[r] : 1.0;
+            if (isnan(x)) continue;
+            total += w * x;
+            weight += w;
+        }
+        mean->values[f] = weight > 0 ? total / weight : NAN;
+    }
+    *out = mean;
+    return GBX_OK;
+}

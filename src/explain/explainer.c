@@ -13,6 +13,7 @@ void gbx_explainer_options_init(gbx_explainer_options *options)
     memset(options, 0, sizeof *options);
     options->method = GBX_METHOD_AUTO;
     options->output_space = GBX_SPACE_RAW;
+    options->stdevs = -1;
 }
 
 static const char *const method_names[] = {
@@ -24,6 +25,11 @@ static const char *const method_names[] = {
     [GBX_METHOD_LINEAR] = "linear",
     [GBX_METHOD_KERNEL] = "kernel",
     [GBX_METHOD_LIME] = "lime",
+    [GBX_METHOD_SALIENCY] = "saliency",
+    [GBX_METHOD_INPUT_X_GRADIENT] = "input-x-gradient",
+    [GBX_METHOD_SMOOTHGRAD] = "smoothgrad",
+    [GBX_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
+    [GBX_METHOD_GRADIENT_SHAP] = "gradient-shap",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -46,6 +52,11 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_LINEAR: return "linear";
     case GBX_METHOD_KERNEL: return "kernel";
     case GBX_METHOD_LIME: return "lime";
+    case GBX_METHOD_SALIENCY: return "saliency";
+    case GBX_METHOD_INPUT_X_GRADIENT: return "input_x_gradient";
+    case GBX_METHOD_SMOOTHGRAD: return "smoothgrad";
+    case GBX_METHOD_INTEGRATED_GRADIENTS: return "integrated_gradients";
+    case GBX_METHOD_GRADIENT_SHAP: return "gradient_shap";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -61,6 +72,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
     gbx_linear_shap_free(explainer->linear);
     gbx_kernel_free(explainer->kernel);
     gbx_lime_free(explainer->lime);
+    gbx_gradients_free(explainer->gradients);
     free(explainer->base_values);
     for (size_t g = 0; explainer->group_names && g < explainer->players.count; g++)
         free(explainer->group_names[g]);
@@ -123,7 +135,11 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
                          method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL ||
                          method == GBX_METHOD_LIME;
-    if (!model->trees && !model_agnostic)
+    int gradient = method >= GBX_METHOD_SALIENCY && method <= GBX_METHOD_GRADIENT_SHAP;
+    if (gradient && options->group_count)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods attribute each input; they "
+                        "take no feature groups (sum a group's values instead)");
+    if (!model->trees && !model_agnostic && !gradient)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
     if (method == GBX_METHOD_TREE && model->trees && !model->trees->has_cover)
@@ -168,7 +184,26 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                                                : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) status = set_groups(explainer, options, error);
     const gbx_players *players = explainer->group_names ? &explainer->players : NULL;
-    if (status == GBX_OK && method == GBX_METHOD_TREE) {
+    if (status == GBX_OK && gradient) {
+        static const gbx_gradient_kind kinds[] = {
+            [GBX_METHOD_SALIENCY] = GBX_GRADIENT_SALIENCY,
+            [GBX_METHOD_INPUT_X_GRADIENT] = GBX_GRADIENT_INPUT_X_GRADIENT,
+            [GBX_METHOD_SMOOTHGRAD] = GBX_GRADIENT_SMOOTHGRAD,
+            [GBX_METHOD_INTEGRATED_GRADIENTS] = GBX_GRADIENT_INTEGRATED,
+            [GBX_METHOD_GRADIENT_SHAP] = GBX_GRADIENT_SHAP};
+        gbx_gradient_options gradient_options = {kinds[method], options->steps, options->integration,
+                                                 options->samples, options->stdevs, options->seed};
+        status = gbx_gradients_prepare(model, options->background, &gradient_options,
+                                       &explainer->gradients, error);
+        if (status == GBX_OK) {
+            gbx_gradients_base_values(explainer->gradients, explainer->base_values);
+            const gbx_data *background = options->background;
+            explainer->background_rows = background ? background->rows : 0;
+            if (background)
+                gbx_sha256_buffer(background->values, background->rows * background->columns *
+                                  sizeof(double), explainer->background_sha256);
+        }
+    } else if (status == GBX_OK && method == GBX_METHOD_TREE) {
         status = gbx_tree_shap_prepare(model->trees, model->features, model->outputs, players,
                                        &explainer->tree_shap, error);
         if (status == GBX_OK) gbx_tree_shap_base_values(explainer->tree_shap, explainer->base_values);
@@ -265,6 +300,7 @@ void gbx_explanation_free(gbx_explanation *explanation)
     free(explanation->standard_errors);
     free(explanation->local_predictions);
     free(explanation->scores);
+    free(explanation->deltas);
     free(explanation);
 }
 
@@ -333,6 +369,13 @@ static gbx_status explain_rows(const gbx_explainer *x, const gbx_data *data, gbx
         e->standard_errors = gbx_malloc_array(n * e->outputs * e->features, sizeof(double));
         if (!e->standard_errors) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
     }
+    if (x->gradients) {
+        if (gbx_gradients_additive(x->gradients) &&
+            !(e->deltas = gbx_malloc_array(n * e->outputs, sizeof(double))))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+        return gbx_gradients_explain(x->gradients, rows, n, e->values, e->predictions, e->deltas,
+                                     x->threads, error);
+    }
     if (x->lime) {
         size_t cells = n * e->outputs;
         e->local_predictions = gbx_malloc_array(cells, sizeof(double));
@@ -395,6 +438,7 @@ const double *gbx_explanation_local_predictions(const gbx_explanation *e)
     return e->local_predictions;
 }
 const double *gbx_explanation_scores(const gbx_explanation *e) { return e->scores; }
+const double *gbx_explanation_convergence_deltas(const gbx_explanation *e) { return e->deltas; }
 const double *gbx_explanation_standard_errors(const gbx_explanation *e)
 {
     return e->standard_errors;

@@ -10,6 +10,7 @@
 #include "linear_shap.h"
 #include "kernel.h"
 #include "lime.h"
+#include "gradients.h"
 
 struct gbx_explainer {
     const gbx_model *model;
@@ -24,6 +25,7 @@ struct gbx_explainer {
     gbx_linear_shap *linear;         /* GBX_METHOD_LINEAR */
     gbx_kernel *kernel;              /* GBX_METHOD_KERNEL */
     gbx_lime *lime;                  /* GBX_METHOD_LIME */
+    gbx_gradients *gradients;        /* saliency ... gradient shap */
     size_t background_rows;
     int background_weighted;         /* a weighted summary (k-means, stratified sample) */
     char background_sha256[65];
@@ -40,6 +42,7 @@ struct gbx_explanation {
     double *interactions; /* [rows][outputs][features][features] or NULL */
     double *standard_errors; /* [rows][outputs][features], sampling methods only */
     double *local_predictions, *scores; /* [rows][outputs], LIME only */
+    double *deltas;       /* [rows][outputs]: integrated gradients, gradient shap */
 };
 
 #endif

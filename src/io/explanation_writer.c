@@ -14,10 +14,11 @@
 #include <strings.h>
 
 enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
-       SECTION_STANDARD_ERRORS, SECTION_LOCAL_PREDICTIONS, SECTION_SCORES, SECTION_COUNT };
+       SECTION_STANDARD_ERRORS, SECTION_LOCAL_PREDICTIONS, SECTION_SCORES, SECTION_DELTAS,
+       SECTION_COUNT };
 static const char *const section_keys[SECTION_COUNT] = {
     "values", "base_values", "predictions", "data", "interaction_values", "standard_errors",
-    "local_predictions", "r2"};
+    "local_predictions", "r2", "convergence_delta"};
 
 struct gbx_explanation_writer {
     char *path, *temporary;
@@ -188,7 +189,9 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
             if ((s == SECTION_DATA && !w->include_data) ||
                 (s == SECTION_INTERACTIONS && !w->interactions) ||
                 (s == SECTION_STANDARD_ERRORS && !explainer->permutation && !explainer->kernel) ||
-                ((s == SECTION_LOCAL_PREDICTIONS || s == SECTION_SCORES) && !explainer->lime))
+                ((s == SECTION_LOCAL_PREDICTIONS || s == SECTION_SCORES) && !explainer->lime) ||
+                (s == SECTION_DELTAS && !(explainer->gradients &&
+                                          gbx_gradients_additive(explainer->gradients))))
                 continue;
             w->sections[s] = tmpfile();
             if (!w->sections[s]) {
@@ -249,6 +252,7 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
     case SECTION_STANDARD_ERRORS: values = e->standard_errors + r * K * M, rank = 2; break;
     case SECTION_LOCAL_PREDICTIONS: values = e->local_predictions + r * K; break;
     case SECTION_SCORES: values = e->scores + r * K; break;
+    case SECTION_DELTAS: values = e->deltas + r * K; break;
     }
     if (w->rows + r > 0) fputc(',', file);
     fputc('\n', file);
@@ -311,7 +315,7 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
                 (s == SECTION_INTERACTIONS && !e->interactions) ||
                 (s == SECTION_STANDARD_ERRORS && !e->standard_errors) ||
                 (s == SECTION_LOCAL_PREDICTIONS && !e->local_predictions) ||
-                (s == SECTION_SCORES && !e->scores))
+                (s == SECTION_SCORES && !e->scores) || (s == SECTION_DELTAS && !e->deltas))
                 continue;
             size_t K = e->outputs, M = e->features;
             size_t numbers = s == SECTION_VALUES || s == SECTION_STANDARD_ERRORS ? K * M
@@ -329,6 +333,28 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
     return GBX_OK;
 }
 
+/* Gradient methods: what captum would be told, and whether the values add up. */
+static void write_gradient_parameters(FILE *f, const gbx_explainer *x)
+{
+    static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
+                                        "riemann_middle", "riemann_trapezoid"};
+    gbx_method method = x->method;
+    fprintf(f, "\"additive\": %s", gbx_gradients_additive(x->gradients) ? "true" : "false");
+    if (method == GBX_METHOD_INTEGRATED_GRADIENTS) {
+        fprintf(f, ", \"steps\": %zu, \"integration\": \"%s\", \"baseline\": ",
+                x->options.steps ? x->options.steps : 50, rules[x->options.integration]);
+        if (x->background_rows) fprintf(f, "\"%s\"", x->background_sha256);
+        else fputs("\"zeros\"", f);
+    }
+    if (method == GBX_METHOD_GRADIENT_SHAP)
+        fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
+                x->background_sha256);
+    if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)
+        fprintf(f, ", \"samples\": %zu, \"stdevs\": %.17g", x->options.samples ? x->options.samples : 5,
+                x->options.stdevs >= 0 ? x->options.stdevs
+                                       : method == GBX_METHOD_SMOOTHGRAD ? 1.0 : 0.0);
+}
+
 static void write_json_header(gbx_explanation_writer *w)
 {
     const gbx_explainer *x = w->explainer;
@@ -340,6 +366,8 @@ static void write_json_header(gbx_explanation_writer *w)
     fprintf(f, "\"method\": \"%s\",\n\"parameters\": {", gbx_method_name(x->method));
     if (x->method == GBX_METHOD_TREE) {
         fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
+    } else if (x->gradients) {
+        write_gradient_parameters(f, x);
     } else {
         fprintf(f, "\"background_rows\": %zu, \"background_weighted\": %s, \"background_sha256\": "
                 "\"%s\", \"output_space\": \"%s\"", x->background_rows,

@@ -421,6 +421,35 @@ expect 2 "not a model file" -- "$glassbox" predict --model "$work/garbage.bin" -
 expect 2 "empty" -- "$glassbox" explain --model "$model" --data "$work/empty.csv"
 expect 2 "linear trees" -- "$glassbox" predict --model "$fixtures/lgb_linear_tree.txt" --data "$data"
 
+# Networks: ONNX and Keras files, gradient methods and their refusals.
+onnx="$fixtures/onnx"
+expect 0 "" -- "$glassbox" predict --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
+    --output "$work/keras.csv"
+[ "$(wc -l < "$work/keras.csv")" = 101 ] || fail "keras predict: $(wc -l < "$work/keras.csv") lines"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/torch_credit_mlp.data.csv" \
+    --method integrated-gradients --steps 20 --integration riemann_middle --output "$work/ig.json" --quiet
+grep -q '"method": "integrated_gradients"' "$work/ig.json" || fail "integrated gradients: method not recorded"
+grep -q '"convergence_delta"' "$work/ig.json" || fail "integrated gradients: no convergence_delta"
+grep -q '"integration": "riemann_middle"' "$work/ig.json" || fail "integrated gradients: rule not recorded"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/torch_credit_mlp.data.csv" \
+    --method integrated-gradients --baseline mean --background "$onnx/torch_credit_mlp.background.csv" \
+    --output "$work/ig_mean.json" --quiet
+expect 2 "--baseline mean" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
+    --data "$onnx/torch_credit_mlp.data.csv" --method integrated-gradients --baseline mean
+expect 2 "holds 100 rows" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
+    --data "$onnx/torch_credit_mlp.data.csv" --method integrated-gradients \
+    --baseline "$onnx/torch_credit_mlp.background.csv"
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx/keras_credit.data.csv" \
+    --method gradient-shap --background "$onnx/torch_credit_mlp.background.csv" --nsamples 20 \
+    --output "$work/gs.json" --quiet
+expect 2 "need a network" -- "$glassbox" explain --model "$model" --data "$data" --method saliency
+expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape_ops.onnx" \
+    --data "$onnx/torch_shape_ops.data.csv" --method saliency
+expect 2 "uses operator CumSum" -- "$glassbox" predict --model "$onnx/torch_unsupported.onnx" \
+    --data "$onnx/torch_op_zoo.data.csv"
+expect 2 "--integration is gausslegendre" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
+    --data "$onnx/torch_credit_mlp.data.csv" --method integrated-gradients --integration simpson
+
 if [ "$failures" -gt 0 ]; then
     echo "$failures CLI check(s) failed"
     exit 1

@@ -73,6 +73,56 @@ def standardise(X_train):
 
 # ---- PyTorch -------------------------------------------------------------------------------
 
+def captum_references(fixture, model, rows, background, outputs):
+    """captum's attributions of every output (rows of [n][K] x M) for the gradient methods."""
+    import torch
+    from captum.attr import GradientShap, InputXGradient, IntegratedGradients, Saliency
+    model.eval()
+    inputs = torch.tensor(rows, dtype=torch.float32)
+    base = torch.tensor(background, dtype=torch.float32)
+    write_csv(fixture.path("background.csv"), fixture.columns, background.reshape(len(background), -1))
+    fixture.meta["background"] = f"{fixture.name}.background.csv"
+
+    def forward(x):
+        y = model(x.reshape((-1,) + rows.shape[1:]))
+        return y.reshape(len(x), -1)
+
+    flat = inputs.reshape(len(rows), -1)
+
+    def each_output(attribute):
+        values, deltas = [], []
+        for k in range(outputs):
+            result = attribute(k)
+            attribution, delta = result if isinstance(result, tuple) else (result, None)
+            values.append(attribution.detach().reshape(len(rows), -1).double().numpy())
+            if delta is not None:
+                deltas.append(delta.detach().double().numpy())
+        values = np.stack(values, axis=1).reshape(len(rows) * outputs, -1)
+        return values, (np.stack(deltas, axis=1) if deltas else None)
+
+    integrated = IntegratedGradients(forward)
+    for key, method, baseline in (("captum_ig", "gausslegendre", None),
+                                  ("captum_ig_trapezoid_mean", "riemann_trapezoid", "mean")):
+        reference = flat.mean(0, keepdim=True) * 0 if baseline is None else \
+            base.reshape(len(background), -1).mean(0, keepdim=True)
+        values, deltas = each_output(lambda k: integrated.attribute(
+            flat, baselines=reference.expand_as(flat), target=k, n_steps=50, method=method,
+            return_convergence_delta=True))
+        fixture.reference(key, values, method=method, steps=50,
+                          baseline="zeros" if baseline is None else "mean")
+        fixture.reference(key + "_delta", deltas.reshape(len(rows), -1))
+    values, _ = each_output(lambda k: Saliency(forward).attribute(flat, target=k, abs=True))
+    fixture.reference("captum_saliency", values)
+    values, _ = each_output(lambda k: InputXGradient(forward).attribute(flat, target=k))
+    fixture.reference("captum_input_x_gradient", values)
+    # Expected gradients: captum with many draws is the reference a sample is checked against.
+    torch.manual_seed(SEED)
+    flat_base = base.reshape(len(background), -1)
+    values, _ = each_output(lambda k: GradientShap(forward).attribute(
+        flat, baselines=flat_base, target=k, n_samples=4000, stdevs=0.0))
+    fixture.reference("captum_gradient_shap", values, samples=4000)
+
+
 def export_torch(module, example, path, opset):
     import torch
     module.eval()
@@ -117,6 +167,7 @@ def torch_credit_mlp(directory):
     fixture.data(rows)
     fixture.reference("outputs", run_onnxruntime(path, rows))
     fixture.meta["outputs"] = 1
+    captum_references(fixture, model, rows[:20], X[:100], 1)
     fixture.save()
 
 
@@ -154,6 +205,7 @@ def torch_transformer(directory):
     fixture.data(X)
     fixture.reference("outputs", run_onnxruntime(path, X))
     fixture.meta["outputs"] = 3
+    captum_references(fixture, model, X[:10], X[10:40], 3)
     fixture.save()
 
 

@@ -118,6 +118,94 @@ static void check_shap(json_object *fixture, const char *key, const gbx_model *m
     gbx_explanation_free(e);
 }
 
+/* One gradient method against captum's attributions: every output of the reference's rows. */
+static void check_captum(json_object *fixture, const char *key, const gbx_model *model,
+                         const gbx_data *data, gbx_explainer_options *options, double tolerance)
+{
+    const char *name = json_object_get_string(member(fixture, "name"));
+    const char *file = reference_file(fixture, key);
+    if (!file) return;
+    gbx_data *reference = read_csv(file, NULL);
+    size_t K = gbx_model_outputs(model), M = gbx_model_features(model);
+    size_t n = gbx_data_rows(reference) / K;
+    gbx_data *head;
+    gbx_error error;
+    assert_int_equal(gbx_data_create(n, M, gbx_data_values(data), NULL, &head, &error), GBX_OK);
+    gbx_explainer *explainer = NULL;
+    gbx_explanation *e = NULL;
+    if (gbx_explainer_create(model, options, &explainer, &error) ||
+        gbx_explainer_explain(explainer, head, &e, &error))
+        fail_msg("%s: %s: %s", name, key, error.message);
+    const double *values = gbx_explanation_values(e), *expected = gbx_data_values(reference);
+    double error_sum = 0, reference_sum = 0;
+    for (size_t rk = 0; rk < n * K; rk++) {
+        double scale = 1e-6;
+        for (size_t f = 0; f < M; f++) scale = fmax(scale, fabs(expected[rk * M + f]));
+        for (size_t f = 0; f < M; f++) {
+            double gap = values[rk * M + f] - expected[rk * M + f];
+            error_sum += gap * gap;
+            reference_sum += expected[rk * M + f] * expected[rk * M + f];
+            if (options->method != GBX_METHOD_GRADIENT_SHAP && !(fabs(gap) <= tolerance * scale))
+                fail_msg("%s: %s value %zu is %.9g; captum gives %.9g", name, key, rk * M + f,
+                         values[rk * M + f], expected[rk * M + f]);
+        }
+    }
+    /* Gradient shap samples: the whole attribution matrix within `tolerance` (relative). */
+    if (options->method == GBX_METHOD_GRADIENT_SHAP) {
+        double relative = sqrt(error_sum / reference_sum);
+        print_message("%s: %s relative error %.4f\n", name, key, relative);
+        if (!(relative <= tolerance)) fail_msg("%s: %s differs by %.3f", name, key, relative);
+    }
+    char delta_key[64];
+    snprintf(delta_key, sizeof delta_key, "%s_delta", key);
+    const char *delta_file = reference_file(fixture, delta_key);
+    if (delta_file) {
+        gbx_data *deltas = read_csv(delta_file, NULL);
+        const double *mine = gbx_explanation_convergence_deltas(e);
+        assert_non_null(mine);
+        for (size_t rk = 0; rk < n * K; rk++) {
+            double scale = 1e-6;
+            for (size_t f = 0; f < M; f++) scale = fmax(scale, fabs(expected[rk * M + f]));
+            expect_close(name, delta_key, rk, mine[rk] / scale, gbx_data_values(deltas)[rk] / scale,
+                         10 * tolerance);
+        }
+        gbx_data_free(deltas);
+    }
+    gbx_explanation_free(e);
+    gbx_explainer_free(explainer);
+    gbx_data_free(head);
+    gbx_data_free(reference);
+}
+
+static void check_gradient_methods(json_object *fixture, const gbx_model *model,
+                                   const gbx_data *data, const gbx_data *background)
+{
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+    check_captum(fixture, "captum_ig", model, data, &options, 1e-4);
+    gbx_data *mean = NULL;
+    gbx_error error;
+    if (background) {
+        assert_int_equal(gbx_data_mean(background, &mean, &error), GBX_OK);
+        options.background = mean;
+        options.integration = GBX_INTEGRATION_RIEMANN_TRAPEZOID;
+        check_captum(fixture, "captum_ig_trapezoid_mean", model, data, &options, 1e-4);
+    }
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_SALIENCY;
+    check_captum(fixture, "captum_saliency", model, data, &options, 1e-4);
+    options.method = GBX_METHOD_INPUT_X_GRADIENT;
+    check_captum(fixture, "captum_input_x_gradient", model, data, &options, 1e-4);
+    options.method = GBX_METHOD_GRADIENT_SHAP;
+    options.background = background;
+    /* Two independent estimates of the same expectation (captum drew 4000 per row). */
+    options.samples = 1024;
+    options.seed = 1;
+    check_captum(fixture, "captum_gradient_shap", model, data, &options, 0.1);
+    gbx_data_free(mean);
+}
+
 static void check_outputs(json_object *fixture)
 {
     const char *name = json_object_get_string(member(fixture, "name"));
@@ -165,6 +253,7 @@ static void check_outputs(json_object *fixture)
                background);
     check_shap(fixture, "exact_interventional", model, data, GBX_METHOD_TREE_INTERVENTIONAL,
                background);
+    check_gradient_methods(fixture, model, data, background);
     json_object *tree_error = member(fixture, "tree_error");
     if (tree_error) {
         assert_null(explain(model, data, GBX_METHOD_TREE, NULL, &error));

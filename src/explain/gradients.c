@@ -1,0 +1,356 @@
+/* Gradient attributions through the network graph's reverse mode. Rows are explained in blocks
+ * of fixed size, each one batched forward pass over every point the method needs (interpolation
+ * points, noisy copies) and one backward pass per output, so results do not depend on the
+ * thread count. Random draws come from a stream keyed by the row's own values and the seed. */
+#include "gradients.h"
+
+#include "../nn/graph.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POINTS_PER_BLOCK 1024 /* rows x points per row in one forward pass */
+
+struct gbx_gradients {
+    const gbx_model *model;
+    const gbx_nn_graph *graph;
+    gbx_gradient_options options;
+    size_t points;          /* evaluation points per row */
+    double *alphas, *steps; /* integrated gradients: [points] */
+    double *baselines;      /* [baseline_rows][M] */
+    double *cumulative;     /* gradient shap: cumulative baseline weights [baseline_rows] */
+    size_t baseline_rows;
+    double *base_values;    /* [K] */
+};
+
+/* Gauss-Legendre nodes on [-1, 1] in ascending order, and weights (as numpy's leggauss). */
+static void gauss_legendre(size_t n, double *nodes, double *weights)
+{
+    for (size_t i = 0; i < n; i++) {
+        double x = cos(M_PI * ((double)i + 0.75) / ((double)n + 0.5)), derivative = 1;
+        for (int iteration = 0; iteration < 100; iteration++) {
+            double p0 = 1, p1 = x;
+            for (size_t k = 2; k <= n; k++) {
+                double p2 = ((2.0 * (double)k - 1) * x * p1 - ((double)k - 1) * p0) / (double)k;
+                p0 = p1;
+                p1 = p2;
+            }
+            derivative = (double)n * (x * p1 - p0) / (x * x - 1);
+            double step = p1 / derivative;
+            x -= step;
+            if (fabs(step) < 1e-16) break;
+        }
+        /* cos runs from 1 down: store from the end for ascending order. */
+        nodes[n - 1 - i] = x;
+        weights[n - 1 - i] = 2.0 / ((1 - x * x) * derivative * derivative);
+    }
+}
+
+/* captum's approximation_parameters: where the gradient is taken and how much each counts. */
+static gbx_status integration_points(gbx_integration rule, size_t n, double *alphas, double *steps,
+                                     gbx_error *error)
+{
+    switch (rule) {
+    case GBX_INTEGRATION_GAUSS_LEGENDRE:
+        gauss_legendre(n, alphas, steps);
+        for (size_t i = 0; i < n; i++) {
+            alphas[i] = 0.5 * (alphas[i] + 1);
+            steps[i] *= 0.5;
+        }
+        return GBX_OK;
+    case GBX_INTEGRATION_RIEMANN_TRAPEZOID:
+        /* captum's trapezoid: points 0..1 inclusive, widths 1/n halved at the ends (they sum
+         * to (n - 1)/n, not 1; kept so the numbers are captum's). */
+        if (n < 2) return gbx_fail(error, GBX_ERR_USAGE, "the trapezoid rule needs two steps");
+        for (size_t i = 0; i < n; i++) {
+            alphas[i] = (double)i / (double)(n - 1);
+            steps[i] = (i == 0 || i == n - 1 ? 0.5 : 1.0) / (double)n;
+        }
+        return GBX_OK;
+    default:
+        for (size_t i = 0; i < n; i++) {
+            double offset = rule == GBX_INTEGRATION_RIEMANN_LEFT ? 0
+                          : rule == GBX_INTEGRATION_RIEMANN_RIGHT ? 1 : 0.5;
+            alphas[i] = ((double)i + offset) / (double)n;
+            steps[i] = 1.0 / (double)n;
+        }
+        return GBX_OK;
+    }
+}
+
+static double gaussian(uint64_t *state)
+{
+    double u = gbx_random_uniform(state), v = gbx_random_uniform(state);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
+}
+
+/* Forward on `count` points, then per output the gradient of that output at every point:
+ * gradients [K][count][M]; outputs [count][K]. */
+static gbx_status gradients_at(const gbx_gradients *g, const float *points, size_t count,
+                               double *gradients, double *outputs, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features, K = g->model->outputs;
+    gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
+    gbx_nn_tensor *grads = gbx_calloc(graph->value_count, sizeof *grads);
+    if (!values || !grads) {
+        free(values);
+        free(grads);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    gbx_status status = gbx_nn_forward(graph, points, count, values, error);
+    if (status != GBX_OK) {
+        free(values);
+        free(grads);
+        return status;
+    }
+    const gbx_nn_tensor *y = &values[graph->output];
+    if (y->count != count * K)
+        status = gbx_fail(error, GBX_ERR_PARSE, "the output has %zu values for %zu rows", y->count,
+                          count);
+    for (size_t j = 0; status == GBX_OK && outputs && j < count * K; j++) outputs[j] = y->f[j];
+    gbx_nn_tensor seed = {0};
+    if (status == GBX_OK) status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, y->rank, y->dims, error);
+    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+        memset(seed.f, 0, seed.count * sizeof(float));
+        for (size_t p = 0; p < count; p++) seed.f[p * K + k] = 1.0f;
+        status = gbx_nn_backward(graph, values, graph->output, &seed, grads, error);
+        const gbx_nn_tensor *d = &grads[graph->input];
+        for (size_t j = 0; status == GBX_OK && j < count * M; j++)
+            gradients[k * count * M + j] = d->f ? d->f[j] : 0.0;
+        for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
+    }
+    gbx_nn_tensor_release(&seed);
+    gbx_nn_values_free(graph, values);
+    free(values);
+    free(grads);
+    return status;
+}
+
+gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselines,
+                                 const gbx_gradient_options *options, gbx_gradients **out,
+                                 gbx_error *error)
+{
+    if (!model->network)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods need a network (an ONNX or "
+                        "Keras model); use kernel, permutation or exact for this one");
+    gbx_status status = gbx_nn_check_differentiable(model->network, model->network->output, error);
+    if (status != GBX_OK) return status;
+    size_t M = model->features, K = model->outputs;
+    if (options->kind == GBX_GRADIENT_SHAP && (!baselines || baselines->rows == 0))
+        return gbx_fail(error, GBX_ERR_USAGE, "gradient-shap draws its baselines from a "
+                        "background set (--background)");
+    if (baselines && baselines->columns != M)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "baselines have %zu columns, the model expects %zu",
+                        baselines->columns, M);
+    gbx_gradients *g = calloc(1, sizeof *g);
+    if (!g) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    g->model = model;
+    g->graph = model->network;
+    g->options = *options;
+    if (!g->options.steps) g->options.steps = 50;
+    if (!g->options.samples) g->options.samples = 5;
+    if (g->options.stdevs < 0) g->options.stdevs = options->kind == GBX_GRADIENT_SMOOTHGRAD ? 1.0 : 0.0;
+    g->points = options->kind == GBX_GRADIENT_INTEGRATED ? g->options.steps
+              : options->kind == GBX_GRADIENT_SMOOTHGRAD || options->kind == GBX_GRADIENT_SHAP
+                  ? g->options.samples : 1;
+    if (g->points > POINTS_PER_BLOCK) {
+        gbx_gradients_free(g);
+        return gbx_fail(error, GBX_ERR_USAGE, "at most %d steps or samples per row",
+                        POINTS_PER_BLOCK);
+    }
+    /* Integrated gradients take one baseline: the row given, or zeros. */
+    g->baseline_rows = options->kind == GBX_GRADIENT_SHAP ? baselines->rows : 1;
+    g->baselines = gbx_calloc(g->baseline_rows * M, sizeof(double));
+    g->base_values = gbx_calloc(K, sizeof(double));
+    if (!g->baselines || !g->base_values) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && baselines && options->kind == GBX_GRADIENT_INTEGRATED) {
+        if (baselines->rows != 1)
+            status = gbx_fail(error, GBX_ERR_USAGE, "integrated gradients take one baseline row, "
+                              "not %zu (average them first: --baseline mean)", baselines->rows);
+        else
+            memcpy(g->baselines, baselines->values, M * sizeof(double));
+    }
+    if (status == GBX_OK && options->kind == GBX_GRADIENT_SHAP) {
+        memcpy(g->baselines, baselines->values, baselines->rows * M * sizeof(double));
+        if (!(g->cumulative = gbx_malloc_array(baselines->rows, sizeof(double)))) {
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        } else {
+            double total = 0;
+            for (size_t b = 0; b < baselines->rows; b++)
+                g->cumulative[b] = total += baselines->weights ? baselines->weights[b]
+                                                               : 1.0 / (double)baselines->rows;
+        }
+    }
+    if (status == GBX_OK && options->kind == GBX_GRADIENT_INTEGRATED) {
+        g->alphas = gbx_malloc_array(g->points, sizeof(double));
+        g->steps = gbx_malloc_array(g->points, sizeof(double));
+        status = g->alphas && g->steps
+                     ? integration_points(options->integration, g->points, g->alphas, g->steps, error)
+                     : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    /* Base values: the output at the baseline, or its mean over the baselines. */
+    if (status == GBX_OK && (options->kind == GBX_GRADIENT_INTEGRATED || options->kind == GBX_GRADIENT_SHAP)) {
+        double *outputs = gbx_malloc_array(g->baseline_rows * K, sizeof(double));
+        status = outputs ? model->predict_raw(model, g->baselines, g->baseline_rows, outputs, error)
+                         : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        for (size_t b = 0; status == GBX_OK && b < g->baseline_rows; b++) {
+            double weight = g->cumulative ? g->cumulative[b] - (b ? g->cumulative[b - 1] : 0) : 1.0;
+            for (size_t k = 0; k < K; k++) g->base_values[k] += weight * outputs[b * K + k];
+        }
+        free(outputs);
+    }
+    if (status != GBX_OK) {
+        gbx_gradients_free(g);
+        return status;
+    }
+    *out = g;
+    return GBX_OK;
+}
+
+void gbx_gradients_base_values(const gbx_gradients *g, double *out)
+{
+    memcpy(out, g->base_values, g->model->outputs * sizeof(double));
+}
+
+int gbx_gradients_additive(const gbx_gradients *g)
+{
+    return g->options.kind == GBX_GRADIENT_INTEGRATED || g->options.kind == GBX_GRADIENT_SHAP;
+}
+
+/* The baseline row drawn for u in [0, 1). */
+static const double *draw_baseline(const gbx_gradients *g, double u)
+{
+    size_t low = 0, high = g->baseline_rows - 1;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (g->cumulative[middle] > u * g->cumulative[g->baseline_rows - 1]) high = middle;
+        else low = middle + 1;
+    }
+    return g->baselines + low * g->model->features;
+}
+
+/* Explains rows [0, n) of `rows` (one block): values [n][K][M]. */
+static gbx_status explain_block(const gbx_gradients *g, const double *rows, size_t n,
+                                double *values, gbx_error *error)
+{
+    size_t M = g->model->features, K = g->model->outputs, P = g->points, count = n * P;
+    float *points = gbx_malloc_array(count * M, sizeof(float));
+    double *scale = gbx_malloc_array(count * M, sizeof(double)); /* per point: what multiplies the gradient */
+    double *weight = gbx_malloc_array(count, sizeof(double));
+    double *gradients = gbx_malloc_array(K * count * M, sizeof(double));
+    if (!points || !scale || !weight || !gradients) {
+        free(points);
+        free(scale);
+        free(weight);
+        free(gradients);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    gbx_gradient_kind kind = g->options.kind;
+    for (size_t r = 0; r < n; r++) {
+        const double *x = rows + r * M;
+        uint64_t state = gbx_random_key(g->options.seed, x, M);
+        for (size_t p = 0; p < P; p++) {
+            size_t point = r * P + p;
+            float *target = points + point * M;
+            double *factor = scale + point * M;
+            if (kind == GBX_GRADIENT_INTEGRATED) {
+                for (size_t f = 0; f < M; f++) {
+                    double difference = x[f] - g->baselines[f];
+                    target[f] = (float)(g->baselines[f] + g->alphas[p] * difference);
+                    factor[f] = difference;
+                }
+                weight[point] = g->steps[p];
+            } else if (kind == GBX_GRADIENT_SHAP) {
+                /* captum: noisy input, a random baseline and a uniform point between them. */
+                const double *b = draw_baseline(g, gbx_random_uniform(&state));
+                double alpha = gbx_random_uniform(&state);
+                for (size_t f = 0; f < M; f++) {
+                    double noisy = x[f] + (g->options.stdevs > 0 ? g->options.stdevs * gaussian(&state) : 0);
+                    target[f] = (float)(b[f] + alpha * (noisy - b[f]));
+                    factor[f] = noisy - b[f];
+                }
+                weight[point] = 1.0 / (double)P;
+            } else {
+                for (size_t f = 0; f < M; f++) {
+                    double noise = kind == GBX_GRADIENT_SMOOTHGRAD ? g->options.stdevs * gaussian(&state) : 0;
+                    target[f] = (float)(x[f] + noise);
+                    factor[f] = kind == GBX_GRADIENT_INPUT_X_GRADIENT ? x[f] : 1.0;
+                }
+                weight[point] = 1.0 / (double)P;
+            }
+        }
+    }
+    gbx_status status = gradients_at(g, points, count, gradients, NULL, error);
+    for (size_t r = 0; status == GBX_OK && r < n; r++)
+        for (size_t k = 0; k < K; k++) {
+            double *target = values + (r * K + k) * M;
+            for (size_t f = 0; f < M; f++) {
+                double total = 0;
+                for (size_t p = 0; p < P; p++) {
+                    size_t point = r * P + p;
+                    double d = gradients[(k * count + point) * M + f];
+                    if (kind == GBX_GRADIENT_SALIENCY || kind == GBX_GRADIENT_SMOOTHGRAD) d = fabs(d);
+                    total += weight[point] * d * scale[point * M + f];
+                }
+                target[f] = total;
+            }
+        }
+    free(points);
+    free(scale);
+    free(weight);
+    free(gradients);
+    return status;
+}
+
+gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, size_t n,
+                                 double *values, double *predictions, double *deltas,
+                                 int threads, gbx_error *error)
+{
+    const gbx_model *model = g->model;
+    size_t M = model->features, K = model->outputs;
+    gbx_status status = model->predict_raw(model, rows, n, predictions, error);
+    if (status != GBX_OK) return status;
+    size_t block = POINTS_PER_BLOCK / g->points ? POINTS_PER_BLOCK / g->points : 1;
+    size_t blocks = (n + block - 1) / block, failed = SIZE_MAX;
+    gbx_status failure = GBX_OK;
+    gbx_error block_error;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (size_t b = 0; b < blocks; b++) {
+        size_t first = b * block, count = n - first < block ? n - first : block;
+        gbx_error local;
+        gbx_status s = explain_block(g, rows + first * M, count, values + first * K * M, &local);
+        if (s != GBX_OK) {
+#pragma omp critical(gbx_gradients_failure)
+            if (b < failed) {
+                failed = b;
+                failure = s;
+                block_error = local;
+            }
+        }
+    }
+    if (failure != GBX_OK) {
+        if (error) *error = block_error;
+        return failure;
+    }
+    /* captum's convergence delta: how far the attributions are from adding up. */
+    for (size_t rk = 0; deltas && rk < n * K; rk++) {
+        double total = 0;
+        for (size_t f = 0; f < M; f++) total += values[rk * M + f];
+        deltas[rk] = total - (predictions[rk] - g->base_values[rk % K]);
+    }
+    return GBX_OK;
+}
+
+void gbx_gradients_free(gbx_gradients *g)
+{
+    if (!g) return;
+    free(g->alphas);
+    free(g->steps);
+    free(g->baselines);
+    free(g->cumulative);
+    free(g->base_values);
+    free(g);
+}

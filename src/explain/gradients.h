@@ -1,0 +1,43 @@
+/* Gradient attributions for networks (ONNX, Keras): saliency, input x gradient, SmoothGrad,
+ * Integrated Gradients and GradientSHAP, with captum's semantics. */
+#ifndef GBX_GRADIENTS_H
+#define GBX_GRADIENTS_H
+
+#include "../models/model.h"
+
+typedef enum {
+    GBX_GRADIENT_SALIENCY,          /* |d f / d x| (captum Saliency, abs=True) */
+    GBX_GRADIENT_INPUT_X_GRADIENT,  /* x * d f / d x */
+    GBX_GRADIENT_SMOOTHGRAD,        /* saliency averaged over noisy copies of x */
+    GBX_GRADIENT_INTEGRATED,        /* (x - b) * integral of the gradient from b to x */
+    GBX_GRADIENT_SHAP               /* expected gradients over baselines and noise */
+} gbx_gradient_kind;
+
+typedef struct {
+    gbx_gradient_kind kind;
+    size_t steps;                /* integrated: integration points (default 50) */
+    gbx_integration integration; /* integrated: the rule */
+    size_t samples;              /* smoothgrad, gradient shap: draws per row (default 5) */
+    double stdevs;               /* smoothgrad (default 1), gradient shap (default 0): noise */
+    uint64_t seed;
+} gbx_gradient_options;
+
+typedef struct gbx_gradients gbx_gradients;
+
+/* baselines: integrated gradients reads one row (NULL: zeros); gradient shap draws from all
+ * rows (by weight when the set is weighted); the others take none. */
+gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselines,
+                                 const gbx_gradient_options *options, gbx_gradients **out,
+                                 gbx_error *error);
+/* Per output: f(baseline) for integrated gradients, E[f(baselines)] for gradient shap, 0 for
+ * the rest (their values do not add up to the output). */
+void gbx_gradients_base_values(const gbx_gradients *gradients, double *out);
+/* values [n][K][M], predictions [n][K], deltas [n][K] (sum of values minus (f(x) - base), or
+ * NULL for methods that are not additive). */
+gbx_status gbx_gradients_explain(const gbx_gradients *gradients, const double *rows, size_t n,
+                                 double *values, double *predictions, double *deltas,
+                                 int threads, gbx_error *error);
+int gbx_gradients_additive(const gbx_gradients *gradients);
+void gbx_gradients_free(gbx_gradients *gradients);
+
+#endif
