@@ -176,7 +176,10 @@ typedef enum {
     GBX_METHOD_INPUT_X_GRADIENT,  /* input * gradient */
     GBX_METHOD_SMOOTHGRAD,        /* saliency averaged over noisy copies (samples, stdevs) */
     GBX_METHOD_INTEGRATED_GRADIENTS, /* from a baseline (zeros, or a one-row background) */
-    GBX_METHOD_GRADIENT_SHAP      /* expected gradients over the background (samples, stdevs) */
+    GBX_METHOD_GRADIENT_SHAP,     /* expected gradients over the background (samples, stdevs) */
+    GBX_METHOD_DEEP               /* DeepSHAP: DeepLIFT rescale multipliers averaged over the
+                                   * background, as shap's DeepExplainer and captum's
+                                   * DeepLiftShap */
 } gbx_method;
 
 typedef enum {

@@ -32,7 +32,8 @@ static const char help[] =
     "                       or lime (any model: LIME tabular, --background as training data);\n"
     "                       for networks (ONNX, Keras), as captum: saliency, input-x-gradient,\n"
     "                       smoothgrad, integrated-gradients (from --baseline) or\n"
-    "                       gradient-shap (expected gradients over --background)\n"
+    "                       gradient-shap (expected gradients over --background) or deep\n"
+    "                       (DeepSHAP: DeepLIFT's rescale rule averaged over --background)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --background-kmeans K  use K weighted k-means centres of the background (shap.kmeans)\n"
@@ -233,7 +234,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
             if (gbx_method_parse(optarg, &a->explainer.method))
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
                                        "tree-interventional, exact, permutation, linear, "
-                                       "kernel, lime)",
+                                       "kernel, lime, saliency, input-x-gradient, smoothgrad, "
+                                       "integrated-gradients, gradient-shap, deep)",
                                        optarg);
             break;
         case 's':
@@ -299,7 +301,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
                            method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR ||
                            method == GBX_METHOD_KERNEL || method == GBX_METHOD_LIME ||
-                           method == GBX_METHOD_GRADIENT_SHAP || mean_baseline;
+                           method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP ||
+                           mean_baseline;
     if (needs_background && !a->background)
         return cli_usage_error("explain", "method %s needs --background",
                                method == GBX_METHOD_EXACT         ? "exact"
@@ -308,6 +311,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                : method == GBX_METHOD_KERNEL      ? "kernel"
                                : method == GBX_METHOD_LIME        ? "lime (its training data)"
                                : method == GBX_METHOD_GRADIENT_SHAP ? "gradient-shap"
+                               : method == GBX_METHOD_DEEP ? "deep"
                                : mean_baseline ? "integrated-gradients with --baseline mean"
                                                : "tree-interventional");
     if (a->background_sample && a->background_kmeans)

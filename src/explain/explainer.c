@@ -30,6 +30,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_SMOOTHGRAD] = "smoothgrad",
     [GBX_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
     [GBX_METHOD_GRADIENT_SHAP] = "gradient-shap",
+    [GBX_METHOD_DEEP] = "deep",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -57,6 +58,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_SMOOTHGRAD: return "smoothgrad";
     case GBX_METHOD_INTEGRATED_GRADIENTS: return "integrated_gradients";
     case GBX_METHOD_GRADIENT_SHAP: return "gradient_shap";
+    case GBX_METHOD_DEEP: return "deep";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -135,7 +137,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
                          method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL ||
                          method == GBX_METHOD_LIME;
-    int gradient = method >= GBX_METHOD_SALIENCY && method <= GBX_METHOD_GRADIENT_SHAP;
+    int gradient = method >= GBX_METHOD_SALIENCY && method <= GBX_METHOD_DEEP;
     if (gradient && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods attribute each input; they "
                         "take no feature groups (sum a group's values instead)");
@@ -190,7 +192,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             [GBX_METHOD_INPUT_X_GRADIENT] = GBX_GRADIENT_INPUT_X_GRADIENT,
             [GBX_METHOD_SMOOTHGRAD] = GBX_GRADIENT_SMOOTHGRAD,
             [GBX_METHOD_INTEGRATED_GRADIENTS] = GBX_GRADIENT_INTEGRATED,
-            [GBX_METHOD_GRADIENT_SHAP] = GBX_GRADIENT_SHAP};
+            [GBX_METHOD_GRADIENT_SHAP] = GBX_GRADIENT_SHAP,
+            [GBX_METHOD_DEEP] = GBX_GRADIENT_DEEP};
         gbx_gradient_options gradient_options = {kinds[method], options->steps, options->integration,
                                                  options->samples, options->stdevs, options->seed};
         status = gbx_gradients_prepare(model, options->background, &gradient_options,

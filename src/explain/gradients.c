@@ -1,4 +1,5 @@
-/* Gradient attributions through the network graph's reverse mode. Rows are explained in blocks
+/* Gradient attributions through the network graph's reverse mode, and DeepSHAP through its
+ * DeepLIFT variant. Rows are explained in blocks
  * of fixed size, each one batched forward pass over every point the method needs (interpolation
  * points, noisy copies) and one backward pass per output, so results do not depend on the
  * thread count. Random draws come from a stream keyed by the row's own values and the seed. */
@@ -136,12 +137,19 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (!model->network)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods need a network (an ONNX or "
                         "Keras model); use kernel, permutation or exact for this one");
-    gbx_status status = gbx_nn_check_differentiable(model->network, model->network->output, error);
+    int deep = options->kind == GBX_GRADIENT_DEEP, many = deep || options->kind == GBX_GRADIENT_SHAP;
+    gbx_status status = deep ? gbx_nn_check_deeplift(model->network, model->network->output, error)
+                             : gbx_nn_check_differentiable(model->network, model->network->output,
+                                                           error);
     if (status != GBX_OK) return status;
     size_t M = model->features, K = model->outputs;
-    if (options->kind == GBX_GRADIENT_SHAP && (!baselines || baselines->rows == 0))
-        return gbx_fail(error, GBX_ERR_USAGE, "gradient-shap draws its baselines from a "
-                        "background set (--background)");
+    if (many && (!baselines || baselines->rows == 0))
+        return gbx_fail(error, GBX_ERR_USAGE, "%s takes its baselines from a background set "
+                        "(--background)", deep ? "deep" : "gradient-shap");
+    if (deep && baselines->rows > POINTS_PER_BLOCK)
+        return gbx_fail(error, GBX_ERR_USAGE, "deep takes at most %d background rows, not %zu "
+                        "(--background-sample or --background-kmeans)", POINTS_PER_BLOCK,
+                        baselines->rows);
     if (baselines && baselines->columns != M)
         return gbx_fail(error, GBX_ERR_MISMATCH, "baselines have %zu columns, the model expects %zu",
                         baselines->columns, M);
@@ -155,14 +163,15 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (g->options.stdevs < 0) g->options.stdevs = options->kind == GBX_GRADIENT_SMOOTHGRAD ? 1.0 : 0.0;
     g->points = options->kind == GBX_GRADIENT_INTEGRATED ? g->options.steps
               : options->kind == GBX_GRADIENT_SMOOTHGRAD || options->kind == GBX_GRADIENT_SHAP
-                  ? g->options.samples : 1;
+                  ? g->options.samples
+              : deep ? baselines->rows : 1;
     if (g->points > POINTS_PER_BLOCK) {
         gbx_gradients_free(g);
         return gbx_fail(error, GBX_ERR_USAGE, "at most %d steps or samples per row",
                         POINTS_PER_BLOCK);
     }
     /* Integrated gradients take one baseline: the row given, or zeros. */
-    g->baseline_rows = options->kind == GBX_GRADIENT_SHAP ? baselines->rows : 1;
+    g->baseline_rows = many ? baselines->rows : 1;
     g->baselines = gbx_calloc(g->baseline_rows * M, sizeof(double));
     g->base_values = gbx_calloc(K, sizeof(double));
     if (!g->baselines || !g->base_values) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -173,7 +182,7 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         else
             memcpy(g->baselines, baselines->values, M * sizeof(double));
     }
-    if (status == GBX_OK && options->kind == GBX_GRADIENT_SHAP) {
+    if (status == GBX_OK && many) {
         memcpy(g->baselines, baselines->values, baselines->rows * M * sizeof(double));
         if (!(g->cumulative = gbx_malloc_array(baselines->rows, sizeof(double)))) {
             status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -192,7 +201,7 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
                      : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     /* Base values: the output at the baseline, or its mean over the baselines. */
-    if (status == GBX_OK && (options->kind == GBX_GRADIENT_INTEGRATED || options->kind == GBX_GRADIENT_SHAP)) {
+    if (status == GBX_OK && (options->kind == GBX_GRADIENT_INTEGRATED || many)) {
         double *outputs = gbx_malloc_array(g->baseline_rows * K, sizeof(double));
         status = outputs ? model->predict_raw(model, g->baselines, g->baseline_rows, outputs, error)
                          : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -217,8 +226,65 @@ void gbx_gradients_base_values(const gbx_gradients *g, double *out)
 
 int gbx_gradients_additive(const gbx_gradients *g)
 {
-    return g->options.kind == GBX_GRADIENT_INTEGRATED || g->options.kind == GBX_GRADIENT_SHAP;
+    return g->options.kind == GBX_GRADIENT_INTEGRATED || g->options.kind == GBX_GRADIENT_SHAP ||
+           g->options.kind == GBX_GRADIENT_DEEP;
 }
+
+/* DeepSHAP for a block of n rows: each row against every baseline at once (row r, baseline b
+ * at point r * B + b), multipliers from the DeepLIFT pass times (x - b), averaged by weight. */
+static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows, size_t n,
+                                     double *values, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features, K = g->model->outputs, B = g->baseline_rows, count = n * B;
+    float *points = gbx_malloc_array(count * M, sizeof(float));
+    float *references = gbx_malloc_array(B * M, sizeof(float));
+    gbx_nn_tensor *values_x = gbx_calloc(graph->value_count, sizeof *values_x);
+    gbx_nn_tensor *values_r = gbx_calloc(graph->value_count, sizeof *values_r);
+    gbx_nn_tensor *grads = gbx_calloc(graph->value_count, sizeof *grads);
+    gbx_status status = points && references && values_x && values_r && grads
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; status == GBX_OK && p < count; p++)
+        for (size_t f = 0; f < M; f++) points[p * M + f] = (float)rows[(p / B) * M + f];
+    for (size_t j = 0; status == GBX_OK && j < B * M; j++) references[j] = (float)g->baselines[j];
+    int forward_x = 0, forward_r = 0;
+    if (status == GBX_OK)
+        forward_x = (status = gbx_nn_forward(graph, points, count, values_x, error)) == GBX_OK;
+    if (status == GBX_OK)
+        forward_r = (status = gbx_nn_forward(graph, references, B, values_r, error)) == GBX_OK;
+    gbx_nn_tensor seed = {0};
+    if (status == GBX_OK)
+        status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values_x[graph->output].rank,
+                                     values_x[graph->output].dims, error);
+    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+        memset(seed.f, 0, seed.count * sizeof(float));
+        for (size_t p = 0; p < count; p++) seed.f[p * K + k] = 1.0f;
+        status = gbx_nn_deeplift(graph, values_x, values_r, graph->output, &seed, grads, error);
+        const float *m = grads[graph->input].f;
+        for (size_t r = 0; status == GBX_OK && r < n; r++) {
+            double *target = values + (r * K + k) * M;
+            for (size_t f = 0; f < M; f++) target[f] = 0;
+            for (size_t b = 0; b < B; b++) {
+                double weight = g->cumulative[b] - (b ? g->cumulative[b - 1] : 0);
+                const double *baseline = g->baselines + b * M;
+                for (size_t f = 0; f < M; f++)
+                    target[f] += weight * (m ? m[(r * B + b) * M + f] : 0.0) *
+                                 (rows[r * M + f] - baseline[f]);
+            }
+        }
+        for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
+    }
+    gbx_nn_tensor_release(&seed);
+    if (forward_x) gbx_nn_values_free(graph, values_x);
+    if (forward_r) gbx_nn_values_free(graph, values_r);
+    free(values_x);
+    free(values_r);
+    free(grads);
+    free(points);
+    free(references);
+    return status;
+}
+
 
 /* The baseline row drawn for u in [0, 1). */
 static const double *draw_baseline(const gbx_gradients *g, double u)
@@ -321,7 +387,9 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
     for (size_t b = 0; b < blocks; b++) {
         size_t first = b * block, count = n - first < block ? n - first : block;
         gbx_error local;
-        gbx_status s = explain_block(g, rows + first * M, count, values + first * K * M, &local);
+        gbx_status s = g->options.kind == GBX_GRADIENT_DEEP
+                           ? explain_deep_block(g, rows + first * M, count, values + first * K * M, &local)
+                           : explain_block(g, rows + first * M, count, values + first * K * M, &local);
         if (s != GBX_OK) {
 #pragma omp critical(gbx_gradients_failure)
             if (b < failed) {

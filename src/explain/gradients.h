@@ -10,7 +10,8 @@ typedef enum {
     GBX_GRADIENT_INPUT_X_GRADIENT,  /* x * d f / d x */
     GBX_GRADIENT_SMOOTHGRAD,        /* saliency averaged over noisy copies of x */
     GBX_GRADIENT_INTEGRATED,        /* (x - b) * integral of the gradient from b to x */
-    GBX_GRADIENT_SHAP               /* expected gradients over baselines and noise */
+    GBX_GRADIENT_SHAP,              /* expected gradients over baselines and noise */
+    GBX_GRADIENT_DEEP               /* DeepLIFT rescale multipliers averaged over baselines */
 } gbx_gradient_kind;
 
 typedef struct {
@@ -25,12 +26,12 @@ typedef struct {
 typedef struct gbx_gradients gbx_gradients;
 
 /* baselines: integrated gradients reads one row (NULL: zeros); gradient shap draws from all
- * rows (by weight when the set is weighted); the others take none. */
+ * rows and deep uses all (by weight when the set is weighted); the others take none. */
 gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselines,
                                  const gbx_gradient_options *options, gbx_gradients **out,
                                  gbx_error *error);
-/* Per output: f(baseline) for integrated gradients, E[f(baselines)] for gradient shap, 0 for
- * the rest (their values do not add up to the output). */
+/* Per output: f(baseline) for integrated gradients, E[f(baselines)] for gradient shap and
+ * deep, 0 for the rest (their values do not add up to the output). */
 void gbx_gradients_base_values(const gbx_gradients *gradients, double *out);
 /* values [n][K][M], predictions [n][K], deltas [n][K] (sum of values minus (f(x) - base), or
  * NULL for methods that are not additive). */

@@ -346,7 +346,7 @@ static void write_gradient_parameters(FILE *f, const gbx_explainer *x)
         if (x->background_rows) fprintf(f, "\"%s\"", x->background_sha256);
         else fputs("\"zeros\"", f);
     }
-    if (method == GBX_METHOD_GRADIENT_SHAP)
+    if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
         fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
                 x->background_sha256);
     if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)

@@ -764,6 +764,10 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
     void *old_data;
     H5Eget_auto2(H5E_DEFAULT, &old_handler, &old_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!gbx_keras_detect(bytes, length)) {
+        H5Eset_auto2(H5E_DEFAULT, old_handler, old_data);
+        return gbx_fail(error, GBX_ERR_PARSE, "%s: neither a .keras archive nor an HDF5 file", path);
+    }
     if (memcmp(bytes, "PK", 2) == 0) {
         zip_error_t zip_failure;
         zip_error_init(&zip_failure);

@@ -1,6 +1,7 @@
 /* Graph construction and the forward interpreter. */
 #include "graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,8 +254,39 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
 /* Marks the values that depend on the input (depends) and those whose gradient the target needs
  * (wanted: on a gradient-carrying path into target). A node is on the path when an input
  * depends on the data and an output is wanted. */
-static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, char *depends, char *wanted,
-                                 gbx_error *error)
+static gbx_status deeplift_rule_check(const gbx_nn_node *node, const char *depends,
+                                      gbx_error *error)
+{
+    int data_inputs = 0, first_only = 1;
+    for (int i = 0; i < node->input_count; i++)
+        if (node->inputs[i] >= 0 && depends[node->inputs[i]]) {
+            data_inputs++;
+            if (i > 0) first_only = 0;
+        }
+    const char *problem = NULL;
+    switch (node->op->deeplift) {
+    case GBX_DEEPLIFT_NONE: problem = "has no DeepLIFT rule"; break;
+    case GBX_DEEPLIFT_LINEAR: break;
+    case GBX_DEEPLIFT_PRODUCT:
+        if (data_inputs > 1) problem = "multiplies two tensors that both depend on the input, "
+                                       "which DeepLIFT's rules do not cover";
+        else if (strcmp(node->op->name, "Div") == 0 && !first_only)
+            problem = "divides by a tensor that depends on the input";
+        break;
+    case GBX_DEEPLIFT_RESCALE:
+        if (!first_only) problem = "takes a data-dependent parameter (the rescale rule needs one "
+                                   "input)";
+        break;
+    }
+    if (!problem) return GBX_OK;
+    return gbx_fail(error, GBX_ERR_UNSUPPORTED, "node \"%s\" (%s) lies between the input and the "
+                    "explained output and %s; deep cannot explain through it (use "
+                    "integrated-gradients or gradient-shap, or a model-agnostic method)",
+                    node->name, node->op->name, problem);
+}
+
+static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, int deeplift,
+                                 char *depends, char *wanted, gbx_error *error)
 {
     memset(depends, 0, graph->value_count);
     memset(wanted, 0, graph->value_count);
@@ -269,9 +301,15 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, char *de
     wanted[target] = 1;
     for (size_t n = graph->node_count; n-- > 0;) {
         const gbx_nn_node *node = &graph->nodes[n];
-        int any = 0;
+        int any = 0, reads_data = 0;
         for (int o = 0; o < node->output_count; o++) any |= node->outputs[o] >= 0 && wanted[node->outputs[o]];
         if (!any) continue;
+        for (int i = 0; i < node->input_count; i++)
+            reads_data |= node->inputs[i] >= 0 && depends[node->inputs[i]];
+        if (deeplift && reads_data) {
+            gbx_status status = deeplift_rule_check(node, depends, error);
+            if (status != GBX_OK) return status;
+        }
         for (int i = 0; i < node->input_count && i < 32; i++) {
             int v = node->inputs[i];
             if (v < 0 || !depends[v] || !((node->op->gradient_inputs >> i) & 1u)) continue;
@@ -292,22 +330,64 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, char *de
     return GBX_OK;
 }
 
-gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error)
+static gbx_status check_paths(const gbx_nn_graph *graph, int target, int deeplift, gbx_error *error)
 {
     char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
     if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    gbx_status status = gradient_paths(graph, target, marks, marks + graph->value_count, error);
+    gbx_status status = gradient_paths(graph, target, deeplift, marks, marks + graph->value_count,
+                                       error);
     free(marks);
     return status;
 }
 
-gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
-                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error)
+{
+    return check_paths(graph, target, 0, error);
+}
+
+gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_error *error)
+{
+    return check_paths(graph, target, 1, error);
+}
+
+/* The rescale rule for one elementwise node: grad_in += g * (y - y_ref) / (x - x_ref), or
+ * g * dy/dx where |x - x_ref| < 1e-6 (shap's threshold). */
+static gbx_status rescale(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor *const *out,
+                          gbx_nn_tensor *const *grad_out, gbx_nn_tensor **grad_in,
+                          const gbx_nn_tensor *x_ref, const gbx_nn_tensor *y_ref, gbx_error *error)
+{
+    if (!grad_out[0] || !grad_in[0]) return GBX_OK;
+    if (!x_ref->f || !y_ref->f || x_ref->count == 0 || in[0]->count % x_ref->count ||
+        y_ref->count != x_ref->count || out[0]->count != in[0]->count)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the reference values do not line up with the "
+                        "explained rows");
+    /* The derivative where the difference vanishes: the node's own gradient rule. */
+    gbx_nn_tensor derivative;
+    gbx_status status = gbx_nn_tensor_alloc(&derivative, GBX_NN_FLOAT, in[0]->rank, in[0]->dims,
+                                            error);
+    if (status != GBX_OK) return status;
+    gbx_nn_tensor *local[GBX_NN_MAX_INPUTS] = {&derivative};
+    status = node->op->backward(node, in, out, grad_out, local, error);
+    size_t reference_count = x_ref->count;
+    for (size_t j = 0; status == GBX_OK && j < in[0]->count; j++) {
+        size_t r = j % reference_count;
+        float delta_in = in[0]->f[j] - x_ref->f[r];
+        grad_in[0]->f[j] += fabsf(delta_in) < 1e-6f
+                                ? derivative.f[j]
+                                : grad_out[0]->f[j] * (out[0]->f[j] - y_ref->f[r]) / delta_in;
+    }
+    gbx_nn_tensor_release(&derivative);
+    return status;
+}
+
+static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
+                          const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
+                          gbx_nn_tensor *grads, gbx_error *error)
 {
     char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
     if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     char *depends = marks, *wanted = marks + graph->value_count;
-    gbx_status status = gradient_paths(graph, target, depends, wanted, error);
+    gbx_status status = gradient_paths(graph, target, references != NULL, depends, wanted, error);
     if (status == GBX_OK && (seed->type != GBX_NN_FLOAT || seed->count != values[target].count))
         status = gbx_fail(error, GBX_ERR_USAGE, "the seed gradient does not match \"%s\"",
                           graph->value_names[target]);
@@ -342,10 +422,28 @@ gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int
             grad_in[i] = &grads[v];
             takes = 1;
         }
-        if (status == GBX_OK && takes)
-            status = node->op->backward(node, in, out, grad_out, grad_in, error);
+        if (status == GBX_OK && takes) {
+            if (references && node->op->deeplift == GBX_DEEPLIFT_RESCALE)
+                status = rescale(node, in, out, grad_out, grad_in, &references[node->inputs[0]],
+                                 &references[node->outputs[0]], error);
+            else
+                status = node->op->backward(node, in, out, grad_out, grad_in, error);
+        }
         if (status != GBX_OK) gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
     }
     free(marks);
     return status;
+}
+
+gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
+                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+{
+    return reverse(graph, values, NULL, target, seed, grads, error);
+}
+
+gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
+                           const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
+                           gbx_nn_tensor *grads, gbx_error *error)
+{
+    return reverse(graph, values, references, target, seed, grads, error);
 }

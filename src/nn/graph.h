@@ -16,8 +16,10 @@
 #define GBX_NN_MAX_INPUTS 64  /* per node; an op's max_inputs never exceeds it */
 #define GBX_NN_MAX_OUTPUTS 8
 /* Largest tensor (1 GB of floats): a bound that turns a corrupt shape into an error, not an
- * allocation the machine cannot make. */
+ * allocation the machine cannot make. Fuzz builds set a smaller one to keep runs fast. */
+#ifndef GBX_NN_MAX_VALUES
 #define GBX_NN_MAX_VALUES ((size_t)1 << 28)
+#endif
 
 typedef enum { GBX_NN_FLOAT, GBX_NN_INT64 } gbx_nn_type; /* bool is int64 0/1 */
 
@@ -49,6 +51,14 @@ typedef struct {
 } gbx_nn_attribute;
 
 typedef struct gbx_nn_op gbx_nn_op;
+
+/* How DeepLIFT (and DeepSHAP) passes multipliers through an operator. */
+typedef enum {
+    GBX_DEEPLIFT_NONE,     /* no rule: DeepLIFT refuses a path through it */
+    GBX_DEEPLIFT_LINEAR,   /* linear in its data input(s): the gradient is the multiplier */
+    GBX_DEEPLIFT_PRODUCT,  /* linear while only one input depends on the data (Mul, MatMul...) */
+    GBX_DEEPLIFT_RESCALE   /* elementwise: (f(x) - f(r)) / (x - r), the gradient where x ~ r */
+} gbx_deeplift_rule;
 
 /* Settings an operator reads from its attributes once, at load. */
 typedef struct {
@@ -99,6 +109,7 @@ struct gbx_nn_op {
                            gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
                            gbx_nn_tensor **grad_in, gbx_error *error);
     unsigned gradient_inputs; /* bit i: input i carries a gradient (not shapes, indices, masks) */
+    gbx_deeplift_rule deeplift;
 };
 
 /* The operator named `name` (ONNX spelling), or NULL. */
@@ -134,6 +145,15 @@ void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values);
  * path from input to target crosses an operator without a useful gradient. */
 gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
                            const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error);
+/* DeepLIFT's rescale rule: like gbx_nn_backward on the values of the explained rows, but every
+ * elementwise nonlinearity passes (f(x) - f(r)) / (x - r) instead of its derivative, with
+ * reference values from a second forward pass over the reference rows (whose count must divide
+ * the explained batch: explained row p pairs with reference row p mod count). Fails, naming
+ * the node, on a path through an operator without a DeepLIFT rule. */
+gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
+                           const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
+                           gbx_nn_tensor *grads, gbx_error *error);
+gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_error *error);
 /* Checks, without running, that gradients can flow from the input to target. */
 gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error);
 

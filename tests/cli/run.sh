@@ -442,6 +442,12 @@ expect 2 "holds 100 rows" -- "$glassbox" explain --model "$onnx/torch_credit_mlp
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx/keras_credit.data.csv" \
     --method gradient-shap --background "$onnx/torch_credit_mlp.background.csv" --nsamples 20 \
     --output "$work/gs.json" --quiet
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
+    --method deep --background "$onnx/torch_credit_mlp.background.csv" --output "$work/deep.json" --quiet
+grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
+expect 2 "(LogSoftmax) lies between the input and the explained output and has no DeepLIFT rule" -- \
+    "$glassbox" explain --model "$onnx/torch_transformer.onnx" --data "$onnx/torch_transformer.data.csv" \
+    --method deep --background "$onnx/torch_transformer.background.csv"
 expect 2 "need a network" -- "$glassbox" explain --model "$model" --data "$data" --method saliency
 expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape_ops.onnx" \
     --data "$onnx/torch_shape_ops.data.csv" --method saliency

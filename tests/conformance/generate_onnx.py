@@ -131,6 +131,22 @@ def export_torch(module, example, path, opset):
                       dynamo=False)
 
 
+def deep_references(fixture, model, rows, background):
+    """DeepSHAP by captum's DeepLiftShap and shap's DeepExplainer (one output)."""
+    import shap
+    import torch
+    from captum.attr import DeepLiftShap
+    model.eval()
+    inputs = torch.tensor(rows, dtype=torch.float32)
+    base = torch.tensor(background, dtype=torch.float32)
+    values = DeepLiftShap(model).attribute(inputs, baselines=base, target=0)
+    fixture.reference("captum_deeplift_shap", values.detach().double().numpy())
+    explainer = shap.DeepExplainer(model, base)
+    values = np.asarray(explainer.shap_values(inputs, check_additivity=True)).reshape(len(rows), -1)
+    fixture.reference("shap_deep", values,
+                      expected=[float(np.ravel(explainer.expected_value)[0])])
+
+
 def torch_credit_mlp(directory):
     """The credit network: standardisation folded in, Dense(64, relu) -> Dropout(0.3) ->
     Dense(32, relu) -> Dense(1, sigmoid), trained on the first 800 applicants."""
@@ -168,6 +184,7 @@ def torch_credit_mlp(directory):
     fixture.reference("outputs", run_onnxruntime(path, rows))
     fixture.meta["outputs"] = 1
     captum_references(fixture, model, rows[:20], X[:100], 1)
+    deep_references(fixture, model, rows[:20], X[:100])
     fixture.save()
 
 

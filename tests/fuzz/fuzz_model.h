@@ -76,6 +76,11 @@ static void fuzz_exercise(const gbx_model *model)
             fuzz_explain(model, rows, GBX_METHOD_PERMUTATION, GBX_SPACE_RAW, 0);
         }
         fuzz_explain(model, rows, GBX_METHOD_LINEAR, GBX_SPACE_RAW, 0);
+        if (model->network) {
+            /* Gradients through whatever graph loaded (gradient shap draws from the rows). */
+            fuzz_explain(model, rows, GBX_METHOD_SALIENCY, GBX_SPACE_RAW, 0);
+            fuzz_explain(model, rows, GBX_METHOD_GRADIENT_SHAP, GBX_SPACE_RAW, 0);
+        }
     }
     gbx_data_free(rows);
     free(x);

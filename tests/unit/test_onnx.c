@@ -156,6 +156,11 @@ static void check_captum(json_object *fixture, const char *key, const gbx_model 
         print_message("%s: %s relative error %.4f\n", name, key, relative);
         if (!(relative <= tolerance)) fail_msg("%s: %s differs by %.3f", name, key, relative);
     }
+    json_object *expected_value = member(member(member(fixture, "references"), key), "expected");
+    for (size_t rk = 0; expected_value && rk < n * K; rk++)
+        expect_close(name, "expected value", rk, gbx_explanation_base_values(e)[rk],
+                     json_object_get_double(json_object_array_get_idx(expected_value, rk % K)),
+                     tolerance);
     char delta_key[64];
     snprintf(delta_key, sizeof delta_key, "%s_delta", key);
     const char *delta_file = reference_file(fixture, delta_key);
@@ -203,6 +208,11 @@ static void check_gradient_methods(json_object *fixture, const gbx_model *model,
     options.samples = 1024;
     options.seed = 1;
     check_captum(fixture, "captum_gradient_shap", model, data, &options, 0.1);
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_DEEP;
+    options.background = background;
+    check_captum(fixture, "captum_deeplift_shap", model, data, &options, 1e-4);
+    check_captum(fixture, "shap_deep", model, data, &options, 1e-4);
     gbx_data_free(mean);
 }
 
