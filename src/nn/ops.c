@@ -2,6 +2,7 @@
  * Each row names the op, its input/output counts, a load-time check that reads attributes into
  * node->params, and the forward function. Output shapes come from input shapes at run time. */
 #include "graph.h"
+#include "conv.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -2007,12 +2008,15 @@ static gbx_status backward_layer_norm(const gbx_nn_node *node, gbx_nn_tensor *co
 #define ALL_INPUTS 0xffffffffu
 
 static const gbx_nn_op ops[] = {
+    {"AveragePool", 1, 1, 1, gbx_nn_check_window, gbx_nn_forward_average_pool, gbx_nn_backward_average_pool, IN0, GBX_DEEPLIFT_LINEAR},
     {"Abs", 1, 1, 1, NULL, forward_abs, backward_abs, IN0, GBX_DEEPLIFT_RESCALE},
     {"Add", 2, 2, 1, NULL, forward_add, backward_add, IN01, GBX_DEEPLIFT_LINEAR},
     {"BatchNormalization", 5, 5, 1, check_epsilon, forward_batch_norm, backward_batch_norm, IN0, GBX_DEEPLIFT_LINEAR},
     {"Cast", 1, 1, 1, check_cast, forward_cast, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
     {"Ceil", 1, 1, 1, NULL, forward_ceil, NULL, IN0, GBX_DEEPLIFT_NONE},
     {"Clip", 1, 3, 1, check_clip, forward_clip, backward_clip, IN0, GBX_DEEPLIFT_RESCALE},
+    {"Conv", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv, gbx_nn_backward_conv, IN012, GBX_DEEPLIFT_PRODUCT},
+    {"ConvTranspose", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv_transpose, gbx_nn_backward_conv_transpose, IN012, GBX_DEEPLIFT_PRODUCT},
     {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS, GBX_DEEPLIFT_LINEAR},
     {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0, GBX_DEEPLIFT_NONE},
     {"Div", 2, 2, 1, NULL, forward_div, backward_div, IN01, GBX_DEEPLIFT_PRODUCT},
@@ -2024,6 +2028,8 @@ static const gbx_nn_op ops[] = {
     {"Expand", 2, 2, 1, NULL, forward_expand, backward_expand, IN0, GBX_DEEPLIFT_LINEAR},
     {"Flatten", 1, 1, 1, check_axis, forward_flatten, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
     {"Floor", 1, 1, 1, NULL, forward_floor, NULL, IN0, GBX_DEEPLIFT_NONE},
+    {"GlobalAveragePool", 1, 1, 1, NULL, gbx_nn_forward_global_average_pool, gbx_nn_backward_global_average_pool, IN0, GBX_DEEPLIFT_LINEAR},
+    {"GlobalMaxPool", 1, 1, 1, NULL, gbx_nn_forward_global_max_pool, gbx_nn_backward_global_max_pool, IN0, GBX_DEEPLIFT_NONE},
     {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0, GBX_DEEPLIFT_LINEAR},
     {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0, GBX_DEEPLIFT_RESCALE},
     {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012, GBX_DEEPLIFT_PRODUCT},
@@ -2038,6 +2044,7 @@ static const gbx_nn_op ops[] = {
     {"Log", 1, 1, 1, NULL, forward_log, backward_log, IN0, GBX_DEEPLIFT_RESCALE},
     {"LogSoftmax", 1, 1, 1, check_softmax, forward_log_softmax, backward_log_softmax, IN0, GBX_DEEPLIFT_NONE},
     {"MatMul", 2, 2, 1, NULL, forward_matmul, backward_matmul, IN01, GBX_DEEPLIFT_PRODUCT},
+    {"MaxPool", 1, 1, 2, gbx_nn_check_window, gbx_nn_forward_max_pool, gbx_nn_backward_max_pool, IN0, GBX_DEEPLIFT_NONE},
     {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE},
     {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE},
     {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01, GBX_DEEPLIFT_PRODUCT},

@@ -303,6 +303,98 @@ def torch_shape_ops(directory):
     fixture.save()
 
 
+FASHION = "/usr/share/datasets/fashion-mnist"  # Debian package dataset-fashion-mnist
+
+
+def fashion_mnist(split):
+    import gzip
+    prefix = "train" if split == "train" else "t10k"
+    with gzip.open(os.path.join(FASHION, f"{prefix}-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(os.path.join(FASHION, f"{prefix}-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def torch_fashion_cnn(directory):
+    """A CNN trained on Fashion-MNIST (Conv, ReLU, MaxPool, grouped Conv, global average
+    pooling, a linear head; 10 logits), with captum's Integrated Gradients on test images."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+    images, labels = fashion_mnist("train")
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, groups=4), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
+    x, y = torch.tensor(images[:12000]), torch.tensor(labels[:12000])
+    for epoch in range(2):
+        for start in range(0, len(x), 128):
+            optimiser.zero_grad()
+            loss = nn.functional.cross_entropy(model(x[start:start + 128]), y[start:start + 128])
+            loss.backward()
+            optimiser.step()
+    model.eval()
+    path = os.path.join(directory, "torch_fashion_cnn.onnx")
+    export_torch(model, x[:1], path, 17)
+    test_images, test_labels = fashion_mnist("test")
+    rows = test_images[:100]
+    fixture = Fixture(directory, "torch_fashion_cnn", "torch_fashion_cnn.onnx",
+                      [f"p{r}_{c}" for r in range(28) for c in range(28)])
+    fixture.data(rows)
+    fixture.reference("outputs", run_onnxruntime(path, rows))
+    fixture.meta["outputs"] = 10
+    fixture.meta["accuracy"] = float((model(torch.tensor(test_images[:2000])).argmax(1).numpy()
+                                      == test_labels[:2000]).mean())
+    # Background images with a little noise: exact zeros everywhere in their borders would make
+    # max-pooling ties at the mean baseline, where any two implementations may pick differently.
+    noise = np.random.default_rng(SEED).uniform(0, 0.02, size=(20, 1, 28, 28)).astype(np.float32)
+    captum_references(fixture, model, rows[:2], test_images[100:120] + noise, 10)
+    fixture.save()
+
+
+def torch_conv_zoo(directory):
+    """The window operators' options: 1-D convolution with padding, stride and dilation,
+    transposed convolution, pooling with ceil mode and padding counted or not, batch norm."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+
+    class Zoo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.one = nn.Conv1d(2, 4, 3, stride=2, padding=2, dilation=2)
+            self.pool1 = nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+            self.up = nn.ConvTranspose2d(1, 3, 3, stride=2, padding=1, output_padding=1)
+            self.norm = nn.BatchNorm2d(3)
+            self.max = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+            self.average = nn.AvgPool2d(2, stride=1, padding=1, count_include_pad=True)
+            self.head = nn.Linear(4 * 3 + 3 * 6 * 6, 5)
+
+        def forward(self, x):
+            a = self.pool1(torch.tanh(self.one(x[:, :16].reshape(-1, 2, 8))))     # [B, 4, 3]
+            b = x[:, 16:].reshape(-1, 1, 4, 4)
+            b = self.average(self.max(torch.relu(self.norm(self.up(b)))))          # [B, 3, 6, 6]
+            return self.head(torch.cat([a.flatten(1), b.flatten(1)], dim=1))
+
+    model = Zoo()
+    model.eval()
+    with torch.no_grad():
+        model.norm.running_mean.uniform_(-0.5, 0.5)
+        model.norm.running_var.uniform_(0.5, 2)
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(30, 32)).astype(np.float32)
+    path = os.path.join(directory, "torch_conv_zoo.onnx")
+    export_torch(model, torch.tensor(X[:1]), path, 17)
+    fixture = Fixture(directory, "torch_conv_zoo", "torch_conv_zoo.onnx", [f"x{j}" for j in range(32)])
+    fixture.data(X)
+    fixture.reference("outputs", run_onnxruntime(path, X))
+    fixture.meta["outputs"] = 5
+    fixture.save()
+
+
 def torch_unsupported(directory):
     """A network with an operator glassbox lacks (CumSum): loading must name it and its node."""
     import torch
@@ -572,6 +664,8 @@ def main():
         torch_op_zoo(args.directory)
         torch_shape_ops(args.directory)
         torch_unsupported(args.directory)
+        torch_conv_zoo(args.directory)
+        torch_fashion_cnn(args.directory)
     elif args.stage == "keras":
         keras_credit(args.directory)
         keras_layers(args.directory)

