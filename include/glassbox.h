@@ -250,7 +250,12 @@ typedef struct {
     gbx_integration integration; /* integrated gradients: rule (default Gauss-Legendre) */
     size_t samples;              /* smoothgrad, gradient shap: draws per row (0: 5) */
     double stdevs;               /* smoothgrad, gradient shap: noise (negative: 1 and 0) */
+    long output;                 /* network methods: GBX_OUTPUT_ALL (default), an output's
+                                  * index, or GBX_OUTPUT_PREDICTED (each row's largest) */
 } gbx_explainer_options;
+
+#define GBX_OUTPUT_ALL (-1L)
+#define GBX_OUTPUT_PREDICTED (-2L)
 
 void gbx_explainer_options_init(gbx_explainer_options *options);
 
@@ -303,6 +308,10 @@ const double *gbx_explanation_scores(const gbx_explanation *explanation);
 /* Integrated gradients and gradient shap: per row and output, the sum of the values minus
  * (prediction - base value), as captum's convergence delta; NULL for other methods. */
 const double *gbx_explanation_convergence_deltas(const gbx_explanation *explanation);
+/* With GBX_OUTPUT_PREDICTED: the output each row explains (its index, as a double); else NULL. */
+const double *gbx_explanation_classes(const gbx_explanation *explanation);
+/* Outputs per explained row: the model's, or 1 when a network method explains one. */
+size_t gbx_explainer_outputs(const gbx_explainer *explainer);
 const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
 /* [n][K][M][M], or NULL without interactions. */
 const double *gbx_explanation_interactions(const gbx_explanation *explanation);

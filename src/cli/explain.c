@@ -67,6 +67,9 @@ static const char help[] =
     "                       a CSV file holding one row\n"
     "  --nsamples N         smoothgrad, gradient-shap: noisy or random draws per row (default 5)\n"
     "  --stdevs S           smoothgrad (default 1), gradient-shap (default 0): noise deviation\n"
+    "  --class C            network methods: explain output C only (its index), predicted\n"
+    "                       (each row's largest output) or all (default)\n"
+    "  --output-name NAME   network methods: explain the output called NAME only\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -79,6 +82,7 @@ static const char help[] =
 
 typedef struct {
     const char *model, *data, *background, *output, *format, *groups, *categorical, *baseline;
+    const char *class_choice, *output_name;
     gbx_explainer_options explainer;
     int no_data, quiet;
     long chunk_rows, background_sample, background_kmeans;
@@ -105,7 +109,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"l1-reg", required_argument, 0, 'l'}, {"tolerance", required_argument, 0, 'e'},
         {"steps", required_argument, 0, 'P'}, {"integration", required_argument, 0, 'I'},
         {"baseline", required_argument, 0, 'A'}, {"nsamples", required_argument, 0, 'Z'},
-        {"stdevs", required_argument, 0, 'V'},
+        {"stdevs", required_argument, 0, 'V'}, {"class", required_argument, 0, 'k'},
+        {"output-name", required_argument, 0, 'O'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -272,6 +277,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
             break;
         }
         case 'A': a->baseline = optarg; break;
+        case 'k': a->class_choice = optarg; break;
+        case 'O': a->output_name = optarg; break;
         case 'Z':
             if (!cli_parse_count(optarg, &number) || number > 1024)
                 return cli_usage_error("explain", "--nsamples needs a number from 1 to 1024, not "
@@ -296,6 +303,9 @@ static int parse(int argc, char **argv, explain_arguments *a)
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
     gbx_method method = a->explainer.method;
     int mean_baseline = a->baseline && strcmp(a->baseline, "mean") == 0;
+    if (a->class_choice && a->output_name)
+        return cli_usage_error("explain", "--class and --output-name both choose the output; "
+                               "give one");
     if (a->baseline && method != GBX_METHOD_INTEGRATED_GRADIENTS)
         return cli_usage_error("explain", "--baseline is for method integrated-gradients");
     int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
@@ -414,6 +424,32 @@ int cli_explain(int argc, char **argv)
         fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
                 "coalition and row; --background-sample 100 or --background-kmeans 50 is usually "
                 "enough\n", gbx_data_rows(background), gbx_data_rows(background));
+    /* The output a network method explains: by index, by name, each row's largest, or all. */
+    if (a.class_choice || a.output_name) {
+        size_t K = gbx_model_outputs(model);
+        long chosen = -3;
+        if (a.output_name) {
+            for (size_t k = 0; k < K; k++)
+                if (strcmp(gbx_model_output_name(model, k), a.output_name) == 0) chosen = (long)k;
+        } else if (strcmp(a.class_choice, "predicted") == 0) {
+            chosen = GBX_OUTPUT_PREDICTED;
+        } else if (strcmp(a.class_choice, "all") == 0) {
+            chosen = GBX_OUTPUT_ALL;
+        } else {
+            long number;
+            if (cli_parse_count(a.class_choice, &number) && (size_t)number < K) chosen = number;
+            else if (strcmp(a.class_choice, "0") == 0) chosen = 0;
+        }
+        if (chosen == -3) {
+            error.status = GBX_ERR_USAGE;
+            snprintf(error.message, sizeof error.message, "%s%s is not an output of this model "
+                     "(it has %zu: %s%s)", a.output_name ? "--output-name " : "--class ",
+                     a.output_name ? a.output_name : a.class_choice, K,
+                     gbx_model_output_name(model, 0), K > 1 ? ", ..." : "");
+            goto failed;
+        }
+        a.explainer.output = chosen;
+    }
     /* Integrated gradients: the explainer's background is the one baseline row. */
     if (a.baseline && strcmp(a.baseline, "zeros") != 0) {
         gbx_data *baseline = NULL;

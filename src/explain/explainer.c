@@ -14,6 +14,7 @@ void gbx_explainer_options_init(gbx_explainer_options *options)
     options->method = GBX_METHOD_AUTO;
     options->output_space = GBX_SPACE_RAW;
     options->stdevs = -1;
+    options->output = GBX_OUTPUT_ALL;
 }
 
 static const char *const method_names[] = {
@@ -141,6 +142,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (gradient && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods attribute each input; they "
                         "take no feature groups (sum a group's values instead)");
+    if (!gradient && options->output != GBX_OUTPUT_ALL)
+        return gbx_fail(error, GBX_ERR_USAGE, "choosing one output is for the network methods; "
+                        "method %s explains every output", method_names[method]);
     if (!model->trees && !model_agnostic && !gradient)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method %s needs a tree model",
                         method_names[method]);
@@ -195,7 +199,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             [GBX_METHOD_GRADIENT_SHAP] = GBX_GRADIENT_SHAP,
             [GBX_METHOD_DEEP] = GBX_GRADIENT_DEEP};
         gbx_gradient_options gradient_options = {kinds[method], options->steps, options->integration,
-                                                 options->samples, options->stdevs, options->seed};
+                                                 options->samples, options->stdevs, options->seed,
+                                                 options->output};
         status = gbx_gradients_prepare(model, options->background, &gradient_options,
                                        &explainer->gradients, error);
         if (status == GBX_OK) {
@@ -304,6 +309,7 @@ void gbx_explanation_free(gbx_explanation *explanation)
     free(explanation->local_predictions);
     free(explanation->scores);
     free(explanation->deltas);
+    free(explanation->classes);
     free(explanation);
 }
 
@@ -376,8 +382,11 @@ static gbx_status explain_rows(const gbx_explainer *x, const gbx_data *data, gbx
         if (gbx_gradients_additive(x->gradients) &&
             !(e->deltas = gbx_malloc_array(n * e->outputs, sizeof(double))))
             return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
-        return gbx_gradients_explain(x->gradients, rows, n, e->values, e->predictions, e->deltas,
-                                     x->threads, error);
+        if (x->options.output == GBX_OUTPUT_PREDICTED &&
+            !(e->classes = gbx_malloc_array(n ? n : 1, sizeof(double))))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+        return gbx_gradients_explain(x->gradients, rows, n, e->values, e->predictions,
+                                     e->base_values, e->deltas, e->classes, x->threads, error);
     }
     if (x->lime) {
         size_t cells = n * e->outputs;
@@ -414,7 +423,7 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (data->columns != model->features)
         return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
                         data->columns, model->features);
-    size_t rows = data->rows, K = model->outputs;
+    size_t rows = data->rows, K = gbx_explainer_outputs(explainer);
     gbx_explanation *e = explanation_alloc(rows, K, explainer->players.count,
                                            explainer->options.interactions);
     if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
@@ -442,6 +451,13 @@ const double *gbx_explanation_local_predictions(const gbx_explanation *e)
 }
 const double *gbx_explanation_scores(const gbx_explanation *e) { return e->scores; }
 const double *gbx_explanation_convergence_deltas(const gbx_explanation *e) { return e->deltas; }
+const double *gbx_explanation_classes(const gbx_explanation *e) { return e->classes; }
+
+size_t gbx_explainer_outputs(const gbx_explainer *explainer)
+{
+    return explainer->gradients ? gbx_gradients_outputs(explainer->gradients)
+                                : explainer->model->outputs;
+}
 const double *gbx_explanation_standard_errors(const gbx_explanation *e)
 {
     return e->standard_errors;

@@ -42,7 +42,8 @@ struct gbx_explanation {
     double *interactions; /* [rows][outputs][features][features] or NULL */
     double *standard_errors; /* [rows][outputs][features], sampling methods only */
     double *local_predictions, *scores; /* [rows][outputs], LIME only */
-    double *deltas;       /* [rows][outputs]: integrated gradients, gradient shap */
+    double *deltas;       /* [rows][outputs]: integrated gradients, gradient shap, deep */
+    double *classes;      /* [rows]: the output each row explains (GBX_OUTPUT_PREDICTED) */
 };
 
 #endif

@@ -24,6 +24,7 @@ struct gbx_gradients {
     double *cumulative;     /* gradient shap: cumulative baseline weights [baseline_rows] */
     size_t baseline_rows;
     double *base_values;    /* [K] */
+    long output;            /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
 };
 
 /* Gauss-Legendre nodes on [-1, 1] in ascending order, and weights (as numpy's leggauss). */
@@ -87,10 +88,11 @@ static double gaussian(uint64_t *state)
     return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
 }
 
-/* Forward on `count` points, then per output the gradient of that output at every point:
- * gradients [K][count][M]; outputs [count][K]. */
+/* Forward on `count` points, then gradients [passes][count][M]: with targets NULL, pass k is
+ * the gradient of output k at every point (passes = K); otherwise one pass, the gradient of
+ * output targets[p] at point p. */
 static gbx_status gradients_at(const gbx_gradients *g, const float *points, size_t count,
-                               double *gradients, double *outputs, gbx_error *error)
+                               const size_t *targets, double *gradients, gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
     size_t M = g->model->features, K = g->model->outputs;
@@ -111,12 +113,12 @@ static gbx_status gradients_at(const gbx_gradients *g, const float *points, size
     if (y->count != count * K)
         status = gbx_fail(error, GBX_ERR_PARSE, "the output has %zu values for %zu rows", y->count,
                           count);
-    for (size_t j = 0; status == GBX_OK && outputs && j < count * K; j++) outputs[j] = y->f[j];
     gbx_nn_tensor seed = {0};
     if (status == GBX_OK) status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, y->rank, y->dims, error);
-    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+    size_t passes = targets ? 1 : K;
+    for (size_t k = 0; status == GBX_OK && k < passes; k++) {
         memset(seed.f, 0, seed.count * sizeof(float));
-        for (size_t p = 0; p < count; p++) seed.f[p * K + k] = 1.0f;
+        for (size_t p = 0; p < count; p++) seed.f[p * K + (targets ? targets[p] : k)] = 1.0f;
         status = gbx_nn_backward(graph, values, graph->output, &seed, grads, error);
         const gbx_nn_tensor *d = &grads[graph->input];
         for (size_t j = 0; status == GBX_OK && j < count * M; j++)
@@ -158,6 +160,7 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     g->model = model;
     g->graph = model->network;
     g->options = *options;
+    g->output = options->output;
     if (!g->options.steps) g->options.steps = 50;
     if (!g->options.samples) g->options.samples = 5;
     if (g->options.stdevs < 0) g->options.stdevs = options->kind == GBX_GRADIENT_SMOOTHGRAD ? 1.0 : 0.0;
@@ -165,6 +168,12 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
               : options->kind == GBX_GRADIENT_SMOOTHGRAD || options->kind == GBX_GRADIENT_SHAP
                   ? g->options.samples
               : deep ? baselines->rows : 1;
+    if (options->output != GBX_OUTPUT_ALL && options->output != GBX_OUTPUT_PREDICTED &&
+        (options->output < 0 || (size_t)options->output >= K)) {
+        gbx_gradients_free(g);
+        return gbx_fail(error, GBX_ERR_USAGE, "output %ld does not exist (the model has %zu)",
+                        options->output, K);
+    }
     if (g->points > POINTS_PER_BLOCK) {
         gbx_gradients_free(g);
         return gbx_fail(error, GBX_ERR_USAGE, "at most %d steps or samples per row",
@@ -219,9 +228,15 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     return GBX_OK;
 }
 
+size_t gbx_gradients_outputs(const gbx_gradients *g)
+{
+    return g->output == GBX_OUTPUT_ALL ? g->model->outputs : 1;
+}
+
 void gbx_gradients_base_values(const gbx_gradients *g, double *out)
 {
-    memcpy(out, g->base_values, g->model->outputs * sizeof(double));
+    if (g->output == GBX_OUTPUT_ALL) memcpy(out, g->base_values, g->model->outputs * sizeof(double));
+    else out[0] = g->output >= 0 ? g->base_values[g->output] : 0.0; /* predicted: per row */
 }
 
 int gbx_gradients_additive(const gbx_gradients *g)
@@ -233,10 +248,11 @@ int gbx_gradients_additive(const gbx_gradients *g)
 /* DeepSHAP for a block of n rows: each row against every baseline at once (row r, baseline b
  * at point r * B + b), multipliers from the DeepLIFT pass times (x - b), averaged by weight. */
 static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows, size_t n,
-                                     double *values, gbx_error *error)
+                                     const size_t *classes, double *values, gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
     size_t M = g->model->features, K = g->model->outputs, B = g->baseline_rows, count = n * B;
+    size_t passes = classes ? 1 : K;
     float *points = gbx_malloc_array(count * M, sizeof(float));
     float *references = gbx_malloc_array(B * M, sizeof(float));
     gbx_nn_tensor *values_x = gbx_calloc(graph->value_count, sizeof *values_x);
@@ -256,13 +272,13 @@ static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows,
     if (status == GBX_OK)
         status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values_x[graph->output].rank,
                                      values_x[graph->output].dims, error);
-    for (size_t k = 0; status == GBX_OK && k < K; k++) {
+    for (size_t k = 0; status == GBX_OK && k < passes; k++) {
         memset(seed.f, 0, seed.count * sizeof(float));
-        for (size_t p = 0; p < count; p++) seed.f[p * K + k] = 1.0f;
+        for (size_t p = 0; p < count; p++) seed.f[p * K + (classes ? classes[p / B] : k)] = 1.0f;
         status = gbx_nn_deeplift(graph, values_x, values_r, graph->output, &seed, grads, error);
         const float *m = grads[graph->input].f;
         for (size_t r = 0; status == GBX_OK && r < n; r++) {
-            double *target = values + (r * K + k) * M;
+            double *target = values + (r * passes + k) * M;
             for (size_t f = 0; f < M; f++) target[f] = 0;
             for (size_t b = 0; b < B; b++) {
                 double weight = g->cumulative[b] - (b ? g->cumulative[b - 1] : 0);
@@ -300,14 +316,17 @@ static const double *draw_baseline(const gbx_gradients *g, double u)
 
 /* Explains rows [0, n) of `rows` (one block): values [n][K][M]. */
 static gbx_status explain_block(const gbx_gradients *g, const double *rows, size_t n,
-                                double *values, gbx_error *error)
+                                const size_t *classes, double *values, gbx_error *error)
 {
-    size_t M = g->model->features, K = g->model->outputs, P = g->points, count = n * P;
+    size_t M = g->model->features, K = classes ? 1 : g->model->outputs, P = g->points, count = n * P;
     float *points = gbx_malloc_array(count * M, sizeof(float));
     double *scale = gbx_malloc_array(count * M, sizeof(double)); /* per point: what multiplies the gradient */
     double *weight = gbx_malloc_array(count, sizeof(double));
     double *gradients = gbx_malloc_array(K * count * M, sizeof(double));
-    if (!points || !scale || !weight || !gradients) {
+    size_t *targets = classes ? gbx_malloc_array(count, sizeof(size_t)) : NULL;
+    for (size_t p = 0; targets && p < count; p++) targets[p] = classes[p / P];
+    if (!points || !scale || !weight || !gradients || (classes && !targets)) {
+        free(targets);
         free(points);
         free(scale);
         free(weight);
@@ -349,7 +368,8 @@ static gbx_status explain_block(const gbx_gradients *g, const double *rows, size
             }
         }
     }
-    gbx_status status = gradients_at(g, points, count, gradients, NULL, error);
+    gbx_status status = gradients_at(g, points, count, targets, gradients, error);
+    free(targets);
     for (size_t r = 0; status == GBX_OK && r < n; r++)
         for (size_t k = 0; k < K; k++) {
             double *target = values + (r * K + k) * M;
@@ -372,13 +392,39 @@ static gbx_status explain_block(const gbx_gradients *g, const double *rows, size
 }
 
 gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, size_t n,
-                                 double *values, double *predictions, double *deltas,
-                                 int threads, gbx_error *error)
+                                 double *values, double *predictions, double *base_values,
+                                 double *deltas, double *classes_out, int threads,
+                                 gbx_error *error)
 {
     const gbx_model *model = g->model;
-    size_t M = model->features, K = model->outputs;
-    gbx_status status = model->predict_raw(model, rows, n, predictions, error);
-    if (status != GBX_OK) return status;
+    size_t M = model->features, all = model->outputs, K = gbx_gradients_outputs(g);
+    double *outputs = gbx_malloc_array(n * all > 0 ? n * all : 1, sizeof(double));
+    size_t *classes = g->output == GBX_OUTPUT_ALL ? NULL : gbx_malloc_array(n ? n : 1, sizeof(size_t));
+    if (!outputs || (g->output != GBX_OUTPUT_ALL && !classes)) {
+        free(outputs);
+        free(classes);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    gbx_status status = model->predict_raw(model, rows, n, outputs, error);
+    /* The explained output of each row: every one, the one chosen, or the largest. */
+    for (size_t r = 0; status == GBX_OK && r < n; r++) {
+        if (!classes) {
+            memcpy(predictions + r * all, outputs + r * all, all * sizeof(double));
+            continue;
+        }
+        size_t c = g->output >= 0 ? (size_t)g->output : 0;
+        for (size_t k = 1; g->output == GBX_OUTPUT_PREDICTED && k < all; k++)
+            if (outputs[r * all + k] > outputs[r * all + c]) c = k;
+        classes[r] = c;
+        predictions[r] = outputs[r * all + c];
+        base_values[r] = g->base_values[c];
+        if (classes_out) classes_out[r] = (double)c;
+    }
+    free(outputs);
+    if (status != GBX_OK) {
+        free(classes);
+        return status;
+    }
     size_t block = POINTS_PER_BLOCK / g->points ? POINTS_PER_BLOCK / g->points : 1;
     size_t blocks = (n + block - 1) / block, failed = SIZE_MAX;
     gbx_status failure = GBX_OK;
@@ -387,9 +433,12 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
     for (size_t b = 0; b < blocks; b++) {
         size_t first = b * block, count = n - first < block ? n - first : block;
         gbx_error local;
+        const size_t *block_classes = classes ? classes + first : NULL;
         gbx_status s = g->options.kind == GBX_GRADIENT_DEEP
-                           ? explain_deep_block(g, rows + first * M, count, values + first * K * M, &local)
-                           : explain_block(g, rows + first * M, count, values + first * K * M, &local);
+                           ? explain_deep_block(g, rows + first * M, count, block_classes,
+                                                values + first * K * M, &local)
+                           : explain_block(g, rows + first * M, count, block_classes,
+                                           values + first * K * M, &local);
         if (s != GBX_OK) {
 #pragma omp critical(gbx_gradients_failure)
             if (b < failed) {
@@ -399,6 +448,7 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
             }
         }
     }
+    free(classes);
     if (failure != GBX_OK) {
         if (error) *error = block_error;
         return failure;
@@ -407,7 +457,7 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
     for (size_t rk = 0; deltas && rk < n * K; rk++) {
         double total = 0;
         for (size_t f = 0; f < M; f++) total += values[rk * M + f];
-        deltas[rk] = total - (predictions[rk] - g->base_values[rk % K]);
+        deltas[rk] = total - (predictions[rk] - base_values[rk]);
     }
     return GBX_OK;
 }

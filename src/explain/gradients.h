@@ -21,6 +21,7 @@ typedef struct {
     size_t samples;              /* smoothgrad, gradient shap: draws per row (default 5) */
     double stdevs;               /* smoothgrad (default 1), gradient shap (default 0): noise */
     uint64_t seed;
+    long output;                 /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
 } gbx_gradient_options;
 
 typedef struct gbx_gradients gbx_gradients;
@@ -33,11 +34,15 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
 /* Per output: f(baseline) for integrated gradients, E[f(baselines)] for gradient shap and
  * deep, 0 for the rest (their values do not add up to the output). */
 void gbx_gradients_base_values(const gbx_gradients *gradients, double *out);
-/* values [n][K][M], predictions [n][K], deltas [n][K] (sum of values minus (f(x) - base), or
- * NULL for methods that are not additive). */
+/* Outputs in each explained row: all of the model's, or 1 when one is selected. */
+size_t gbx_gradients_outputs(const gbx_gradients *gradients);
+/* values [n][K][M], predictions and base_values [n][K] (K from gbx_gradients_outputs;
+ * base_values already hold the explainer's and are rewritten per row when one output is
+ * selected), deltas [n][K] (sum of values minus (f(x) - base), or NULL for methods that are
+ * not additive), classes [n] (the output each row explains, or NULL). */
 gbx_status gbx_gradients_explain(const gbx_gradients *gradients, const double *rows, size_t n,
-                                 double *values, double *predictions, double *deltas,
-                                 int threads, gbx_error *error);
+                                 double *values, double *predictions, double *base_values,
+                                 double *deltas, double *classes, int threads, gbx_error *error);
 int gbx_gradients_additive(const gbx_gradients *gradients);
 void gbx_gradients_free(gbx_gradients *gradients);
 

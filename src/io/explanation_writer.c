@@ -15,10 +15,10 @@
 
 enum { SECTION_VALUES, SECTION_BASE, SECTION_PREDICTIONS, SECTION_DATA, SECTION_INTERACTIONS,
        SECTION_STANDARD_ERRORS, SECTION_LOCAL_PREDICTIONS, SECTION_SCORES, SECTION_DELTAS,
-       SECTION_COUNT };
+       SECTION_CLASSES, SECTION_COUNT };
 static const char *const section_keys[SECTION_COUNT] = {
     "values", "base_values", "predictions", "data", "interaction_values", "standard_errors",
-    "local_predictions", "r2", "convergence_delta"};
+    "local_predictions", "r2", "convergence_delta", "explained_output"};
 
 struct gbx_explanation_writer {
     char *path, *temporary;
@@ -109,9 +109,8 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *w)
 
 static gbx_status write_csv_header(gbx_explanation_writer *w)
 {
-    const gbx_model *model = w->explainer->model;
     char buffer[32];
-    if (model->outputs > 1) fputs("output,", w->file);
+    if (gbx_explainer_outputs(w->explainer) > 1) fputs("output,", w->file);
     for (size_t f = 0; f < w->explainer->players.count; f++) {
         write_csv_field(w->file, feature_name(w, f, buffer, sizeof buffer));
         fputc(',', w->file);
@@ -191,7 +190,8 @@ gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *ex
                 (s == SECTION_STANDARD_ERRORS && !explainer->permutation && !explainer->kernel) ||
                 ((s == SECTION_LOCAL_PREDICTIONS || s == SECTION_SCORES) && !explainer->lime) ||
                 (s == SECTION_DELTAS && !(explainer->gradients &&
-                                          gbx_gradients_additive(explainer->gradients))))
+                                          gbx_gradients_additive(explainer->gradients))) ||
+                (s == SECTION_CLASSES && explainer->options.output != GBX_OUTPUT_PREDICTED))
                 continue;
             w->sections[s] = tmpfile();
             if (!w->sections[s]) {
@@ -253,10 +253,12 @@ static void json_row(const gbx_explanation_writer *w, FILE *file, int section,
     case SECTION_LOCAL_PREDICTIONS: values = e->local_predictions + r * K; break;
     case SECTION_SCORES: values = e->scores + r * K; break;
     case SECTION_DELTAS: values = e->deltas + r * K; break;
+    case SECTION_CLASSES: values = e->classes + r; break;
     }
     if (w->rows + r > 0) fputc(',', file);
     fputc('\n', file);
-    write_nested(file, values, shape, rank);
+    if (section == SECTION_CLASSES) fprintf(file, "%.0f", *values); /* an output's index */
+    else write_nested(file, values, shape, rank);
 }
 
 /* Formats the rows of a chunk on the writer's threads, each part into its own memory stream,
@@ -315,12 +317,14 @@ gbx_status gbx_explanation_writer_write(gbx_explanation_writer *w,
                 (s == SECTION_INTERACTIONS && !e->interactions) ||
                 (s == SECTION_STANDARD_ERRORS && !e->standard_errors) ||
                 (s == SECTION_LOCAL_PREDICTIONS && !e->local_predictions) ||
-                (s == SECTION_SCORES && !e->scores) || (s == SECTION_DELTAS && !e->deltas))
+                (s == SECTION_SCORES && !e->scores) || (s == SECTION_DELTAS && !e->deltas) ||
+                (s == SECTION_CLASSES && !e->classes))
                 continue;
             size_t K = e->outputs, M = e->features;
             size_t numbers = s == SECTION_VALUES || s == SECTION_STANDARD_ERRORS ? K * M
                              : s == SECTION_DATA ? data->columns
-                             : s == SECTION_INTERACTIONS ? K * M * M : K;
+                             : s == SECTION_INTERACTIONS ? K * M * M
+                             : s == SECTION_CLASSES ? 1 : K;
             failed = emit_rows(w, w->sections[s], s, json_row, e, data, numbers);
         }
     }
@@ -339,7 +343,10 @@ static void write_gradient_parameters(FILE *f, const gbx_explainer *x)
     static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
                                         "riemann_middle", "riemann_trapezoid"};
     gbx_method method = x->method;
-    fprintf(f, "\"additive\": %s", gbx_gradients_additive(x->gradients) ? "true" : "false");
+    fprintf(f, "\"additive\": %s, \"output\": ", gbx_gradients_additive(x->gradients) ? "true" : "false");
+    write_json_string(f, x->options.output == GBX_OUTPUT_ALL         ? "all"
+                         : x->options.output == GBX_OUTPUT_PREDICTED ? "predicted"
+                         : x->model->output_names[x->options.output]);
     if (method == GBX_METHOD_INTEGRATED_GRADIENTS) {
         fprintf(f, ", \"steps\": %zu, \"integration\": \"%s\", \"baseline\": ",
                 x->options.steps ? x->options.steps : 50, rules[x->options.integration]);
@@ -443,8 +450,16 @@ static void write_json_header(gbx_explanation_writer *w)
         }
     }
     fputs("],\n\"output_names\": [", f);
+    /* One chosen output keeps its name; each row's largest is "predicted" (with the index of
+     * the output per row under "explained_output"). */
+    long chosen = x->options.output;
     for (size_t k = 0; k < model->outputs; k++) {
-        if (k) fputs(", ", f);
+        if (chosen == GBX_OUTPUT_PREDICTED) {
+            write_json_string(f, "predicted");
+            break;
+        }
+        if (chosen >= 0 && (size_t)chosen != k) continue;
+        if (k && chosen < 0) fputs(", ", f);
         write_json_string(f, model->output_names[k]);
     }
     fputs("]", f);

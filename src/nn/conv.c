@@ -477,6 +477,57 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
     return GBX_OK;
 }
 
+/* DeepLIFT through a max pool, as shap's DeepExplainer and captum do: with c = max(y, y_ref)
+ * per window, g (c - y_ref) goes to the input's argmax and g (y - c) to the reference's
+ * argmax, and each input's multiplier is what it received over its own difference (0 where
+ * the difference is below 1e-7). Reference planes pair with plane q mod their count. */
+gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                    gbx_nn_tensor *const *out, const gbx_nn_tensor *x_ref,
+                                    const gbx_nn_tensor *y_ref, gbx_nn_tensor *const *grad_out,
+                                    gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    if (!grad_out[0] || !grad_out[0]->f || !grad_in[0]) return GBX_OK;
+    geometry g;
+    gbx_status status = pool_geometry(node, in[0], strcmp(node->op->name, "GlobalMaxPool") == 0,
+                                      &g, error);
+    if (status != GBX_OK) return status;
+    size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
+    size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
+    size_t reference_planes = x_ref->count / (S ? S : 1);
+    if (!reference_planes || x_ref->count != reference_planes * S || planes % reference_planes ||
+        y_ref->count != reference_planes * O)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the reference values do not line up with the "
+                        "explained rows");
+    float *received = gbx_calloc(S ? S : 1, sizeof(float));
+    if (!received) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t plane = 0; plane < planes; plane++) {
+        size_t q = plane % reference_planes;
+        const float *x = in[0]->f + plane * S, *y = out[0]->f + plane * O;
+        const float *xr = x_ref->f + q * S, *yr = y_ref->f + q * O;
+        const float *dy = grad_out[0]->f + plane * O;
+        memset(received, 0, S * sizeof(float));
+        for (size_t o = 0; o < O; o++) {
+            long at_x = -1, at_r = -1;
+            for (size_t k = 0; k < K; k++) {
+                long t = tap(&g, k, o);
+                if (t < 0) continue;
+                if (at_x < 0 && x[t] == y[o]) at_x = t;
+                if (at_r < 0 && xr[t] == yr[o]) at_r = t;
+            }
+            float cross = fmaxf(y[o], yr[o]);
+            if (at_x >= 0) received[at_x] += dy[o] * (cross - yr[o]);
+            if (at_r >= 0) received[at_r] += dy[o] * (y[o] - cross);
+        }
+        float *dx = grad_in[0]->f + plane * S;
+        for (size_t i = 0; i < S; i++) {
+            float delta = x[i] - xr[i];
+            if (fabsf(delta) >= 1e-7f) dx[i] += received[i] / delta;
+        }
+    }
+    free(received);
+    return GBX_OK;
+}
+
 gbx_status gbx_nn_forward_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
                                    gbx_nn_tensor **out, gbx_error *error)
 {

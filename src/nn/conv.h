@@ -20,5 +20,10 @@ GBX_NN_OP_FUNCTIONS(max_pool)
 GBX_NN_OP_FUNCTIONS(average_pool)
 GBX_NN_OP_FUNCTIONS(global_average_pool)
 GBX_NN_OP_FUNCTIONS(global_max_pool)
+/* The max pools' DeepLIFT rule (shap's and captum's), given the reference pass's values. */
+gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                    gbx_nn_tensor *const *out, const gbx_nn_tensor *x_ref,
+                                    const gbx_nn_tensor *y_ref, gbx_nn_tensor *const *grad_out,
+                                    gbx_nn_tensor **grad_in, gbx_error *error);
 
 #endif

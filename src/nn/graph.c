@@ -1,5 +1,6 @@
 /* Graph construction and the forward interpreter. */
 #include "graph.h"
+#include "conv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -273,6 +274,7 @@ static gbx_status deeplift_rule_check(const gbx_nn_node *node, const char *depen
         else if (strcmp(node->op->name, "Div") == 0 && !first_only)
             problem = "divides by a tensor that depends on the input";
         break;
+    case GBX_DEEPLIFT_MAX_POOL:
     case GBX_DEEPLIFT_RESCALE:
         if (!first_only) problem = "takes a data-dependent parameter (the rescale rule needs one "
                                    "input)";
@@ -426,6 +428,10 @@ static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
             if (references && node->op->deeplift == GBX_DEEPLIFT_RESCALE)
                 status = rescale(node, in, out, grad_out, grad_in, &references[node->inputs[0]],
                                  &references[node->outputs[0]], error);
+            else if (references && node->op->deeplift == GBX_DEEPLIFT_MAX_POOL)
+                status = gbx_nn_deeplift_max_pool(node, in, out, &references[node->inputs[0]],
+                                                  &references[node->outputs[0]], grad_out,
+                                                  grad_in, error);
             else
                 status = node->op->backward(node, in, out, grad_out, grad_in, error);
         }

@@ -57,7 +57,8 @@ typedef enum {
     GBX_DEEPLIFT_NONE,     /* no rule: DeepLIFT refuses a path through it */
     GBX_DEEPLIFT_LINEAR,   /* linear in its data input(s): the gradient is the multiplier */
     GBX_DEEPLIFT_PRODUCT,  /* linear while only one input depends on the data (Mul, MatMul...) */
-    GBX_DEEPLIFT_RESCALE   /* elementwise: (f(x) - f(r)) / (x - r), the gradient where x ~ r */
+    GBX_DEEPLIFT_RESCALE,  /* elementwise: (f(x) - f(r)) / (x - r), the gradient where x ~ r */
+    GBX_DEEPLIFT_MAX_POOL  /* shap's max-pool rule (conv.c) */
 } gbx_deeplift_rule;
 
 /* Settings an operator reads from its attributes once, at load. */

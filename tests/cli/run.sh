@@ -448,6 +448,18 @@ grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
 expect 2 "(LogSoftmax) lies between the input and the explained output and has no DeepLIFT rule" -- \
     "$glassbox" explain --model "$onnx/torch_transformer.onnx" --data "$onnx/torch_transformer.data.csv" \
     --method deep --background "$onnx/torch_transformer.background.csv"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
+    --method deep --class predicted --background "$onnx/torch_fashion_cnn.background.csv" \
+    --output "$work/cnn_deep.json" --quiet
+grep -q '"output_names": \["predicted"\]' "$work/cnn_deep.json" || fail "--class predicted: output_names"
+grep -q '"explained_output"' "$work/cnn_deep.json" || fail "--class predicted: no explained_output"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
+    --method saliency --output-name class_3 --output "$work/cnn_saliency.csv" --quiet
+head -1 "$work/cnn_saliency.csv" | grep -q '^output,' && fail "one chosen output: CSV still has an output column"
+expect 2 "--class 12 is not an output" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" \
+    --data "$onnx/torch_fashion_cnn.data.csv" --method saliency --class 12
+expect 2 "choosing one output is for the network methods" -- "$glassbox" explain --model "$model" \
+    --data "$data" --class 0
 expect 2 "need a network" -- "$glassbox" explain --model "$model" --data "$data" --method saliency
 expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape_ops.onnx" \
     --data "$onnx/torch_shape_ops.data.csv" --method saliency

@@ -95,7 +95,7 @@ static gbx_nn_graph *build(const op_case *c, int data_slot)
         assert_int_equal(gbx_nn_tensor_alloc(&t, integer ? GBX_NN_INT64 : GBX_NN_FLOAT, c->ranks[i],
                                              c->shapes[i], &error), GBX_OK);
         for (size_t j = 0; j < t.count; j++) {
-            if (integer) t.i[j] = c->ints[i][j];
+            if (integer) t.i[j] = c->ints[i][j % 6]; /* a longer tensor repeats the pattern */
             else t.f[j] = sample(c);
         }
         if (strcmp(c->op, "BatchNormalization") == 0 && i == 4)
