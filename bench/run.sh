@@ -2,18 +2,27 @@
 # make bench: glassbox against the newest XGBoost, shap and lime from PyPI (in a virtualenv)
 # and Debian's XGBoost 1.7 (python3-xgboost), on the same models and rows. Two suites:
 # bench.py (TreeSHAP: path-dependent, interactions, interventional) and blackbox.py (kernel,
-# permutation and LIME on a tree model and on an MLP behind a plugin). GBX_BENCH_SUITES picks
-# them (default "trees,blackbox"); arguments go to bench.py (e.g. --models dense-100x6
-# --threads 1 --stream-rows 0 for a quick look).
+# permutation and LIME on a tree model and on an MLP behind a plugin), and networks.py (deep vs
+# shap and captum on a credit network, integrated gradients vs captum on a CNN; needs torch,
+# captum and Debian's dataset-fashion-mnist). GBX_BENCH_SUITES picks them (default
+# "trees,blackbox,networks"); arguments go to bench.py (e.g. --models dense-100x6 --threads 1
+# --stream-rows 0 for a quick look).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/bootstrap.sh" python3-xgboost python3-venv
+suites=${GBX_BENCH_SUITES:-trees,blackbox,networks}
+"$root/scripts/bootstrap.sh" python3-xgboost python3-venv dataset-fashion-mnist
 venv=${GBX_BENCH_VENV:-$root/build/bench-venv}
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import xgboost, shap, lime, sklearn" 2>/dev/null; then
     echo "bench: installing xgboost, shap, lime and scikit-learn into $venv" >&2
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --upgrade xgboost shap lime scikit-learn numpy
+    "$venv/bin/pip" install -q --upgrade xgboost shap lime scikit-learn numpy pandas
 fi
-suites=${GBX_BENCH_SUITES:-trees,blackbox}
+case ",$suites," in *,networks,*)
+    if ! "$venv/bin/python" -c "import torch, captum, onnx" 2>/dev/null; then
+        echo "bench: installing torch, captum and onnx into $venv" >&2
+        "$venv/bin/pip" install -q torch captum onnx pandas
+    fi ;;
+esac
 case ",$suites," in *,trees,*) "$venv/bin/python" "$root/bench/bench.py" --python "$venv/bin/python" "$@" ;; esac
 case ",$suites," in *,blackbox,*) "$venv/bin/python" "$root/bench/blackbox.py" ;; esac
+case ",$suites," in *,networks,*) "$venv/bin/python" "$root/bench/networks.py" ;; esac

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POINTS_PER_BLOCK 1024 /* rows x points per row in one forward pass */
+#define POINTS_PER_BLOCK 256   /* rows x points per row in one forward pass (cache-sized) */
+#define MAX_POINTS_PER_ROW 1024 /* steps, samples or background rows of one row */
 
 struct gbx_gradients {
     const gbx_model *model;
@@ -148,9 +149,9 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (many && (!baselines || baselines->rows == 0))
         return gbx_fail(error, GBX_ERR_USAGE, "%s takes its baselines from a background set "
                         "(--background)", deep ? "deep" : "gradient-shap");
-    if (deep && baselines->rows > POINTS_PER_BLOCK)
+    if (deep && baselines->rows > MAX_POINTS_PER_ROW)
         return gbx_fail(error, GBX_ERR_USAGE, "deep takes at most %d background rows, not %zu "
-                        "(--background-sample or --background-kmeans)", POINTS_PER_BLOCK,
+                        "(--background-sample or --background-kmeans)", MAX_POINTS_PER_ROW,
                         baselines->rows);
     if (baselines && baselines->columns != M)
         return gbx_fail(error, GBX_ERR_MISMATCH, "baselines have %zu columns, the model expects %zu",
@@ -174,10 +175,10 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         return gbx_fail(error, GBX_ERR_USAGE, "output %ld does not exist (the model has %zu)",
                         options->output, K);
     }
-    if (g->points > POINTS_PER_BLOCK) {
+    if (g->points > MAX_POINTS_PER_ROW) {
         gbx_gradients_free(g);
         return gbx_fail(error, GBX_ERR_USAGE, "at most %d steps or samples per row",
-                        POINTS_PER_BLOCK);
+                        MAX_POINTS_PER_ROW);
     }
     /* Integrated gradients take one baseline: the row given, or zeros. */
     g->baseline_rows = many ? baselines->rows : 1;
@@ -429,24 +430,32 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
     size_t blocks = (n + block - 1) / block, failed = SIZE_MAX;
     gbx_status failure = GBX_OK;
     gbx_error block_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t b = 0; b < blocks; b++) {
-        size_t first = b * block, count = n - first < block ? n - first : block;
-        gbx_error local;
-        const size_t *block_classes = classes ? classes + first : NULL;
-        gbx_status s = g->options.kind == GBX_GRADIENT_DEEP
-                           ? explain_deep_block(g, rows + first * M, count, block_classes,
-                                                values + first * K * M, &local)
-                           : explain_block(g, rows + first * M, count, block_classes,
-                                           values + first * K * M, &local);
-        if (s != GBX_OK) {
+#pragma omp parallel num_threads(threads)
+    {
+        /* Each thread's tensors reuse the buffers of its previous blocks. */
+        gbx_nn_pool pool = {0};
+        gbx_nn_pool_use(&pool);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < blocks; b++) {
+            size_t first = b * block, count = n - first < block ? n - first : block;
+            gbx_error local;
+            const size_t *block_classes = classes ? classes + first : NULL;
+            gbx_status s = g->options.kind == GBX_GRADIENT_DEEP
+                               ? explain_deep_block(g, rows + first * M, count, block_classes,
+                                                    values + first * K * M, &local)
+                               : explain_block(g, rows + first * M, count, block_classes,
+                                               values + first * K * M, &local);
+            if (s != GBX_OK) {
 #pragma omp critical(gbx_gradients_failure)
-            if (b < failed) {
-                failed = b;
-                failure = s;
-                block_error = local;
+                if (b < failed) {
+                    failed = b;
+                    failure = s;
+                    block_error = local;
+                }
             }
         }
+        gbx_nn_pool_use(NULL);
+        gbx_nn_pool_free(&pool);
     }
     free(classes);
     if (failure != GBX_OK) {

@@ -161,33 +161,45 @@ static long tap(const geometry *g, size_t k, size_t o)
 }
 
 /* col[c][k][o] = x[c][tap(k, o)] for `channels` channels. */
-/* (S below: the number of positions in one input channel.) */
-static void im2col(const geometry *g, const float *x, size_t channels, float *col)
+/* tap(k, o) for every kernel and output position ([K][O]), worked out once per call: every
+ * sample and channel then reads the table. NULL when out of memory. */
+static int32_t *tap_table(const geometry *g)
+{
+    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial);
+    int32_t *table = gbx_malloc_array(K * O > 0 ? K * O : 1, sizeof(int32_t));
+    for (size_t k = 0; table && k < K; k++)
+        for (size_t o = 0; o < O; o++) table[k * O + o] = (int32_t)tap(g, k, o);
+    return table;
+}
+
+/* col[c][k][o] = x[c][tap(k, o)] for `channels` channels (S: positions in one channel). */
+static void im2col(const geometry *g, const int32_t *table, const float *x, size_t channels,
+                   float *col)
 {
     size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
            S = volume(g->in, g->spatial);
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
             float *row = col + (c * K + k) * O;
-            for (size_t o = 0; o < O; o++) {
-                long t = tap(g, k, o);
-                row[o] = t < 0 ? 0.0f : x[c * S + (size_t)t];
-            }
+            const int32_t *taps = table + k * O;
+            const float *plane = x + c * S;
+            for (size_t o = 0; o < O; o++) row[o] = taps[o] < 0 ? 0.0f : plane[taps[o]];
         }
 }
 
 /* The adjoint of im2col: x[c][tap(k, o)] += col[c][k][o]. */
-static void col2im(const geometry *g, const float *col, size_t channels, float *x)
+static void col2im(const geometry *g, const int32_t *table, const float *col, size_t channels,
+                   float *x)
 {
     size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
            S = volume(g->in, g->spatial);
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
             const float *row = col + (c * K + k) * O;
-            for (size_t o = 0; o < O; o++) {
-                long t = tap(g, k, o);
-                if (t >= 0) x[c * S + (size_t)t] += row[o];
-            }
+            const int32_t *taps = table + k * O;
+            float *plane = x + c * S;
+            for (size_t o = 0; o < O; o++)
+                if (taps[o] >= 0) plane[taps[o]] += row[o];
         }
 }
 
@@ -240,11 +252,16 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
-    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *table = tap_table(&g);
+    if (!col || !table) {
+        free(col);
+        free(table);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+            im2col(&g, table, in[0]->f + (n * C + group * Cg) * S, Cg, col);
             float *y = out[0]->f + (n * M + group * Mg) * O;
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
@@ -254,6 +271,7 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
                         bias ? 1.0f : 0.0f, y, (int)O);
         }
     free(col);
+    free(table);
     return GBX_OK;
 }
 
@@ -270,7 +288,12 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
-    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *table = tap_table(&g);
+    if (!col || !table) {
+        free(col);
+        free(table);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     const float *dy = grad_out[0]->f;
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
@@ -280,10 +303,10 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                 /* dcol = W_g^T dY_g, scattered back onto the input. */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)O, (int)Mg,
                             1.0f, wg, (int)(Cg * K), dyg, (int)O, 0.0f, col, (int)O);
-                col2im(&g, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
+                col2im(&g, table, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
             }
             if (grad_in[1]) {
-                im2col(&g, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+                im2col(&g, table, in[0]->f + (n * C + group * Cg) * S, Cg, col);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
                             1.0f, dyg, (int)O, col, (int)O, 1.0f,
                             grad_in[1]->f + group * Mg * Cg * K, (int)(Cg * K));
@@ -293,6 +316,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                     for (size_t o = 0; o < O; o++) grad_in[2]->f[group * Mg + m] += dyg[m * O + o];
         }
     free(col);
+    free(table);
     return GBX_OK;
 }
 
@@ -322,7 +346,12 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
-    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *table = tap_table(&g);
+    if (!col || !table) {
+        free(col);
+        free(table);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
@@ -331,12 +360,13 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
                         1.0f, in[1]->f + group * Cg * Mg * K, (int)(Mg * K),
                         in[0]->f + (n * C + group * Cg) * O, (int)O, 0.0f, col, (int)O);
             float *y = out[0]->f + (n * M + group * Mg) * S;
-            col2im(&g, col, Mg, y);
+            col2im(&g, table, col, Mg, y);
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
                     for (size_t i = 0; i < S; i++) y[m * S + i] += bias->f[group * Mg + m];
         }
     free(col);
+    free(table);
     return GBX_OK;
 }
 
@@ -354,10 +384,15 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
-    if (!col) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *table = tap_table(&g);
+    if (!col || !table) {
+        free(col);
+        free(table);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
+            im2col(&g, table, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
             const float *wg = in[1]->f + group * Cg * Mg * K;
             if (grad_in[0])
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
@@ -373,6 +408,7 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
                         grad_in[2]->f[group * Mg + m] += grad_out[0]->f[(n * M + group * Mg + m) * S + i];
         }
     free(col);
+    free(table);
     return GBX_OK;
 }
 
@@ -412,6 +448,8 @@ static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    int32_t *table = tap_table(&g);
+    if (!table) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t plane = 0; plane < planes; plane++) {
         const float *x = in[0]->f + plane * S;
         float *y = out[0]->f + plane * O;
@@ -420,7 +458,7 @@ static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn
             float best = -INFINITY;
             size_t counted = 0;
             for (size_t k = 0; k < K; k++) {
-                long t = tap(&g, k, o);
+                long t = table[k * O + o];
                 if (t < 0) continue;
                 counted++;
                 total += x[t];
@@ -435,6 +473,7 @@ static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn
             }
         }
     }
+    free(table);
     return GBX_OK;
 }
 
@@ -450,6 +489,8 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    int32_t *table = tap_table(&g);
+    if (!table) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t plane = 0; plane < planes; plane++) {
         const float *x = in[0]->f + plane * S, *y = out[0]->f + plane * O;
         const float *dy = grad_out[0]->f + plane * O;
@@ -458,7 +499,7 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
             size_t counted = 0;
             long chosen = -1;
             for (size_t k = 0; k < K; k++) {
-                long t = tap(&g, k, o);
+                long t = table[k * O + o];
                 if (t < 0) continue;
                 counted++;
                 if (chosen < 0 && x[t] == y[o]) chosen = t; /* the first maximum takes it */
@@ -469,11 +510,12 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
             }
             size_t divisor = include_pad ? K : counted;
             for (size_t k = 0; divisor && k < K; k++) {
-                long t = tap(&g, k, o);
+                long t = table[k * O + o];
                 if (t >= 0) dx[t] += dy[o] / (float)divisor;
             }
         }
     }
+    free(table);
     return GBX_OK;
 }
 
@@ -499,7 +541,12 @@ gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *cons
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the reference values do not line up with the "
                         "explained rows");
     float *received = gbx_calloc(S ? S : 1, sizeof(float));
-    if (!received) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *table = tap_table(&g);
+    if (!received || !table) {
+        free(received);
+        free(table);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     for (size_t plane = 0; plane < planes; plane++) {
         size_t q = plane % reference_planes;
         const float *x = in[0]->f + plane * S, *y = out[0]->f + plane * O;
@@ -509,7 +556,7 @@ gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *cons
         for (size_t o = 0; o < O; o++) {
             long at_x = -1, at_r = -1;
             for (size_t k = 0; k < K; k++) {
-                long t = tap(&g, k, o);
+                long t = table[k * O + o];
                 if (t < 0) continue;
                 if (at_x < 0 && x[t] == y[o]) at_x = t;
                 if (at_r < 0 && xr[t] == yr[o]) at_r = t;
@@ -525,6 +572,7 @@ gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *cons
         }
     }
     free(received);
+    free(table);
     return GBX_OK;
 }
 

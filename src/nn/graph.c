@@ -6,6 +6,73 @@
 #include <stdlib.h>
 #include <string.h>
 
+static _Thread_local gbx_nn_pool *thread_pool;
+
+void gbx_nn_pool_use(gbx_nn_pool *pool) { thread_pool = pool; }
+
+void gbx_nn_pool_free(gbx_nn_pool *pool)
+{
+    for (size_t b = 0; b < pool->count; b++) free(pool->blocks[b]);
+    free(pool->blocks);
+    free(pool->sizes);
+    memset(pool, 0, sizeof *pool);
+}
+
+/* A zeroed buffer of `bytes` (header included): the smallest pooled one that fits without
+ * wasting more than half of it, or a new one. Pooled buffers keep their whole size in their
+ * first bytes. */
+static char *pooled_buffer(size_t bytes, int *pooled)
+{
+    gbx_nn_pool *pool = thread_pool;
+    *pooled = pool != NULL;
+    if (!pool) return calloc(1, bytes);
+    size_t best = SIZE_MAX;
+    for (size_t b = 0; b < pool->count; b++)
+        if (pool->sizes[b] >= bytes && pool->sizes[b] / 2 <= bytes &&
+            (best == SIZE_MAX || pool->sizes[b] < pool->sizes[best]))
+            best = b;
+    char *block;
+    size_t size = bytes;
+    if (best == SIZE_MAX) {
+        if (!(block = calloc(1, bytes))) return NULL;
+    } else {
+        block = pool->blocks[best];
+        size = pool->sizes[best];
+        pool->blocks[best] = pool->blocks[--pool->count];
+        pool->sizes[best] = pool->sizes[pool->count];
+        memset(block, 0, bytes);
+    }
+    memcpy(block, &size, sizeof size);
+    return block;
+}
+
+/* Returns a buffer to the thread's pool, or frees it; pooled buffers have their size in front. */
+static void release_buffer(void *data, int pooled)
+{
+    if (!data) return;
+    gbx_nn_pool *pool = thread_pool;
+    if (!pooled || !pool) {
+        free(pooled ? (char *)data - 16 : data);
+        return;
+    }
+    if (pool->count == pool->capacity) {
+        size_t capacity = pool->capacity ? 2 * pool->capacity : 64;
+        void **blocks = realloc(pool->blocks, capacity * sizeof *blocks);
+        if (blocks) pool->blocks = blocks;
+        size_t *sizes = blocks ? realloc(pool->sizes, capacity * sizeof *sizes) : NULL;
+        if (sizes) pool->sizes = sizes;
+        if (!blocks || !sizes) {
+            free((char *)data - 16);
+            return;
+        }
+        pool->capacity = capacity;
+    }
+    size_t bytes;
+    memcpy(&bytes, (char *)data - 16, sizeof bytes);
+    pool->blocks[pool->count] = (char *)data - 16;
+    pool->sizes[pool->count++] = bytes;
+}
+
 gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
                                const int64_t *dims, gbx_error *error)
 {
@@ -26,10 +93,14 @@ gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank
     tensor->type = type;
     tensor->rank = rank;
     tensor->count = count;
-    void *data = type == GBX_NN_FLOAT ? gbx_calloc(count ? count : 1, sizeof(float))
-                                      : gbx_calloc(count ? count : 1, sizeof(int64_t));
-    if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for a tensor of %zu values",
-                               count);
+    /* A pooled buffer carries its usable size in a 16-byte header (keeping the alignment). */
+    size_t bytes = (count ? count : 1) * (type == GBX_NN_FLOAT ? sizeof(float) : sizeof(int64_t));
+    int pooled;
+    char *block = pooled_buffer(bytes + 16, &pooled);
+    if (!block) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for a tensor of %zu values",
+                                count);
+    void *data = pooled ? block + 16 : block;
+    tensor->pooled = pooled;
     if (type == GBX_NN_FLOAT) tensor->f = data;
     else tensor->i = data;
     return GBX_OK;
@@ -38,8 +109,8 @@ gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank
 void gbx_nn_tensor_release(gbx_nn_tensor *tensor)
 {
     if (!tensor->borrowed) {
-        free(tensor->f);
-        free(tensor->i);
+        release_buffer(tensor->f, tensor->pooled);
+        release_buffer(tensor->i, tensor->pooled);
     }
     memset(tensor, 0, sizeof *tensor);
 }

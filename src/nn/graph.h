@@ -31,7 +31,22 @@ typedef struct {
     float *f;       /* GBX_NN_FLOAT */
     int64_t *i;     /* GBX_NN_INT64 */
     int borrowed;   /* data belongs to someone else (a graph constant): never freed here */
+    int pooled;     /* data came from the thread's pool (gbx_nn_pool) */
 } gbx_nn_tensor;
+
+/* A per-thread pool of tensor buffers: while one is active on a thread, tensors allocated there
+ * reuse the buffers of tensors released there, instead of asking the system for fresh pages on
+ * every batch (large blocks are mapped and unmapped each time, which costs more than the
+ * arithmetic on image networks). */
+typedef struct {
+    void **blocks;
+    size_t *sizes;
+    size_t count, capacity;
+} gbx_nn_pool;
+/* Makes pool (zero-initialised by the caller) the calling thread's; NULL stops pooling. */
+void gbx_nn_pool_use(gbx_nn_pool *pool);
+/* Frees the pool's buffers (stop using it first). */
+void gbx_nn_pool_free(gbx_nn_pool *pool);
 
 typedef enum {
     GBX_NN_ATTRIBUTE_INT, GBX_NN_ATTRIBUTE_FLOAT, GBX_NN_ATTRIBUTE_INTS, GBX_NN_ATTRIBUTE_FLOATS,

@@ -1511,8 +1511,17 @@ static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tenso
     const float *g = gradient_of(grad_out, 0);
     if (!g || !grad_in[0]) return GBX_OK;
     float alpha = node->params.floats[0], gamma = node->params.floats[1];
-    for (size_t j = 0; j < in[0]->count; j++)
-        grad_in[0]->f[j] += g[j] * unary_derivative(code, in[0]->f[j], out[0]->f[j], alpha, gamma);
+    const float *x = in[0]->f, *y = out[0]->f;
+    float *dx = grad_in[0]->f;
+    size_t n = in[0]->count;
+    /* The common activations get loops of their own, which the compiler vectorises. */
+    switch (code) {
+    case RELU: for (size_t j = 0; j < n; j++) dx[j] += x[j] > 0 ? g[j] : 0.0f; break;
+    case SIGMOID: for (size_t j = 0; j < n; j++) dx[j] += g[j] * y[j] * (1 - y[j]); break;
+    case TANH: for (size_t j = 0; j < n; j++) dx[j] += g[j] * (1 - y[j] * y[j]); break;
+    default:
+        for (size_t j = 0; j < n; j++) dx[j] += g[j] * unary_derivative(code, x[j], y[j], alpha, gamma);
+    }
     return GBX_OK;
 }
 

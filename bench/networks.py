@@ -1,0 +1,193 @@
+"""glassbox's network explainers against shap and captum on the same PyTorch networks, rows and
+backgrounds, in one run (the third `make bench` suite).
+
+  - deep: the credit network (61 inputs, Dense 64 relu, Dropout, Dense 32 relu, Dense 1
+    sigmoid, trained here on the German credit data), 1,000 rows against a 100-row background:
+    `glassbox explain --method deep` on its ONNX export vs shap.DeepExplainer and
+    captum.attr.DeepLiftShap on the torch module.
+  - integrated gradients: a CNN trained here on Fashion-MNIST (Debian's dataset-fashion-mnist),
+    100 test images, 50 Gauss-Legendre steps from a zero baseline, each image's predicted class:
+    `glassbox explain --method integrated-gradients --class predicted` vs
+    captum.attr.IntegratedGradients.
+
+glassbox is timed end to end (the command: load, parse, explain, write) at 1 and 2 threads;
+torch runs with 2 threads. Times are medians of the repeats, per explained row; the ratio is
+reference / glassbox at 2 threads. The largest difference from each reference is printed too.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+
+
+def write_csv(path, matrix, names=None):
+    names = names or ["x%d" % i for i in range(matrix.shape[1])]
+    np.savetxt(path, matrix, delimiter=",", header=",".join(names), comments="", fmt="%.9g")
+
+
+def glassbox_values(path, K=1):
+    import json
+    with open(path) as f:
+        document = json.load(f)
+    return np.asarray(document["values"], dtype=np.float64)
+
+
+def time_glassbox(arguments, threads, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(arguments + ["--threads", str(threads), "--quiet"], check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_reference(run, repeats):
+    """Median over the repeats; a reference slower than 30 s a run is timed once."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+        if times[-1] > 30:
+            break
+    return statistics.median(times), result
+
+
+def export(model, example, path):
+    import torch
+    model.eval()
+    torch.onnx.export(model, example, path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+
+
+def report(name, rows, glassbox_1, glassbox_2, references):
+    print(f"\n{name}: {rows} rows")
+    print(f"  glassbox   1 thread  {1000 * glassbox_1 / rows:9.3f} ms/row   "
+          f"({rows / glassbox_1:9.0f} rows/s)")
+    print(f"  glassbox   2 threads {1000 * glassbox_2 / rows:9.3f} ms/row   "
+          f"({rows / glassbox_2:9.0f} rows/s)")
+    for label, seconds, difference in references:
+        print(f"  {label:10s} 2 threads {1000 * seconds / rows:9.3f} ms/row   ratio "
+              f"{seconds / glassbox_2:6.1f}x   largest difference {difference:.2e}")
+
+
+def deep_credit(work, glassbox, repeats):
+    import shap
+    import torch
+    from captum.attr import DeepLiftShap
+    from torch import nn
+    from generate import CREDIT_TRAIN_ROWS, load_credit
+    torch.manual_seed(7)
+    frame, y = load_credit()
+    X = frame.to_numpy(dtype=np.float32)
+    mean, scale = X[:CREDIT_TRAIN_ROWS].mean(0), X[:CREDIT_TRAIN_ROWS].std(0)
+    scale[scale == 0] = 1
+
+    class Credit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.tensor(mean))
+            self.register_buffer("scale", torch.tensor(scale))
+            self.body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Dropout(0.3),
+                                      nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+
+        def forward(self, x):
+            return self.body((x - self.mean) / self.scale)
+
+    model = Credit()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    inputs = torch.tensor(X[:CREDIT_TRAIN_ROWS])
+    targets = torch.tensor(y[:CREDIT_TRAIN_ROWS], dtype=torch.float32).unsqueeze(1)
+    for _ in range(300):
+        optimiser.zero_grad()
+        nn.functional.binary_cross_entropy(model(inputs), targets).backward()
+        optimiser.step()
+    model.eval()
+    onnx_path = os.path.join(work, "credit.onnx")
+    export(model, inputs[:1], onnx_path)
+    rows, background = X, X[:100]
+    write_csv(os.path.join(work, "credit_rows.csv"), rows, list(frame.columns))
+    write_csv(os.path.join(work, "credit_background.csv"), background, list(frame.columns))
+    output = os.path.join(work, "credit_deep.json")
+    arguments = [glassbox, "explain", "--model", onnx_path, "--data",
+                 os.path.join(work, "credit_rows.csv"), "--method", "deep", "--background",
+                 os.path.join(work, "credit_background.csv"), "--output", output, "--no-data"]
+    one = time_glassbox(arguments, 1, repeats)
+    two = time_glassbox(arguments, 2, repeats)
+    ours = glassbox_values(output).reshape(len(rows), -1)
+    rows_t, background_t = torch.tensor(rows), torch.tensor(background)
+    seconds_captum, captum = time_reference(
+        lambda: DeepLiftShap(model).attribute(rows_t, baselines=background_t, target=0)
+        .detach().numpy(), repeats)
+    explainer = shap.DeepExplainer(model, background_t)
+    seconds_shap, values = time_reference(
+        lambda: np.asarray(explainer.shap_values(rows_t, check_additivity=False)), 1)
+    report("deep, credit network, 100 background rows", len(rows), one, two, [
+        ("shap", seconds_shap, np.abs(values.reshape(len(rows), -1) - ours).max()),
+        ("captum", seconds_captum, np.abs(captum.reshape(len(rows), -1) - ours).max())])
+
+
+def integrated_gradients_cnn(work, glassbox, repeats):
+    import torch
+    from captum.attr import IntegratedGradients
+    from torch import nn
+    from generate_onnx import fashion_mnist
+    torch.manual_seed(7)
+    images, labels = fashion_mnist("train")
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, groups=4), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
+    x, y = torch.tensor(images[:12000]), torch.tensor(labels[:12000])
+    for start in range(0, len(x), 128):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(x[start:start + 128]), y[start:start + 128]).backward()
+        optimiser.step()
+    model.eval()
+    onnx_path = os.path.join(work, "cnn.onnx")
+    export(model, x[:1], onnx_path)
+    test_images, _ = fashion_mnist("test")
+    rows = test_images[:100]
+    write_csv(os.path.join(work, "cnn_rows.csv"), rows.reshape(len(rows), -1))
+    output = os.path.join(work, "cnn_ig.json")
+    arguments = [glassbox, "explain", "--model", onnx_path, "--data",
+                 os.path.join(work, "cnn_rows.csv"), "--method", "integrated-gradients",
+                 "--steps", "50", "--class", "predicted", "--output", output, "--no-data"]
+    one = time_glassbox(arguments, 1, repeats)
+    two = time_glassbox(arguments, 2, repeats)
+    ours = glassbox_values(output).reshape(len(rows), -1)
+    inputs = torch.tensor(rows)
+    with torch.no_grad():
+        predicted = model(inputs).argmax(1)
+    seconds_captum, captum = time_reference(
+        lambda: IntegratedGradients(model).attribute(inputs, target=predicted, n_steps=50)
+        .detach().numpy(), repeats)
+    report("integrated gradients, Fashion-MNIST CNN, 50 steps", len(rows), one, two, [
+        ("captum", seconds_captum, np.abs(captum.reshape(len(rows), -1) - ours).max())])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--glassbox", default=os.path.join(ROOT, "build", "glassbox"))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    import torch
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as work:
+        deep_credit(work, args.glassbox, args.repeats)
+        integrated_gradients_cnn(work, args.glassbox, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
