@@ -19,7 +19,7 @@ rm -rf "$here"/fixtures/*
 # onnxruntime's outputs as the reference.
 onnx_venv=${GBX_FIXTURE_VENV_ONNX:-/tmp/glassbox-fixtures-venv-onnx}
 python3 -m venv "$onnx_venv"
-"$onnx_venv/bin/pip" install -q torch onnx onnxruntime scikit-learn skl2onnx shap pandas \
+"$onnx_venv/bin/pip" install -q torch onnx onnxruntime scikit-learn skl2onnx shap captum pandas \
     tensorflow-cpu tf2onnx
 mkdir -p "$here/fixtures/onnx"
 for stage in torch sklearn keras manifest; do
