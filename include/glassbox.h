@@ -177,9 +177,10 @@ typedef enum {
     GBX_METHOD_SMOOTHGRAD,        /* saliency averaged over noisy copies (samples, stdevs) */
     GBX_METHOD_INTEGRATED_GRADIENTS, /* from a baseline (zeros, or a one-row background) */
     GBX_METHOD_GRADIENT_SHAP,     /* expected gradients over the background (samples, stdevs) */
-    GBX_METHOD_DEEP               /* DeepSHAP: DeepLIFT rescale multipliers averaged over the
+    GBX_METHOD_DEEP,              /* DeepSHAP: DeepLIFT rescale multipliers averaged over the
                                    * background, as shap's DeepExplainer and captum's
                                    * DeepLiftShap */
+    GBX_METHOD_GRAD_CAM           /* Grad-CAM at options.layer, upsampled to the input */
 } gbx_method;
 
 typedef enum {
@@ -250,6 +251,8 @@ typedef struct {
     gbx_integration integration; /* integrated gradients: rule (default Gauss-Legendre) */
     size_t samples;              /* smoothgrad, gradient shap: draws per row (0: 5) */
     double stdevs;               /* smoothgrad, gradient shap: noise (negative: 1 and 0) */
+    const char *layer;           /* grad cam: the tensor (a convolution's output) to map; kept
+                                  * by pointer, so it must outlive the explainer */
     long output;                 /* network methods: GBX_OUTPUT_ALL (default), an output's
                                   * index, or GBX_OUTPUT_PREDICTED (each row's largest) */
 } gbx_explainer_options;

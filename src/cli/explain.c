@@ -33,7 +33,8 @@ static const char help[] =
     "                       for networks (ONNX, Keras), as captum: saliency, input-x-gradient,\n"
     "                       smoothgrad, integrated-gradients (from --baseline) or\n"
     "                       gradient-shap (expected gradients over --background) or deep\n"
-    "                       (DeepSHAP: DeepLIFT's rescale rule averaged over --background)\n"
+    "                       (DeepSHAP: DeepLIFT's rescale rule averaged over --background) or\n"
+    "                       grad-cam (--layer)\n"
     "  --background B       CSV of background rows (every method but tree)\n"
     "  --background-sample K  use K rows of the background, drawn with --seed\n"
     "  --background-kmeans K  use K weighted k-means centres of the background (shap.kmeans)\n"
@@ -70,6 +71,8 @@ static const char help[] =
     "  --class C            network methods: explain output C only (its index), predicted\n"
     "                       (each row's largest output) or all (default)\n"
     "  --output-name NAME   network methods: explain the output called NAME only\n"
+    "  --layer NAME         grad-cam: the tensor (a convolution's output) whose channels are\n"
+    "                       weighed by their mean gradient; the map is upsampled to the input\n"
     "  --output-space S     raw (default: margin / log-odds) or probability\n"
     "                       (tree-interventional, logistic and softmax models)\n"
     "  --interactions       add SHAP interaction values (method tree, JSON only)\n"
@@ -110,7 +113,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"steps", required_argument, 0, 'P'}, {"integration", required_argument, 0, 'I'},
         {"baseline", required_argument, 0, 'A'}, {"nsamples", required_argument, 0, 'Z'},
         {"stdevs", required_argument, 0, 'V'}, {"class", required_argument, 0, 'k'},
-        {"output-name", required_argument, 0, 'O'},
+        {"output-name", required_argument, 0, 'O'}, {"layer", required_argument, 0, 'y'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int option;
     long number;
@@ -240,7 +243,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
                 return cli_usage_error("explain", "unknown method \"%s\" (auto, tree, "
                                        "tree-interventional, exact, permutation, linear, "
                                        "kernel, lime, saliency, input-x-gradient, smoothgrad, "
-                                       "integrated-gradients, gradient-shap, deep)",
+                                       "integrated-gradients, gradient-shap, deep, grad-cam)",
                                        optarg);
             break;
         case 's':
@@ -279,6 +282,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'A': a->baseline = optarg; break;
         case 'k': a->class_choice = optarg; break;
         case 'O': a->output_name = optarg; break;
+        case 'y': a->explainer.layer = optarg; break;
         case 'Z':
             if (!cli_parse_count(optarg, &number) || number > 1024)
                 return cli_usage_error("explain", "--nsamples needs a number from 1 to 1024, not "

@@ -32,6 +32,7 @@ static const char *const method_names[] = {
     [GBX_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
     [GBX_METHOD_GRADIENT_SHAP] = "gradient-shap",
     [GBX_METHOD_DEEP] = "deep",
+    [GBX_METHOD_GRAD_CAM] = "grad-cam",
 };
 
 gbx_status gbx_method_parse(const char *name, gbx_method *out)
@@ -60,6 +61,7 @@ const char *gbx_method_name(gbx_method method)
     case GBX_METHOD_INTEGRATED_GRADIENTS: return "integrated_gradients";
     case GBX_METHOD_GRADIENT_SHAP: return "gradient_shap";
     case GBX_METHOD_DEEP: return "deep";
+    case GBX_METHOD_GRAD_CAM: return "grad_cam";
     case GBX_METHOD_AUTO: break;
     }
     return "auto";
@@ -138,7 +140,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     int model_agnostic = method == GBX_METHOD_EXACT || method == GBX_METHOD_PERMUTATION ||
                          method == GBX_METHOD_LINEAR || method == GBX_METHOD_KERNEL ||
                          method == GBX_METHOD_LIME;
-    int gradient = method >= GBX_METHOD_SALIENCY && method <= GBX_METHOD_DEEP;
+    int gradient = method >= GBX_METHOD_SALIENCY && method <= GBX_METHOD_GRAD_CAM;
     if (gradient && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods attribute each input; they "
                         "take no feature groups (sum a group's values instead)");
@@ -197,10 +199,11 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             [GBX_METHOD_SMOOTHGRAD] = GBX_GRADIENT_SMOOTHGRAD,
             [GBX_METHOD_INTEGRATED_GRADIENTS] = GBX_GRADIENT_INTEGRATED,
             [GBX_METHOD_GRADIENT_SHAP] = GBX_GRADIENT_SHAP,
-            [GBX_METHOD_DEEP] = GBX_GRADIENT_DEEP};
+            [GBX_METHOD_DEEP] = GBX_GRADIENT_DEEP,
+            [GBX_METHOD_GRAD_CAM] = GBX_GRADIENT_GRAD_CAM};
         gbx_gradient_options gradient_options = {kinds[method], options->steps, options->integration,
                                                  options->samples, options->stdevs, options->seed,
-                                                 options->output};
+                                                 options->output, options->layer};
         status = gbx_gradients_prepare(model, options->background, &gradient_options,
                                        &explainer->gradients, error);
         if (status == GBX_OK) {

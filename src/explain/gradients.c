@@ -26,6 +26,7 @@ struct gbx_gradients {
     size_t baseline_rows;
     double *base_values;    /* [K] */
     long output;            /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
+    int layer;              /* grad cam: the layer's value index */
 };
 
 /* Gauss-Legendre nodes on [-1, 1] in ascending order, and weights (as numpy's leggauss). */
@@ -162,6 +163,17 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     g->graph = model->network;
     g->options = *options;
     g->output = options->output;
+    g->layer = -1;
+    if (options->kind == GBX_GRADIENT_GRAD_CAM) {
+        g->layer = options->layer ? gbx_nn_find_value(g->graph, options->layer) : -1;
+        if (g->layer < 0) {
+            gbx_gradients_free(g);
+            return gbx_fail(error, GBX_ERR_USAGE, "grad-cam needs --layer naming one of the "
+                            "network's tensors (a convolution's output)%s%s%s",
+                            options->layer ? "; there is no \"" : "",
+                            options->layer ? options->layer : "", options->layer ? "\"" : "");
+        }
+    }
     if (!g->options.steps) g->options.steps = 50;
     if (!g->options.samples) g->options.samples = 5;
     if (g->options.stdevs < 0) g->options.stdevs = options->kind == GBX_GRADIENT_SMOOTHGRAD ? 1.0 : 0.0;
@@ -315,6 +327,86 @@ static const double *draw_baseline(const gbx_gradients *g, double u)
     return g->baselines + low * g->model->features;
 }
 
+/* Grad-CAM (captum's LayerGradCam, then LayerAttribution.interpolate, nearest): the layer's
+ * channels weighed by their mean gradient, summed, and the map at the layer's resolution
+ * spread over the input's positions (each input channel the same). */
+static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *rows, size_t n,
+                                         const size_t *classes, double *values, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features, K = g->model->outputs, passes = classes ? 1 : K;
+    float *points = gbx_malloc_array(n * M > 0 ? n * M : 1, sizeof(float));
+    gbx_nn_tensor *values_x = gbx_calloc(graph->value_count, sizeof *values_x);
+    gbx_nn_tensor *grads = gbx_calloc(graph->value_count, sizeof *grads);
+    gbx_status status = points && values_x && grads ? GBX_OK
+                                                    : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; status == GBX_OK && j < n * M; j++) points[j] = (float)rows[j];
+    int ran = 0;
+    if (status == GBX_OK) ran = (status = gbx_nn_forward(graph, points, n, values_x, error)) == GBX_OK;
+    const gbx_nn_tensor *A = ran ? &values_x[g->layer] : NULL;
+    if (status == GBX_OK && (A->rank < 3 || A->dims[0] != (int64_t)n))
+        status = gbx_fail(error, GBX_ERR_USAGE, "layer \"%s\" has rank %d; Grad-CAM needs a "
+                          "convolution's output [batch, channels, positions...]",
+                          graph->value_names[g->layer], A->rank);
+    /* The input's spatial shape: [channels, positions...] after the batch. */
+    int input_spatial = graph->input_rank - 2;
+    if (status == GBX_OK && (input_spatial < 1 || input_spatial != A->rank - 2))
+        status = gbx_fail(error, GBX_ERR_USAGE, "Grad-CAM maps a layer of %d spatial dimensions "
+                          "onto an input of %d", A->rank - 2, input_spatial);
+    gbx_nn_tensor seed = {0};
+    if (status == GBX_OK)
+        status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values_x[graph->output].rank,
+                                     values_x[graph->output].dims, error);
+    size_t C = status == GBX_OK ? (size_t)A->dims[1] : 0, positions = 1, input_positions = 1;
+    for (int d = 0; status == GBX_OK && d < input_spatial; d++) {
+        positions *= (size_t)A->dims[2 + d];
+        input_positions *= (size_t)graph->input_dims[2 + d];
+    }
+    double *map = status == GBX_OK ? gbx_malloc_array(positions, sizeof(double)) : NULL;
+    if (status == GBX_OK && !map) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; status == GBX_OK && k < passes; k++) {
+        memset(seed.f, 0, seed.count * sizeof(float));
+        for (size_t r = 0; r < n; r++) seed.f[r * K + (classes ? classes[r] : k)] = 1.0f;
+        status = gbx_nn_backward(graph, values_x, graph->output, &seed, grads, error);
+        const float *d = status == GBX_OK ? grads[g->layer].f : NULL;
+        for (size_t r = 0; status == GBX_OK && r < n; r++) {
+            memset(map, 0, positions * sizeof(double));
+            for (size_t c = 0; c < C; c++) {
+                const float *a = A->f + (r * C + c) * positions;
+                double weight = 0;
+                for (size_t p = 0; d && p < positions; p++) weight += d[(r * C + c) * positions + p];
+                weight /= (double)positions;
+                for (size_t p = 0; p < positions; p++) map[p] += weight * a[p];
+            }
+            /* Nearest upsampling, as torch's interpolate: source = floor(target * in / out). */
+            double *target = values + (r * passes + k) * M;
+            for (size_t q = 0; q < input_positions; q++) {
+                size_t rest = q, source = 0, stride = 1;
+                size_t index[8];
+                for (int dim = input_spatial - 1; dim >= 0; dim--) {
+                    size_t out = (size_t)graph->input_dims[2 + dim], in = (size_t)A->dims[2 + dim];
+                    index[dim] = (rest % out) * in / out;
+                    rest /= out;
+                }
+                for (int dim = input_spatial - 1; dim >= 0; dim--) {
+                    source += index[dim] * stride;
+                    stride *= (size_t)A->dims[2 + dim];
+                }
+                for (size_t channel = 0; channel < M / input_positions; channel++)
+                    target[channel * input_positions + q] = map[source];
+            }
+        }
+        for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
+    }
+    free(map);
+    gbx_nn_tensor_release(&seed);
+    if (ran) gbx_nn_values_free(graph, values_x);
+    free(values_x);
+    free(grads);
+    free(points);
+    return status;
+}
+
 /* Explains rows [0, n) of `rows` (one block): values [n][K][M]. */
 static gbx_status explain_block(const gbx_gradients *g, const double *rows, size_t n,
                                 const size_t *classes, double *values, gbx_error *error)
@@ -440,11 +532,14 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
             size_t first = b * block, count = n - first < block ? n - first : block;
             gbx_error local;
             const size_t *block_classes = classes ? classes + first : NULL;
-            gbx_status s = g->options.kind == GBX_GRADIENT_DEEP
-                               ? explain_deep_block(g, rows + first * M, count, block_classes,
-                                                    values + first * K * M, &local)
-                               : explain_block(g, rows + first * M, count, block_classes,
-                                               values + first * K * M, &local);
+            double *block_values = values + first * K * M;
+            const double *block_rows = rows + first * M;
+            gbx_status s =
+                g->options.kind == GBX_GRADIENT_DEEP
+                    ? explain_deep_block(g, block_rows, count, block_classes, block_values, &local)
+                : g->options.kind == GBX_GRADIENT_GRAD_CAM
+                    ? explain_grad_cam_block(g, block_rows, count, block_classes, block_values, &local)
+                    : explain_block(g, block_rows, count, block_classes, block_values, &local);
             if (s != GBX_OK) {
 #pragma omp critical(gbx_gradients_failure)
                 if (b < failed) {

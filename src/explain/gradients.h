@@ -11,7 +11,8 @@ typedef enum {
     GBX_GRADIENT_SMOOTHGRAD,        /* saliency averaged over noisy copies of x */
     GBX_GRADIENT_INTEGRATED,        /* (x - b) * integral of the gradient from b to x */
     GBX_GRADIENT_SHAP,              /* expected gradients over baselines and noise */
-    GBX_GRADIENT_DEEP               /* DeepLIFT rescale multipliers averaged over baselines */
+    GBX_GRADIENT_DEEP,              /* DeepLIFT rescale multipliers averaged over baselines */
+    GBX_GRADIENT_GRAD_CAM           /* a layer's channels weighed by their mean gradient */
 } gbx_gradient_kind;
 
 typedef struct {
@@ -22,6 +23,7 @@ typedef struct {
     double stdevs;               /* smoothgrad (default 1), gradient shap (default 0): noise */
     uint64_t seed;
     long output;                 /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
+    const char *layer;           /* grad cam: the tensor whose channels are weighed */
 } gbx_gradient_options;
 
 typedef struct gbx_gradients gbx_gradients;

@@ -356,6 +356,10 @@ static void write_gradient_parameters(FILE *f, const gbx_explainer *x)
     if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
         fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
                 x->background_sha256);
+    if (method == GBX_METHOD_GRAD_CAM) {
+        fputs(", \"layer\": ", f);
+        write_json_string(f, x->options.layer);
+    }
     if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)
         fprintf(f, ", \"samples\": %zu, \"stdevs\": %.17g", x->options.samples ? x->options.samples : 5,
                 x->options.stdevs >= 0 ? x->options.stdevs

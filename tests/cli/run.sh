@@ -456,6 +456,11 @@ grep -q '"explained_output"' "$work/cnn_deep.json" || fail "--class predicted: n
 expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
     --method saliency --output-name class_3 --output "$work/cnn_saliency.csv" --quiet
 head -1 "$work/cnn_saliency.csv" | grep -q '^output,' && fail "one chosen output: CSV still has an output column"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
+    --method grad-cam --layer /7/Relu_output_0 --class predicted --output "$work/cam.json" --quiet
+grep -q '"layer": "/7/Relu_output_0"' "$work/cam.json" || fail "grad-cam: layer not recorded"
+expect 2 "there is no \"conv9\"" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" \
+    --data "$onnx/torch_fashion_cnn.data.csv" --method grad-cam --layer conv9
 expect 2 "--class 12 is not an output" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" \
     --data "$onnx/torch_fashion_cnn.data.csv" --method saliency --class 12
 expect 2 "choosing one output is for the network methods" -- "$glassbox" explain --model "$model" \

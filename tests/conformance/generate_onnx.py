@@ -366,6 +366,15 @@ def torch_fashion_cnn(directory):
     noise = np.random.default_rng(SEED).uniform(0, 0.02, size=(20, 1, 28, 28)).astype(np.float32)
     captum_references(fixture, model, rows[:2], test_images[100:120] + noise, 10)
     deep_references(fixture, model, rows[:2], test_images[100:120] + noise, 10)
+    # Grad-CAM at the last convolution's ReLU (ONNX tensor /7/Relu_output_0), upsampled to
+    # 28 x 28 the way captum does it (nearest).
+    from captum.attr import LayerAttribution, LayerGradCam
+    inputs = torch.tensor(rows[:2])
+    cams = [LayerAttribution.interpolate(LayerGradCam(model, model[7]).attribute(inputs, target=k),
+                                         (28, 28)).detach().reshape(2, -1).double().numpy()
+            for k in range(10)]
+    fixture.reference("captum_grad_cam", np.stack(cams, 1).reshape(20, -1),
+                      layer="/7/Relu_output_0")
     fixture.save()
 
 

@@ -216,6 +216,13 @@ static void check_gradient_methods(json_object *fixture, const gbx_model *model,
     options.background = background;
     check_captum(fixture, "captum_deeplift_shap", model, data, &options, 1e-4);
     check_captum(fixture, "shap_deep", model, data, &options, 1e-4);
+    json_object *cam = member(member(fixture, "references"), "captum_grad_cam");
+    if (cam) {
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_GRAD_CAM;
+        options.layer = json_object_get_string(member(cam, "layer"));
+        check_captum(fixture, "captum_grad_cam", model, data, &options, 1e-4);
+    }
     gbx_data_free(mean);
 }
 
