@@ -94,6 +94,15 @@ static gbx_status read_ints(const gbx_nn_tensor *t, int64_t *out, size_t max, si
     return GBX_OK;
 }
 
+/* Steps a multi-dimensional index (the last dimension fastest) over `rank` dimensions. */
+static void advance(int64_t *counter, const int64_t *dims, int rank)
+{
+    for (int d = rank - 1; d >= 0; d--) {
+        if (++counter[d] < dims[d]) return;
+        counter[d] = 0;
+    }
+}
+
 /* ---- broadcasting ------------------------------------------------------------------------- */
 
 /* Numpy broadcasting of n shapes into out_dims; strides[i][d] steps input i along output
@@ -148,10 +157,7 @@ static void broadcast_rows(int n, int rank, const int64_t *dims,
             for (int d = 0; d < rank - 1; d++) offsets[i] += (size_t)counter[d] * strides[i][d];
         }
         fn(context, row * length, offsets, inner, length);
-        for (int d = rank - 2; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, rank - 1);
     }
 }
 
@@ -619,10 +625,7 @@ static gbx_status forward_matmul(const gbx_nn_node *node, gbx_nn_tensor *const *
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
                     A.f + offset_a * (size_t)(M * K), (int)K, B.f + offset_b * (size_t)(K * N),
                     (int)N, 0.0f, out[0]->f + b * (size_t)(M * N), (int)N);
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, rank);
     }
     return GBX_OK;
 }
@@ -791,10 +794,7 @@ static gbx_status forward_transpose(const gbx_nn_node *node, gbx_nn_tensor *cons
         for (int d = 0; d < rank; d++) source += (size_t)counter[d] * in_strides[perm[d]];
         if (in[0]->type == GBX_NN_FLOAT) out[0]->f[j] = in[0]->f[source];
         else out[0]->i[j] = in[0]->i[source];
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, rank);
     }
     return GBX_OK;
 }
@@ -1158,10 +1158,7 @@ static void slice_walk(const gbx_nn_tensor *x, const int64_t *start, const int64
         for (int d = 0; d < rank; d++)
             source += (size_t)(start[d] + counter[d] * step[d]) * strides[d];
         visit(context, j, source);
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, rank);
     }
 }
 
@@ -1219,10 +1216,7 @@ static gbx_status forward_tile(const gbx_nn_node *node, gbx_nn_tensor *const *in
         for (int d = 0; d < x->rank; d++) source += (size_t)(counter[d] % x->dims[d]) * strides[d];
         if (x->type == GBX_NN_FLOAT) out[0]->f[j] = x->f[source];
         else out[0]->i[j] = x->i[source];
-        for (int d = x->rank - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, x->rank);
     }
     return GBX_OK;
 }
@@ -1286,10 +1280,7 @@ static gbx_status reduce(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_
         size_t target = 0;
         for (int d = 0; d < rank; d++) target += (size_t)counter[d] * strides[d];
         sums[target] += in[0]->f[j];
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < in[0]->dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, in[0]->dims, rank);
     }
     for (size_t j = 0; j < out[0]->count; j++)
         out[0]->f[j] = (float)(mean ? (group ? sums[j] / (double)group : NAN) : sums[j]);
@@ -1673,10 +1664,7 @@ static gbx_status backward_matmul(const gbx_nn_node *node, gbx_nn_tensor *const 
         if (grad_in[1])
             gemm_add(1, 0, K, N, M, 1.0f, A.f + offset_a * (size_t)M * K, K, gb, N,
                      grad_in[1]->f + offset_b * (size_t)K * N);
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, dims, rank);
     }
     return GBX_OK;
 }
@@ -1746,10 +1734,7 @@ static gbx_status backward_transpose(const gbx_nn_node *node, gbx_nn_tensor *con
         size_t source = 0;
         for (int d = 0; d < rank; d++) source += (size_t)counter[d] * in_strides[perm[d]];
         grad_in[0]->f[source] += g[j];
-        for (int d = rank - 1; d >= 0; d--) {
-            if (++counter[d] < out[0]->dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, out[0]->dims, rank);
     }
     return GBX_OK;
 }
@@ -1872,10 +1857,7 @@ static gbx_status backward_tile(const gbx_nn_node *node, gbx_nn_tensor *const *i
         size_t source = 0;
         for (int d = 0; d < x->rank; d++) source += (size_t)(counter[d] % x->dims[d]) * strides[d];
         grad_in[0]->f[source] += g[j];
-        for (int d = x->rank - 1; d >= 0; d--) {
-            if (++counter[d] < out[0]->dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, out[0]->dims, x->rank);
     }
     return GBX_OK;
 }
@@ -1929,10 +1911,7 @@ static gbx_status reduce_backward(const gbx_nn_node *node, gbx_nn_tensor *const 
         size_t target = 0;
         for (int d = 0; d < in[0]->rank; d++) target += (size_t)counter[d] * strides[d];
         grad_in[0]->f[j] += g[target] * scale;
-        for (int d = in[0]->rank - 1; d >= 0; d--) {
-            if (++counter[d] < in[0]->dims[d]) break;
-            counter[d] = 0;
-        }
+        advance(counter, in[0]->dims, in[0]->rank);
     }
     return GBX_OK;
 }
