@@ -1,6 +1,7 @@
 /* Streaming CSV reader: RFC 4180 quoting, CRLF, UTF-8 BOM, header row, missing-value tokens,
  * and the mapping from file columns to model features. Every error names file:line:column. */
 #include "../models/model.h"
+#include "npy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,8 @@ struct gbx_data_reader {
     int quiet;
     uint64_t consumed;       /* bytes before the current buffer */
     uint64_t size;           /* file size, 0 if unknown */
+    double *array;           /* a .npy file, read whole: [array_rows][features] */
+    size_t array_rows, array_row;
 };
 
 static int next_byte(gbx_data_reader *reader)
@@ -166,6 +169,7 @@ void gbx_data_reader_free(gbx_data_reader *reader)
     free(reader->feature_of_column);
     free(reader->field);
     free(reader->path);
+    free(reader->array);
     free(reader);
 }
 
@@ -278,6 +282,34 @@ static gbx_status map_columns(gbx_data_reader *reader, const gbx_model *model, g
     return GBX_OK;
 }
 
+/* A .npy array: every row's values in order, named as the model names its features (or x0,
+ * x1, ...), which must number as many as the values per row. */
+static gbx_status open_npy(gbx_data_reader *reader, const gbx_model *model, gbx_error *error)
+{
+    size_t columns;
+    gbx_status status = gbx_npy_read(reader->path, &reader->array_rows, &columns, &reader->array,
+                                     error);
+    if (status != GBX_OK) return status;
+    if (model && gbx_model_features(model) != columns)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "%s: each row holds %zu values; the model "
+                        "expects %zu", reader->path, columns, gbx_model_features(model));
+    reader->file_columns = reader->features = columns;
+    reader->header = gbx_calloc(columns ? columns : 1, sizeof(char *));
+    reader->feature_names = gbx_calloc(columns ? columns : 1, sizeof(char *));
+    if (!reader->header || !reader->feature_names)
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < columns; j++) {
+        const char *name = model ? gbx_model_feature_name(model, j) : NULL;
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "x%zu", j);
+        if (!(reader->header[j] = gbx_strdup(name ? name : fallback)))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        reader->feature_names[j] = reader->header[j];
+    }
+    reader->size = (uint64_t)reader->array_rows;
+    return GBX_OK;
+}
+
 gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_data_reader **out,
                                 gbx_error *error)
 {
@@ -290,6 +322,13 @@ gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_da
     if (!reader->path) {
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         goto fail;
+    }
+    size_t length = strlen(path);
+    if (length > 4 && strcmp(path + length - 4, ".npy") == 0) {
+        status = open_npy(reader, model, error);
+        if (status != GBX_OK) goto fail;
+        *out = reader;
+        return GBX_OK;
     }
     reader->file = strcmp(path, "-") == 0 ? fdopen(dup(0), "rb") : fopen(path, "rb");
     if (!reader->file) {
@@ -354,6 +393,20 @@ gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_da
 {
     *chunk = NULL;
     if (max_rows == 0) return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_reader_next: max_rows is 0");
+    if (reader->array) {
+        size_t rows = reader->array_rows - reader->array_row;
+        if (rows > max_rows) rows = max_rows;
+        if (rows == 0) return GBX_OK;
+        gbx_data *data = gbx_data_alloc(rows, reader->features,
+                                        (const char *const *)reader->feature_names);
+        if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+        memcpy(data->values, reader->array + reader->array_row * reader->features,
+               rows * reader->features * sizeof(double));
+        reader->array_row += rows;
+        reader->consumed = reader->array_row; /* progress counts rows for arrays */
+        *chunk = data;
+        return GBX_OK;
+    }
     gbx_data *data = gbx_data_alloc(max_rows, reader->features,
                                     (const char *const *)reader->feature_names);
     if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", max_rows);

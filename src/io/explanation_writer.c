@@ -453,6 +453,13 @@ static void write_json_header(gbx_explanation_writer *w)
             write_json_string(f, column_name(w, j, buffer, sizeof buffer));
         }
     }
+    if (model->network) {
+        /* A network's input tensor per row (the values above are that tensor, flattened). */
+        const struct gbx_nn_graph *graph = model->network;
+        fputs("],\n\"input_shape\": [", f);
+        for (int d = 1; d < gbx_network_input_rank(graph); d++)
+            fprintf(f, "%s%lld", d > 1 ? ", " : "", (long long)gbx_network_input_dim(graph, d));
+    }
     fputs("],\n\"output_names\": [", f);
     /* One chosen output keeps its name; each row's largest is "predicted" (with the index of
      * the output per row under "explained_output"). */

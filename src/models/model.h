@@ -212,6 +212,9 @@ gbx_status gbx_xgboost_load(const char *path, const char *bytes, size_t length, 
 int gbx_onnx_detect(const char *bytes, size_t length);
 gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                          gbx_error *error);
+/* The rank of a network's input tensor (batch included) and its dimension d (onnx.c). */
+int gbx_network_input_rank(const struct gbx_nn_graph *graph);
+long long gbx_network_input_dim(const struct gbx_nn_graph *graph, int d);
 /* Makes model the network `graph` (taken over), run in float32 batches (onnx.c). */
 gbx_status gbx_network_model_init(gbx_model *model, struct gbx_nn_graph *graph, const char *path,
                                   gbx_error *error);

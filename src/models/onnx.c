@@ -463,6 +463,13 @@ static int ml_node(const Onnx__GraphProto *graph)
     return 0;
 }
 
+int gbx_network_input_rank(const gbx_nn_graph *graph) { return graph->input_rank; }
+
+long long gbx_network_input_dim(const gbx_nn_graph *graph, int d)
+{
+    return (long long)graph->input_dims[d];
+}
+
 /* Makes model the network `graph` (taken over): features from the input's shape, outputs from
  * one run on a row of zeros, which also proves the graph runs. Shared with keras.c. */
 gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const char *path,

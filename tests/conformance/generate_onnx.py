@@ -357,6 +357,8 @@ def torch_fashion_cnn(directory):
     fixture = Fixture(directory, "torch_fashion_cnn", "torch_fashion_cnn.onnx",
                       [f"p{r}_{c}" for r in range(28) for c in range(28)])
     fixture.data(rows)
+    np.save(fixture.path("data.npy"), rows[:10])  # the same images as an array [10, 1, 28, 28]
+    fixture.meta["data_npy"] = "torch_fashion_cnn.data.npy"
     fixture.reference("outputs", run_onnxruntime(path, rows))
     fixture.meta["outputs"] = 10
     fixture.meta["accuracy"] = float((model(torch.tensor(test_images[:2000])).argmax(1).numpy()

@@ -409,6 +409,41 @@ static void test_keras_formats_agree(void **state)
     gbx_data_free(all);
 }
 
+/* A .npy array reads as the same rows as the CSV; a truncated or foreign file is refused. */
+static void test_npy_input(void **state)
+{
+    (void)state;
+    gbx_model *model;
+    gbx_error error;
+    assert_int_equal(gbx_model_load(FIXTURES "torch_fashion_cnn.onnx", &model, &error), GBX_OK);
+    gbx_data *array, *table = read_csv("torch_fashion_cnn.data.csv", model);
+    if (gbx_data_read_csv(FIXTURES "torch_fashion_cnn.data.npy", model, &array, &error))
+        fail_msg("%s", error.message);
+    assert_int_equal(gbx_data_rows(array), 10);
+    assert_int_equal(gbx_data_columns(array), 784);
+    for (size_t j = 0; j < 10 * 784; j++)
+        assert_true(gbx_data_values(array)[j] == (double)(float)gbx_data_values(table)[j]);
+    FILE *file = fopen(FIXTURES "torch_fashion_cnn.data.npy", "rb");
+    static char bytes[40000];
+    size_t length = fread(bytes, 1, sizeof bytes, file);
+    fclose(file);
+    const char *cut = "/tmp/glassbox-test-cut.npy";
+    size_t cuts[] = {5, 40, 100, length - 1};
+    for (size_t c = 0; c < 4; c++) {
+        file = fopen(cut, "wb");
+        fwrite(bytes, 1, cuts[c], file);
+        fclose(file);
+        gbx_data *broken = NULL;
+        assert_int_not_equal(gbx_data_read_csv(cut, model, &broken, &error), GBX_OK);
+        assert_null(broken);
+        assert_non_null(strstr(error.message, cut));
+    }
+    remove(cut);
+    gbx_data_free(array);
+    gbx_data_free(table);
+    gbx_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_missing_value_is_an_error),
         cmocka_unit_test(test_keras_formats_agree),
+        cmocka_unit_test(test_npy_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
