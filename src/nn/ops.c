@@ -3,6 +3,7 @@
  * node->params, and the forward function. Output shapes come from input shapes at run time. */
 #include "graph.h"
 #include "conv.h"
+#include "recurrent.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -2025,6 +2026,7 @@ static const gbx_nn_op ops[] = {
     {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal, NULL, IN01, GBX_DEEPLIFT_NONE},
     {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid, backward_hard_sigmoid, IN0, GBX_DEEPLIFT_RESCALE},
     {"Identity", 1, 1, 1, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
+    {"LSTM", 3, 8, 3, gbx_nn_check_lstm, gbx_nn_forward_lstm, gbx_nn_backward_lstm, IN0, GBX_DEEPLIFT_NONE},
     {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm, backward_layer_norm, IN0, GBX_DEEPLIFT_NONE},
     {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu, backward_leaky_relu, IN0, GBX_DEEPLIFT_RESCALE},
     {"Less", 2, 2, 1, NULL, forward_less, NULL, IN01, GBX_DEEPLIFT_NONE},

@@ -420,6 +420,46 @@ def torch_conv_zoo(directory):
     fixture.save()
 
 
+def torch_lstm(directory):
+    """An LSTM sequence classifier (bidirectional, 12 steps of 4 features, 2 classes) trained on
+    a synthetic task, with captum's attributions."""
+    import torch
+    from torch import nn
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(600, 12, 4)).astype(np.float32)
+    y = (X[:, :6, 0].sum(1) - X[:, 6:, 1].sum(1) > 0).astype(np.int64)
+
+    class Sequence(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 8, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            states, _ = self.lstm(x)
+            return self.head(states[:, -1])
+
+    model = Sequence()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    inputs, targets = torch.tensor(X[:500]), torch.tensor(y[:500])
+    for _ in range(60):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(inputs), targets).backward()
+        optimiser.step()
+    model.eval()
+    path = os.path.join(directory, "torch_lstm.onnx")
+    export_torch(model, inputs[:1], path, 17)
+    rows = X[500:540]
+    fixture = Fixture(directory, "torch_lstm", "torch_lstm.onnx",
+                      [f"t{t}_{f}" for t in range(12) for f in range(4)])
+    fixture.data(rows)
+    fixture.reference("outputs", run_onnxruntime(path, rows))
+    fixture.meta["outputs"] = 2
+    captum_references(fixture, model, rows[:5], X[540:560], 2)
+    fixture.save()
+
+
 def torch_unsupported(directory):
     """A network with an operator glassbox lacks (CumSum): loading must name it and its node."""
     import torch
@@ -690,6 +730,7 @@ def main():
         torch_shape_ops(args.directory)
         torch_unsupported(args.directory)
         torch_conv_zoo(args.directory)
+        torch_lstm(args.directory)
         torch_fashion_cnn(args.directory)
     elif args.stage == "keras":
         keras_credit(args.directory)

@@ -64,6 +64,12 @@ def main():
         with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
             with open(os.path.join(here, "onnx", name + ".onnx"), "wb") as out:
                 out.write(model.read())
+    # .npy seeds: one small array of each supported type.
+    os.makedirs(os.path.join(here, "npy"), exist_ok=True)
+    np.save(os.path.join(here, "npy", "f4.npy"), np.arange(12, dtype=np.float32).reshape(3, 2, 2))
+    np.save(os.path.join(here, "npy", "u1.npy"), np.arange(6, dtype=np.uint8).reshape(2, 3))
+    np.save(os.path.join(here, "npy", "f8.npy"), np.array([1.5, -2.0]))
+    np.save(os.path.join(here, "npy", "i8.npy"), np.arange(4, dtype=np.int64).reshape(4, 1))
     # Keras seeds: a small Sequential model (run with a Python that has keras).
     try:
         import keras

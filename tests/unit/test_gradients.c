@@ -65,7 +65,9 @@ static gbx_nn_attribute *make_attributes(const op_case *c, int *count)
             attributes[a].count = spec->count;
         }
         if (spec->kind == GBX_NN_ATTRIBUTE_STRING)
-            attributes[a].s = strdup(strcmp(spec->name, "auto_pad") == 0 ? "SAME_UPPER" : "tanh");
+            attributes[a].s = strdup(strcmp(spec->name, "auto_pad") == 0    ? "SAME_UPPER"
+                                     : strcmp(spec->name, "direction") == 0 ? "bidirectional"
+                                                                            : "tanh");
     }
     return attributes;
 }
@@ -250,6 +252,11 @@ static const op_case cases[] = {
      {{"kernel_shape", IS, 0, 0, {3}, 1}, {"pads", IS, 0, 0, {1, 1}, 2}}, 0, 0, 0},
     {"GlobalAveragePool", 1, {4}, {{2, 3, 4, 5}}, 0, {{0}}, 1, {{0}}, 0, 0, 0},
     {"GlobalMaxPool", 1, {4}, {{2, 3, 4, 5}}, 0, {{0}}, 1, {{0}}, 0, 0, 0},
+    /* recurrent */
+    {"LSTM", 4, {3, 3, 3, 2}, {{4, 2, 3}, {1, 8, 3}, {1, 8, 2}, {1, 16}}, 0, {{0}}, 1,
+     {{"hidden_size", I, 2, 0, {0}, 0}}, 0, 0, 0},
+    {"LSTM", 3, {3, 3, 3}, {{5, 2, 3}, {2, 12, 3}, {2, 12, 3}}, 0, {{0}}, 1,
+     {{"hidden_size", I, 3, 0, {0}, 0}, {"direction", GBX_NN_ATTRIBUTE_STRING, 0, 0, {0}, 0}}, 0, 0, 0},
 };
 
 static void test_every_rule(void **state)
