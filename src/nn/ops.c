@@ -2019,6 +2019,7 @@ static const gbx_nn_op ops[] = {
     {"Floor", 1, 1, 1, NULL, forward_floor, NULL, IN0, GBX_DEEPLIFT_NONE},
     {"GlobalAveragePool", 1, 1, 1, NULL, gbx_nn_forward_global_average_pool, gbx_nn_backward_global_average_pool, IN0, GBX_DEEPLIFT_LINEAR},
     {"GlobalMaxPool", 1, 1, 1, NULL, gbx_nn_forward_global_max_pool, gbx_nn_backward_global_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL},
+    {"GRU", 3, 6, 2, gbx_nn_check_gru, gbx_nn_forward_gru, gbx_nn_backward_gru, IN0, GBX_DEEPLIFT_NONE},
     {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0, GBX_DEEPLIFT_LINEAR},
     {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0, GBX_DEEPLIFT_RESCALE},
     {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012, GBX_DEEPLIFT_PRODUCT},

@@ -420,9 +420,9 @@ def torch_conv_zoo(directory):
     fixture.save()
 
 
-def torch_lstm(directory):
-    """An LSTM sequence classifier (bidirectional, 12 steps of 4 features, 2 classes) trained on
-    a synthetic task, with captum's attributions."""
+def torch_lstm(directory, cell="LSTM"):
+    """A recurrent sequence classifier (a bidirectional LSTM, or a one-way GRU, over 12 steps
+    of 4 features, 2 classes) trained on a synthetic task, with captum's attributions."""
     import torch
     from torch import nn
     torch.manual_seed(SEED)
@@ -433,8 +433,9 @@ def torch_lstm(directory):
     class Sequence(nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = nn.LSTM(4, 8, batch_first=True, bidirectional=True)
-            self.head = nn.Linear(16, 2)
+            bidirectional = cell == "LSTM"
+            self.lstm = getattr(nn, cell)(4, 8, batch_first=True, bidirectional=bidirectional)
+            self.head = nn.Linear(16 if bidirectional else 8, 2)
 
         def forward(self, x):
             states, _ = self.lstm(x)
@@ -448,10 +449,11 @@ def torch_lstm(directory):
         nn.functional.cross_entropy(model(inputs), targets).backward()
         optimiser.step()
     model.eval()
-    path = os.path.join(directory, "torch_lstm.onnx")
+    name = "torch_" + cell.lower()
+    path = os.path.join(directory, name + ".onnx")
     export_torch(model, inputs[:1], path, 17)
     rows = X[500:540]
-    fixture = Fixture(directory, "torch_lstm", "torch_lstm.onnx",
+    fixture = Fixture(directory, name, name + ".onnx",
                       [f"t{t}_{f}" for t in range(12) for f in range(4)])
     fixture.data(rows)
     fixture.reference("outputs", run_onnxruntime(path, rows))
@@ -731,6 +733,7 @@ def main():
         torch_unsupported(args.directory)
         torch_conv_zoo(args.directory)
         torch_lstm(args.directory)
+        torch_lstm(args.directory, "GRU")
         torch_fashion_cnn(args.directory)
     elif args.stage == "keras":
         keras_credit(args.directory)
