@@ -133,6 +133,16 @@ static gbx_status resolve(const gbx_nn_node *node, const gbx_nn_tensor *x, const
         }
         if (g->out[d] < 1) return gbx_fail(error, GBX_ERR_PARSE, "an empty output");
     }
+    /* The tap table holds kernel x output positions (each below the tensor bound, so the
+     * product fits); keep it within the bound too. */
+    size_t K = 1, O = 1;
+    for (int d = 0; d < spatial; d++) {
+        K *= (size_t)g->kernel[d];
+        O *= (size_t)g->out[d];
+    }
+    if (K > GBX_NN_MAX_VALUES || O > GBX_NN_MAX_VALUES || K * O > GBX_NN_MAX_VALUES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a window of %zu positions over %zu outputs "
+                        "is larger than glassbox allows", K, O);
     return GBX_OK;
 }
 
@@ -223,6 +233,15 @@ static gbx_status conv_shapes(const gbx_nn_node *node, gbx_nn_tensor *const *in,
     if (C % G) return gbx_fail(error, GBX_ERR_PARSE, "%zu channels in %zu groups", C, G);
     *channels_in = C;
     *channels_out = transposed ? (size_t)w->dims[1] * G : (size_t)w->dims[0];
+    /* The im2col buffer: one group's channels times the tap table. */
+    size_t K = 1, O = 1, per_group = (transposed ? *channels_out : C) / G;
+    for (int d = 0; d < g->spatial; d++) {
+        K *= (size_t)g->kernel[d];
+        O *= (size_t)g->out[d];
+    }
+    if (per_group * K > GBX_NN_MAX_VALUES || per_group * K * O > GBX_NN_MAX_VALUES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a convolution of %zu x %zu x %zu values is "
+                        "larger than glassbox allows", per_group, K, O);
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
     if (bias && (bias->type != GBX_NN_FLOAT || bias->count != *channels_out))
         return gbx_fail(error, GBX_ERR_PARSE, "the bias must hold %zu floats", *channels_out);

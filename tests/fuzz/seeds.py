@@ -60,7 +60,8 @@ def main():
     # ONNX seeds are the small network fixtures (tests/conformance/generate_onnx.py).
     fixtures = os.path.join(os.path.dirname(here), "..", "conformance", "fixtures", "onnx")
     os.makedirs(os.path.join(here, "onnx"), exist_ok=True)
-    for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_unsupported"):
+    for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_unsupported",
+                 "torch_lstm", "torch_gru", "torch_conv_zoo"):
         with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
             with open(os.path.join(here, "onnx", name + ".onnx"), "wb") as out:
                 out.write(model.read())
