@@ -5,9 +5,9 @@
  *
  *     gbx_error error;
  *     gbx_model *model;
- *     gbx_model_load("credit.json", &model, &error);          // XGBoost JSON/UBJSON, LightGBM text
+ *     gbx_model_load("credit.json", &model, &error);          // XGBoost, LightGBM, ONNX, Keras...
  *
- *     gbx_data_reader *reader;                                // CSV, columns matched by name
+ *     gbx_data_reader *reader;                                // CSV (columns matched by name), .npy
  *     gbx_data_reader_open("applicants.csv", model, &reader, &error);
  *
  *     gbx_explainer_options options;
@@ -29,7 +29,8 @@
  * Conventions: every function that can fail returns a gbx_status and, when given a gbx_error,
  * fills it with a message that names the place (file:line:column, JSON path, tree index).
  * Functions never exit and the library keeps no global state: everything lives in the objects
- * the caller creates and frees.
+ * the caller creates and frees. (One exception: loading a network sets OpenBLAS to one thread
+ * per call, since glassbox runs the batches on its own threads.)
  */
 #ifndef GLASSBOX_H
 #define GLASSBOX_H
