@@ -538,6 +538,226 @@ static gbx_status normalization(keras_loader *k, const char *layer, json_object 
     return status;
 }
 
+/* ---- convolution and pooling (Keras is channels-last; the ops are channels-first) -------- */
+
+/* An INTS attribute from `count` values. */
+static gbx_nn_attribute ints_attribute(const char *name, const int64_t *values, size_t count)
+{
+    gbx_nn_attribute a = {0};
+    a.name = gbx_strdup(name);
+    a.kind = GBX_NN_ATTRIBUTE_INTS;
+    a.ints = gbx_malloc_array(count ? count : 1, sizeof(int64_t));
+    if (a.ints) memcpy(a.ints, values, count * sizeof(int64_t));
+    a.count = count;
+    return a;
+}
+
+/* Transposes value `input` by `perm` (rank values) into a new internal tensor. */
+static int transpose(keras_loader *k, const char *layer, int input, const int64_t *perm, int rank,
+                     const char *output)
+{
+    gbx_nn_attribute *attributes = calloc(1, sizeof *attributes);
+    if (!attributes) return -1;
+    attributes[0] = ints_attribute("perm", perm, (size_t)rank);
+    char name[300];
+    if (!output) internal_name(k, layer, name, sizeof name);
+    if (emit(k, "Transpose", layer, &input, 1, output ? output : name, attributes, 1) != GBX_OK)
+        return -1;
+    return gbx_nn_find_value(k->graph, output ? output : name);
+}
+
+/* The Keras tuple `key` (an int or a list) as `spatial` values; fallback when absent. */
+static gbx_status tuple(keras_loader *k, const char *layer, json_object *config, const char *key,
+                        int spatial, int64_t fallback, int64_t *out)
+{
+    json_object *v = member(config, key);
+    for (int d = 0; d < spatial; d++) out[d] = fallback;
+    if (!v || json_object_is_type(v, json_type_null)) return GBX_OK;
+    if (json_object_is_type(v, json_type_int)) {
+        for (int d = 0; d < spatial; d++) out[d] = json_object_get_int64(v);
+        return GBX_OK;
+    }
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != (size_t)spatial)
+        return gbx_fail(k->error, GBX_ERR_PARSE, "%s: layer %s: %s must hold %d numbers", k->path,
+                        layer, key, spatial);
+    for (int d = 0; d < spatial; d++) out[d] = json_object_get_int64(json_object_array_get_idx(v, d));
+    return GBX_OK;
+}
+
+/* Channels-last <-> channels-first permutations for `spatial` dimensions. */
+static void permutations(int spatial, int64_t *to_first, int64_t *to_last)
+{
+    to_first[0] = to_last[0] = 0;
+    to_first[1] = spatial + 1;
+    for (int d = 0; d < spatial; d++) {
+        to_first[2 + d] = 1 + d;
+        to_last[1 + d] = 2 + d;
+    }
+    to_last[spatial + 1] = 1;
+}
+
+static gbx_status check_channels_last(keras_loader *k, const char *layer, json_object *config)
+{
+    const char *format = string_member(config, "data_format", "channels_last");
+    if (strcmp(format, "channels_last") != 0)
+        return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s uses data_format %s "
+                        "(glassbox reads channels_last)", k->path, layer, format);
+    return GBX_OK;
+}
+
+/* The window attributes: strides, dilations, and padding same (ONNX SAME_UPPER) or valid. */
+static gbx_status window_attributes(keras_loader *k, const char *layer, json_object *config,
+                                    int spatial, const int64_t *kernel, int pooling,
+                                    gbx_nn_attribute *attributes, int *count)
+{
+    int64_t strides[3], dilations[3];
+    gbx_status status = tuple(k, layer, config, "strides", spatial, pooling ? -1 : 1, strides);
+    if (status == GBX_OK && !pooling)
+        status = tuple(k, layer, config, "dilation_rate", spatial, 1, dilations);
+    if (status != GBX_OK) return status;
+    for (int d = 0; pooling && d < spatial; d++)
+        if (strides[d] < 0) strides[d] = kernel[d]; /* Keras pools default to their size */
+    const char *padding = string_member(config, "padding", "valid");
+    if (strcmp(padding, "same") != 0 && strcmp(padding, "valid") != 0)
+        return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s: padding %s", k->path, layer,
+                        padding);
+    *count = 0;
+    attributes[(*count)++] = ints_attribute("strides", strides, (size_t)spatial);
+    attributes[(*count)++] = ints_attribute("kernel_shape", kernel, (size_t)spatial);
+    if (!pooling) attributes[(*count)++] = ints_attribute("dilations", dilations, (size_t)spatial);
+    attributes[*count].name = gbx_strdup("auto_pad");
+    attributes[*count].kind = GBX_NN_ATTRIBUTE_STRING;
+    attributes[(*count)++].s = gbx_strdup(strcmp(padding, "same") == 0 ? "SAME_UPPER" : "VALID");
+    return GBX_OK;
+}
+
+/* Conv1D/Conv2D/Conv3D: kernel [k..., Cin/groups, Cout] becomes ONNX's [Cout, Cin/groups, k...]. */
+static gbx_status convolution(keras_loader *k, const char *layer, json_object *config, int input,
+                              int spatial)
+{
+    gbx_status status = check_channels_last(k, layer, config);
+    if (status != GBX_OK) return status;
+    int kernel_value = layer_weight(k, layer, 0, spatial + 2);
+    if (kernel_value < 0) return GBX_ERR_PARSE;
+    gbx_nn_tensor *kernel = &k->graph->constants[kernel_value];
+    /* Reorder the weights in place of a new constant. */
+    int64_t dims[5], out_channels = kernel->dims[spatial + 1], in_channels = kernel->dims[spatial];
+    dims[0] = out_channels;
+    dims[1] = in_channels;
+    size_t window = 1;
+    for (int d = 0; d < spatial; d++) {
+        dims[2 + d] = kernel->dims[d];
+        window *= (size_t)kernel->dims[d];
+    }
+    gbx_nn_tensor reordered;
+    if ((status = gbx_nn_tensor_alloc(&reordered, GBX_NN_FLOAT, spatial + 2, dims, k->error)))
+        return status;
+    for (size_t w = 0; w < window; w++)
+        for (int64_t c = 0; c < in_channels; c++)
+            for (int64_t m = 0; m < out_channels; m++)
+                reordered.f[((size_t)m * (size_t)in_channels + (size_t)c) * window + w] =
+                    kernel->f[(w * (size_t)in_channels + (size_t)c) * (size_t)out_channels + (size_t)m];
+    char name[300];
+    snprintf(name, sizeof name, "%s/kernel_oihw", layer);
+    int weights = gbx_nn_value(k->graph, name);
+    if (weights < 0 || gbx_nn_set_constant(k->graph, weights, &reordered, k->error) != GBX_OK)
+        return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    json_object *use_bias = member(config, "use_bias");
+    int bias = !use_bias || json_object_get_boolean(use_bias) ? layer_weight(k, layer, 1, 1) : -1;
+    if (bias < 0 && (!use_bias || json_object_get_boolean(use_bias))) return GBX_ERR_PARSE;
+    int64_t kernel_size[3], to_first[5], to_last[5];
+    for (int d = 0; d < spatial; d++) kernel_size[d] = dims[2 + d];
+    gbx_nn_attribute *attributes = gbx_calloc(6, sizeof *attributes);
+    int count = 0;
+    if (!attributes) return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    if ((status = window_attributes(k, layer, config, spatial, kernel_size, 0, attributes, &count))) {
+        for (int a = 0; a < count; a++) gbx_nn_attribute_release(&attributes[a]);
+        free(attributes);
+        return status;
+    }
+    json_object *groups = member(config, "groups");
+    if (groups && json_object_get_int64(groups) > 1) {
+        attributes[count].name = gbx_strdup("group");
+        attributes[count].kind = GBX_NN_ATTRIBUTE_INT;
+        attributes[count++].i = json_object_get_int64(groups);
+    }
+    permutations(spatial, to_first, to_last);
+    int first = transpose(k, layer, input, to_first, spatial + 2, NULL);
+    if (first < 0) return GBX_ERR_NOMEM;
+    char convolved[300];
+    internal_name(k, layer, convolved, sizeof convolved);
+    int inputs[3] = {first, weights, bias};
+    if ((status = emit(k, "Conv", layer, inputs, bias >= 0 ? 3 : 2, convolved, attributes, count)))
+        return status;
+    const char *which = string_member(config, "activation", "linear");
+    int plain = strcmp(which, "linear") == 0;
+    char back[300];
+    internal_name(k, layer, back, sizeof back);
+    int last = transpose(k, layer, gbx_nn_find_value(k->graph, convolved), to_last, spatial + 2,
+                         plain ? layer : back);
+    if (last < 0) return GBX_ERR_NOMEM;
+    return plain ? GBX_OK : activation(k, layer, which, last, layer);
+}
+
+/* MaxPooling / AveragePooling (1-3 D), channels-last around channels-first pools. */
+static gbx_status pooling(keras_loader *k, const char *layer, json_object *config, int input,
+                          int spatial, const char *op)
+{
+    gbx_status status = check_channels_last(k, layer, config);
+    if (status != GBX_OK) return status;
+    int64_t size[3], to_first[5], to_last[5];
+    if ((status = tuple(k, layer, config, "pool_size", spatial, 2, size))) return status;
+    gbx_nn_attribute *attributes = gbx_calloc(5, sizeof *attributes);
+    int count = 0;
+    if (!attributes) return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    if ((status = window_attributes(k, layer, config, spatial, size, 1, attributes, &count))) {
+        for (int a = 0; a < count; a++) gbx_nn_attribute_release(&attributes[a]);
+        free(attributes);
+        return status;
+    }
+    permutations(spatial, to_first, to_last);
+    int first = transpose(k, layer, input, to_first, spatial + 2, NULL);
+    char pooled[300];
+    internal_name(k, layer, pooled, sizeof pooled);
+    if (first < 0 || (status = emit(k, op, layer, &first, 1, pooled, attributes, count)))
+        return first < 0 ? GBX_ERR_NOMEM : status;
+    return transpose(k, layer, gbx_nn_find_value(k->graph, pooled), to_last, spatial + 2, layer) < 0
+               ? GBX_ERR_NOMEM : GBX_OK;
+}
+
+/* GlobalAveragePooling / GlobalMaxPooling: the mean (or max) over the positions, channels kept. */
+static gbx_status global_pooling(keras_loader *k, const char *layer, json_object *config,
+                                 int input, int spatial, int maximum)
+{
+    gbx_status status = check_channels_last(k, layer, config);
+    if (status != GBX_OK) return status;
+    json_object *keep = member(config, "keepdims");
+    if (keep && json_object_get_boolean(keep))
+        return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s keeps its dimensions",
+                        k->path, layer);
+    if (maximum) {
+        int64_t to_first[5], to_last[5];
+        permutations(spatial, to_first, to_last);
+        int first = transpose(k, layer, input, to_first, spatial + 2, NULL);
+        char pooled[300];
+        internal_name(k, layer, pooled, sizeof pooled);
+        if (first < 0 || (status = emit(k, "GlobalMaxPool", layer, &first, 1, pooled, NULL, 0)))
+            return first < 0 ? GBX_ERR_NOMEM : status;
+        gbx_nn_attribute *flat = int_attribute("axis", 1);
+        int pooled_value = gbx_nn_find_value(k->graph, pooled);
+        return flat ? emit(k, "Flatten", layer, &pooled_value, 1, layer, flat, 1) : GBX_ERR_NOMEM;
+    }
+    int64_t axes[3];
+    for (int d = 0; d < spatial; d++) axes[d] = 1 + d;
+    gbx_nn_attribute *attributes = calloc(2, sizeof *attributes);
+    if (!attributes) return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    attributes[0] = ints_attribute("axes", axes, (size_t)spatial);
+    attributes[1].name = gbx_strdup("keepdims");
+    attributes[1].kind = GBX_NN_ATTRIBUTE_INT;
+    attributes[1].i = 0;
+    return emit(k, "ReduceMean", layer, &input, 1, layer, attributes, 2);
+}
+
 /* The tensors a functional layer reads: Keras 3 ({"args": [...keras_history...]}) and Keras 2
  * ([[["name", node, tensor, {}], ...]]) forms. */
 static gbx_status inbound(keras_loader *k, const char *layer, json_object *nodes, int *inputs,
@@ -623,6 +843,46 @@ static gbx_status add_layer(keras_loader *k, json_object *spec, const int *input
     if (strcmp(kind, "Normalization") == 0) return normalization(k, layer, config, x);
     if (strcmp(kind, "BatchNormalization") == 0) return batch_normalization(k, layer, config, x);
     if (strcmp(kind, "LayerNormalization") == 0) return layer_normalization(k, layer, config, x);
+    static const char *const convolutions[] = {"Conv1D", "Conv2D", "Conv3D"};
+    static const char *const max_pools[] = {"MaxPooling1D", "MaxPooling2D", "MaxPooling3D"};
+    static const char *const average_pools[] = {"AveragePooling1D", "AveragePooling2D",
+                                                "AveragePooling3D"};
+    static const char *const global_average[] = {"GlobalAveragePooling1D",
+                                                 "GlobalAveragePooling2D", "GlobalAveragePooling3D"};
+    static const char *const global_max[] = {"GlobalMaxPooling1D", "GlobalMaxPooling2D",
+                                             "GlobalMaxPooling3D"};
+    for (int spatial = 1; spatial <= 3; spatial++) {
+        if (strcmp(kind, convolutions[spatial - 1]) == 0) return convolution(k, layer, config, x, spatial);
+        if (strcmp(kind, max_pools[spatial - 1]) == 0) return pooling(k, layer, config, x, spatial, "MaxPool");
+        if (strcmp(kind, average_pools[spatial - 1]) == 0)
+            return pooling(k, layer, config, x, spatial, "AveragePool");
+        if (strcmp(kind, global_average[spatial - 1]) == 0)
+            return global_pooling(k, layer, config, x, spatial, 0);
+        if (strcmp(kind, global_max[spatial - 1]) == 0)
+            return global_pooling(k, layer, config, x, spatial, 1);
+    }
+    if (strcmp(kind, "Reshape") == 0) {
+        /* target_shape leaves out the batch: ONNX's 0 keeps it. */
+        json_object *target = member(config, "target_shape");
+        size_t rank = target && json_object_is_type(target, json_type_array)
+                          ? json_object_array_length(target) : 0;
+        if (rank < 1 || rank + 1 > GBX_NN_MAX_RANK)
+            return gbx_fail(k->error, GBX_ERR_PARSE, "%s: layer %s: target_shape", k->path, layer);
+        gbx_nn_tensor shape;
+        int64_t length = (int64_t)rank + 1;
+        gbx_status status = gbx_nn_tensor_alloc(&shape, GBX_NN_INT64, 1, &length, k->error);
+        if (status != GBX_OK) return status;
+        shape.i[0] = 0;
+        for (size_t d = 0; d < rank; d++)
+            shape.i[d + 1] = json_object_get_int64(json_object_array_get_idx(target, d));
+        char name[300];
+        snprintf(name, sizeof name, "%s/shape", layer);
+        int value = gbx_nn_value(k->graph, name);
+        if (value < 0 || gbx_nn_set_constant(k->graph, value, &shape, k->error) != GBX_OK)
+            return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+        int pair[2] = {x, value};
+        return emit(k, "Reshape", layer, pair, 2, layer, NULL, 0);
+    }
     if (strcmp(kind, "Flatten") == 0) {
         gbx_nn_attribute *axis = int_attribute("axis", 1);
         return axis ? emit(k, "Flatten", layer, &x, 1, layer, axis, 1)

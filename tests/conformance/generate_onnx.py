@@ -563,6 +563,45 @@ def keras_layers(directory):
         fixture.save()
 
 
+def keras_cnn(directory):
+    """A channels-last Keras CNN on Fashion-MNIST images (Conv2D same and valid, strided and
+    dilated, max and average pooling, Conv1D over rows, global pools), saved as .keras and .h5
+    and checked against Keras's own predict."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    keras.utils.set_random_seed(SEED)
+    images, labels = fashion_mnist("train")
+    x = images[:3000].transpose(0, 2, 3, 1)  # channels last: [n, 28, 28, 1]
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    h = keras.layers.MaxPooling2D(2, name="max_a")(h)
+    h = keras.layers.Conv2D(12, 3, strides=2, padding="valid", activation="relu", name="conv_b")(h)
+    h = keras.layers.AveragePooling2D(2, strides=1, padding="same", name="average_b")(h)
+    h = keras.layers.Conv2D(16, 3, dilation_rate=2, padding="same", name="conv_c")(h)
+    a = keras.layers.GlobalAveragePooling2D(name="global_average")(h)
+    b = keras.layers.GlobalMaxPooling2D(name="global_max")(h)
+    rows = keras.layers.Reshape((28, 28), name="rows")(inputs)
+    c = keras.layers.Conv1D(4, 5, strides=2, activation="tanh", name="conv_rows")(rows)
+    c = keras.layers.MaxPooling1D(3, name="max_rows")(c)
+    c = keras.layers.GlobalAveragePooling1D(name="global_rows")(c)
+    joined = keras.layers.Concatenate(name="join")([a, b, c])
+    outputs = keras.layers.Dense(10, activation="softmax", name="classes")(joined)
+    model = keras.Model(inputs, outputs, name="cnn")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, labels[:3000], epochs=2, batch_size=64, verbose=0)
+    test, _ = fashion_mnist("test")
+    rows = test[:20].transpose(0, 2, 3, 1)
+    expected = model.predict(rows, verbose=0).astype(np.float64)
+    for suffix in ("keras", "h5"):
+        model.save(os.path.join(directory, f"keras_cnn.{suffix}"))
+        fixture = Fixture(directory, f"keras_cnn_{suffix}", f"keras_cnn.{suffix}",
+                          [f"p{r}_{c}" for r in range(28) for c in range(28)])
+        fixture.data(rows)
+        fixture.reference("outputs", expected)
+        fixture.meta["outputs"] = 10
+        fixture.save()
+
+
 # ---- scikit-learn through skl2onnx --------------------------------------------------------
 
 def skl_fixture(directory, name, model, X_fit, y_fit, columns, rows, background, kinds,
@@ -738,6 +777,7 @@ def main():
     elif args.stage == "keras":
         keras_credit(args.directory)
         keras_layers(args.directory)
+        keras_cnn(args.directory)
     elif args.stage == "sklearn":
         sklearn_models(args.directory)
     elif args.stage == "manifest":
