@@ -400,6 +400,13 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, int deep
     if (!depends[target])
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" does not depend on the input",
                         graph->value_names[target]);
+    /* The input reaches the output only as indices or shapes (an embedding lookup): every
+     * gradient would be zero, which is no explanation. */
+    if (!wanted[graph->input])
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" depends on the input only through "
+                        "indices or shapes (an embedding lookup?), so its gradient is zero; "
+                        "gradient methods cannot explain it (use a model-agnostic method)",
+                        graph->value_names[target]);
     return GBX_OK;
 }
 

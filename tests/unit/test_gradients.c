@@ -351,11 +351,45 @@ static void test_fixture_networks(void **state)
     json_object_put(manifest);
 }
 
+/* An input used only as indices (an embedding lookup) has no gradient: refused, not zeros. */
+static void test_indices_only_input_is_refused(void **state)
+{
+    (void)state;
+    gbx_nn_graph *graph = gbx_nn_graph_new();
+    graph->opset = 17;
+    gbx_error error;
+    int x = gbx_nn_value(graph, "x"), table = gbx_nn_value(graph, "table");
+    int index = gbx_nn_value(graph, "index"), y = gbx_nn_value(graph, "y");
+    gbx_nn_tensor t;
+    int64_t dims[2] = {10, 4};
+    assert_int_equal(gbx_nn_tensor_alloc(&t, GBX_NN_FLOAT, 2, dims, &error), GBX_OK);
+    assert_int_equal(gbx_nn_set_constant(graph, table, &t, &error), GBX_OK);
+    graph->input = x;
+    graph->input_rank = 2;
+    graph->input_dims[0] = -1;
+    graph->input_dims[1] = 3;
+    gbx_nn_attribute *to = calloc(1, sizeof *to);
+    to->name = strdup("to");
+    to->kind = GBX_NN_ATTRIBUTE_INT;
+    to->i = 7; /* int64 */
+    assert_int_equal(gbx_nn_add_node(graph, gbx_nn_find_op("Cast"), "cast", &x, 1, &index, 1, to, 1,
+                                     &error), GBX_OK);
+    int gather[2] = {table, index};
+    assert_int_equal(gbx_nn_add_node(graph, gbx_nn_find_op("Gather"), "lookup", gather, 2, &y, 1,
+                                     NULL, 0, &error), GBX_OK);
+    graph->output = y;
+    assert_int_equal(gbx_nn_graph_finish(graph, &error), GBX_OK);
+    assert_int_not_equal(gbx_nn_check_differentiable(graph, y, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "only through indices"));
+    gbx_nn_graph_free(graph);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_rule),
         cmocka_unit_test(test_fixture_networks),
+        cmocka_unit_test(test_indices_only_input_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
