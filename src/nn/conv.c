@@ -554,11 +554,10 @@ gbx_status gbx_nn_deeplift_max_pool(const gbx_nn_node *node, gbx_nn_tensor *cons
     if (status != GBX_OK) return status;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
+    if ((status = gbx_nn_references_aligned(in[0], x_ref, error)) != GBX_OK ||
+        (status = gbx_nn_references_aligned(out[0], y_ref, error)) != GBX_OK)
+        return status;
     size_t reference_planes = x_ref->count / (S ? S : 1);
-    if (!reference_planes || x_ref->count != reference_planes * S || planes % reference_planes ||
-        y_ref->count != reference_planes * O)
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the reference values do not line up with the "
-                        "explained rows");
     float *received = gbx_calloc(S ? S : 1, sizeof(float));
     int32_t *table = tap_table(&g);
     if (!received || !table) {

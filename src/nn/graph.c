@@ -430,6 +430,20 @@ gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_erro
     return check_paths(graph, target, 1, error);
 }
 
+gbx_status gbx_nn_references_aligned(const gbx_nn_tensor *x, const gbx_nn_tensor *r,
+                                     gbx_error *error)
+{
+    int aligned = x->type == GBX_NN_FLOAT && r->type == GBX_NN_FLOAT && x->rank == r->rank &&
+                  x->rank >= 1 && r->dims[0] > 0 && x->dims[0] % r->dims[0] == 0 && r->f && x->f;
+    for (int d = 1; aligned && d < x->rank; d++) aligned = x->dims[d] == r->dims[d];
+    if (aligned) return GBX_OK;
+    return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the batch is not the first dimension here (a "
+                    "tensor of %d dimensions, first %lld, against the references' %lld), so the "
+                    "explained rows cannot be paired with their reference rows; deep needs the "
+                    "batch first on the way to the output", x->rank,
+                    x->rank ? (long long)x->dims[0] : 0LL, r->rank ? (long long)r->dims[0] : 0LL);
+}
+
 /* The rescale rule for one elementwise node: grad_in += g * (y - y_ref) / (x - x_ref), or
  * g * dy/dx where |x - x_ref| < 1e-6 (shap's threshold). */
 static gbx_status rescale(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor *const *out,
@@ -437,10 +451,9 @@ static gbx_status rescale(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx
                           const gbx_nn_tensor *x_ref, const gbx_nn_tensor *y_ref, gbx_error *error)
 {
     if (!grad_out[0] || !grad_in[0]) return GBX_OK;
-    if (!x_ref->f || !y_ref->f || x_ref->count == 0 || in[0]->count % x_ref->count ||
-        y_ref->count != x_ref->count || out[0]->count != in[0]->count)
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "the reference values do not line up with the "
-                        "explained rows");
+    gbx_status aligned = gbx_nn_references_aligned(in[0], x_ref, error);
+    if (aligned == GBX_OK) aligned = gbx_nn_references_aligned(out[0], y_ref, error);
+    if (aligned != GBX_OK) return aligned;
     /* The derivative where the difference vanishes: the node's own gradient rule. */
     gbx_nn_tensor derivative;
     gbx_status status = gbx_nn_tensor_alloc(&derivative, GBX_NN_FLOAT, in[0]->rank, in[0]->dims,

@@ -170,6 +170,11 @@ gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
                            const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
                            gbx_nn_tensor *grads, gbx_error *error);
 gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_error *error);
+/* Whether explained tensor x and reference tensor r pair element j of x with element
+ * j mod count(r): both lead with the batch (x's a multiple of r's) and agree on every other
+ * dimension. Fails, naming the tensors' shapes, when a graph moved the batch elsewhere. */
+gbx_status gbx_nn_references_aligned(const gbx_nn_tensor *x, const gbx_nn_tensor *r,
+                                     gbx_error *error);
 /* Checks, without running, that gradients can flow from the input to target. */
 gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error);
 

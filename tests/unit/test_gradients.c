@@ -384,12 +384,69 @@ static void test_indices_only_input_is_refused(void **state)
     gbx_nn_graph_free(graph);
 }
 
+/* DeepLIFT pairs explained row p with reference row p mod B; a graph that moves the batch out of
+ * the first dimension before a nonlinearity must be refused, not paired wrongly. */
+static void test_deeplift_needs_the_batch_first(void **state)
+{
+    (void)state;
+    gbx_nn_graph *graph = gbx_nn_graph_new();
+    graph->opset = 17;
+    gbx_error error;
+    int x = gbx_nn_value(graph, "x"), t = gbx_nn_value(graph, "t"), r = gbx_nn_value(graph, "r");
+    int y = gbx_nn_value(graph, "y");
+    graph->input = x;
+    graph->input_rank = 2;
+    graph->input_dims[0] = -1;
+    graph->input_dims[1] = 3;
+    int64_t perm[2] = {1, 0};
+    const int inputs[3][1] = {{x}, {t}, {r}}, outputs[3] = {t, r, y};
+    const char *ops[3] = {"Transpose", "Relu", "Transpose"};
+    for (int n = 0; n < 3; n++) {
+        gbx_nn_attribute *attributes = NULL;
+        int count = 0;
+        if (n != 1) {
+            attributes = calloc(1, sizeof *attributes);
+            attributes->name = strdup("perm");
+            attributes->kind = GBX_NN_ATTRIBUTE_INTS;
+            attributes->ints = malloc(sizeof perm);
+            memcpy(attributes->ints, perm, sizeof perm);
+            attributes->count = 2;
+            count = 1;
+        }
+        assert_int_equal(gbx_nn_add_node(graph, gbx_nn_find_op(ops[n]), ops[n], inputs[n], 1,
+                                         &outputs[n], 1, attributes, count, &error), GBX_OK);
+    }
+    graph->output = y;
+    assert_int_equal(gbx_nn_graph_finish(graph, &error), GBX_OK);
+    float explained[6] = {1, -2, 3, 4, 5, -6}, reference[3] = {0.5f, 0.5f, 0.5f};
+    gbx_nn_tensor *values = calloc(graph->value_count, sizeof *values);
+    gbx_nn_tensor *references = calloc(graph->value_count, sizeof *references);
+    gbx_nn_tensor *grads = calloc(graph->value_count, sizeof *grads);
+    assert_int_equal(gbx_nn_forward(graph, explained, 2, values, &error), GBX_OK);
+    assert_int_equal(gbx_nn_forward(graph, reference, 1, references, &error), GBX_OK);
+    gbx_nn_tensor seed;
+    assert_int_equal(gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values[y].rank, values[y].dims,
+                                         &error), GBX_OK);
+    for (size_t j = 0; j < seed.count; j++) seed.f[j] = 1;
+    assert_int_not_equal(gbx_nn_deeplift(graph, values, references, y, &seed, grads, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "batch is not the first dimension"));
+    gbx_nn_tensor_release(&seed);
+    for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
+    gbx_nn_values_free(graph, values);
+    gbx_nn_values_free(graph, references);
+    free(values);
+    free(references);
+    free(grads);
+    gbx_nn_graph_free(graph);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_rule),
         cmocka_unit_test(test_fixture_networks),
         cmocka_unit_test(test_indices_only_input_is_refused),
+        cmocka_unit_test(test_deeplift_needs_the_batch_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
