@@ -54,14 +54,16 @@ typedef struct {
     const float *X, *W, *R, *B, *h0, *c0;
 } lstm_shape;
 
-static gbx_status shape_of(const gbx_nn_node *node, gbx_nn_tensor *const *in, lstm_shape *s,
-                           gbx_error *error)
+/* Checks X, W, R, B and the initial states of an LSTM (4 gates, with a cell state) or a GRU
+ * (3 gates) against hidden_size and the directions. */
+static gbx_status shape_of(const gbx_nn_node *node, gbx_nn_tensor *const *in, size_t gates,
+                           lstm_shape *s, gbx_error *error)
 {
     const gbx_nn_tensor *X = in[0], *W = in[1], *R = in[2];
     size_t H = (size_t)node->params.ints[0], D = (size_t)node->params.ints[1];
     if (X->type != GBX_NN_FLOAT || X->rank != 3 || W->rank != 3 || R->rank != 3 ||
-        (size_t)W->dims[0] != D || (size_t)W->dims[1] != 4 * H || W->dims[2] != X->dims[2] ||
-        (size_t)R->dims[0] != D || (size_t)R->dims[1] != 4 * H || (size_t)R->dims[2] != H)
+        (size_t)W->dims[0] != D || (size_t)W->dims[1] != gates * H || W->dims[2] != X->dims[2] ||
+        (size_t)R->dims[0] != D || (size_t)R->dims[1] != gates * H || (size_t)R->dims[2] != H)
         return gbx_fail(error, GBX_ERR_PARSE, "X, W and R do not fit hidden_size %zu and %zu "
                         "direction(s)", H, D);
     s->T = (size_t)X->dims[0];
@@ -75,10 +77,10 @@ static gbx_status shape_of(const gbx_nn_node *node, gbx_nn_tensor *const *in, ls
     s->R = R->f;
     s->B = node->input_count > 3 && in[3] ? in[3]->f : NULL;
     s->h0 = node->input_count > 5 && in[5] ? in[5]->f : NULL;
-    s->c0 = node->input_count > 6 && in[6] ? in[6]->f : NULL;
-    if ((s->B && in[3]->count != D * 8 * H) || (s->h0 && in[5]->count != D * s->N * H) ||
+    s->c0 = gates == 4 && node->input_count > 6 && in[6] ? in[6]->f : NULL;
+    if ((s->B && in[3]->count != D * 2 * gates * H) || (s->h0 && in[5]->count != D * s->N * H) ||
         (s->c0 && in[6]->count != D * s->N * H))
-        return gbx_fail(error, GBX_ERR_PARSE, "B, initial_h or initial_c has the wrong size");
+        return gbx_fail(error, GBX_ERR_PARSE, "B or an initial state has the wrong size");
     return GBX_OK;
 }
 
@@ -125,7 +127,7 @@ gbx_status gbx_nn_forward_lstm(const gbx_nn_node *node, gbx_nn_tensor *const *in
                                gbx_nn_tensor **out, gbx_error *error)
 {
     lstm_shape s;
-    gbx_status status = shape_of(node, in, &s, error);
+    gbx_status status = shape_of(node, in, 4, &s, error);
     if (status != GBX_OK) return status;
     size_t T = s.T, N = s.N, H = s.H, D = s.D;
     int64_t y_dims[4] = {(int64_t)T, (int64_t)D, (int64_t)N, (int64_t)H};
@@ -165,7 +167,7 @@ gbx_status gbx_nn_backward_lstm(const gbx_nn_node *node, gbx_nn_tensor *const *i
     (void)out;
     if (!grad_in[0]) return GBX_OK;
     lstm_shape s;
-    gbx_status status = shape_of(node, in, &s, error);
+    gbx_status status = shape_of(node, in, 4, &s, error);
     if (status != GBX_OK) return status;
     size_t T = s.T, N = s.N, In = s.In, H = s.H, D = s.D;
     const float *dY = grad_out[0] ? grad_out[0]->f : NULL;
@@ -234,33 +236,6 @@ gbx_status gbx_nn_check_gru(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_er
     return status;
 }
 
-static gbx_status gru_shape(const gbx_nn_node *node, gbx_nn_tensor *const *in, lstm_shape *s,
-                            gbx_error *error)
-{
-    const gbx_nn_tensor *X = in[0], *W = in[1], *R = in[2];
-    size_t H = (size_t)node->params.ints[0], D = (size_t)node->params.ints[1];
-    if (X->type != GBX_NN_FLOAT || X->rank != 3 || W->rank != 3 || R->rank != 3 ||
-        (size_t)W->dims[0] != D || (size_t)W->dims[1] != 3 * H || W->dims[2] != X->dims[2] ||
-        (size_t)R->dims[0] != D || (size_t)R->dims[1] != 3 * H || (size_t)R->dims[2] != H)
-        return gbx_fail(error, GBX_ERR_PARSE, "X, W and R do not fit hidden_size %zu and %zu "
-                        "direction(s)", H, D);
-    s->T = (size_t)X->dims[0];
-    s->N = (size_t)X->dims[1];
-    s->In = (size_t)X->dims[2];
-    s->H = H;
-    s->D = D;
-    s->reverse = (int)node->params.ints[2];
-    s->X = X->f;
-    s->W = W->f;
-    s->R = R->f;
-    s->B = node->input_count > 3 && in[3] ? in[3]->f : NULL;
-    s->h0 = node->input_count > 5 && in[5] ? in[5]->f : NULL;
-    s->c0 = NULL;
-    if ((s->B && in[3]->count != D * 6 * H) || (s->h0 && in[5]->count != D * s->N * H))
-        return gbx_fail(error, GBX_ERR_PARSE, "B or initial_h has the wrong size");
-    return GBX_OK;
-}
-
 /* Runs direction d, keeping per step z, r, h~ and the recurrent part of h~ ([T][N][4H]) and
  * the hidden states ([T+1][N][H]). */
 static void gru_direction(const lstm_shape *s, size_t d, int linear_before_reset, float *gates,
@@ -326,7 +301,7 @@ gbx_status gbx_nn_forward_gru(const gbx_nn_node *node, gbx_nn_tensor *const *in,
                               gbx_nn_tensor **out, gbx_error *error)
 {
     lstm_shape s;
-    gbx_status status = gru_shape(node, in, &s, error);
+    gbx_status status = shape_of(node, in, 3, &s, error);
     if (status != GBX_OK) return status;
     size_t T = s.T, N = s.N, H = s.H, D = s.D;
     int64_t y_dims[4] = {(int64_t)T, (int64_t)D, (int64_t)N, (int64_t)H};
@@ -361,7 +336,7 @@ gbx_status gbx_nn_backward_gru(const gbx_nn_node *node, gbx_nn_tensor *const *in
     (void)out;
     if (!grad_in[0]) return GBX_OK;
     lstm_shape s;
-    gbx_status status = gru_shape(node, in, &s, error);
+    gbx_status status = shape_of(node, in, 3, &s, error);
     if (status != GBX_OK) return status;
     size_t T = s.T, N = s.N, In = s.In, H = s.H, D = s.D;
     int linear_before_reset = (int)node->params.ints[3];
