@@ -115,10 +115,6 @@ static gbx_status numbers(const char *name, json_object *o, const char *key, siz
 
 static gbx_status load(const char *name, json_object *root, gbx_model *model, gbx_error *error)
 {
-    linear_adapter *a = calloc(1, sizeof *a);
-    if (!a) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    model->adapter = a;
-    model->release_adapter = release;
     json_object *version, *coefficients, *intercepts = NULL, *link = NULL, *names = NULL;
     if (!json_object_object_get_ex(root, "glassbox_linear", &version) ||
         json_object_get_int(version) != 1)
@@ -135,43 +131,43 @@ static gbx_status load(const char *name, json_object *root, gbx_model *model, gb
     int nested = json_object_is_type(json_object_array_get_idx(coefficients, 0), json_type_array);
     size_t K = nested ? json_object_array_length(coefficients) : 1, M = 0;
     if (K > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: %zu outputs (at most 64)", name, K);
-    for (size_t k = 0; k < K; k++) {
+    double *weights = NULL, *bias = NULL;
+    gbx_status status = GBX_OK;
+    for (size_t k = 0; k < K && status == GBX_OK; k++) {
         double *row = NULL;
         size_t n = M;
         char key[48];
         snprintf(key, sizeof key, nested ? "coefficients[%zu]" : "coefficients", k);
-        gbx_status status = numbers(name, nested ? json_object_array_get_idx(coefficients, k)
-                                                 : coefficients, key, &n, &row, error);
+        status = numbers(name, nested ? json_object_array_get_idx(coefficients, k) : coefficients,
+                         key, &n, &row, error);
         if (status == GBX_OK && k == 0) {
             M = n;
-            a->weights = gbx_malloc_array(K * M, sizeof(double));
-            if (!a->weights) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+            if (!(weights = gbx_malloc_array(K * M, sizeof(double))))
+                status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         }
-        if (status == GBX_OK) memcpy(a->weights + k * M, row, M * sizeof(double));
+        if (status == GBX_OK) memcpy(weights + k * M, row, M * sizeof(double));
         free(row);
-        if (status != GBX_OK) return status;
     }
     size_t n = K;
-    gbx_status status = intercepts ? numbers(name, intercepts, "intercepts", &n, &a->intercepts, error)
-                                   : ((a->intercepts = gbx_calloc(K, sizeof(double)))
-                                          ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory"));
-    if (status != GBX_OK) return status;
-    model->features = M;
-    if ((status = gbx_model_set_outputs(model, K, "output")) != GBX_OK)
-        return gbx_fail(error, status, "out of memory");
+    if (status == GBX_OK)
+        status = intercepts ? numbers(name, intercepts, "intercepts", &n, &bias, error)
+                 : (bias = gbx_calloc(K, sizeof(double))) ? GBX_OK
+                                                         : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     const char *link_name = link ? json_object_get_string(link) : "identity";
-    if (strcmp(link_name, "identity") == 0) {
-        model->link = GBX_LINK_IDENTITY;
-    } else if (strcmp(link_name, "logit") == 0 && K == 1) {
-        model->link = GBX_LINK_LOGIT;
-        model->transform = gbx_transform_sigmoid;
-    } else if (strcmp(link_name, "softmax") == 0 && K > 1) {
-        model->link = GBX_LINK_SOFTMAX;
-        model->transform = gbx_transform_softmax;
-    } else {
-        return gbx_fail(error, GBX_ERR_PARSE, "%s: link \"%s\" (identity; logit with one output; "
-                        "softmax with several)", name, link_name);
+    gbx_link kind = GBX_LINK_OTHER;
+    if (strcmp(link_name, "identity") == 0) kind = GBX_LINK_IDENTITY;
+    else if (strcmp(link_name, "logit") == 0 && K == 1) kind = GBX_LINK_LOGIT;
+    else if (strcmp(link_name, "softmax") == 0 && K > 1) kind = GBX_LINK_SOFTMAX;
+    if (status == GBX_OK && kind == GBX_LINK_OTHER)
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: link \"%s\" (identity; logit with one "
+                          "output; softmax with several)", name, link_name);
+    if (status != GBX_OK) {
+        free(weights);
+        free(bias);
+        return status;
     }
+    if ((status = gbx_linear_init(model, K, M, weights, bias, kind, error)) != GBX_OK)
+        return status;
     if (names) {
         if (!json_object_is_type(names, json_type_array) || json_object_array_length(names) != M)
             return gbx_fail(error, GBX_ERR_PARSE, "%s: feature_names must list %zu names", name, M);
@@ -183,7 +179,6 @@ static gbx_status load(const char *name, json_object *root, gbx_model *model, gb
                 return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     model->objective = gbx_strdup(link_name);
-    model->predict_raw = predict;
     return model->objective ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
 }
 
