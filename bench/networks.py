@@ -5,7 +5,7 @@ backgrounds, in one run (the third `make bench` suite).
     sigmoid, trained here on the German credit data), 1,000 rows against a 100-row background:
     `glassbox explain --method deep` on its ONNX export vs shap.DeepExplainer and
     captum.attr.DeepLiftShap on the torch module.
-  - integrated gradients: a CNN trained here on Fashion-MNIST (Debian's dataset-fashion-mnist),
+  - integrated gradients: the fixture's CNN, trained here on Fashion-MNIST (Debian's dataset-fashion-mnist),
     100 test images, 50 Gauss-Legendre steps from a zero baseline, each image's predicted class:
     `glassbox explain --method integrated-gradients --class predicted` vs
     captum.attr.IntegratedGradients.
@@ -84,39 +84,14 @@ def deep_credit(work, glassbox, repeats):
     import shap
     import torch
     from captum.attr import DeepLiftShap
-    from torch import nn
-    from generate import CREDIT_TRAIN_ROWS, load_credit
-    torch.manual_seed(7)
-    frame, y = load_credit()
-    X = frame.to_numpy(dtype=np.float32)
-    mean, scale = X[:CREDIT_TRAIN_ROWS].mean(0), X[:CREDIT_TRAIN_ROWS].std(0)
-    scale[scale == 0] = 1
-
-    class Credit(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.register_buffer("mean", torch.tensor(mean))
-            self.register_buffer("scale", torch.tensor(scale))
-            self.body = nn.Sequential(nn.Linear(X.shape[1], 64), nn.ReLU(), nn.Dropout(0.3),
-                                      nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
-
-        def forward(self, x):
-            return self.body((x - self.mean) / self.scale)
-
-    model = Credit()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    inputs = torch.tensor(X[:CREDIT_TRAIN_ROWS])
-    targets = torch.tensor(y[:CREDIT_TRAIN_ROWS], dtype=torch.float32).unsqueeze(1)
-    for _ in range(300):
-        optimiser.zero_grad()
-        nn.functional.binary_cross_entropy(model(inputs), targets).backward()
-        optimiser.step()
-    model.eval()
+    from generate_onnx import train_credit_mlp
+    model, columns, X = train_credit_mlp()  # the fixture's network, trained the same way
+    frame_columns = list(columns)
     onnx_path = os.path.join(work, "credit.onnx")
-    export(model, inputs[:1], onnx_path)
+    export(model, torch.tensor(X[:1]), onnx_path)
     rows, background = X, X[:100]
-    write_csv(os.path.join(work, "credit_rows.csv"), rows, list(frame.columns))
-    write_csv(os.path.join(work, "credit_background.csv"), background, list(frame.columns))
+    write_csv(os.path.join(work, "credit_rows.csv"), rows, frame_columns)
+    write_csv(os.path.join(work, "credit_background.csv"), background, frame_columns)
     output = os.path.join(work, "credit_deep.json")
     arguments = [glassbox, "explain", "--model", onnx_path, "--data",
                  os.path.join(work, "credit_rows.csv"), "--method", "deep", "--background",
@@ -139,22 +114,8 @@ def deep_credit(work, glassbox, repeats):
 def integrated_gradients_cnn(work, glassbox, repeats):
     import torch
     from captum.attr import IntegratedGradients
-    from torch import nn
-    from generate_onnx import fashion_mnist
-    torch.manual_seed(7)
-    images, labels = fashion_mnist("train")
-    model = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, groups=4), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
-    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
-    x, y = torch.tensor(images[:12000]), torch.tensor(labels[:12000])
-    for start in range(0, len(x), 128):
-        optimiser.zero_grad()
-        nn.functional.cross_entropy(model(x[start:start + 128]), y[start:start + 128]).backward()
-        optimiser.step()
-    model.eval()
+    from generate_onnx import fashion_mnist, train_fashion_cnn
+    model, x = train_fashion_cnn()  # the fixture's network, trained the same way
     onnx_path = os.path.join(work, "cnn.onnx")
     export(model, x[:1], onnx_path)
     test_images, _ = fashion_mnist("test")

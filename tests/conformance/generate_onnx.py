@@ -160,9 +160,10 @@ def deep_references(fixture, model, rows, background, outputs=1):
                       expected=[float(e) for e in np.ravel(explainer.expected_value)])
 
 
-def torch_credit_mlp(directory):
+def train_credit_mlp():
     """The credit network: standardisation folded in, Dense(64, relu) -> Dropout(0.3) ->
-    Dense(32, relu) -> Dense(1, sigmoid), trained on the first 800 applicants."""
+    Dense(32, relu) -> Dense(1, sigmoid), trained on the first 800 applicants. Returns the
+    module (in eval mode), the columns and all rows. Shared with bench/networks.py."""
     import torch
     from torch import nn
     torch.manual_seed(SEED)
@@ -189,6 +190,15 @@ def torch_credit_mlp(directory):
         loss = nn.functional.binary_cross_entropy(model(inputs), targets)
         loss.backward()
         optimiser.step()
+    model.eval()
+    return model, columns, X
+
+
+def torch_credit_mlp(directory):
+    """The credit network as an ONNX fixture, with captum's and shap's attributions."""
+    import torch
+    model, columns, X = train_credit_mlp()
+    inputs = torch.tensor(X[:CREDIT_TRAIN_ROWS])
     path = os.path.join(directory, "torch_credit_mlp.onnx")
     export_torch(model, inputs[:1], path, 17)
     fixture = Fixture(directory, "torch_credit_mlp", "torch_credit_mlp.onnx", columns)
@@ -329,9 +339,10 @@ def fashion_mnist(split):
     return images.astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
-def torch_fashion_cnn(directory):
+def train_fashion_cnn():
     """A CNN trained on Fashion-MNIST (Conv, ReLU, MaxPool, grouped Conv, global average
-    pooling, a linear head; 10 logits), with captum's Integrated Gradients on test images."""
+    pooling, a linear head; 10 logits). Returns the module in eval mode and the training images
+    it saw. Shared with bench/networks.py."""
     import torch
     from torch import nn
     torch.manual_seed(SEED)
@@ -350,6 +361,13 @@ def torch_fashion_cnn(directory):
             loss.backward()
             optimiser.step()
     model.eval()
+    return model, x
+
+
+def torch_fashion_cnn(directory):
+    """The Fashion-MNIST CNN as an ONNX fixture, with captum's and shap's attributions."""
+    import torch
+    model, x = train_fashion_cnn()
     path = os.path.join(directory, "torch_fashion_cnn.onnx")
     export_torch(model, x[:1], path, 17)
     test_images, test_labels = fashion_mnist("test")
