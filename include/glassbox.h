@@ -286,9 +286,10 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
 void gbx_explainer_free(gbx_explainer *explainer);
 /* The features explained: the model's, or the groups when the options gave some. */
 size_t gbx_explainer_features(const gbx_explainer *explainer);
-/* Name of explained feature i: its group's name, or NULL for a model's own feature (see
+/* Name of explained feature i: its group's name, or a layer element's (LAYER[i], when a
+ * gradient method attributes at a layer), or NULL for a model's own feature (see
  * gbx_model_feature_name). */
-const char *gbx_explainer_group_name(const gbx_explainer *explainer, size_t i);
+const char *gbx_explainer_feature_name(const gbx_explainer *explainer, size_t i);
 /* The expected model output E[f(X)] per output (margin space unless probability was asked). */
 const double *gbx_explainer_base_values(const gbx_explainer *explainer);
 

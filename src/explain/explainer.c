@@ -82,6 +82,9 @@ void gbx_explainer_free(gbx_explainer *explainer)
     for (size_t g = 0; explainer->group_names && g < explainer->players.count; g++)
         free(explainer->group_names[g]);
     free(explainer->group_names);
+    for (size_t j = 0; explainer->layer_names && j < explainer->players.count; j++)
+        free(explainer->layer_names[j]);
+    free(explainer->layer_names);
     free(explainer->player_of_column);
     free(explainer);
 }
@@ -126,6 +129,23 @@ static gbx_status set_groups(gbx_explainer *explainer, const gbx_explainer_optio
     return GBX_OK;
 }
 
+/* Attributions at a layer: one per element, named LAYER[i] (an embedding lookup whose tokens
+ * line up with the input's columns keeps the columns' names instead). */
+static gbx_status name_layer_elements(gbx_explainer *explainer, gbx_error *error)
+{
+    size_t F = gbx_gradients_features(explainer->gradients);
+    explainer->players.count = F;
+    if (!(explainer->layer_names = gbx_calloc(F ? F : 1, sizeof(char *))))
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < F; j++) {
+        size_t size = strlen(explainer->options.layer) + 24;
+        if (!(explainer->layer_names[j] = malloc(size)))
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        snprintf(explainer->layer_names[j], size, "%s[%zu]", explainer->options.layer, j);
+    }
+    return GBX_OK;
+}
+
 gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
                                 gbx_explainer **out, gbx_error *error)
 {
@@ -144,6 +164,10 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (gradient && options->group_count)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods attribute each input; they "
                         "take no feature groups (sum a group's values instead)");
+    if (!gradient && options->layer)
+        return gbx_fail(error, GBX_ERR_USAGE, "--layer is for the network methods "
+                        "(integrated-gradients, deep, grad-cam); method %s explains the input",
+                        method_names[method]);
     if (!gradient && options->output != GBX_OUTPUT_ALL)
         return gbx_fail(error, GBX_ERR_USAGE, "choosing one output is for the network methods; "
                         "method %s explains every output", method_names[method]);
@@ -206,6 +230,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                                                  options->output, options->layer};
         status = gbx_gradients_prepare(model, options->background, &gradient_options,
                                        &explainer->gradients, error);
+        if (status == GBX_OK && options->layer && method != GBX_METHOD_GRAD_CAM &&
+            !gbx_gradients_per_column(explainer->gradients))
+            status = name_layer_elements(explainer, error);
         if (status == GBX_OK) {
             gbx_gradients_base_values(explainer->gradients, explainer->base_values);
             const gbx_data *background = options->background;
@@ -290,10 +317,11 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
 
 size_t gbx_explainer_features(const gbx_explainer *explainer) { return explainer->players.count; }
 
-const char *gbx_explainer_group_name(const gbx_explainer *explainer, size_t i)
+const char *gbx_explainer_feature_name(const gbx_explainer *explainer, size_t i)
 {
-    return explainer->group_names && i < explainer->players.count ? explainer->group_names[i]
-                                                                  : NULL;
+    if (i >= explainer->players.count) return NULL;
+    return explainer->group_names ? explainer->group_names[i]
+         : explainer->layer_names ? explainer->layer_names[i] : NULL;
 }
 
 const double *gbx_explainer_base_values(const gbx_explainer *explainer)

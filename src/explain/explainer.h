@@ -32,6 +32,7 @@ struct gbx_explainer {
     gbx_players players;             /* groups of columns, when options gave some */
     int32_t *player_of_column;       /* [features] */
     char **group_names;              /* [players.count], NULL without groups */
+    char **layer_names;              /* [players.count]: attributions at a layer's elements */
 };
 
 struct gbx_explanation {

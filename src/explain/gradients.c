@@ -27,6 +27,11 @@ struct gbx_gradients {
     double *base_values;    /* [K] */
     long output;            /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
     int layer;              /* grad cam: the layer's value index */
+    int source;             /* where attributions are taken: the input, or a layer's output */
+    size_t source_size;     /* values per row there (M at the input) */
+    size_t group;           /* consecutive values there summed into one attribution (1, or an
+                             * embedding's width: one attribution per token) */
+    float *layer_baseline;  /* integrated gradients at a layer: the baseline's activations */
 };
 
 /* Gauss-Legendre nodes on [-1, 1] in ascending order, and weights (as numpy's leggauss). */
@@ -90,14 +95,16 @@ static double gaussian(uint64_t *state)
     return sqrt(-2.0 * log(1.0 - u)) * cos(2.0 * M_PI * v);
 }
 
-/* Forward on `count` points, then gradients [passes][count][M]: with targets NULL, pass k is
- * the gradient of output k at every point (passes = K); otherwise one pass, the gradient of
- * output targets[p] at point p. */
+/* Forward on `count` points (with the layer's output replaced by patch, when given), then
+ * gradients at the source [passes][count][S]: with targets NULL, pass k is the gradient of
+ * output k at every point (passes = K); otherwise one pass, the gradient of output targets[p]
+ * at point p. */
 static gbx_status gradients_at(const gbx_gradients *g, const float *points, size_t count,
-                               const size_t *targets, double *gradients, gbx_error *error)
+                               const float *patch, const size_t *targets, double *gradients,
+                               gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
-    size_t M = g->model->features, K = g->model->outputs;
+    size_t S = g->source_size, K = g->model->outputs;
     gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
     gbx_nn_tensor *grads = gbx_calloc(graph->value_count, sizeof *grads);
     if (!values || !grads) {
@@ -105,7 +112,8 @@ static gbx_status gradients_at(const gbx_gradients *g, const float *points, size
         free(grads);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
-    gbx_status status = gbx_nn_forward(graph, points, count, values, error);
+    gbx_status status = gbx_nn_forward_patched(graph, points, count, patch ? g->source : -1,
+                                               patch, values, error);
     if (status != GBX_OK) {
         free(values);
         free(grads);
@@ -115,22 +123,70 @@ static gbx_status gradients_at(const gbx_gradients *g, const float *points, size
     if (y->count != count * K)
         status = gbx_fail(error, GBX_ERR_PARSE, "the output has %zu values for %zu rows", y->count,
                           count);
+    if (status == GBX_OK && values[g->source].count != count * S)
+        status = gbx_fail(error, GBX_ERR_PARSE, "\"%s\" has %zu values for %zu rows, not %zu per "
+                          "row", graph->value_names[g->source], values[g->source].count, count, S);
     gbx_nn_tensor seed = {0};
     if (status == GBX_OK) status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, y->rank, y->dims, error);
     size_t passes = targets ? 1 : K;
     for (size_t k = 0; status == GBX_OK && k < passes; k++) {
         memset(seed.f, 0, seed.count * sizeof(float));
         for (size_t p = 0; p < count; p++) seed.f[p * K + (targets ? targets[p] : k)] = 1.0f;
-        status = gbx_nn_backward(graph, values, graph->output, &seed, grads, error);
-        const gbx_nn_tensor *d = &grads[graph->input];
-        for (size_t j = 0; status == GBX_OK && j < count * M; j++)
-            gradients[k * count * M + j] = d->f ? d->f[j] : 0.0;
+        status = gbx_nn_backward(graph, values, g->source, graph->output, &seed, grads, error);
+        const gbx_nn_tensor *d = &grads[g->source];
+        for (size_t j = 0; status == GBX_OK && j < count * S; j++)
+            gradients[k * count * S + j] = d->f ? d->f[j] : 0.0;
         for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
     }
     gbx_nn_tensor_release(&seed);
     gbx_nn_values_free(graph, values);
     free(values);
     free(grads);
+    return status;
+}
+
+/* The layer's size per row, from a forward pass over the first baseline twice (a tensor whose
+ * first dimension is not the batch cannot be attributed row by row), its activations at the
+ * integrated-gradients baseline, and whether it is an embedding lookup (a Gather from a
+ * constant table), whose rows are summed into one attribution per token. */
+static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features;
+    float *points = gbx_malloc_array(2 * M + 1, sizeof(float));
+    gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
+    gbx_status status = points && values ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; status == GBX_OK && j < 2 * M; j++) points[j] = (float)g->baselines[j % M];
+    int ran = status == GBX_OK &&
+              (status = gbx_nn_forward(graph, points, 2, values, error)) == GBX_OK;
+    const gbx_nn_tensor *a = ran ? &values[g->source] : NULL;
+    if (status == GBX_OK &&
+        (a->type != GBX_NN_FLOAT || a->rank < 1 || a->dims[0] != 2 || a->count % 2 || !a->count))
+        status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "layer \"%s\" is not a float tensor with "
+                          "the batch first, so it cannot be attributed row by row",
+                          graph->value_names[g->source]);
+    if (status == GBX_OK) {
+        g->source_size = a->count / 2;
+        if (g->options.kind == GBX_GRADIENT_INTEGRATED &&
+            !(g->layer_baseline = gbx_malloc_array(g->source_size, sizeof(float))))
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        else if (g->layer_baseline)
+            memcpy(g->layer_baseline, a->f, g->source_size * sizeof(float));
+    }
+    for (size_t n = 0; status == GBX_OK && n < graph->node_count; n++) {
+        const gbx_nn_node *node = &graph->nodes[n];
+        const gbx_nn_attribute *axis = gbx_nn_attribute_find(node, "axis");
+        if (node->outputs[0] != g->source || strcmp(node->op->name, "Gather") != 0 ||
+            (axis && axis->i != 0) || !graph->is_constant[node->inputs[0]] ||
+            graph->constants[node->inputs[0]].rank < 2)
+            continue;
+        const gbx_nn_tensor *table = &graph->constants[node->inputs[0]];
+        g->group = table->count / (size_t)table->dims[0];
+        if (!g->group || g->source_size % g->group) g->group = 1;
+    }
+    if (ran) gbx_nn_values_free(graph, values);
+    free(values);
+    free(points);
     return status;
 }
 
@@ -141,10 +197,20 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (!model->network)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "gradient methods need a network (an ONNX or "
                         "Keras model); use kernel, permutation or exact for this one");
+    const gbx_nn_graph *graph = model->network;
     int deep = options->kind == GBX_GRADIENT_DEEP, many = deep || options->kind == GBX_GRADIENT_SHAP;
-    gbx_status status = deep ? gbx_nn_check_deeplift(model->network, model->network->output, error)
-                             : gbx_nn_check_differentiable(model->network, model->network->output,
-                                                           error);
+    int at_layer = options->layer && options->kind != GBX_GRADIENT_GRAD_CAM;
+    int source = at_layer ? gbx_nn_find_value(graph, options->layer) : graph->input;
+    if (at_layer && options->kind != GBX_GRADIENT_INTEGRATED && !deep)
+        return gbx_fail(error, GBX_ERR_USAGE, "--layer attributes at a layer with "
+                        "integrated-gradients and deep (and names grad-cam's layer); this method "
+                        "attributes to the input");
+    if (source < 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "the network has no tensor named \"%s\" (--layer "
+                        "takes a node output's name: a Keras layer's name, or an ONNX tensor's)",
+                        options->layer);
+    gbx_status status = deep ? gbx_nn_check_deeplift(graph, source, graph->output, error)
+                             : gbx_nn_check_differentiable(graph, source, graph->output, error);
     if (status != GBX_OK) return status;
     size_t M = model->features, K = model->outputs;
     if (many && (!baselines || baselines->rows == 0))
@@ -164,6 +230,9 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     g->options = *options;
     g->output = options->output;
     g->layer = -1;
+    g->source = source;
+    g->source_size = M;
+    g->group = 1;
     if (options->kind == GBX_GRADIENT_GRAD_CAM) {
         g->layer = options->layer ? gbx_nn_find_value(g->graph, options->layer) : -1;
         if (g->layer < 0) {
@@ -233,12 +302,20 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         }
         free(outputs);
     }
+    if (status == GBX_OK && source != graph->input) status = measure_layer(g, error);
     if (status != GBX_OK) {
         gbx_gradients_free(g);
         return status;
     }
     *out = g;
     return GBX_OK;
+}
+
+size_t gbx_gradients_features(const gbx_gradients *g) { return g->source_size / g->group; }
+
+int gbx_gradients_per_column(const gbx_gradients *g)
+{
+    return g->group > 1 && g->source_size / g->group == g->model->features;
 }
 
 size_t gbx_gradients_outputs(const gbx_gradients *g)
@@ -258,20 +335,30 @@ int gbx_gradients_additive(const gbx_gradients *g)
            g->options.kind == GBX_GRADIENT_DEEP;
 }
 
+/* Adds attributions at the source's S values into the F = S / group explained features. */
+static void add_grouped(const gbx_gradients *g, const double *at_source, double *target)
+{
+    for (size_t j = 0; j < g->source_size; j++) target[j / g->group] += at_source[j];
+}
+
 /* DeepSHAP for a block of n rows: each row against every baseline at once (row r, baseline b
- * at point r * B + b), multipliers from the DeepLIFT pass times (x - b), averaged by weight. */
+ * at point r * B + b), multipliers from the DeepLIFT pass at the source times the difference
+ * there (x - b at the input, the activations' difference at a layer, as captum's
+ * LayerDeepLiftShap), averaged by weight. */
 static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows, size_t n,
                                      const size_t *classes, double *values, gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
     size_t M = g->model->features, K = g->model->outputs, B = g->baseline_rows, count = n * B;
-    size_t passes = classes ? 1 : K;
+    size_t passes = classes ? 1 : K, S = g->source_size, F = S / g->group;
+    int at_input = g->source == graph->input;
     float *points = gbx_malloc_array(count * M, sizeof(float));
     float *references = gbx_malloc_array(B * M, sizeof(float));
     gbx_nn_tensor *values_x = gbx_calloc(graph->value_count, sizeof *values_x);
     gbx_nn_tensor *values_r = gbx_calloc(graph->value_count, sizeof *values_r);
     gbx_nn_tensor *grads = gbx_calloc(graph->value_count, sizeof *grads);
-    gbx_status status = points && references && values_x && values_r && grads
+    double *sums = gbx_malloc_array(S, sizeof(double));
+    gbx_status status = points && references && values_x && values_r && grads && sums
                             ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t p = 0; status == GBX_OK && p < count; p++)
         for (size_t f = 0; f < M; f++) points[p * M + f] = (float)rows[(p / B) * M + f];
@@ -281,6 +368,10 @@ static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows,
         forward_x = (status = gbx_nn_forward(graph, points, count, values_x, error)) == GBX_OK;
     if (status == GBX_OK)
         forward_r = (status = gbx_nn_forward(graph, references, B, values_r, error)) == GBX_OK;
+    if (status == GBX_OK && (values_x[g->source].count != count * S ||
+                             values_r[g->source].count != B * S))
+        status = gbx_fail(error, GBX_ERR_PARSE, "\"%s\" does not hold %zu values per row",
+                          graph->value_names[g->source], S);
     gbx_nn_tensor seed = {0};
     if (status == GBX_OK)
         status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values_x[graph->output].rank,
@@ -288,21 +379,28 @@ static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows,
     for (size_t k = 0; status == GBX_OK && k < passes; k++) {
         memset(seed.f, 0, seed.count * sizeof(float));
         for (size_t p = 0; p < count; p++) seed.f[p * K + (classes ? classes[p / B] : k)] = 1.0f;
-        status = gbx_nn_deeplift(graph, values_x, values_r, graph->output, &seed, grads, error);
-        const float *m = grads[graph->input].f;
+        status = gbx_nn_deeplift(graph, values_x, values_r, g->source, graph->output, &seed,
+                                 grads, error);
+        const float *m = grads[g->source].f;
+        const float *a_x = values_x[g->source].f, *a_r = values_r[g->source].f;
         for (size_t r = 0; status == GBX_OK && r < n; r++) {
-            double *target = values + (r * passes + k) * M;
-            for (size_t f = 0; f < M; f++) target[f] = 0;
+            double *target = values + (r * passes + k) * F;
+            memset(sums, 0, S * sizeof(double));
             for (size_t b = 0; b < B; b++) {
                 double weight = g->cumulative[b] - (b ? g->cumulative[b - 1] : 0);
                 const double *baseline = g->baselines + b * M;
-                for (size_t f = 0; f < M; f++)
-                    target[f] += weight * (m ? m[(r * B + b) * M + f] : 0.0) *
-                                 (rows[r * M + f] - baseline[f]);
+                const float *multipliers = m ? m + (r * B + b) * S : NULL;
+                for (size_t j = 0; multipliers && j < S; j++)
+                    sums[j] += weight * multipliers[j] *
+                               (at_input ? rows[r * M + j] - baseline[j]
+                                         : (double)a_x[(r * B + b) * S + j] - a_r[b * S + j]);
             }
+            for (size_t f = 0; f < F; f++) target[f] = 0;
+            add_grouped(g, sums, target);
         }
         for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
     }
+    free(sums);
     gbx_nn_tensor_release(&seed);
     if (forward_x) gbx_nn_values_free(graph, values_x);
     if (forward_r) gbx_nn_values_free(graph, values_r);
@@ -367,7 +465,8 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
     for (size_t k = 0; status == GBX_OK && k < passes; k++) {
         memset(seed.f, 0, seed.count * sizeof(float));
         for (size_t r = 0; r < n; r++) seed.f[r * K + (classes ? classes[r] : k)] = 1.0f;
-        status = gbx_nn_backward(graph, values_x, graph->output, &seed, grads, error);
+        status = gbx_nn_backward(graph, values_x, graph->input, graph->output, &seed, grads,
+                                 error);
         const float *d = status == GBX_OK ? grads[g->layer].f : NULL;
         for (size_t r = 0; status == GBX_OK && r < n; r++) {
             memset(map, 0, positions * sizeof(double));
@@ -404,6 +503,73 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
     free(values_x);
     free(grads);
     free(points);
+    return status;
+}
+
+/* Integrated gradients at a layer (captum's LayerIntegratedGradients): the network runs on
+ * the row itself while the layer's output is replaced by points on the line from the
+ * baseline's activations to the row's; the integrated gradient there times the activations'
+ * difference. values [n][K][F]. */
+static gbx_status explain_layer_block(const gbx_gradients *g, const double *rows, size_t n,
+                                      const size_t *classes, double *values, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features, K = classes ? 1 : g->model->outputs, P = g->points;
+    size_t S = g->source_size, F = S / g->group, count = n * P;
+    float *inputs = gbx_malloc_array(count * M, sizeof(float));
+    float *patch = gbx_malloc_array(count * S, sizeof(float));
+    double *difference = gbx_malloc_array(n * S, sizeof(double));
+    double *gradients = gbx_malloc_array(K * count * S, sizeof(double));
+    double *sums = gbx_malloc_array(S, sizeof(double));
+    size_t *targets = classes ? gbx_malloc_array(count, sizeof(size_t)) : NULL;
+    gbx_nn_tensor *activations = gbx_calloc(graph->value_count, sizeof *activations);
+    gbx_status status = inputs && patch && difference && gradients && sums && activations &&
+                        (!classes || targets) ? GBX_OK
+                                              : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; status == GBX_OK && p < count; p++) {
+        for (size_t f = 0; f < M; f++) inputs[p * M + f] = (float)rows[(p / P) * M + f];
+        if (targets) targets[p] = classes[p / P];
+    }
+    /* The rows' own activations (the first of each row's P copies is that row). */
+    int ran = 0;
+    float *row_inputs = inputs ? gbx_malloc_array(n * M, sizeof(float)) : NULL;
+    if (status == GBX_OK && !row_inputs) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; status == GBX_OK && j < n * M; j++) row_inputs[j] = (float)rows[j];
+    if (status == GBX_OK)
+        ran = (status = gbx_nn_forward(graph, row_inputs, n, activations, error)) == GBX_OK;
+    if (status == GBX_OK && activations[g->source].count != n * S)
+        status = gbx_fail(error, GBX_ERR_PARSE, "\"%s\" does not hold %zu values per row",
+                          graph->value_names[g->source], S);
+    for (size_t r = 0; status == GBX_OK && r < n; r++)
+        for (size_t j = 0; j < S; j++) {
+            float a = activations[g->source].f[r * S + j], b = g->layer_baseline[j];
+            difference[r * S + j] = (double)a - b;
+            for (size_t p = 0; p < P; p++)
+                patch[(r * P + p) * S + j] = (float)(b + g->alphas[p] * ((double)a - b));
+        }
+    if (ran) gbx_nn_values_free(graph, activations);
+    if (status == GBX_OK)
+        status = gradients_at(g, inputs, count, patch, targets, gradients, error);
+    for (size_t r = 0; status == GBX_OK && r < n; r++)
+        for (size_t k = 0; k < K; k++) {
+            for (size_t j = 0; j < S; j++) {
+                double total = 0;
+                for (size_t p = 0; p < P; p++)
+                    total += g->steps[p] * gradients[(k * count + r * P + p) * S + j];
+                sums[j] = total * difference[r * S + j];
+            }
+            double *target = values + (r * K + k) * F;
+            for (size_t f = 0; f < F; f++) target[f] = 0;
+            add_grouped(g, sums, target);
+        }
+    free(row_inputs);
+    free(activations);
+    free(targets);
+    free(inputs);
+    free(patch);
+    free(difference);
+    free(gradients);
+    free(sums);
     return status;
 }
 
@@ -461,7 +627,7 @@ static gbx_status explain_block(const gbx_gradients *g, const double *rows, size
             }
         }
     }
-    gbx_status status = gradients_at(g, points, count, targets, gradients, error);
+    gbx_status status = gradients_at(g, points, count, NULL, targets, gradients, error);
     free(targets);
     for (size_t r = 0; status == GBX_OK && r < n; r++)
         for (size_t k = 0; k < K; k++) {
@@ -532,13 +698,15 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
             size_t first = b * block, count = n - first < block ? n - first : block;
             gbx_error local;
             const size_t *block_classes = classes ? classes + first : NULL;
-            double *block_values = values + first * K * M;
+            double *block_values = values + first * K * gbx_gradients_features(g);
             const double *block_rows = rows + first * M;
             gbx_status s =
                 g->options.kind == GBX_GRADIENT_DEEP
                     ? explain_deep_block(g, block_rows, count, block_classes, block_values, &local)
                 : g->options.kind == GBX_GRADIENT_GRAD_CAM
                     ? explain_grad_cam_block(g, block_rows, count, block_classes, block_values, &local)
+                : g->source != g->graph->input
+                    ? explain_layer_block(g, block_rows, count, block_classes, block_values, &local)
                     : explain_block(g, block_rows, count, block_classes, block_values, &local);
             if (s != GBX_OK) {
 #pragma omp critical(gbx_gradients_failure)
@@ -558,9 +726,10 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
         return failure;
     }
     /* captum's convergence delta: how far the attributions are from adding up. */
+    size_t F = gbx_gradients_features(g);
     for (size_t rk = 0; deltas && rk < n * K; rk++) {
         double total = 0;
-        for (size_t f = 0; f < M; f++) total += values[rk * M + f];
+        for (size_t f = 0; f < F; f++) total += values[rk * F + f];
         deltas[rk] = total - (predictions[rk] - base_values[rk]);
     }
     return GBX_OK;
@@ -574,5 +743,6 @@ void gbx_gradients_free(gbx_gradients *g)
     free(g->baselines);
     free(g->cumulative);
     free(g->base_values);
+    free(g->layer_baseline);
     free(g);
 }

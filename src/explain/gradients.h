@@ -23,7 +23,8 @@ typedef struct {
     double stdevs;               /* smoothgrad (default 1), gradient shap (default 0): noise */
     uint64_t seed;
     long output;                 /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
-    const char *layer;           /* grad cam: the tensor whose channels are weighed */
+    const char *layer;           /* grad cam: the tensor whose channels are weighed;
+                                  * integrated, deep: attribute to this tensor, not the input */
 } gbx_gradient_options;
 
 typedef struct gbx_gradients gbx_gradients;
@@ -38,7 +39,12 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
 void gbx_gradients_base_values(const gbx_gradients *gradients, double *out);
 /* Outputs in each explained row: all of the model's, or 1 when one is selected. */
 size_t gbx_gradients_outputs(const gbx_gradients *gradients);
-/* values [n][K][M], predictions and base_values [n][K] (K from gbx_gradients_outputs;
+/* Attributions per output and row (F): the model's inputs, or with a layer its elements, or
+ * one per looked-up token where the layer is an embedding lookup (its rows summed). */
+size_t gbx_gradients_features(const gbx_gradients *gradients);
+/* Whether attributions at a layer are one per input column (an embedding lookup's tokens). */
+int gbx_gradients_per_column(const gbx_gradients *gradients);
+/* values [n][K][F], predictions and base_values [n][K] (K from gbx_gradients_outputs;
  * base_values already hold the explainer's and are rewritten per row when one output is
  * selected), deltas [n][K] (sum of values minus (f(x) - base), or NULL for methods that are
  * not additive), classes [n] (the output each row explains, or NULL). */

@@ -79,12 +79,12 @@ static void free_column_names(gbx_explanation_writer *w)
     free(w->column_names);
 }
 
-/* Name of explained feature i: its group's, or its column's. */
+/* Name of explained feature i: its group's or layer element's, or its column's. */
 static const char *feature_name(const gbx_explanation_writer *w, size_t i, char *buffer,
                                 size_t size)
 {
-    const char *group = gbx_explainer_group_name(w->explainer, i);
-    return group ? group : column_name(w, i, buffer, size);
+    const char *name = gbx_explainer_feature_name(w->explainer, i);
+    return name ? name : column_name(w, i, buffer, size);
 }
 
 static void remove_sections(gbx_explanation_writer *w)
@@ -356,7 +356,7 @@ static void write_gradient_parameters(FILE *f, const gbx_explainer *x)
     if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
         fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
                 x->background_sha256);
-    if (method == GBX_METHOD_GRAD_CAM) {
+    if (x->options.layer) {
         fputs(", \"layer\": ", f);
         write_json_string(f, x->options.layer);
     }
@@ -447,7 +447,9 @@ static void write_json_header(gbx_explanation_writer *w)
                 }
             fputs("]", f);
         }
-        fputs("},\n\"data_columns\": [", f);
+    }
+    if (x->group_names || x->layer_names) {
+        fputs(x->group_names ? "},\n\"data_columns\": [" : "],\n\"data_columns\": [", f);
         for (size_t j = 0; j < model->features; j++) {
             if (j) fputs(", ", f);
             write_json_string(f, column_name(w, j, buffer, sizeof buffer));

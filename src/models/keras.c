@@ -158,14 +158,18 @@ static herr_t find_vars(hid_t group, const char *name, const H5L_info_t *info, v
     H5Gclose(vars);
     int match = layer && strcmp(layer, search->layer) == 0;
     free(layer);
-    if (match) snprintf(search->found, sizeof search->found, "layers/%s/vars", name);
+    if (match) snprintf(search->found, sizeof search->found, "layers/%s", name);
     return match;
 }
 
-/* Weight `index` of `layer` as a graph constant; returns its value index or -1. */
-static int layer_weight(keras_loader *k, const char *layer, int index, int rank)
+/* Weight `index` of `layer` into tensor, `rank` dimensions (any when -1). A layer that wraps
+ * others keeps their weights under sub ("cell/" for a recurrent layer's cell,
+ * "forward_layer/cell/" inside Bidirectional) in .keras files; .h5 files list every weight of
+ * the layer, wrapped ones included, in weight_names. */
+static gbx_status read_weight(keras_loader *k, const char *layer, const char *sub, int index,
+                              int rank, gbx_nn_tensor *tensor)
 {
-    char path[512];
+    char path[600];
     if (k->legacy) {
         char group[300];
         snprintf(group, sizeof group, "model_weights/%s", layer);
@@ -176,11 +180,9 @@ static int layer_weight(keras_loader *k, const char *layer, int index, int rank)
         char *name = object >= 0 ? string_array_entry(object, "weight_names", (size_t)index, &count)
                                  : NULL;
         if (object >= 0) H5Gclose(object);
-        if (!name) {
-            gbx_fail(k->error, GBX_ERR_PARSE, "%s: layer %s has %zu weights; weight %d is missing",
-                     k->path, layer, count, index);
-            return -1;
-        }
+        if (!name)
+            return gbx_fail(k->error, GBX_ERR_PARSE, "%s: layer %s has %zu weights; weight %d "
+                            "is missing", k->path, layer, count, index);
         snprintf(path, sizeof path, "%s/%s", group, name);
         free(name);
     } else {
@@ -191,29 +193,39 @@ static int layer_weight(keras_loader *k, const char *layer, int index, int rank)
             H5Literate(layers, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, find_vars, &search);
             H5Gclose(layers);
         }
-        if (!search.found[0]) {
-            gbx_fail(k->error, GBX_ERR_PARSE, "%s: no weights for layer %s", k->path, layer);
-            return -1;
-        }
-        snprintf(path, sizeof path, "%s/%d", search.found, index);
+        if (!search.found[0])
+            return gbx_fail(k->error, GBX_ERR_PARSE, "%s: no weights for layer %s", k->path, layer);
+        snprintf(path, sizeof path, "%s/%svars/%d", search.found, sub, index);
     }
-    gbx_nn_tensor tensor;
-    if (read_dataset(k, path, &tensor) != GBX_OK) return -1;
-    if (rank >= 0 && tensor.rank != rank) {
-        gbx_nn_tensor_release(&tensor);
-        gbx_fail(k->error, GBX_ERR_PARSE, "%s: weight %s has rank %d, expected %d", k->path, path,
-                 tensor.rank, rank);
-        return -1;
+    gbx_status status = read_dataset(k, path, tensor);
+    if (status == GBX_OK && rank >= 0 && tensor->rank != rank) {
+        status = gbx_fail(k->error, GBX_ERR_PARSE, "%s: weight %s has rank %d, expected %d",
+                          k->path, path, tensor->rank, rank);
+        gbx_nn_tensor_release(tensor);
     }
-    char name[300];
-    snprintf(name, sizeof name, "%s/weight_%d", layer, index);
+    return status;
+}
+
+/* Makes tensor (taken over) the graph constant `name`; returns its value index or -1. */
+static int constant_tensor(keras_loader *k, const char *name, gbx_nn_tensor *tensor)
+{
     int value = gbx_nn_value(k->graph, name);
-    if (value < 0 || gbx_nn_set_constant(k->graph, value, &tensor, k->error) != GBX_OK) {
-        gbx_nn_tensor_release(&tensor);
+    if (value < 0 || gbx_nn_set_constant(k->graph, value, tensor, k->error) != GBX_OK) {
+        gbx_nn_tensor_release(tensor);
         if (value < 0) gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
         return -1;
     }
     return value;
+}
+
+/* Weight `index` of `layer` as a graph constant; returns its value index or -1. */
+static int layer_weight(keras_loader *k, const char *layer, int index, int rank)
+{
+    gbx_nn_tensor tensor;
+    if (read_weight(k, layer, "", index, rank, &tensor) != GBX_OK) return -1;
+    char name[300];
+    snprintf(name, sizeof name, "%s/weight_%d", layer, index);
+    return constant_tensor(k, name, &tensor);
 }
 
 /* ---- graph building ----------------------------------------------------------------------- */
@@ -760,6 +772,167 @@ static gbx_status global_pooling(keras_loader *k, const char *layer, json_object
 
 /* The tensors a functional layer reads: Keras 3 ({"args": [...keras_history...]}) and Keras 2
  * ([[["name", node, tensor, {}], ...]]) forms. */
+/* Embedding: the input holds token ids (as numbers); each becomes its row of the table. */
+static gbx_status embedding(keras_loader *k, const char *layer, json_object *config, int input)
+{
+    json_object *mask = member(config, "mask_zero");
+    if (mask && json_object_get_boolean(mask))
+        return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s masks token 0 (mask_zero), "
+                        "which glassbox does not support: every step of a sequence is used",
+                        k->path, layer);
+    int table = layer_weight(k, layer, 0, 2);
+    if (table < 0) return GBX_ERR_PARSE;
+    gbx_nn_attribute *to = int_attribute("to", 7); /* ONNX INT64 */
+    if (!to) return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    char ids[300];
+    internal_name(k, layer, ids, sizeof ids);
+    gbx_status status = emit(k, "Cast", layer, &input, 1, ids, to, 1);
+    int pair[2] = {table, gbx_nn_find_value(k->graph, ids)};
+    return status == GBX_OK ? emit(k, "Gather", layer, pair, 2, layer, NULL, 0) : status;
+}
+
+/* LSTM and GRU, alone or both ways inside Bidirectional (merge_mode concat). Keras runs
+ * [batch, steps, features] with kernels [input][gates x units] in its gate order (LSTM i f c o,
+ * GRU z r h); ONNX's operators take [steps, batch, features] and W [directions][gates x units]
+ * [input] in theirs (LSTM i o f c, GRU z r h), so the weights are rearranged once here. */
+static gbx_status recurrent(keras_loader *k, const char *layer, const char *kind,
+                            json_object *config, int input)
+{
+    int both = strcmp(kind, "Bidirectional") == 0;
+    json_object *inner = both ? member(config, "layer") : NULL;
+    if (both) {
+        const char *merge = string_member(config, "merge_mode", "concat");
+        kind = string_member(inner, "class_name", "");
+        if (strcmp(merge, "concat") != 0 || (strcmp(kind, "LSTM") != 0 && strcmp(kind, "GRU") != 0))
+            return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s: glassbox reads "
+                            "Bidirectional around an LSTM or GRU with merge_mode concat, not %s "
+                            "with %s", k->path, layer, kind, merge);
+    }
+    json_object *cell = both ? member(inner, "config") : config;
+    int lstm = strcmp(kind, "LSTM") == 0;
+    json_object *units_value = member(cell, "units");
+    int64_t units = units_value ? json_object_get_int64(units_value) : 0;
+    json_object *flag;
+    const char *problem = units < 1 || units > 1 << 16 ? "units"
+        : strcmp(string_member(cell, "activation", "tanh"), "tanh") != 0 ? "an activation other than tanh"
+        : strcmp(string_member(cell, "recurrent_activation", "sigmoid"), "sigmoid") != 0
+            ? "a recurrent_activation other than sigmoid"
+        : (flag = member(cell, "return_state")) && json_object_get_boolean(flag) ? "return_state"
+        : (flag = member(cell, "go_backwards")) && json_object_get_boolean(flag) ? "go_backwards"
+        : (flag = member(cell, "stateful")) && json_object_get_boolean(flag) ? "stateful" : NULL;
+    if (problem)
+        return gbx_fail(k->error, GBX_ERR_UNSUPPORTED, "%s: layer %s: glassbox does not support "
+                        "%s here", k->path, layer, problem);
+    flag = member(cell, "use_bias");
+    int biased = !flag || json_object_get_boolean(flag);
+    flag = member(cell, "reset_after");
+    int reset_after = !lstm && (!flag || json_object_get_boolean(flag));
+    flag = member(cell, "return_sequences");
+    int sequences = flag && json_object_get_boolean(flag);
+    size_t H = (size_t)units, G = lstm ? 4 : 3, D = both ? 2 : 1, In = 0;
+    static const int lstm_order[4] = {0, 3, 1, 2}, gru_order[3] = {0, 1, 2}; /* ONNX gate <- Keras */
+    const int *order = lstm ? lstm_order : gru_order;
+    gbx_nn_tensor W = {0}, R = {0}, B = {0};
+    gbx_status status = GBX_OK;
+    for (size_t d = 0; d < D && status == GBX_OK; d++) {
+        const char *sub = !both ? "cell/" : d ? "backward_layer/cell/" : "forward_layer/cell/";
+        int per = biased ? 3 : 2, base = k->legacy ? (int)d * per : 0;
+        gbx_nn_tensor kernel = {0}, recurrent_kernel = {0}, bias = {0};
+        status = read_weight(k, layer, sub, base, 2, &kernel);
+        if (status == GBX_OK) status = read_weight(k, layer, sub, base + 1, 2, &recurrent_kernel);
+        if (status == GBX_OK && biased) status = read_weight(k, layer, sub, base + 2, -1, &bias);
+        if (status == GBX_OK && d == 0) {
+            In = (size_t)kernel.dims[0];
+            int64_t w_dims[3] = {(int64_t)D, (int64_t)(G * H), (int64_t)In};
+            int64_t r_dims[3] = {(int64_t)D, (int64_t)(G * H), (int64_t)H};
+            int64_t b_dims[2] = {(int64_t)D, (int64_t)(2 * G * H)};
+            status = gbx_nn_tensor_alloc(&W, GBX_NN_FLOAT, 3, w_dims, k->error);
+            if (status == GBX_OK) status = gbx_nn_tensor_alloc(&R, GBX_NN_FLOAT, 3, r_dims, k->error);
+            if (status == GBX_OK) status = gbx_nn_tensor_alloc(&B, GBX_NN_FLOAT, 2, b_dims, k->error);
+            if (status == GBX_OK) memset(B.f, 0, B.count * sizeof(float));
+        }
+        /* Keras's bias: [gates x units] (LSTM, GRU without reset_after), or [2][gates x units]
+         * (GRU with reset_after: the input's bias, then the recurrent one). */
+        size_t bias_count = reset_after ? 2 * G * H : G * H;
+        if (status == GBX_OK &&
+            ((size_t)kernel.dims[0] != In || (size_t)kernel.dims[1] != G * H ||
+             (size_t)recurrent_kernel.dims[0] != H || (size_t)recurrent_kernel.dims[1] != G * H ||
+             (biased && bias.count != bias_count)))
+            status = gbx_fail(k->error, GBX_ERR_PARSE, "%s: layer %s: weights do not fit %lld "
+                              "units", k->path, layer, (long long)units);
+        for (size_t g = 0; status == GBX_OK && g < G; g++)
+            for (size_t u = 0; u < H; u++) {
+                size_t row = g * H + u, column = (size_t)order[g] * H + u;
+                for (size_t i = 0; i < In; i++)
+                    W.f[(d * G * H + row) * In + i] = kernel.f[i * G * H + column];
+                for (size_t h = 0; h < H; h++)
+                    R.f[(d * G * H + row) * H + h] = recurrent_kernel.f[h * G * H + column];
+                if (biased) {
+                    B.f[d * 2 * G * H + row] = bias.f[column];
+                    if (reset_after) B.f[d * 2 * G * H + G * H + row] = bias.f[G * H + column];
+                }
+            }
+        gbx_nn_tensor_release(&kernel);
+        gbx_nn_tensor_release(&recurrent_kernel);
+        gbx_nn_tensor_release(&bias);
+    }
+    char name[300];
+    int values[4] = {-1, -1, -1, -1};
+    snprintf(name, sizeof name, "%s/W", layer);
+    if (status == GBX_OK && (values[1] = constant_tensor(k, name, &W)) < 0) status = GBX_ERR_NOMEM;
+    snprintf(name, sizeof name, "%s/R", layer);
+    if (status == GBX_OK && (values[2] = constant_tensor(k, name, &R)) < 0) status = GBX_ERR_NOMEM;
+    snprintf(name, sizeof name, "%s/B", layer);
+    if (status == GBX_OK && (values[3] = constant_tensor(k, name, &B)) < 0) status = GBX_ERR_NOMEM;
+    if (status != GBX_OK) {
+        gbx_nn_tensor_release(&W);
+        gbx_nn_tensor_release(&R);
+        gbx_nn_tensor_release(&B);
+        return status;
+    }
+    static const int64_t steps_first[3] = {1, 0, 2};
+    values[0] = transpose(k, layer, input, steps_first, 3, NULL);
+    gbx_nn_attribute *attributes = calloc(3, sizeof *attributes);
+    int outputs[2] = {gbx_nn_value(k->graph, (internal_name(k, layer, name, sizeof name), name)),
+                      gbx_nn_value(k->graph, (internal_name(k, layer, name, sizeof name), name))};
+    if (values[0] < 0 || !attributes || outputs[0] < 0 || outputs[1] < 0) {
+        free(attributes);
+        return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    }
+    attributes[0].name = gbx_strdup("hidden_size");
+    attributes[0].kind = GBX_NN_ATTRIBUTE_INT;
+    attributes[0].i = units;
+    attributes[1].name = gbx_strdup("direction");
+    attributes[1].kind = GBX_NN_ATTRIBUTE_STRING;
+    attributes[1].s = gbx_strdup(both ? "bidirectional" : "forward");
+    if (!lstm) {
+        attributes[2].name = gbx_strdup("linear_before_reset");
+        attributes[2].kind = GBX_NN_ATTRIBUTE_INT;
+        attributes[2].i = reset_after;
+    }
+    char node_name[300];
+    snprintf(node_name, sizeof node_name, "%s/%s", layer, lstm ? "LSTM" : "GRU");
+    status = gbx_nn_add_node(k->graph, gbx_nn_find_op(lstm ? "LSTM" : "GRU"), node_name, values, 4,
+                             outputs, 2, attributes, lstm ? 2 : 3, k->error);
+    if (status != GBX_OK) return status;
+    /* Every step's output Y [steps, directions, batch, units], or the last Y_h [directions,
+     * batch, units], back to batch first with the directions side by side. */
+    static const int64_t batch_first_y[4] = {2, 0, 1, 3}, batch_first_state[3] = {1, 0, 2};
+    int moved = sequences ? transpose(k, layer, outputs[0], batch_first_y, 4, NULL)
+                          : transpose(k, layer, outputs[1], batch_first_state, 3, NULL);
+    int64_t rank = sequences ? 3 : 2;
+    gbx_nn_tensor shape;
+    if (moved < 0 || gbx_nn_tensor_alloc(&shape, GBX_NN_INT64, 1, &rank, k->error) != GBX_OK)
+        return gbx_fail(k->error, GBX_ERR_NOMEM, "out of memory");
+    shape.i[0] = 0;
+    shape.i[1] = sequences ? 0 : -1;
+    if (sequences) shape.i[2] = -1;
+    snprintf(name, sizeof name, "%s/shape", layer);
+    int pair[2] = {moved, constant_tensor(k, name, &shape)};
+    if (pair[1] < 0) return GBX_ERR_NOMEM;
+    return emit(k, "Reshape", layer, pair, 2, layer, NULL, 0);
+}
+
 static gbx_status inbound(keras_loader *k, const char *layer, json_object *nodes, int *inputs,
                           int *count)
 {
@@ -843,6 +1016,9 @@ static gbx_status add_layer(keras_loader *k, json_object *spec, const int *input
     if (strcmp(kind, "Normalization") == 0) return normalization(k, layer, config, x);
     if (strcmp(kind, "BatchNormalization") == 0) return batch_normalization(k, layer, config, x);
     if (strcmp(kind, "LayerNormalization") == 0) return layer_normalization(k, layer, config, x);
+    if (strcmp(kind, "Embedding") == 0) return embedding(k, layer, config, x);
+    if (strcmp(kind, "LSTM") == 0 || strcmp(kind, "GRU") == 0 || strcmp(kind, "Bidirectional") == 0)
+        return recurrent(k, layer, kind, config, x);
     static const char *const convolutions[] = {"Conv1D", "Conv2D", "Conv3D"};
     static const char *const max_pools[] = {"MaxPooling1D", "MaxPooling2D", "MaxPooling3D"};
     static const char *const average_pools[] = {"AveragePooling1D", "AveragePooling2D",

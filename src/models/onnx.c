@@ -320,9 +320,10 @@ static gbx_status read_input(gbx_nn_graph *graph, const Onnx__GraphProto *proto,
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "input \"%s\" is not a tensor of known rank",
                         input->name);
     int element = type->tensor_type->has_elem_type ? type->tensor_type->elem_type : 0;
-    if (element != TYPE_FLOAT && element != TYPE_DOUBLE)
+    int integer = element == TYPE_INT64 || element == TYPE_INT32;
+    if (element != TYPE_FLOAT && element != TYPE_DOUBLE && !integer)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "input \"%s\" has ONNX type %d; glassbox "
-                        "feeds float tensors", input->name, element);
+                        "feeds float and integer tensors", input->name, element);
     const Onnx__TensorShapeProto *shape = type->tensor_type->shape;
     if (shape->n_dim < 1 || shape->n_dim > GBX_NN_MAX_RANK)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "input \"%s\" has rank %zu (1 to %d, the "
@@ -336,8 +337,31 @@ static gbx_status read_input(gbx_nn_graph *graph, const Onnx__GraphProto *proto,
             return gbx_fail(error, GBX_ERR_UNSUPPORTED, "input \"%s\": dimension %zu is not "
                             "fixed; glassbox needs every dimension but the batch", input->name, d);
     }
-    graph->input = gbx_nn_value(graph, input->name);
-    return graph->input >= 0 ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (!integer) {
+        graph->input = gbx_nn_value(graph, input->name);
+        return graph->input >= 0 ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    /* Integer inputs (token ids of a text model) arrive as numbers like every row and are cast
+     * (truncated toward zero) into the tensor the graph reads. */
+    size_t length = strlen(input->name) + 16;
+    char *name = malloc(length);
+    gbx_nn_attribute *to = calloc(1, sizeof *to);
+    int cast = -1;
+    if (name && to && (to->name = gbx_strdup("to"))) {
+        snprintf(name, length, "%s (as numbers)", input->name);
+        graph->input = gbx_nn_value(graph, name);
+        cast = gbx_nn_value(graph, input->name);
+    }
+    free(name);
+    if (graph->input < 0 || cast < 0) {
+        if (to) gbx_nn_attribute_release(to);
+        free(to);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    to->kind = GBX_NN_ATTRIBUTE_INT;
+    to->i = TYPE_INT64;
+    return gbx_nn_add_node(graph, gbx_nn_find_op("Cast"), "input cast", &graph->input, 1, &cast, 1,
+                           to, 1, error);
 }
 
 static gbx_status build_graph(const char *path, const Onnx__ModelProto *proto, int opset,

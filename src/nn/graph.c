@@ -291,6 +291,13 @@ void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values)
 gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t batch,
                           gbx_nn_tensor *values, gbx_error *error)
 {
+    return gbx_nn_forward_patched(graph, input, batch, -1, NULL, values, error);
+}
+
+gbx_status gbx_nn_forward_patched(const gbx_nn_graph *graph, const float *input, size_t batch,
+                                  int patch, const float *patch_values, gbx_nn_tensor *values,
+                                  gbx_error *error)
+{
     memset(values, 0, graph->value_count * sizeof *values);
     for (size_t v = 0; v < graph->value_count; v++)
         if (graph->is_constant[v]) {
@@ -312,6 +319,14 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
         for (int o = 0; o < node->output_count; o++)
             out[o] = node->outputs[o] >= 0 ? &values[node->outputs[o]] : NULL;
         status = node->op->forward(node, in, out, error);
+        for (int o = 0; status == GBX_OK && patch >= 0 && o < node->output_count; o++)
+            if (node->outputs[o] == patch) {
+                if (values[patch].type != GBX_NN_FLOAT)
+                    status = gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is not a float tensor",
+                                      graph->value_names[patch]);
+                else
+                    memcpy(values[patch].f, patch_values, values[patch].count * sizeof(float));
+            }
         if (status != GBX_OK) {
             gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
             gbx_nn_values_free(graph, values);
@@ -326,7 +341,8 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
 /* Marks the values that depend on the input (depends) and those whose gradient the target needs
  * (wanted: on a gradient-carrying path into target). A node is on the path when an input
  * depends on the data and an output is wanted. */
-static gbx_status deeplift_rule_check(const gbx_nn_node *node, const char *depends,
+static gbx_status deeplift_rule_check(const gbx_nn_graph *graph, int source,
+                                      const gbx_nn_node *node, const char *depends,
                                       gbx_error *error)
 {
     int data_inputs = 0, first_only = 1;
@@ -352,18 +368,20 @@ static gbx_status deeplift_rule_check(const gbx_nn_node *node, const char *depen
         break;
     }
     if (!problem) return GBX_OK;
-    return gbx_fail(error, GBX_ERR_UNSUPPORTED, "node \"%s\" (%s) lies between the input and the "
+    return gbx_fail(error, GBX_ERR_UNSUPPORTED, "node \"%s\" (%s) lies between %s%s%s and the "
                     "explained output and %s; deep cannot explain through it (use "
                     "integrated-gradients or gradient-shap, or a model-agnostic method)",
-                    node->name, node->op->name, problem);
+                    node->name, node->op->name, source == graph->input ? "the input" : "\"",
+                    source == graph->input ? "" : graph->value_names[source],
+                    source == graph->input ? "" : "\"", problem);
 }
 
-static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, int deeplift,
+static gbx_status gradient_paths(const gbx_nn_graph *graph, int source, int target, int deeplift,
                                  char *depends, char *wanted, gbx_error *error)
 {
     memset(depends, 0, graph->value_count);
     memset(wanted, 0, graph->value_count);
-    depends[graph->input] = 1;
+    depends[source] = 1;
     for (size_t n = 0; n < graph->node_count; n++) {
         const gbx_nn_node *node = &graph->nodes[n];
         int any = 0;
@@ -380,7 +398,7 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, int deep
         for (int i = 0; i < node->input_count; i++)
             reads_data |= node->inputs[i] >= 0 && depends[node->inputs[i]];
         if (deeplift && reads_data) {
-            gbx_status status = deeplift_rule_check(node, depends, error);
+            gbx_status status = deeplift_rule_check(graph, source, node, depends, error);
             if (status != GBX_OK) return status;
         }
         for (int i = 0; i < node->input_count && i < 32; i++) {
@@ -398,36 +416,55 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int target, int deep
         }
     }
     if (!depends[target])
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" does not depend on the input",
-                        graph->value_names[target]);
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" does not depend on %s",
+                        graph->value_names[target],
+                        source == graph->input ? "the input" : graph->value_names[source]);
+    if (graph->is_constant[source] || (source != graph->input && !wanted[source]))
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" is %s, so gradients cannot be taken "
+                        "there", graph->value_names[source], graph->is_constant[source]
+                        ? "a constant" : "not a float tensor on the way to the output");
     /* The input reaches the output only as indices or shapes (an embedding lookup): every
-     * gradient would be zero, which is no explanation. */
-    if (!wanted[graph->input])
+     * gradient would be zero, which is no explanation. Where the lookup is a Gather from a
+     * table, its output is the layer to attribute to instead. */
+    if (!wanted[source]) {
+        const char *lookup = NULL;
+        for (size_t n = 0; n < graph->node_count && !lookup; n++) {
+            const gbx_nn_node *node = &graph->nodes[n];
+            if (strcmp(node->op->name, "Gather") == 0 && node->input_count == 2 &&
+                graph->is_constant[node->inputs[0]] && depends[node->inputs[1]] &&
+                wanted[node->outputs[0]])
+                lookup = graph->value_names[node->outputs[0]];
+        }
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" depends on the input only through "
                         "indices or shapes (an embedding lookup?), so its gradient is zero; "
-                        "gradient methods cannot explain it (use a model-agnostic method)",
-                        graph->value_names[target]);
+                        "gradient methods cannot explain it (attribute to the embedding's "
+                        "output with --layer %s, or use a model-agnostic method)",
+                        graph->value_names[target], lookup ? lookup : "NAME");
+    }
     return GBX_OK;
 }
 
-static gbx_status check_paths(const gbx_nn_graph *graph, int target, int deeplift, gbx_error *error)
+static gbx_status check_paths(const gbx_nn_graph *graph, int source, int target, int deeplift,
+                              gbx_error *error)
 {
     char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
     if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    gbx_status status = gradient_paths(graph, target, deeplift, marks, marks + graph->value_count,
-                                       error);
+    gbx_status status = gradient_paths(graph, source, target, deeplift, marks,
+                                       marks + graph->value_count, error);
     free(marks);
     return status;
 }
 
-gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error)
+gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int source, int target,
+                                       gbx_error *error)
 {
-    return check_paths(graph, target, 0, error);
+    return check_paths(graph, source, target, 0, error);
 }
 
-gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_error *error)
+gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int source, int target,
+                                 gbx_error *error)
 {
-    return check_paths(graph, target, 1, error);
+    return check_paths(graph, source, target, 1, error);
 }
 
 gbx_status gbx_nn_references_aligned(const gbx_nn_tensor *x, const gbx_nn_tensor *r,
@@ -474,13 +511,14 @@ static gbx_status rescale(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx
 }
 
 static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
-                          const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
-                          gbx_nn_tensor *grads, gbx_error *error)
+                          const gbx_nn_tensor *references, int source, int target,
+                          const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
 {
     char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
     if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     char *depends = marks, *wanted = marks + graph->value_count;
-    gbx_status status = gradient_paths(graph, target, references != NULL, depends, wanted, error);
+    gbx_status status = gradient_paths(graph, source, target, references != NULL, depends, wanted,
+                                       error);
     if (status == GBX_OK && (seed->type != GBX_NN_FLOAT || seed->count != values[target].count))
         status = gbx_fail(error, GBX_ERR_USAGE, "the seed gradient does not match \"%s\"",
                           graph->value_names[target]);
@@ -532,15 +570,16 @@ static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
     return status;
 }
 
-gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
-                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int source,
+                           int target, const gbx_nn_tensor *seed, gbx_nn_tensor *grads,
+                           gbx_error *error)
 {
-    return reverse(graph, values, NULL, target, seed, grads, error);
+    return reverse(graph, values, NULL, source, target, seed, grads, error);
 }
 
 gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
-                           const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
-                           gbx_nn_tensor *grads, gbx_error *error)
+                           const gbx_nn_tensor *references, int source, int target,
+                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
 {
-    return reverse(graph, values, references, target, seed, grads, error);
+    return reverse(graph, values, references, source, target, seed, grads, error);
 }

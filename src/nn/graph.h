@@ -154,29 +154,39 @@ void gbx_nn_graph_free(gbx_nn_graph *graph);
 gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t batch,
                           gbx_nn_tensor *values, gbx_error *error);
 void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values);
+/* gbx_nn_forward, except that tensor `patch` (a value index; -1 for none) holds patch_values
+ * (as many as it has) instead of what its node computes, for everything after it: how layer
+ * attributions run the network from interpolated activations (captum's layer methods). */
+gbx_status gbx_nn_forward_patched(const gbx_nn_graph *graph, const float *input, size_t batch,
+                                  int patch, const float *patch_values, gbx_nn_tensor *values,
+                                  gbx_error *error);
 
 /* Reverse mode after gbx_nn_forward: grads[value_count] (zeroed by the caller) receive the
- * gradient of sum(seed * values[target]) with respect to every float tensor between the input
- * and target (others stay empty). seed has the target's shape. Fails, naming the node, when the
- * path from input to target crosses an operator without a useful gradient. */
-gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int target,
-                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error);
+ * gradient of sum(seed * values[target]) with respect to every float tensor between source
+ * (the input, or a layer's output) and target (others stay empty). seed has the target's
+ * shape. Fails, naming the node, when the path from source to target crosses an operator
+ * without a useful gradient. */
+gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int source,
+                           int target, const gbx_nn_tensor *seed, gbx_nn_tensor *grads,
+                           gbx_error *error);
 /* DeepLIFT's rescale rule: like gbx_nn_backward on the values of the explained rows, but every
  * elementwise nonlinearity passes (f(x) - f(r)) / (x - r) instead of its derivative, with
  * reference values from a second forward pass over the reference rows (whose count must divide
  * the explained batch: explained row p pairs with reference row p mod count). Fails, naming
  * the node, on a path through an operator without a DeepLIFT rule. */
 gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
-                           const gbx_nn_tensor *references, int target, const gbx_nn_tensor *seed,
-                           gbx_nn_tensor *grads, gbx_error *error);
-gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int target, gbx_error *error);
+                           const gbx_nn_tensor *references, int source, int target,
+                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error);
+gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int source, int target,
+                                 gbx_error *error);
 /* Whether explained tensor x and reference tensor r pair element j of x with element
  * j mod count(r): both lead with the batch (x's a multiple of r's) and agree on every other
  * dimension. Fails, naming the tensors' shapes, when a graph moved the batch elsewhere. */
 gbx_status gbx_nn_references_aligned(const gbx_nn_tensor *x, const gbx_nn_tensor *r,
                                      gbx_error *error);
-/* Checks, without running, that gradients can flow from the input to target. */
-gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int target, gbx_error *error);
+/* Checks, without running, that gradients can flow from source to target. */
+gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int source, int target,
+                                       gbx_error *error);
 
 /* Tensors. */
 gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,

@@ -2051,7 +2051,9 @@ static const gbx_nn_op ops[] = {
     {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE},
     {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE},
     {"Slice", 1, 5, 1, check_slice, forward_slice, backward_slice, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0, GBX_DEEPLIFT_NONE},
+    /* Softmax takes the rescale rule element by element, as shap's PyTorch DeepExplainer and
+     * captum do; it is not elementwise, so the values may miss additivity (reported per row). */
+    {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0, GBX_DEEPLIFT_RESCALE},
     {"Softplus", 1, 1, 1, NULL, forward_softplus, backward_softplus, IN0, GBX_DEEPLIFT_RESCALE},
     {"Sqrt", 1, 1, 1, NULL, forward_sqrt, backward_sqrt, IN0, GBX_DEEPLIFT_RESCALE},
     {"Squeeze", 1, 2, 1, check_axes, forward_squeeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},

@@ -470,6 +470,22 @@ expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape
     --data "$onnx/torch_shape_ops.data.csv" --method saliency
 expect 2 "uses operator CumSum" -- "$glassbox" predict --model "$onnx/torch_unsupported.onnx" \
     --data "$onnx/torch_op_zoo.data.csv"
+# A text model: attributions at the embedding, one per token, named after the input's columns.
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_text.keras" --data "$onnx/keras_text_keras.data.csv" \
+    --method integrated-gradients --layer embedding --class 1 --output "$work/text.json" --quiet
+grep -q '"layer": "embedding"' "$work/text.json" || fail "--layer not recorded"
+grep -q '"feature_names": \["token0"' "$work/text.json" || fail "--layer embedding: not one value per token"
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_text.keras" --data "$onnx/keras_text_keras.data.csv" \
+    --method integrated-gradients --layer lstm --steps 10 --output "$work/text_lstm.json" --quiet
+grep -q '"lstm\[191\]"' "$work/text_lstm.json" || fail "--layer lstm: elements not named"
+grep -q '"data_columns": \["token0"' "$work/text_lstm.json" || fail "--layer lstm: no data_columns"
+expect 2 "--layer embedding" -- "$glassbox" explain --model "$onnx/keras_text.keras" \
+    --data "$onnx/keras_text_keras.data.csv" --method integrated-gradients
+expect 2 "lies between \"embedding\" and the explained output and has no DeepLIFT rule" -- "$glassbox" explain --model "$onnx/keras_text.keras" \
+    --data "$onnx/keras_text_keras.data.csv" --method deep --layer embedding \
+    --background "$onnx/keras_text_keras.background.csv"
+expect 2 "--layer is for the network methods" -- "$glassbox" explain --model "$model" \
+    --data "$data" --layer embedding
 expect 2 "--integration is gausslegendre" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
     --data "$onnx/torch_credit_mlp.data.csv" --method integrated-gradients --integration simpson
 

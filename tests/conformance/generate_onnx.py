@@ -30,7 +30,8 @@ def run_onnxruntime(path, X, output=None):
     import onnxruntime as ort
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    outputs = session.run([output] if output else None, {name: X.astype(np.float32)})
+    kind = np.int64 if session.get_inputs()[0].type == "tensor(int64)" else np.float32
+    outputs = session.run([output] if output else None, {name: X.astype(kind)})
     return np.asarray(outputs[0], dtype=np.float64).reshape(len(X), -1)
 
 
@@ -480,6 +481,93 @@ def torch_lstm(directory, cell="LSTM"):
     fixture.save()
 
 
+def text_task(rng, rows, length=16, vocabulary=30):
+    """Token ids 1..vocabulary-1 (0 pads); the class says whether low ids (below 10) are more
+    frequent in the first half than in the second."""
+    X = rng.integers(1, vocabulary, size=(rows, length))
+    low = X < 10
+    y = (low[:, :length // 2].sum(1) > low[:, length // 2:].sum(1)).astype(np.int64)
+    return X, y
+
+
+def torch_text(directory):
+    """A text classifier over 16 token ids: Embedding(30, 8) -> Conv1d(8, 12, 3) -> ReLU ->
+    mean over positions -> Linear(12, 2), exported with an int64 input, with captum's
+    LayerIntegratedGradients and LayerDeepLiftShap at the embedding, summed per token."""
+    import torch
+    from captum.attr import LayerDeepLiftShap, LayerIntegratedGradients
+    from torch import nn
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    X, y = text_task(rng, 700)
+
+    class Text(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(30, 8)
+            self.conv = nn.Conv1d(8, 12, 3, padding=1)
+            self.relu = nn.ReLU()  # a module: captum's DeepLift rules hook modules only
+            self.head = nn.Linear(12, 2)
+
+        def forward(self, tokens):
+            h = self.embedding(tokens).transpose(1, 2)
+            return self.head(self.relu(self.conv(h)).mean(dim=2))
+
+    model = Text()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    inputs, targets = torch.tensor(X[:600]), torch.tensor(y[:600])
+    for _ in range(150):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(inputs), targets).backward()
+        optimiser.step()
+    model.eval()
+    path = os.path.join(directory, "torch_text.onnx")
+    export_torch(model, inputs[:1], path, 17)
+    # The embedding's output tensor in the exported graph, for --layer.
+    import onnx
+    graph = onnx.load(path).graph
+    layer = next(n.output[0] for n in graph.node if n.op_type == "Gather")
+    rows, background = X[600:620], X[620:640]
+    fixture = Fixture(directory, "torch_text", "torch_text.onnx", [f"token{t}" for t in range(16)])
+    fixture.data(rows)
+    fixture.reference("outputs", run_onnxruntime(path, rows))
+    fixture.meta["outputs"] = 2
+    fixture.meta["layer"] = layer
+    write_csv(fixture.path("background.csv"), fixture.columns, background)
+    fixture.meta["background"] = "torch_text.background.csv"
+    tokens, base = torch.tensor(rows), torch.tensor(background)
+    values, deltas = [], []
+    for k in range(2):
+        attribution, delta = LayerIntegratedGradients(model, model.embedding).attribute(
+            tokens, baselines=torch.zeros_like(tokens), target=k, n_steps=50,
+            method="gausslegendre", return_convergence_delta=True)
+        values.append(attribution.detach().sum(-1).double().numpy())
+        deltas.append(delta.detach().double().numpy())
+    fixture.reference("captum_layer_ig", np.stack(values, 1).reshape(len(rows) * 2, -1),
+                      method="gausslegendre", steps=50, baseline="zeros")
+    fixture.reference("captum_layer_ig_delta", np.stack(deltas, 1))
+    # DeepLiftShap asks for gradients of its inputs, which integer ids cannot carry: the same
+    # model fed the ids as floats (the gradients captum uses are the embedding's).
+
+    class FloatIds(nn.Module):
+        def __init__(self, text):
+            super().__init__()
+            self.text = text
+
+        def forward(self, ids):
+            return self.text(ids.long())
+
+    wrapped = FloatIds(model)
+    values = np.stack([LayerDeepLiftShap(wrapped, model.embedding).attribute(
+        tokens.float(), baselines=base.float(), target=k).detach().sum(-1).double().numpy()
+        for k in range(2)], 1)
+    with torch.no_grad():
+        gap = values.sum(2) - (model(tokens).double().numpy() - model(base).double().numpy().mean(0))
+    assert np.abs(gap).max() < 1e-4, np.abs(gap).max()  # a reference must add up
+    fixture.reference("captum_layer_deeplift_shap", values.reshape(len(rows) * 2, -1))
+    fixture.save()
+
+
 def torch_unsupported(directory):
     """A network with an operator glassbox lacks (CumSum): loading must name it and its node."""
     import torch
@@ -578,6 +666,39 @@ def keras_layers(directory):
         fixture.data(rows)
         fixture.reference("outputs", expected)
         fixture.meta["outputs"] = 3
+        fixture.save()
+
+
+def keras_text(directory):
+    """A Keras text classifier: Embedding -> LSTM (every step) -> Bidirectional GRU and a GRU
+    without reset_after -> Concatenate -> Dense(2, softmax), trained on the token task, saved
+    as .keras and .h5 and checked against Keras's own predict."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    keras.utils.set_random_seed(SEED)
+    X, y = text_task(np.random.default_rng(SEED + 1), 700)
+    inputs = keras.Input(shape=(16,), name="tokens")
+    h = keras.layers.Embedding(30, 8, name="embedding")(inputs)
+    h = keras.layers.LSTM(12, return_sequences=True, name="lstm")(h)
+    a = keras.layers.Bidirectional(keras.layers.GRU(6), name="both_ways")(h)
+    b = keras.layers.GRU(5, reset_after=False, name="gru_classic")(h)
+    joined = keras.layers.Concatenate(name="join")([a, b])
+    outputs = keras.layers.Dense(2, activation="softmax", name="classes")(joined)
+    model = keras.Model(inputs, outputs, name="text")
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    model.fit(X[:600].astype(np.float32), y[:600], epochs=15, batch_size=32, verbose=0)
+    rows = X[600:620].astype(np.float32)
+    expected = model.predict(rows, verbose=0).astype(np.float64)
+    for suffix in ("keras", "h5"):
+        model.save(os.path.join(directory, f"keras_text.{suffix}"))
+        fixture = Fixture(directory, f"keras_text_{suffix}", f"keras_text.{suffix}",
+                          [f"token{t}" for t in range(16)])
+        fixture.data(rows)
+        fixture.reference("outputs", expected)
+        fixture.meta["outputs"] = 2
+        fixture.meta["layer"] = "embedding"
+        write_csv(fixture.path("background.csv"), fixture.columns, X[620:640].astype(np.float32))
+        fixture.meta["background"] = f"keras_text_{suffix}.background.csv"
         fixture.save()
 
 
@@ -779,10 +900,13 @@ def manifest(directory):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--stage", required=True, choices=["torch", "sklearn", "keras", "manifest"])
+    parser.add_argument("--only", help="run this one fixture function (e.g. torch_text)")
     parser.add_argument("directory")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
-    if args.stage == "torch":
+    if args.only:
+        globals()[args.only](args.directory)
+    elif args.stage == "torch":
         torch_credit_mlp(args.directory)
         torch_transformer(args.directory)
         torch_op_zoo(args.directory)
@@ -792,10 +916,12 @@ def main():
         torch_lstm(args.directory)
         torch_lstm(args.directory, "GRU")
         torch_fashion_cnn(args.directory)
+        torch_text(args.directory)
     elif args.stage == "keras":
         keras_credit(args.directory)
         keras_layers(args.directory)
         keras_cnn(args.directory)
+        keras_text(args.directory)
     elif args.stage == "sklearn":
         sklearn_models(args.directory)
     elif args.stage == "manifest":

@@ -215,6 +215,17 @@ static void check_gradient_methods(json_object *fixture, const gbx_model *model,
     options.background = background;
     check_captum(fixture, "captum_deeplift_shap", model, data, &options, 1e-4);
     check_captum(fixture, "shap_deep", model, data, &options, 1e-4);
+    /* captum's layer methods at the fixture's embedding, summed per token. */
+    json_object *layer = member(fixture, "layer");
+    if (layer) {
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+        options.layer = json_object_get_string(layer);
+        check_captum(fixture, "captum_layer_ig", model, data, &options, 1e-4);
+        options.method = GBX_METHOD_DEEP;
+        options.background = background;
+        check_captum(fixture, "captum_layer_deeplift_shap", model, data, &options, 1e-4);
+    }
     json_object *cam = member(member(fixture, "references"), "captum_grad_cam");
     if (cam) {
         gbx_explainer_options_init(&options);
@@ -408,6 +419,68 @@ static void test_keras_formats_agree(void **state)
     gbx_data_free(all);
 }
 
+/* The Keras text model (Embedding -> LSTM -> GRUs): its input is token ids, so gradients
+ * are taken at the embedding's output, one attribution per token; Integrated Gradients adds
+ * up there, while deep is refused at the recurrent layers, which have no DeepLIFT rule. */
+static void test_text_layers(void **state)
+{
+    (void)state;
+    gbx_model *model;
+    gbx_error error;
+    if (gbx_model_load(FIXTURES "keras_text.keras", &model, &error)) fail_msg("%s", error.message);
+    gbx_data *data = read_csv("keras_text_keras.data.csv", model);
+    gbx_data *background = read_csv("keras_text_keras.background.csv", model);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+    gbx_explainer *explainer = NULL;
+    /* At the input, the ids reach the output only as indices. */
+    assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "--layer"));
+    options.layer = "no_such_layer";
+    assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "no_such_layer"));
+    options.layer = "embedding";
+    options.steps = 200;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_features(explainer), 16);
+    assert_null(gbx_explainer_feature_name(explainer, 0)); /* tokens keep the columns' names */
+    gbx_explanation *e;
+    assert_int_equal(gbx_explainer_explain(explainer, data, &e, &error), GBX_OK);
+    size_t n = gbx_explanation_rows(e), K = gbx_explanation_outputs(e);
+    const double *deltas = gbx_explanation_convergence_deltas(e);
+    for (size_t rk = 0; rk < n * K; rk++) {
+        double change = gbx_explanation_predictions(e)[rk] - gbx_explanation_base_values(e)[rk];
+        if (!(fabs(deltas[rk]) <= 1e-3 + 1e-2 * fabs(change)))
+            fail_msg("row %zu: integrated gradients at the embedding miss f(x) - f(0) = %.6g by "
+                     "%.3g", rk, change, deltas[rk]);
+    }
+    gbx_explanation_free(e);
+    gbx_explainer_free(explainer);
+    /* A layer whose elements are not columns: LAYER[i] names. */
+    options.layer = "lstm";
+    options.steps = 20;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_features(explainer), 16 * 12);
+    assert_string_equal(gbx_explainer_feature_name(explainer, 13), "lstm[13]");
+    gbx_explainer_free(explainer);
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_DEEP;
+    options.layer = "embedding";
+    options.background = background;
+    assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "lies between \"embedding\""));
+    assert_non_null(strstr(error.message, "no DeepLIFT rule"));
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_SALIENCY;
+    options.layer = "embedding";
+    assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "--layer"));
+    gbx_data_free(background);
+    gbx_data_free(data);
+    gbx_model_free(model);
+}
+
 /* A .npy array reads as the same rows as the CSV; a truncated or foreign file is refused. */
 static void test_npy_input(void **state)
 {
@@ -450,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_missing_value_is_an_error),
         cmocka_unit_test(test_keras_formats_agree),
+        cmocka_unit_test(test_text_layers),
         cmocka_unit_test(test_npy_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -802,7 +802,7 @@ static gbx_explanation *explain_grouped(const gbx_model *model, const gbx_data *
     gbx_error error;
     if (gbx_explainer_create(model, &options, &explainer, &error)) fail_msg("%s", error.message);
     assert_int_equal(gbx_explainer_features(explainer), G);
-    assert_string_equal(gbx_explainer_group_name(explainer, 1), "g1");
+    assert_string_equal(gbx_explainer_feature_name(explainer, 1), "g1");
     if (gbx_explainer_explain(explainer, rows, &explanation, &error)) fail_msg("%s", error.message);
     gbx_explainer_free(explainer);
     assert_int_equal(explanation->features, G);
