@@ -94,10 +94,20 @@ gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_da
 /* Bytes consumed so far and the file size (0 when unknown, e.g. a pipe), for progress. */
 void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
                               uint64_t *bytes_total);
-/* Quiet: no notes on stderr (default: notes on). */
 /* The data's name for model feature f (its column header). */
 const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature);
+/* Quiet: no notes on stderr (default: notes on). */
 void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
+/* PNG and JPEG images (a file, or a folder of them read in name order) are rows of a network's
+ * input, laid out as it takes them ([C, H, W], [H, W, C] or [H, W]; grey and colour converted
+ * as PIL does). Each pixel p (0 to 255) of channel c becomes (p * scale - mean[c]) / std[c];
+ * the defaults (scale 1/255, mean 0, std 1) give torchvision's ToTensor values in [0, 1]. */
+typedef struct {
+    double scale;
+    double mean[3], std[3];
+} gbx_pixel_options;
+void gbx_pixel_options_init(gbx_pixel_options *options);
+void gbx_data_reader_set_pixels(gbx_data_reader *reader, const gbx_pixel_options *options);
 void gbx_data_reader_free(gbx_data_reader *reader);
 
 /* `count` rows drawn without replacement (all of them when count >= rows), in their original
@@ -119,9 +129,12 @@ gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error)
 /* Row weights of a summary (summing to 1), or NULL when every row weighs the same. */
 const double *gbx_data_weights(const gbx_data *data);
 
-/* Reads a whole CSV file at once (for background sets and small inputs). */
+/* Reads a whole CSV file (or .npy array, or images) at once (for background sets and small
+ * inputs); gbx_data_read also says how image pixels are scaled (NULL: the defaults). */
 gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
                              gbx_error *error);
+gbx_status gbx_data_read(const char *path, const gbx_model *model,
+                         const gbx_pixel_options *pixels, gbx_data **out, gbx_error *error);
 
 /* ---- models ------------------------------------------------------------------------------ */
 

@@ -28,6 +28,18 @@ int cli_parse_count(const char *text, long *out);
 /* Parses a positive number of seconds; 0 when it is not one. */
 int cli_parse_seconds(const char *text, double *out);
 
+/* The image options every command reading --data takes, with their help text. */
+#define CLI_PIXEL_OPTIONS \
+    {"pixel-scale", required_argument, 0, 0x101}, {"pixel-mean", required_argument, 0, 0x102}, \
+    {"pixel-std", required_argument, 0, 0x103}
+#define CLI_PIXEL_HELP \
+    "  --pixel-scale S      PNG/JPEG input: each pixel (0-255) times S (default 1/255)\n" \
+    "  --pixel-mean M[,M,M] then minus the channel's mean (default 0), as torchvision's\n" \
+    "  --pixel-std S[,S,S]  Normalize, and over its deviation (default 1)\n"
+/* Handles a CLI_PIXEL_OPTIONS option; returns 0, or the usage error's exit code. */
+int cli_parse_pixels(const char *command, int option, const char *value,
+                     gbx_pixel_options *pixels);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal and not quieted. */
 typedef struct {
     int active;

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -33,6 +35,49 @@ int cli_parse_count(const char *text, long *out)
     if (end == text || *end || value <= 0) return 0;
     *out = value;
     return 1;
+}
+
+/* One number, or one per channel (three), for --pixel-mean and --pixel-std. */
+static int parse_channels(const char *text, double *out, int positive)
+{
+    double values[3];
+    int count = 0;
+    const char *at = text;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double value = strtod(at, &end);
+        if (end == at || errno || !isfinite(value) || (positive && !(value > 0)) || count == 3)
+            return 0;
+        values[count++] = value;
+        if (*end == '\0') break;
+        if (*end != ',') return 0;
+        at = end + 1;
+    }
+    if (count == 2) return 0;
+    for (int c = 0; c < 3; c++) out[c] = values[count == 1 ? 0 : c];
+    return 1;
+}
+
+int cli_parse_pixels(const char *command, int option, const char *value,
+                     gbx_pixel_options *pixels)
+{
+    if (option == 0x101) {
+        char *end;
+        errno = 0;
+        double scale = strtod(value, &end);
+        if (end == value || *end || errno || !(scale > 0) || !isfinite(scale))
+            return cli_usage_error(command, "--pixel-scale needs a positive number, not \"%s\"",
+                                   value);
+        pixels->scale = scale;
+        return 0;
+    }
+    int mean = option == 0x102;
+    if (!parse_channels(value, mean ? pixels->mean : pixels->std, !mean))
+        return cli_usage_error(command, "--pixel-%s needs one number or three (one per channel) "
+                               "separated by commas%s, not \"%s\"", mean ? "mean" : "std",
+                               mean ? "" : ", all positive", value);
+    return 0;
 }
 
 static double now(void)

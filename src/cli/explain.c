@@ -19,7 +19,10 @@ static const char help[] =
     "                       http://HOST:PORT/v1/models/NAME:predict (TF Serving) or\n"
     "                       http://HOST:PORT/v2/models/NAME/infer (Open Inference Protocol)\n"
     "  --model-timeout S    longest wait for a cmd: or HTTP model's answer (default 60)\n"
-    "  --data D             CSV with a header row; columns matched to the model's feature names\n"
+    "  --data D             CSV with a header row (columns matched to the model's feature\n"
+    "                       names), a .npy array, or for networks PNG/JPEG images (a file or\n"
+    "                       a folder of them, one row each; also for --background, --baseline)\n"
+    CLI_PIXEL_HELP
     "  --method NAME        auto (default: tree, or tree-interventional with --background;\n"
     "                       linear for linear models; exact for other models),\n"
     "                       tree (path-dependent TreeSHAP),\n"
@@ -94,6 +97,7 @@ typedef struct {
     long chunk_rows, background_sample, background_kmeans;
     const char *background_stratify;
     gbx_model_options model_options;
+    gbx_pixel_options pixels;
 } explain_arguments;
 
 static int parse(int argc, char **argv, explain_arguments *a)
@@ -117,7 +121,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"baseline", required_argument, 0, 'A'}, {"nsamples", required_argument, 0, 'Z'},
         {"stdevs", required_argument, 0, 'V'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"layer", required_argument, 0, 'y'},
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, CLI_PIXEL_OPTIONS,
+        {0, 0, 0, 0}};
     int option;
     long number;
     opterr = 0;
@@ -286,6 +291,11 @@ static int parse(int argc, char **argv, explain_arguments *a)
         case 'k': a->class_choice = optarg; break;
         case 'O': a->output_name = optarg; break;
         case 'y': a->explainer.layer = optarg; break;
+        case 0x101: case 0x102: case 0x103: {
+            int code = cli_parse_pixels("explain", option, optarg, &a->pixels);
+            if (code) return code;
+            break;
+        }
         case 'Z':
             if (!cli_parse_count(optarg, &number) || number > 1024)
                 return cli_usage_error("explain", "--nsamples needs a number from 1 to 1024, not "
@@ -383,6 +393,7 @@ int cli_explain(int argc, char **argv)
     explain_arguments a = {0};
     gbx_explainer_options_init(&a.explainer);
     a.chunk_rows = 4096;
+    gbx_pixel_options_init(&a.pixels);
     int code = parse(argc, argv, &a);
     if (code) return code < 0 ? EXIT_OK : code;
 
@@ -395,7 +406,7 @@ int cli_explain(int argc, char **argv)
     gbx_groups *groups = NULL;
     uint8_t *categorical = NULL;
     if (gbx_model_load_with(a.model, &a.model_options, &model, &error) ||
-        (a.background && gbx_data_read_csv(a.background, model, &background, &error)))
+        (a.background && gbx_data_read(a.background, model, &a.pixels, &background, &error)))
         goto failed;
     /* A sample or a k-means summary of the background, per stratum when asked. */
     size_t summary_rows = (size_t)(a.background_kmeans ? a.background_kmeans : a.background_sample);
@@ -463,7 +474,7 @@ int cli_explain(int argc, char **argv)
         if (strcmp(a.baseline, "mean") == 0) {
             if (gbx_data_mean(background, &baseline, &error)) goto failed;
         } else {
-            if (gbx_data_read_csv(a.baseline, model, &baseline, &error)) goto failed;
+            if (gbx_data_read(a.baseline, model, &a.pixels, &baseline, &error)) goto failed;
             if (gbx_data_rows(baseline) != 1) {
                 error.status = GBX_ERR_USAGE;
                 snprintf(error.message, sizeof error.message, "--baseline %s holds %zu rows; "
@@ -478,6 +489,7 @@ int cli_explain(int argc, char **argv)
     a.explainer.background = background;
     if (gbx_data_reader_open(a.data, model, &reader, &error)) goto failed;
     gbx_data_reader_set_quiet(reader, a.quiet);
+    gbx_data_reader_set_pixels(reader, &a.pixels);
     /* The columns' names: the model's, or where it has none the data's header. */
     size_t M = gbx_model_features(model);
     const char **names = calloc(M ? M : 1, sizeof(char *));

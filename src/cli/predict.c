@@ -17,7 +17,9 @@ static const char help[] =
     "                http://HOST:PORT/v1/models/NAME:predict (TF Serving REST) or\n"
     "                http://HOST:PORT/v2/models/NAME/infer (Open Inference Protocol)\n"
     "  --model-timeout S  longest wait for a cmd: or HTTP model's answer (default 60)\n"
-    "  --data D      CSV with a header row; columns matched to the model's feature names\n"
+    "  --data D      CSV with a header row (columns matched to the model's feature names), a\n"
+    "                .npy array, or for networks PNG/JPEG images (a file or a folder of them)\n"
+    CLI_PIXEL_HELP
     "  --output F    write to F instead of standard output\n"
     "  --raw         raw margin (log-odds, log-counts) instead of the transformed prediction\n"
     "  --threads N   threads to use (default: all cores)\n"
@@ -29,12 +31,14 @@ int cli_predict(int argc, char **argv)
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"raw", no_argument, 0, 'r'},
         {"threads", required_argument, 0, 't'}, {"model-timeout", required_argument, 0, 'T'},
-        {"quiet", no_argument, 0, 'q'},
+        {"quiet", no_argument, 0, 'q'}, CLI_PIXEL_OPTIONS,
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *model_path = NULL, *data_path = NULL, *output_path = NULL;
     int raw = 0, quiet = 0, option;
     long threads = 0;
     gbx_model_options model_options = {0};
+    gbx_pixel_options pixels;
+    gbx_pixel_options_init(&pixels);
     opterr = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {
@@ -53,6 +57,11 @@ int cli_predict(int argc, char **argv)
                 return cli_usage_error("predict", "--threads needs a positive number, not \"%s\"",
                                        optarg);
             break;
+        case 0x101: case 0x102: case 0x103: {
+            int code = cli_parse_pixels("predict", option, optarg, &pixels);
+            if (code) return code;
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("predict", "unknown or incomplete option \"%s\"",
                                         argv[optind - 1]);
@@ -73,6 +82,7 @@ int cli_predict(int argc, char **argv)
         goto done;
     }
     gbx_data_reader_set_quiet(reader, quiet);
+    gbx_data_reader_set_pixels(reader, &pixels);
     if (output_path && !(out = fopen(output_path, "w"))) {
         fprintf(stderr, "glassbox: %s: cannot write: %s\n", output_path, strerror(errno));
         code = EXIT_BAD_INPUT;

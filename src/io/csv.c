@@ -1,6 +1,7 @@
 /* Streaming CSV reader: RFC 4180 quoting, CRLF, UTF-8 BOM, header row, missing-value tokens,
  * and the mapping from file columns to model features. Every error names file:line:column. */
 #include "../models/model.h"
+#include "image.h"
 #include "npy.h"
 
 #include <ctype.h>
@@ -33,7 +34,25 @@ struct gbx_data_reader {
     uint64_t size;           /* file size, 0 if unknown */
     double *array;           /* a .npy file, read whole: [array_rows][features] */
     size_t array_rows, array_row;
+    char **images;           /* image files, one row each, decoded as rows are read */
+    size_t image_count, image_next;
+    gbx_image_layout layout;
+    gbx_pixel_options pixels;
 };
+
+void gbx_pixel_options_init(gbx_pixel_options *options)
+{
+    options->scale = 1.0 / 255.0;
+    for (int c = 0; c < 3; c++) {
+        options->mean[c] = 0.0;
+        options->std[c] = 1.0;
+    }
+}
+
+void gbx_data_reader_set_pixels(gbx_data_reader *reader, const gbx_pixel_options *options)
+{
+    reader->pixels = *options;
+}
 
 static int next_byte(gbx_data_reader *reader)
 {
@@ -170,6 +189,7 @@ void gbx_data_reader_free(gbx_data_reader *reader)
     free(reader->field);
     free(reader->path);
     free(reader->array);
+    gbx_image_list_free(reader->images, reader->image_count);
     free(reader);
 }
 
@@ -282,17 +302,10 @@ static gbx_status map_columns(gbx_data_reader *reader, const gbx_model *model, g
     return GBX_OK;
 }
 
-/* A .npy array: every row's values in order, named as the model names its features (or x0,
- * x1, ...), which must number as many as the values per row. */
-static gbx_status open_npy(gbx_data_reader *reader, const gbx_model *model, gbx_error *error)
+/* Names the values of array and image rows as the model names its features (or x0, x1...). */
+static gbx_status name_values(gbx_data_reader *reader, const gbx_model *model, size_t columns,
+                              gbx_error *error)
 {
-    size_t columns;
-    gbx_status status = gbx_npy_read(reader->path, &reader->array_rows, &columns, &reader->array,
-                                     error);
-    if (status != GBX_OK) return status;
-    if (model && gbx_model_features(model) != columns)
-        return gbx_fail(error, GBX_ERR_MISMATCH, "%s: each row holds %zu values; the model "
-                        "expects %zu", reader->path, columns, gbx_model_features(model));
     reader->file_columns = reader->features = columns;
     reader->header = gbx_calloc(columns ? columns : 1, sizeof(char *));
     reader->feature_names = gbx_calloc(columns ? columns : 1, sizeof(char *));
@@ -306,7 +319,73 @@ static gbx_status open_npy(gbx_data_reader *reader, const gbx_model *model, gbx_
             return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         reader->feature_names[j] = reader->header[j];
     }
+    return GBX_OK;
+}
+
+/* A .npy array: every row's values in order; they must number as many as the model's
+ * features. */
+static gbx_status open_npy(gbx_data_reader *reader, const gbx_model *model, gbx_error *error)
+{
+    size_t columns;
+    gbx_status status = gbx_npy_read(reader->path, &reader->array_rows, &columns, &reader->array,
+                                     error);
+    if (status != GBX_OK) return status;
+    if (model && gbx_model_features(model) != columns)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "%s: each row holds %zu values; the model "
+                        "expects %zu", reader->path, columns, gbx_model_features(model));
     reader->size = (uint64_t)reader->array_rows;
+    return name_values(reader, model, columns, error);
+}
+
+/* PNG or JPEG images (a file, or a folder of them): one row each, laid out as the network's
+ * input wants it. */
+static gbx_status open_images(gbx_data_reader *reader, const gbx_model *model, gbx_error *error)
+{
+    if (!model || !model->network)
+        return gbx_fail(error, GBX_ERR_USAGE, "%s: images are read for networks (ONNX or Keras "
+                        "models) only", reader->path);
+    const struct gbx_nn_graph *graph = model->network;
+    int64_t dims[8];
+    int rank = gbx_network_input_rank(graph);
+    for (int d = 0; d < rank && d < 8; d++) dims[d] = gbx_network_input_dim(graph, d);
+    gbx_status status = gbx_image_layout_of(rank, dims, &reader->layout, error);
+    if (status == GBX_OK)
+        status = gbx_image_list(reader->path, &reader->images, &reader->image_count, error);
+    if (status != GBX_OK) return status;
+    gbx_pixel_options_init(&reader->pixels);
+    reader->size = (uint64_t)reader->image_count;
+    return name_values(reader, model, gbx_model_features(model), error);
+}
+
+/* The next rows of images, each pixel p of channel c as (p * scale - mean[c]) / std[c]. */
+static gbx_status next_images(gbx_data_reader *reader, size_t max_rows, gbx_data **chunk,
+                              gbx_error *error)
+{
+    size_t rows = reader->image_count - reader->image_next;
+    if (rows > max_rows) rows = max_rows;
+    if (rows == 0) return GBX_OK;
+    gbx_data *data = gbx_data_alloc(rows, reader->features,
+                                    (const char *const *)reader->feature_names);
+    if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    const gbx_image_layout *layout = &reader->layout;
+    size_t positions = layout->width * layout->height, C = (size_t)layout->channels;
+    for (size_t r = 0; r < rows; r++) {
+        double *row = data->values + r * reader->features;
+        gbx_status status = gbx_image_row(reader->images[reader->image_next + r], layout, row,
+                                          error);
+        if (status != GBX_OK) {
+            gbx_data_free(data);
+            return status;
+        }
+        for (size_t j = 0; j < reader->features; j++) {
+            size_t c = layout->channels_first ? j / positions : j % C;
+            const gbx_pixel_options *p = &reader->pixels;
+            row[j] = (row[j] * p->scale - p->mean[c]) / p->std[c];
+        }
+    }
+    reader->image_next += rows;
+    reader->consumed = reader->image_next;
+    *chunk = data;
     return GBX_OK;
 }
 
@@ -324,8 +403,12 @@ gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_da
         goto fail;
     }
     size_t length = strlen(path);
-    if (length > 4 && strcmp(path + length - 4, ".npy") == 0) {
-        status = open_npy(reader, model, error);
+    struct stat kind;
+    int folder = stat(path, &kind) == 0 && S_ISDIR(kind.st_mode);
+    if ((length > 4 && strcmp(path + length - 4, ".npy") == 0) || folder ||
+        gbx_image_path(path)) {
+        status = folder || gbx_image_path(path) ? open_images(reader, model, error)
+                                                : open_npy(reader, model, error);
         if (status != GBX_OK) goto fail;
         *out = reader;
         return GBX_OK;
@@ -393,6 +476,7 @@ gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_da
 {
     *chunk = NULL;
     if (max_rows == 0) return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_reader_next: max_rows is 0");
+    if (reader->images) return next_images(reader, max_rows, chunk, error);
     if (reader->array) {
         size_t rows = reader->array_rows - reader->array_row;
         if (rows > max_rows) rows = max_rows;
@@ -434,9 +518,16 @@ gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_da
 gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
                              gbx_error *error)
 {
+    return gbx_data_read(path, model, NULL, out, error);
+}
+
+gbx_status gbx_data_read(const char *path, const gbx_model *model,
+                         const gbx_pixel_options *pixels, gbx_data **out, gbx_error *error)
+{
     gbx_data_reader *reader;
     gbx_status status = gbx_data_reader_open(path, model, &reader, error);
     if (status != GBX_OK) return status;
+    if (pixels) gbx_data_reader_set_pixels(reader, pixels);
     gbx_data *all = NULL;
     size_t chunk_rows = 4096;
     for (;;) {

@@ -470,6 +470,18 @@ expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape
     --data "$onnx/torch_shape_ops.data.csv" --method saliency
 expect 2 "uses operator CumSum" -- "$glassbox" predict --model "$onnx/torch_unsupported.onnx" \
     --data "$onnx/torch_op_zoo.data.csv"
+# Images: a folder of PNG/JPEG files is one row per file, in name order.
+expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
+    --output "$work/images.csv"
+[ "$(wc -l < "$work/images.csv")" -eq 7 ] || fail "images: expected 6 rows of predictions"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images/fashion_0.png" \
+    --method integrated-gradients --steps 8 --class predicted --pixel-mean 0.5 --pixel-std 0.25 \
+    --output "$work/image_ig.json" --quiet
+expect 2 "--pixel-std needs one number or three" -- "$glassbox" predict \
+    --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" --pixel-std 1,0
+expect 2 "images need a network whose input is" -- "$glassbox" predict \
+    --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/images"
+expect 2 "images are read for networks" -- "$glassbox" predict --model "$model" --data "$onnx/images"
 # A text model: attributions at the embedding, one per token, named after the input's columns.
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_text.keras" --data "$onnx/keras_text_keras.data.csv" \
     --method integrated-gradients --layer embedding --class 1 --output "$work/text.json" --quiet

@@ -404,6 +404,36 @@ def torch_fashion_cnn(directory):
     fixture.save()
 
 
+def image_files(directory):
+    """The first Fashion-MNIST test images as files, in images/: grey PNGs, a grey JPEG, and
+    colour ones (RGB PNG and JPEG, tinted) that a grey network sees through PIL's
+    convert("L"). The reference is PIL's reading of each file, in name order, scaled to
+    [0, 1] as torchvision's ToTensor does, and onnxruntime's outputs of the Fashion-MNIST CNN
+    on them."""
+    from PIL import Image
+    folder = os.path.join(directory, "images")
+    os.makedirs(folder, exist_ok=True)
+    test_images, _ = fashion_mnist("test")
+    pixels = np.rint(test_images[:5, 0] * 255).astype(np.uint8)
+    for i in range(3):
+        Image.fromarray(pixels[i], "L").save(os.path.join(folder, f"fashion_{i}.png"))
+    Image.fromarray(pixels[3], "L").save(os.path.join(folder, "fashion_3.jpg"), quality=90)
+    tint = np.stack([pixels[4], (pixels[4] * 0.6).astype(np.uint8), 255 - pixels[4]], axis=-1)
+    Image.fromarray(tint, "RGB").save(os.path.join(folder, "fashion_4_colour.png"))
+    Image.fromarray(tint, "RGB").save(os.path.join(folder, "fashion_5_colour.jpg"), quality=85)
+    names = sorted(n for n in os.listdir(folder) if n.endswith((".png", ".jpg")))
+    rows = np.stack([np.asarray(Image.open(os.path.join(folder, n)).convert("L"), np.float32)
+                     / 255.0 for n in names])[:, None]
+    fixture = Fixture(directory, "fashion_images", "torch_fashion_cnn.onnx",
+                      [f"p{r}_{c}" for r in range(28) for c in range(28)])
+    fixture.meta["images"] = "images"
+    fixture.meta["files"] = names
+    fixture.reference("pixels", rows.reshape(len(rows), -1))
+    fixture.reference("predictions", run_onnxruntime(os.path.join(directory,
+                                                                  "torch_fashion_cnn.onnx"), rows))
+    fixture.save()
+
+
 def torch_conv_zoo(directory):
     """The window operators' options: 1-D convolution with padding, stride and dilation,
     transposed convolution, pooling with ceil mode and padding counted or not, batch norm."""
@@ -952,6 +982,7 @@ def main():
         torch_lstm(args.directory)
         torch_lstm(args.directory, "GRU")
         torch_fashion_cnn(args.directory)
+        image_files(args.directory)
         torch_text(args.directory)
         torch_softmax_mlp(args.directory)
     elif args.stage == "keras":

@@ -71,6 +71,12 @@ def main():
     np.save(os.path.join(here, "npy", "u1.npy"), np.arange(6, dtype=np.uint8).reshape(2, 3))
     np.save(os.path.join(here, "npy", "f8.npy"), np.array([1.5, -2.0]))
     np.save(os.path.join(here, "npy", "i8.npy"), np.arange(4, dtype=np.int64).reshape(4, 1))
+    # Image seeds: the fixture images, grey and colour, PNG and JPEG.
+    os.makedirs(os.path.join(here, "image"), exist_ok=True)
+    for name in ("fashion_0.png", "fashion_3.jpg", "fashion_4_colour.png", "fashion_5_colour.jpg"):
+        with open(os.path.join(fixtures, "images", name), "rb") as image:
+            with open(os.path.join(here, "image", name), "wb") as out:
+                out.write(image.read())
     # Keras seeds: a small Sequential model (run with a Python that has keras).
     try:
         import keras

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "glassbox.h"
+#include "io/image.h"
 #include "models/model.h"
 
 #include <json-c/json.h>
@@ -482,6 +483,82 @@ static void test_text_layers(void **state)
 }
 
 /* A .npy array reads as the same rows as the CSV; a truncated or foreign file is refused. */
+/* PNG and JPEG files read as PIL reads them (grey, and colour through convert("L")), scaled
+ * as ToTensor, give onnxruntime's predictions; damaged files and non-image networks are
+ * refused. */
+static void test_image_input(void **state)
+{
+    (void)state;
+    gbx_model *model;
+    gbx_error error;
+    assert_int_equal(gbx_model_load(FIXTURES "torch_fashion_cnn.onnx", &model, &error), GBX_OK);
+    gbx_data *images = NULL;
+    if (gbx_data_read_csv(FIXTURES "images", model, &images, &error)) fail_msg("%s", error.message);
+    gbx_data *pixels = read_csv("fashion_images.pixels.csv", NULL);
+    gbx_data *expected = read_csv("fashion_images.predictions.csv", NULL);
+    size_t n = gbx_data_rows(pixels);
+    assert_int_equal(gbx_data_rows(images), 6);
+    assert_int_equal(n, 6);
+    for (size_t j = 0; j < n * 784; j++)
+        expect_close("images", "pixel", j, gbx_data_values(images)[j], gbx_data_values(pixels)[j],
+                     1e-7);
+    double predictions[60];
+    assert_int_equal(gbx_model_predict(model, images, 0, predictions, &error), GBX_OK);
+    for (size_t j = 0; j < n * 10; j++)
+        expect_close("images", "prediction", j, predictions[j], gbx_data_values(expected)[j],
+                     OUTPUT_TOLERANCE);
+    /* One file, normalised per channel: (p / 255 * 255 - 100) / 50 = (p - 100) / 50. */
+    gbx_pixel_options options;
+    gbx_pixel_options_init(&options);
+    options.scale = 1.0;
+    for (int c = 0; c < 3; c++) options.mean[c] = 100, options.std[c] = 50;
+    gbx_data *one = NULL;
+    assert_int_equal(gbx_data_read(FIXTURES "images/fashion_1.png", model, &options, &one, &error),
+                     GBX_OK);
+    assert_int_equal(gbx_data_rows(one), 1);
+    for (size_t j = 0; j < 784; j++)
+        expect_close("fashion_1.png", "normalised pixel", j, gbx_data_values(one)[j],
+                     (gbx_data_values(pixels)[784 + j] * 255.0 - 100) / 50, 1e-6);
+    gbx_data_free(one);
+    /* Damaged files: every cut of a PNG and of a JPEG is refused with the file named. */
+    const char *sources[] = {FIXTURES "images/fashion_0.png", FIXTURES "images/fashion_3.jpg"};
+    const char *cuts[] = {"/tmp/glassbox-test-cut.png", "/tmp/glassbox-test-cut.jpg"};
+    for (int s = 0; s < 2; s++) {
+        FILE *file = fopen(sources[s], "rb");
+        static char bytes[20000];
+        size_t length = fread(bytes, 1, sizeof bytes, file);
+        fclose(file);
+        for (size_t cut = 1; cut < length; cut += 1 + cut / 3) {
+            file = fopen(cuts[s], "wb");
+            fwrite(bytes, 1, cut, file);
+            fclose(file);
+            gbx_data *broken = NULL;
+            if (gbx_data_read_csv(cuts[s], model, &broken, &error) == GBX_OK)
+                fail_msg("%s cut at %zu bytes was read", sources[s], cut);
+            assert_non_null(strstr(error.message, cuts[s]));
+        }
+        remove(cuts[s]);
+    }
+    /* Layouts: channels first or last, grey; a flat input is no image. */
+    gbx_image_layout layout;
+    int64_t chw[4] = {-1, 3, 32, 24}, hwc[4] = {-1, 32, 24, 3}, flat[2] = {-1, 784};
+    assert_int_equal(gbx_image_layout_of(4, chw, &layout, &error), GBX_OK);
+    assert_true(layout.channels_first && layout.channels == 3 && layout.height == 32 &&
+                layout.width == 24);
+    assert_int_equal(gbx_image_layout_of(4, hwc, &layout, &error), GBX_OK);
+    assert_true(!layout.channels_first && layout.channels == 3 && layout.height == 32);
+    assert_int_not_equal(gbx_image_layout_of(2, flat, &layout, &error), GBX_OK);
+    gbx_model *credit;
+    assert_int_equal(gbx_model_load(FIXTURES "torch_credit_mlp.onnx", &credit, &error), GBX_OK);
+    assert_int_not_equal(gbx_data_read_csv(FIXTURES "images", credit, &images, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "images need a network"));
+    gbx_model_free(credit);
+    gbx_data_free(images);
+    gbx_data_free(pixels);
+    gbx_data_free(expected);
+    gbx_model_free(model);
+}
+
 static void test_npy_input(void **state)
 {
     (void)state;
@@ -525,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_keras_formats_agree),
         cmocka_unit_test(test_text_layers),
         cmocka_unit_test(test_npy_input),
+        cmocka_unit_test(test_image_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
