@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POINTS_PER_BLOCK 256   /* rows x points per row in one forward pass (cache-sized) */
+#define POINTS_PER_BLOCK 64   /* rows x points per row in one forward pass (cache-sized) */
 #define MAX_POINTS_PER_ROW 1024 /* steps, samples or background rows of one row */
 
 struct gbx_gradients {

@@ -182,8 +182,61 @@ static int32_t *tap_table(const geometry *g)
     return table;
 }
 
+/* A stretch of one kernel position's taps: output positions [o, o + length) read the input
+ * at start, start + step, ... (start -1: all in the padding, zeros). A 3x3 window over a
+ * 28 x 28 image is 9 x 28 such runs instead of 9 x 784 lookups, so im2col copies rows. */
+typedef struct {
+    int32_t o, length, start, step;
+} tap_run;
+
+typedef struct {
+    tap_run *runs;
+    size_t *first; /* kernel position k's runs are runs[first[k]] .. runs[first[k + 1] - 1] */
+} tap_runs;
+
+static void tap_runs_free(tap_runs *r)
+{
+    free(r->runs);
+    free(r->first);
+}
+
+/* The tap table cut into runs; fails only when out of memory. */
+static int tap_runs_build(const geometry *g, tap_runs *r)
+{
+    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial), count = 0;
+    int32_t *table = tap_table(g);
+    r->runs = gbx_malloc_array(K * O > 0 ? K * O : 1, sizeof(tap_run));
+    r->first = gbx_malloc_array(K + 1, sizeof(size_t));
+    if (!table || !r->runs || !r->first) {
+        free(table);
+        tap_runs_free(r);
+        return 0;
+    }
+    for (size_t k = 0; k < K; k++) {
+        const int32_t *taps = table + k * O;
+        r->first[k] = count;
+        for (size_t o = 0; o < O;) {
+            tap_run run = {(int32_t)o, 1, taps[o], 1};
+            if (taps[o] < 0) {
+                while (o + run.length < O && taps[o + run.length] < 0) run.length++;
+                run.start = -1;
+            } else {
+                if (o + 1 < O && taps[o + 1] >= 0) run.step = taps[o + 1] - taps[o];
+                while (o + run.length < O && taps[o + run.length] >= 0 &&
+                       taps[o + run.length] == taps[o] + run.length * run.step)
+                    run.length++;
+            }
+            r->runs[count++] = run;
+            o += (size_t)run.length;
+        }
+    }
+    r->first[K] = count;
+    free(table);
+    return 1;
+}
+
 /* col[c][k][o] = x[c][tap(k, o)] for `channels` channels (S: positions in one channel). */
-static void im2col(const geometry *g, const int32_t *table, const float *x, size_t channels,
+static void im2col(const geometry *g, const tap_runs *r, const float *x, size_t channels,
                    float *col)
 {
     size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
@@ -191,29 +244,41 @@ static void im2col(const geometry *g, const int32_t *table, const float *x, size
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
             float *row = col + (c * K + k) * O;
-            const int32_t *taps = table + k * O;
             const float *plane = x + c * S;
-            for (size_t o = 0; o < O; o++) row[o] = taps[o] < 0 ? 0.0f : plane[taps[o]];
+            for (size_t i = r->first[k]; i < r->first[k + 1]; i++) {
+                const tap_run *run = &r->runs[i];
+                float *to = row + run->o;
+                if (run->start < 0) memset(to, 0, (size_t)run->length * sizeof(float));
+                else if (run->step == 1) memcpy(to, plane + run->start, (size_t)run->length * sizeof(float));
+                else
+                    for (int32_t j = 0; j < run->length; j++) to[j] = plane[run->start + j * run->step];
+            }
         }
 }
 
-/* The adjoint of im2col: x[c][tap(k, o)] += col[c][k][o]. */
-static void col2im(const geometry *g, const int32_t *table, const float *col, size_t channels,
-                   float *x)
+/* The adjoint: x[c][tap(k, o)] += col[c][k][o]. */
+static void col2im(const geometry *g, const tap_runs *r, const float *restrict col,
+                   size_t channels, float *restrict x)
 {
     size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
            S = volume(g->in, g->spatial);
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
             const float *row = col + (c * K + k) * O;
-            const int32_t *taps = table + k * O;
             float *plane = x + c * S;
-            for (size_t o = 0; o < O; o++)
-                if (taps[o] >= 0) plane[taps[o]] += row[o];
+            for (size_t i = r->first[k]; i < r->first[k + 1]; i++) {
+                const tap_run *run = &r->runs[i];
+                if (run->start < 0) continue;
+                const float *restrict from = row + run->o;
+                float *restrict to = plane + run->start;
+                if (run->step == 1)
+                    for (int32_t j = 0; j < run->length; j++) to[j] += from[j];
+                else
+                    for (int32_t j = 0; j < run->length; j++) to[j * run->step] += from[j];
+            }
         }
 }
 
-/* Checks X [N, C, ...] and W against each other; the kernel sizes come from W. */
 static gbx_status conv_shapes(const gbx_nn_node *node, gbx_nn_tensor *const *in, int transposed,
                               geometry *g, size_t *channels_in, size_t *channels_out,
                               gbx_error *error)
@@ -248,14 +313,16 @@ static gbx_status conv_shapes(const gbx_nn_node *node, gbx_nn_tensor *const *in,
     return GBX_OK;
 }
 
+/* The output tensor; zeroed only where the operator accumulates into it (zero). */
 static gbx_status alloc_output(gbx_nn_tensor *out, const gbx_nn_tensor *x, size_t channels,
-                               const int64_t *spatial, int count, gbx_error *error)
+                               const int64_t *spatial, int count, int zero, gbx_error *error)
 {
     int64_t dims[GBX_NN_MAX_RANK];
     dims[0] = x->dims[0];
     dims[1] = (int64_t)channels;
     for (int d = 0; d < count; d++) dims[2 + d] = spatial[d];
-    return gbx_nn_tensor_alloc(out, GBX_NN_FLOAT, 2 + count, dims, error);
+    return zero ? gbx_nn_tensor_alloc(out, GBX_NN_FLOAT, 2 + count, dims, error)
+                : gbx_nn_tensor_alloc_unset(out, GBX_NN_FLOAT, 2 + count, dims, error);
 }
 
 /* Y_g [Mg x O] = W_g [Mg x CgK] . col_g [CgK x O] per sample and group (Conv); ConvTranspose
@@ -266,21 +333,20 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
     geometry g;
     size_t C, M;
     gbx_status status = conv_shapes(node, in, 0, &g, &C, &M, error);
-    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.out, g.spatial, error);
+    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.out, g.spatial, 0, error);
     if (status != GBX_OK) return status;
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
-    int32_t *table = tap_table(&g);
-    if (!col || !table) {
+    tap_runs runs;
+    if (!col || !tap_runs_build(&g, &runs)) {
         free(col);
-        free(table);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, table, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+            im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col);
             float *y = out[0]->f + (n * M + group * Mg) * O;
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
@@ -290,7 +356,7 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
                         bias ? 1.0f : 0.0f, y, (int)O);
         }
     free(col);
-    free(table);
+    tap_runs_free(&runs);
     return GBX_OK;
 }
 
@@ -307,10 +373,9 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
-    int32_t *table = tap_table(&g);
-    if (!col || !table) {
+    tap_runs runs;
+    if (!col || !tap_runs_build(&g, &runs)) {
         free(col);
-        free(table);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const float *dy = grad_out[0]->f;
@@ -322,10 +387,10 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                 /* dcol = W_g^T dY_g, scattered back onto the input. */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)O, (int)Mg,
                             1.0f, wg, (int)(Cg * K), dyg, (int)O, 0.0f, col, (int)O);
-                col2im(&g, table, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
+                col2im(&g, &runs, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
             }
             if (grad_in[1]) {
-                im2col(&g, table, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+                im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
                             1.0f, dyg, (int)O, col, (int)O, 1.0f,
                             grad_in[1]->f + group * Mg * Cg * K, (int)(Cg * K));
@@ -335,7 +400,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                     for (size_t o = 0; o < O; o++) grad_in[2]->f[group * Mg + m] += dyg[m * O + o];
         }
     free(col);
-    free(table);
+    tap_runs_free(&runs);
     return GBX_OK;
 }
 
@@ -360,15 +425,14 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
     geometry g;
     size_t C, M;
     gbx_status status = transposed_geometry(node, in, &g, &C, &M, error);
-    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.in, g.spatial, error);
+    if (status == GBX_OK) status = alloc_output(out[0], in[0], M, g.in, g.spatial, 1, error);
     if (status != GBX_OK) return status;
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
-    int32_t *table = tap_table(&g);
-    if (!col || !table) {
+    tap_runs runs;
+    if (!col || !tap_runs_build(&g, &runs)) {
         free(col);
-        free(table);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
@@ -379,13 +443,13 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
                         1.0f, in[1]->f + group * Cg * Mg * K, (int)(Mg * K),
                         in[0]->f + (n * C + group * Cg) * O, (int)O, 0.0f, col, (int)O);
             float *y = out[0]->f + (n * M + group * Mg) * S;
-            col2im(&g, table, col, Mg, y);
+            col2im(&g, &runs, col, Mg, y);
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
                     for (size_t i = 0; i < S; i++) y[m * S + i] += bias->f[group * Mg + m];
         }
     free(col);
-    free(table);
+    tap_runs_free(&runs);
     return GBX_OK;
 }
 
@@ -403,15 +467,14 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     float *col = gbx_malloc_array(Mg * K * O > 0 ? Mg * K * O : 1, sizeof(float));
-    int32_t *table = tap_table(&g);
-    if (!col || !table) {
+    tap_runs runs;
+    if (!col || !tap_runs_build(&g, &runs)) {
         free(col);
-        free(table);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, table, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
+            im2col(&g, &runs, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
             const float *wg = in[1]->f + group * Cg * Mg * K;
             if (grad_in[0])
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
@@ -427,7 +490,7 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
                         grad_in[2]->f[group * Mg + m] += grad_out[0]->f[(n * M + group * Mg + m) * S + i];
         }
     free(col);
-    free(table);
+    tap_runs_free(&runs);
     return GBX_OK;
 }
 
@@ -455,6 +518,57 @@ static gbx_status pool_geometry(const gbx_nn_node *node, const gbx_nn_tensor *x,
     return resolve(node, x, NULL, 0, g, error);
 }
 
+/* A 2-D window that never leaves the input (no padding, no dilation): the common pooling of
+ * image networks, which runs with plain index arithmetic instead of the tap table. */
+static int plain_2d(const geometry *g)
+{
+    if (g->spatial != 2) return 0;
+    for (int d = 0; d < 2; d++)
+        if (g->pad_begin[d] || g->pad_end[d] || g->dilation[d] != 1 ||
+            (g->out[d] - 1) * g->stride[d] + g->kernel[d] > g->in[d])
+            return 0;
+    return 1;
+}
+
+/* pool() and pool_backward() for plain_2d windows, one plane; taps in the table's order (the
+ * first maximum in row-major window order takes a max pool's gradient). */
+static void pool_plain_2d(const geometry *g, pool_kind kind, const float *x, float *y)
+{
+    size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
+    for (int64_t oy = 0; oy < g->out[0]; oy++)
+        for (int64_t ox = 0; ox < g->out[1]; ox++) {
+            const float *corner = x + (size_t)(oy * g->stride[0]) * W + (size_t)(ox * g->stride[1]);
+            float best = -INFINITY;
+            double total = 0;
+            if (kind == POOL_MAX)
+                for (size_t ky = 0; ky < KH; ky++)
+                    for (size_t kx = 0; kx < KW; kx++)
+                        best = corner[ky * W + kx] > best ? corner[ky * W + kx] : best;
+            else
+                for (size_t ky = 0; ky < KH; ky++)
+                    for (size_t kx = 0; kx < KW; kx++) total += corner[ky * W + kx];
+            y[oy * g->out[1] + ox] = kind == POOL_MAX ? best : (float)(total / (double)(KH * KW));
+        }
+}
+
+static void pool_backward_plain_2d(const geometry *g, pool_kind kind, const float *x,
+                                   const float *y, const float *dy, float *dx)
+{
+    size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
+    for (int64_t oy = 0; oy < g->out[0]; oy++)
+        for (int64_t ox = 0; ox < g->out[1]; ox++) {
+            size_t o = (size_t)(oy * g->out[1] + ox);
+            size_t corner = (size_t)(oy * g->stride[0]) * W + (size_t)(ox * g->stride[1]);
+            int done = 0;
+            for (size_t ky = 0; ky < KH && !done; ky++)
+                for (size_t kx = 0; kx < KW && !done; kx++) {
+                    size_t t = corner + ky * W + kx;
+                    if (kind != POOL_MAX) dx[t] += dy[o] / (float)(KH * KW);
+                    else if (x[t] == y[o]) dx[t] += dy[o], done = 1;
+                }
+        }
+}
+
 /* Visits every window: for output position o of channel plane `plane`, the input taps. */
 static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
                        pool_kind kind, int global, gbx_error *error)
@@ -462,37 +576,57 @@ static gbx_status pool(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn
     geometry g;
     gbx_status status = pool_geometry(node, in[0], global, &g, error);
     if (status == GBX_OK)
-        status = alloc_output(out[0], in[0], (size_t)in[0]->dims[1], g.out, g.spatial, error);
+        status = alloc_output(out[0], in[0], (size_t)in[0]->dims[1], g.out, g.spatial, 0, error);
     if (status != GBX_OK) return status;
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    if (plain_2d(&g)) {
+        for (size_t plane = 0; plane < planes; plane++)
+            pool_plain_2d(&g, kind, in[0]->f + plane * S, out[0]->f + plane * O);
+        return GBX_OK;
+    }
     int32_t *table = tap_table(&g);
-    if (!table) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    /* Per output position of a plane: the running total or maximum, and the taps counted.
+     * The window's positions are the outer loop, so the table is read in order. */
+    double *total = gbx_malloc_array(O, sizeof(double));
+    uint32_t *counted = gbx_malloc_array(O, sizeof(uint32_t));
+    if (!table || !total || !counted) {
+        free(table);
+        free(total);
+        free(counted);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t o = 0; o < O; o++) counted[o] = 0;
+    for (size_t k = 0; k < K; k++)
+        for (size_t o = 0; o < O; o++) counted[o] += table[k * O + o] >= 0;
     for (size_t plane = 0; plane < planes; plane++) {
         const float *x = in[0]->f + plane * S;
         float *y = out[0]->f + plane * O;
-        for (size_t o = 0; o < O; o++) {
-            double total = 0;
-            float best = -INFINITY;
-            size_t counted = 0;
+        if (kind == POOL_MAX) {
+            for (size_t o = 0; o < O; o++) y[o] = -INFINITY;
             for (size_t k = 0; k < K; k++) {
-                long t = table[k * O + o];
-                if (t < 0) continue;
-                counted++;
-                total += x[t];
-                if (x[t] > best) best = x[t];
+                const int32_t *taps = table + k * O;
+                for (size_t o = 0; o < O; o++)
+                    if (taps[o] >= 0 && x[taps[o]] > y[o]) y[o] = x[taps[o]];
             }
-            if (kind == POOL_MAX) {
-                y[o] = best;
-            } else {
-                /* count_include_pad counts the padding taps, not those past a ceil_mode edge. */
-                size_t divisor = include_pad ? K : counted;
-                y[o] = divisor ? (float)(total / (double)divisor) : 0.0f;
-            }
+            continue;
+        }
+        for (size_t o = 0; o < O; o++) total[o] = 0;
+        for (size_t k = 0; k < K; k++) {
+            const int32_t *taps = table + k * O;
+            for (size_t o = 0; o < O; o++)
+                if (taps[o] >= 0) total[o] += x[taps[o]];
+        }
+        /* count_include_pad counts the padding taps, not those past a ceil_mode edge. */
+        for (size_t o = 0; o < O; o++) {
+            size_t divisor = include_pad ? K : counted[o];
+            y[o] = divisor ? (float)(total[o] / (double)divisor) : 0.0f;
         }
     }
     free(table);
+    free(total);
+    free(counted);
     return GBX_OK;
 }
 
@@ -508,33 +642,53 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    if (plain_2d(&g)) {
+        for (size_t plane = 0; plane < planes; plane++)
+            pool_backward_plain_2d(&g, kind, in[0]->f + plane * S, out[0]->f + plane * O,
+                                   grad_out[0]->f + plane * O, grad_in[0]->f + plane * S);
+        return GBX_OK;
+    }
     int32_t *table = tap_table(&g);
-    if (!table) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    int32_t *chosen = gbx_malloc_array(O, sizeof(int32_t));
+    float *share = gbx_malloc_array(O, sizeof(float));
+    size_t *divisor = gbx_malloc_array(O, sizeof(size_t));
+    if (!table || !chosen || !share || !divisor) {
+        free(table);
+        free(chosen);
+        free(share);
+        free(divisor);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t o = 0; o < O; o++) divisor[o] = include_pad ? K : 0;
+    for (size_t k = 0; !include_pad && k < K; k++)
+        for (size_t o = 0; o < O; o++) divisor[o] += table[k * O + o] >= 0;
+    /* The window's positions are the outer loop, so the table is read in order. */
     for (size_t plane = 0; plane < planes; plane++) {
         const float *x = in[0]->f + plane * S, *y = out[0]->f + plane * O;
         const float *dy = grad_out[0]->f + plane * O;
         float *dx = grad_in[0]->f + plane * S;
-        for (size_t o = 0; o < O; o++) {
-            size_t counted = 0;
-            long chosen = -1;
+        if (kind == POOL_MAX) {
+            for (size_t o = 0; o < O; o++) chosen[o] = -1;
             for (size_t k = 0; k < K; k++) {
-                long t = table[k * O + o];
-                if (t < 0) continue;
-                counted++;
-                if (chosen < 0 && x[t] == y[o]) chosen = t; /* the first maximum takes it */
+                const int32_t *taps = table + k * O;
+                for (size_t o = 0; o < O; o++) /* the first maximum takes it */
+                    if (chosen[o] < 0 && taps[o] >= 0 && x[taps[o]] == y[o]) chosen[o] = taps[o];
             }
-            if (kind == POOL_MAX) {
-                if (chosen >= 0) dx[chosen] += dy[o];
-                continue;
-            }
-            size_t divisor = include_pad ? K : counted;
-            for (size_t k = 0; divisor && k < K; k++) {
-                long t = table[k * O + o];
-                if (t >= 0) dx[t] += dy[o] / (float)divisor;
-            }
+            for (size_t o = 0; o < O; o++)
+                if (chosen[o] >= 0) dx[chosen[o]] += dy[o];
+            continue;
+        }
+        for (size_t o = 0; o < O; o++) share[o] = divisor[o] ? dy[o] / (float)divisor[o] : 0.0f;
+        for (size_t k = 0; k < K; k++) {
+            const int32_t *taps = table + k * O;
+            for (size_t o = 0; o < O; o++)
+                if (taps[o] >= 0) dx[taps[o]] += share[o];
         }
     }
     free(table);
+    free(chosen);
+    free(share);
+    free(divisor);
     return GBX_OK;
 }
 

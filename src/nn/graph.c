@@ -18,14 +18,14 @@ void gbx_nn_pool_free(gbx_nn_pool *pool)
     memset(pool, 0, sizeof *pool);
 }
 
-/* A zeroed buffer of `bytes` (header included): the smallest pooled one that fits without
- * wasting more than half of it, or a new one. Pooled buffers keep their whole size in their
- * first bytes. */
-static char *pooled_buffer(size_t bytes, int *pooled)
+/* A buffer of `bytes` (header included; zeroed when asked): the smallest pooled one that fits
+ * without wasting more than half of it, or a new one. Pooled buffers keep their whole size in
+ * their first bytes. */
+static char *pooled_buffer(size_t bytes, int zero, int *pooled)
 {
     gbx_nn_pool *pool = thread_pool;
     *pooled = pool != NULL;
-    if (!pool) return calloc(1, bytes);
+    if (!pool) return zero ? calloc(1, bytes) : malloc(bytes);
     size_t best = SIZE_MAX;
     for (size_t b = 0; b < pool->count; b++)
         if (pool->sizes[b] >= bytes && pool->sizes[b] / 2 <= bytes &&
@@ -34,13 +34,13 @@ static char *pooled_buffer(size_t bytes, int *pooled)
     char *block;
     size_t size = bytes;
     if (best == SIZE_MAX) {
-        if (!(block = calloc(1, bytes))) return NULL;
+        if (!(block = zero ? calloc(1, bytes) : malloc(bytes))) return NULL;
     } else {
         block = pool->blocks[best];
         size = pool->sizes[best];
         pool->blocks[best] = pool->blocks[--pool->count];
         pool->sizes[best] = pool->sizes[pool->count];
-        memset(block, 0, bytes);
+        if (zero) memset(block, 0, bytes);
     }
     memcpy(block, &size, sizeof size);
     return block;
@@ -73,8 +73,8 @@ static void release_buffer(void *data, int pooled)
     pool->sizes[pool->count++] = bytes;
 }
 
-gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
-                               const int64_t *dims, gbx_error *error)
+static gbx_status tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                               const int64_t *dims, int zero, gbx_error *error)
 {
     memset(tensor, 0, sizeof *tensor);
     if (rank < 0 || rank > GBX_NN_MAX_RANK)
@@ -96,7 +96,7 @@ gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank
     /* A pooled buffer carries its usable size in a 16-byte header (keeping the alignment). */
     size_t bytes = (count ? count : 1) * (type == GBX_NN_FLOAT ? sizeof(float) : sizeof(int64_t));
     int pooled;
-    char *block = pooled_buffer(bytes + 16, &pooled);
+    char *block = pooled_buffer(bytes + 16, zero, &pooled);
     if (!block) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for a tensor of %zu values",
                                 count);
     void *data = pooled ? block + 16 : block;
@@ -104,6 +104,18 @@ gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank
     if (type == GBX_NN_FLOAT) tensor->f = data;
     else tensor->i = data;
     return GBX_OK;
+}
+
+gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                               const int64_t *dims, gbx_error *error)
+{
+    return tensor_alloc(tensor, type, rank, dims, 1, error);
+}
+
+gbx_status gbx_nn_tensor_alloc_unset(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                                     const int64_t *dims, gbx_error *error)
+{
+    return tensor_alloc(tensor, type, rank, dims, 0, error);
 }
 
 void gbx_nn_tensor_release(gbx_nn_tensor *tensor)

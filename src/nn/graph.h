@@ -191,6 +191,10 @@ gbx_status gbx_nn_check_differentiable(const gbx_nn_graph *graph, int source, in
 /* Tensors. */
 gbx_status gbx_nn_tensor_alloc(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
                                const int64_t *dims, gbx_error *error);
+/* The same without zeroing the values, for operators that write every one of them (zeroing
+ * large activations costs as much as computing them). */
+gbx_status gbx_nn_tensor_alloc_unset(gbx_nn_tensor *tensor, gbx_nn_type type, int rank,
+                                     const int64_t *dims, gbx_error *error);
 void gbx_nn_tensor_release(gbx_nn_tensor *tensor);
 const gbx_nn_attribute *gbx_nn_attribute_find(const gbx_nn_node *node, const char *name);
 void gbx_nn_attribute_release(gbx_nn_attribute *attribute);

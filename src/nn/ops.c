@@ -324,7 +324,7 @@ static gbx_status unary(int code, const gbx_nn_node *node, gbx_nn_tensor *const 
     }
     gbx_status status = need_float(in[0], "the input", error);
     if (status == GBX_OK)
-        status = gbx_nn_tensor_alloc(out[0], GBX_NN_FLOAT, in[0]->rank, in[0]->dims, error);
+        status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_FLOAT, in[0]->rank, in[0]->dims, error);
     if (status != GBX_OK) return status;
     const float *x = in[0]->f;
     float *y = out[0]->f, alpha = node->params.floats[0], gamma = node->params.floats[1];
@@ -723,7 +723,7 @@ static gbx_status forward_reshape(const gbx_nn_node *node, gbx_nn_tensor *const 
                                   gbx_nn_tensor **out, gbx_error *error)
 {
     int64_t dims[GBX_NN_MAX_RANK];
-    size_t rank;
+    size_t rank = 0;
     gbx_status status = read_ints(in[1], dims, GBX_NN_MAX_RANK, &rank, error);
     if (status != GBX_OK) return status;
     int infer = -1;
@@ -941,7 +941,7 @@ static gbx_status forward_constant_of_shape(const gbx_nn_node *node, gbx_nn_tens
                                             gbx_nn_tensor **out, gbx_error *error)
 {
     int64_t dims[GBX_NN_MAX_RANK];
-    size_t rank;
+    size_t rank = 0;
     gbx_status status = read_ints(in[0], dims, GBX_NN_MAX_RANK, &rank, error);
     if (status == GBX_OK)
         status = gbx_nn_tensor_alloc(out[0], (gbx_nn_type)node->params.ints[0], (int)rank, dims, error);
@@ -974,7 +974,7 @@ static gbx_status forward_expand(const gbx_nn_node *node, gbx_nn_tensor *const *
 {
     (void)node;
     gbx_nn_tensor shape = {0};
-    size_t rank;
+    size_t rank = 0;
     gbx_status status = read_ints(in[1], shape.dims, GBX_NN_MAX_RANK, &rank, error);
     if (status != GBX_OK) return status;
     shape.rank = (int)rank;
