@@ -235,15 +235,15 @@ static int tap_runs_build(const geometry *g, tap_runs *r)
     return 1;
 }
 
-/* col[c][k][o] = x[c][tap(k, o)] for `channels` channels (S: positions in one channel). */
+/* col[c][k][o] = x[c][tap(k, o)] for `channels` channels, rows of col `ld` apart (several
+ * images side by side make one wide matrix). */
 static void im2col(const geometry *g, const tap_runs *r, const float *x, size_t channels,
-                   float *col)
+                   float *col, size_t ld)
 {
-    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
-           S = volume(g->in, g->spatial);
+    size_t K = volume(g->kernel, g->spatial), S = volume(g->in, g->spatial);
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
-            float *row = col + (c * K + k) * O;
+            float *row = col + (c * K + k) * ld;
             const float *plane = x + c * S;
             for (size_t i = r->first[k]; i < r->first[k + 1]; i++) {
                 const tap_run *run = &r->runs[i];
@@ -256,15 +256,14 @@ static void im2col(const geometry *g, const tap_runs *r, const float *x, size_t 
         }
 }
 
-/* The adjoint: x[c][tap(k, o)] += col[c][k][o]. */
+/* The adjoint: x[c][tap(k, o)] += col[c][k][o], rows of col `ld` apart. */
 static void col2im(const geometry *g, const tap_runs *r, const float *restrict col,
-                   size_t channels, float *restrict x)
+                   size_t channels, float *restrict x, size_t ld)
 {
-    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial),
-           S = volume(g->in, g->spatial);
+    size_t K = volume(g->kernel, g->spatial), S = volume(g->in, g->spatial);
     for (size_t c = 0; c < channels; c++)
         for (size_t k = 0; k < K; k++) {
-            const float *row = col + (c * K + k) * O;
+            const float *row = col + (c * K + k) * ld;
             float *plane = x + c * S;
             for (size_t i = r->first[k]; i < r->first[k + 1]; i++) {
                 const tap_run *run = &r->runs[i];
@@ -327,6 +326,16 @@ static gbx_status alloc_output(gbx_nn_tensor *out, const gbx_nn_tensor *x, size_
 
 /* Y_g [Mg x O] = W_g [Mg x CgK] . col_g [CgK x O] per sample and group (Conv); ConvTranspose
  * runs the same product backwards: col = W_g^T . X_g, then col2im into Y. */
+/* How many images share one product: enough to make the matrices wide (a small image's
+ * product alone is too small for sgemm to run at speed), few enough that the columns (rows x
+ * images O) and the product stay within a few megabytes. */
+static size_t images_per_product(size_t rows, size_t outputs, size_t O, size_t N)
+{
+    size_t per_image = (rows + outputs) * O, span = ((size_t)1 << 20) / (per_image ? per_image : 1);
+    if (span < 1) span = 1;
+    return span < N ? span : (N ? N : 1);
+}
+
 gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in,
                                gbx_nn_tensor **out, gbx_error *error)
 {
@@ -344,9 +353,12 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
+    /* One image per product (unlike the gradient below): a wider product rounds some sums
+     * differently, and DeepLIFT's max-pool rule would turn such last-bit changes in the
+     * activations into a different argmax than the frameworks'. */
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+            im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col, O);
             float *y = out[0]->f + (n * M + group * Mg) * O;
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
@@ -372,25 +384,38 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
     if (status != GBX_OK) return status;
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
-    float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
+    size_t span = images_per_product(Cg * K, Mg, O, N), L = span * O;
+    float *col = gbx_malloc_array(Cg * K * L > 0 ? Cg * K * L : 1, sizeof(float));
+    float *gathered = gbx_malloc_array(Mg * L > 0 ? Mg * L : 1, sizeof(float));
     tap_runs runs;
-    if (!col || !tap_runs_build(&g, &runs)) {
+    if (!col || !gathered || !tap_runs_build(&g, &runs)) {
         free(col);
+        free(gathered);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const float *dy = grad_out[0]->f;
+    /* The input's gradient, several images at once: dcol = W_g^T [Cg K x Mg] times their
+     * gathered dY_g [Mg x images O], scattered back onto each image. */
+    for (size_t first = 0; grad_in[0] && first < N; first += span) {
+        size_t images = N - first < span ? N - first : span, width = images * O;
+        for (size_t group = 0; group < G; group++) {
+            for (size_t i = 0; i < images; i++)
+                for (size_t m = 0; m < Mg; m++)
+                    memcpy(gathered + m * width + i * O, dy + ((first + i) * M + group * Mg + m) * O,
+                           O * sizeof(float));
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)width,
+                        (int)Mg, 1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), gathered,
+                        (int)width, 0.0f, col, (int)width);
+            for (size_t i = 0; i < images; i++)
+                col2im(&g, &runs, col + i * O, Cg, grad_in[0]->f + ((first + i) * C + group * Cg) * S,
+                       width);
+        }
+    }
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
             const float *dyg = dy + (n * M + group * Mg) * O;
-            const float *wg = in[1]->f + group * Mg * Cg * K;
-            if (grad_in[0]) {
-                /* dcol = W_g^T dY_g, scattered back onto the input. */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)O, (int)Mg,
-                            1.0f, wg, (int)(Cg * K), dyg, (int)O, 0.0f, col, (int)O);
-                col2im(&g, &runs, col, Cg, grad_in[0]->f + (n * C + group * Cg) * S);
-            }
             if (grad_in[1]) {
-                im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col);
+                im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col, O);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
                             1.0f, dyg, (int)O, col, (int)O, 1.0f,
                             grad_in[1]->f + group * Mg * Cg * K, (int)(Cg * K));
@@ -400,6 +425,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                     for (size_t o = 0; o < O; o++) grad_in[2]->f[group * Mg + m] += dyg[m * O + o];
         }
     free(col);
+    free(gathered);
     tap_runs_free(&runs);
     return GBX_OK;
 }
@@ -443,7 +469,7 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
                         1.0f, in[1]->f + group * Cg * Mg * K, (int)(Mg * K),
                         in[0]->f + (n * C + group * Cg) * O, (int)O, 0.0f, col, (int)O);
             float *y = out[0]->f + (n * M + group * Mg) * S;
-            col2im(&g, &runs, col, Mg, y);
+            col2im(&g, &runs, col, Mg, y, O);
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
                     for (size_t i = 0; i < S; i++) y[m * S + i] += bias->f[group * Mg + m];
@@ -474,7 +500,7 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
     }
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, &runs, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col);
+            im2col(&g, &runs, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col, O);
             const float *wg = in[1]->f + group * Cg * Mg * K;
             if (grad_in[0])
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
