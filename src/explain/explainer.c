@@ -177,7 +177,8 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
     if (method == GBX_METHOD_TREE && model->trees && !model->trees->has_cover)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "path-dependent TreeSHAP needs how many "
                         "training rows reached each node, and this model does not record it "
-                        "(skl2onnx writes every nodes_hitrates as 1); use --method "
+                        "(skl2onnx writes every nodes_hitrates as 1, and the TreeEnsemble "
+                        "operator of ONNX-ML opset 5 has none for leaves); use --method "
                         "tree-interventional with --background, or fill nodes_hitrates with "
                         "scripts/onnx_hitrates.py");
     if (options->one_background_row && method != GBX_METHOD_PERMUTATION)

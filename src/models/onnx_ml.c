@@ -1,5 +1,6 @@
 /* ONNX-ML models, as skl2onnx writes them: one model node (TreeEnsembleRegressor,
- * TreeEnsembleClassifier, LinearRegressor, LinearClassifier) reading the graph input, followed
+ * TreeEnsembleClassifier, opset 5's TreeEnsemble, LinearRegressor, LinearClassifier) reading
+ * the graph input, followed
  * only by bookkeeping (ZipMap, Normalizer, Cast, Identity, the label output). The model node
  * becomes glassbox's own tree ensemble or linear model, so TreeSHAP and LinearSHAP apply.
  *
@@ -437,6 +438,199 @@ static gbx_status tree_ensemble(const char *path, const Onnx__NodeProto *node, i
     return model->objective ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
 }
 
+/* ---- TreeEnsemble (ai.onnx.ml opset 5) ---------------------------------------------------- */
+
+/* A tensor attribute read whole (float thresholds and weights, uint8 modes); count 0 when the
+ * attribute is missing. */
+static gbx_status tensor_attribute(const char *path, const Onnx__NodeProto *node,
+                                   const char *name, gbx_nn_tensor *tensor, gbx_error *error)
+{
+    memset(tensor, 0, sizeof *tensor);
+    const Onnx__AttributeProto *a = gbx_onnx_attribute(node, name);
+    if (!a || !a->t) return GBX_OK;
+    return gbx_onnx_tensor(a->t, path, tensor, error);
+}
+
+static int64_t int_attribute(const Onnx__NodeProto *node, const char *name, int64_t fallback)
+{
+    const Onnx__AttributeProto *a = gbx_onnx_attribute(node, name);
+    return a && a->has_i ? a->i : fallback;
+}
+
+typedef struct {
+    const int64_t *features, *true_ids, *false_ids, *true_leaf, *false_leaf, *missing_true;
+    size_t nodes, leaves, missing_count;
+    const float *splits, *weights, *hit_rates;
+    const int64_t *modes, *targets;
+} ensemble5;
+
+/* One (tree, output) from root node `root`: breadth-first over nodes and leaves, each branch
+ * made glassbox's float "less than" as build_tree does; leaves scoring another output are 0. */
+static gbx_status build_tree5(const ensemble5 *e, size_t tree_index, size_t root, int64_t output,
+                              double scale, size_t M, gbx_tree *tree, gbx_error *error)
+{
+    size_t capacity = e->nodes + e->leaves;
+    tree->nodes = gbx_calloc(capacity, sizeof(gbx_node));
+    size_t *queue = gbx_malloc_array(capacity, sizeof(size_t)); /* leaves as nodes + index */
+    if (!tree->nodes || !queue) {
+        free(queue);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    tree->output = (int)output;
+    size_t made = 1;
+    queue[0] = root;
+    gbx_status status = GBX_OK;
+    for (size_t q = 0; q < made && status == GBX_OK; q++) {
+        gbx_node *node = &tree->nodes[q];
+        if (queue[q] >= e->nodes) {
+            size_t leaf = queue[q] - e->nodes;
+            node->kind = GBX_NODE_LEAF;
+            node->left = node->right = -1;
+            node->cover = 1.0;
+            node->value = e->targets[leaf] == output ? e->weights[leaf] * scale : 0.0;
+            continue;
+        }
+        size_t i = queue[q];
+        int64_t mode = e->modes[i];
+        if (mode < 0 || mode > 3) {
+            status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "tree %zu node %zu: mode %lld "
+                              "(glassbox reads BRANCH_LEQ, BRANCH_LT, BRANCH_GTE, BRANCH_GT)",
+                              tree_index, i, (long long)mode);
+            break;
+        }
+        if (e->features[i] < 0 || (size_t)e->features[i] >= M) {
+            status = gbx_fail(error, GBX_ERR_PARSE, "tree %zu node %zu splits on feature %lld of "
+                              "%zu", tree_index, i, (long long)e->features[i], M);
+            break;
+        }
+        size_t children[2];
+        const int64_t *ids[2] = {e->true_ids, e->false_ids}, *leafs[2] = {e->true_leaf, e->false_leaf};
+        for (int side = 0; side < 2 && status == GBX_OK; side++) {
+            int64_t id = ids[side][i];
+            size_t bound = leafs[side][i] ? e->leaves : e->nodes;
+            if (id < 0 || (size_t)id >= bound || made + 2 > capacity)
+                status = gbx_fail(error, GBX_ERR_PARSE, "tree %zu node %zu: a child is out of "
+                                  "range or the nodes do not form a tree", tree_index, i);
+            else
+                children[side] = (leafs[side][i] ? e->nodes : 0) + (size_t)id;
+        }
+        if (status != GBX_OK) break;
+        float threshold = e->splits[i];
+        int true_is_left = mode == 0 || mode == 1; /* LEQ, LT */
+        if (mode == 0 || mode == 3) threshold = nextafterf(threshold, INFINITY);
+        int tracks_true = i < e->missing_count && e->missing_true[i];
+        node->kind = GBX_SPLIT_LESS_FLOAT;
+        node->feature = (int32_t)e->features[i];
+        node->threshold_float = threshold;
+        node->threshold = threshold;
+        node->cover = e->hit_rates ? e->hit_rates[i] : 1.0;
+        node->default_left = (uint8_t)(tracks_true ? true_is_left : !true_is_left);
+        node->left = (int32_t)made;
+        node->right = (int32_t)made + 1;
+        queue[made++] = true_is_left ? children[0] : children[1];
+        queue[made++] = true_is_left ? children[1] : children[0];
+    }
+    tree->node_count = made;
+    free(queue);
+    if (status != GBX_OK) return status;
+    return gbx_tree_validate(tree, 0, M, error);
+}
+
+/* The TreeEnsemble operator: nodes and leaves listed apart (each child flagged as either),
+ * thresholds, modes and weights as tensors, one target per leaf, trees from tree_roots. Its
+ * leaves record no hit rates, so path-dependent TreeSHAP is refused. */
+static gbx_status tree_ensemble5(const char *path, const Onnx__NodeProto *node, size_t M,
+                                 gbx_model *model, gbx_error *error)
+{
+    ensemble5 e = {0};
+    size_t n[5], roots_count;
+    e.features = ints(node, "nodes_featureids", &n[0]);
+    e.true_ids = ints(node, "nodes_truenodeids", &n[1]);
+    e.false_ids = ints(node, "nodes_falsenodeids", &n[2]);
+    e.true_leaf = ints(node, "nodes_trueleafs", &n[3]);
+    e.false_leaf = ints(node, "nodes_falseleafs", &n[4]);
+    e.missing_true = ints(node, "nodes_missing_value_tracks_true", &e.missing_count);
+    e.targets = ints(node, "leaf_targetids", &e.leaves);
+    const int64_t *roots = ints(node, "tree_roots", &roots_count);
+    e.nodes = n[0];
+    gbx_nn_tensor splits, modes, weights, hit_rates;
+    gbx_status status = tensor_attribute(path, node, "nodes_splits", &splits, error);
+    if (status == GBX_OK) status = tensor_attribute(path, node, "nodes_modes", &modes, error);
+    if (status == GBX_OK) status = tensor_attribute(path, node, "leaf_weights", &weights, error);
+    if (status == GBX_OK) status = tensor_attribute(path, node, "nodes_hitrates", &hit_rates, error);
+    int shapes = status == GBX_OK && e.nodes && e.leaves && roots_count &&
+                 splits.type == GBX_NN_FLOAT && splits.count == e.nodes &&
+                 modes.type == GBX_NN_INT64 && modes.count == e.nodes &&
+                 weights.type == GBX_NN_FLOAT && weights.count == e.leaves;
+    for (int a = 1; a < 5; a++) shapes = shapes && n[a] == e.nodes;
+    if (status == GBX_OK && !shapes)
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: TreeEnsemble: the nodes_*, leaf_* and "
+                          "tree_roots attributes are missing or differ in length", path);
+    e.splits = splits.f;
+    e.modes = modes.i;
+    e.weights = weights.f;
+    e.hit_rates = hit_rates.type == GBX_NN_FLOAT && hit_rates.count == e.nodes ? hit_rates.f : NULL;
+    int64_t K = int_attribute(node, "n_targets", 0), aggregate = int_attribute(node, "aggregate_function", 1);
+    int64_t post = int_attribute(node, "post_transform", 0);
+    if (status == GBX_OK && (K < 1 || K > 4096))
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: TreeEnsemble: n_targets %lld", path, (long long)K);
+    for (size_t j = 0; status == GBX_OK && j < e.leaves; j++)
+        if (e.targets[j] < 0 || e.targets[j] >= K)
+            status = gbx_fail(error, GBX_ERR_PARSE, "%s: TreeEnsemble: leaf %zu scores target "
+                              "%lld of %lld", path, j, (long long)e.targets[j], (long long)K);
+    if (status == GBX_OK && aggregate != 0 && aggregate != 1)
+        status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: TreeEnsemble: aggregate_function %s "
+                          "(glassbox reads SUM and AVERAGE)", path, aggregate == 2 ? "MIN" : "MAX");
+    gbx_link link = post == 2 && K == 1 ? GBX_LINK_LOGIT : post == 1 && K > 1 ? GBX_LINK_SOFTMAX
+                                                                             : GBX_LINK_IDENTITY;
+    if (status == GBX_OK && post != 0 && link == GBX_LINK_IDENTITY)
+        status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: TreeEnsemble: post_transform %lld with "
+                          "%lld targets (glassbox reads NONE, LOGISTIC for one target, SOFTMAX)",
+                          path, (long long)post, (long long)K);
+    if (status == GBX_OK && (!(model->trees = calloc(1, sizeof *model->trees)) ||
+                             !(model->trees->base_margin = gbx_calloc((size_t)K, sizeof(double))) ||
+                             !(model->trees->trees = gbx_calloc(roots_count * (size_t)K, sizeof(gbx_tree)))))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    double scale = aggregate == 0 ? 1.0 / (double)roots_count : 1.0;
+    for (size_t t = 0; status == GBX_OK && t < roots_count; t++) {
+        if (roots[t] < 0 || (size_t)roots[t] >= e.nodes) {
+            status = gbx_fail(error, GBX_ERR_PARSE, "%s: TreeEnsemble: tree %zu's root %lld is "
+                              "not a node", path, t, (long long)roots[t]);
+            break;
+        }
+        /* One glassbox tree per target that some leaf scores (a tree seldom scores several). */
+        for (int64_t k = 0; status == GBX_OK && k < K; k++) {
+            gbx_tree *tree = &model->trees->trees[model->trees->tree_count];
+            status = build_tree5(&e, t, (size_t)roots[t], k, scale, M, tree, error);
+            int scores = 0;
+            for (size_t j = 0; status == GBX_OK && j < tree->node_count && !scores; j++)
+                scores = tree->nodes[j].kind == GBX_NODE_LEAF && tree->nodes[j].value != 0.0;
+            if (status == GBX_OK && scores) {
+                model->trees->tree_count++;
+            } else {
+                free(tree->nodes);
+                memset(tree, 0, sizeof *tree);
+            }
+            if (status != GBX_OK) gbx_error_prefix(error, "%s: ", path);
+        }
+    }
+    gbx_nn_tensor_release(&splits);
+    gbx_nn_tensor_release(&modes);
+    gbx_nn_tensor_release(&weights);
+    gbx_nn_tensor_release(&hit_rates);
+    if (status != GBX_OK) return status;
+    model->trees->has_cover = 0;
+    model->features = M;
+    model->link = link;
+    model->transform = link == GBX_LINK_LOGIT     ? gbx_transform_sigmoid
+                       : link == GBX_LINK_SOFTMAX ? gbx_transform_softmax
+                                                  : gbx_transform_identity;
+    if ((status = gbx_model_set_outputs(model, (size_t)K, "output")) != GBX_OK)
+        return gbx_fail(error, status, "out of memory");
+    model->objective = gbx_strdup(node->op_type);
+    return model->objective ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+}
+
 /* ---- the graph ---------------------------------------------------------------------------- */
 
 static int is_ml(const Onnx__NodeProto *node)
@@ -453,14 +647,14 @@ gbx_status gbx_onnx_ml_load(const char *path, const Onnx__GraphProto *graph, gbx
                             gbx_error *error)
 {
     static const char *const models[] = {"TreeEnsembleRegressor", "TreeEnsembleClassifier",
-                                         "LinearRegressor", "LinearClassifier"};
+                                         "LinearRegressor", "LinearClassifier", "TreeEnsemble"};
     const Onnx__NodeProto *core = NULL;
     int kind = -1;
     for (size_t n = 0; n < graph->n_node; n++) {
         const Onnx__NodeProto *node = graph->node[n];
         const char *name = node->name && *node->name ? node->name : node->op_type;
         int found = -1;
-        for (int k = 0; k < 4 && is_ml(node); k++)
+        for (int k = 0; k < 5 && is_ml(node); k++)
             if (op_is(node, models[k])) found = k;
         if (found >= 0) {
             if (core)
@@ -504,5 +698,6 @@ gbx_status gbx_onnx_ml_load(const char *path, const Onnx__GraphProto *graph, gbx
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: input \"%s\" must be a matrix with a "
                         "fixed number of columns", path, input->name);
     return kind <= 1 ? tree_ensemble(path, core, kind == 1, M, model, error)
+         : kind == 4 ? tree_ensemble5(path, core, M, model, error)
                      : linear_model(path, core, kind == 3, M, model, error);
 }
