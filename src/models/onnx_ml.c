@@ -1,8 +1,8 @@
 /* ONNX-ML models, as skl2onnx writes them: one model node (TreeEnsembleRegressor,
  * TreeEnsembleClassifier, opset 5's TreeEnsemble, LinearRegressor, LinearClassifier) reading
- * the graph input, followed
- * only by bookkeeping (ZipMap, Normalizer, Cast, Identity, the label output). The model node
- * becomes glassbox's own tree ensemble or linear model, so TreeSHAP and LinearSHAP apply.
+ * the graph input, followed only by bookkeeping (ZipMap, Normalizer, Cast, Identity, the label
+ * output). The model node becomes glassbox's own tree ensemble or linear model, so TreeSHAP
+ * and LinearSHAP apply.
  *
  * Outputs follow glassbox's convention, not ZipMap's: a binary classifier (two labels, one
  * score) has one output, the positive class's margin with a logit link under LOGISTIC, or its
