@@ -553,7 +553,7 @@ static gbx_status tree_ensemble5(const char *path, const Onnx__NodeProto *node, 
     e.targets = ints(node, "leaf_targetids", &e.leaves);
     const int64_t *roots = ints(node, "tree_roots", &roots_count);
     e.nodes = n[0];
-    gbx_nn_tensor splits, modes, weights, hit_rates;
+    gbx_nn_tensor splits = {0}, modes = {0}, weights = {0}, hit_rates = {0};
     gbx_status status = tensor_attribute(path, node, "nodes_splits", &splits, error);
     if (status == GBX_OK) status = tensor_attribute(path, node, "nodes_modes", &modes, error);
     if (status == GBX_OK) status = tensor_attribute(path, node, "leaf_weights", &weights, error);
