@@ -100,8 +100,8 @@ static double gaussian(uint64_t *state)
  * output k at every point (passes = K); otherwise one pass, the gradient of output targets[p]
  * at point p. */
 static gbx_status gradients_at(const gbx_gradients *g, const float *points, size_t count,
-                               const float *patch, const size_t *targets, double *gradients,
-                               gbx_error *error)
+                               const gbx_nn_tensor *patch, const size_t *targets,
+                               double *gradients, gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
     size_t S = g->source_size, K = g->model->outputs;
@@ -145,11 +145,11 @@ static gbx_status gradients_at(const gbx_gradients *g, const float *points, size
     return status;
 }
 
-/* The layer's size per row, from a forward pass over the first baseline twice (a tensor whose
- * first dimension is not the batch cannot be attributed row by row), its activations at the
- * integrated-gradients baseline, and whether it is an embedding lookup (a Gather from a
- * constant table), whose rows are summed into one attribution per token. */
-static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
+/* Tensor `value`'s size per row, from a forward pass over the first baseline twice (a tensor
+ * whose first dimension is not the batch cannot be taken row by row), and its values at that
+ * baseline (when activations is not NULL). */
+static gbx_status profile(const gbx_gradients *g, int value, size_t *size, float **activations,
+                          gbx_error *error)
 {
     const gbx_nn_graph *graph = g->graph;
     size_t M = g->model->features;
@@ -159,20 +159,34 @@ static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
     for (size_t j = 0; status == GBX_OK && j < 2 * M; j++) points[j] = (float)g->baselines[j % M];
     int ran = status == GBX_OK &&
               (status = gbx_nn_forward(graph, points, 2, values, error)) == GBX_OK;
-    const gbx_nn_tensor *a = ran ? &values[g->source] : NULL;
+    const gbx_nn_tensor *a = ran ? &values[value] : NULL;
     if (status == GBX_OK &&
         (a->type != GBX_NN_FLOAT || a->rank < 1 || a->dims[0] != 2 || a->count % 2 || !a->count))
         status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "layer \"%s\" is not a float tensor with "
                           "the batch first, so it cannot be attributed row by row",
-                          graph->value_names[g->source]);
+                          graph->value_names[value]);
     if (status == GBX_OK) {
-        g->source_size = a->count / 2;
-        if (g->options.kind == GBX_GRADIENT_INTEGRATED &&
-            !(g->layer_baseline = gbx_malloc_array(g->source_size, sizeof(float))))
+        *size = a->count / 2;
+        if (activations && !(*activations = gbx_malloc_array(*size, sizeof(float))))
             status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        else if (g->layer_baseline)
-            memcpy(g->layer_baseline, a->f, g->source_size * sizeof(float));
+        else if (activations)
+            memcpy(*activations, a->f, *size * sizeof(float));
     }
+    if (ran) gbx_nn_values_free(graph, values);
+    free(values);
+    free(points);
+    return status;
+}
+
+/* The layer's size per row and activations at the integrated-gradients baseline, and whether
+ * it is an embedding lookup (a Gather from a constant table), whose rows are summed into one
+ * attribution per token. */
+static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    gbx_status status = profile(g, g->source, &g->source_size,
+                                g->options.kind == GBX_GRADIENT_INTEGRATED ? &g->layer_baseline
+                                                                           : NULL, error);
     for (size_t n = 0; status == GBX_OK && n < graph->node_count; n++) {
         const gbx_nn_node *node = &graph->nodes[n];
         const gbx_nn_attribute *axis = gbx_nn_attribute_find(node, "axis");
@@ -184,9 +198,6 @@ static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
         g->group = table->count / (size_t)table->dims[0];
         if (!g->group || g->source_size % g->group) g->group = 1;
     }
-    if (ran) gbx_nn_values_free(graph, values);
-    free(values);
-    free(points);
     return status;
 }
 
@@ -506,6 +517,52 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
     return status;
 }
 
+/* Integrated gradients' points at tensor `value` (S values per row): the rows' own values
+ * there (a forward pass over the rows) and the baseline's give baseline + alpha (row -
+ * baseline) for each of the P points per row, as a tensor of the points' batch (patch); the
+ * rows' values minus the baseline's go to difference [n][S]. */
+static gbx_status interpolate_at(const gbx_gradients *g, int value, size_t S,
+                                 const float *baseline, const double *rows, size_t n,
+                                 gbx_nn_tensor *patch, double *difference, gbx_error *error)
+{
+    const gbx_nn_graph *graph = g->graph;
+    size_t M = g->model->features, P = g->points;
+    int64_t dims[GBX_NN_MAX_RANK];
+    dims[0] = (int64_t)n;
+    for (int d = 1; d < graph->input_rank; d++) dims[d] = graph->input_dims[d];
+    gbx_nn_tensor inputs = {0};
+    gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
+    gbx_status status = values ? gbx_nn_tensor_alloc_unset(&inputs, GBX_NN_FLOAT, graph->input_rank,
+                                                           dims, error)
+                               : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; status == GBX_OK && j < n * M; j++) inputs.f[j] = (float)rows[j];
+    int ran = status == GBX_OK &&
+              (status = gbx_nn_forward(graph, inputs.f, n, values, error)) == GBX_OK;
+    const gbx_nn_tensor *a = ran ? &values[value] : NULL;
+    if (status == GBX_OK && (a->count != n * S || a->dims[0] != (int64_t)n))
+        status = gbx_fail(error, GBX_ERR_PARSE, "\"%s\" does not hold %zu values per row",
+                          graph->value_names[value], S);
+    if (status == GBX_OK) {
+        memcpy(dims, a->dims, sizeof dims);
+        dims[0] = (int64_t)(n * P);
+        status = gbx_nn_tensor_alloc_unset(patch, GBX_NN_FLOAT, a->rank, dims, error);
+    }
+    for (size_t r = 0; status == GBX_OK && r < n; r++) {
+        const float *at_row = a->f + r * S;
+        for (size_t j = 0; j < S; j++)
+            difference[r * S + j] = (double)at_row[j] - baseline[j];
+        for (size_t p = 0; p < P; p++) {
+            float *to = patch->f + (r * P + p) * S;
+            for (size_t j = 0; j < S; j++)
+                to[j] = (float)(baseline[j] + g->alphas[p] * ((double)at_row[j] - baseline[j]));
+        }
+    }
+    if (ran) gbx_nn_values_free(graph, values);
+    free(values);
+    gbx_nn_tensor_release(&inputs);
+    return status;
+}
+
 /* Integrated gradients at a layer (captum's LayerIntegratedGradients): the network runs on
  * the row itself while the layer's output is replaced by points on the line from the
  * baseline's activations to the row's; the integrated gradient there times the activations'
@@ -513,43 +570,25 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
 static gbx_status explain_layer_block(const gbx_gradients *g, const double *rows, size_t n,
                                       const size_t *classes, double *values, gbx_error *error)
 {
-    const gbx_nn_graph *graph = g->graph;
     size_t M = g->model->features, K = classes ? 1 : g->model->outputs, P = g->points;
     size_t S = g->source_size, F = S / g->group, count = n * P;
     float *inputs = gbx_malloc_array(count * M, sizeof(float));
-    float *patch = gbx_malloc_array(count * S, sizeof(float));
     double *difference = gbx_malloc_array(n * S, sizeof(double));
     double *gradients = gbx_malloc_array(K * count * S, sizeof(double));
     double *sums = gbx_malloc_array(S, sizeof(double));
     size_t *targets = classes ? gbx_malloc_array(count, sizeof(size_t)) : NULL;
-    gbx_nn_tensor *activations = gbx_calloc(graph->value_count, sizeof *activations);
-    gbx_status status = inputs && patch && difference && gradients && sums && activations &&
-                        (!classes || targets) ? GBX_OK
-                                              : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_nn_tensor patch = {0};
+    gbx_status status = inputs && difference && gradients && sums && (!classes || targets)
+                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t p = 0; status == GBX_OK && p < count; p++) {
         for (size_t f = 0; f < M; f++) inputs[p * M + f] = (float)rows[(p / P) * M + f];
         if (targets) targets[p] = classes[p / P];
     }
-    /* The rows' own activations (the first of each row's P copies is that row). */
-    int ran = 0;
-    float *row_inputs = inputs ? gbx_malloc_array(n * M, sizeof(float)) : NULL;
-    if (status == GBX_OK && !row_inputs) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t j = 0; status == GBX_OK && j < n * M; j++) row_inputs[j] = (float)rows[j];
     if (status == GBX_OK)
-        ran = (status = gbx_nn_forward(graph, row_inputs, n, activations, error)) == GBX_OK;
-    if (status == GBX_OK && activations[g->source].count != n * S)
-        status = gbx_fail(error, GBX_ERR_PARSE, "\"%s\" does not hold %zu values per row",
-                          graph->value_names[g->source], S);
-    for (size_t r = 0; status == GBX_OK && r < n; r++)
-        for (size_t j = 0; j < S; j++) {
-            float a = activations[g->source].f[r * S + j], b = g->layer_baseline[j];
-            difference[r * S + j] = (double)a - b;
-            for (size_t p = 0; p < P; p++)
-                patch[(r * P + p) * S + j] = (float)(b + g->alphas[p] * ((double)a - b));
-        }
-    if (ran) gbx_nn_values_free(graph, activations);
+        status = interpolate_at(g, g->source, S, g->layer_baseline, rows, n, &patch, difference,
+                                error);
     if (status == GBX_OK)
-        status = gradients_at(g, inputs, count, patch, targets, gradients, error);
+        status = gradients_at(g, inputs, count, &patch, targets, gradients, error);
     for (size_t r = 0; status == GBX_OK && r < n; r++)
         for (size_t k = 0; k < K; k++) {
             for (size_t j = 0; j < S; j++) {
@@ -562,11 +601,9 @@ static gbx_status explain_layer_block(const gbx_gradients *g, const double *rows
             for (size_t f = 0; f < F; f++) target[f] = 0;
             add_grouped(g, sums, target);
         }
-    free(row_inputs);
-    free(activations);
+    gbx_nn_tensor_release(&patch);
     free(targets);
     free(inputs);
-    free(patch);
     free(difference);
     free(gradients);
     free(sums);

@@ -307,8 +307,8 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
 }
 
 gbx_status gbx_nn_forward_patched(const gbx_nn_graph *graph, const float *input, size_t batch,
-                                  int patch, const float *patch_values, gbx_nn_tensor *values,
-                                  gbx_error *error)
+                                  int patch, const gbx_nn_tensor *patch_values,
+                                  gbx_nn_tensor *values, gbx_error *error)
 {
     memset(values, 0, graph->value_count * sizeof *values);
     for (size_t v = 0; v < graph->value_count; v++)
@@ -330,14 +330,23 @@ gbx_status gbx_nn_forward_patched(const gbx_nn_graph *graph, const float *input,
             in[i] = node->inputs[i] >= 0 ? &values[node->inputs[i]] : NULL;
         for (int o = 0; o < node->output_count; o++)
             out[o] = node->outputs[o] >= 0 ? &values[node->outputs[o]] : NULL;
-        status = node->op->forward(node, in, out, error);
-        for (int o = 0; status == GBX_OK && patch >= 0 && o < node->output_count; o++)
+        /* The patched tensor's node is not run when that tensor is all it makes. */
+        int patched = patch >= 0 && node->output_count == 1 && node->outputs[0] == patch;
+        if (patched) {
+            status = gbx_nn_tensor_alloc_unset(&values[patch], GBX_NN_FLOAT, patch_values->rank,
+                                               patch_values->dims, error);
+            if (status == GBX_OK)
+                memcpy(values[patch].f, patch_values->f, values[patch].count * sizeof(float));
+        } else {
+            status = node->op->forward(node, in, out, error);
+        }
+        for (int o = 0; status == GBX_OK && patch >= 0 && !patched && o < node->output_count; o++)
             if (node->outputs[o] == patch) {
-                if (values[patch].type != GBX_NN_FLOAT)
-                    status = gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is not a float tensor",
-                                      graph->value_names[patch]);
+                if (values[patch].type != GBX_NN_FLOAT || values[patch].count != patch_values->count)
+                    status = gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is not a float tensor of "
+                                      "%zu values", graph->value_names[patch], patch_values->count);
                 else
-                    memcpy(values[patch].f, patch_values, values[patch].count * sizeof(float));
+                    memcpy(values[patch].f, patch_values->f, values[patch].count * sizeof(float));
             }
         if (status != GBX_OK) {
             gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);

@@ -155,11 +155,12 @@ gbx_status gbx_nn_forward(const gbx_nn_graph *graph, const float *input, size_t 
                           gbx_nn_tensor *values, gbx_error *error);
 void gbx_nn_values_free(const gbx_nn_graph *graph, gbx_nn_tensor *values);
 /* gbx_nn_forward, except that tensor `patch` (a value index; -1 for none) holds patch_values
- * (as many as it has) instead of what its node computes, for everything after it: how layer
- * attributions run the network from interpolated activations (captum's layer methods). */
+ * (its shape, the batch first) instead of what its node computes, for everything after it; the
+ * node is not run when that tensor is its only output. How layer attributions run the network
+ * from interpolated activations (captum's layer methods). */
 gbx_status gbx_nn_forward_patched(const gbx_nn_graph *graph, const float *input, size_t batch,
-                                  int patch, const float *patch_values, gbx_nn_tensor *values,
-                                  gbx_error *error);
+                                  int patch, const gbx_nn_tensor *patch_values,
+                                  gbx_nn_tensor *values, gbx_error *error);
 
 /* Reverse mode after gbx_nn_forward: grads[value_count] (zeroed by the caller) receive the
  * gradient of sum(seed * values[target]) with respect to every float tensor between source

@@ -122,7 +122,7 @@ static gbx_nn_graph *build(const op_case *c, int data_slot)
 /* sum(seed * f(x)) in double, for finite differences, with tensor `patch` replaced by
  * patch_values when patch >= 0. */
 static double objective(const gbx_nn_graph *graph, const float *x, const float *seed, size_t batch,
-                        int patch, const float *patch_values)
+                        int patch, const gbx_nn_tensor *patch_values)
 {
     gbx_nn_tensor *values = calloc(graph->value_count, sizeof *values);
     gbx_error error;
@@ -158,14 +158,16 @@ static void check_gradient_at(const char *what, const gbx_nn_graph *graph, int s
     float *at = source == graph->input ? x : malloc(count * sizeof(float));
     if (at != x) memcpy(at, values[source].f, count * sizeof(float));
     int patch = source == graph->input ? -1 : source;
+    gbx_nn_tensor view = values[source]; /* the layer's shape over the perturbed copy */
+    view.f = at;
     double worst = 0, scale = 1e-3;
     for (size_t j = 0; j < count; j++) scale = fmax(scale, fabs(g->f[j]));
     for (size_t j = 0; j < count; j++) {
         float keep = at[j];
         at[j] = keep + h;
-        double up = objective(graph, x, seed.f, batch, patch, at);
+        double up = objective(graph, x, seed.f, batch, patch, &view);
         at[j] = keep - h;
-        double down = objective(graph, x, seed.f, batch, patch, at);
+        double down = objective(graph, x, seed.f, batch, patch, &view);
         at[j] = keep;
         double numeric = (up - down) / (2.0 * (double)h);
         double gap = fabs(numeric - g->f[j]) / scale;
