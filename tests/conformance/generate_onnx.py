@@ -865,6 +865,27 @@ def tree_ensemble_opset5(onnx_model):
             opset.version = 5
 
 
+def accept_boolean_attributes():
+    """skl2onnx 1.20 hands onnx numpy booleans for HistGradientBoosting's
+    nodes_missing_value_tracks_true, which the protobuf behind onnx 1.23 refuses ("Expected an
+    int, got a boolean"); onnx's make_attribute is wrapped to pass them as the 0/1 integers
+    the attribute holds. Must run before skl2onnx is imported."""
+    import onnx.helper
+    if getattr(onnx.helper.make_attribute, "accepts_booleans", False):
+        return
+    original = onnx.helper.make_attribute
+
+    def make_attribute(key, value, *args, **kwargs):
+        if isinstance(value, np.ndarray) and value.dtype == bool:
+            value = value.astype(np.int64)
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in value):
+            value = [int(v) for v in value]
+        return original(key, value, *args, **kwargs)
+
+    make_attribute.accepts_booleans = True
+    onnx.helper.make_attribute = make_attribute
+
+
 def skl_fixture(directory, name, model, X_fit, y_fit, columns, rows, background, kinds,
                 hitrates=True, opset5=False):
     """Converts model (fitted here) and writes glassbox's view of its outputs and shap's values.
@@ -948,6 +969,31 @@ def skl_fixture(directory, name, model, X_fit, y_fit, columns, rows, background,
     return fixture
 
 
+def sklearn_more_trees(directory):
+    """ExtraTrees, and HistGradientBoosting with missing values in the explained rows and the
+    background (its trees send them one way or the other; skl2onnx records which in
+    nodes_missing_value_tracks_true). HistGradientBoosting's node counts are not filled in, so
+    path-dependent TreeSHAP refuses it."""
+    accept_boolean_attributes()
+    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+    columns, X, y = credit_arrays()
+    X = X.astype(np.float64)
+    train, y_train = X[:CREDIT_TRAIN_ROWS], y[:CREDIT_TRAIN_ROWS]
+    rows, background = X[CREDIT_TRAIN_ROWS:CREDIT_TRAIN_ROWS + 50], train[:100]
+    skl_fixture(directory, "skl_credit_extra_trees",
+                ExtraTreesClassifier(n_estimators=10, max_depth=6, random_state=SEED), train,
+                y_train, list(columns), rows, background, kinds=["tree", "interventional"])
+    rng = np.random.default_rng(SEED)
+    holed = [m.copy() for m in (train, rows, background)]
+    for m in holed:  # a tenth of the first five columns missing
+        m[:, :5][rng.uniform(size=m[:, :5].shape) < 0.1] = np.nan
+    fixture = skl_fixture(directory, "skl_credit_hist_boosting",
+                          HistGradientBoostingClassifier(max_iter=20, random_state=SEED), holed[0],
+                          y_train, list(columns), holed[1], holed[2], kinds=["interventional"])
+    fixture.meta["tree_error"] = "nodes_hitrates"
+    fixture.save()
+
+
 def sklearn_tree_ensemble5(directory):
     """Tree models through opset 5's TreeEnsemble operator (AVERAGE, and SUM with the base
     value in the leaves). Its leaves carry no hit rates, so path-dependent TreeSHAP refuses;
@@ -969,6 +1015,7 @@ def sklearn_tree_ensemble5(directory):
 
 
 def sklearn_models(directory):
+    accept_boolean_attributes()
     from sklearn.datasets import load_diabetes, load_iris
     from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
                                   RandomForestRegressor)
@@ -1006,6 +1053,7 @@ def sklearn_models(directory):
                 diabetes.data, diabetes.target, diabetes.feature_names, diabetes.data[:40],
                 diabetes.data[40:140], kinds=["tree", "brute"])
     sklearn_tree_ensemble5(directory)
+    sklearn_more_trees(directory)
     # skl2onnx's own hit rates (all 1): path-dependent TreeSHAP must refuse, interventional works.
     plain = skl_fixture(directory, "skl_credit_forest_plain",
                         RandomForestClassifier(n_estimators=5, max_depth=4, random_state=SEED),
