@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble)
     free(ensemble->compact);
     free(ensemble->compact_value);
     free(ensemble->compact_root);
+    free(ensemble->compact_depth);
     free(ensemble);
 }
 
@@ -272,11 +274,16 @@ void gbx_tree_ensemble_compile(gbx_tree_ensemble *e)
     e->compact = gbx_malloc_array(total ? total : 1, sizeof(gbx_compact_node));
     e->compact_value = gbx_calloc(total ? total : 1, sizeof(double));
     e->compact_root = gbx_malloc_array(e->tree_count ? e->tree_count : 1, sizeof(size_t));
+    e->compact_depth = gbx_calloc(e->tree_count ? e->tree_count : 1, sizeof(size_t));
     int32_t *order = gbx_malloc_array(total ? total : 1, sizeof(int32_t)); /* compact -> node */
-    if (!e->compact || !e->compact_value || !e->compact_root || !order) {
-        free(e->compact); free(e->compact_value); free(e->compact_root);
+    size_t *level = gbx_malloc_array(total ? total : 1, sizeof(size_t));
+    if (!e->compact || !e->compact_value || !e->compact_root || !e->compact_depth || !order ||
+        !level) {
+        free(e->compact); free(e->compact_value); free(e->compact_root); free(e->compact_depth);
         e->compact = NULL, e->compact_value = NULL, e->compact_root = NULL;
+        e->compact_depth = NULL;
         free(order);
+        free(level);
         return;
     }
     size_t base = 0;
@@ -286,49 +293,65 @@ void gbx_tree_ensemble_compile(gbx_tree_ensemble *e)
         /* Breadth first: a split's two children take the next two free places. */
         size_t next = 1;
         order[base] = 0;
+        level[base] = 0;
         for (size_t i = 0; i < next; i++) {
             const gbx_node *node = &tree->nodes[order[base + i]];
             gbx_compact_node *c = &e->compact[base + i];
             if (node->kind == GBX_NODE_LEAF) {
-                c->feature = -1, c->threshold = 0.0f, c->left = 0, c->default_left = 0;
+                /* A leaf steps onto itself whatever the value (no x is below NaN, so the step
+                 * is left + 1 = itself), so every row can take the tree's depth in steps. */
+                c->feature = 0, c->threshold = NAN, c->default_left = 0;
+                c->left = (int32_t)(base + i) - 1;
                 e->compact_value[base + i] = node->value;
+                if (level[base + i] > e->compact_depth[t]) e->compact_depth[t] = level[base + i];
                 continue;
             }
             c->feature = node->feature;
             c->threshold = node->threshold_float;
             c->left = (int32_t)(base + next);
             c->default_left = node->default_left;
+            level[base + next] = level[base + next + 1] = level[base + i] + 1;
             order[base + next++] = node->left;
             order[base + next++] = node->right;
         }
         base += tree->node_count;
     }
     free(order);
+    free(level);
 }
 
-/* Margins of rows through the compact trees: the row is rounded to float once, and each step
+/* Rows walked through a tree together: each walk is a chain of dependent loads, and several
+ * independent chains keep the memory system busy while one waits. */
+#define COMPACT_LANES 8
+
+/* Margins of rows through the compact trees: each row is rounded to float once, and each step
  * picks the child by arithmetic (NaN fails the compare and goes right, unless its default is
- * left), so the walk has no data-dependent branch but its own end. Summed in the same order as
- * gbx_tree_ensemble_margin. */
+ * left). COMPACT_LANES rows go through each tree side by side; every row still sums its trees
+ * in the order gbx_tree_ensemble_margin does. rows_float holds COMPACT_LANES x M floats. */
 static void compact_margins(const gbx_model *model, const double *rows, size_t count, double *out,
-                            float *row)
+                            float *rows_float)
 {
     const gbx_tree_ensemble *e = model->trees;
+    const gbx_compact_node *nodes = e->compact;
     size_t M = model->features, K = model->outputs;
-    for (size_t r = 0; r < count; r++) {
-        for (size_t f = 0; f < M; f++) row[f] = (float)rows[r * M + f];
-        double *margin = out + r * K;
-        for (size_t k = 0; k < K; k++) margin[k] = e->base_margin[k];
+    for (size_t first = 0; first < count; first += COMPACT_LANES) {
+        size_t lanes = count - first < COMPACT_LANES ? count - first : COMPACT_LANES;
+        for (size_t j = 0; j < lanes * M; j++) rows_float[j] = (float)rows[first * M + j];
+        for (size_t l = 0; l < lanes; l++)
+            for (size_t k = 0; k < K; k++) out[(first + l) * K + k] = e->base_margin[k];
         for (size_t t = 0; t < e->tree_count; t++) {
-            const gbx_compact_node *nodes = e->compact;
-            size_t i = e->compact_root[t];
-            while (nodes[i].feature >= 0) {
-                float x = row[nodes[i].feature];
-                int right = !(x < nodes[i].threshold);
-                right ^= (x != x) & nodes[i].default_left;
-                i = (size_t)nodes[i].left + (size_t)right;
-            }
-            margin[e->trees[t].output] += e->compact_value[i];
+            size_t at[COMPACT_LANES];
+            for (size_t l = 0; l < lanes; l++) at[l] = e->compact_root[t];
+            for (size_t step = 0; step < e->compact_depth[t]; step++)
+                for (size_t l = 0; l < lanes; l++) {
+                    const gbx_compact_node *node = &nodes[at[l]];
+                    float x = rows_float[l * M + (size_t)node->feature];
+                    int right = !(x < node->threshold);
+                    right ^= (x != x) & node->default_left;
+                    at[l] = (size_t)(int64_t)node->left + (size_t)right;
+                }
+            for (size_t l = 0; l < lanes; l++)
+                out[(first + l) * K + (size_t)e->trees[t].output] += e->compact_value[at[l]];
         }
     }
 }
@@ -341,10 +364,12 @@ gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *r
     if (model->trees->compact) {
         size_t blocks = (count + 255) / 256;
         int failed = 0;
-#pragma omp parallel for schedule(static) if (count >= 1024)
+        /* Large batches use every core, except inside an explainer's threads (even a team of
+         * one, which --threads 1 makes). */
+#pragma omp parallel for schedule(static) if (count >= 1024 && omp_get_level() == 0)
         for (size_t b = 0; b < blocks; b++) {
             size_t first = b * 256, n = count - first < 256 ? count - first : 256;
-            float *row = malloc((M ? M : 1) * sizeof(float));
+            float *row = malloc((M ? M : 1) * COMPACT_LANES * sizeof(float));
             if (!row) {
 #pragma omp atomic write
                 failed = 1;
@@ -355,8 +380,7 @@ gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *r
         }
         return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory") : GBX_OK;
     }
-    /* Large batches use all cores (inside an explainer's parallel region this stays serial). */
-#pragma omp parallel for schedule(static) if (count >= 1024)
+#pragma omp parallel for schedule(static) if (count >= 1024 && omp_get_level() == 0)
     for (size_t r = 0; r < count; r++)
         gbx_tree_ensemble_margin(model, rows + r * M, out + r * K);
     return GBX_OK;

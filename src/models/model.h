@@ -60,6 +60,7 @@ typedef struct {
     gbx_compact_node *compact;
     double *compact_value; /* leaf values, by compact index */
     size_t *compact_root;  /* [tree_count] */
+    size_t *compact_depth; /* [tree_count]: splits on the longest path */
     /* Node covers are the training rows (or hessian) that reached each node; 0 when the file
      * does not record them, so path-dependent TreeSHAP cannot run. */
     int has_cover;
