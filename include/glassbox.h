@@ -357,6 +357,23 @@ gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, gbx_erro
 /* Discards an unfinished file. */
 void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
 
+/* ---- plots -------------------------------------------------------------------------------
+ * Drawn from an explanation file (JSON) into .svg, .png or .pdf by the file's extension:
+ *   waterfall  one row: bars from the base value to the prediction, the largest first, the
+ *              rest folded into "N other features"
+ *   bar        mean |value| per feature over all rows
+ * Red raises the output, blue lowers it (shap's colours). */
+typedef struct {
+    const char *kind;     /* "waterfall" or "bar" */
+    size_t row;           /* waterfall: the row (0-based) */
+    long output;          /* the output shown, by index; -1: the first (the title says which) */
+    const char *output_name; /* or by name (NULL: by index) */
+    size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */
+} gbx_plot_options;
+void gbx_plot_options_init(gbx_plot_options *options);
+gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
+                    const char *output_path, gbx_error *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -470,6 +470,16 @@ expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape
     --data "$onnx/torch_shape_ops.data.csv" --method saliency
 expect 2 "uses operator CumSum" -- "$glassbox" predict --model "$onnx/torch_unsupported.onnx" \
     --data "$onnx/torch_op_zoo.data.csv"
+# Plots from an explanation file.
+expect 0 "" -- "$glassbox" plot waterfall --explanation "$work/e.json" --row 1 --output "$work/w.svg"
+grep -q 'class="bar raises"' "$work/w.svg" || fail "waterfall: no bars"
+expect 0 "" -- "$glassbox" plot bar --explanation "$work/e.json" --max-display 5 --output "$work/b.png"
+expect 2 "which plot?" -- "$glassbox" plot --explanation "$work/e.json" --output "$work/w.svg"
+expect 2 "unknown plot kind \"pie\"" -- "$glassbox" plot pie --explanation "$work/e.json" --output "$work/w.svg"
+expect 2 "there is no row 99999" -- "$glassbox" plot waterfall --explanation "$work/e.json" --row 99999 \
+    --output "$work/w.svg"
+expect 2 "--explanation and --output are required" -- "$glassbox" plot bar --output "$work/w.svg"
+expect 2 "not a glassbox explanation file" -- "$glassbox" plot bar --explanation "$data" --output "$work/w.svg"
 # Images: a folder of PNG/JPEG files is one row per file, in name order.
 expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
     --output "$work/images.csv"

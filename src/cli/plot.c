@@ -1,0 +1,74 @@
+/* glassbox plot: draws an explanation file as a plot (SVG, PNG or PDF). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: glassbox plot KIND --explanation E.json --output F.svg|.png|.pdf [options]\n\n"
+    "Draws an explanation file (glassbox explain --output E.json). Red raises the output, blue\n"
+    "lowers it.\n\n"
+    "kinds:\n"
+    "  waterfall          one row: bars from the base value E[f(X)] to the prediction f(x)\n"
+    "  bar                mean |value| of each feature over the rows\n\n"
+    "  --explanation E    the explanation file (JSON)\n"
+    "  --output F         the plot; .svg, .png or .pdf\n"
+    "  --row I            waterfall: the row, from 0 (default 0)\n"
+    "  --class K          the output shown, by index (default: the first, said in the title)\n"
+    "  --output-name NAME the output shown, by name\n"
+    "  --max-display N    features drawn, the last folding the others (default 10)\n";
+
+int cli_plot(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"explanation", required_argument, 0, 'e'}, {"output", required_argument, 0, 'o'},
+        {"row", required_argument, 0, 'r'}, {"class", required_argument, 0, 'k'},
+        {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    gbx_plot_options plot;
+    gbx_plot_options_init(&plot);
+    const char *explanation = NULL, *output = NULL, *output_name = NULL;
+    long number;
+    int option;
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (option) {
+        case 'e': explanation = optarg; break;
+        case 'o': output = optarg; break;
+        case 'O': output_name = optarg; break;
+        case 'r':
+            if (strcmp(optarg, "0") == 0) number = 0;
+            else if (!cli_parse_count(optarg, &number))
+                return cli_usage_error("plot", "--row needs a row number from 0, not \"%s\"",
+                                       optarg);
+            plot.row = (size_t)number;
+            break;
+        case 'k':
+            if (strcmp(optarg, "0") == 0) number = 0;
+            else if (!cli_parse_count(optarg, &number))
+                return cli_usage_error("plot", "--class needs an output index from 0, not \"%s\"",
+                                       optarg);
+            plot.output = number;
+            break;
+        case 'x':
+            if (!cli_parse_count(optarg, &number) || number < 2)
+                return cli_usage_error("plot", "--max-display needs a number from 2, not \"%s\"",
+                                       optarg);
+            plot.max_display = (size_t)number;
+            break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: return cli_usage_error("plot", "unknown or incomplete option \"%s\"",
+                                        argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("plot", "which plot? (waterfall or bar)");
+    plot.kind = argv[optind];
+    if (!explanation || !output)
+        return cli_usage_error("plot", "--explanation and --output are required");
+    plot.output_name = output_name;
+    gbx_error error;
+    if (gbx_plot(explanation, &plot, output, &error) != GBX_OK) return cli_report(&error);
+    return EXIT_OK;
+}

@@ -1,0 +1,203 @@
+/* Explanation files read with json-c. Every array is checked against the sizes the header
+ * announces before it is copied, so a damaged or hand-edited file is an error naming the key,
+ * never a read past an array. */
+#include "explanation_reader.h"
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *path;
+    gbx_error *error;
+} context;
+
+static json_object *member(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static char *string_of(json_object *o, const char *key)
+{
+    json_object *v = member(o, key);
+    return gbx_strdup(v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "");
+}
+
+/* Names from a JSON array of strings of the given length. */
+static gbx_status names(const context *c, json_object *root, const char *key, size_t count,
+                        char ***out)
+{
+    json_object *array = member(root, key);
+    if (!array || !json_object_is_type(array, json_type_array) ||
+        json_object_array_length(array) != count)
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" must list %zu names", c->path, key,
+                        count);
+    if (!(*out = gbx_calloc(count ? count : 1, sizeof(char *))))
+        return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        json_object *name = json_object_array_get_idx(array, i);
+        if (!json_object_is_type(name, json_type_string))
+            return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\"[%zu] is not a string", c->path,
+                            key, i);
+        if (!((*out)[i] = gbx_strdup(json_object_get_string(name))))
+            return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
+    }
+    return GBX_OK;
+}
+
+/* A number, or NaN for null (a missing value in "data"). */
+static int number(json_object *v, double *out)
+{
+    if (!v) {
+        *out = NAN;
+        return 1;
+    }
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return 0;
+    *out = json_object_get_double(v);
+    return 1;
+}
+
+/* Nested arrays of numbers with the given shape (rank 1 to 3), flattened into out. */
+static gbx_status numbers(const context *c, json_object *root, const char *key, int rank,
+                          const size_t *shape, double **out)
+{
+    size_t total = 1;
+    for (int d = 0; d < rank; d++) total *= shape[d] ? shape[d] : 1;
+    if (!(*out = gbx_malloc_array(total, sizeof(double))))
+        return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
+    json_object *array = member(root, key);
+    size_t at = 0;
+    /* Walks the nesting with an explicit index per level. */
+    json_object *level[3] = {array, NULL, NULL};
+    size_t index[3] = {0, 0, 0};
+    for (int d = 0;;) {
+        json_object *here = level[d];
+        if (!here || !json_object_is_type(here, json_type_array) ||
+            json_object_array_length(here) != shape[d])
+            return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" must be %zu%s%zu%s%zu numbers "
+                            "deep", c->path, key, shape[0], rank > 1 ? " x " : "",
+                            rank > 1 ? shape[1] : 0, rank > 2 ? " x " : "", rank > 2 ? shape[2] : 0);
+        if (index[d] == shape[d]) {
+            if (d == 0) break;
+            index[d] = 0;
+            index[--d]++;
+            continue;
+        }
+        json_object *item = json_object_array_get_idx(here, index[d]);
+        if (d + 1 < rank) {
+            level[++d] = item;
+            continue;
+        }
+        if (!number(item, &(*out)[at++]))
+            return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" holds something other than a "
+                            "number", c->path, key);
+        index[d]++;
+    }
+    return GBX_OK;
+}
+
+static size_t count_of(json_object *array)
+{
+    return array && json_object_is_type(array, json_type_array) ? json_object_array_length(array)
+                                                                : 0;
+}
+
+gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_document **out,
+                                         gbx_error *error)
+{
+    *out = NULL;
+    char *bytes;
+    size_t length;
+    gbx_status status = gbx_read_file(path, &bytes, &length, error);
+    if (status != GBX_OK) return status;
+    if (length > INT_MAX) {
+        free(bytes);
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: explanation files over 2 GB are not "
+                        "supported", path);
+    }
+    json_tokener *tokener = json_tokener_new();
+    json_object *root = tokener ? json_tokener_parse_ex(tokener, bytes, (int)length) : NULL;
+    int parsed = tokener && json_tokener_get_error(tokener) == json_tokener_success;
+    if (tokener) json_tokener_free(tokener);
+    free(bytes);
+    context c = {path, error};
+    json_object *format = member(root, "format");
+    if (!parsed || !root || !format ||
+        strcmp(json_object_get_string(format), "glassbox.explanation/1") != 0) {
+        json_object_put(root);
+        return gbx_fail(error, GBX_ERR_PARSE, "%s: not a glassbox explanation file (JSON with "
+                        "\"format\": \"glassbox.explanation/1\", as glassbox explain --output "
+                        "F.json writes)", path);
+    }
+    gbx_explanation_document *d = calloc(1, sizeof *d);
+    if (!d) {
+        json_object_put(root);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    json_object *model = member(root, "model");
+    d->method = string_of(root, "method");
+    d->model_type = string_of(model, "type");
+    d->objective = string_of(model, "objective");
+    d->output_space = string_of(model, "output");
+    json_object *rows = member(root, "rows");
+    d->rows = rows && json_object_is_type(rows, json_type_int) && json_object_get_int64(rows) > 0
+                  ? (size_t)json_object_get_int64(rows) : 0;
+    d->features = count_of(member(root, "feature_names"));
+    d->outputs = count_of(member(root, "output_names"));
+    json_object *columns = member(root, "data_columns");
+    d->columns = columns ? count_of(columns) : d->features;
+    if (!d->method || !d->model_type || !d->objective || !d->output_space)
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    else if (!d->rows || !d->features || !d->outputs)
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: the file explains no rows, features or "
+                          "outputs", path);
+    if (status == GBX_OK) status = names(&c, root, "feature_names", d->features, &d->feature_names);
+    if (status == GBX_OK) status = names(&c, root, "output_names", d->outputs, &d->output_names);
+    if (status == GBX_OK)
+        status = names(&c, root, columns ? "data_columns" : "feature_names", d->columns,
+                       &d->column_names);
+    size_t shape[3] = {d->rows, d->outputs, d->features};
+    if (status == GBX_OK) status = numbers(&c, root, "values", 3, shape, &d->values);
+    if (status == GBX_OK) status = numbers(&c, root, "base_values", 2, shape, &d->base_values);
+    if (status == GBX_OK) status = numbers(&c, root, "predictions", 2, shape, &d->predictions);
+    size_t data_shape[2] = {d->rows, d->columns};
+    if (status == GBX_OK && member(root, "data"))
+        status = numbers(&c, root, "data", 2, data_shape, &d->data);
+    if (status == GBX_OK && member(root, "explained_output"))
+        status = numbers(&c, root, "explained_output", 1, shape, &d->explained);
+    json_object_put(root);
+    if (status != GBX_OK) {
+        gbx_explanation_document_free(d);
+        return status;
+    }
+    *out = d;
+    return GBX_OK;
+}
+
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names && i < count; i++) free(names[i]);
+    free(names);
+}
+
+void gbx_explanation_document_free(gbx_explanation_document *d)
+{
+    if (!d) return;
+    free(d->method);
+    free(d->model_type);
+    free(d->objective);
+    free(d->output_space);
+    free_names(d->feature_names, d->features);
+    free_names(d->output_names, d->outputs);
+    free_names(d->column_names, d->columns);
+    free(d->values);
+    free(d->base_values);
+    free(d->predictions);
+    free(d->data);
+    free(d->explained);
+    free(d);
+}

@@ -1,0 +1,260 @@
+/* Canvas: SVG written by hand, PNG and PDF through cairo. */
+#include "canvas.h"
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FONT "DejaVu Sans"
+#define PNG_SCALE 2.0
+
+const canvas_colour CANVAS_RAISES = {1.0, 0.0, 81.0 / 255};            /* #ff0051 */
+const canvas_colour CANVAS_LOWERS = {0.0, 139.0 / 255, 251.0 / 255};   /* #008bfb */
+const canvas_colour CANVAS_TEXT = {0.2, 0.2, 0.2};
+const canvas_colour CANVAS_MUTED = {0.45, 0.45, 0.45};
+const canvas_colour CANVAS_RULE = {0.8, 0.8, 0.8};
+
+typedef enum { FORMAT_SVG, FORMAT_PNG, FORMAT_PDF } format;
+
+struct canvas {
+    format kind;
+    char *path, *temporary;
+    double width, height;
+    cairo_surface_t *surface; /* PNG, PDF */
+    cairo_t *cr;
+    cairo_surface_t *measure_surface; /* text metrics, whatever the format */
+    cairo_t *measure;
+    FILE *svg;
+    char *svg_text;
+    size_t svg_length;
+};
+
+static void hex(canvas_colour c, char *out)
+{
+    snprintf(out, 8, "#%02x%02x%02x", (int)(c.r * 255 + 0.5), (int)(c.g * 255 + 0.5),
+             (int)(c.b * 255 + 0.5));
+}
+
+static void svg_escaped(FILE *f, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*p, f);
+        }
+    }
+}
+
+static void font(cairo_t *cr, double size, int bold)
+{
+    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, size);
+}
+
+void canvas_discard(canvas *c)
+{
+    if (!c) return;
+    if (c->cr) cairo_destroy(c->cr);
+    if (c->surface) cairo_surface_destroy(c->surface);
+    if (c->measure) cairo_destroy(c->measure);
+    if (c->measure_surface) cairo_surface_destroy(c->measure_surface);
+    if (c->svg) fclose(c->svg);
+    free(c->svg_text);
+    if (c->temporary) remove(c->temporary);
+    free(c->temporary);
+    free(c->path);
+    free(c);
+}
+
+gbx_status canvas_open(const char *path, double width, double height, canvas **out,
+                       gbx_error *error)
+{
+    *out = NULL;
+    size_t length = strlen(path);
+    format kind;
+    if (length > 4 && strcasecmp(path + length - 4, ".svg") == 0) kind = FORMAT_SVG;
+    else if (length > 4 && strcasecmp(path + length - 4, ".png") == 0) kind = FORMAT_PNG;
+    else if (length > 4 && strcasecmp(path + length - 4, ".pdf") == 0) kind = FORMAT_PDF;
+    else
+        return gbx_fail(error, GBX_ERR_USAGE, "%s: plots are written as .svg, .png or .pdf", path);
+    canvas *c = calloc(1, sizeof *c);
+    if (!c) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    c->kind = kind;
+    c->width = width;
+    c->height = height;
+    c->path = gbx_strdup(path);
+    c->temporary = malloc(length + 16);
+    if (!c->path || !c->temporary) {
+        canvas_discard(c);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    snprintf(c->temporary, length + 16, "%s.partial", path);
+    c->measure_surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
+    c->measure = cairo_create(c->measure_surface);
+    if (kind == FORMAT_SVG) {
+        c->svg = open_memstream(&c->svg_text, &c->svg_length);
+        if (!c->svg) {
+            canvas_discard(c);
+            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        }
+        fprintf(c->svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/"
+                "2000/svg\" width=\"%.2fpt\" height=\"%.2fpt\" viewBox=\"0 0 %.2f %.2f\" "
+                "font-family=\"%s, Verdana, sans-serif\">\n<rect class=\"background\" x=\"0\" "
+                "y=\"0\" width=\"%.2f\" height=\"%.2f\" fill=\"#ffffff\"/>\n", width, height,
+                width, height, FONT, width, height);
+    } else {
+        c->surface = kind == FORMAT_PNG
+                         ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)(width * PNG_SCALE),
+                                                      (int)(height * PNG_SCALE))
+                         : cairo_pdf_surface_create(c->temporary, width, height);
+        c->cr = cairo_create(c->surface);
+        if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
+            gbx_status status = gbx_fail(error, GBX_ERR_IO, "%s: cannot draw: %s", path,
+                                         cairo_status_to_string(cairo_status(c->cr)));
+            canvas_discard(c);
+            return status;
+        }
+        if (kind == FORMAT_PNG) cairo_scale(c->cr, PNG_SCALE, PNG_SCALE);
+        cairo_set_source_rgb(c->cr, 1, 1, 1);
+        cairo_paint(c->cr);
+    }
+    *out = c;
+    return GBX_OK;
+}
+
+static void svg_start(canvas *c, const char *element, const char *role)
+{
+    fprintf(c->svg, "<%s", element);
+    if (role) {
+        fputs(" class=\"", c->svg);
+        svg_escaped(c->svg, role);
+        fputc('"', c->svg);
+    }
+}
+
+void canvas_rect(canvas *c, double x, double y, double width, double height, canvas_colour fill,
+                 const char *role)
+{
+    if (c->svg) {
+        char colour[8];
+        hex(fill, colour);
+        svg_start(c, "rect", role);
+        fprintf(c->svg, " x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n", x,
+                y, width, height, colour);
+        return;
+    }
+    cairo_set_source_rgb(c->cr, fill.r, fill.g, fill.b);
+    cairo_rectangle(c->cr, x, y, width, height);
+    cairo_fill(c->cr);
+}
+
+void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role)
+{
+    if (n < 3) return;
+    if (c->svg) {
+        char colour[8];
+        hex(fill, colour);
+        svg_start(c, "polygon", role);
+        fputs(" points=\"", c->svg);
+        for (int i = 0; i < n; i++) fprintf(c->svg, "%s%.2f,%.2f", i ? " " : "", xy[2 * i], xy[2 * i + 1]);
+        fprintf(c->svg, "\" fill=\"%s\"/>\n", colour);
+        return;
+    }
+    cairo_set_source_rgb(c->cr, fill.r, fill.g, fill.b);
+    cairo_move_to(c->cr, xy[0], xy[1]);
+    for (int i = 1; i < n; i++) cairo_line_to(c->cr, xy[2 * i], xy[2 * i + 1]);
+    cairo_close_path(c->cr);
+    cairo_fill(c->cr);
+}
+
+void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_colour stroke,
+                 double width, int dashed, const char *role)
+{
+    if (c->svg) {
+        char colour[8];
+        hex(stroke, colour);
+        svg_start(c, "line", role);
+        fprintf(c->svg, " x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
+                "stroke-width=\"%.2f\"%s/>\n", x1, y1, x2, y2, colour, width,
+                dashed ? " stroke-dasharray=\"3,3\"" : "");
+        return;
+    }
+    static const double dash[] = {3.0, 3.0};
+    cairo_set_source_rgb(c->cr, stroke.r, stroke.g, stroke.b);
+    cairo_set_line_width(c->cr, width);
+    cairo_set_dash(c->cr, dash, dashed ? 2 : 0, 0);
+    cairo_move_to(c->cr, x1, y1);
+    cairo_line_to(c->cr, x2, y2);
+    cairo_stroke(c->cr);
+}
+
+double canvas_text_width(canvas *c, const char *text, double size, int bold)
+{
+    cairo_text_extents_t extents;
+    font(c->measure, size, bold);
+    cairo_text_extents(c->measure, text, &extents);
+    return extents.x_advance;
+}
+
+void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
+                 canvas_align align, canvas_colour colour, const char *role)
+{
+    if (c->svg) {
+        static const char *const anchors[] = {"start", "middle", "end"};
+        char fill[8];
+        hex(colour, fill);
+        svg_start(c, "text", role);
+        fprintf(c->svg, " x=\"%.2f\" y=\"%.2f\" font-size=\"%.2f\"%s text-anchor=\"%s\" "
+                "fill=\"%s\">", x, y, size, bold ? " font-weight=\"bold\"" : "", anchors[align],
+                fill);
+        svg_escaped(c->svg, text);
+        fputs("</text>\n", c->svg);
+        return;
+    }
+    double width = canvas_text_width(c, text, size, bold);
+    font(c->cr, size, bold);
+    cairo_set_source_rgb(c->cr, colour.r, colour.g, colour.b);
+    cairo_move_to(c->cr, align == CANVAS_LEFT ? x : align == CANVAS_CENTRE ? x - width / 2
+                                                                          : x - width, y);
+    cairo_show_text(c->cr, text);
+}
+
+gbx_status canvas_close(canvas *c, gbx_error *error)
+{
+    gbx_status status = GBX_OK;
+    if (c->svg) {
+        fputs("</svg>\n", c->svg);
+        fclose(c->svg);
+        c->svg = NULL;
+        FILE *file = fopen(c->temporary, "wb");
+        if (!file || fwrite(c->svg_text, 1, c->svg_length, file) != c->svg_length)
+            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
+                              strerror(errno));
+        if (file && fclose(file) != 0 && status == GBX_OK)
+            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
+                              strerror(errno));
+    } else {
+        cairo_destroy(c->cr);
+        c->cr = NULL;
+        cairo_surface_flush(c->surface);
+        if (c->kind == FORMAT_PNG &&
+            cairo_surface_write_to_png(c->surface, c->temporary) != CAIRO_STATUS_SUCCESS)
+            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write the PNG", c->temporary);
+        cairo_surface_finish(c->surface);
+        if (status == GBX_OK && cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS)
+            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
+                              cairo_status_to_string(cairo_surface_status(c->surface)));
+    }
+    if (status == GBX_OK && rename(c->temporary, c->path) != 0)
+        status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->path, strerror(errno));
+    canvas_discard(c); /* removes the temporary when it was not renamed */
+    return status;
+}

@@ -1,0 +1,41 @@
+/* The one drawing interface every plot uses. A canvas writes SVG itself (text stays text, so
+ * the file can be searched, read aloud, checked by tests and inlined in an HTML report) and
+ * PNG and PDF through cairo, from the same calls; the format comes from the file's extension.
+ * Sizes are in points (1/72 inch); PNG is drawn at 2 pixels per point. Text is measured with
+ * cairo in DejaVu Sans whatever the format, so layouts agree. */
+#ifndef GBX_CANVAS_H
+#define GBX_CANVAS_H
+
+#include "../core/core.h"
+
+typedef struct canvas canvas;
+
+typedef struct {
+    double r, g, b;
+} canvas_colour;
+
+/* shap's red (raises the output) and blue (lowers it), and the greys around them. */
+extern const canvas_colour CANVAS_RAISES, CANVAS_LOWERS, CANVAS_TEXT, CANVAS_MUTED, CANVAS_RULE;
+
+typedef enum { CANVAS_LEFT, CANVAS_CENTRE, CANVAS_RIGHT } canvas_align;
+
+/* A canvas for path (.svg, .png or .pdf), written when closed. */
+gbx_status canvas_open(const char *path, double width, double height, canvas **out,
+                       gbx_error *error);
+/* role: what the shape is ("bar positive", "label"...), kept as the SVG element's class. */
+void canvas_rect(canvas *c, double x, double y, double width, double height, canvas_colour fill,
+                 const char *role);
+/* A closed polygon of n points (xy pairs). */
+void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role);
+void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_colour stroke,
+                 double width, int dashed, const char *role);
+/* Text with its baseline at y. */
+void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
+                 canvas_align align, canvas_colour colour, const char *role);
+double canvas_text_width(canvas *c, const char *text, double size, int bold);
+/* Writes the file (to a temporary name, renamed into place) and frees the canvas. */
+gbx_status canvas_close(canvas *c, gbx_error *error);
+/* Frees the canvas without writing anything. */
+void canvas_discard(canvas *c);
+
+#endif

@@ -1,0 +1,140 @@
+/* gbx_plot: reads the explanation file, picks the output and dispatches on the kind; and the
+ * pieces the kinds share. */
+#include "plot.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gbx_plot_options_init(gbx_plot_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->kind = "waterfall";
+    options->output = -1;
+    options->max_display = 10;
+}
+
+typedef struct {
+    const char *name;
+    gbx_status (*draw)(const plot_request *request, gbx_error *error);
+} plot_kind;
+
+static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar}};
+
+gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
+                    const char *output_path, gbx_error *error)
+{
+    if (!explanation_path || !options || !output_path || !options->kind)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_plot: NULL argument");
+    const plot_kind *kind = NULL;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (strcmp(options->kind, kinds[k].name) == 0) kind = &kinds[k];
+    if (!kind)
+        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall or bar)",
+                        options->kind);
+    gbx_explanation_document *document;
+    gbx_status status = gbx_explanation_document_read(explanation_path, &document, error);
+    if (status != GBX_OK) return status;
+    long output = options->output;
+    for (size_t k = 0; options->output_name && k < document->outputs; k++)
+        if (strcmp(document->output_names[k], options->output_name) == 0) output = (long)k;
+    if (options->output_name && (output < 0 || strcmp(document->output_names[output],
+                                                       options->output_name) != 0))
+        status = gbx_fail(error, GBX_ERR_USAGE, "%s has no output named \"%s\" (its first is "
+                          "\"%s\")", explanation_path, options->output_name,
+                          document->output_names[0]);
+    else if (output >= 0 && (size_t)output >= document->outputs)
+        status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
+                          explanation_path, document->outputs, document->outputs == 1 ? "" : "s",
+                          output);
+    else if (strcmp(kind->name, "waterfall") == 0 && options->row >= document->rows)
+        status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
+                          "%zu", explanation_path, document->rows, document->rows - 1, options->row);
+    if (status == GBX_OK) {
+        plot_request request = {document, output >= 0 ? (size_t)output : 0, output >= 0,
+                                options, output_path};
+        status = kind->draw(&request, error);
+    }
+    gbx_explanation_document_free(document);
+    return status;
+}
+
+double plot_x(const plot_axis *axis, double value)
+{
+    return axis->left + (value - axis->low) / (axis->high - axis->low) * (axis->right - axis->left);
+}
+
+plot_axis plot_axis_for(double low, double high, double left, double right)
+{
+    if (!(high > low)) {
+        double centre = isfinite(low) ? low : 0.0, half = fabs(centre) * 0.1 + 1e-3;
+        low = centre - half;
+        high = centre + half;
+    }
+    double room = (high - low) * 0.06;
+    plot_axis axis = {low - room, high + room, left, right};
+    return axis;
+}
+
+void plot_number(double value, char *out, size_t size)
+{
+    if (value == 0) value = 0; /* no "-0" */
+    snprintf(out, size, "%.4g", value);
+}
+
+void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *title)
+{
+    canvas_line(c, axis->left, y, axis->right, y, CANVAS_MUTED, 0.8, 0, "axis");
+    /* Steps of 1, 2 or 5 times a power of ten, about six of them across. */
+    double span = axis->high - axis->low, raw = span / 6, power = pow(10, floor(log10(raw)));
+    double step = raw / power < 1.5 ? power : raw / power < 3.5 ? 2 * power
+                : raw / power < 7.5 ? 5 * power : 10 * power;
+    for (double tick = ceil(axis->low / step) * step; tick <= axis->high + step * 1e-9; tick += step) {
+        double x = plot_x(axis, tick);
+        char label[32];
+        plot_number(fabs(tick) < step * 1e-9 ? 0.0 : tick, label, sizeof label);
+        canvas_line(c, x, y, x, y + 4, CANVAS_MUTED, 0.8, 0, "tick");
+        canvas_text(c, x, y + 15, label, 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "tick-label");
+    }
+    if (title)
+        canvas_text(c, (axis->left + axis->right) / 2, y + 32, title, 10, 0, CANVAS_CENTRE,
+                    CANVAS_TEXT, "axis-title");
+}
+
+const char *plot_unit(const gbx_explanation_document *d)
+{
+    if (strcmp(d->output_space, "probability") == 0) return "probability";
+    if (strcmp(d->output_space, "margin") == 0)
+        return strstr(d->objective, "logistic") || strstr(d->objective, "binary") ||
+                       strstr(d->objective, "softmax") || strstr(d->objective, "multiclass")
+                   ? "log-odds" : "model output";
+    if (strcmp(d->output_space, "logit_of_mean_probability") == 0) return "log-odds";
+    return "model output";
+}
+
+void plot_fit(canvas *c, char *text, double size, double width)
+{
+    size_t length = strlen(text);
+    if (canvas_text_width(c, text, size, 0) <= width) return;
+    while (length > 0) {
+        /* Step back over a whole UTF-8 character, then add the ellipsis (3 bytes). */
+        do length--; while (length > 0 && ((unsigned char)text[length] & 0xC0) == 0x80);
+        memcpy(text + length, "\xe2\x80\xa6", 4);
+        if (canvas_text_width(c, text, size, 0) <= width) return;
+    }
+}
+
+static int by_weight(const void *a, const void *b, void *weights)
+{
+    const double *weight = weights;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (weight[i] != weight[j]) return weight[i] > weight[j] ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+void plot_order(const double *weight, size_t features, size_t *order)
+{
+    for (size_t f = 0; f < features; f++) order[f] = f;
+    qsort_r(order, features, sizeof *order, by_weight, (void *)weight);
+}

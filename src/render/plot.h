@@ -1,0 +1,42 @@
+/* Plots drawn from an explanation file: one file per kind, sharing the pieces here (choosing
+ * the output, ordering features, the value axis). */
+#ifndef GBX_PLOT_H
+#define GBX_PLOT_H
+
+#include "../io/explanation_reader.h"
+#include "canvas.h"
+#include "glassbox.h"
+
+/* What a plot kind needs: the document, the output it shows and the options. */
+typedef struct {
+    const gbx_explanation_document *document;
+    size_t output;
+    int chosen;    /* the output was asked for (otherwise the title says it is the first) */
+    const gbx_plot_options *options;
+    const char *path;
+} plot_request;
+
+/* A horizontal value axis mapped onto [left, right] points. */
+typedef struct {
+    double low, high, left, right;
+} plot_axis;
+
+double plot_x(const plot_axis *axis, double value);
+/* An axis covering [low, high] with a little room on both sides. */
+plot_axis plot_axis_for(double low, double high, double left, double right);
+/* Ticks and their labels along the axis at height y. */
+void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *title);
+/* A number as plots write it: 4 significant digits, no trailing zeros. */
+void plot_number(double value, char *out, size_t size);
+/* What the explained output is called, for titles ("default: probability, log-odds..."). */
+const char *plot_unit(const gbx_explanation_document *document);
+/* Shortens text in place (ending it with an ellipsis) until it is at most width wide; the
+ * buffer must hold three bytes more than the text. */
+void plot_fit(canvas *c, char *text, double size, double width);
+/* Feature order by descending weight (ties by index), into order[features]. */
+void plot_order(const double *weight, size_t features, size_t *order);
+
+gbx_status plot_waterfall(const plot_request *request, gbx_error *error);
+gbx_status plot_bar(const plot_request *request, gbx_error *error);
+
+#endif

@@ -1,0 +1,306 @@
+/* Plots: their geometry read back from the SVG (bars chain from the base value to the
+ * prediction, lengths in proportion to the values, labels the feature names in order), PNGs
+ * that are not blank and hold both colours, PDFs, and clear errors. The explanation is the
+ * bundled credit model's TreeSHAP, written by the library as `glassbox explain` writes it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "glassbox.h"
+
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPLANATION "/tmp/glassbox-test-plots.json"
+
+static gbx_explanation *explanation;
+static gbx_model *model;
+static gbx_data *data;
+
+static int write_explanation(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    gbx_explainer *explainer;
+    gbx_explanation_writer *writer;
+    gbx_writer_options writing = {1, "json", 1, NULL};
+    if (gbx_model_load("examples/credit_model.json", &model, &error) ||
+        gbx_data_read_csv("examples/data/german_credit.csv", model, &data, &error) ||
+        gbx_explainer_create(model, &options, &explainer, &error) ||
+        gbx_explainer_explain(explainer, data, &explanation, &error) ||
+        gbx_explanation_writer_open(EXPLANATION, explainer, &writing, &writer, &error) ||
+        gbx_explanation_writer_write(writer, explanation, data, &error) ||
+        gbx_explanation_writer_close(writer, &error)) {
+        fprintf(stderr, "%s\n", error.message);
+        return 1;
+    }
+    gbx_explainer_free(explainer);
+    return 0;
+}
+
+static int clean_up(void **state)
+{
+    (void)state;
+    gbx_explanation_free(explanation);
+    gbx_data_free(data);
+    gbx_model_free(model);
+    remove(EXPLANATION);
+    return 0;
+}
+
+/* ---- reading the SVG back ------------------------------------------------------------------ */
+
+typedef struct {
+    char role[64];
+    double x, y, width, height, x1;
+    char text[200];
+} element;
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    text[size] = 0;
+    fclose(f);
+    return text;
+}
+
+static double attribute(const char *start, const char *name)
+{
+    char key[32];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *at = strstr(start, key), *end = strchr(start, '>');
+    return at && at < end ? atof(at + strlen(key)) : NAN;
+}
+
+/* Every element of the given tag whose class starts with `role`, in file order. */
+static size_t elements(const char *svg, const char *tag, const char *role, element *out,
+                       size_t capacity)
+{
+    char opening[64];
+    snprintf(opening, sizeof opening, "<%s class=\"%s", tag, role);
+    size_t count = 0;
+    for (const char *at = strstr(svg, opening); at && count < capacity;
+         at = strstr(at + 1, opening)) {
+        element *e = &out[count++];
+        memset(e, 0, sizeof *e);
+        const char *klass = at + strlen(tag) + 9, *quote = strchr(klass, '"');
+        snprintf(e->role, sizeof e->role, "%.*s", (int)(quote - klass), klass);
+        e->x = attribute(at, "x");
+        e->y = attribute(at, "y");
+        e->width = attribute(at, "width");
+        e->height = attribute(at, "height");
+        e->x1 = attribute(at, "x1");
+        const char *body = strchr(at, '>') + 1, *close = strchr(body, '<');
+        snprintf(e->text, sizeof e->text, "%.*s", (int)(close - body), body);
+    }
+    return count;
+}
+
+/* The features of a row ordered by |value| (ties by index), as the plots order them. */
+static void by_magnitude(const double *values, size_t M, size_t *order)
+{
+    for (size_t i = 0; i < M; i++) order[i] = i;
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = i + 1; j < M; j++)
+            if (fabs(values[order[j]]) > fabs(values[order[i]])) {
+                size_t t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+}
+
+static void test_waterfall_chains_from_base_to_prediction(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-waterfall.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.row = 3;
+    options.max_display = 8;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    element bars[16], labels[16], base[1], prediction[1];
+    size_t n = elements(svg, "rect", "bar", bars, 16);
+    assert_int_equal(n, 8);
+    assert_int_equal(elements(svg, "text", "label", labels, 16), 8);
+    assert_int_equal(elements(svg, "line", "base", base, 1), 1);
+    assert_int_equal(elements(svg, "line", "prediction", prediction, 1), 1);
+
+    size_t M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation) + 3 * M;
+    size_t *order = malloc(M * sizeof *order);
+    by_magnitude(values, M, order);
+    double expected[8], rest = 0;
+    for (size_t b = 0; b < 7; b++) expected[b] = values[order[b]];
+    for (size_t i = 7; i < M; i++) rest += values[order[i]];
+    expected[7] = rest;
+    /* Labels (drawn from the bottom, like the bars): the largest on top, named as the data's
+     * columns, and the folded rest at the bottom. */
+    for (size_t b = 0; b < 7; b++) {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%s = ", gbx_model_feature_name(model, order[b]));
+        assert_memory_equal(labels[7 - b].text, prefix, strlen(prefix));
+    }
+    char folded[64];
+    snprintf(folded, sizeof folded, "%zu other features", M - 7);
+    assert_string_equal(labels[0].text, folded);
+    /* The bars are drawn from the bottom (bars[7 - b] is the b-th from the top): each starts
+     * where the one below ended, from the base value's rule to the prediction's. */
+    for (size_t i = 0; i + 1 < 8; i++) assert_true(bars[i].y > bars[i + 1].y);
+    double scale = bars[7].width / fabs(expected[0]), at = base[0].x1;
+    for (size_t b = 8; b-- > 0;) {
+        const element *bar = &bars[7 - b];
+        int raises = expected[b] > 0;
+        assert_string_equal(bar->role, raises ? "bar raises" : "bar lowers");
+        double start = raises ? bar->x : bar->x + bar->width;
+        double end = raises ? bar->x + bar->width : bar->x;
+        if (fabs(start - at) > 0.02) fail_msg("bar %zu starts at %.2f, not %.2f", b, start, at);
+        if (fabs(bar->width - scale * fabs(expected[b])) > 0.03)
+            fail_msg("bar %zu is %.2f long for %.6f (%.2f per unit)", b, bar->width,
+                     expected[b], scale);
+        at = end;
+    }
+    assert_true(fabs(at - prediction[0].x1) <= 0.03);
+    free(order);
+    free(svg);
+    remove(path);
+}
+
+static void test_bar_lengths_follow_mean_magnitude(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-bar.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "bar";
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    element bars[16], labels[16];
+    assert_int_equal(elements(svg, "rect", "bar", bars, 16), 10);
+    assert_int_equal(elements(svg, "text", "label", labels, 16), 10);
+    size_t n = gbx_explanation_rows(explanation), M = gbx_explanation_features(explanation);
+    double *mean = calloc(M, sizeof *mean);
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < M; f++) mean[f] += fabs(gbx_explanation_values(explanation)[r * M + f]) / (double)n;
+    size_t *order = malloc(M * sizeof *order);
+    by_magnitude(mean, M, order);
+    double rest = 0;
+    for (size_t i = 9; i < M; i++) rest += mean[order[i]];
+    double scale = bars[0].width / mean[order[0]];
+    for (size_t b = 0; b < 10; b++) {
+        double value = b < 9 ? mean[order[b]] : rest;
+        assert_true(fabs(bars[b].x - bars[0].x) < 1e-9); /* every bar starts at zero */
+        if (fabs(bars[b].width - scale * value) > 0.03)
+            fail_msg("bar %zu is %.2f long for %.6f", b, bars[b].width, value);
+        if (b < 9) assert_string_equal(labels[b].text, gbx_model_feature_name(model, order[b]));
+    }
+    assert_string_equal(labels[9].text, "Sum of 52 other features");
+    free(mean);
+    free(order);
+    free(svg);
+    remove(path);
+}
+
+/* PNG: the right size, and not blank: both shap colours are there, and ink covers a fair part
+ * of the picture. */
+static void test_png_and_pdf_are_drawn(void **state)
+{
+    (void)state;
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.row = 3;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/glassbox-test-waterfall.png", &error),
+                     GBX_OK);
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    assert_true(png_image_begin_read_from_file(&image, "/tmp/glassbox-test-waterfall.png"));
+    image.format = PNG_FORMAT_RGB;
+    unsigned char *pixels = malloc(PNG_IMAGE_SIZE(image));
+    assert_true(png_image_finish_read(&image, NULL, pixels, 0, NULL));
+    assert_int_equal(image.width, 1280);
+    size_t inked = 0, red = 0, blue = 0, count = (size_t)image.width * image.height;
+    for (size_t p = 0; p < count; p++) {
+        const unsigned char *px = pixels + 3 * p;
+        inked += px[0] < 250 || px[1] < 250 || px[2] < 250;
+        red += px[0] > 240 && px[1] < 20 && px[2] > 60 && px[2] < 100;
+        blue += px[0] < 20 && px[1] > 120 && px[1] < 160 && px[2] > 230;
+    }
+    assert_true(inked > count / 20);
+    assert_true(red > 1000 && blue > 1000);
+    free(pixels);
+    remove("/tmp/glassbox-test-waterfall.png");
+    options.kind = "bar";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/glassbox-test-bar.pdf", &error), GBX_OK);
+    char *pdf = read_text("/tmp/glassbox-test-bar.pdf");
+    assert_memory_equal(pdf, "%PDF-", 5);
+    free(pdf);
+    remove("/tmp/glassbox-test-bar.pdf");
+}
+
+static void test_bad_requests_are_refused(void **state)
+{
+    (void)state;
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    gbx_error error;
+    options.row = 5000;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/x.svg", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "there is no row 5000"));
+    options.row = 0;
+    options.kind = "pie";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/x.svg", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "unknown plot kind"));
+    options.kind = "bar";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/x.gif", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, ".svg, .png or .pdf"));
+    options.output_name = "class_9";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, "/tmp/x.svg", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no output named"));
+    options.output_name = NULL;
+    assert_int_not_equal(gbx_plot("examples/data/german_credit.csv", &options, "/tmp/x.svg",
+                                  &error), GBX_OK);
+    assert_non_null(strstr(error.message, "not a glassbox explanation file"));
+    /* A file cut short is refused, and an existing plot is left as it was. */
+    FILE *f = fopen("/tmp/x.svg", "w");
+    fputs("kept", f);
+    fclose(f);
+    char *whole = read_text(EXPLANATION);
+    f = fopen("/tmp/glassbox-test-cut.json", "w");
+    fwrite(whole, 1, strlen(whole) / 2, f);
+    fclose(f);
+    assert_int_not_equal(gbx_plot("/tmp/glassbox-test-cut.json", &options, "/tmp/x.svg", &error),
+                         GBX_OK);
+    char *kept = read_text("/tmp/x.svg");
+    assert_string_equal(kept, "kept");
+    free(kept);
+    free(whole);
+    remove("/tmp/glassbox-test-cut.json");
+    remove("/tmp/x.svg");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_waterfall_chains_from_base_to_prediction),
+        cmocka_unit_test(test_bar_lengths_follow_mean_magnitude),
+        cmocka_unit_test(test_png_and_pdf_are_drawn),
+        cmocka_unit_test(test_bad_requests_are_refused),
+    };
+    return cmocka_run_group_tests(tests, write_explanation, clean_up);
+}
