@@ -13,3 +13,20 @@ echo "The model predicts the probability of bad credit (default); 50% or more is
 echo
 ./build/glassbox summary --explanation out/explanation.json --rows 5 --top 4 \
     --labels approved,declined
+echo
+# The first declined applicant: why, in words (one-hot columns as one reason each, sensitive
+# features never given as reasons, a what-if from the model), and as a waterfall plot.
+declined=$(python3 -c "
+import json, math
+d = json.load(open('out/explanation.json'))
+print(next(i for i, p in enumerate(d['predictions']) if 1 / (1 + math.exp(-p[0])) >= 0.5))")
+./build/glassbox reasons --explanation out/explanation.json --row "$declined" \
+    --features examples/credit_features.json --groups examples/credit_groups.json \
+    --model examples/credit_model.json --data out/heldout_applicants.csv 2>/dev/null
+./build/glassbox explain --model examples/credit_model.json --data out/heldout_applicants.csv \
+    --groups examples/credit_groups.json --output out/explanation_grouped.json --quiet
+./build/glassbox plot waterfall --explanation out/explanation_grouped.json --row "$declined" \
+    --output out/declined_waterfall.svg
+./build/glassbox plot bar --explanation out/explanation_grouped.json --output out/importance.png
+echo
+echo "Plots: out/declined_waterfall.svg (applicant $declined), out/importance.png (all 200)"

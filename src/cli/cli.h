@@ -18,6 +18,7 @@ int cli_predict(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_plot(int argc, char **argv);
+int cli_reasons(int argc, char **argv);
 
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */
 int cli_report(const gbx_error *error);

@@ -480,6 +480,20 @@ expect 2 "there is no row 99999" -- "$glassbox" plot waterfall --explanation "$w
     --output "$work/w.svg"
 expect 2 "--explanation and --output are required" -- "$glassbox" plot bar --output "$work/w.svg"
 expect 2 "not a glassbox explanation file" -- "$glassbox" plot bar --explanation "$data" --output "$work/w.svg"
+# Reasons, in words, with one-hot groups, masked sensitive features and a what-if.
+expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --row 0 --features examples/credit_features.json \
+    --groups examples/credit_groups.json --output "$work/reasons.txt"
+grep -q "Principal reasons\|No factor" "$work/reasons.txt" || fail "reasons: no text"
+grep -q "Not used as reasons (sensitive): Age" "$work/reasons.txt" || fail "reasons: sensitive features not masked"
+expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --features examples/credit_features.json \
+    --model "$model" --data "$data" --format csv --output "$work/reasons.csv"
+head -1 "$work/reasons.csv" | grep -q "^row,rank,feature,display,contribution,value,reason,what_if$" \
+    || fail "reasons: CSV header"
+grep -q "points lower" "$work/reasons.csv" || fail "reasons: no what-if"
+expect 2 "--adverse is higher or lower" -- "$glassbox" reasons --explanation "$work/e.json" --adverse up
+expect 2 "needs both --model and --data" -- "$glassbox" reasons --explanation "$work/e.json" --model "$model"
+expect 2 "one number conversion" -- "$glassbox" reasons --explanation "$work/e.json" \
+    --features tests/cli/bad_features.json
 # Images: a folder of PNG/JPEG files is one row per file, in name order.
 expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
     --output "$work/images.csv"

@@ -1,0 +1,34 @@
+/* Principal reasons for an adverse decision, as lenders must give them: the features that
+ * pushed the output toward the adverse outcome, largest first (at most `top`), one-hot groups
+ * summed into one reason, sensitive features never named as reasons (their total is reported
+ * apart, masked), each said in words from the feature metadata; with the model and the rows,
+ * a what-if in the feature's unit, computed by evaluating the model again. */
+#ifndef GBX_REASONS_H
+#define GBX_REASONS_H
+
+#include "../io/explanation_reader.h"
+#include "../io/features.h"
+#include "../models/model.h"
+
+#include <stdio.h>
+
+typedef enum { REASONS_TEXT, REASONS_JSON, REASONS_CSV } reasons_format;
+
+typedef struct {
+    size_t top;                         /* reasons per row at most (0: 4) */
+    int adverse_lower;                  /* the adverse outcome is a lower output */
+    long output;                        /* the output explained; -1: the first */
+    long row;                           /* one row, or -1 for every row */
+    reasons_format format;
+    const gbx_feature_metadata *features; /* may be NULL */
+    const size_t *group_of_feature;     /* one-hot groups: [features] -> group, or NULL */
+    const char *const *group_names;     /* [groups] */
+    size_t group_count;
+    const gbx_model *model;             /* what-if: the model and the explained rows, or NULL */
+    const gbx_data *data;
+} reasons_options;
+
+gbx_status reasons_write(const gbx_explanation_document *document, const reasons_options *options,
+                         FILE *out, gbx_error *error);
+
+#endif

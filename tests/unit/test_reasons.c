@@ -1,0 +1,200 @@
+/* Reasons on hand-made explanations: the ranking toward the adverse outcome, one-hot groups
+ * summed and described by the column that is set, sensitive features never given as reasons
+ * (their total reported apart), ties in feature order, rows with nothing adverse, and the
+ * lower-is-adverse direction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "glassbox.h"
+#include "io/explanation_reader.h"
+#include "io/features.h"
+#include "render/reasons.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPLANATION "/tmp/glassbox-test-reasons.json"
+#define METADATA "/tmp/glassbox-test-reasons-features.json"
+
+static gbx_explanation_document *document;
+static gbx_feature_metadata *metadata;
+
+/* Features a, b, c, the one-hot pair d_x/d_y and the sensitive s; three rows: a clear ranking
+ * with the sensitive feature the largest, a three-way tie, and a row where nothing is adverse. */
+static int setup(void **state)
+{
+    (void)state;
+    FILE *f = fopen(EXPLANATION, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"exact\", \"model\": {\"type\": "
+          "\"plugin\", \"objective\": \"\", \"output\": \"raw\"}, \"rows\": 3,\n"
+          "\"feature_names\": [\"a\", \"b\", \"c\", \"d_x\", \"d_y\", \"s\"],\n"
+          "\"output_names\": [\"risk\"],\n"
+          "\"values\": [[[0.5, 0.2, -0.3, 0.1, 0.15, 0.9]], [[0.2, 0.2, 0.2, 0, 0, 0]],"
+          " [[-0.1, -0.2, 0, -0.05, 0, -0.4]]],\n"
+          "\"base_values\": [[1], [1], [1]], \"predictions\": [[2.55], [1.6], [0.25]],\n"
+          "\"data\": [[12, 3, 7, 1, 0, 40], [10, 2, 5, 0, 1, 30], [9, 1, 4, 1, 0, 50]]}\n", f);
+    fclose(f);
+    f = fopen(METADATA, "w");
+    fputs("{\"features\": {\"a\": {\"display\": \"Amount\", \"unit\": \"DM\", \"format\": "
+          "\"%.0f\", \"raises\": \"the amount is large\", \"lowers\": \"the amount is small\"},"
+          " \"d_x\": {\"display\": \"Kind X\", \"raises\": \"the kind is X\"},"
+          " \"d_y\": {\"display\": \"Kind Y\", \"raises\": \"the kind is Y\"},"
+          " \"D\": {\"display\": \"Kind\"},"
+          " \"s\": {\"display\": \"Age\", \"sensitive\": true, \"raises\": \"never said\"}}}\n", f);
+    fclose(f);
+    gbx_error error;
+    if (gbx_explanation_document_read(EXPLANATION, &document, &error) ||
+        gbx_feature_metadata_read(METADATA, &metadata, &error)) {
+        fprintf(stderr, "%s\n", error.message);
+        return 1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gbx_explanation_document_free(document);
+    gbx_feature_metadata_free(metadata);
+    remove(EXPLANATION);
+    remove(METADATA);
+    return 0;
+}
+
+/* The reasons as JSON, parsed. */
+static json_object *run(reasons_options *o)
+{
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    o->format = REASONS_JSON;
+    o->features = metadata;
+    gbx_error error;
+    if (reasons_write(document, o, out, &error) != GBX_OK) fail_msg("%s", error.message);
+    fclose(out);
+    json_object *parsed = json_tokener_parse(text);
+    free(text);
+    assert_non_null(parsed);
+    return parsed;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+static const char *reason_field(json_object *root, size_t row, size_t rank, const char *key)
+{
+    json_object *rows = get(root, "rows");
+    json_object *reasons = get(json_object_array_get_idx(rows, row), "reasons");
+    return json_object_get_string(get(json_object_array_get_idx(reasons, rank), key));
+}
+
+static size_t reason_count(json_object *root, size_t row)
+{
+    return json_object_array_length(get(json_object_array_get_idx(get(root, "rows"), row), "reasons"));
+}
+
+static void test_ranking_masking_and_words(void **state)
+{
+    (void)state;
+    reasons_options o = {0};
+    o.row = o.output = -1;
+    json_object *root = run(&o);
+    /* Row 0: s (0.9) is the largest but sensitive; then a, d_y, b, d_x. */
+    assert_int_equal(reason_count(root, 0), 4);
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "a");
+    assert_string_equal(reason_field(root, 0, 0, "reason"), "the amount is large");
+    assert_string_equal(reason_field(root, 0, 0, "value"), "12 DM");
+    assert_string_equal(reason_field(root, 0, 1, "feature"), "b");
+    assert_string_equal(reason_field(root, 0, 2, "feature"), "d_y");
+    /* d_y is 0 in this row: a dummy that is not set is named, not described by its sentence. */
+    assert_string_equal(reason_field(root, 0, 2, "reason"), "Kind Y: no");
+    json_object *masked = get(json_object_array_get_idx(get(root, "rows"), 0), "sensitive");
+    assert_true(fabs(json_object_get_double(get(masked, "contribution")) - 0.9) < 1e-12);
+    assert_string_equal(json_object_get_string(get(masked, "features")), "Age");
+    for (size_t r = 0; r < 3; r++)
+        for (size_t i = 0; i < reason_count(root, r); i++)
+            assert_string_not_equal(reason_field(root, r, i, "feature"), "s");
+    /* Row 1: a three-way tie, in the features' order. */
+    assert_int_equal(reason_count(root, 1), 3);
+    assert_string_equal(reason_field(root, 1, 0, "feature"), "a");
+    assert_string_equal(reason_field(root, 1, 1, "feature"), "b");
+    assert_string_equal(reason_field(root, 1, 2, "feature"), "c");
+    /* Row 2: nothing pushed the output up. */
+    assert_int_equal(reason_count(root, 2), 0);
+    json_object_put(root);
+}
+
+static void test_groups_and_direction(void **state)
+{
+    (void)state;
+    /* d_x and d_y as one reason "D" (0.25), said by the column that is set (d_x). */
+    static const size_t group_of[6] = {0, 1, 2, 3, 3, 4};
+    static const char *const names[5] = {"a", "b", "c", "D", "s"};
+    reasons_options o = {0};
+    o.row = 0;
+    o.output = -1;
+    o.top = 2;
+    o.group_of_feature = group_of;
+    o.group_names = names;
+    o.group_count = 5;
+    json_object *root = run(&o);
+    assert_int_equal(reason_count(root, 0), 2);
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "a");
+    assert_string_equal(reason_field(root, 0, 1, "feature"), "D");
+    assert_string_equal(reason_field(root, 0, 1, "display"), "Kind");
+    assert_string_equal(reason_field(root, 0, 1, "value"), "Kind X");
+    assert_string_equal(reason_field(root, 0, 1, "reason"), "the kind is X");
+    json_object_put(root);
+    /* Lower is adverse: only c lowered row 0; the sensitive total counts toward lower. */
+    o.group_of_feature = NULL;
+    o.top = 0;
+    o.adverse_lower = 1;
+    root = run(&o);
+    assert_int_equal(reason_count(root, 0), 1);
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "c");
+    json_object *masked = get(json_object_array_get_idx(get(root, "rows"), 0), "sensitive");
+    assert_true(fabs(json_object_get_double(get(masked, "contribution")) + 0.9) < 1e-12);
+    json_object_put(root);
+}
+
+static void test_bad_metadata_is_refused(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"{\"features\": {\"a\": {\"format\": \"%s\"}}}", "one number conversion"},
+        {"{\"features\": {\"a\": {\"format\": \"%f %f\"}}}", "one number conversion"},
+        {"{\"features\": {\"a\": {\"sensitive\": \"yes\"}}}", "true or false"},
+        {"{\"features\": {\"a\": {\"display\": 3}}}", "must be a string"},
+        {"{\"columns\": {}}", "\"features\""}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(METADATA ".bad", "w");
+        fputs(cases[i][0], f);
+        fclose(f);
+        gbx_feature_metadata *bad = NULL;
+        gbx_error error;
+        assert_int_not_equal(gbx_feature_metadata_read(METADATA ".bad", &bad, &error), GBX_OK);
+        assert_null(bad);
+        if (!strstr(error.message, cases[i][1]))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, error.message, cases[i][1]);
+    }
+    remove(METADATA ".bad");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ranking_masking_and_words),
+        cmocka_unit_test(test_groups_and_direction),
+        cmocka_unit_test(test_bad_metadata_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
