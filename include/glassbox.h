@@ -369,6 +369,7 @@ typedef struct {
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */
     size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */
+    const char *features; /* feature metadata file (display names, units, formats), or NULL */
 } gbx_plot_options;
 void gbx_plot_options_init(gbx_plot_options *options);
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,

@@ -17,7 +17,8 @@ static const char help[] =
     "  --row I            waterfall: the row, from 0 (default 0)\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
-    "  --max-display N    features drawn, the last folding the others (default 10)\n";
+    "  --max-display N    features drawn, the last folding the others (default 10)\n"
+    "  --features F       feature metadata: display names, units and number formats\n";
 
 int cli_plot(int argc, char **argv)
 {
@@ -25,7 +26,7 @@ int cli_plot(int argc, char **argv)
         {"explanation", required_argument, 0, 'e'}, {"output", required_argument, 0, 'o'},
         {"row", required_argument, 0, 'r'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"features", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
     const char *explanation = NULL, *output = NULL, *output_name = NULL;
@@ -37,6 +38,7 @@ int cli_plot(int argc, char **argv)
         case 'e': explanation = optarg; break;
         case 'o': output = optarg; break;
         case 'O': output_name = optarg; break;
+        case 'F': plot.features = optarg; break;
         case 'r':
             if (strcmp(optarg, "0") == 0) number = 0;
             else if (!cli_parse_count(optarg, &number))

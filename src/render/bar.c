@@ -32,7 +32,11 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
     size_t shown = M <= limit ? M : limit - 1, bars = shown + (shown < M);
     double rest = 0;
     for (size_t i = shown; i < M; i++) rest += importance[order[i]];
-    for (size_t b = 0; b < shown; b++) snprintf(labels[b], 160, "%s", d->feature_names[order[b]]);
+    for (size_t b = 0; b < shown; b++) {
+        const char *column = d->feature_names[order[b]];
+        snprintf(labels[b], 160, "%s",
+                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
+    }
     if (bars > shown) snprintf(labels[shown], 160, "Sum of %zu other features", M - shown);
 
     canvas *c = NULL;

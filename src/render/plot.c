@@ -51,11 +51,15 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
     else if (strcmp(kind->name, "waterfall") == 0 && options->row >= document->rows)
         status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
                           "%zu", explanation_path, document->rows, document->rows - 1, options->row);
+    gbx_feature_metadata *features = NULL;
+    if (status == GBX_OK && options->features)
+        status = gbx_feature_metadata_read(options->features, &features, error);
     if (status == GBX_OK) {
         plot_request request = {document, output >= 0 ? (size_t)output : 0, output >= 0,
-                                options, output_path};
+                                options, features, output_path};
         status = kind->draw(&request, error);
     }
+    gbx_feature_metadata_free(features);
     gbx_explanation_document_free(document);
     return status;
 }

@@ -4,6 +4,7 @@
 #define GBX_PLOT_H
 
 #include "../io/explanation_reader.h"
+#include "../io/features.h"
 #include "canvas.h"
 #include "glassbox.h"
 
@@ -13,6 +14,7 @@ typedef struct {
     size_t output;
     int chosen;    /* the output was asked for (otherwise the title says it is the first) */
     const gbx_plot_options *options;
+    const gbx_feature_metadata *features; /* or NULL */
     const char *path;
 } plot_request;
 

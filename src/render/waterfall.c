@@ -44,13 +44,21 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
     }
     for (size_t b = 0; b < shown; b++) {
         size_t f = order[b];
-        char number[32];
-        /* The data's value when the feature is one of its columns (not a group). */
-        if (d->data && d->columns == M && !isnan(d->data[r * M + f])) {
-            plot_number(d->data[r * M + f], number, sizeof number);
-            snprintf(labels[b], 160, "%s = %s", d->feature_names[f], number);
+        const gbx_feature_info *info = gbx_feature_metadata_find(request->features,
+                                                                 d->feature_names[f]);
+        const char *name = gbx_feature_display(info, d->feature_names[f]);
+        char number[96];
+        /* The data's value when the feature is one of its columns (not a group of them). */
+        long column = -1;
+        for (size_t j = 0; d->data && j < d->columns && column < 0; j++)
+            if (strcmp(d->column_names[j], d->feature_names[f]) == 0) column = (long)j;
+        double value = column >= 0 ? d->data[r * d->columns + (size_t)column] : NAN;
+        if (!isnan(value)) {
+            if (info) gbx_feature_format(info, value, number, sizeof number);
+            else plot_number(value, number, sizeof number);
+            snprintf(labels[b], 160, "%s = %s", name, number);
         } else {
-            snprintf(labels[b], 160, "%s", d->feature_names[f]);
+            snprintf(labels[b], 160, "%s", name);
         }
     }
     if (bars > shown) snprintf(labels[shown], 160, "%zu other features", M - shown);
