@@ -362,9 +362,10 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
  *   waterfall  one row: bars from the base value to the prediction, the largest first, the
  *              rest folded into "N other features"
  *   bar        mean |value| per feature over all rows
+ *   beeswarm   every row's value per feature, coloured by the feature's own value
  * Red raises the output, blue lowers it (shap's colours). */
 typedef struct {
-    const char *kind;     /* "waterfall" or "bar" */
+    const char *kind;     /* "waterfall", "bar" or "beeswarm" */
     size_t row;           /* waterfall: the row (0-based) */
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */

@@ -11,7 +11,8 @@ static const char help[] =
     "lowers it.\n\n"
     "kinds:\n"
     "  waterfall          one row: bars from the base value E[f(X)] to the prediction f(x)\n"
-    "  bar                mean |value| of each feature over the rows\n\n"
+    "  bar                mean |value| of each feature over the rows\n"
+    "  beeswarm           every row's value per feature, coloured by the feature's value\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --output F         the plot; .svg, .png or .pdf\n"
     "  --row I            waterfall: the row, from 0 (default 0)\n"
@@ -65,7 +66,7 @@ int cli_plot(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage_error("plot", "which plot? (waterfall or bar)");
+        return cli_usage_error("plot", "which plot? (waterfall, bar or beeswarm)");
     plot.kind = argv[optind];
     if (!explanation || !output)
         return cli_usage_error("plot", "--explanation and --output are required");

@@ -156,6 +156,33 @@ void canvas_rect(canvas *c, double x, double y, double width, double height, can
     cairo_fill(c->cr);
 }
 
+void canvas_circle(canvas *c, double x, double y, double radius, canvas_colour fill,
+                   const char *role)
+{
+    if (c->svg) {
+        char colour[8];
+        hex(fill, colour);
+        svg_start(c, "circle", role);
+        fprintf(c->svg, " cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\" fill=\"%s\"/>\n", x, y, radius,
+                colour);
+        return;
+    }
+    cairo_set_source_rgb(c->cr, fill.r, fill.g, fill.b);
+    cairo_new_sub_path(c->cr);
+    cairo_arc(c->cr, x, y, radius, 0, 2 * 3.14159265358979323846);
+    cairo_fill(c->cr);
+}
+
+canvas_colour canvas_blend(double t)
+{
+    if (!(t >= 0)) t = 0;
+    if (t > 1) t = 1;
+    canvas_colour c = {CANVAS_LOWERS.r + t * (CANVAS_RAISES.r - CANVAS_LOWERS.r),
+                       CANVAS_LOWERS.g + t * (CANVAS_RAISES.g - CANVAS_LOWERS.g),
+                       CANVAS_LOWERS.b + t * (CANVAS_RAISES.b - CANVAS_LOWERS.b)};
+    return c;
+}
+
 void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role)
 {
     if (n < 3) return;

@@ -25,6 +25,11 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
 /* role: what the shape is ("bar positive", "label"...), kept as the SVG element's class. */
 void canvas_rect(canvas *c, double x, double y, double width, double height, canvas_colour fill,
                  const char *role);
+void canvas_circle(canvas *c, double x, double y, double radius, canvas_colour fill,
+                   const char *role);
+/* A colour between low (t = 0) and high (t = 1), blue to red through purple, as shap colours
+ * feature values. */
+canvas_colour canvas_blend(double t);
 /* A closed polygon of n points (xy pairs). */
 void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role);
 void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_colour stroke,

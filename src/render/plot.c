@@ -20,7 +20,8 @@ typedef struct {
     gbx_status (*draw)(const plot_request *request, gbx_error *error);
 } plot_kind;
 
-static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar}};
+static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar},
+                                  {"beeswarm", plot_beeswarm}};
 
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error)
@@ -31,7 +32,8 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(options->kind, kinds[k].name) == 0) kind = &kinds[k];
     if (!kind)
-        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall or bar)",
+        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall, bar or "
+                        "beeswarm)",
                         options->kind);
     gbx_explanation_document *document;
     gbx_status status = gbx_explanation_document_read(explanation_path, &document, error);

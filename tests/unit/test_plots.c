@@ -215,6 +215,79 @@ static void test_bar_lengths_follow_mean_magnitude(void **state)
     remove(path);
 }
 
+/* Beeswarm: one dot per row and feature drawn, at its value on the axis (the dots' order
+ * along the axis is the values' order), the highest feature value in red. */
+static void test_beeswarm_places_every_row(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-beeswarm.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "beeswarm";
+    options.max_display = 4;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    size_t n = gbx_explanation_rows(explanation), M = gbx_explanation_features(explanation);
+    /* Circles carry cx, not x: count them and read the first row of dots (the top feature). */
+    size_t circles = 0;
+    for (const char *at = strstr(svg, "<circle class=\"dot\""); at; at = strstr(at + 1, "<circle class=\"dot\""))
+        circles++;
+    assert_int_equal(circles, 4 * n);
+    double *cx = malloc(n * sizeof *cx), *value = malloc(n * sizeof *value);
+    char (*fill)[8] = malloc(n * sizeof *fill);
+    const char *at = svg;
+    for (size_t i = 0; i < n; i++) {
+        at = strstr(at + 1, "<circle class=\"dot\"");
+        cx[i] = atof(strstr(at, "cx=\"") + 4);
+        memcpy(fill[i], strstr(at, "fill=\"") + 6, 7);
+        fill[i][7] = 0;
+    }
+    double *mean = calloc(M, sizeof *mean);
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < M; f++) mean[f] += fabs(gbx_explanation_values(explanation)[r * M + f]);
+    size_t *order = malloc(M * sizeof *order);
+    by_magnitude(mean, M, order);
+    /* The dots are drawn in value order (ties by row): the i-th dot is the row with the i-th
+     * value, and the positions are one linear map of the values. */
+    size_t *rows = malloc(n * sizeof *rows);
+    for (size_t r = 0; r < n; r++) {
+        rows[r] = r;
+        value[r] = gbx_explanation_values(explanation)[r * M + order[0]];
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && (value[rows[j - 1]] > value[rows[j]]); j--) {
+            size_t t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    double low = value[rows[0]], high = value[rows[n - 1]];
+    double slope = (cx[n - 1] - cx[0]) / (high - low);
+    assert_true(slope > 0);
+    for (size_t i = 0; i < n; i++)
+        if (fabs(cx[i] - (cx[0] + slope * (value[rows[i]] - low))) > 0.02)
+            fail_msg("dot %zu at %.2f for %.6f", i, cx[i], value[rows[i]]);
+    /* The row with the feature's largest value is drawn red, the smallest blue. */
+    size_t largest = 0, smallest = 0;
+    const double *x = gbx_data_values(data);
+    for (size_t r = 1; r < n; r++) {
+        if (x[r * M + order[0]] > x[largest * M + order[0]]) largest = r;
+        if (x[r * M + order[0]] < x[smallest * M + order[0]]) smallest = r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] == largest) assert_string_equal(fill[i], "#ff0051");
+        if (rows[i] == smallest) assert_string_equal(fill[i], "#008bfb");
+    }
+    free(rows);
+    free(cx);
+    free(value);
+    free(fill);
+    free(mean);
+    free(order);
+    free(svg);
+    remove(path);
+}
+
 /* PNG: the right size, and not blank: both shap colours are there, and ink covers a fair part
  * of the picture. */
 static void test_png_and_pdf_are_drawn(void **state)
@@ -299,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waterfall_chains_from_base_to_prediction),
         cmocka_unit_test(test_bar_lengths_follow_mean_magnitude),
+        cmocka_unit_test(test_beeswarm_places_every_row),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
     };

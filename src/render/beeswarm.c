@@ -1,0 +1,166 @@
+/* Beeswarm (shap's summary plot): one row of dots per feature, each dot a row of the data at
+ * its value's position, coloured by the feature's own value from low (blue) to high (red)
+ * between its 5th and 95th percentiles; grey where the value is missing or the feature is a
+ * group of columns. Features by mean |value|, the rest summed into one row. Dots that would
+ * overlap are stacked up and down from the row's centre line. */
+#include "plot.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_HEIGHT 30.0
+#define TOP 48.0
+#define BOTTOM 56.0
+#define RADIUS 2.2
+
+/* Rows by their dot's value, ties by row. */
+static int by_dot(const void *a, const void *b, void *values)
+{
+    const double *v = values;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (v[i] != v[j]) return v[i] < v[j] ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static int ascending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile of the finite values in v[n] (sorted copy in scratch), NaN if none. */
+static double percentile(const double *v, size_t n, double p, double *scratch)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i])) scratch[m++] = v[i];
+    if (!m) return NAN;
+    qsort(scratch, m, sizeof *scratch, ascending);
+    double at = p / 100.0 * (double)(m - 1);
+    size_t below = (size_t)floor(at);
+    return below + 1 < m ? scratch[below] + (at - (double)below) * (scratch[below + 1] - scratch[below])
+                         : scratch[m - 1];
+}
+
+gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
+{
+    const gbx_explanation_document *d = request->document;
+    size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
+    size_t limit = request->options->max_display ? request->options->max_display : 10;
+    double *importance = gbx_calloc(M, sizeof(double));
+    size_t *order = gbx_malloc_array(M, sizeof(size_t));
+    double *dots = gbx_malloc_array(n, sizeof(double)), *shade = gbx_malloc_array(n, sizeof(double));
+    double *scratch = gbx_malloc_array(n, sizeof(double));
+    size_t *by_value = gbx_malloc_array(n, sizeof(size_t));
+    int *stack = NULL;
+    char (*labels)[164] = gbx_malloc_array(M <= limit ? M : limit, sizeof *labels);
+    if (!importance || !order || !dots || !shade || !scratch || !by_value || !labels) {
+        free(importance), free(order), free(dots), free(shade), free(scratch), free(by_value);
+        free(labels);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < M; f++) importance[f] += fabs(d->values[(r * K + k) * M + f]);
+    plot_order(importance, M, order);
+    size_t shown = M <= limit ? M : limit - 1, rows_drawn = shown + (shown < M);
+    /* The value range over every dot drawn (the folded row's sums included). */
+    double low = INFINITY, high = -INFINITY;
+    for (size_t r = 0; r < n; r++) {
+        double rest = 0;
+        for (size_t i = 0; i < M; i++) {
+            double v = d->values[(r * K + k) * M + order[i]];
+            if (i < shown) low = fmin(low, v), high = fmax(high, v);
+            else rest += v;
+        }
+        if (shown < M) low = fmin(low, rest), high = fmax(high, rest);
+    }
+    for (size_t b = 0; b < shown; b++) {
+        const char *column = d->feature_names[order[b]];
+        snprintf(labels[b], 160, "%s",
+                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
+    }
+    if (rows_drawn > shown) snprintf(labels[shown], 160, "Sum of %zu other features", M - shown);
+
+    canvas *c = NULL;
+    double width = 680, height = TOP + (double)rows_drawn * ROW_HEIGHT + BOTTOM, label_width = 0;
+    gbx_status status = canvas_open(request->path, width, height, &c, error);
+    for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
+        plot_fit(c, labels[b], 10, 240);
+        label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
+    }
+    size_t bins = 0;
+    if (status == GBX_OK) {
+        plot_axis axis = plot_axis_for(low, high, 24 + label_width, width - 90);
+        bins = (size_t)((axis.right - axis.left) / (2 * RADIUS)) + 2;
+        if (!(stack = gbx_malloc_array(bins, sizeof(int)))) {
+            canvas_discard(c);
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        } else {
+            char title[256], unit[96];
+            snprintf(title, sizeof title, "Values over %zu rows: %s (%s)%s", n, d->output_names[k],
+                     plot_unit(d), K > 1 && !request->chosen ? ", the first output" : "");
+            canvas_text(c, 16, 24, title, 13, 1, CANVAS_LEFT, CANVAS_TEXT, "title");
+            double zero = plot_x(&axis, 0);
+            canvas_line(c, zero, TOP, zero, TOP + (double)rows_drawn * ROW_HEIGHT, CANVAS_RULE,
+                        0.8, 0, "zero");
+            for (size_t b = 0; b < rows_drawn; b++) {
+                double centre = TOP + ((double)b + 0.5) * ROW_HEIGHT;
+                long column = -1;
+                for (size_t r = 0; r < n; r++) {
+                    double rest = 0;
+                    for (size_t i = shown; b >= shown && i < M; i++)
+                        rest += d->values[(r * K + k) * M + order[i]];
+                    dots[r] = b < shown ? d->values[(r * K + k) * M + order[b]] : rest;
+                }
+                /* The feature's own values, when it is one of the data's columns. */
+                for (size_t j = 0; b < shown && d->data && j < d->columns && column < 0; j++)
+                    if (strcmp(d->column_names[j], d->feature_names[order[b]]) == 0) column = (long)j;
+                for (size_t r = 0; r < n; r++)
+                    shade[r] = column >= 0 ? d->data[r * d->columns + (size_t)column] : NAN;
+                double p5 = percentile(shade, n, 5, scratch), p95 = percentile(shade, n, 95, scratch);
+                if (!(p95 > p5)) { /* a feature with one value (or none) is drawn mid-scale */
+                    p5 = isnan(p5) ? 0 : p5 - 1;
+                    p95 = p5 + 2;
+                }
+                /* Stacking: dots in value order; each takes the next free level of its bin. */
+                for (size_t r = 0; r < n; r++) by_value[r] = r;
+                qsort_r(by_value, n, sizeof *by_value, by_dot, dots);
+                memset(stack, 0, bins * sizeof(int));
+                int levels = (int)((ROW_HEIGHT / 2 - RADIUS) / (1.6 * RADIUS));
+                for (size_t i = 0; i < n; i++) {
+                    size_t r = by_value[i];
+                    double x = plot_x(&axis, dots[r]);
+                    size_t bin = (size_t)((x - axis.left) / (2 * RADIUS));
+                    if (bin >= bins) bin = bins - 1;
+                    int level = stack[bin]++ % (2 * levels + 1);
+                    double offset = (level % 2 ? -1 : 1) * ((level + 1) / 2) * 1.6 * RADIUS;
+                    canvas_colour colour = isnan(shade[r]) ? CANVAS_MUTED
+                                           : canvas_blend((shade[r] - p5) / (p95 - p5));
+                    canvas_circle(c, x, centre + offset, RADIUS, colour, "dot");
+                }
+                canvas_text(c, 16 + label_width, centre + 3.5, labels[b], 10, 0, CANVAS_RIGHT,
+                            b < shown ? CANVAS_TEXT : CANVAS_MUTED, "label");
+            }
+            /* The colour scale: feature value, low to high. */
+            double bar_x = width - 50, bar_top = TOP + 10, bar_bottom = TOP + (double)rows_drawn * ROW_HEIGHT - 10;
+            for (int s = 0; s < 50; s++) {
+                double y0 = bar_bottom - (bar_bottom - bar_top) * (s + 1) / 50.0;
+                canvas_rect(c, bar_x, y0, 8, (bar_bottom - bar_top) / 50.0 + 0.3,
+                            canvas_blend(s / 49.0), "scale");
+            }
+            canvas_text(c, bar_x + 4, bar_top - 16, "Feature value", 9, 0, CANVAS_CENTRE,
+                        CANVAS_MUTED, "scale-title");
+            canvas_text(c, bar_x + 4, bar_top - 4, "High", 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-label");
+            canvas_text(c, bar_x + 4, bar_bottom + 12, "Low", 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-label");
+            snprintf(unit, sizeof unit, "value (%s): effect on the output", plot_unit(d));
+            plot_draw_axis(c, &axis, TOP + (double)rows_drawn * ROW_HEIGHT + 4, unit);
+            status = canvas_close(c, error);
+        }
+    }
+    free(importance), free(order), free(dots), free(shade), free(scratch), free(by_value);
+    free(stack);
+    free(labels);
+    return status;
+}
