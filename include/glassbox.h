@@ -361,12 +361,14 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
  * Drawn from an explanation file (JSON) into .svg, .png or .pdf by the file's extension:
  *   waterfall  one row: bars from the base value to the prediction, the largest first, the
  *              rest folded into "N other features"
+ *   force      one row: the values raising the output as one block, those lowering it as
+ *              another, meeting at the prediction
  *   bar        mean |value| per feature over all rows
  *   beeswarm   every row's value per feature, coloured by the feature's own value
  * Red raises the output, blue lowers it (shap's colours). */
 typedef struct {
-    const char *kind;     /* "waterfall", "bar" or "beeswarm" */
-    size_t row;           /* waterfall: the row (0-based) */
+    const char *kind;     /* "waterfall", "force", "bar" or "beeswarm" */
+    size_t row;           /* waterfall, force: the row (0-based) */
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */
     size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */

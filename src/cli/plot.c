@@ -11,11 +11,13 @@ static const char help[] =
     "lowers it.\n\n"
     "kinds:\n"
     "  waterfall          one row: bars from the base value E[f(X)] to the prediction f(x)\n"
+    "  force              one row: the features raising and lowering the output, pushing\n"
+    "                     against each other at f(x)\n"
     "  bar                mean |value| of each feature over the rows\n"
     "  beeswarm           every row's value per feature, coloured by the feature's value\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --output F         the plot; .svg, .png or .pdf\n"
-    "  --row I            waterfall: the row, from 0 (default 0)\n"
+    "  --row I            waterfall, force: the row, from 0 (default 0)\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
@@ -66,7 +68,7 @@ int cli_plot(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage_error("plot", "which plot? (waterfall, bar or beeswarm)");
+        return cli_usage_error("plot", "which plot? (waterfall, force, bar or beeswarm)");
     plot.kind = argv[optind];
     if (!explanation || !output)
         return cli_usage_error("plot", "--explanation and --output are required");

@@ -21,7 +21,7 @@ typedef struct {
 } plot_kind;
 
 static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar},
-                                  {"beeswarm", plot_beeswarm}};
+                                  {"beeswarm", plot_beeswarm}, {"force", plot_force}};
 
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error)
@@ -32,8 +32,8 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(options->kind, kinds[k].name) == 0) kind = &kinds[k];
     if (!kind)
-        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall, bar or "
-                        "beeswarm)",
+        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall, force, bar "
+                        "or beeswarm)",
                         options->kind);
     gbx_explanation_document *document;
     gbx_status status = gbx_explanation_document_read(explanation_path, &document, error);
@@ -50,7 +50,8 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
                           explanation_path, document->outputs, document->outputs == 1 ? "" : "s",
                           output);
-    else if (strcmp(kind->name, "waterfall") == 0 && options->row >= document->rows)
+    else if ((kind->draw == plot_waterfall || kind->draw == plot_force) &&
+             options->row >= document->rows)
         status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
                           "%zu", explanation_path, document->rows, document->rows - 1, options->row);
     gbx_feature_metadata *features = NULL;

@@ -41,5 +41,6 @@ void plot_order(const double *weight, size_t features, size_t *order);
 gbx_status plot_waterfall(const plot_request *request, gbx_error *error);
 gbx_status plot_bar(const plot_request *request, gbx_error *error);
 gbx_status plot_beeswarm(const plot_request *request, gbx_error *error);
+gbx_status plot_force(const plot_request *request, gbx_error *error);
 
 #endif

@@ -215,6 +215,74 @@ static void test_bar_lengths_follow_mean_magnitude(void **state)
     remove(path);
 }
 
+/* Force: the raising values make one red block ending at f(x), the lowering ones a blue
+ * block starting there, each segment as long as its value, largest next to f(x); the base
+ * value sits where the blocks' lengths say. */
+static void test_force_blocks_meet_at_prediction(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-force.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "force";
+    options.row = 3;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    size_t M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation) + 3 * M;
+    size_t *order = malloc(M * sizeof *order);
+    by_magnitude(values, M, order);
+    element raises[80], lowers[80], prediction[1], base[1];
+    size_t up = elements(svg, "rect", "segment raises", raises, 80);
+    size_t down = elements(svg, "rect", "segment lowers", lowers, 80);
+    assert_int_equal(elements(svg, "line", "prediction", prediction, 1), 1);
+    assert_int_equal(elements(svg, "line", "base", base, 1), 1);
+    size_t positive = 0, negative = 0;
+    for (size_t f = 0; f < M; f++) positive += values[f] > 0, negative += values[f] < 0;
+    assert_int_equal(up, positive);
+    assert_int_equal(down, negative);
+    /* Segments are drawn largest first from f(x) outward on each side. */
+    double at = prediction[0].x1, total_down = 0;
+    size_t i = 0, j = 0;
+    for (size_t rank = 0; rank < M; rank++) {
+        double v = values[order[rank]];
+        if (v > 0) {
+            const element *s = &raises[i++];
+            if (fabs(s->x + s->width - at) > 0.02) fail_msg("red segment %zu does not touch", i);
+            at = s->x;
+        }
+    }
+    at = prediction[0].x1;
+    for (size_t rank = 0; rank < M; rank++) {
+        double v = values[order[rank]];
+        if (v < 0) {
+            const element *s = &lowers[j++];
+            if (fabs(s->x - at) > 0.02) fail_msg("blue segment %zu does not touch", j);
+            at = s->x + s->width;
+            total_down += s->width;
+        }
+    }
+    /* Lengths in proportion to the values, one scale for both colours (from the largest
+     * raising value, the first red segment). */
+    double largest_up = 0;
+    for (size_t rank = 0; rank < M && largest_up == 0; rank++)
+        if (values[order[rank]] > 0) largest_up = values[order[rank]];
+    double scale = raises[0].width / largest_up;
+    i = j = 0;
+    for (size_t rank = 0; rank < M; rank++) {
+        double v = values[order[rank]];
+        const element *s = v > 0 ? &raises[i++] : v < 0 ? &lowers[j++] : NULL;
+        if (s && fabs(s->width - scale * fabs(v)) > 0.03)
+            fail_msg("segment for %.6f is %.2f long (%.2f per unit)", v, s->width, scale);
+    }
+    /* The base value: where the red block starts, moved right by the blue block's length. */
+    assert_true(fabs(base[0].x1 - (raises[up - 1].x + total_down)) < 0.05);
+    free(order);
+    free(svg);
+    remove(path);
+}
+
 /* Beeswarm: one dot per row and feature drawn, at its value on the axis (the dots' order
  * along the axis is the values' order), the highest feature value in red. */
 static void test_beeswarm_places_every_row(void **state)
@@ -373,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_waterfall_chains_from_base_to_prediction),
         cmocka_unit_test(test_bar_lengths_follow_mean_magnitude),
         cmocka_unit_test(test_beeswarm_places_every_row),
+        cmocka_unit_test(test_force_blocks_meet_at_prediction),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
     };
