@@ -107,7 +107,6 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
                         0.8, 0, "zero");
             for (size_t b = 0; b < rows_drawn; b++) {
                 double centre = TOP + ((double)b + 0.5) * ROW_HEIGHT;
-                long column = -1;
                 for (size_t r = 0; r < n; r++) {
                     double rest = 0;
                     for (size_t i = shown; b >= shown && i < M; i++)
@@ -115,8 +114,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
                     dots[r] = b < shown ? d->values[(r * K + k) * M + order[b]] : rest;
                 }
                 /* The feature's own values, when it is one of the data's columns. */
-                for (size_t j = 0; b < shown && d->data && j < d->columns && column < 0; j++)
-                    if (strcmp(d->column_names[j], d->feature_names[order[b]]) == 0) column = (long)j;
+                long column = b < shown ? plot_column(d, order[b]) : -1;
                 for (size_t r = 0; r < n; r++)
                     shade[r] = column >= 0 ? d->data[r * d->columns + (size_t)column] : NAN;
                 double p5 = percentile(shade, n, 5, scratch), p95 = percentile(shade, n, 95, scratch);

@@ -62,9 +62,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                             BAND_Y + BAND_HEIGHT, (canvas_colour){1, 1, 1}, 1.0, 0, "notch");
                 const gbx_feature_info *info = gbx_feature_metadata_find(request->features,
                                                                          d->feature_names[f]);
-                long column = -1;
-                for (size_t j = 0; d->data && j < d->columns && column < 0; j++)
-                    if (strcmp(d->column_names[j], d->feature_names[f]) == 0) column = (long)j;
+                long column = plot_column(d, f);
                 const char *name = gbx_feature_display(info, d->feature_names[f]);
                 if (column >= 0 && !isnan(d->data[r * d->columns + (size_t)column])) {
                     gbx_feature_format(info, d->data[r * d->columns + (size_t)column], number,

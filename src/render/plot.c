@@ -120,6 +120,13 @@ const char *plot_unit(const gbx_explanation_document *d)
     return "model output";
 }
 
+long plot_column(const gbx_explanation_document *d, size_t f)
+{
+    for (size_t j = 0; d->data && j < d->columns; j++)
+        if (strcmp(d->column_names[j], d->feature_names[f]) == 0) return (long)j;
+    return -1;
+}
+
 void plot_fit(canvas *c, char *text, double size, double width)
 {
     size_t length = strlen(text);

@@ -35,6 +35,8 @@ const char *plot_unit(const gbx_explanation_document *document);
 /* Shortens text in place (ending it with an ellipsis) until it is at most width wide; the
  * buffer must hold three bytes more than the text. */
 void plot_fit(canvas *c, char *text, double size, double width);
+/* The data column that explained feature f is (by name), or -1: no data, or a group. */
+long plot_column(const gbx_explanation_document *document, size_t f);
 /* Feature order by descending weight (ties by index), into order[features]. */
 void plot_order(const double *weight, size_t features, size_t *order);
 

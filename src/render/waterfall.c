@@ -49,9 +49,7 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
         const char *name = gbx_feature_display(info, d->feature_names[f]);
         char number[96];
         /* The data's value when the feature is one of its columns (not a group of them). */
-        long column = -1;
-        for (size_t j = 0; d->data && j < d->columns && column < 0; j++)
-            if (strcmp(d->column_names[j], d->feature_names[f]) == 0) column = (long)j;
+        long column = plot_column(d, f);
         double value = column >= 0 ? d->data[r * d->columns + (size_t)column] : NAN;
         if (!isnan(value)) {
             if (info) gbx_feature_format(info, value, number, sizeof number);
