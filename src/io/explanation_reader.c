@@ -48,12 +48,12 @@ static gbx_status names(const context *c, json_object *root, const char *key, si
     return GBX_OK;
 }
 
-/* A number, or NaN for null (a missing value in "data"). */
-static int number(json_object *v, double *out)
+/* A number, or NaN for null where missing values are allowed (the "data" rows). */
+static int number(json_object *v, int missing_allowed, double *out)
 {
     if (!v) {
         *out = NAN;
-        return 1;
+        return missing_allowed;
     }
     if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
         return 0;
@@ -92,7 +92,7 @@ static gbx_status numbers(const context *c, json_object *root, const char *key, 
             level[++d] = item;
             continue;
         }
-        if (!number(item, &(*out)[at++]))
+        if (!number(item, strcmp(key, "data") == 0, &(*out)[at++]))
             return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" holds something other than a "
                             "number", c->path, key);
         index[d]++;

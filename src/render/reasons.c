@@ -191,6 +191,19 @@ gbx_status reasons_write(const gbx_explanation_document *d, const reasons_option
     if (o->output >= 0 && (size_t)o->output >= K)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation has %zu outputs; there is no "
                         "output %ld", K, o->output);
+    /* The what-if re-evaluates the explained rows: the data must be those rows. */
+    if (o->data && gbx_data_rows(o->data) != d->rows)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "the data holds %zu rows, the explanation %zu; "
+                        "a what-if needs the rows that were explained", gbx_data_rows(o->data),
+                        d->rows);
+    for (size_t r = 0; o->data && d->data && d->columns == gbx_data_columns(o->data) && r < d->rows; r++)
+        for (size_t j = 0; j < d->columns; j++) {
+            double a = d->data[r * d->columns + j], b = gbx_data_values(o->data)[r * d->columns + j];
+            if (!(a == b || (isnan(a) && isnan(b)) || fabs(a - b) <= 1e-9 * fmax(1, fabs(b))))
+                return gbx_fail(error, GBX_ERR_MISMATCH, "row %zu of the data differs from the "
+                                "row the explanation holds (column %s); a what-if needs the rows "
+                                "that were explained", r, d->column_names[j]);
+        }
     if (o->row >= 0 && (size_t)o->row >= d->rows)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation holds %zu rows; there is no row "
                         "%ld", d->rows, o->row);

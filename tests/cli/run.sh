@@ -490,6 +490,9 @@ expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --features examp
 head -1 "$work/reasons.csv" | grep -q "^row,rank,feature,display,contribution,value,reason,what_if$" \
     || fail "reasons: CSV header"
 grep -q "points lower" "$work/reasons.csv" || fail "reasons: no what-if"
+head -3 "$data" > "$work/two_rows.csv"
+expect 2 "a what-if needs the rows that were explained" -- "$glassbox" reasons --explanation "$work/e.json" \
+    --model "$model" --data "$work/two_rows.csv"
 expect 2 "--adverse is higher or lower" -- "$glassbox" reasons --explanation "$work/e.json" --adverse up
 expect 2 "needs both --model and --data" -- "$glassbox" reasons --explanation "$work/e.json" --model "$model"
 expect 2 "one number conversion" -- "$glassbox" reasons --explanation "$work/e.json" \

@@ -432,6 +432,16 @@ static void test_bad_requests_are_refused(void **state)
     free(kept);
     free(whole);
     remove("/tmp/glassbox-test-cut.json");
+    /* A missing value is allowed in the data rows only, never in the values. */
+    f = fopen("/tmp/glassbox-test-null.json", "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"model\": {}, \"rows\": 1, "
+          "\"feature_names\": [\"a\"], \"output_names\": [\"y\"], \"values\": [[[null]]], "
+          "\"base_values\": [[0]], \"predictions\": [[0]]}", f);
+    fclose(f);
+    assert_int_not_equal(gbx_plot("/tmp/glassbox-test-null.json", &options, "/tmp/x.svg", &error),
+                         GBX_OK);
+    assert_non_null(strstr(error.message, "\"values\" holds something other than a number"));
+    remove("/tmp/glassbox-test-null.json");
     remove("/tmp/x.svg");
 }
 
