@@ -25,19 +25,9 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
         free(labels);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
-    for (size_t r = 0; r < n; r++)
-        for (size_t f = 0; f < M; f++) importance[f] += fabs(d->values[(r * K + k) * M + f]);
-    for (size_t f = 0; f < M; f++) importance[f] /= (double)n;
-    plot_order(importance, M, order);
-    size_t shown = M <= limit ? M : limit - 1, bars = shown + (shown < M);
+    size_t shown, bars = plot_rank_features(request, importance, order, labels, &shown);
     double rest = 0;
     for (size_t i = shown; i < M; i++) rest += importance[order[i]];
-    for (size_t b = 0; b < shown; b++) {
-        const char *column = d->feature_names[order[b]];
-        snprintf(labels[b], 160, "%s",
-                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
-    }
-    if (bars > shown) snprintf(labels[shown], 160, "Sum of %zu other features", M - shown);
 
     canvas *c = NULL;
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM, label_width = 0;

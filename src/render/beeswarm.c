@@ -61,10 +61,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
         free(labels);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
-    for (size_t r = 0; r < n; r++)
-        for (size_t f = 0; f < M; f++) importance[f] += fabs(d->values[(r * K + k) * M + f]);
-    plot_order(importance, M, order);
-    size_t shown = M <= limit ? M : limit - 1, rows_drawn = shown + (shown < M);
+    size_t shown, rows_drawn = plot_rank_features(request, importance, order, labels, &shown);
     /* The value range over every dot drawn (the folded row's sums included). */
     double low = INFINITY, high = -INFINITY;
     for (size_t r = 0; r < n; r++) {
@@ -76,12 +73,6 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
         }
         if (shown < M) low = fmin(low, rest), high = fmax(high, rest);
     }
-    for (size_t b = 0; b < shown; b++) {
-        const char *column = d->feature_names[order[b]];
-        snprintf(labels[b], 160, "%s",
-                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
-    }
-    if (rows_drawn > shown) snprintf(labels[shown], 160, "Sum of %zu other features", M - shown);
 
     canvas *c = NULL;
     double width = 680, height = TOP + (double)rows_drawn * ROW_HEIGHT + BOTTOM, label_width = 0;

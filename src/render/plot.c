@@ -120,6 +120,27 @@ const char *plot_unit(const gbx_explanation_document *d)
     return "model output";
 }
 
+size_t plot_rank_features(const plot_request *request, double *importance, size_t *order,
+                          char (*labels)[164], size_t *shown)
+{
+    const gbx_explanation_document *d = request->document;
+    size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
+    size_t limit = request->options->max_display ? request->options->max_display : 10;
+    for (size_t f = 0; f < M; f++) importance[f] = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < M; f++) importance[f] += fabs(d->values[(r * K + k) * M + f]);
+    for (size_t f = 0; f < M; f++) importance[f] /= (double)n;
+    plot_order(importance, M, order);
+    *shown = M <= limit ? M : limit - 1;
+    for (size_t b = 0; b < *shown; b++) {
+        const char *column = d->feature_names[order[b]];
+        snprintf(labels[b], 160, "%s",
+                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
+    }
+    if (*shown < M) snprintf(labels[*shown], 160, "Sum of %zu other features", M - *shown);
+    return *shown + (*shown < M);
+}
+
 long plot_column(const gbx_explanation_document *d, size_t f)
 {
     for (size_t j = 0; d->data && j < d->columns; j++)

@@ -35,6 +35,12 @@ const char *plot_unit(const gbx_explanation_document *document);
 /* Shortens text in place (ending it with an ellipsis) until it is at most width wide; the
  * buffer must hold three bytes more than the text. */
 void plot_fit(canvas *c, char *text, double size, double width);
+/* The global plots' rows: importance[f] = mean |value| over the rows, order[] the features by
+ * it, and the labels of the `shown` features drawn (max_display - 1 when there are more, the
+ * last label then naming the folded rest); returns the rows drawn. labels holds
+ * max_display entries of 164 bytes. */
+size_t plot_rank_features(const plot_request *request, double *importance, size_t *order,
+                          char (*labels)[164], size_t *shown);
 /* The data column that explained feature f is (by name), or -1: no data, or a group. */
 long plot_column(const gbx_explanation_document *document, size_t f);
 /* Feature order by descending weight (ties by index), into order[features]. */
