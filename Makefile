@@ -17,13 +17,16 @@ build: bootstrap
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build -j $(JOBS)
 
+# The report's test opens it in headless Chromium.
 test: build
+	@./scripts/bootstrap.sh chromium chromium-driver python3
 	@cd build && ctest --output-on-failure -j $(JOBS)
 
 demo: build
 	@./examples/demo.sh
 
 sanitize: bootstrap
+	@./scripts/bootstrap.sh chromium chromium-driver python3
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j $(JOBS)

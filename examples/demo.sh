@@ -28,5 +28,10 @@ print(next(i for i, p in enumerate(d['predictions']) if 1 / (1 + math.exp(-p[0])
 ./build/glassbox plot waterfall --explanation out/explanation_grouped.json --row "$declined" \
     --output out/declined_waterfall.svg
 ./build/glassbox plot bar --explanation out/explanation_grouped.json --output out/importance.png
+./build/glassbox report --explanation out/explanation.json --features examples/credit_features.json \
+    --groups examples/credit_groups.json --model examples/credit_model.json \
+    --data out/heldout_applicants.csv --title "Credit decisions: 200 held-out applicants" \
+    --output out/report.html 2>/dev/null
 echo
 echo "Plots: out/declined_waterfall.svg (applicant $declined), out/importance.png (all 200)"
+echo "Report: out/report.html (open it in a browser; it needs no network)"

@@ -362,21 +362,58 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
  *   waterfall  one row: bars from the base value to the prediction, the largest first, the
  *              rest folded into "N other features"
  *   force      one row: the values raising the output as one block, those lowering it as
- *              another, meeting at the prediction
- *   bar        mean |value| per feature over all rows
+ *              another, meeting at the prediction; with rows_last, many rows stacked side by
+ *              side (ordered by similarity or by output)
+ *   decision   one or many rows: lines from the base value up through the features to each
+ *              prediction
+ *   bar        mean |value| per feature over all rows, or per cohort of a data column
  *   beeswarm   every row's value per feature, coloured by the feature's own value
+ *   dependence one feature's value against its data value, coloured by another feature
+ *   heatmap    rows x features, the values as colours, rows ordered by similarity
+ *   histogram  one feature's distribution over the rows, the explained row marked
  * Red raises the output, blue lowers it (shap's colours). */
 typedef struct {
-    const char *kind;     /* "waterfall", "force", "bar" or "beeswarm" */
-    size_t row;           /* waterfall, force: the row (0-based) */
+    const char *kind;     /* "waterfall", "force", "decision", "bar", "beeswarm", "dependence",
+                             "heatmap" or "histogram" */
+    size_t row;           /* waterfall, force, decision, histogram: the row (0-based) */
+    size_t rows_last;     /* force, decision: with rows_last > row, the rows row..rows_last-1 */
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */
     size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */
     const char *features; /* feature metadata file (display names, units, formats), or NULL */
+    const char *feature;  /* dependence, histogram: the feature, by column or display name */
+    const char *color;    /* dependence: the colouring feature (NULL: the strongest
+                             interaction, as shap chooses it; "none": no colour) */
+    const char *cohort;   /* bar: a data column; one bar per feature and value of the column */
+    const char *order;    /* force over rows, heatmap: "similarity" (default), "output" or
+                             "original" */
 } gbx_plot_options;
 void gbx_plot_options_init(gbx_plot_options *options);
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error);
+
+/* ---- reports ----------------------------------------------------------------------------
+ * One self-contained HTML file (inline SVG, CSS and script; nothing fetched) from an
+ * explanation file: provenance (model SHA-256, method, parameters, seed, additivity error),
+ * global importance (bar, beeswarm), every row in a searchable, sortable, paged table with its
+ * principal reason, and a section per chosen row (waterfall, force, reasons in words,
+ * histograms of its top features with the row marked). */
+typedef struct {
+    const char *title;       /* NULL: "Explanation report" */
+    const char *features;    /* feature metadata file, or NULL */
+    const char *groups;      /* one-hot groups given as one reason each, or NULL */
+    const char *model;       /* with data: what-ifs in the reasons (both or neither) */
+    const char *data;        /* the explained rows (CSV) */
+    long output;             /* the output shown, by index; -1: the first */
+    const char *output_name; /* or by name */
+    size_t top;              /* reasons per row at most (0: 4) */
+    int adverse_lower;       /* the adverse outcome is a lower output */
+    size_t rows_first, rows_last; /* the rows given a section: [first, last); last 0: first+100 */
+    size_t sample;           /* rows in the beeswarm at most (0: 1000) */
+} gbx_report_options;
+void gbx_report_options_init(gbx_report_options *options);
+gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
+                      const char *output_path, gbx_error *error);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@ int cli_explain(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_reasons(int argc, char **argv);
+int cli_report_html(int argc, char **argv);
 
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */
 int cli_report(const gbx_error *error);
@@ -27,6 +28,8 @@ int cli_usage_error(const char *command, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 /* Parses a positive integer option value; returns 0 on failure. */
 int cli_parse_count(const char *text, long *out);
+/* Parses rows "A:B" (A to B-1) or one row "A" (from 0); returns 0 on failure. */
+int cli_parse_range(const char *text, size_t *first, size_t *last);
 /* Parses a positive number of seconds; 0 when it is not one. */
 int cli_parse_seconds(const char *text, double *out);
 

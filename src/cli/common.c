@@ -37,6 +37,26 @@ int cli_parse_count(const char *text, long *out)
     return 1;
 }
 
+int cli_parse_range(const char *text, size_t *first, size_t *last)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(text, &end, 10);
+    if (end == text || a < 0 || errno) return 0;
+    if (*end == 0) {
+        *first = (size_t)a;
+        *last = (size_t)a + 1;
+        return 1;
+    }
+    if (*end != ':') return 0;
+    const char *second = end + 1;
+    long b = strtol(second, &end, 10);
+    if (end == second || *end || b <= a || errno) return 0;
+    *first = (size_t)a;
+    *last = (size_t)b;
+    return 1;
+}
+
 /* One number, or one per channel (three), for --pixel-mean and --pixel-std. */
 static int parse_channels(const char *text, double *out, int positive)
 {

@@ -9,8 +9,9 @@ static const cli_command commands[] = {
     {"predict", "model predictions for the rows of a CSV file", cli_predict},
     {"explain", "SHAP values for the rows of a CSV file", cli_explain},
     {"summary", "a readable table of an explanation file's first rows", cli_summary},
-    {"plot", "draws an explanation file: waterfall, force, bar, beeswarm (SVG, PNG, PDF)", cli_plot},
+    {"plot", "draws an explanation file: waterfall, force, bar, beeswarm... (SVG, PNG, PDF)", cli_plot},
     {"reasons", "the principal reasons for each row's adverse outcome, in words", cli_reasons},
+    {"report", "one self-contained HTML report of an explanation file", cli_report_html},
 };
 
 static void usage(FILE *out)

@@ -14,10 +14,12 @@ static const char help[] =
     "  force              one row: the features raising and lowering the output, pushing\n"
     "                     against each other at f(x)\n"
     "  bar                mean |value| of each feature over the rows\n"
-    "  beeswarm           every row's value per feature, coloured by the feature's value\n\n"
+    "  beeswarm           every row's value per feature, coloured by the feature's value\n"
+    "  histogram          one feature's distribution over the rows, --row marked\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --output F         the plot; .svg, .png or .pdf\n"
-    "  --row I            waterfall, force: the row, from 0 (default 0)\n"
+    "  --row I            waterfall, force, histogram: the row, from 0 (default 0)\n"
+    "  --feature F        histogram: the feature, by column or display name\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
@@ -29,7 +31,8 @@ int cli_plot(int argc, char **argv)
         {"explanation", required_argument, 0, 'e'}, {"output", required_argument, 0, 'o'},
         {"row", required_argument, 0, 'r'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
-        {"features", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
     const char *explanation = NULL, *output = NULL, *output_name = NULL;
@@ -42,6 +45,7 @@ int cli_plot(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'O': output_name = optarg; break;
         case 'F': plot.features = optarg; break;
+        case 'f': plot.feature = optarg; break;
         case 'r':
             if (strcmp(optarg, "0") == 0) number = 0;
             else if (!cli_parse_count(optarg, &number))
@@ -68,7 +72,7 @@ int cli_plot(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage_error("plot", "which plot? (waterfall, force, bar or beeswarm)");
+        return cli_usage_error("plot", "which plot? (see glassbox plot --help)");
     plot.kind = argv[optind];
     if (!explanation || !output)
         return cli_usage_error("plot", "--explanation and --output are required");

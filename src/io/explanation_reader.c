@@ -106,6 +106,105 @@ static size_t count_of(json_object *array)
                                                                 : 0;
 }
 
+static void free_names(char **names, size_t count)
+{
+    for (size_t i = 0; names && i < count; i++) free(names[i]);
+    free(names);
+}
+
+static char **copy_names(char *const *names, size_t count)
+{
+    char **copy = gbx_calloc(count ? count : 1, sizeof(char *));
+    for (size_t i = 0; copy && i < count; i++)
+        if (!(copy[i] = gbx_strdup(names[i]))) {
+            free_names(copy, i);
+            return NULL;
+        }
+    return copy;
+}
+
+/* Each listed row's `width` numbers from source into a new array. */
+static double *copy_rows(const double *source, size_t width, const size_t *rows, size_t count)
+{
+    if (!source) return NULL;
+    double *copy = gbx_malloc_array(count * width > 0 ? count * width : 1, sizeof(double));
+    for (size_t i = 0; copy && i < count; i++)
+        memcpy(copy + i * width, source + rows[i] * width, width * sizeof(double));
+    return copy;
+}
+
+gbx_status gbx_explanation_document_subset(const gbx_explanation_document *d, const size_t *rows,
+                                           size_t count, gbx_explanation_document **out,
+                                           gbx_error *error)
+{
+    *out = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] >= d->rows)
+            return gbx_fail(error, GBX_ERR_USAGE, "there is no row %zu", rows[i]);
+    gbx_explanation_document *s = calloc(1, sizeof *s);
+    if (!s) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    size_t K = d->outputs;
+    *s = (gbx_explanation_document){
+        .method = gbx_strdup(d->method), .model_type = gbx_strdup(d->model_type),
+        .objective = gbx_strdup(d->objective), .output_space = gbx_strdup(d->output_space),
+        .model_sha256 = gbx_strdup(d->model_sha256), .parameters = gbx_strdup(d->parameters),
+        .seed = gbx_strdup(d->seed), .version = gbx_strdup(d->version), .rows = count,
+        .outputs = K, .features = d->features, .columns = d->columns,
+        .feature_names = copy_names(d->feature_names, d->features),
+        .output_names = copy_names(d->output_names, K),
+        .column_names = copy_names(d->column_names, d->columns),
+        .values = copy_rows(d->values, K * d->features, rows, count),
+        .base_values = copy_rows(d->base_values, K, rows, count),
+        .predictions = copy_rows(d->predictions, K, rows, count),
+        .data = copy_rows(d->data, d->columns, rows, count),
+        .explained = copy_rows(d->explained, 1, rows, count)};
+    if (!s->method || !s->model_type || !s->objective || !s->output_space || !s->model_sha256 ||
+        !s->parameters || !s->seed || !s->version || !s->feature_names || !s->output_names ||
+        !s->column_names || !s->values || !s->base_values || !s->predictions ||
+        (d->data && !s->data) || (d->explained && !s->explained)) {
+        gbx_explanation_document_free(s);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    *out = s;
+    return GBX_OK;
+}
+
+gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *d,
+                                            const size_t *group_of_feature,
+                                            const char *const *group_names, size_t groups,
+                                            gbx_explanation_document **out, gbx_error *error)
+{
+    *out = NULL;
+    for (size_t f = 0; f < d->features; f++)
+        if (group_of_feature[f] >= groups)
+            return gbx_fail(error, GBX_ERR_USAGE, "feature %zu has no group", f);
+    size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
+    if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < d->rows; r++) all[r] = r;
+    gbx_explanation_document *g;
+    gbx_status status = gbx_explanation_document_subset(d, all, d->rows, &g, error);
+    free(all);
+    if (status != GBX_OK) return status;
+    size_t K = d->outputs, M = d->features;
+    double *values = gbx_calloc(d->rows * K * groups + 1, sizeof(double));
+    char **names = copy_names((char *const *)group_names, groups);
+    if (!values || !names) {
+        free(values);
+        free_names(names, groups);
+        gbx_explanation_document_free(g);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t rk = 0; rk < d->rows * K; rk++)
+        for (size_t f = 0; f < M; f++) values[rk * groups + group_of_feature[f]] += d->values[rk * M + f];
+    free(g->values);
+    free_names(g->feature_names, g->features);
+    g->values = values;
+    g->feature_names = names;
+    g->features = groups;
+    *out = g;
+    return GBX_OK;
+}
+
 gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_document **out,
                                          gbx_error *error)
 {
@@ -143,6 +242,13 @@ gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_docum
     d->model_type = string_of(model, "type");
     d->objective = string_of(model, "objective");
     d->output_space = string_of(model, "output");
+    d->model_sha256 = string_of(model, "sha256");
+    d->version = string_of(root, "glassbox_version");
+    json_object *parameters = member(root, "parameters"), *seed = member(root, "seed");
+    d->parameters = gbx_strdup(parameters && json_object_is_type(parameters, json_type_object)
+                                   ? json_object_to_json_string_ext(parameters, JSON_C_TO_STRING_SPACED)
+                                   : "{}");
+    d->seed = gbx_strdup(seed && json_object_is_type(seed, json_type_int) ? json_object_get_string(seed) : "");
     json_object *rows = member(root, "rows");
     d->rows = rows && json_object_is_type(rows, json_type_int) && json_object_get_int64(rows) > 0
                   ? (size_t)json_object_get_int64(rows) : 0;
@@ -150,7 +256,8 @@ gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_docum
     d->outputs = count_of(member(root, "output_names"));
     json_object *columns = member(root, "data_columns");
     d->columns = columns ? count_of(columns) : d->features;
-    if (!d->method || !d->model_type || !d->objective || !d->output_space)
+    if (!d->method || !d->model_type || !d->objective || !d->output_space || !d->model_sha256 ||
+        !d->version || !d->parameters || !d->seed)
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     else if (!d->rows || !d->features || !d->outputs)
         status = gbx_fail(error, GBX_ERR_PARSE, "%s: the file explains no rows, features or "
@@ -178,11 +285,6 @@ gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_docum
     return GBX_OK;
 }
 
-static void free_names(char **names, size_t count)
-{
-    for (size_t i = 0; names && i < count; i++) free(names[i]);
-    free(names);
-}
 
 void gbx_explanation_document_free(gbx_explanation_document *d)
 {
@@ -191,6 +293,10 @@ void gbx_explanation_document_free(gbx_explanation_document *d)
     free(d->model_type);
     free(d->objective);
     free(d->output_space);
+    free(d->model_sha256);
+    free(d->parameters);
+    free(d->seed);
+    free(d->version);
     free_names(d->feature_names, d->features);
     free_names(d->output_names, d->outputs);
     free_names(d->column_names, d->columns);

@@ -10,6 +10,10 @@ typedef struct {
     char *model_type;    /* "xgboost", "onnx", ... */
     char *objective;     /* the model's objective or operator, "" when unknown */
     char *output_space;  /* "margin", "probability", "prediction", ... */
+    char *model_sha256;  /* "" when absent, as the strings below */
+    char *parameters;    /* the method's parameters as JSON text ("{}" when absent) */
+    char *seed;          /* the seed as written */
+    char *version;       /* the glassbox that wrote the file */
     size_t rows, outputs, features, columns;
     char **feature_names;   /* [features] */
     char **output_names;    /* [outputs]; "predicted" when each row explains its own */
@@ -24,6 +28,16 @@ typedef struct {
 /* Reads path; the error names the file and what is wrong with it. */
 gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_document **out,
                                          gbx_error *error);
+/* A copy holding only the given rows (in that order), for plots drawn over a sample. */
+gbx_status gbx_explanation_document_subset(const gbx_explanation_document *document,
+                                           const size_t *rows, size_t count,
+                                           gbx_explanation_document **out, gbx_error *error);
+/* A copy with feature f's values summed into group_of_feature[f] (< groups, named
+ * group_names), as `explain --groups` would have written it; the data keeps its columns. */
+gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *document,
+                                            const size_t *group_of_feature,
+                                            const char *const *group_names, size_t groups,
+                                            gbx_explanation_document **out, gbx_error *error);
 void gbx_explanation_document_free(gbx_explanation_document *document);
 
 #endif

@@ -31,7 +31,7 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
 
     canvas *c = NULL;
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM, label_width = 0;
-    gbx_status status = canvas_open(request->path, width, height, &c, error);
+    gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < bars; b++) {
         plot_fit(c, labels[b], 10, 260);
         double w = canvas_text_width(c, labels[b], 10, 0);
@@ -61,7 +61,7 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
         }
         snprintf(unit, sizeof unit, "mean |value| (%s)", plot_unit(d));
         plot_draw_axis(c, &axis, TOP + (double)bars * ROW_HEIGHT + 4, unit);
-        status = canvas_close(c, error);
+        status = plot_close(request, c, error);
     }
     free(importance);
     free(order);

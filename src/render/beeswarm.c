@@ -76,7 +76,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
 
     canvas *c = NULL;
     double width = 680, height = TOP + (double)rows_drawn * ROW_HEIGHT + BOTTOM, label_width = 0;
-    gbx_status status = canvas_open(request->path, width, height, &c, error);
+    gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
         plot_fit(c, labels[b], 10, 240);
         label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
@@ -145,7 +145,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
             canvas_text(c, bar_x + 4, bar_bottom + 12, "Low", 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-label");
             snprintf(unit, sizeof unit, "value (%s): effect on the output", plot_unit(d));
             plot_draw_axis(c, &axis, TOP + (double)rows_drawn * ROW_HEIGHT + 4, unit);
-            status = canvas_close(c, error);
+            status = plot_close(request, c, error);
         }
     }
     free(importance), free(order), free(dots), free(shade), free(scratch), free(by_value);

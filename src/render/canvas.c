@@ -78,9 +78,10 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
                        gbx_error *error)
 {
     *out = NULL;
-    size_t length = strlen(path);
+    size_t length = path ? strlen(path) : 0;
     format kind;
-    if (length > 4 && strcasecmp(path + length - 4, ".svg") == 0) kind = FORMAT_SVG;
+    if (!path) kind = FORMAT_SVG;
+    else if (length > 4 && strcasecmp(path + length - 4, ".svg") == 0) kind = FORMAT_SVG;
     else if (length > 4 && strcasecmp(path + length - 4, ".png") == 0) kind = FORMAT_PNG;
     else if (length > 4 && strcasecmp(path + length - 4, ".pdf") == 0) kind = FORMAT_PDF;
     else
@@ -90,13 +91,13 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
     c->kind = kind;
     c->width = width;
     c->height = height;
-    c->path = gbx_strdup(path);
-    c->temporary = malloc(length + 16);
-    if (!c->path || !c->temporary) {
+    c->path = path ? gbx_strdup(path) : NULL;
+    c->temporary = path ? malloc(length + 16) : NULL;
+    if (path && (!c->path || !c->temporary)) {
         canvas_discard(c);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
-    snprintf(c->temporary, length + 16, "%s.partial", path);
+    if (path) snprintf(c->temporary, length + 16, "%s.partial", path);
     c->measure_surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
     c->measure = cairo_create(c->measure_surface);
     if (kind == FORMAT_SVG) {
@@ -105,7 +106,9 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
             canvas_discard(c);
             return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         }
-        fprintf(c->svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/"
+        /* Text kept in memory is inlined in HTML, where an XML declaration does not belong. */
+        if (path) fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", c->svg);
+        fprintf(c->svg, "<svg xmlns=\"http://www.w3.org/"
                 "2000/svg\" width=\"%.2fpt\" height=\"%.2fpt\" viewBox=\"0 0 %.2f %.2f\" "
                 "font-family=\"%s, Verdana, sans-serif\">\n<rect class=\"background\" x=\"0\" "
                 "y=\"0\" width=\"%.2f\" height=\"%.2f\" fill=\"#ffffff\"/>\n", width, height,
@@ -252,6 +255,20 @@ void canvas_text(canvas *c, double x, double y, const char *text, double size, i
     cairo_move_to(c->cr, align == CANVAS_LEFT ? x : align == CANVAS_CENTRE ? x - width / 2
                                                                           : x - width, y);
     cairo_show_text(c->cr, text);
+}
+
+gbx_status canvas_close_text(canvas *c, char **text, gbx_error *error)
+{
+    *text = NULL;
+    fputs("</svg>\n", c->svg);
+    int failed = fclose(c->svg) != 0;
+    c->svg = NULL;
+    if (!failed) {
+        *text = c->svg_text;
+        c->svg_text = NULL;
+    }
+    canvas_discard(c);
+    return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory") : GBX_OK;
 }
 
 gbx_status canvas_close(canvas *c, gbx_error *error)

@@ -19,7 +19,8 @@ extern const canvas_colour CANVAS_RAISES, CANVAS_LOWERS, CANVAS_TEXT, CANVAS_MUT
 
 typedef enum { CANVAS_LEFT, CANVAS_CENTRE, CANVAS_RIGHT } canvas_align;
 
-/* A canvas for path (.svg, .png or .pdf), written when closed. */
+/* A canvas for path (.svg, .png or .pdf), written when closed; path NULL keeps an SVG in
+ * memory, for canvas_close_text. */
 gbx_status canvas_open(const char *path, double width, double height, canvas **out,
                        gbx_error *error);
 /* role: what the shape is ("bar positive", "label"...), kept as the SVG element's class. */
@@ -40,6 +41,8 @@ void canvas_text(canvas *c, double x, double y, const char *text, double size, i
 double canvas_text_width(canvas *c, const char *text, double size, int bold);
 /* Writes the file (to a temporary name, renamed into place) and frees the canvas. */
 gbx_status canvas_close(canvas *c, gbx_error *error);
+/* Hands over an in-memory canvas's SVG (the caller frees it) and frees the canvas. */
+gbx_status canvas_close_text(canvas *c, char **text, gbx_error *error);
 /* Frees the canvas without writing anything. */
 void canvas_discard(canvas *c);
 

@@ -35,7 +35,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
     plot_order(magnitude, M, order);
     canvas *c = NULL;
     double width = 760, height = 190;
-    gbx_status status = canvas_open(request->path, width, height, &c, error);
+    gbx_status status = plot_open(request, width, height, &c, error);
     if (status == GBX_OK) {
         double low = fmin(prediction - raised, base), high = fmax(prediction + lowered, base);
         plot_axis axis = plot_axis_for(low, high, 30, width - 30);
@@ -94,7 +94,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                     "base-label");
         canvas_text(c, 16, height - 12, "red: raises the output, blue: lowers it", 8.5, 0,
                     CANVAS_LEFT, CANVAS_MUTED, "legend");
-        status = canvas_close(c, error);
+        status = plot_close(request, c, error);
     }
     free(magnitude);
     free(order);

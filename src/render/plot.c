@@ -21,7 +21,8 @@ typedef struct {
 } plot_kind;
 
 static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar},
-                                  {"beeswarm", plot_beeswarm}, {"force", plot_force}};
+                                  {"beeswarm", plot_beeswarm}, {"force", plot_force},
+                                  {"histogram", plot_histogram}};
 
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error)
@@ -31,10 +32,14 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
     const plot_kind *kind = NULL;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(options->kind, kinds[k].name) == 0) kind = &kinds[k];
-    if (!kind)
-        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (waterfall, force, bar "
-                        "or beeswarm)",
-                        options->kind);
+    if (!kind) {
+        char names[200] = "";
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     k ? ", " : "", kinds[k].name);
+        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (%s)", options->kind,
+                        names);
+    }
     gbx_explanation_document *document;
     gbx_status status = gbx_explanation_document_read(explanation_path, &document, error);
     if (status != GBX_OK) return status;
@@ -50,7 +55,8 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
                           explanation_path, document->outputs, document->outputs == 1 ? "" : "s",
                           output);
-    else if ((kind->draw == plot_waterfall || kind->draw == plot_force) &&
+    else if ((kind->draw == plot_waterfall || kind->draw == plot_force ||
+              kind->draw == plot_histogram) &&
              options->row >= document->rows)
         status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
                           "%zu", explanation_path, document->rows, document->rows - 1, options->row);
@@ -59,12 +65,23 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         status = gbx_feature_metadata_read(options->features, &features, error);
     if (status == GBX_OK) {
         plot_request request = {document, output >= 0 ? (size_t)output : 0, output >= 0,
-                                options, features, output_path};
+                                options, features, output_path, NULL};
         status = kind->draw(&request, error);
     }
     gbx_feature_metadata_free(features);
     gbx_explanation_document_free(document);
     return status;
+}
+
+gbx_status plot_open(const plot_request *request, double width, double height, canvas **out,
+                     gbx_error *error)
+{
+    return canvas_open(request->svg ? NULL : request->path, width, height, out, error);
+}
+
+gbx_status plot_close(const plot_request *request, canvas *c, gbx_error *error)
+{
+    return request->svg ? canvas_close_text(c, request->svg, error) : canvas_close(c, error);
 }
 
 double plot_x(const plot_axis *axis, double value)
@@ -93,10 +110,7 @@ void plot_number(double value, char *out, size_t size)
 void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *title)
 {
     canvas_line(c, axis->left, y, axis->right, y, CANVAS_MUTED, 0.8, 0, "axis");
-    /* Steps of 1, 2 or 5 times a power of ten, about six of them across. */
-    double span = axis->high - axis->low, raw = span / 6, power = pow(10, floor(log10(raw)));
-    double step = raw / power < 1.5 ? power : raw / power < 3.5 ? 2 * power
-                : raw / power < 7.5 ? 5 * power : 10 * power;
+    double step = plot_step(axis->high - axis->low, 6);
     for (double tick = ceil(axis->low / step) * step; tick <= axis->high + step * 1e-9; tick += step) {
         double x = plot_x(axis, tick);
         char label[32];
@@ -107,6 +121,58 @@ void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *titl
     if (title)
         canvas_text(c, (axis->left + axis->right) / 2, y + 32, title, 10, 0, CANVAS_CENTRE,
                     CANVAS_TEXT, "axis-title");
+}
+
+double plot_step(double span, double count)
+{
+    double raw = span / count, power = pow(10, floor(log10(raw)));
+    return raw / power < 1.5 ? power : raw / power < 3.5 ? 2 * power
+         : raw / power < 7.5 ? 5 * power : 10 * power;
+}
+
+void plot_draw_vertical_axis(canvas *c, double x, double y_bottom, double y_top, double low,
+                             double high, const char *title)
+{
+    canvas_line(c, x, y_bottom, x, y_top, CANVAS_MUTED, 0.8, 0, "axis");
+    double step = plot_step(high - low, 5);
+    for (double tick = ceil(low / step) * step; tick <= high + step * 1e-9; tick += step) {
+        double y = y_bottom - (tick - low) / (high - low) * (y_bottom - y_top);
+        char label[32];
+        plot_number(fabs(tick) < step * 1e-9 ? 0.0 : tick, label, sizeof label);
+        canvas_line(c, x - 4, y, x, y, CANVAS_MUTED, 0.8, 0, "tick");
+        canvas_text(c, x - 6, y + 3, label, 9, 0, CANVAS_RIGHT, CANVAS_MUTED, "tick-label");
+    }
+    if (title)
+        canvas_text(c, x, y_top - 10, title, 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "axis-title");
+}
+
+gbx_status plot_find_feature(const plot_request *request, const char *name, size_t *feature,
+                             gbx_error *error)
+{
+    const gbx_explanation_document *d = request->document;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t f = 0; f < d->features; f++)
+            if (strcmp(pass ? plot_feature_label(request, f) : d->feature_names[f], name) == 0) {
+                *feature = f;
+                return GBX_OK;
+            }
+    /* Most misses are a wrong case or part of a name: list the features that contain it. */
+    char choices[600] = "";
+    size_t used = 0, listed = 0;
+    for (size_t f = 0; f < d->features && used + 80 < sizeof choices; f++)
+        if (strcasestr(d->feature_names[f], name) ||
+            strcasestr(plot_feature_label(request, f), name)) {
+            used += (size_t)snprintf(choices + used, sizeof choices - used, "%s\"%s\"",
+                                     listed++ ? ", " : "", d->feature_names[f]);
+        }
+    return gbx_fail(error, GBX_ERR_USAGE, "the explanation has no feature \"%s\"%s%s%s", name,
+                    listed ? " (did you mean " : "", choices, listed ? "?)" : "");
+}
+
+const char *plot_feature_label(const plot_request *request, size_t f)
+{
+    const char *column = request->document->feature_names[f];
+    return gbx_feature_display(gbx_feature_metadata_find(request->features, column), column);
 }
 
 const char *plot_unit(const gbx_explanation_document *d)

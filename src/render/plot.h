@@ -16,12 +16,18 @@ typedef struct {
     const gbx_plot_options *options;
     const gbx_feature_metadata *features; /* or NULL */
     const char *path;
+    char **svg; /* when set, the plot is kept here as SVG text instead of written to path */
 } plot_request;
 
 /* A horizontal value axis mapped onto [left, right] points. */
 typedef struct {
     double low, high, left, right;
 } plot_axis;
+
+/* The request's canvas: its file, or SVG text in memory. */
+gbx_status plot_open(const plot_request *request, double width, double height, canvas **out,
+                     gbx_error *error);
+gbx_status plot_close(const plot_request *request, canvas *c, gbx_error *error);
 
 double plot_x(const plot_axis *axis, double value);
 /* An axis covering [low, high] with a little room on both sides. */
@@ -43,6 +49,17 @@ size_t plot_rank_features(const plot_request *request, double *importance, size_
                           char (*labels)[164], size_t *shown);
 /* The data column that explained feature f is (by name), or -1: no data, or a group. */
 long plot_column(const gbx_explanation_document *document, size_t f);
+/* The explained feature called name (its column or display name), or an error naming the
+ * closest choices. */
+gbx_status plot_find_feature(const plot_request *request, const char *name, size_t *feature,
+                             gbx_error *error);
+/* The feature's label: its display name. */
+const char *plot_feature_label(const plot_request *request, size_t feature);
+/* A round step (1, 2 or 5 times a power of ten) giving about `count` steps over span. */
+double plot_step(double span, double count);
+/* Ticks and labels of a vertical axis at x from low (at y_bottom) to high (at y_top). */
+void plot_draw_vertical_axis(canvas *c, double x, double y_bottom, double y_top, double low,
+                             double high, const char *title);
 /* Feature order by descending weight (ties by index), into order[features]. */
 void plot_order(const double *weight, size_t features, size_t *order);
 
@@ -50,5 +67,6 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error);
 gbx_status plot_bar(const plot_request *request, gbx_error *error);
 gbx_status plot_beeswarm(const plot_request *request, gbx_error *error);
 gbx_status plot_force(const plot_request *request, gbx_error *error);
+gbx_status plot_histogram(const plot_request *request, gbx_error *error);
 
 #endif

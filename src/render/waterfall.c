@@ -64,7 +64,7 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
     canvas *c = NULL;
     double label_width = 0;
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM;
-    gbx_status status = canvas_open(request->path, width, height, &c, error);
+    gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < bars; b++) {
         plot_fit(c, labels[b], 10, 260); /* long names keep room for the bars */
         double w = canvas_text_width(c, labels[b], 10, 0);
@@ -122,7 +122,7 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
         plot_draw_axis(c, &axis, bottom + 4, NULL);
         canvas_text(c, plot_x(&axis, base), bottom + 36, text, 10, 1, CANVAS_CENTRE, CANVAS_TEXT,
                     "base-label");
-        status = canvas_close(c, error);
+        status = plot_close(request, c, error);
     }
     free(labels);
     free(magnitude);

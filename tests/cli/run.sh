@@ -27,7 +27,7 @@ expect() {
 }
 
 expect 0 "" -- "$glassbox" --help
-for command in predict explain summary; do
+for command in predict explain summary plot reasons report; do
     expect 0 "" -- "$glassbox" "$command" --help
     grep -q "usage: glassbox $command" "$work/stdout" || fail "$command --help prints no usage"
 done
@@ -497,6 +497,19 @@ expect 2 "--adverse is higher or lower" -- "$glassbox" reasons --explanation "$w
 expect 2 "needs both --model and --data" -- "$glassbox" reasons --explanation "$work/e.json" --model "$model"
 expect 2 "one number conversion" -- "$glassbox" reasons --explanation "$work/e.json" \
     --features tests/cli/bad_features.json
+# The HTML report: one file, the rows and sections asked for, clear errors.
+expect 0 "" -- "$glassbox" report --explanation "$work/e.json" --features examples/credit_features.json \
+    --groups examples/credit_groups.json --rows 2:4 --output "$work/report.html"
+[ "$(grep -c '<article class="row-section"' "$work/report.html")" -eq 2 ] || fail "report: expected 2 sections"
+expect 0 "" -- "$glassbox" plot histogram --explanation "$work/e.json" --feature Age --row 2 --output "$work/h.pdf"
+expect 2 "a histogram needs --feature" -- "$glassbox" plot histogram --explanation "$work/e.json" --output "$work/h.svg"
+expect 2 "--rows needs A:B" -- "$glassbox" report --explanation "$work/e.json" --rows 5:2 --output "$work/r.html"
+expect 2 "no details for rows 99999" -- "$glassbox" report --explanation "$work/e.json" --rows 99999 \
+    --output "$work/r.html"
+expect 2 "--explanation and --output are required" -- "$glassbox" report --explanation "$work/e.json"
+expect 2 "a what-if needs both --model and --data" -- "$glassbox" report --explanation "$work/e.json" \
+    --model "$model" --output "$work/r.html"
+[ ! -e "$work/r.html" ] && [ ! -e "$work/r.html.partial" ] || fail "report: a failed report left a file"
 # Images: a folder of PNG/JPEG files is one row per file, in name order.
 expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
     --output "$work/images.csv"

@@ -394,6 +394,92 @@ static void test_png_and_pdf_are_drawn(void **state)
     remove("/tmp/glassbox-test-bar.pdf");
 }
 
+/* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
+ * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
+ * and the marker is coloured by the sign of the row's value for the feature. */
+static void test_histogram_counts_rows(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-histogram.svg";
+    size_t n = gbx_explanation_rows(explanation), M = gbx_explanation_features(explanation);
+    const double *x = gbx_data_values(data), *values = gbx_explanation_values(explanation);
+    long rate = -1, amount = -1;
+    for (size_t j = 0; j < M; j++) {
+        if (strcmp(gbx_model_feature_name(model, j), "InstallmentRatePercentage") == 0) rate = (long)j;
+        if (strcmp(gbx_model_feature_name(model, j), "Amount") == 0) amount = (long)j;
+    }
+    assert_true(rate >= 0 && amount >= 0);
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "histogram";
+    options.row = 7;
+    options.feature = "InstallmentRatePercentage";
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    element bins[40], ticks[40], marker[1];
+    size_t count = elements(svg, "rect", "bin", bins, 40);
+    assert_int_equal(count, 4); /* the instalment rate is 1, 2, 3 or 4 */
+    /* The value labels come first, then the count axis's. */
+    assert_true(elements(svg, "text", "tick-label", ticks, 40) > 4);
+    size_t per_value[5] = {0};
+    for (size_t r = 0; r < n; r++) per_value[(size_t)x[r * M + (size_t)rate]]++;
+    double per_row = bins[0].height / (double)per_value[1];
+    for (size_t b = 0; b < 4; b++) {
+        char label[8];
+        snprintf(label, sizeof label, "%zu", b + 1);
+        assert_string_equal(ticks[b].text, label);
+        if (fabs(bins[b].height - per_row * (double)per_value[b + 1]) > 0.02)
+            fail_msg("bar %zu is %.2f high for %zu rows", b, bins[b].height, per_value[b + 1]);
+        assert_true(bins[b].x > (b ? bins[b - 1].x : 0));
+    }
+    size_t marked = (size_t)x[7 * M + (size_t)rate] - 1;
+    assert_string_equal(bins[marked].role, "bin marked");
+    for (size_t b = 0; b < 4; b++)
+        if (b != marked) assert_string_equal(bins[b].role, "bin");
+    assert_int_equal(elements(svg, "line", "marker", marker, 1), 1);
+    const char *stroke = strstr(strstr(svg, "<line class=\"marker\""), "stroke=\"") + 8;
+    assert_memory_equal(stroke, values[7 * M + (size_t)rate] >= 0 ? "#ff0051" : "#008bfb", 7);
+    assert_true(marker[0].x1 > bins[marked].x && marker[0].x1 < bins[marked].x + bins[marked].width);
+    free(svg);
+
+    /* Many values: binned; the heights add up to every row, the marker inside its bar. */
+    options.feature = "Amount";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    svg = read_text(path);
+    count = elements(svg, "rect", "bin", bins, 40);
+    assert_true(count >= 8 && count <= 30);
+    double tallest = 0, total = 0;
+    for (size_t b = 0; b < count; b++) total += bins[b].height, tallest = fmax(tallest, bins[b].height);
+    size_t most = 0;
+    double low = INFINITY, high = -INFINITY;
+    for (size_t r = 0; r < n; r++) low = fmin(low, x[r * M + (size_t)amount]), high = fmax(high, x[r * M + (size_t)amount]);
+    size_t *counts = calloc(count, sizeof *counts);
+    for (size_t r = 0; r < n; r++) {
+        size_t b = (size_t)fmin((double)count - 1, floor((x[r * M + (size_t)amount] - low) / (high - low) * (double)count));
+        if (++counts[b] > most) most = counts[b];
+    }
+    for (size_t b = 0; b < count; b++)
+        if (fabs(bins[b].height - tallest * (double)counts[b] / (double)most) > 0.02)
+            fail_msg("bin %zu is %.2f high for %zu rows", b, bins[b].height, counts[b]);
+    assert_true(fabs(total / tallest * (double)most - (double)n) < 0.5);
+    assert_int_equal(elements(svg, "line", "marker", marker, 1), 1);
+    size_t at = 0;
+    for (size_t b = 0; b < count; b++)
+        if (strcmp(bins[b].role, "bin marked") == 0) at = b;
+    assert_true(marker[0].x1 >= bins[at].x - 0.5 && marker[0].x1 <= bins[at].x + bins[at].width + 0.5);
+    free(counts);
+    free(svg);
+    remove(path);
+
+    options.feature = "amount";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no feature \"amount\" (did you mean \"Amount\""));
+    options.feature = NULL;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "--feature"));
+}
+
 static void test_bad_requests_are_refused(void **state)
 {
     (void)state;
@@ -452,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_bar_lengths_follow_mean_magnitude),
         cmocka_unit_test(test_beeswarm_places_every_row),
         cmocka_unit_test(test_force_blocks_meet_at_prediction),
+        cmocka_unit_test(test_histogram_counts_rows),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
     };
