@@ -12,13 +12,17 @@ static const char help[] =
     "kinds:\n"
     "  waterfall          one row: bars from the base value E[f(X)] to the prediction f(x)\n"
     "  force              one row: the features raising and lowering the output, pushing\n"
-    "                     against each other at f(x)\n"
+    "                     against each other at f(x); with --rows A:B, the rows side by side\n"
+    "  decision           one row or --rows A:B: lines from the base value up through the\n"
+    "                     features to each prediction\n"
     "  bar                mean |value| of each feature over the rows\n"
     "  beeswarm           every row's value per feature, coloured by the feature's value\n"
     "  histogram          one feature's distribution over the rows, --row marked\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --output F         the plot; .svg, .png or .pdf\n"
-    "  --row I            waterfall, force, histogram: the row, from 0 (default 0)\n"
+    "  --row I            waterfall, force, decision, histogram: the row, from 0 (default 0)\n"
+    "  --rows A:B         force, decision: rows A to B-1\n"
+    "  --order O          force over rows: similarity (default), output or original\n"
     "  --feature F        histogram: the feature, by column or display name\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
@@ -32,6 +36,7 @@ int cli_plot(int argc, char **argv)
         {"row", required_argument, 0, 'r'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
         {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
+        {"rows", required_argument, 0, 'R'}, {"order", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
@@ -46,6 +51,12 @@ int cli_plot(int argc, char **argv)
         case 'O': output_name = optarg; break;
         case 'F': plot.features = optarg; break;
         case 'f': plot.feature = optarg; break;
+        case 'S': plot.order = optarg; break;
+        case 'R':
+            if (!cli_parse_range(optarg, &plot.row, &plot.rows_last))
+                return cli_usage_error("plot", "--rows needs A:B (rows A to B-1), not \"%s\"",
+                                       optarg);
+            break;
         case 'r':
             if (strcmp(optarg, "0") == 0) number = 0;
             else if (!cli_parse_count(optarg, &number))

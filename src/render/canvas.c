@@ -226,6 +226,27 @@ void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_c
     cairo_stroke(c->cr);
 }
 
+void canvas_polyline(canvas *c, const double *xy, int n, canvas_colour stroke, double width,
+                     const char *role)
+{
+    if (n < 2) return;
+    if (c->svg) {
+        char colour[8];
+        hex(stroke, colour);
+        svg_start(c, "polyline", role);
+        fputs(" points=\"", c->svg);
+        for (int i = 0; i < n; i++) fprintf(c->svg, "%s%.2f,%.2f", i ? " " : "", xy[2 * i], xy[2 * i + 1]);
+        fprintf(c->svg, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.2f\"/>\n", colour, width);
+        return;
+    }
+    cairo_set_source_rgb(c->cr, stroke.r, stroke.g, stroke.b);
+    cairo_set_line_width(c->cr, width);
+    cairo_set_dash(c->cr, NULL, 0, 0);
+    cairo_move_to(c->cr, xy[0], xy[1]);
+    for (int i = 1; i < n; i++) cairo_line_to(c->cr, xy[2 * i], xy[2 * i + 1]);
+    cairo_stroke(c->cr);
+}
+
 double canvas_text_width(canvas *c, const char *text, double size, int bold)
 {
     cairo_text_extents_t extents;

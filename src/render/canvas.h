@@ -35,6 +35,9 @@ canvas_colour canvas_blend(double t);
 void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role);
 void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_colour stroke,
                  double width, int dashed, const char *role);
+/* An open line through n points (xy pairs). */
+void canvas_polyline(canvas *c, const double *xy, int n, canvas_colour stroke, double width,
+                     const char *role);
 /* Text with its baseline at y. */
 void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
                  canvas_align align, canvas_colour colour, const char *role);

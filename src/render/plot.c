@@ -22,7 +22,7 @@ typedef struct {
 
 static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_bar},
                                   {"beeswarm", plot_beeswarm}, {"force", plot_force},
-                                  {"histogram", plot_histogram}};
+                                  {"decision", plot_decision}, {"histogram", plot_histogram}};
 
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error)
@@ -55,11 +55,11 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
                           explanation_path, document->outputs, document->outputs == 1 ? "" : "s",
                           output);
-    else if ((kind->draw == plot_waterfall || kind->draw == plot_force ||
-              kind->draw == plot_histogram) &&
-             options->row >= document->rows)
+    else if (options->row >= document->rows ||
+             (options->rows_last > options->row && options->rows_last > document->rows))
         status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
-                          "%zu", explanation_path, document->rows, document->rows - 1, options->row);
+                          "%zu", explanation_path, document->rows, document->rows - 1,
+                          options->row >= document->rows ? options->row : options->rows_last - 1);
     gbx_feature_metadata *features = NULL;
     if (status == GBX_OK && options->features)
         status = gbx_feature_metadata_read(options->features, &features, error);
@@ -121,6 +121,58 @@ void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *titl
     if (title)
         canvas_text(c, (axis->left + axis->right) / 2, y + 32, title, 10, 0, CANVAS_CENTRE,
                     CANVAS_TEXT, "axis-title");
+}
+
+void plot_rows(const plot_request *request, size_t *first, size_t *last)
+{
+    const gbx_plot_options *o = request->options;
+    *first = o->row;
+    *last = o->rows_last > o->row ? o->rows_last : o->row + 1;
+}
+
+static int by_prediction(const void *a, const void *b, void *predictions)
+{
+    const double *p = predictions;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (p[i] != p[j]) return p[i] < p[j] ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+gbx_status plot_order_rows(const plot_request *request, size_t first, size_t last,
+                           size_t *order, gbx_error *error)
+{
+    const gbx_explanation_document *d = request->document;
+    const char *how = request->options->order ? request->options->order : "similarity";
+    size_t n = last - first, K = d->outputs, k = request->output, M = d->features;
+    for (size_t i = 0; i < n; i++) order[i] = first + i;
+    if (strcmp(how, "original") == 0) return GBX_OK;
+    if (strcmp(how, "output") != 0 && strcmp(how, "similarity") != 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "--order is similarity, output or original, not "
+                        "\"%s\"", how);
+    double *predictions = gbx_malloc_array(d->rows, sizeof(double));
+    if (!predictions) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < d->rows; r++) predictions[r] = d->predictions[r * K + k];
+    qsort_r(order, n, sizeof *order, by_prediction, predictions);
+    free(predictions);
+    if (strcmp(how, "output") == 0) return GBX_OK;
+    /* The path: from the lowest prediction, always on to the nearest row not yet visited
+     * (squared distance between the value vectors; ties to the earlier row). */
+    for (size_t i = 1; i < n; i++) {
+        const double *from = d->values + (order[i - 1] * K + k) * M;
+        size_t best = i;
+        double nearest = INFINITY;
+        for (size_t j = i; j < n; j++) {
+            const double *to = d->values + (order[j] * K + k) * M;
+            double distance = 0;
+            for (size_t f = 0; f < M; f++) distance += (from[f] - to[f]) * (from[f] - to[f]);
+            if (distance < nearest || (distance == nearest && order[j] < order[best]))
+                nearest = distance, best = j;
+        }
+        size_t swap = order[i];
+        order[i] = order[best];
+        order[best] = swap;
+    }
+    return GBX_OK;
 }
 
 double plot_step(double span, double count)

@@ -49,6 +49,13 @@ size_t plot_rank_features(const plot_request *request, double *importance, size_
                           char (*labels)[164], size_t *shown);
 /* The data column that explained feature f is (by name), or -1: no data, or a group. */
 long plot_column(const gbx_explanation_document *document, size_t f);
+/* The rows a plot draws: row..rows_last-1, or the one row. */
+void plot_rows(const plot_request *request, size_t *first, size_t *last);
+/* The rows first..last-1 in the order options->order asks: "similarity" (the default: a
+ * nearest-neighbour path through the rows' values, from the lowest prediction, so alike
+ * explanations sit side by side), "output" (by prediction, ascending) or "original". */
+gbx_status plot_order_rows(const plot_request *request, size_t first, size_t last,
+                           size_t *order, gbx_error *error);
 /* The explained feature called name (its column or display name), or an error naming the
  * closest choices. */
 gbx_status plot_find_feature(const plot_request *request, const char *name, size_t *feature,
@@ -68,5 +75,6 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error);
 gbx_status plot_beeswarm(const plot_request *request, gbx_error *error);
 gbx_status plot_force(const plot_request *request, gbx_error *error);
 gbx_status plot_histogram(const plot_request *request, gbx_error *error);
+gbx_status plot_decision(const plot_request *request, gbx_error *error);
 
 #endif

@@ -394,6 +394,160 @@ static void test_png_and_pdf_are_drawn(void **state)
     remove("/tmp/glassbox-test-bar.pdf");
 }
 
+/* The points of every polyline with the given class, in file order: points[i][2p], [2p+1]. */
+static size_t polylines(const char *svg, const char *role, double (*points)[2 * 80], size_t *count,
+                        size_t capacity)
+{
+    char opening[64];
+    snprintf(opening, sizeof opening, "<polyline class=\"%s\" points=\"", role);
+    size_t lines = 0;
+    for (const char *at = strstr(svg, opening); at && lines < capacity; at = strstr(at + 1, opening)) {
+        const char *p = at + strlen(opening);
+        size_t n = 0;
+        while (*p != '"' && n < 80) {
+            char *end;
+            points[lines][2 * n] = strtod(p, &end);
+            points[lines][2 * n + 1] = strtod(end + 1, &end);
+            n++;
+            p = *end == ' ' ? end + 1 : end;
+        }
+        count[lines++] = n;
+    }
+    return lines;
+}
+
+/* Decision: each row's line starts at the base value at the bottom and ends at its prediction
+ * at the top, each step as wide as the feature's value on one scale, features by mean |value|
+ * over the rows drawn (the largest at the top), the rest folded into the first step. */
+static void test_decision_lines_climb_to_predictions(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-decision.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "decision";
+    options.row = 20;
+    options.rows_last = 30;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    static double points[16][2 * 80];
+    size_t counts[16];
+    assert_int_equal(polylines(svg, "decision", points, counts, 16), 10);
+    size_t M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation);
+    double *mean = calloc(M, sizeof *mean);
+    for (size_t r = 20; r < 30; r++)
+        for (size_t f = 0; f < M; f++) mean[f] += fabs(values[r * M + f]);
+    size_t *order = malloc(M * sizeof *order);
+    by_magnitude(mean, M, order);
+    element base[1], labels[16];
+    assert_int_equal(elements(svg, "line", "base", base, 1), 1);
+    assert_int_equal(elements(svg, "text", "label", labels, 16), 10);
+    for (size_t s = 0; s < 9; s++) assert_string_equal(labels[s].text, gbx_model_feature_name(model, order[s]));
+    /* One scale for every step of every line, from the widest line. */
+    double scale = 0, widest = 0;
+    for (size_t i = 0; i < 10; i++) {
+        double span = fabs(gbx_explanation_predictions(explanation)[20 + i] -
+                           gbx_explanation_base_values(explanation)[20 + i]);
+        if (span > widest) widest = span, scale = fabs(points[i][20] - points[i][0]) / span;
+    }
+    for (size_t i = 0; i < 10; i++) {
+        size_t r = 20 + i;
+        assert_int_equal(counts[i], 11);
+        assert_true(fabs(points[i][0] - base[0].x1) < 0.02);   /* starts at the base value */
+        assert_true(points[i][1] > points[i][21]);             /* climbs */
+        double rest = 0;
+        for (size_t j = 9; j < M; j++) rest += values[r * M + order[j]];
+        for (size_t p = 1; p <= 10; p++) {
+            double step = p == 1 ? rest : values[r * M + order[10 - p]];
+            if (fabs(points[i][2 * p] - points[i][2 * p - 2] - scale * step) > 0.05)
+                fail_msg("row %zu, step %zu: %.2f for %.6f", r, p, points[i][2 * p] - points[i][2 * p - 2], step);
+        }
+        /* The end: base + every value = the prediction, on the same scale. */
+        double prediction = gbx_explanation_predictions(explanation)[r];
+        double base_value = gbx_explanation_base_values(explanation)[r];
+        if (fabs(points[i][20] - points[i][0] - scale * (prediction - base_value)) > 0.05)
+            fail_msg("row %zu ends %.2f from the base for %.6f", r, points[i][20] - points[i][0],
+                     prediction - base_value);
+    }
+    free(mean);
+    free(order);
+    free(svg);
+    remove(path);
+}
+
+/* Force over rows: each row a column whose red segments stack down from its f(x) and blue
+ * ones up from it, each as tall as its value; the prediction line passes through every
+ * column's f(x); "output" order sorts the columns by prediction. */
+static void test_force_rows_stack_at_predictions(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-force-rows.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "force";
+    options.row = 40;
+    options.rows_last = 60;
+    options.order = "output";
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    static double line[1][2 * 80];
+    size_t count;
+    assert_int_equal(polylines(svg, "prediction", line, &count, 1), 1);
+    assert_int_equal(count, 20);
+    static element segments[2000];
+    size_t n = elements(svg, "rect", "segment", segments, 2000);
+    size_t M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation);
+    const double *predictions = gbx_explanation_predictions(explanation);
+    /* The columns by prediction, ascending (ties by row). */
+    size_t rows[20];
+    for (size_t i = 0; i < 20; i++) rows[i] = 40 + i;
+    for (size_t i = 1; i < 20; i++)
+        for (size_t j = i; j > 0 && predictions[rows[j - 1]] > predictions[rows[j]]; j--) {
+            size_t t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    double column_width = segments[0].width, left = segments[0].x, scale = 0;
+    for (size_t i = 0; i < 20; i++) {
+        double raised = 0, lowered = 0, red = 0, blue = 0, red_top = INFINITY, blue_bottom = -INFINITY;
+        for (size_t f = 0; f < M; f++) {
+            double v = values[rows[i] * M + f];
+            if (v > 0) raised += v;
+            else lowered -= v;
+        }
+        for (size_t e = 0; e < n; e++) {
+            if (fabs(segments[e].x - (left + (double)i * column_width)) > 0.02) continue;
+            if (strcmp(segments[e].role, "segment raises") == 0) {
+                red += segments[e].height;
+                red_top = fmin(red_top, segments[e].y);
+            } else {
+                blue += segments[e].height;
+                blue_bottom = fmax(blue_bottom, segments[e].y + segments[e].height);
+            }
+        }
+        if (i == 0) scale = red / raised;
+        if (fabs(red - scale * raised) > 0.05 || fabs(blue - scale * lowered) > 0.05)
+            fail_msg("column %zu (row %zu): %.2f red for %.5f, %.2f blue for %.5f", i, rows[i],
+                     red, raised, blue, lowered);
+        /* Both stacks meet at the line's point for this column, at f(x). */
+        if (raised > 0) assert_true(fabs(red_top - line[0][2 * i + 1]) < 0.05);
+        if (lowered > 0) assert_true(fabs(blue_bottom - line[0][2 * i + 1]) < 0.05);
+        if (i > 0) assert_true(line[0][2 * i + 1] <= line[0][2 * i - 1] + 1e-9); /* rising output */
+    }
+    free(svg);
+    options.order = "sideways";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "similarity, output or original"));
+    options.order = NULL;
+    options.rows_last = 100000;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    remove(path);
+}
+
 /* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
  * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
  * and the marker is coloured by the sign of the row's value for the feature. */
@@ -539,6 +693,8 @@ int main(void)
         cmocka_unit_test(test_beeswarm_places_every_row),
         cmocka_unit_test(test_force_blocks_meet_at_prediction),
         cmocka_unit_test(test_histogram_counts_rows),
+        cmocka_unit_test(test_decision_lines_climb_to_predictions),
+        cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
     };
