@@ -17,13 +17,16 @@ static const char help[] =
     "                     features to each prediction\n"
     "  bar                mean |value| of each feature over the rows\n"
     "  beeswarm           every row's value per feature, coloured by the feature's value\n"
+    "  dependence         one feature's value against its data value, coloured by the\n"
+    "                     feature it interacts with most (or --color)\n"
     "  histogram          one feature's distribution over the rows, --row marked\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --output F         the plot; .svg, .png or .pdf\n"
     "  --row I            waterfall, force, decision, histogram: the row, from 0 (default 0)\n"
     "  --rows A:B         force, decision: rows A to B-1\n"
     "  --order O          force over rows: similarity (default), output or original\n"
-    "  --feature F        histogram: the feature, by column or display name\n"
+    "  --feature F        dependence, histogram: the feature, by column or display name\n"
+    "  --color G          dependence: colour by feature G, or none (default: shap's pick)\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
@@ -37,6 +40,7 @@ int cli_plot(int argc, char **argv)
         {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
         {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
         {"rows", required_argument, 0, 'R'}, {"order", required_argument, 0, 'S'},
+        {"color", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
@@ -52,6 +56,7 @@ int cli_plot(int argc, char **argv)
         case 'F': plot.features = optarg; break;
         case 'f': plot.feature = optarg; break;
         case 'S': plot.order = optarg; break;
+        case 'C': plot.color = optarg; break;
         case 'R':
             if (!cli_parse_range(optarg, &plot.row, &plot.rows_last))
                 return cli_usage_error("plot", "--rows needs A:B (rows A to B-1), not \"%s\"",

@@ -548,6 +548,91 @@ static void test_force_rows_stack_at_predictions(void **state)
     remove(path);
 }
 
+/* Dependence: on a hand-made explanation where feature a's value is x_a times (x_c - 4.5),
+ * the colouring feature chosen is c (not b, which is noise and comes first); dots sit at
+ * (x_a, value) on two linear axes, coloured by x_c; --color none draws them in one colour. */
+static void test_dependence_finds_the_interaction(void **state)
+{
+    (void)state;
+    const char *json = "/tmp/glassbox-test-dependence.json", *path = "/tmp/glassbox-test-dependence.svg";
+    enum { N = 300 };
+    static double x[N][3], v[N][3];
+    unsigned long long seed = 7;
+    FILE *f = fopen(json, "w");
+    fprintf(f, "{\"format\": \"glassbox.explanation/1\", \"method\": \"test\", \"model\": {}, "
+               "\"rows\": %d, \"feature_names\": [\"a\", \"b\", \"c\"], \"output_names\": [\"y\"]", N);
+    for (int r = 0; r < N; r++) {
+        for (int j = 0; j < 3; j++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[r][j] = (double)(seed >> 11) / 9007199254740992.0;
+        }
+        x[r][2] = floor(x[r][2] * 10);
+        v[r][0] = x[r][0] * (x[r][2] - 4.5);
+        v[r][1] = 0.1 * (x[r][1] - 0.5);
+        v[r][2] = 0.01 * x[r][2];
+    }
+    const char *keys[] = {"values", "base_values", "predictions", "data"};
+    for (int key = 0; key < 4; key++) {
+        fprintf(f, ", \"%s\": [", keys[key]);
+        for (int r = 0; r < N; r++) {
+            double sum = v[r][0] + v[r][1] + v[r][2];
+            if (key == 0) fprintf(f, "%s[[%.17g, %.17g, %.17g]]", r ? ", " : "", v[r][0], v[r][1], v[r][2]);
+            if (key == 1) fprintf(f, "%s[0]", r ? ", " : "");
+            if (key == 2) fprintf(f, "%s[%.17g]", r ? ", " : "", sum);
+            if (key == 3) fprintf(f, "%s[%.17g, %.17g, %.17g]", r ? ", " : "", x[r][0], x[r][1], x[r][2]);
+        }
+        fputs("]", f);
+    }
+    fputs("}\n", f);
+    fclose(f);
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "dependence";
+    options.feature = "a";
+    gbx_error error;
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    assert_non_null(strstr(svg, ">coloured by c (its strongest interaction, as shap picks it)<"));
+    double cx[N], cy[N];
+    char fill[N][8];
+    const char *at = svg;
+    for (int r = 0; r < N; r++) {
+        at = strstr(at + 1, "<circle class=\"dot\"");
+        assert_non_null(at);
+        cx[r] = atof(strstr(at, "cx=\"") + 4);
+        cy[r] = atof(strstr(at, "cy=\"") + 4);
+        memcpy(fill[r], strstr(at, "fill=\"") + 6, 7);
+        fill[r][7] = 0;
+    }
+    assert_null(strstr(at + 1, "<circle class=\"dot\""));
+    /* Two linear maps, fitted on rows 0 and 1, hold for every row (y grows downward). */
+    double sx = (cx[1] - cx[0]) / (x[1][0] - x[0][0]), sy = (cy[1] - cy[0]) / (v[1][0] - v[0][0]);
+    assert_true(sx > 0 && sy < 0);
+    for (int r = 0; r < N; r++) {
+        if (fabs(cx[r] - (cx[0] + sx * (x[r][0] - x[0][0]))) > 0.02) fail_msg("dot %d x", r);
+        if (fabs(cy[r] - (cy[0] + sy * (v[r][0] - v[0][0]))) > 0.02) fail_msg("dot %d y", r);
+        /* c is 0..9: at or below its 5th percentile blue, at or above its 95th red. */
+        if (x[r][2] == 0) assert_string_equal(fill[r], "#008bfb");
+        if (x[r][2] == 9) assert_string_equal(fill[r], "#ff0051");
+    }
+    free(svg);
+    options.color = "b";
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    svg = read_text(path);
+    assert_non_null(strstr(svg, ">coloured by b<"));
+    free(svg);
+    options.color = "none";
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    svg = read_text(path);
+    assert_int_equal(strstr(svg, "fill=\"#ff0051\"") == NULL, 1);
+    free(svg);
+    options.color = "d";
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no feature \"d\""));
+    remove(json);
+    remove(path);
+}
+
 /* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
  * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
  * and the marker is coloured by the sign of the row's value for the feature. */
@@ -694,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_force_blocks_meet_at_prediction),
         cmocka_unit_test(test_histogram_counts_rows),
         cmocka_unit_test(test_decision_lines_climb_to_predictions),
+        cmocka_unit_test(test_dependence_finds_the_interaction),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
