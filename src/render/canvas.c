@@ -4,6 +4,7 @@
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,15 @@ canvas_colour canvas_blend(double t)
                        CANVAS_LOWERS.g + t * (CANVAS_RAISES.g - CANVAS_LOWERS.g),
                        CANVAS_LOWERS.b + t * (CANVAS_RAISES.b - CANVAS_LOWERS.b)};
     return c;
+}
+
+canvas_colour canvas_diverging(double t)
+{
+    if (!(t >= -1)) t = -1;
+    if (t > 1) t = 1;
+    canvas_colour end = t >= 0 ? CANVAS_RAISES : CANVAS_LOWERS;
+    double a = fabs(t);
+    return (canvas_colour){1 + a * (end.r - 1), 1 + a * (end.g - 1), 1 + a * (end.b - 1)};
 }
 
 void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role)

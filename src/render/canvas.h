@@ -31,6 +31,8 @@ void canvas_circle(canvas *c, double x, double y, double radius, canvas_colour f
 /* A colour between low (t = 0) and high (t = 1), blue to red through purple, as shap colours
  * feature values. */
 canvas_colour canvas_blend(double t);
+/* A colour for a signed value t in [-1, 1]: blue below zero, white at zero, red above. */
+canvas_colour canvas_diverging(double t);
 /* A closed polygon of n points (xy pairs). */
 void canvas_polygon(canvas *c, const double *xy, int n, canvas_colour fill, const char *role);
 void canvas_line(canvas *c, double x1, double y1, double x2, double y2, canvas_colour stroke,

@@ -633,6 +633,80 @@ static void test_dependence_finds_the_interaction(void **state)
     remove(path);
 }
 
+/* Heatmap, rows by output: f(x) rises along the line; each cell is white to red for a
+ * positive value and white to blue for a negative one, as saturated as |value| over the
+ * clipping level the subtitle states (at most 1). */
+static void test_heatmap_colours_every_cell(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-heatmap.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "heatmap";
+    options.order = "output";
+    options.max_display = 5;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    size_t n = gbx_explanation_rows(explanation), M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation);
+    const double *predictions = gbx_explanation_predictions(explanation);
+    static double line[1][2 * 80];
+    size_t count;
+    /* 1,000 rows: every one is a column (the sampling limit). */
+    char *cells_start = strstr(svg, "<rect class=\"cell\"");
+    assert_non_null(cells_start);
+    size_t cells = 0;
+    for (const char *at = cells_start; at; at = strstr(at + 1, "<rect class=\"cell\"")) cells++;
+    assert_int_equal(cells, 5 * n);
+    /* The f(x) line rises (its y falls) along the first 80 columns read. */
+    assert_int_equal(polylines(svg, "prediction", line, &count, 1), 1);
+    for (size_t i = 1; i < count; i++) assert_true(line[0][2 * i + 1] <= line[0][2 * i - 1] + 1e-9);
+    const char *clip_text = strstr(svg, "colours clipped at |value| ");
+    assert_non_null(clip_text);
+    double clip = atof(clip_text + strlen("colours clipped at |value| "));
+    assert_true(clip > 0);
+    /* Rows by prediction (ties by row), features by mean |value|. */
+    size_t *rows = malloc(n * sizeof *rows), *order = malloc(M * sizeof *order);
+    double *mean = calloc(M, sizeof *mean);
+    for (size_t r = 0; r < n; r++) {
+        rows[r] = r;
+        for (size_t f = 0; f < M; f++) mean[f] += fabs(values[r * M + f]);
+    }
+    by_magnitude(mean, M, order);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && predictions[rows[j - 1]] > predictions[rows[j]]; j--) {
+            size_t t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    const char *at = cells_start;
+    for (size_t b = 0; b < 5; b++)
+        for (size_t i = 0; i < n; i++, at = strstr(at + 1, "<rect class=\"cell\"")) {
+            double v;
+            if (b < 4) v = values[rows[i] * M + order[b]];
+            else {
+                v = 0;
+                for (size_t j = 4; j < M; j++) v += values[rows[i] * M + order[j]];
+            }
+            unsigned red, green, blue;
+            assert_int_equal(sscanf(strstr(at, "fill=\"#") + 7, "%2x%2x%2x", &red, &green, &blue), 3);
+            double saturation = fmin(fabs(v) / clip, 1);
+            if (v > 0) {
+                assert_int_equal(red, 255);
+                if (fabs((1 - green / 255.0) - saturation) > 0.01)
+                    fail_msg("band %zu column %zu: green %u for %.5f", b, i, green, v);
+            } else if (v < 0) {
+                assert_true(red <= 255 && blue >= 250);
+                if (fabs((1 - red / 255.0) - saturation) > 0.01)
+                    fail_msg("band %zu column %zu: red %u for %.5f", b, i, red, v);
+            }
+        }
+    free(rows), free(order), free(mean);
+    free(svg);
+    remove(path);
+}
+
 /* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
  * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
  * and the marker is coloured by the sign of the row's value for the feature. */
@@ -780,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_histogram_counts_rows),
         cmocka_unit_test(test_decision_lines_climb_to_predictions),
         cmocka_unit_test(test_dependence_finds_the_interaction),
+        cmocka_unit_test(test_heatmap_colours_every_cell),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
