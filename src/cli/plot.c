@@ -15,7 +15,7 @@ static const char help[] =
     "                     against each other at f(x); with --rows A:B, the rows side by side\n"
     "  decision           one row or --rows A:B: lines from the base value up through the\n"
     "                     features to each prediction\n"
-    "  bar                mean |value| of each feature over the rows\n"
+    "  bar                mean |value| of each feature over the rows (--cohort: per cohort)\n"
     "  beeswarm           every row's value per feature, coloured by the feature's value\n"
     "  dependence         one feature's value against its data value, coloured by the\n"
     "                     feature it interacts with most (or --color)\n"
@@ -28,6 +28,7 @@ static const char help[] =
     "  --order O          force over rows, heatmap: similarity (default), output or original\n"
     "  --feature F        dependence, histogram: the feature, by column or display name\n"
     "  --color G          dependence: colour by feature G, or none (default: shap's pick)\n"
+    "  --cohort COL       bar: a bar per cohort of the data column (its values, or quartiles)\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
@@ -41,7 +42,7 @@ int cli_plot(int argc, char **argv)
         {"output-name", required_argument, 0, 'O'}, {"max-display", required_argument, 0, 'x'},
         {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
         {"rows", required_argument, 0, 'R'}, {"order", required_argument, 0, 'S'},
-        {"color", required_argument, 0, 'C'},
+        {"color", required_argument, 0, 'C'}, {"cohort", required_argument, 0, 'c'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
@@ -58,6 +59,7 @@ int cli_plot(int argc, char **argv)
         case 'f': plot.feature = optarg; break;
         case 'S': plot.order = optarg; break;
         case 'C': plot.color = optarg; break;
+        case 'c': plot.cohort = optarg; break;
         case 'R':
             if (!cli_parse_range(optarg, &plot.row, &plot.rows_last))
                 return cli_usage_error("plot", "--rows needs A:B (rows A to B-1), not \"%s\"",

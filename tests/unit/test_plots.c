@@ -633,6 +633,67 @@ static void test_dependence_finds_the_interaction(void **state)
     remove(path);
 }
 
+/* Bar by cohort: a 0/1 column makes two cohorts; each cohort's bar for a feature is the mean
+ * |value| over that cohort's rows, on one scale; a column with many values is cut at its
+ * quartiles; an unknown column is refused. */
+static void test_bar_cohorts_average_their_rows(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-cohorts.svg";
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "bar";
+    options.cohort = "Telephone";
+    options.max_display = 4;
+    gbx_error error;
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    size_t n = gbx_explanation_rows(explanation), M = gbx_explanation_features(explanation);
+    const double *values = gbx_explanation_values(explanation), *x = gbx_data_values(data);
+    long phone = -1;
+    for (size_t j = 0; j < M; j++)
+        if (strcmp(gbx_model_feature_name(model, j), "Telephone") == 0) phone = (long)j;
+    assert_true(phone >= 0);
+    element low[8], high[8];
+    assert_int_equal(elements(svg, "rect", "bar cohort-0", low, 8), 4);
+    assert_int_equal(elements(svg, "rect", "bar cohort-1", high, 8), 4);
+    assert_int_equal(elements(svg, "rect", "bar cohort-2", high + 4, 4), 0);
+    double mean[2][80] = {{0}}, overall[80] = {0};
+    size_t size[2] = {0, 0};
+    for (size_t r = 0; r < n; r++) size[x[r * M + (size_t)phone] != 0]++;
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < M; f++) {
+            int g = x[r * M + (size_t)phone] != 0;
+            mean[g][f] += fabs(values[r * M + f]) / (double)size[g];
+            overall[f] += fabs(values[r * M + f]);
+        }
+    size_t order[80];
+    by_magnitude(overall, M, order);
+    double scale = low[0].width / mean[0][order[0]];
+    for (size_t b = 0; b < 4; b++)
+        for (int g = 0; g < 2; g++) {
+            double expected = 0;
+            for (size_t i = b; i < (b < 3 ? b + 1 : M); i++) expected += mean[g][order[i]];
+            double got = (g ? high : low)[b].width;
+            if (fabs(got - scale * expected) > 0.03)
+                fail_msg("feature row %zu, cohort %d: %.2f for %.6f", b, g, got, expected);
+        }
+    char legend[64];
+    snprintf(legend, sizeof legend, "Telephone = 0 (%zu rows)", size[0]);
+    assert_non_null(strstr(svg, legend));
+    free(svg);
+    options.cohort = "Amount";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+    svg = read_text(path);
+    assert_int_equal(elements(svg, "rect", "bar cohort-3", low, 8), 4);
+    assert_int_equal(elements(svg, "rect", "bar cohort-4", low, 8), 0);
+    free(svg);
+    options.cohort = "Height";
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no column \"Height\""));
+    remove(path);
+}
+
 /* Heatmap, rows by output: f(x) rises along the line; each cell is white to red for a
  * positive value and white to blue for a negative one, as saturated as |value| over the
  * clipping level the subtitle states (at most 1). */
@@ -855,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_decision_lines_climb_to_predictions),
         cmocka_unit_test(test_dependence_finds_the_interaction),
         cmocka_unit_test(test_heatmap_colours_every_cell),
+        cmocka_unit_test(test_bar_cohorts_average_their_rows),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
