@@ -157,7 +157,8 @@ gbx_status gbx_explanation_document_subset(const gbx_explanation_document *d, co
         .base_values = copy_rows(d->base_values, K, rows, count),
         .predictions = copy_rows(d->predictions, K, rows, count),
         .data = copy_rows(d->data, d->columns, rows, count),
-        .explained = copy_rows(d->explained, 1, rows, count)};
+        .explained = copy_rows(d->explained, 1, rows, count), .input_rank = d->input_rank};
+    memcpy(s->input_shape, d->input_shape, sizeof s->input_shape);
     if (!s->method || !s->model_type || !s->objective || !s->output_space || !s->model_sha256 ||
         !s->parameters || !s->seed || !s->version || !s->feature_names || !s->output_names ||
         !s->column_names || !s->values || !s->base_values || !s->predictions ||
@@ -274,6 +275,24 @@ gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_docum
     size_t data_shape[2] = {d->rows, d->columns};
     if (status == GBX_OK && member(root, "data"))
         status = numbers(&c, root, "data", 2, data_shape, &d->data);
+    json_object *input_shape = member(root, "input_shape");
+    size_t rank = count_of(input_shape), elements = 1;
+    for (size_t i = 0; status == GBX_OK && i < rank && rank <= 8; i++) {
+        json_object *dim = json_object_array_get_idx(input_shape, i);
+        long long value = json_object_is_type(dim, json_type_int) ? json_object_get_int64(dim) : 0;
+        if (value <= 0 || (size_t)value > d->features) {
+            status = gbx_fail(error, GBX_ERR_PARSE, "%s: \"input_shape\"[%zu] is not a positive "
+                              "size", path, i);
+            break;
+        }
+        d->input_shape[i] = (size_t)value;
+        elements *= (size_t)value;
+        if (elements > d->features) break;
+    }
+    if (status == GBX_OK && rank && (rank > 8 || elements != d->features))
+        status = gbx_fail(error, GBX_ERR_PARSE, "%s: \"input_shape\" does not hold the %zu "
+                          "features", path, d->features);
+    if (status == GBX_OK) d->input_rank = rank;
     if (status == GBX_OK && member(root, "explained_output"))
         status = numbers(&c, root, "explained_output", 1, shape, &d->explained);
     json_object_put(root);

@@ -23,6 +23,8 @@ typedef struct {
     double *predictions;    /* [rows][outputs] */
     double *data;           /* [rows][columns], NaN where missing; NULL when not written */
     double *explained;      /* [rows]: the output each row explains (--class predicted), or NULL */
+    size_t input_rank;      /* a network's input tensor per row (the features, flattened), */
+    size_t input_shape[8];  /* or 0 */
 } gbx_explanation_document;
 
 /* Reads path; the error names the file and what is wrong with it. */

@@ -78,5 +78,6 @@ gbx_status plot_histogram(const plot_request *request, gbx_error *error);
 gbx_status plot_decision(const plot_request *request, gbx_error *error);
 gbx_status plot_dependence(const plot_request *request, gbx_error *error);
 gbx_status plot_heatmap(const plot_request *request, gbx_error *error);
+gbx_status plot_image(const plot_request *request, gbx_error *error);
 
 #endif

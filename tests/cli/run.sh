@@ -517,6 +517,9 @@ expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data
 expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images/fashion_0.png" \
     --method integrated-gradients --steps 8 --class predicted --pixel-mean 0.5 --pixel-std 0.25 \
     --output "$work/image_ig.json" --quiet
+expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.png"
+expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.svg"
+[ "$(grep -c '<rect class="attribution"' "$work/image.svg")" -eq 784 ] || fail "image plot: expected 784 attribution pixels"
 expect 2 "--pixel-std needs one number or three" -- "$glassbox" predict \
     --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" --pixel-std 1,0
 expect 2 "images need a network whose input is" -- "$glassbox" predict \

@@ -768,6 +768,88 @@ static void test_heatmap_colours_every_cell(void **state)
     remove(path);
 }
 
+/* Writes a one-row explanation of an image input with the given shape, its pixels x and
+ * values v (feature i = the flattened input's i-th value). */
+static void write_image_explanation(const char *path, const char *shape, const double *x,
+                                    const double *v, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"format\": \"glassbox.explanation/1\", \"method\": \"test\", \"model\": "
+               "{}, \"rows\": 1, \"input_shape\": %s, \"output_names\": [\"y\"], \"feature_names\": [",
+            shape);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s\"x%zu\"", i ? ", " : "", i);
+    fputs("], \"values\": [[[", f);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%.17g", i ? ", " : "", v[i]);
+    fputs("]]], \"base_values\": [[0]], \"predictions\": [[1]], \"data\": [[", f);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%.17g", i ? ", " : "", x[i]);
+    fputs("]]}\n", f);
+    fclose(f);
+}
+
+static void fill_of(const char *at, unsigned *rgb)
+{
+    assert_int_equal(sscanf(strstr(at, "fill=\"#") + 7, "%2x%2x%2x", &rgb[0], &rgb[1], &rgb[2]), 3);
+}
+
+/* Image: a grey 4 x 5 input (channels first) is drawn pixel by pixel in row order, its values
+ * stretched to black..white; the attribution panel is white to red or blue by the value's
+ * sign; a 2 x 3 RGB input with channels last keeps its colours; a tabular explanation is
+ * refused. */
+static void test_image_panels_follow_the_pixels(void **state)
+{
+    (void)state;
+    const char *json = "/tmp/glassbox-test-image.json", *path = "/tmp/glassbox-test-image.svg";
+    double x[20], v[20];
+    for (int i = 0; i < 20; i++) {
+        x[i] = (double)((i * 7) % 20) / 19.0 * 2 - 1; /* -1..1, shuffled */
+        v[i] = (i % 3 == 0 ? -1 : 1) * (double)(i + 1);
+    }
+    write_image_explanation(json, "[1, 4, 5]", x, v, 20);
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "image";
+    gbx_error error;
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    char *svg = read_text(path);
+    element pixels[20], attributions[20], blends[20];
+    assert_int_equal(elements(svg, "rect", "pixel", pixels, 20), 20);
+    assert_int_equal(elements(svg, "rect", "attribution", attributions, 20), 20);
+    assert_int_equal(elements(svg, "rect", "blend", blends, 20), 20);
+    const char *at = strstr(svg, "<rect class=\"pixel\"");
+    const char *mark = strstr(svg, "<rect class=\"attribution\"");
+    for (int i = 0; i < 20; i++, at = strstr(at + 1, "<rect class=\"pixel\""),
+             mark = strstr(mark + 1, "<rect class=\"attribution\"")) {
+        /* Row-major positions on a square grid (each cell drawn 0.6 wider, to leave no seam). */
+        double cell = pixels[0].width - 0.6;
+        assert_true(fabs(pixels[i].x - (pixels[0].x + (i % 5) * cell)) < 0.02);
+        assert_true(fabs(pixels[i].y - (pixels[0].y + (double)(i / 5) * cell)) < 0.02);
+        unsigned rgb[3];
+        fill_of(at, rgb);
+        assert_int_equal(rgb[0], rgb[1]);
+        assert_int_equal(rgb[1], rgb[2]);
+        if (fabs(rgb[0] / 255.0 - (x[i] + 1) / 2) > 0.003) fail_msg("pixel %d: grey %u for %.3f", i, rgb[0], x[i]);
+        fill_of(mark, rgb);
+        if (v[i] > 0) assert_int_equal(rgb[0], 255);
+        else assert_true(rgb[2] >= 250 && rgb[0] < 255);
+    }
+    free(svg);
+    /* Channels last, three of them: the input keeps its colours. */
+    double rgb_x[18], rgb_v[18];
+    for (int i = 0; i < 18; i++) rgb_x[i] = i % 3 == 0 ? 1 : 0, rgb_v[i] = 1; /* pure red */
+    rgb_x[17] = 0.5;
+    write_image_explanation(json, "[2, 3, 3]", rgb_x, rgb_v, 18);
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    svg = read_text(path);
+    unsigned rgb[3];
+    fill_of(strstr(svg, "<rect class=\"pixel\""), rgb);
+    assert_true(rgb[0] == 255 && rgb[1] == 0 && rgb[2] == 0);
+    free(svg);
+    remove(json);
+    assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no input_shape"));
+    remove(path);
+}
+
 /* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
  * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
  * and the marker is coloured by the sign of the row's value for the feature. */
@@ -917,6 +999,7 @@ int main(void)
         cmocka_unit_test(test_dependence_finds_the_interaction),
         cmocka_unit_test(test_heatmap_colours_every_cell),
         cmocka_unit_test(test_bar_cohorts_average_their_rows),
+        cmocka_unit_test(test_image_panels_follow_the_pixels),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
