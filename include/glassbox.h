@@ -371,12 +371,15 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
  *   dependence one feature's value against its data value, coloured by another feature
  *   heatmap    rows x features, the values as colours, rows ordered by similarity
  *   histogram  one feature's distribution over the rows, the explained row marked
+ *   image      a network's image input, its attribution map, and the two blended
+ *   text       token attributions as highlighted HTML (.html), a paragraph per row
  * Red raises the output, blue lowers it (shap's colours). */
 typedef struct {
     const char *kind;     /* "waterfall", "force", "decision", "bar", "beeswarm", "dependence",
-                             "heatmap" or "histogram" */
-    size_t row;           /* waterfall, force, decision, histogram: the row (0-based) */
-    size_t rows_last;     /* force, decision: with rows_last > row, the rows row..rows_last-1 */
+                             "heatmap", "histogram", "image" or "text" */
+    size_t row;           /* waterfall, force, decision, histogram, image, text: the row */
+    size_t rows_last;     /* force, decision, text: with rows_last > row, the rows
+                             row..rows_last-1 */
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */
     size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */
@@ -387,6 +390,7 @@ typedef struct {
     const char *cohort;   /* bar: a data column; one bar per feature and value of the column */
     const char *order;    /* force over rows, heatmap: "similarity" (default), "output" or
                              "original" */
+    const char *vocabulary; /* text: one token per line (line i is id i), or NULL: the ids */
 } gbx_plot_options;
 void gbx_plot_options_init(gbx_plot_options *options);
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,

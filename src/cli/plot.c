@@ -21,16 +21,18 @@ static const char help[] =
     "                     feature it interacts with most (or --color)\n"
     "  heatmap            rows x features, the values as colours, f(x) above\n"
     "  histogram          one feature's distribution over the rows, --row marked\n"
-    "  image              a network's image input, its attribution map, and the two blended\n\n"
+    "  image              a network's image input, its attribution map, and the two blended\n"
+    "  text               token attributions as highlighted HTML (--output F.html)\n\n"
     "  --explanation E    the explanation file (JSON)\n"
-    "  --output F         the plot; .svg, .png or .pdf\n"
+    "  --output F         the plot; .svg, .png or .pdf (text: .html)\n"
     "  --row I            waterfall, force, decision, histogram, image: the row, from 0\n"
     "                     (default 0)\n"
-    "  --rows A:B         force, decision: rows A to B-1\n"
+    "  --rows A:B         force, decision, text: rows A to B-1\n"
     "  --order O          force over rows, heatmap: similarity (default), output or original\n"
     "  --feature F        dependence, histogram: the feature, by column or display name\n"
     "  --color G          dependence: colour by feature G, or none (default: shap's pick)\n"
     "  --cohort COL       bar: a bar per cohort of the data column (its values, or quartiles)\n"
+    "  --vocabulary V     text: the tokens' words, one per line (line i is id i)\n"
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
@@ -45,6 +47,7 @@ int cli_plot(int argc, char **argv)
         {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
         {"rows", required_argument, 0, 'R'}, {"order", required_argument, 0, 'S'},
         {"color", required_argument, 0, 'C'}, {"cohort", required_argument, 0, 'c'},
+        {"vocabulary", required_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
@@ -62,6 +65,7 @@ int cli_plot(int argc, char **argv)
         case 'S': plot.order = optarg; break;
         case 'C': plot.color = optarg; break;
         case 'c': plot.cohort = optarg; break;
+        case 'V': plot.vocabulary = optarg; break;
         case 'R':
             if (!cli_parse_range(optarg, &plot.row, &plot.rows_last))
                 return cli_usage_error("plot", "--rows needs A:B (rows A to B-1), not \"%s\"",

@@ -24,7 +24,7 @@ static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_ba
                                   {"beeswarm", plot_beeswarm}, {"force", plot_force},
                                   {"decision", plot_decision}, {"dependence", plot_dependence},
                                   {"heatmap", plot_heatmap}, {"histogram", plot_histogram},
-                                  {"image", plot_image}};
+                                  {"image", plot_image}, {"text", plot_text}};
 
 gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error)

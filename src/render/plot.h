@@ -79,5 +79,6 @@ gbx_status plot_decision(const plot_request *request, gbx_error *error);
 gbx_status plot_dependence(const plot_request *request, gbx_error *error);
 gbx_status plot_heatmap(const plot_request *request, gbx_error *error);
 gbx_status plot_image(const plot_request *request, gbx_error *error);
+gbx_status plot_text(const plot_request *request, gbx_error *error);
 
 #endif

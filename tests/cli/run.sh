@@ -510,6 +510,11 @@ expect 2 "--explanation and --output are required" -- "$glassbox" report --expla
 expect 2 "a what-if needs both --model and --data" -- "$glassbox" report --explanation "$work/e.json" \
     --model "$model" --output "$work/r.html"
 [ ! -e "$work/r.html" ] && [ ! -e "$work/r.html.partial" ] || fail "report: a failed report left a file"
+# Text: token attributions at the embedding of the PyTorch text model, as HTML.
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_text.onnx" --data "$onnx/torch_text.data.csv" \
+    --method integrated-gradients --steps 8 --layer /embedding/Gather_output_0 --output "$work/text.json" --quiet
+expect 0 "" -- "$glassbox" plot text --explanation "$work/text.json" --rows 0:4 --class 1 --output "$work/text.html"
+[ "$(grep -o '<span class="token"' "$work/text.html" | wc -l)" -eq 64 ] || fail "text plot: expected 4 rows of 16 tokens"
 # Images: a folder of PNG/JPEG files is one row per file, in name order.
 expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
     --output "$work/images.csv"

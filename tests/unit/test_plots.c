@@ -850,6 +850,69 @@ static void test_image_panels_follow_the_pixels(void **state)
     remove(path);
 }
 
+/* Text: each token a span in its row's paragraph, its word from the vocabulary (the empty
+ * padding entry left out), coloured by the sign of its value, the value kept; an id outside
+ * the vocabulary and a non-HTML output are refused. */
+static void test_text_highlights_tokens(void **state)
+{
+    (void)state;
+    const char *json = "/tmp/glassbox-test-text.json", *path = "/tmp/glassbox-test-text.html";
+    const char *words = "/tmp/glassbox-test-vocabulary.txt";
+    FILE *f = fopen(json, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"test\", \"model\": {}, "
+          "\"rows\": 2, \"feature_names\": [\"t0\", \"t1\", \"t2\", \"t3\"], \"output_names\": [\"y\"], "
+          "\"values\": [[[1, -0.5, 0.25, 0]], [[0, 0, -2, 0.5]]], \"base_values\": [[0], [0]], "
+          "\"predictions\": [[0.75], [-1.5]], \"data\": [[2, 0, 1, 3], [3, 3, 2, 4]]}", f);
+    fclose(f);
+    f = fopen(words, "w");
+    fputs("\n[UNK]\nhello\n<world>\n", f);
+    fclose(f);
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "text";
+    options.vocabulary = words;
+    gbx_error error;
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    char *html = read_text(path);
+    assert_non_null(strstr(html, "Content-Security-Policy"));
+    const char *row = strstr(html, "<p class=\"row\" data-row=\"0\">");
+    assert_non_null(row);
+    const char *end = strstr(row, "</p>");
+    const char *expected_words[] = {"hello", "[UNK]", "&lt;world&gt;"};
+    const double expected_values[] = {1, 0.25, 0};
+    const char *at = row;
+    for (int i = 0; i < 3; i++) {
+        at = strstr(at + 1, "<span class=\"token\"");
+        assert_non_null(at);
+        assert_true(at < end);
+        unsigned rgb[3];
+        assert_int_equal(sscanf(strstr(at, "background:#") + 12, "%2x%2x%2x", &rgb[0], &rgb[1], &rgb[2]), 3);
+        if (expected_values[i] > 0) assert_true(rgb[0] == 255 && rgb[1] < 255);
+        else assert_true(rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255);
+        assert_true(fabs(atof(strstr(at, "data-value=\"") + 12) - expected_values[i]) < 1e-12);
+        char word[64];
+        snprintf(word, sizeof word, ">%s</span>", expected_words[i]);
+        assert_memory_equal(strchr(at, '>'), word, strlen(word));
+    }
+    const char *next = strstr(at + 1, "<span class=\"token\"");
+    assert_true(!next || next > end); /* the padding token is left out */
+    free(html);
+    /* Row 1 has the id 4, which the vocabulary lacks: refused, nothing written. */
+    remove(path);
+    options.rows_last = 2;
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "token 4 is not in the vocabulary"));
+    assert_null(fopen(path, "r"));
+    options.vocabulary = NULL;
+    assert_int_equal(gbx_plot(json, &options, path, &error), GBX_OK);
+    html = read_text(path);
+    assert_non_null(strstr(html, ">4</span>"));
+    free(html);
+    assert_int_equal(gbx_plot(json, &options, "/tmp/glassbox-test-text.svg", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "written as .html"));
+    remove(json), remove(words), remove(path);
+}
+
 /* Histogram: a feature with few values gets a bar per value, each as tall as its count; one
  * with many gets bins whose counts add up to the rows; the marked bar holds the row's value
  * and the marker is coloured by the sign of the row's value for the feature. */
@@ -1000,6 +1063,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_colours_every_cell),
         cmocka_unit_test(test_bar_cohorts_average_their_rows),
         cmocka_unit_test(test_image_panels_follow_the_pixels),
+        cmocka_unit_test(test_text_highlights_tokens),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_bad_requests_are_refused),
