@@ -90,7 +90,7 @@ int cli_reasons(int argc, char **argv)
     if (!model_path != !data_path)
         return cli_usage_error("reasons", "a what-if needs both --model and --data");
     gbx_error error;
-    gbx_explanation_document *document = NULL;
+    gbx_explanation_document *document = NULL, *grouped = NULL;
     gbx_feature_metadata *metadata = NULL;
     gbx_groups *groups = NULL;
     gbx_model *model = NULL;
@@ -99,13 +99,32 @@ int cli_reasons(int argc, char **argv)
     int code = EXIT_OK;
     if (gbx_explanation_document_read(explanation, &document, &error) ||
         (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
-        (groups_path && gbx_groups_read(groups_path, document->features,
+        (groups_path && !document->group_of_column &&
+         gbx_groups_read(groups_path, document->features,
                                         (const char *const *)document->feature_names, &groups,
                                         &error)) ||
         (model_path && gbx_model_load(model_path, &model, &error)) ||
         (data_path && gbx_data_read_csv(data_path, model, &data, &error))) {
         code = cli_report(&error);
         goto done;
+    }
+    /* An explanation made with explain --groups is read per column, its groups as given. */
+    if (document->group_of_column) {
+        if (groups_path) {
+            code = cli_usage_error("reasons", "%s is already explained by groups; --groups is "
+                                   "for an explanation per column", explanation);
+            goto done;
+        }
+        gbx_explanation_document *columns;
+        if (gbx_explanation_document_columns(document, &columns, &error) != GBX_OK) {
+            code = cli_report(&error);
+            goto done;
+        }
+        grouped = document;
+        document = columns;
+        o.group_of_feature = grouped->group_of_column;
+        o.group_names = (const char *const *)grouped->feature_names;
+        o.group_count = grouped->features;
     }
     if (output_name) {
         for (size_t k = 0; k < document->outputs; k++)
@@ -142,5 +161,6 @@ done:
     gbx_groups_free(groups);
     gbx_feature_metadata_free(metadata);
     gbx_explanation_document_free(document);
+    gbx_explanation_document_free(grouped);
     return code;
 }

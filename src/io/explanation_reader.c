@@ -100,6 +100,38 @@ static gbx_status numbers(const context *c, json_object *root, const char *key, 
     return GBX_OK;
 }
 
+/* "groups": {FEATURE: [columns...]} names, for every data column, the feature it is part of. */
+static gbx_status group_columns(const context *c, json_object *groups, gbx_explanation_document *d)
+{
+    if (!json_object_is_type(groups, json_type_object))
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"groups\" must be an object", c->path);
+    if (!(d->group_of_column = gbx_malloc_array(d->columns ? d->columns : 1, sizeof(size_t))))
+        return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < d->columns; j++) d->group_of_column[j] = SIZE_MAX;
+    for (size_t g = 0; g < d->features; g++) {
+        json_object *list = member(groups, d->feature_names[g]);
+        if (!list || !json_object_is_type(list, json_type_array))
+            return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"groups\" lists no columns for "
+                            "feature \"%s\"", c->path, d->feature_names[g]);
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            json_object *name = json_object_array_get_idx(list, i);
+            size_t j = 0;
+            while (j < d->columns && (!json_object_is_type(name, json_type_string) ||
+                                      strcmp(d->column_names[j], json_object_get_string(name)) != 0))
+                j++;
+            if (j == d->columns || d->group_of_column[j] != SIZE_MAX)
+                return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"groups\".\"%s\"[%zu] is not a data "
+                                "column of its own", c->path, d->feature_names[g], i);
+            d->group_of_column[j] = g;
+        }
+    }
+    for (size_t j = 0; j < d->columns; j++)
+        if (d->group_of_column[j] == SIZE_MAX)
+            return gbx_fail(c->error, GBX_ERR_PARSE, "%s: data column \"%s\" is in no group",
+                            c->path, d->column_names[j]);
+    return GBX_OK;
+}
+
 static size_t count_of(json_object *array)
 {
     return array && json_object_is_type(array, json_type_array) ? json_object_array_length(array)
@@ -159,10 +191,13 @@ gbx_status gbx_explanation_document_subset(const gbx_explanation_document *d, co
         .data = copy_rows(d->data, d->columns, rows, count),
         .explained = copy_rows(d->explained, 1, rows, count), .input_rank = d->input_rank};
     memcpy(s->input_shape, d->input_shape, sizeof s->input_shape);
+    if (d->group_of_column && (s->group_of_column = gbx_malloc_array(d->columns, sizeof(size_t))))
+        memcpy(s->group_of_column, d->group_of_column, d->columns * sizeof(size_t));
     if (!s->method || !s->model_type || !s->objective || !s->output_space || !s->model_sha256 ||
         !s->parameters || !s->seed || !s->version || !s->feature_names || !s->output_names ||
         !s->column_names || !s->values || !s->base_values || !s->predictions ||
-        (d->data && !s->data) || (d->explained && !s->explained)) {
+        (d->data && !s->data) || (d->explained && !s->explained) ||
+        (d->group_of_column && !s->group_of_column)) {
         gbx_explanation_document_free(s);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
@@ -203,6 +238,55 @@ gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *d,
     g->feature_names = names;
     g->features = groups;
     *out = g;
+    return GBX_OK;
+}
+
+gbx_status gbx_explanation_document_columns(const gbx_explanation_document *d,
+                                            gbx_explanation_document **out, gbx_error *error)
+{
+    *out = NULL;
+    if (!d->group_of_column || !d->data)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation is not grouped, or holds no data");
+    size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
+    if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < d->rows; r++) all[r] = r;
+    gbx_explanation_document *e;
+    gbx_status status = gbx_explanation_document_subset(d, all, d->rows, &e, error);
+    free(all);
+    if (status != GBX_OK) return status;
+    size_t K = d->outputs, M = d->features, J = d->columns;
+    double *values = gbx_calloc(d->rows * K * J + 1, sizeof(double));
+    size_t *members = gbx_calloc(M, sizeof(size_t)), *set = gbx_calloc(M, sizeof(size_t));
+    size_t *set_column = gbx_malloc_array(M, sizeof(size_t));
+    char **names = copy_names(d->column_names, J);
+    if (!values || !members || !set || !set_column || !names) {
+        free(values), free(members), free(set), free(set_column);
+        free_names(names, J);
+        gbx_explanation_document_free(e);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < J; j++) members[d->group_of_column[j]]++;
+    for (size_t r = 0; r < d->rows; r++) {
+        for (size_t g = 0; g < M; g++) set[g] = 0;
+        for (size_t j = 0; j < J; j++)
+            if (d->data[r * J + j] == 1.0) set[d->group_of_column[j]]++, set_column[d->group_of_column[j]] = j;
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < J; j++) {
+                size_t g = d->group_of_column[j];
+                double value = d->values[(r * K + k) * M + g];
+                if (set[g] == 1) values[(r * K + k) * J + j] = set_column[g] == j ? value : 0;
+                else values[(r * K + k) * J + j] = value / (double)members[g];
+            }
+    }
+    free(members), free(set), free(set_column);
+    free(e->values);
+    free_names(e->feature_names, e->features);
+    free(e->group_of_column);
+    e->values = values;
+    e->feature_names = names;
+    e->features = J;
+    e->group_of_column = NULL;
+    *out = e;
     return GBX_OK;
 }
 
@@ -268,6 +352,8 @@ gbx_status gbx_explanation_document_read(const char *path, gbx_explanation_docum
     if (status == GBX_OK)
         status = names(&c, root, columns ? "data_columns" : "feature_names", d->columns,
                        &d->column_names);
+    json_object *groups = member(root, "groups");
+    if (status == GBX_OK && groups && columns) status = group_columns(&c, groups, d);
     size_t shape[3] = {d->rows, d->outputs, d->features};
     if (status == GBX_OK) status = numbers(&c, root, "values", 3, shape, &d->values);
     if (status == GBX_OK) status = numbers(&c, root, "base_values", 2, shape, &d->base_values);
@@ -324,5 +410,6 @@ void gbx_explanation_document_free(gbx_explanation_document *d)
     free(d->predictions);
     free(d->data);
     free(d->explained);
+    free(d->group_of_column);
     free(d);
 }

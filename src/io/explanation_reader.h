@@ -23,6 +23,8 @@ typedef struct {
     double *predictions;    /* [rows][outputs] */
     double *data;           /* [rows][columns], NaN where missing; NULL when not written */
     double *explained;      /* [rows]: the output each row explains (--class predicted), or NULL */
+    size_t *group_of_column; /* [columns]: the feature (group) each data column belongs to,
+                              when the file lists "groups" (explain --groups); else NULL */
     size_t input_rank;      /* a network's input tensor per row (the features, flattened), */
     size_t input_shape[8];  /* or 0 */
 } gbx_explanation_document;
@@ -39,6 +41,13 @@ gbx_status gbx_explanation_document_subset(const gbx_explanation_document *docum
 gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *document,
                                             const size_t *group_of_feature,
                                             const char *const *group_names, size_t groups,
+                                            gbx_explanation_document **out, gbx_error *error);
+/* A grouped explanation (group_of_column set) spread back over its data columns, so that
+ * code working per column (reasons' wording by the column that is set) can read it: each
+ * group's value goes to its column that holds 1 when exactly one does (a one-hot group),
+ * else is shared equally among its columns. The group sums are kept exactly; single
+ * columns' values are unchanged. */
+gbx_status gbx_explanation_document_columns(const gbx_explanation_document *document,
                                             gbx_explanation_document **out, gbx_error *error);
 void gbx_explanation_document_free(gbx_explanation_document *document);
 

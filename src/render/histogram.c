@@ -100,7 +100,8 @@ gbx_status plot_histogram(const plot_request *request, gbx_error *error)
     status = plot_open(request, width, height, &c, error);
     if (status == GBX_OK) {
         char title[256], text[256], number[96], shift[32];
-        snprintf(title, sizeof title, "%s over %zu rows", plot_feature_label(request, feature), n);
+        snprintf(title, sizeof title, "%s over %zu rows%s", plot_feature_label(request, feature), n,
+                 d->outputs > 1 && !request->chosen ? " (values: the first output)" : "");
         canvas_text(c, 16, 24, title, 13, 1, CANVAS_LEFT, CANVAS_TEXT, "title");
         gbx_feature_format(info, value, number, sizeof number);
         plot_number(effect, shift, sizeof shift);

@@ -7,8 +7,9 @@
  *   rows         every row in a table (prediction, principal reason) that the script
  *                searches, sorts and pages; the rows travel as JSON, not as table markup, so
  *                10,000 rows stay light
- *   details      a section per chosen row: waterfall, force, reasons in words, and where the
- *                row's top features stand among all rows (histograms), paged by the script
+ *   details      a section per chosen row: waterfall, force (and the image plot for an image
+ *                input), reasons in words, and where the row's top features stand among all
+ *                rows (histograms), paged by the script
  *
  * The plots are the same drawings `glassbox plot` writes, kept as SVG text. */
 #include "glassbox.h"
@@ -294,9 +295,14 @@ static gbx_status write_details(const report *r, size_t first, size_t last, gbx_
         gbx_plot_options options;
         gbx_plot_options_init(&options);
         options.row = row;
-        options.kind = "waterfall";
         fputs("<div class=\"plots\">\n", f);
-        status = figure(r, plot_waterfall, &options, "waterfall", error);
+        /* A network's image input is best read as the image itself. */
+        if (d->input_rank >= 2 && d->data && d->columns == M) {
+            options.kind = "image";
+            status = figure(r, plot_image, &options, "image", error);
+        }
+        options.kind = "waterfall";
+        if (status == GBX_OK) status = figure(r, plot_waterfall, &options, "waterfall", error);
         options.kind = "force";
         if (status == GBX_OK) status = figure(r, plot_force, &options, "force", error);
         fputs("</div>\n", f);
@@ -421,11 +427,17 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
     char *reasons_text = NULL, *temporary = NULL;
     size_t reasons_length = 0;
     json_object *reasons = NULL;
-    gbx_explanation_document *grouped_document = NULL;
+    /* Plots draw groups as one feature; reasons read columns and name a group by its set one. */
+    gbx_explanation_document *grouped_document = NULL, *column_document = NULL;
     FILE *out = NULL;
     gbx_status status = gbx_explanation_document_read(explanation_path, &d, error);
     if (status == GBX_OK && options->features)
         status = gbx_feature_metadata_read(options->features, &features, error);
+    if (status == GBX_OK && options->groups && d->group_of_column)
+        status = gbx_fail(error, GBX_ERR_USAGE, "%s is already explained by groups; --groups is "
+                          "for an explanation per column", explanation_path);
+    if (status == GBX_OK && d->group_of_column && d->data)
+        status = gbx_explanation_document_columns(d, &column_document, error);
     if (status == GBX_OK && options->groups)
         status = gbx_groups_read(options->groups, d->features,
                                  (const char *const *)d->feature_names, &groups, error);
@@ -476,10 +488,15 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
                                                       grouped.group_names, grouped.group_count,
                                                       &grouped_document, error);
         }
+        if (column_document) {
+            o.group_of_feature = d->group_of_column;
+            o.group_names = (const char *const *)d->feature_names;
+            o.group_count = d->features;
+        }
         FILE *memory = status == GBX_OK ? open_memstream(&reasons_text, &reasons_length) : NULL;
         if (status == GBX_OK && !memory) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         if (memory) {
-            status = reasons_write(d, &o, memory, error);
+            status = reasons_write(column_document ? column_document : d, &o, memory, error);
             fclose(memory);
         }
         json_object *list = NULL;
@@ -550,6 +567,7 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
     gbx_groups_free(groups);
     gbx_feature_metadata_free(features);
     gbx_explanation_document_free(grouped_document);
+    gbx_explanation_document_free(column_document);
     gbx_explanation_document_free(d);
     return status;
 }

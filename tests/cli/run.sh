@@ -495,6 +495,15 @@ expect 2 "a what-if needs the rows that were explained" -- "$glassbox" reasons -
     --model "$model" --data "$work/two_rows.csv"
 expect 2 "--adverse is higher or lower" -- "$glassbox" reasons --explanation "$work/e.json" --adverse up
 expect 2 "needs both --model and --data" -- "$glassbox" reasons --explanation "$work/e.json" --model "$model"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --groups examples/credit_groups.json \
+    --output "$work/grouped.json" --quiet
+expect 0 "" -- "$glassbox" reasons --explanation "$work/grouped.json" --row 0 --features examples/credit_features.json \
+    --model "$model" --data "$data" --output "$work/grouped_reasons.txt"
+grep -q "Not used as reasons (sensitive): Age" "$work/grouped_reasons.txt" || fail "reasons on a grouped explanation"
+expect 2 "already explained by groups" -- "$glassbox" reasons --explanation "$work/grouped.json" \
+    --groups examples/credit_groups.json
+expect 0 "" -- "$glassbox" report --explanation "$work/grouped.json" --features examples/credit_features.json \
+    --rows 0:2 --output "$work/grouped.html"
 expect 2 "one number conversion" -- "$glassbox" reasons --explanation "$work/e.json" \
     --features tests/cli/bad_features.json
 # The HTML report: one file, the rows and sections asked for, clear errors.

@@ -999,6 +999,38 @@ static void test_histogram_counts_rows(void **state)
     assert_non_null(strstr(error.message, "--feature"));
 }
 
+/* Every kind drawn to PNG is the right size and not blank: ink covers a fair part of it. */
+static void test_every_kind_renders_to_png(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"waterfall", "force", "decision", "bar", "beeswarm",
+                                        "dependence", "heatmap", "histogram"};
+    const char *path = "/tmp/glassbox-test-kind.png";
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        gbx_plot_options options;
+        gbx_plot_options_init(&options);
+        options.kind = kinds[i];
+        options.row = 2;
+        options.rows_last = strcmp(kinds[i], "decision") == 0 ? 40 : 0;
+        options.feature = "Duration";
+        gbx_error error;
+        if (gbx_plot(EXPLANATION, &options, path, &error) != GBX_OK) fail_msg("%s: %s", kinds[i], error.message);
+        png_image image;
+        memset(&image, 0, sizeof image);
+        image.version = PNG_IMAGE_VERSION;
+        assert_true(png_image_begin_read_from_file(&image, path));
+        image.format = PNG_FORMAT_GRAY;
+        unsigned char *pixels = malloc(PNG_IMAGE_SIZE(image));
+        assert_true(png_image_finish_read(&image, NULL, pixels, 0, NULL));
+        assert_true(image.width >= 1000 && image.height >= 300);
+        size_t inked = 0, count = (size_t)image.width * image.height;
+        for (size_t p = 0; p < count; p++) inked += pixels[p] < 240;
+        if (inked < count / 50) fail_msg("%s: only %zu of %zu pixels inked", kinds[i], inked, count);
+        free(pixels);
+    }
+    remove(path);
+}
+
 static void test_bad_requests_are_refused(void **state)
 {
     (void)state;
@@ -1066,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_text_highlights_tokens),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
+        cmocka_unit_test(test_every_kind_renders_to_png),
         cmocka_unit_test(test_bad_requests_are_refused),
     };
     return cmocka_run_group_tests(tests, write_explanation, clean_up);

@@ -166,6 +166,61 @@ static void test_groups_and_direction(void **state)
     json_object_put(root);
 }
 
+/* An explanation written by explain --groups (its "groups" naming each feature's columns):
+ * spread back over the columns, a one-hot group's value goes to the column that is set (or is
+ * shared when none is), and the reasons name the group by that column. */
+static void test_grouped_explanation_is_read_per_column(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-reasons-grouped.json";
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"exact\", \"model\": {}, \"rows\": 2,\n"
+          "\"feature_names\": [\"a\", \"D\"], \"groups\": {\"a\": [\"a\"], \"D\": [\"d_x\", \"d_y\"]},\n"
+          "\"data_columns\": [\"a\", \"d_x\", \"d_y\"], \"output_names\": [\"risk\"],\n"
+          "\"values\": [[[0.1, 0.4]], [[0.2, 0.6]]], \"base_values\": [[1], [1]],\n"
+          "\"predictions\": [[1.5], [1.8]], \"data\": [[12, 0, 1], [10, 0, 0]]}\n", f);
+    fclose(f);
+    gbx_explanation_document *grouped, *columns;
+    gbx_error error;
+    assert_int_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
+    assert_non_null(grouped->group_of_column);
+    assert_int_equal(grouped->group_of_column[0], 0);
+    assert_int_equal(grouped->group_of_column[2], 1);
+    assert_int_equal(gbx_explanation_document_columns(grouped, &columns, &error), GBX_OK);
+    assert_int_equal(columns->features, 3);
+    assert_string_equal(columns->feature_names[1], "d_x");
+    const double expected[2][3] = {{0.1, 0, 0.4}, {0.2, 0.3, 0.3}};
+    for (size_t r = 0; r < 2; r++)
+        for (size_t j = 0; j < 3; j++) assert_true(fabs(columns->values[r * 3 + j] - expected[r][j]) < 1e-15);
+    gbx_explanation_document *kept = document;
+    document = columns;
+    reasons_options o = {0};
+    o.row = 0;
+    o.output = -1;
+    o.group_of_feature = grouped->group_of_column;
+    o.group_names = (const char *const *)grouped->feature_names;
+    o.group_count = grouped->features;
+    json_object *root = run(&o);
+    document = kept;
+    assert_int_equal(reason_count(root, 0), 2);
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
+    assert_string_equal(reason_field(root, 0, 0, "value"), "Kind Y");
+    assert_string_equal(reason_field(root, 0, 0, "reason"), "the kind is Y");
+    json_object_put(root);
+    gbx_explanation_document_free(columns);
+    gbx_explanation_document_free(grouped);
+    /* A group naming a column twice, or a column in no group, is refused by name. */
+    f = fopen(path, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"model\": {}, \"rows\": 1, \"feature_names\": "
+          "[\"a\", \"D\"], \"groups\": {\"a\": [\"a\"], \"D\": [\"d_x\"]}, \"data_columns\": "
+          "[\"a\", \"d_x\", \"d_y\"], \"output_names\": [\"y\"], \"values\": [[[0, 0]]], "
+          "\"base_values\": [[0]], \"predictions\": [[0]]}\n", f);
+    fclose(f);
+    assert_int_not_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "data column \"d_y\" is in no group"));
+    remove(path);
+}
+
 static void test_bad_metadata_is_refused(void **state)
 {
     (void)state;
@@ -194,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ranking_masking_and_words),
         cmocka_unit_test(test_groups_and_direction),
+        cmocka_unit_test(test_grouped_explanation_is_read_per_column),
         cmocka_unit_test(test_bad_metadata_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
