@@ -143,7 +143,7 @@ static gbx_status plot_bar_cohorts(const plot_request *request, gbx_error *error
         double height = TOP + (double)rows_drawn * row_height + BOTTOM + legend;
         status = plot_open(request, width, height, &c, error);
         for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
-            plot_fit(c, labels[b], 10, 260);
+            plot_fit(c, labels[b], sizeof labels[b], 10, 260);
             label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
         }
         if (status == GBX_OK) {
@@ -212,7 +212,7 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < bars; b++) {
-        plot_fit(c, labels[b], 10, 260);
+        plot_fit(c, labels[b], sizeof labels[b], 10, 260);
         double w = canvas_text_width(c, labels[b], 10, 0);
         if (w > label_width) label_width = w;
     }

@@ -78,13 +78,13 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
     double width = 680, height = TOP + (double)rows_drawn * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
-        plot_fit(c, labels[b], 10, 240);
+        plot_fit(c, labels[b], sizeof labels[b], 10, 240);
         label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
     }
     size_t bins = 0;
     if (status == GBX_OK) {
         plot_axis axis = plot_axis_for(low, high, 24 + label_width, width - 90);
-        bins = (size_t)((axis.right - axis.left) / (2 * RADIUS)) + 2;
+        bins = plot_slot((axis.right - axis.left) / (2 * RADIUS), 4096) + 2;
         if (!(stack = gbx_malloc_array(bins, sizeof(int)))) {
             canvas_discard(c);
             status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -121,8 +121,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
                 for (size_t i = 0; i < n; i++) {
                     size_t r = by_value[i];
                     double x = plot_x(&axis, dots[r]);
-                    size_t bin = (size_t)((x - axis.left) / (2 * RADIUS));
-                    if (bin >= bins) bin = bins - 1;
+                    size_t bin = plot_slot((x - axis.left) / (2 * RADIUS), bins);
                     int level = stack[bin]++ % (2 * levels + 1);
                     double offset = (level % 2 ? -1 : 1) * ((level + 1) / 2) * 1.6 * RADIUS;
                     canvas_colour colour = isnan(shade[r]) ? CANVAS_MUTED

@@ -64,7 +64,7 @@ gbx_status plot_decision(const plot_request *request, gbx_error *error)
     double width = 680, height = TOP + (double)steps * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t s = 0; status == GBX_OK && s < steps; s++) {
-        plot_fit(c, labels[s], 10, 260);
+        plot_fit(c, labels[s], sizeof labels[s], 10, 260);
         label_width = fmax(label_width, canvas_text_width(c, labels[s], 10, 0));
     }
     if (status == GBX_OK) {

@@ -207,7 +207,7 @@ gbx_status plot_dependence(const plot_request *request, gbx_error *error)
                             canvas_blend(s / 49.0), "scale");
             }
             snprintf(text, sizeof text, "%s", plot_feature_label(request, colour_by));
-            plot_fit(c, text, 9, 80);
+            plot_fit(c, text, sizeof text, 9, 80);
             canvas_text(c, bar_x + 4, bar_top - 16, text, 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-title");
             canvas_text(c, bar_x + 4, bar_top - 4, "High", 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-label");
             canvas_text(c, bar_x + 4, bar_bottom + 12, "Low", 9, 0, CANVAS_CENTRE, CANVAS_MUTED, "scale-label");

@@ -139,7 +139,7 @@ static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
                                          plot_feature_label(&view, order[j]));
             if (shown < M && used + 40 < sizeof text)
                 snprintf(text + used, sizeof text - used, ", then %zu others", M - shown);
-            plot_fit(c, text, 8.5, width - 32);
+            plot_fit(c, text, sizeof text, 8.5, width - 32);
             canvas_text(c, 16, bottom + 24, text, 8.5, 0, CANVAS_LEFT, CANVAS_MUTED, "legend");
             canvas_text(c, 16, bottom + 40, "red: raises the output, blue: lowers it; the line "
                         "is each row's f(x), the dashed rule the base value", 8.5, 0, CANVAS_LEFT, CANVAS_MUTED, "legend");
@@ -212,7 +212,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                     snprintf(text, sizeof text, "%s", name);
                 }
                 /* Labels alternate between two lines, so each may be twice its segment. */
-                plot_fit(c, text, 8.5, fmax(2 * (x1 - x0) - 6, 0));
+                plot_fit(c, text, sizeof text, 8.5, fmax(2 * (x1 - x0) - 6, 0));
                 if (x1 - x0 > 12)
                     canvas_text(c, (x0 + x1) / 2, BAND_Y + BAND_HEIGHT + 13 + 11 * (labelled++ % 2),
                                 text, 8.5, 0, CANVAS_CENTRE, colour, "label");

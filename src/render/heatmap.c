@@ -70,7 +70,7 @@ gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
         double height = TOP + LINE_HEIGHT + (double)bands * BAND_HEIGHT + 80;
         status = plot_open(&view, width, height, &c, error);
         for (size_t b = 0; status == GBX_OK && b < bands; b++) {
-            plot_fit(c, labels[b], 10, 200);
+            plot_fit(c, labels[b], sizeof labels[b], 10, 200);
             label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
         }
         if (status == GBX_OK) {

@@ -38,8 +38,7 @@ static size_t bin_of(const binning *b, double value)
         return at ? (size_t)(at - b->values) : 0;
     }
     if (!(b->high > b->low)) return 0;
-    return (size_t)fmin((double)b->bins - 1, floor((value - b->low) / (b->high - b->low) *
-                                                   (double)b->bins));
+    return plot_slot((value - b->low) / (b->high - b->low) * (double)b->bins, b->bins);
 }
 
 gbx_status plot_histogram(const plot_request *request, gbx_error *error)
@@ -123,7 +122,7 @@ gbx_status plot_histogram(const plot_request *request, gbx_error *error)
             canvas_rect(c, x + 0.5, bottom - h, slot - 1, h, fill, b == marked ? "bin marked" : "bin");
             if (discrete) {
                 gbx_feature_format(info, bins_at[b], number, sizeof number);
-                plot_fit(c, number, 9, slot - 2);
+                plot_fit(c, number, sizeof number, 9, slot - 2);
                 canvas_text(c, x + slot / 2, bottom + 15, number, 9, 0, CANVAS_CENTRE,
                             CANVAS_MUTED, "tick-label");
             }

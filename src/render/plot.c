@@ -268,13 +268,21 @@ long plot_column(const gbx_explanation_document *d, size_t f)
     return -1;
 }
 
-void plot_fit(canvas *c, char *text, double size, double width)
+size_t plot_slot(double position, size_t count)
+{
+    if (!(position >= 0) || count == 0) return 0;
+    return position >= (double)(count - 1) ? count - 1 : (size_t)position;
+}
+
+void plot_fit(canvas *c, char *text, size_t capacity, double size, double width)
 {
     size_t length = strlen(text);
     if (canvas_text_width(c, text, size, 0) <= width) return;
     while (length > 0) {
-        /* Step back over a whole UTF-8 character, then add the ellipsis (3 bytes). */
+        /* Step back over a whole UTF-8 character, then add the ellipsis (3 bytes) where it
+         * fits in the buffer. */
         do length--; while (length > 0 && ((unsigned char)text[length] & 0xC0) == 0x80);
+        if (length + 4 > capacity) continue;
         memcpy(text + length, "\xe2\x80\xa6", 4);
         if (canvas_text_width(c, text, size, 0) <= width) return;
     }

@@ -38,9 +38,9 @@ void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *titl
 void plot_number(double value, char *out, size_t size);
 /* What the explained output is called, for titles ("default: probability, log-odds..."). */
 const char *plot_unit(const gbx_explanation_document *document);
-/* Shortens text in place (ending it with an ellipsis) until it is at most width wide; the
- * buffer must hold three bytes more than the text. */
-void plot_fit(canvas *c, char *text, double size, double width);
+/* Shortens text in place (ending it with an ellipsis) until it is at most width wide, within
+ * its buffer of capacity bytes. */
+void plot_fit(canvas *c, char *text, size_t capacity, double size, double width);
 /* The global plots' rows: importance[f] = mean |value| over the rows, order[] the features by
  * it, and the labels of the `shown` features drawn (max_display - 1 when there are more, the
  * last label then naming the folded rest); returns the rows drawn. labels holds
@@ -67,6 +67,9 @@ double plot_step(double span, double count);
 /* Ticks and labels of a vertical axis at x from low (at y_bottom) to high (at y_top). */
 void plot_draw_vertical_axis(canvas *c, double x, double y_bottom, double y_top, double low,
                              double high, const char *title);
+/* floor(position) as an index into count slots, clamped to them (NaN: 0); positions come
+ * from values that may be huge, so the conversion must never overflow. */
+size_t plot_slot(double position, size_t count);
 /* Feature order by descending weight (ties by index), into order[features]. */
 void plot_order(const double *weight, size_t features, size_t *order);
 

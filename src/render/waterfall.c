@@ -66,7 +66,7 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM;
     gbx_status status = plot_open(request, width, height, &c, error);
     for (size_t b = 0; status == GBX_OK && b < bars; b++) {
-        plot_fit(c, labels[b], 10, 260); /* long names keep room for the bars */
+        plot_fit(c, labels[b], sizeof labels[b], 10, 260); /* long names keep room for the bars */
         double w = canvas_text_width(c, labels[b], 10, 0);
         if (w > label_width) label_width = w;
     }

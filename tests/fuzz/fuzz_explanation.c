@@ -1,6 +1,9 @@
 /* libFuzzer target: explanation files as plots read them (corpus: tests/fuzz/corpus/explanation).
- * The reader takes a path, so each input goes through a file of this process's own. */
+ * The reader takes a path, so each input goes through a file of this process's own. Whatever
+ * reads is drawn by every plot kind (as SVG text in memory) and, when grouped, spread back
+ * over its columns. */
 #include "io/explanation_reader.h"
+#include "render/plot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t j = 0; document->data && j < document->rows * document->columns; j++)
             sum += document->data[j];
         (void)sum;
+        static gbx_status (*const draw[])(const plot_request *, gbx_error *) = {
+            plot_waterfall, plot_force, plot_decision, plot_bar, plot_beeswarm, plot_dependence,
+            plot_heatmap, plot_histogram, plot_image};
+        for (size_t kind = 0; kind < sizeof draw / sizeof draw[0]; kind++)
+            for (int variant = 0; variant < 2; variant++) {
+                gbx_plot_options options;
+                gbx_plot_options_init(&options);
+                options.row = document->rows - 1;
+                options.rows_last = variant ? document->rows : 0;
+                options.row = variant ? 0 : options.row;
+                options.feature = document->feature_names[0];
+                options.cohort = variant && document->data ? document->column_names[0] : NULL;
+                char *svg = NULL;
+                plot_request request = {document, 0, 0, &options, NULL, NULL, &svg};
+                if (draw[kind](&request, &error) == GBX_OK) free(svg);
+            }
+        gbx_explanation_document *columns;
+        if (document->group_of_column && document->data &&
+            gbx_explanation_document_columns(document, &columns, &error) == GBX_OK)
+            gbx_explanation_document_free(columns);
         gbx_explanation_document_free(document);
     }
     remove(path);
