@@ -558,8 +558,36 @@ static int plain_2d(const geometry *g)
 
 /* pool() and pool_backward() for plain_2d windows, one plane; taps in the table's order (the
  * first maximum in row-major window order takes a max pool's gradient). */
+/* The 2 x 2, stride 2 max pool of most image networks, with the same comparisons in the same
+ * order as the general loop (so NaN and signed zeros come out alike), unrolled. */
+static void max_pool_2x2(const geometry *g, const float *x, float *y)
+{
+    size_t W = (size_t)g->in[1], OH = (size_t)g->out[0], OW = (size_t)g->out[1];
+    for (size_t oy = 0; oy < OH; oy++) {
+        const float *top = x + 2 * oy * W, *bottom = top + W;
+        float *row = y + oy * OW;
+        for (size_t ox = 0; ox < OW; ox++) {
+            float best = -INFINITY, v;
+            v = top[2 * ox], best = v > best ? v : best;
+            v = top[2 * ox + 1], best = v > best ? v : best;
+            v = bottom[2 * ox], best = v > best ? v : best;
+            v = bottom[2 * ox + 1], best = v > best ? v : best;
+            row[ox] = best;
+        }
+    }
+}
+
+static int is_2x2(const geometry *g)
+{
+    return g->kernel[0] == 2 && g->kernel[1] == 2 && g->stride[0] == 2 && g->stride[1] == 2;
+}
+
 static void pool_plain_2d(const geometry *g, pool_kind kind, const float *x, float *y)
 {
+    if (kind == POOL_MAX && is_2x2(g)) {
+        max_pool_2x2(g, x, y);
+        return;
+    }
     size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
     for (int64_t oy = 0; oy < g->out[0]; oy++)
         for (int64_t ox = 0; ox < g->out[1]; ox++) {
@@ -581,6 +609,18 @@ static void pool_backward_plain_2d(const geometry *g, pool_kind kind, const floa
                                    const float *y, const float *dy, float *dx)
 {
     size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
+    if (kind == POOL_MAX && is_2x2(g)) {
+        /* The first tap in window order equal to the maximum takes the gradient. */
+        for (size_t oy = 0; oy < (size_t)g->out[0]; oy++)
+            for (size_t ox = 0; ox < (size_t)g->out[1]; ox++) {
+                size_t o = oy * (size_t)g->out[1] + ox, corner = 2 * oy * W + 2 * ox;
+                size_t t = x[corner] == y[o] ? corner : x[corner + 1] == y[o] ? corner + 1
+                         : x[corner + W] == y[o] ? corner + W : x[corner + W + 1] == y[o] ? corner + W + 1
+                         : SIZE_MAX;
+                if (t != SIZE_MAX) dx[t] += dy[o];
+            }
+        return;
+    }
     for (int64_t oy = 0; oy < g->out[0]; oy++)
         for (int64_t ox = 0; ox < g->out[1]; ox++) {
             size_t o = (size_t)(oy * g->out[1] + ox);

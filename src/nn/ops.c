@@ -1508,7 +1508,14 @@ static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tenso
     size_t n = in[0]->count;
     /* The common activations get loops of their own, which the compiler vectorises. */
     switch (code) {
-    case RELU: for (size_t j = 0; j < n; j++) dx[j] += x[j] > 0 ? g[j] : 0.0f; break;
+    case RELU:
+        /* Both values loaded before the choice, so the loop becomes a vector blend instead of
+         * a branch per element (a ternary that loads only on one side is not if-converted). */
+        for (size_t j = 0; j < n; j++) {
+            float pass = g[j];
+            dx[j] += x[j] > 0 ? pass : 0.0f;
+        }
+        break;
     case SIGMOID: for (size_t j = 0; j < n; j++) dx[j] += g[j] * y[j] * (1 - y[j]); break;
     case TANH: for (size_t j = 0; j < n; j++) dx[j] += g[j] * (1 - y[j] * y[j]); break;
     default:
