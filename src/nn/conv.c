@@ -605,19 +605,38 @@ static void pool_plain_2d(const geometry *g, pool_kind kind, const float *x, flo
         }
 }
 
+/* Whether the 2 x 2 windows cover the plane exactly, so a gradient can be written whole. */
+static int tiles_2x2(const geometry *g)
+{
+    return is_2x2(g) && g->in[0] == 2 * g->out[0] && g->in[1] == 2 * g->out[1];
+}
+
+/* write: dx is unset and the windows tile it: every tap is written (0 + its share). */
 static void pool_backward_plain_2d(const geometry *g, pool_kind kind, const float *x,
-                                   const float *y, const float *dy, float *dx)
+                                   const float *y, const float *dy, float *dx, int write)
 {
     size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
     if (kind == POOL_MAX && is_2x2(g)) {
-        /* The first tap in window order equal to the maximum takes the gradient. */
+        /* The first tap in window order equal to the maximum takes the gradient. Written
+         * whole, each tap gets 0 + (its share or +0), chosen by masks: which tap holds the
+         * maximum is data, and a branch on it is mispredicted half the time. */
         for (size_t oy = 0; oy < (size_t)g->out[0]; oy++)
             for (size_t ox = 0; ox < (size_t)g->out[1]; ox++) {
                 size_t o = oy * (size_t)g->out[1] + ox, corner = 2 * oy * W + 2 * ox;
-                size_t t = x[corner] == y[o] ? corner : x[corner + 1] == y[o] ? corner + 1
-                         : x[corner + W] == y[o] ? corner + W : x[corner + W + 1] == y[o] ? corner + W + 1
-                         : SIZE_MAX;
-                if (t != SIZE_MAX) dx[t] += dy[o];
+                const size_t taps[4] = {corner, corner + 1, corner + W, corner + W + 1};
+                if (write) {
+                    size_t t = x[corner] == y[o] ? corner : x[corner + 1] == y[o] ? corner + 1
+                             : x[corner + W] == y[o] ? corner + W
+                             : x[corner + W + 1] == y[o] ? corner + W + 1 : SIZE_MAX;
+                    dx[corner] = dx[corner + 1] = dx[corner + W] = dx[corner + W + 1] = 0.0f;
+                    if (t != SIZE_MAX) dx[t] = 0.0f + dy[o];
+                    continue;
+                }
+                for (int i = 0; i < 4; i++)
+                    if (x[taps[i]] == y[o]) {
+                        dx[taps[i]] += dy[o];
+                        break;
+                    }
             }
         return;
     }
@@ -708,10 +727,15 @@ static gbx_status pool_backward(const gbx_nn_node *node, gbx_nn_tensor *const *i
     size_t planes = (size_t)in[0]->dims[0] * (size_t)in[0]->dims[1];
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
     int include_pad = !global && node->params.list[P_INCLUDE_PAD];
+    /* An unset gradient (MaxPool overwrites) is written whole where the windows tile it, and
+     * zeroed first anywhere else. */
+    int write = grad_in[0]->unset && kind == POOL_MAX && plain_2d(&g) && tiles_2x2(&g);
+    if (grad_in[0]->unset && !write) memset(grad_in[0]->f, 0, grad_in[0]->count * sizeof(float));
+    grad_in[0]->unset = 0;
     if (plain_2d(&g)) {
         for (size_t plane = 0; plane < planes; plane++)
             pool_backward_plain_2d(&g, kind, in[0]->f + plane * S, out[0]->f + plane * O,
-                                   grad_out[0]->f + plane * O, grad_in[0]->f + plane * S);
+                                   grad_out[0]->f + plane * O, grad_in[0]->f + plane * S, write);
         return GBX_OK;
     }
     int32_t *table = tap_table(&g);

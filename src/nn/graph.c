@@ -568,9 +568,16 @@ static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
             if (v < 0) continue;
             in[i] = &values[v];
             if (!wanted[v]) continue;
-            if (!grads[v].f)
-                status = gbx_nn_tensor_alloc(&grads[v], GBX_NN_FLOAT, values[v].rank,
-                                             values[v].dims, error);
+            if (!grads[v].f) {
+                /* The first contribution to a gradient need not be added to zeros when the
+                 * operator overwrites it (plain gradients only: DeepLIFT's rules add). */
+                int once = 1;
+                for (int j = 0; j < node->input_count; j++) once &= j == i || node->inputs[j] != v;
+                int unset = !references && node->op->overwrites && i == 0 && once;
+                status = (unset ? gbx_nn_tensor_alloc_unset : gbx_nn_tensor_alloc)(
+                    &grads[v], GBX_NN_FLOAT, values[v].rank, values[v].dims, error);
+                grads[v].unset = unset && status == GBX_OK;
+            }
             grad_in[i] = &grads[v];
             takes = 1;
         }
@@ -584,6 +591,10 @@ static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
                                                   grad_in, error);
             else
                 status = node->op->backward(node, in, out, grad_out, grad_in, error);
+            if (grad_in[0] && grad_in[0]->unset) {
+                memset(grad_in[0]->f, 0, grad_in[0]->count * sizeof(float));
+                grad_in[0]->unset = 0;
+            }
         }
         if (status != GBX_OK) gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
     }

@@ -32,6 +32,7 @@ typedef struct {
     int64_t *i;     /* GBX_NN_INT64 */
     int borrowed;   /* data belongs to someone else (a graph constant): never freed here */
     int pooled;     /* data came from the thread's pool (gbx_nn_pool) */
+    int unset;      /* a gradient not yet written (its contents are garbage): see overwrites */
 } gbx_nn_tensor;
 
 /* A per-thread pool of tensor buffers: while one is active on a thread, tensors allocated there
@@ -126,6 +127,10 @@ struct gbx_nn_op {
                            gbx_nn_tensor **grad_in, gbx_error *error);
     unsigned gradient_inputs; /* bit i: input i carries a gradient (not shapes, indices, masks) */
     gbx_deeplift_rule deeplift;
+    /* backward may find grad_in[0] unset (its first contribution, not zeroed, to save a pass
+     * over memory): it then writes every element instead of adding, and clears unset. The
+     * reverse pass zeroes whatever it leaves unset. */
+    int overwrites;
 };
 
 /* The operator named `name` (ONNX spelling), or NULL. */

@@ -1510,7 +1510,22 @@ static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tenso
     switch (code) {
     case RELU:
         /* Both values loaded before the choice, so the loop becomes a vector blend instead of
-         * a branch per element (a ternary that loads only on one side is not if-converted). */
+         * a branch per element (a ternary that loads only on one side is not if-converted).
+         * A first contribution is written (0 + v is v, and +0 where nothing passes). */
+        if (grad_in[0]->unset) {
+            /* As a mask on the bits: a select between a value and a constant is turned back
+             * into a branch, a mask vectorises. */
+            for (size_t j = 0; j < n; j++) {
+                uint32_t bits;
+                memcpy(&bits, &g[j], sizeof bits);
+                bits &= 0u - (uint32_t)(x[j] > 0);
+                float pass;
+                memcpy(&pass, &bits, sizeof pass);
+                dx[j] = 0.0f + pass;
+            }
+            grad_in[0]->unset = 0;
+            break;
+        }
         for (size_t j = 0; j < n; j++) {
             float pass = g[j];
             dx[j] += x[j] > 0 ? pass : 0.0f;
@@ -2004,72 +2019,72 @@ static gbx_status backward_layer_norm(const gbx_nn_node *node, gbx_nn_tensor *co
 #define ALL_INPUTS 0xffffffffu
 
 static const gbx_nn_op ops[] = {
-    {"AveragePool", 1, 1, 1, gbx_nn_check_window, gbx_nn_forward_average_pool, gbx_nn_backward_average_pool, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Abs", 1, 1, 1, NULL, forward_abs, backward_abs, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Add", 2, 2, 1, NULL, forward_add, backward_add, IN01, GBX_DEEPLIFT_LINEAR},
-    {"BatchNormalization", 5, 5, 1, check_epsilon, forward_batch_norm, backward_batch_norm, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Cast", 1, 1, 1, check_cast, forward_cast, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Ceil", 1, 1, 1, NULL, forward_ceil, NULL, IN0, GBX_DEEPLIFT_NONE},
-    {"Clip", 1, 3, 1, check_clip, forward_clip, backward_clip, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Conv", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv, gbx_nn_backward_conv, IN012, GBX_DEEPLIFT_PRODUCT},
-    {"ConvTranspose", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv_transpose, gbx_nn_backward_conv_transpose, IN012, GBX_DEEPLIFT_PRODUCT},
-    {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS, GBX_DEEPLIFT_LINEAR},
-    {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0, GBX_DEEPLIFT_NONE},
-    {"Div", 2, 2, 1, NULL, forward_div, backward_div, IN01, GBX_DEEPLIFT_PRODUCT},
-    {"Dropout", 1, 3, 2, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Elu", 1, 1, 1, check_elu, forward_elu, backward_elu, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Equal", 2, 2, 1, NULL, forward_equal, NULL, IN01, GBX_DEEPLIFT_NONE},
-    {"Erf", 1, 1, 1, NULL, forward_erf, backward_erf, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Exp", 1, 1, 1, NULL, forward_exp, backward_exp, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Expand", 2, 2, 1, NULL, forward_expand, backward_expand, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Flatten", 1, 1, 1, check_axis, forward_flatten, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Floor", 1, 1, 1, NULL, forward_floor, NULL, IN0, GBX_DEEPLIFT_NONE},
-    {"GlobalAveragePool", 1, 1, 1, NULL, gbx_nn_forward_global_average_pool, gbx_nn_backward_global_average_pool, IN0, GBX_DEEPLIFT_LINEAR},
-    {"GlobalMaxPool", 1, 1, 1, NULL, gbx_nn_forward_global_max_pool, gbx_nn_backward_global_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL},
-    {"GRU", 3, 6, 2, gbx_nn_check_gru, gbx_nn_forward_gru, gbx_nn_backward_gru, IN0, GBX_DEEPLIFT_NONE},
-    {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012, GBX_DEEPLIFT_PRODUCT},
-    {"Greater", 2, 2, 1, NULL, forward_greater, NULL, IN01, GBX_DEEPLIFT_NONE},
-    {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal, NULL, IN01, GBX_DEEPLIFT_NONE},
-    {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid, backward_hard_sigmoid, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Identity", 1, 1, 1, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"LSTM", 3, 8, 3, gbx_nn_check_lstm, gbx_nn_forward_lstm, gbx_nn_backward_lstm, IN0, GBX_DEEPLIFT_NONE},
-    {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm, backward_layer_norm, IN0, GBX_DEEPLIFT_NONE},
-    {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu, backward_leaky_relu, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Less", 2, 2, 1, NULL, forward_less, NULL, IN01, GBX_DEEPLIFT_NONE},
-    {"LessOrEqual", 2, 2, 1, NULL, forward_less_equal, NULL, IN01, GBX_DEEPLIFT_NONE},
-    {"Log", 1, 1, 1, NULL, forward_log, backward_log, IN0, GBX_DEEPLIFT_RESCALE},
-    {"LogSoftmax", 1, 1, 1, check_softmax, forward_log_softmax, backward_log_softmax, IN0, GBX_DEEPLIFT_NONE},
-    {"MatMul", 2, 2, 1, NULL, forward_matmul, backward_matmul, IN01, GBX_DEEPLIFT_PRODUCT},
-    {"MaxPool", 1, 1, 2, gbx_nn_check_window, gbx_nn_forward_max_pool, gbx_nn_backward_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL},
-    {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE},
-    {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE},
-    {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01, GBX_DEEPLIFT_PRODUCT},
-    {"Neg", 1, 1, 1, NULL, forward_neg, backward_neg, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Not", 1, 1, 1, NULL, forward_not, NULL, IN0, GBX_DEEPLIFT_NONE},
-    {"Pow", 2, 2, 1, NULL, forward_pow, backward_pow, IN01, GBX_DEEPLIFT_RESCALE},
-    {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal, backward_reciprocal, IN0, GBX_DEEPLIFT_RESCALE},
-    {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean, backward_reduce_mean, IN0, GBX_DEEPLIFT_LINEAR},
-    {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Reshape", 2, 2, 1, check_reshape, forward_reshape, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE},
-    {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Slice", 1, 5, 1, check_slice, forward_slice, backward_slice, IN0, GBX_DEEPLIFT_LINEAR},
+    {"AveragePool", 1, 1, 1, gbx_nn_check_window, gbx_nn_forward_average_pool, gbx_nn_backward_average_pool, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Abs", 1, 1, 1, NULL, forward_abs, backward_abs, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Add", 2, 2, 1, NULL, forward_add, backward_add, IN01, GBX_DEEPLIFT_LINEAR, 0},
+    {"BatchNormalization", 5, 5, 1, check_epsilon, forward_batch_norm, backward_batch_norm, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Cast", 1, 1, 1, check_cast, forward_cast, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Ceil", 1, 1, 1, NULL, forward_ceil, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"Clip", 1, 3, 1, check_clip, forward_clip, backward_clip, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Conv", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv, gbx_nn_backward_conv, IN012, GBX_DEEPLIFT_PRODUCT, 0},
+    {"ConvTranspose", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv_transpose, gbx_nn_backward_conv_transpose, IN012, GBX_DEEPLIFT_PRODUCT, 0},
+    {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS, GBX_DEEPLIFT_LINEAR, 0},
+    {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
+    {"Div", 2, 2, 1, NULL, forward_div, backward_div, IN01, GBX_DEEPLIFT_PRODUCT, 0},
+    {"Dropout", 1, 3, 2, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Elu", 1, 1, 1, check_elu, forward_elu, backward_elu, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Equal", 2, 2, 1, NULL, forward_equal, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"Erf", 1, 1, 1, NULL, forward_erf, backward_erf, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Exp", 1, 1, 1, NULL, forward_exp, backward_exp, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Expand", 2, 2, 1, NULL, forward_expand, backward_expand, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Flatten", 1, 1, 1, check_axis, forward_flatten, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Floor", 1, 1, 1, NULL, forward_floor, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"GlobalAveragePool", 1, 1, 1, NULL, gbx_nn_forward_global_average_pool, gbx_nn_backward_global_average_pool, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"GlobalMaxPool", 1, 1, 1, NULL, gbx_nn_forward_global_max_pool, gbx_nn_backward_global_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL, 0},
+    {"GRU", 3, 6, 2, gbx_nn_check_gru, gbx_nn_forward_gru, gbx_nn_backward_gru, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012, GBX_DEEPLIFT_PRODUCT, 0},
+    {"Greater", 2, 2, 1, NULL, forward_greater, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid, backward_hard_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Identity", 1, 1, 1, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"LSTM", 3, 8, 3, gbx_nn_check_lstm, gbx_nn_forward_lstm, gbx_nn_backward_lstm, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm, backward_layer_norm, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu, backward_leaky_relu, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Less", 2, 2, 1, NULL, forward_less, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"LessOrEqual", 2, 2, 1, NULL, forward_less_equal, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"Log", 1, 1, 1, NULL, forward_log, backward_log, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"LogSoftmax", 1, 1, 1, check_softmax, forward_log_softmax, backward_log_softmax, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"MatMul", 2, 2, 1, NULL, forward_matmul, backward_matmul, IN01, GBX_DEEPLIFT_PRODUCT, 0},
+    {"MaxPool", 1, 1, 2, gbx_nn_check_window, gbx_nn_forward_max_pool, gbx_nn_backward_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL, 1},
+    {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
+    {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
+    {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01, GBX_DEEPLIFT_PRODUCT, 0},
+    {"Neg", 1, 1, 1, NULL, forward_neg, backward_neg, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Not", 1, 1, 1, NULL, forward_not, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"Pow", 2, 2, 1, NULL, forward_pow, backward_pow, IN01, GBX_DEEPLIFT_RESCALE, 0},
+    {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal, backward_reciprocal, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean, backward_reduce_mean, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0, GBX_DEEPLIFT_RESCALE, 1},
+    {"Reshape", 2, 2, 1, check_reshape, forward_reshape, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
+    {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Slice", 1, 5, 1, check_slice, forward_slice, backward_slice, IN0, GBX_DEEPLIFT_LINEAR, 0},
     /* Softmax takes the rescale rule element by element, as shap's PyTorch DeepExplainer and
      * captum do; it is not elementwise, so the values may miss additivity (reported per row). */
-    {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Softplus", 1, 1, 1, NULL, forward_softplus, backward_softplus, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Sqrt", 1, 1, 1, NULL, forward_sqrt, backward_sqrt, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Squeeze", 1, 2, 1, check_axes, forward_squeeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Sub", 2, 2, 1, NULL, forward_sub, backward_sub, IN01, GBX_DEEPLIFT_LINEAR},
-    {"Tanh", 1, 1, 1, NULL, forward_tanh, backward_tanh, IN0, GBX_DEEPLIFT_RESCALE},
-    {"Tile", 2, 2, 1, NULL, forward_tile, backward_tile, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Transpose", 1, 1, 1, check_transpose, forward_transpose, backward_transpose, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Unsqueeze", 1, 2, 1, check_axes, forward_unsqueeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR},
-    {"Where", 3, 3, 1, NULL, forward_where, backward_where, 6u, GBX_DEEPLIFT_NONE},
+    {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Softplus", 1, 1, 1, NULL, forward_softplus, backward_softplus, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Sqrt", 1, 1, 1, NULL, forward_sqrt, backward_sqrt, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Squeeze", 1, 2, 1, check_axes, forward_squeeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Sub", 2, 2, 1, NULL, forward_sub, backward_sub, IN01, GBX_DEEPLIFT_LINEAR, 0},
+    {"Tanh", 1, 1, 1, NULL, forward_tanh, backward_tanh, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Tile", 2, 2, 1, NULL, forward_tile, backward_tile, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Transpose", 1, 1, 1, check_transpose, forward_transpose, backward_transpose, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Unsqueeze", 1, 2, 1, check_axes, forward_unsqueeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Where", 3, 3, 1, NULL, forward_where, backward_where, 6u, GBX_DEEPLIFT_NONE, 0},
 };
 
 const gbx_nn_op *gbx_nn_find_op(const char *name)
