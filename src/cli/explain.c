@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <getopt.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -513,6 +514,9 @@ int cli_explain(int argc, char **argv)
         }
         gbx_groups_apply(groups, &a.explainer);
     }
+    /* --threads holds for the model's own batches too (a network predicts its blocks in
+     * parallel outside any explainer), as it does for glassbox predict. */
+    if (a.explainer.threads > 0) omp_set_num_threads(a.explainer.threads);
     if (gbx_explainer_create(model, &a.explainer, &explainer, &error)) {
         free(names);
         goto failed;
