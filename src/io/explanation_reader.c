@@ -205,6 +205,18 @@ gbx_status gbx_explanation_document_subset(const gbx_explanation_document *d, co
     return GBX_OK;
 }
 
+/* A copy of every row. */
+static gbx_status copy_document(const gbx_explanation_document *d, gbx_explanation_document **out,
+                                gbx_error *error)
+{
+    size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
+    if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < d->rows; r++) all[r] = r;
+    gbx_status status = gbx_explanation_document_subset(d, all, d->rows, out, error);
+    free(all);
+    return status;
+}
+
 gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *d,
                                             const size_t *group_of_feature,
                                             const char *const *group_names, size_t groups,
@@ -214,12 +226,8 @@ gbx_status gbx_explanation_document_grouped(const gbx_explanation_document *d,
     for (size_t f = 0; f < d->features; f++)
         if (group_of_feature[f] >= groups)
             return gbx_fail(error, GBX_ERR_USAGE, "feature %zu has no group", f);
-    size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
-    if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t r = 0; r < d->rows; r++) all[r] = r;
     gbx_explanation_document *g;
-    gbx_status status = gbx_explanation_document_subset(d, all, d->rows, &g, error);
-    free(all);
+    gbx_status status = copy_document(d, &g, error);
     if (status != GBX_OK) return status;
     size_t K = d->outputs, M = d->features;
     double *values = gbx_calloc(d->rows * K * groups + 1, sizeof(double));
@@ -247,12 +255,8 @@ gbx_status gbx_explanation_document_columns(const gbx_explanation_document *d,
     *out = NULL;
     if (!d->group_of_column || !d->data)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation is not grouped, or holds no data");
-    size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
-    if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t r = 0; r < d->rows; r++) all[r] = r;
     gbx_explanation_document *e;
-    gbx_status status = gbx_explanation_document_subset(d, all, d->rows, &e, error);
-    free(all);
+    gbx_status status = copy_document(d, &e, error);
     if (status != GBX_OK) return status;
     size_t K = d->outputs, M = d->features, J = d->columns;
     double *values = gbx_calloc(d->rows * K * J + 1, sizeof(double));

@@ -24,12 +24,6 @@ static const canvas_colour cohort_colours[MAX_COHORTS + 1] = {
     {0.0, 0.447, 0.698}, {0.902, 0.624, 0.0}, {0.0, 0.620, 0.451}, {0.800, 0.475, 0.655},
     {0.337, 0.706, 0.914}, {0.835, 0.369, 0.0}, {0.6, 0.6, 0.6}};
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct {
     size_t count;                 /* cohorts, the missing one included */
     char labels[MAX_COHORTS + 1][400];
@@ -50,7 +44,7 @@ static gbx_status split(const plot_request *request, long column, cohorts *out, 
     }
     for (size_t r = 0; r < n; r++)
         if (!isnan(d->data[r * d->columns + (size_t)column])) sorted[m++] = d->data[r * d->columns + (size_t)column];
-    qsort(sorted, m, sizeof *sorted, ascending);
+    qsort(sorted, m, sizeof *sorted, plot_ascending);
     double edges[MAX_COHORTS];
     size_t distinct = 0;
     for (size_t i = 0; i < m && distinct <= MAX_COHORTS; i++)

@@ -24,26 +24,6 @@ static int by_dot(const void *a, const void *b, void *values)
     return i < j ? -1 : i > j;
 }
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The p-th percentile of the finite values in v[n] (sorted copy in scratch), NaN if none. */
-static double percentile(const double *v, size_t n, double p, double *scratch)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i])) scratch[m++] = v[i];
-    if (!m) return NAN;
-    qsort(scratch, m, sizeof *scratch, ascending);
-    double at = p / 100.0 * (double)(m - 1);
-    size_t below = (size_t)floor(at);
-    return below + 1 < m ? scratch[below] + (at - (double)below) * (scratch[below + 1] - scratch[below])
-                         : scratch[m - 1];
-}
-
 gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
 {
     const gbx_explanation_document *d = request->document;
@@ -108,11 +88,8 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
                 long column = b < shown ? plot_column(d, order[b]) : -1;
                 for (size_t r = 0; r < n; r++)
                     shade[r] = column >= 0 ? d->data[r * d->columns + (size_t)column] : NAN;
-                double p5 = percentile(shade, n, 5, scratch), p95 = percentile(shade, n, 95, scratch);
-                if (!(p95 > p5)) { /* a feature with one value (or none) is drawn mid-scale */
-                    p5 = isnan(p5) ? 0 : p5 - 1;
-                    p95 = p5 + 2;
-                }
+                double p5 = 0, p95 = 1;
+                if (column >= 0) plot_colour_range(d, (size_t)column, scratch, &p5, &p95);
                 /* Stacking: dots in value order; each takes the next free level of its bin. */
                 for (size_t r = 0; r < n; r++) by_value[r] = r;
                 qsort_r(by_value, n, sizeof *by_value, by_dot, dots);

@@ -40,7 +40,7 @@ static void hex(canvas_colour c, char *out)
              (int)(c.b * 255 + 0.5));
 }
 
-static void svg_escaped(FILE *f, const char *text)
+void canvas_escape(FILE *f, const char *text)
 {
     for (const char *p = text; *p; p++) {
         switch (*p) {
@@ -139,7 +139,7 @@ static void svg_start(canvas *c, const char *element, const char *role)
     fprintf(c->svg, "<%s", element);
     if (role) {
         fputs(" class=\"", c->svg);
-        svg_escaped(c->svg, role);
+        canvas_escape(c->svg, role);
         fputc('"', c->svg);
     }
 }
@@ -276,7 +276,7 @@ void canvas_text(canvas *c, double x, double y, const char *text, double size, i
         fprintf(c->svg, " x=\"%.2f\" y=\"%.2f\" font-size=\"%.2f\"%s text-anchor=\"%s\" "
                 "fill=\"%s\">", x, y, size, bold ? " font-weight=\"bold\"" : "", anchors[align],
                 fill);
-        svg_escaped(c->svg, text);
+        canvas_escape(c->svg, text);
         fputs("</text>\n", c->svg);
         return;
     }

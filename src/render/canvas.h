@@ -8,6 +8,8 @@
 
 #include "../core/core.h"
 
+#include <stdio.h>
+
 typedef struct canvas canvas;
 
 typedef struct {
@@ -19,6 +21,8 @@ extern const canvas_colour CANVAS_RAISES, CANVAS_LOWERS, CANVAS_TEXT, CANVAS_MUT
 
 typedef enum { CANVAS_LEFT, CANVAS_CENTRE, CANVAS_RIGHT } canvas_align;
 
+/* Text into XML or HTML, with <, >, & and " escaped. */
+void canvas_escape(FILE *file, const char *text);
 /* A canvas for path (.svg, .png or .pdf), written when closed; path NULL keeps an SVG in
  * memory, for canvas_close_text. */
 gbx_status canvas_open(const char *path, double width, double height, canvas **out,

@@ -88,26 +88,6 @@ static long strongest_interaction(const plot_request *request, size_t feature, s
     return best;
 }
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The p-th percentile of the finite values of a data column. */
-static double percentile(const gbx_explanation_document *d, size_t column, double p, double *scratch)
-{
-    size_t m = 0;
-    for (size_t r = 0; r < d->rows; r++)
-        if (isfinite(d->data[r * d->columns + column])) scratch[m++] = d->data[r * d->columns + column];
-    if (!m) return NAN;
-    qsort(scratch, m, sizeof *scratch, ascending);
-    double at = p / 100.0 * (double)(m - 1);
-    size_t below = (size_t)floor(at);
-    return below + 1 < m ? scratch[below] + (at - (double)below) * (scratch[below + 1] - scratch[below])
-                         : scratch[m - 1];
-}
-
 gbx_status plot_dependence(const plot_request *request, gbx_error *error)
 {
     const gbx_explanation_document *d = request->document;
@@ -152,11 +132,7 @@ gbx_status plot_dependence(const plot_request *request, gbx_error *error)
         return gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is missing in every row", d->feature_names[feature]);
     }
     double p5 = 0, p95 = 1;
-    if (colour_column >= 0) {
-        p5 = percentile(d, (size_t)colour_column, 5, scratch);
-        p95 = percentile(d, (size_t)colour_column, 95, scratch);
-        if (!(p95 > p5)) p5 = isnan(p5) ? 0 : p5 - 1, p95 = p5 + 2;
-    }
+    if (colour_column >= 0) plot_colour_range(d, (size_t)colour_column, scratch, &p5, &p95);
     canvas *c = NULL;
     double width = 620, height = TOP + PLOT_HEIGHT + 70, right = width - (colour_column >= 0 ? 90 : 30);
     status = plot_open(request, width, height, &c, error);

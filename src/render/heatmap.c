@@ -17,12 +17,6 @@
 #define LINE_HEIGHT 70.0
 #define BAND_HEIGHT 22.0
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
 {
     const gbx_explanation_document *full = request->document;
@@ -61,9 +55,7 @@ gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
             low = fmin(low, d->predictions[rows[i] * K + k]);
             high = fmax(high, d->predictions[rows[i] * K + k]);
         }
-        qsort(magnitudes, bands * columns, sizeof(double), ascending);
-        double clip = magnitudes[(size_t)floor(0.99 * (double)(bands * columns - 1))];
-        if (!(clip > 0)) clip = magnitudes[bands * columns - 1] > 0 ? magnitudes[bands * columns - 1] : 1;
+        double clip = plot_clip(magnitudes, bands * columns);
         double rest_importance = 0;
         for (size_t j = shown; j < M; j++) rest_importance += importance[order[j]];
         double width = 780, label_width = 0;

@@ -16,12 +16,6 @@
 #define LEFT 70.0
 #define MAX_DISTINCT 12
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct {
     int discrete;
     const double *values; /* discrete: the distinct values, ascending */
@@ -34,7 +28,7 @@ typedef struct {
 static size_t bin_of(const binning *b, double value)
 {
     if (b->discrete) {
-        const double *at = bsearch(&value, b->values, b->bins, sizeof(double), ascending);
+        const double *at = bsearch(&value, b->values, b->bins, sizeof(double), plot_ascending);
         return at ? (size_t)(at - b->values) : 0;
     }
     if (!(b->high > b->low)) return 0;
@@ -70,7 +64,7 @@ gbx_status plot_histogram(const plot_request *request, gbx_error *error)
         return gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is missing in every row",
                         d->feature_names[feature]);
     }
-    qsort(sorted, m, sizeof *sorted, ascending);
+    qsort(sorted, m, sizeof *sorted, plot_ascending);
     size_t distinct = 0;
     for (size_t i = 0; i < m && distinct <= MAX_DISTINCT; i++)
         if (i == 0 || sorted[i] != sorted[i - 1]) {

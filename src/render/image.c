@@ -15,12 +15,6 @@
 #define GAP 24.0
 #define TOP 56.0
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct {
     size_t channels, height, width;
     int channels_last;
@@ -76,9 +70,7 @@ gbx_status plot_image(const plot_request *request, gbx_error *error)
                 if (isfinite(input[i])) low = fmin(low, input[i]), high = fmax(high, input[i]);
             }
     for (size_t p = 0; p < pixels; p++) sorted[p] = fabs(map[p]);
-    qsort(sorted, pixels, sizeof *sorted, ascending);
-    double clip = sorted[(size_t)floor(0.99 * (double)(pixels - 1))];
-    if (!(clip > 0)) clip = sorted[pixels - 1] > 0 ? sorted[pixels - 1] : 1;
+    double clip = plot_clip(sorted, pixels);
     if (!(high > low)) high = low + 1;
     double cell = PANEL / (double)(l.height > l.width ? l.height : l.width);
     canvas *c = NULL;

@@ -288,6 +288,44 @@ void plot_fit(canvas *c, char *text, size_t capacity, double size, double width)
     }
 }
 
+int plot_ascending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile of sorted[m], interpolated. */
+static double percentile(const double *sorted, size_t m, double p)
+{
+    double at = p / 100.0 * (double)(m - 1);
+    size_t below = (size_t)floor(at);
+    return below + 1 < m ? sorted[below] + (at - (double)below) * (sorted[below + 1] - sorted[below])
+                         : sorted[m - 1];
+}
+
+void plot_colour_range(const gbx_explanation_document *d, size_t column, double *scratch,
+                       double *low, double *high)
+{
+    size_t m = 0;
+    for (size_t r = 0; r < d->rows; r++)
+        if (isfinite(d->data[r * d->columns + column])) scratch[m++] = d->data[r * d->columns + column];
+    qsort(scratch, m, sizeof *scratch, plot_ascending);
+    *low = m ? percentile(scratch, m, 5) : NAN;
+    *high = m ? percentile(scratch, m, 95) : NAN;
+    if (!(*high > *low)) { /* one value (or none): drawn mid-scale */
+        *low = isnan(*low) ? 0 : *low - 1;
+        *high = *low + 2;
+    }
+}
+
+double plot_clip(double *magnitudes, size_t n)
+{
+    qsort(magnitudes, n, sizeof *magnitudes, plot_ascending);
+    double clip = n ? magnitudes[(size_t)floor(0.99 * (double)(n - 1))] : 0;
+    if (!(clip > 0)) clip = n && magnitudes[n - 1] > 0 ? magnitudes[n - 1] : 1;
+    return clip;
+}
+
 static int by_weight(const void *a, const void *b, void *weights)
 {
     const double *weight = weights;

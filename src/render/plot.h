@@ -70,6 +70,16 @@ void plot_draw_vertical_axis(canvas *c, double x, double y_bottom, double y_top,
 /* floor(position) as an index into count slots, clamped to them (NaN: 0); positions come
  * from values that may be huge, so the conversion must never overflow. */
 size_t plot_slot(double position, size_t count);
+/* qsort's comparison for doubles, ascending. */
+int plot_ascending(const void *a, const void *b);
+/* The range a colour scale of a data column spans: its finite values' 5th to 95th
+ * percentiles (a column with one value, or none, gets a range it sits in the middle of).
+ * scratch holds the rows. */
+void plot_colour_range(const gbx_explanation_document *document, size_t column, double *scratch,
+                       double *low, double *high);
+/* Where colours of |value| reach full strength: the 99th percentile of magnitudes[n]
+ * (sorted in place), else the largest, else 1. */
+double plot_clip(double *magnitudes, size_t n);
 /* Feature order by descending weight (ties by index), into order[features]. */
 void plot_order(const double *weight, size_t features, size_t *order);
 

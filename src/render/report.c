@@ -33,19 +33,6 @@ void gbx_report_options_init(gbx_report_options *options)
     options->top = 4;
 }
 
-static void html(FILE *f, const char *text)
-{
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*p, f);
-        }
-    }
-}
-
 /* A JSON string inside a <script> element: "</" is written "<\/" so it cannot end it. */
 static void script_string(FILE *f, const char *text)
 {
@@ -99,9 +86,9 @@ static double probability(double log_odds)
 static void fact(FILE *f, const char *name, const char *value, int code)
 {
     fputs("<tr><th>", f);
-    html(f, name);
+    canvas_escape(f, name);
     fputs(code ? "</th><td><code>" : "</th><td>", f);
-    html(f, value);
+    canvas_escape(f, value);
     fputs(code ? "</code></td></tr>\n" : "</td></tr>\n", f);
 }
 
@@ -239,15 +226,15 @@ static void write_reason_list(const report *r, size_t row)
             char number[32];
             plot_number(contribution, number, sizeof number);
             fputs("<li><span class=\"reason\">", f);
-            html(f, member_text(reason, "reason") ? member_text(reason, "reason") : "");
+            canvas_escape(f, member_text(reason, "reason") ? member_text(reason, "reason") : "");
             fputs("</span> <span class=\"evidence\">(", f);
-            html(f, member_text(reason, "display") ? member_text(reason, "display") : "");
+            canvas_escape(f, member_text(reason, "display") ? member_text(reason, "display") : "");
             fputs(" = ", f);
-            html(f, member_text(reason, "value") ? member_text(reason, "value") : "");
+            canvas_escape(f, member_text(reason, "value") ? member_text(reason, "value") : "");
             fprintf(f, ", %s%s)</span>", contribution >= 0 ? "+" : "", number);
             if (member_text(reason, "what_if")) {
                 fputs("<br><span class=\"what-if\">", f);
-                html(f, member_text(reason, "what_if"));
+                canvas_escape(f, member_text(reason, "what_if"));
                 fputs("</span>", f);
             }
             fputs("</li>\n", f);
@@ -262,7 +249,7 @@ static void write_reason_list(const report *r, size_t row)
         char number[32];
         plot_number(json_object_get_double(v), number, sizeof number);
         fputs("<p class=\"sensitive\">Not used as reasons (sensitive): ", f);
-        html(f, names);
+        canvas_escape(f, names);
         fprintf(f, "; together %s%s.</p>\n", json_object_get_double(v) >= 0 ? "+" : "", number);
     }
 }
@@ -527,15 +514,15 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
               "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
               out);
-        html(out, title);
+        canvas_escape(out, title);
         fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>", style);
-        html(out, title);
+        canvas_escape(out, title);
         fprintf(out, "</h1>\n<p>%zu rows explained by <b>", d->rows);
-        html(out, d->method);
+        canvas_escape(out, d->method);
         fputs("</b> on a <b>", out);
-        html(out, d->model_type);
+        canvas_escape(out, d->model_type);
         fputs("</b> model; the values are in ", out);
-        html(out, plot_unit(d));
+        canvas_escape(out, plot_unit(d));
         fprintf(out, " and add up from the base value to each prediction. Red raises the output, "
                 "blue lowers it; reasons point toward the %s outcome.</p>\n</header>\n",
                 options->adverse_lower ? "lower" : "higher");

@@ -13,25 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int ascending(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void html(FILE *f, const char *text)
-{
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*p, f);
-        }
-    }
-}
-
 typedef struct {
     char *text;   /* the file, its newlines made ends of strings */
     char **words; /* [count], into text */
@@ -85,9 +66,7 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
         for (size_t r = first; r < last; r++)
             for (size_t j = 0; j < M; j++)
                 magnitudes[(r - first) * M + j] = fabs(d->values[(r * K + k) * M + j]);
-        qsort(magnitudes, cells, sizeof(double), ascending);
-        double clip = magnitudes[(size_t)floor(0.99 * (double)(cells - 1))];
-        if (!(clip > 0)) clip = magnitudes[cells - 1] > 0 ? magnitudes[cells - 1] : 1;
+        double clip = plot_clip(magnitudes, cells);
         char number[32], title[256];
         plot_number(clip, number, sizeof number);
         snprintf(title, sizeof title, "Token attributions: %s (%s)%s", d->output_names[k],
@@ -95,12 +74,12 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
         fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta "
               "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
               "'unsafe-inline'\">\n<title>", f);
-        html(f, title);
+        canvas_escape(f, title);
         fputs("</title>\n<style>body{font-family:'DejaVu Sans',Verdana,sans-serif;color:#333;"
               "max-width:900px;margin:24px auto;padding:0 16px;line-height:2}p.row{margin:6px 0 18px}"
               "span.token{padding:2px 3px;border-radius:3px;margin:0 1px}.note{color:#666;"
               "font-size:90%;line-height:1.4}</style>\n</head>\n<body>\n<h1>", f);
-        html(f, title);
+        canvas_escape(f, title);
         fprintf(f, "</h1>\n<p class=\"note\">Red raises the output, blue lowers it; colours reach "
                 "full strength at |value| %s (the 99th percentile of the tokens shown). Hover a "
                 "token for its value.</p>\n", number);
@@ -136,7 +115,7 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
                         "data-value=\"%.17g\">", (int)(c.r * 255 + 0.5), (int)(c.g * 255 + 0.5),
                         (int)(c.b * 255 + 0.5), fabs(value) > 0.6 * clip ? ";color:#fff" : "",
                         value > 0 ? "+" : "", number, value);
-                html(f, shown);
+                canvas_escape(f, shown);
                 fputs("</span> ", f);
             }
             fputs("</p>\n", f);
