@@ -29,8 +29,8 @@
  * Conventions: every function that can fail returns a gbx_status and, when given a gbx_error,
  * fills it with a message that names the place (file:line:column, JSON path, tree index).
  * Functions never exit and the library keeps no global state: everything lives in the objects
- * the caller creates and frees. glassbox runs batches on its own threads, each making
- * single-threaded BLAS calls: link a serial OpenBLAS (or set OPENBLAS_NUM_THREADS=1).
+ * the caller creates and frees. (One exception: loading a network sets OpenBLAS to one thread
+ * per call, since glassbox runs the batches on its own threads.)
  */
 #ifndef GLASSBOX_H
 #define GLASSBOX_H

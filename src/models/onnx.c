@@ -15,6 +15,9 @@
 
 #define ROWS_PER_BLOCK 128
 
+/* OpenBLAS's own threads would fight ours: every block runs on one thread. */
+void openblas_set_num_threads(int threads);
+
 typedef struct {
     gbx_nn_graph *graph;
     size_t input_size; /* floats per row */
@@ -513,6 +516,7 @@ gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const c
     a->input_size = 1;
     for (int d = 1; d < graph->input_rank; d++) a->input_size *= (size_t)graph->input_dims[d];
     model->features = a->input_size;
+    openblas_set_num_threads(1);
     float *zeros = gbx_calloc(a->input_size ? a->input_size : 1, sizeof(float));
     gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
     gbx_status status = GBX_OK;
