@@ -136,10 +136,7 @@ static gbx_status plot_bar_cohorts(const plot_request *request, gbx_error *error
         double width = 680, legend = 18 * (double)groups.count, label_width = 0;
         double height = TOP + (double)rows_drawn * row_height + BOTTOM + legend;
         status = plot_open(request, width, height, &c, error);
-        for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
-            plot_fit(c, labels[b], sizeof labels[b], 10, 260);
-            label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
-        }
+        if (status == GBX_OK) label_width = plot_fit_labels(c, labels, rows_drawn, 260);
         if (status == GBX_OK) {
             plot_axis axis = plot_axis_for(0, high, 24 + label_width, width - 60);
             axis.low = 0;
@@ -205,11 +202,7 @@ gbx_status plot_bar(const plot_request *request, gbx_error *error)
     canvas *c = NULL;
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
-    for (size_t b = 0; status == GBX_OK && b < bars; b++) {
-        plot_fit(c, labels[b], sizeof labels[b], 10, 260);
-        double w = canvas_text_width(c, labels[b], 10, 0);
-        if (w > label_width) label_width = w;
-    }
+    if (status == GBX_OK) label_width = plot_fit_labels(c, labels, bars, 260);
     if (status == GBX_OK) {
         double high = importance[order[0]];
         if (rest > high) high = rest;

@@ -57,10 +57,7 @@ gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
     canvas *c = NULL;
     double width = 680, height = TOP + (double)rows_drawn * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
-    for (size_t b = 0; status == GBX_OK && b < rows_drawn; b++) {
-        plot_fit(c, labels[b], sizeof labels[b], 10, 240);
-        label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
-    }
+    if (status == GBX_OK) label_width = plot_fit_labels(c, labels, rows_drawn, 240);
     size_t bins = 0;
     if (status == GBX_OK) {
         plot_axis axis = plot_axis_for(low, high, 24 + label_width, width - 90);

@@ -63,10 +63,7 @@ gbx_status plot_decision(const plot_request *request, gbx_error *error)
     canvas *c = NULL;
     double width = 680, height = TOP + (double)steps * ROW_HEIGHT + BOTTOM, label_width = 0;
     gbx_status status = plot_open(request, width, height, &c, error);
-    for (size_t s = 0; status == GBX_OK && s < steps; s++) {
-        plot_fit(c, labels[s], sizeof labels[s], 10, 260);
-        label_width = fmax(label_width, canvas_text_width(c, labels[s], 10, 0));
-    }
+    if (status == GBX_OK) label_width = plot_fit_labels(c, labels, steps, 260);
     if (status == GBX_OK) {
         plot_axis axis = plot_axis_for(low, high, 24 + label_width, width - 30);
         double bottom = TOP + (double)steps * ROW_HEIGHT;

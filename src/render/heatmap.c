@@ -61,10 +61,7 @@ gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
         double width = 780, label_width = 0;
         double height = TOP + LINE_HEIGHT + (double)bands * BAND_HEIGHT + 80;
         status = plot_open(&view, width, height, &c, error);
-        for (size_t b = 0; status == GBX_OK && b < bands; b++) {
-            plot_fit(c, labels[b], sizeof labels[b], 10, 200);
-            label_width = fmax(label_width, canvas_text_width(c, labels[b], 10, 0));
-        }
+        if (status == GBX_OK) label_width = plot_fit_labels(c, labels, bands, 200);
         if (status == GBX_OK) {
             double left = 24 + label_width, right = width - 110, column_width = (right - left) / (double)columns;
             double grid = TOP + LINE_HEIGHT, bottom = grid + (double)bands * BAND_HEIGHT;

@@ -268,6 +268,16 @@ long plot_column(const gbx_explanation_document *d, size_t f)
     return -1;
 }
 
+double plot_fit_labels(canvas *c, char (*labels)[164], size_t count, double width)
+{
+    double widest = 0;
+    for (size_t b = 0; b < count; b++) {
+        plot_fit(c, labels[b], sizeof labels[b], 10, width);
+        widest = fmax(widest, canvas_text_width(c, labels[b], 10, 0));
+    }
+    return widest;
+}
+
 size_t plot_slot(double position, size_t count)
 {
     if (!(position >= 0) || count == 0) return 0;

@@ -41,6 +41,9 @@ const char *plot_unit(const gbx_explanation_document *document);
 /* Shortens text in place (ending it with an ellipsis) until it is at most width wide, within
  * its buffer of capacity bytes. */
 void plot_fit(canvas *c, char *text, size_t capacity, double size, double width);
+/* Fits each of count labels (164-byte buffers) within width at 10 points, as plot_fit does;
+ * returns the widest, which sets a plot's left margin. */
+double plot_fit_labels(canvas *c, char (*labels)[164], size_t count, double width);
 /* The global plots' rows: importance[f] = mean |value| over the rows, order[] the features by
  * it, and the labels of the `shown` features drawn (max_display - 1 when there are more, the
  * last label then naming the folded rest); returns the rows drawn. labels holds

@@ -65,11 +65,8 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
     double label_width = 0;
     double width = 640, height = TOP + (double)bars * ROW_HEIGHT + BOTTOM;
     gbx_status status = plot_open(request, width, height, &c, error);
-    for (size_t b = 0; status == GBX_OK && b < bars; b++) {
-        plot_fit(c, labels[b], sizeof labels[b], 10, 260); /* long names keep room for the bars */
-        double w = canvas_text_width(c, labels[b], 10, 0);
-        if (w > label_width) label_width = w;
-    }
+    /* Long names are cut to keep room for the bars. */
+    if (status == GBX_OK) label_width = plot_fit_labels(c, labels, bars, 260);
     if (status == GBX_OK) {
         /* The chain from the bottom bar (the folded rest, or the smallest shown) upward. */
         double low = fmin(base, prediction), high = fmax(base, prediction), running = base;
