@@ -125,6 +125,7 @@ int cli_reasons(int argc, char **argv)
         o.group_of_feature = grouped->group_of_column;
         o.group_names = (const char *const *)grouped->feature_names;
         o.group_count = grouped->features;
+        o.spread_groups = 1;
     }
     if (output_name) {
         for (size_t k = 0; k < document->outputs; k++)

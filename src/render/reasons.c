@@ -20,6 +20,7 @@ typedef struct {
     double *sums;      /* [players] */
     int *sensitive;    /* [players] */
     size_t *first;     /* [players]: order of first appearance, for ties */
+    int *indicator;    /* [features]: the column is 0/1 in every row (worked out once) */
 } players_view;
 
 static size_t player_of(const reasons_options *o, size_t f)
@@ -87,11 +88,11 @@ static void what_if(const gbx_explanation_document *d, const reasons_options *o,
 /* Whether every row's value of column f is 0 or 1 (a dummy of a one-hot encoding). */
 static int indicator(const gbx_explanation_document *d, size_t f)
 {
-    for (size_t r = 0; r < d->rows; r++) {
+    for (size_t r = 0; d->data && d->columns == d->features && r < d->rows; r++) {
         double v = d->data[r * d->columns + f];
         if (v != 0 && v != 1) return 0;
     }
-    return 1;
+    return d->data && d->columns == d->features;
 }
 
 /* The reasons of row r, best first, into reasons (count returned); masked: the sensitive
@@ -144,14 +145,40 @@ static size_t row_reasons(const gbx_explanation_document *d, const reasons_optio
         const gbx_feature_info *own = gbx_feature_metadata_find(o->features, x->name);
         snprintf(x->display, sizeof x->display, "%s",
                  gbx_feature_display(own ? own : info, x->name));
-        if (o->group_of_feature && strcmp(member_name, x->name) != 0)
+        /* A group of 0/1 columns none of which is set (the reference level of a one-hot
+         * encoding that drops one) is said to be none of them, never one it is not. A
+         * spread group with no set column has no member that speaks for it. */
+        int grouped = o->group_of_feature && strcmp(member_name, x->name) != 0;
+        size_t set = 0, members = 0, indicators = 0;
+        for (size_t f = 0; grouped && d->data && d->columns == M && f < M; f++)
+            if (player_of(o, f) == (size_t)best) {
+                members++;
+                indicators += view->indicator[f];
+                set += d->data[r * M + f] == 1.0;
+            }
+        int none_set = grouped && members && indicators == members && set == 0;
+        int unspoken = grouped && !none_set && o->spread_groups && set != 1;
+        if (none_set) {
+            size_t used = (size_t)snprintf(x->value, sizeof x->value, "none of ");
+            for (size_t f = 0, listed = 0; f < M && used < sizeof x->value; f++)
+                if (player_of(o, f) == (size_t)best)
+                    used += (size_t)snprintf(x->value + used, sizeof x->value - used, "%s%s",
+                                             listed++ ? ", " : "",
+                                             gbx_feature_display(gbx_feature_metadata_find(
+                                                 o->features, d->feature_names[f]),
+                                                 d->feature_names[f]));
+        } else if (unspoken) {
+            x->value[0] = 0;
+        } else if (grouped) {
             snprintf(x->value, sizeof x->value, "%s", gbx_feature_display(info, member_name));
-        else if (d->data && d->columns == M)
+        } else if (d->data && d->columns == M) {
             gbx_feature_format(info, d->data[r * M + member], x->value, sizeof x->value);
+        }
+        if (none_set || unspoken) info = NULL; /* no member's sentence speaks for the group */
         /* A 0/1 column that is 0 is not what its sentence describes ("there is no checking
          * account" is the sentence of the column being set); it is named instead. */
         int unset_indicator = d->data && d->columns == M && d->data[r * M + member] == 0 &&
-                              indicator(d, (size_t)member);
+                              view->indicator[member];
         const char *fragment = info && !unset_indicator
                                    ? (values[member] > 0 ? info->raises : info->lowers) : NULL;
         if (!fragment && own && own != info)
@@ -211,13 +238,14 @@ gbx_status reasons_write(const gbx_explanation_document *d, const reasons_option
     players_view view = {players, o->group_of_feature ? o->group_names
                                                       : (const char *const *)d->feature_names,
                          gbx_calloc(players, sizeof(double)), gbx_calloc(players, sizeof(int)),
-                         gbx_malloc_array(players, sizeof(size_t))};
+                         gbx_malloc_array(players, sizeof(size_t)), gbx_malloc_array(M ? M : 1, sizeof(int))};
     reason *reasons = gbx_calloc(top, sizeof(reason));
     json_object *document = o->format == REASONS_JSON ? json_object_new_object() : NULL;
     json_object *rows = o->format == REASONS_JSON ? json_object_new_array() : NULL;
-    gbx_status status = view.sums && view.sensitive && view.first && reasons &&
+    gbx_status status = view.sums && view.sensitive && view.first && view.indicator && reasons &&
                         (o->format != REASONS_JSON || (document && rows))
                             ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t f = 0; status == GBX_OK && f < M; f++) view.indicator[f] = indicator(d, f);
     /* Sensitive players: any column of theirs marked so, or the group itself. */
     for (size_t p = 0; status == GBX_OK && p < players; p++) {
         view.first[p] = SIZE_MAX;
@@ -320,6 +348,7 @@ gbx_status reasons_write(const gbx_explanation_document *d, const reasons_option
     free(view.sums);
     free(view.sensitive);
     free(view.first);
+    free(view.indicator);
     free(reasons);
     return status;
 }

@@ -24,6 +24,8 @@ typedef struct {
     const size_t *group_of_feature;     /* one-hot groups: [features] -> group, or NULL */
     const char *const *group_names;     /* [groups] */
     size_t group_count;
+    int spread_groups;                  /* the groups' values were spread over their columns
+                                           (a grouped file): only a set column speaks for one */
     const gbx_model *model;             /* what-if: the model and the explained rows, or NULL */
     const gbx_data *data;
 } reasons_options;

@@ -479,6 +479,7 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
             o.group_of_feature = d->group_of_column;
             o.group_names = (const char *const *)d->feature_names;
             o.group_count = d->features;
+            o.spread_groups = 1;
         }
         FILE *memory = status == GBX_OK ? open_memstream(&reasons_text, &reasons_length) : NULL;
         if (status == GBX_OK && !memory) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");

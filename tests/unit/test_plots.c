@@ -763,6 +763,23 @@ static void test_heatmap_colours_every_cell(void **state)
                     fail_msg("band %zu column %zu: red %u for %.5f", b, i, red, v);
             }
         }
+    /* The clipping level is the 99th percentile of the cells' |value| (to 4 digits). */
+    double *magnitudes = malloc(5 * n * sizeof *magnitudes);
+    for (size_t r = 0; r < n; r++) {
+        double rest = 0;
+        for (size_t j = 4; j < M; j++) rest += values[r * M + order[j]];
+        for (size_t b = 0; b < 5; b++) magnitudes[b * n + r] = fabs(b < 4 ? values[r * M + order[b]] : rest);
+    }
+    for (size_t i = 1; i < 5 * n; i++) /* insertion sort: the test's own ordering */
+        for (size_t j = i; j > 0 && magnitudes[j - 1] > magnitudes[j]; j--) {
+            double t = magnitudes[j];
+            magnitudes[j] = magnitudes[j - 1];
+            magnitudes[j - 1] = t;
+        }
+    double expected_clip = magnitudes[(size_t)floor(0.99 * (double)(5 * n - 1))];
+    if (fabs(clip - expected_clip) > 5e-4 * expected_clip)
+        fail_msg("clipped at %.6g, the 99th percentile is %.6g", clip, expected_clip);
+    free(magnitudes);
     free(rows), free(order), free(mean);
     free(svg);
     remove(path);

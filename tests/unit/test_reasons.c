@@ -207,6 +207,40 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     assert_string_equal(reason_field(root, 0, 0, "value"), "Kind Y");
     assert_string_equal(reason_field(root, 0, 0, "reason"), "the kind is Y");
     json_object_put(root);
+    /* Row 1 sets neither d_x nor d_y (a one-hot encoding's dropped level): the group is none
+     * of them, never the first one. */
+    document = columns;
+    o.row = 1;
+    o.spread_groups = 1;
+    root = run(&o);
+    document = kept;
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
+    assert_string_equal(reason_field(root, 0, 0, "value"), "none of Kind X, Kind Y");
+    assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind: none of Kind X, Kind Y");
+    json_object_put(root);
+    gbx_explanation_document_free(columns);
+    gbx_explanation_document_free(grouped);
+    /* A spread group of columns that are not 0/1: no member is said to speak for it. */
+    f = fopen(path, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"exact\", \"model\": {}, \"rows\": 2,\n"
+          "\"feature_names\": [\"D\"], \"groups\": {\"D\": [\"d_x\", \"d_y\"]},\n"
+          "\"data_columns\": [\"d_x\", \"d_y\"], \"output_names\": [\"risk\"],\n"
+          "\"values\": [[[0.4]], [[0.6]]], \"base_values\": [[1], [1]],\n"
+          "\"predictions\": [[1.4], [1.6]], \"data\": [[3, 0.5], [2, 7]]}\n", f);
+    fclose(f);
+    assert_int_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_document_columns(grouped, &columns, &error), GBX_OK);
+    o.row = 0;
+    o.group_of_feature = grouped->group_of_column;
+    o.group_names = (const char *const *)grouped->feature_names;
+    o.group_count = grouped->features;
+    document = columns;
+    root = run(&o);
+    document = kept;
+    assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
+    assert_string_equal(reason_field(root, 0, 0, "value"), "");
+    assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind");
+    json_object_put(root);
     gbx_explanation_document_free(columns);
     gbx_explanation_document_free(grouped);
     /* A group naming a column twice, or a column in no group, is refused by name. */
