@@ -556,8 +556,6 @@ static int plain_2d(const geometry *g)
     return 1;
 }
 
-/* pool() and pool_backward() for plain_2d windows, one plane; taps in the table's order (the
- * first maximum in row-major window order takes a max pool's gradient). */
 /* The 2 x 2, stride 2 max pool of most image networks, with the same comparisons in the same
  * order as the general loop (so NaN and signed zeros come out alike), unrolled. */
 static void max_pool_2x2(const geometry *g, const float *x, float *y)
@@ -582,6 +580,8 @@ static int is_2x2(const geometry *g)
     return g->kernel[0] == 2 && g->kernel[1] == 2 && g->stride[0] == 2 && g->stride[1] == 2;
 }
 
+/* pool() and pool_backward() for plain_2d windows, one plane; taps in the table's order (the
+ * first maximum in row-major window order takes a max pool's gradient). */
 static void pool_plain_2d(const geometry *g, pool_kind kind, const float *x, float *y)
 {
     if (kind == POOL_MAX && is_2x2(g)) {
@@ -618,12 +618,11 @@ static void pool_backward_plain_2d(const geometry *g, pool_kind kind, const floa
     size_t W = (size_t)g->in[1], KH = (size_t)g->kernel[0], KW = (size_t)g->kernel[1];
     if (kind == POOL_MAX && is_2x2(g)) {
         /* The first tap in window order equal to the maximum takes the gradient. Written
-         * whole, each tap gets 0 + (its share or +0), chosen by masks: which tap holds the
-         * maximum is data, and a branch on it is mispredicted half the time. */
+         * whole, the window's other taps get +0 and that one 0 + its share, as adding to a
+         * zeroed gradient would. */
         for (size_t oy = 0; oy < (size_t)g->out[0]; oy++)
             for (size_t ox = 0; ox < (size_t)g->out[1]; ox++) {
                 size_t o = oy * (size_t)g->out[1] + ox, corner = 2 * oy * W + 2 * ox;
-                const size_t taps[4] = {corner, corner + 1, corner + W, corner + W + 1};
                 if (write) {
                     size_t t = x[corner] == y[o] ? corner : x[corner + 1] == y[o] ? corner + 1
                              : x[corner + W] == y[o] ? corner + W
@@ -632,6 +631,7 @@ static void pool_backward_plain_2d(const geometry *g, pool_kind kind, const floa
                     if (t != SIZE_MAX) dx[t] = 0.0f + dy[o];
                     continue;
                 }
+                const size_t taps[4] = {corner, corner + 1, corner + W, corner + W + 1};
                 for (int i = 0; i < 4; i++)
                     if (x[taps[i]] == y[o]) {
                         dx[taps[i]] += dy[o];

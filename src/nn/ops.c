@@ -1509,12 +1509,11 @@ static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tenso
     /* The common activations get loops of their own, which the compiler vectorises. */
     switch (code) {
     case RELU:
-        /* Both values loaded before the choice, so the loop becomes a vector blend instead of
-         * a branch per element (a ternary that loads only on one side is not if-converted).
-         * A first contribution is written (0 + v is v, and +0 where nothing passes). */
+        /* Both loops are written so that they vectorise rather than branch per element. A
+         * first contribution is written, as 0 + the passed value (+0 where nothing passes),
+         * through a mask on the bits: a select between a value and a constant is turned
+         * back into a branch. */
         if (grad_in[0]->unset) {
-            /* As a mask on the bits: a select between a value and a constant is turned back
-             * into a branch, a mask vectorises. */
             for (size_t j = 0; j < n; j++) {
                 uint32_t bits;
                 memcpy(&bits, &g[j], sizeof bits);
@@ -1526,6 +1525,8 @@ static gbx_status unary_backward(int code, const gbx_nn_node *node, gbx_nn_tenso
             grad_in[0]->unset = 0;
             break;
         }
+        /* Both values loaded before the choice: a ternary that loads on one side only is not
+         * if-converted. */
         for (size_t j = 0; j < n; j++) {
             float pass = g[j];
             dx[j] += x[j] > 0 ? pass : 0.0f;
