@@ -1,9 +1,10 @@
 /* glassbox <command> [options]: the command table and dispatch. */
 #include "cli.h"
 
+#include "../core/core.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const cli_command commands[] = {
     {"predict", "model predictions for the rows of a CSV file", cli_predict},
@@ -23,30 +24,9 @@ static void usage(FILE *out)
     fprintf(out, "\nglassbox <command> --help describes a command's options.\n");
 }
 
-/* OpenBLAS starts a pool of threads as it loads, sized from OPENBLAS_NUM_THREADS, and they
- * spin for a while waiting for work that glassbox never gives them (its own threads each make
- * single-threaded BLAS calls), taking the cores from the threads that do the work. So glassbox
- * starts again once with the variable set to 1, unless the user set it, and then removes it,
- * so that a cmd: model's process does not inherit it. */
-static void restart_with_serial_blas(char **argv)
-{
-    if (getenv("GLASSBOX_SERIAL_BLAS")) {
-        unsetenv("GLASSBOX_SERIAL_BLAS");
-        unsetenv("OPENBLAS_NUM_THREADS");
-        return;
-    }
-    if (getenv("OPENBLAS_NUM_THREADS")) return;
-    setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    setenv("GLASSBOX_SERIAL_BLAS", "1", 1);
-    execv("/proc/self/exe", argv);
-    /* No /proc: carry on with the pool. */
-    unsetenv("GLASSBOX_SERIAL_BLAS");
-    unsetenv("OPENBLAS_NUM_THREADS");
-}
-
 int main(int argc, char **argv)
 {
-    restart_with_serial_blas(argv);
+    gbx_blas_restart(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_BAD_INPUT;

@@ -248,6 +248,13 @@ expect 0 "" -- "$glassbox" explain --model "cmd:$line_model ok" --data "$work/p_
 paste -d, "$work/stdout" "$work/p_plugin.csv" | awk -F, 'NR > 1 { n = NF / 2
     for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > 1e-12) bad = 1 } }
     END { exit bad }' || fail "cmd: values differ from the plugin's"
+# The settings glassbox restarts itself with for OpenBLAS are not passed on to the child.
+expect 0 "" -- "$glassbox" predict --model "cmd:env > $work/child_env; exec $line_model ok" \
+    --data "$work/p_rows.csv"
+! grep -E "^(OPENBLAS_|GLASSBOX_BLAS)" "$work/child_env" || fail "the cmd: child inherits OpenBLAS settings"
+OPENBLAS_CORETYPE=Haswell expect 0 "" -- "$glassbox" predict \
+    --model "cmd:env > $work/child_env; exec $line_model ok" --data "$work/p_rows.csv"
+grep -qx "OPENBLAS_CORETYPE=Haswell" "$work/child_env" || fail "a user's OPENBLAS_CORETYPE is dropped"
 expect 2 "exited with status 3" -- "$glassbox" predict --model "cmd:$line_model die" \
     --data "$work/p_rows.csv"
 expect 2 "no answer within 1 s (0 of 3 rows answered" -- timeout 20 "$glassbox" predict \

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "glassbox.h"
+#include "core/core.h"
 #include "models/model.h"
 #include "nn/graph.h"
 
@@ -475,8 +476,10 @@ static void test_deeplift_needs_the_batch_first(void **state)
     gbx_nn_graph_free(graph);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    gbx_blas_restart(argv); /* the kernels the CLI runs with */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_rule),
         cmocka_unit_test(test_fixture_networks),

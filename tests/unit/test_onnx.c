@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "glassbox.h"
+#include "core/core.h"
 #include "io/image.h"
 #include "models/model.h"
 
@@ -593,8 +594,10 @@ static void test_npy_input(void **state)
     gbx_model_free(model);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    gbx_blas_restart(argv); /* the kernels the CLI runs with */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fixture),
         cmocka_unit_test(test_truncated_files),
