@@ -142,12 +142,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--glassbox", default=os.path.join(ROOT, "build", "glassbox"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--suites", default="deep,ig",
+                        help="comma-separated: deep (the credit network), ig (the CNN)")
     args = parser.parse_args()
+    suites = args.suites.split(",")
     import torch
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as work:
-        deep_credit(work, args.glassbox, args.repeats)
-        integrated_gradients_cnn(work, args.glassbox, args.repeats)
+        if "deep" in suites:
+            deep_credit(work, args.glassbox, args.repeats)
+        if "ig" in suites:
+            integrated_gradients_cnn(work, args.glassbox, args.repeats)
 
 
 if __name__ == "__main__":

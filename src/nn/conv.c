@@ -170,7 +170,6 @@ static long tap(const geometry *g, size_t k, size_t o)
     return flat;
 }
 
-/* col[c][k][o] = x[c][tap(k, o)] for `channels` channels. */
 /* tap(k, o) for every kernel and output position ([K][O]), worked out once per call: every
  * sample and channel then reads the table. NULL when out of memory. */
 static int32_t *tap_table(const geometry *g)
@@ -200,38 +199,86 @@ static void tap_runs_free(tap_runs *r)
     free(r->first);
 }
 
-/* The tap table cut into runs; fails only when out of memory. */
+/* Appends a stretch to r's runs, extending the last run where the stretch continues it. */
+static void tap_runs_append(tap_runs *r, size_t *count, tap_run next, size_t first_of_k)
+{
+    if (next.length <= 0) return;
+    if (*count > first_of_k) {
+        tap_run *last = &r->runs[*count - 1];
+        if (last->start < 0 && next.start < 0) {
+            last->length += next.length;
+            return;
+        }
+        if (last->start >= 0 && next.start >= 0) {
+            int32_t step = last->length == 1 ? next.start - last->start : last->step;
+            if (step > 0 && next.start == last->start + last->length * step &&
+                (next.length == 1 || next.step == step)) {
+                last->step = step;
+                last->length += next.length;
+                return;
+            }
+        }
+    }
+    r->runs[(*count)++] = next;
+}
+
+/* The taps as runs, worked out a row of the last spatial dimension at a time: along it, the
+ * positions that read the input form one stretch between two of padding. Fails only when out
+ * of memory. */
 static int tap_runs_build(const geometry *g, tap_runs *r)
 {
-    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial), count = 0;
-    int32_t *table = tap_table(g);
-    r->runs = gbx_malloc_array(K * O > 0 ? K * O : 1, sizeof(tap_run));
+    int last = g->spatial - 1;
+    size_t K = volume(g->kernel, g->spatial), O = volume(g->out, g->spatial);
+    size_t width = (size_t)g->out[last], rows = O / width;
+    size_t capacity = K * rows * (width < 3 ? width : 3), count = 0;
+    r->runs = gbx_malloc_array(capacity > 0 ? capacity : 1, sizeof(tap_run));
     r->first = gbx_malloc_array(K + 1, sizeof(size_t));
-    if (!table || !r->runs || !r->first) {
-        free(table);
+    if (!r->runs || !r->first) {
         tap_runs_free(r);
         return 0;
     }
+    int64_t in_stride[MAX_SPATIAL]; /* flat input offset of one step along each dimension */
+    in_stride[last] = 1;
+    for (int d = last - 1; d >= 0; d--) in_stride[d] = in_stride[d + 1] * g->in[d + 1];
+    int64_t stride = g->stride[last];
     for (size_t k = 0; k < K; k++) {
-        const int32_t *taps = table + k * O;
+        int64_t kd[MAX_SPATIAL];
+        for (size_t rest = k, d = (size_t)g->spatial; d-- > 0;) {
+            kd[d] = (int64_t)(rest % (size_t)g->kernel[d]);
+            rest /= (size_t)g->kernel[d];
+        }
         r->first[k] = count;
-        for (size_t o = 0; o < O;) {
-            tap_run run = {(int32_t)o, 1, taps[o], 1};
-            if (taps[o] < 0) {
-                while (o + run.length < O && taps[o + run.length] < 0) run.length++;
-                run.start = -1;
-            } else {
-                if (o + 1 < O && taps[o + 1] >= 0) run.step = taps[o + 1] - taps[o];
-                while (o + run.length < O && taps[o + run.length] >= 0 &&
-                       taps[o + run.length] == taps[o] + run.length * run.step)
-                    run.length++;
+        /* Along the last dimension output x reads input x * stride + shift, inside the input
+         * for x in [lo, hi). */
+        int64_t shift = kd[last] * g->dilation[last] - g->pad_begin[last];
+        int64_t lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+        int64_t hi = g->in[last] - shift <= 0 ? 0 : (g->in[last] - shift + stride - 1) / stride;
+        if (hi > (int64_t)width) hi = (int64_t)width;
+        if (lo > hi) lo = hi;
+        for (size_t row = 0; row < rows; row++) {
+            int64_t flat = 0;
+            int inside = 1;
+            for (size_t rest = row, d = (size_t)last; d-- > 0;) {
+                int64_t at = (int64_t)(rest % (size_t)g->out[d]) * g->stride[d] - g->pad_begin[d] +
+                             kd[d] * g->dilation[d];
+                rest /= (size_t)g->out[d];
+                if (at < 0 || at >= g->in[d]) inside = 0;
+                flat += at * in_stride[d];
             }
-            r->runs[count++] = run;
-            o += (size_t)run.length;
+            int32_t o = (int32_t)(row * width);
+            if (!inside || lo == hi) {
+                tap_runs_append(r, &count, (tap_run){o, (int32_t)width, -1, 1}, r->first[k]);
+                continue;
+            }
+            tap_runs_append(r, &count, (tap_run){o, (int32_t)lo, -1, 1}, r->first[k]);
+            tap_runs_append(r, &count, (tap_run){o + (int32_t)lo, (int32_t)(hi - lo),
+                                                 (int32_t)(flat + lo * stride + shift),
+                                                 (int32_t)stride}, r->first[k]);
+            tap_runs_append(r, &count, (tap_run){o + (int32_t)hi, (int32_t)(width - (size_t)hi),
+                                                 -1, 1}, r->first[k]);
         }
     }
     r->first[K] = count;
-    free(table);
     return 1;
 }
 
