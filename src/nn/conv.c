@@ -373,6 +373,48 @@ static gbx_status alloc_output(gbx_nn_tensor *out, const gbx_nn_tensor *x, size_
 
 /* Y_g [Mg x O] = W_g [Mg x CgK] . col_g [CgK x O] per sample and group (Conv); ConvTranspose
  * runs the same product backwards: col = W_g^T . X_g, then col2im into Y. */
+/* A 2-D convolution with stride 1 (most of them) runs on the padded image laid out flat:
+ * with the input padded to Hp x Wp, kernel position (ky, kx) reads, for every output position
+ * (y, x), the padded input at (y + ky dy, x + kx dx): one contiguous stretch of Hp x Wp floats
+ * shifted by ky dy Wp + kx dx, if the output is computed at all Wp columns of each row and
+ * the last columns (x >= the output width) are thrown away. im2col is then one copy per
+ * channel and kernel position, and col2im one add, instead of a few per output row, which for
+ * a small image cost more than the products. The sums are the same, term for term. */
+typedef struct {
+    size_t height, width; /* the padded input, Hp x Wp */
+    size_t plane;         /* floats per padded channel: Hp Wp and the last shift's overrun */
+    size_t length;        /* a wide output plane: output rows x Wp */
+    size_t shift[9];      /* per kernel position, for kernels of at most 3 x 3 = 9 positions */
+} wide_layout;
+
+static int wide_layout_for(const geometry *g, wide_layout *w)
+{
+    if (g->spatial != 2 || g->stride[0] != 1 || g->stride[1] != 1 || g->kernel[0] * g->kernel[1] > 9)
+        return 0;
+    w->height = (size_t)(g->in[0] + g->pad_begin[0] + g->pad_end[0]);
+    w->width = (size_t)(g->in[1] + g->pad_begin[1] + g->pad_end[1]);
+    w->length = (size_t)g->out[0] * w->width;
+    size_t K = (size_t)(g->kernel[0] * g->kernel[1]);
+    for (size_t k = 0; k < K; k++)
+        w->shift[k] = (size_t)((int64_t)(k / (size_t)g->kernel[1]) * g->dilation[0]) * w->width +
+                      (size_t)((int64_t)(k % (size_t)g->kernel[1]) * g->dilation[1]);
+    w->plane = w->height * w->width + w->shift[K - 1] + w->width;
+    return 1;
+}
+
+/* `channels` planes of x into zero-padded planes of the wide layout. */
+static void pad_planes(const geometry *g, const wide_layout *w, const float *x, size_t channels,
+                       float *padded)
+{
+    size_t H = (size_t)g->in[0], W = (size_t)g->in[1];
+    memset(padded, 0, channels * w->plane * sizeof(float));
+    for (size_t c = 0; c < channels; c++)
+        for (size_t y = 0; y < H; y++)
+            memcpy(padded + c * w->plane + (y + (size_t)g->pad_begin[0]) * w->width +
+                       (size_t)g->pad_begin[1],
+                   x + (c * H + y) * W, W * sizeof(float));
+}
+
 /* How many images share one product: enough to make the matrices wide (a small image's
  * product alone is too small for sgemm to run at speed), few enough that the columns (rows x
  * images O) and the product stay within a few megabytes. */
@@ -393,10 +435,17 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
     if (status != GBX_OK) return status;
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
-    float *col = gbx_malloc_array(Cg * K * O > 0 ? Cg * K * O : 1, sizeof(float));
+    wide_layout w = {0};
+    int wide = wide_layout_for(&g, &w);
+    size_t L = wide ? w.length : O;
+    float *col = gbx_malloc_array(Cg * K * L > 0 ? Cg * K * L : 1, sizeof(float));
+    float *padded = wide ? gbx_malloc_array(Cg * w.plane, sizeof(float)) : NULL;
+    float *wide_out = wide ? gbx_malloc_array(Mg * L > 0 ? Mg * L : 1, sizeof(float)) : NULL;
     tap_runs runs;
-    if (!col || !tap_runs_build(&g, &runs)) {
+    if (!col || (wide && (!padded || !wide_out)) || !tap_runs_build(&g, &runs)) {
         free(col);
+        free(padded);
+        free(wide_out);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const gbx_nn_tensor *bias = node->input_count > 2 ? in[2] : NULL;
@@ -405,15 +454,31 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
      * activations into a different argmax than the frameworks'. */
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
-            im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col, O);
+            const float *x = in[0]->f + (n * C + group * Cg) * S;
             float *y = out[0]->f + (n * M + group * Mg) * O;
+            if (wide) {
+                pad_planes(&g, &w, x, Cg, padded);
+                for (size_t c = 0; c < Cg; c++)
+                    for (size_t k = 0; k < K; k++)
+                        memcpy(col + (c * K + k) * w.length, padded + c * w.plane + w.shift[k],
+                               w.length * sizeof(float));
+            } else {
+                im2col(&g, &runs, x, Cg, col, O);
+            }
+            float *product = wide ? wide_out : y;
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
-                    for (size_t o = 0; o < O; o++) y[m * O + o] = bias->f[group * Mg + m];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)O, (int)(Cg * K),
-                        1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), col, (int)O,
-                        bias ? 1.0f : 0.0f, y, (int)O);
+                    for (size_t o = 0; o < L; o++) product[m * L + o] = bias->f[group * Mg + m];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)L, (int)(Cg * K),
+                        1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), col, (int)L,
+                        bias ? 1.0f : 0.0f, product, (int)L);
+            size_t OH = (size_t)g.out[0], OW = (size_t)g.out[1];
+            for (size_t m = 0; wide && m < Mg; m++)
+                for (size_t r = 0; r < OH; r++)
+                    memcpy(y + (m * OH + r) * OW, wide_out + m * L + r * w.width, OW * sizeof(float));
         }
+    free(padded);
+    free(wide_out);
     free(col);
     tap_runs_free(&runs);
     return GBX_OK;
@@ -431,31 +496,74 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
     if (status != GBX_OK) return status;
     size_t N = (size_t)in[0]->dims[0], G = (size_t)g.group, Cg = C / G, Mg = M / G;
     size_t K = volume(g.kernel, g.spatial), O = volume(g.out, g.spatial), S = volume(g.in, g.spatial);
-    size_t span = images_per_product(Cg * K, Mg, O, N), L = span * O;
+    /* The wide layout (see wide_layout) for the input's gradient of a stride-1 2-D conv. */
+    wide_layout w = {0};
+    int wide = grad_in[0] && wide_layout_for(&g, &w);
+    size_t plane_out = wide ? w.length : O; /* one image's output plane, as the product sees it */
+    size_t span = images_per_product(Cg * K, Mg, plane_out, N), L = span * plane_out;
     float *col = gbx_malloc_array(Cg * K * L > 0 ? Cg * K * L : 1, sizeof(float));
     float *gathered = gbx_malloc_array(Mg * L > 0 ? Mg * L : 1, sizeof(float));
+    float *padded = wide ? gbx_malloc_array(Cg * w.plane, sizeof(float)) : NULL;
     tap_runs runs;
-    if (!col || !gathered || !tap_runs_build(&g, &runs)) {
+    if (!col || !gathered || (wide && !padded) || !tap_runs_build(&g, &runs)) {
         free(col);
         free(gathered);
+        free(padded);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
     const float *dy = grad_out[0]->f;
+    /* An unset gradient is written whole by the wide layout, and zeroed first otherwise. */
+    int write = wide && grad_in[0]->unset;
+    if (grad_in[0] && grad_in[0]->unset && !write)
+        memset(grad_in[0]->f, 0, grad_in[0]->count * sizeof(float));
+    if (grad_in[0]) grad_in[0]->unset = 0;
+    size_t OH = (size_t)g.out[0], OW = (size_t)g.out[1], H = (size_t)g.in[0], W = (size_t)g.in[1];
     /* The input's gradient, several images at once: dcol = W_g^T [Cg K x Mg] times their
      * gathered dY_g [Mg x images O], scattered back onto each image. */
     for (size_t first = 0; grad_in[0] && first < N; first += span) {
-        size_t images = N - first < span ? N - first : span, width = images * O;
+        size_t images = N - first < span ? N - first : span, width = images * plane_out;
         for (size_t group = 0; group < G; group++) {
             for (size_t i = 0; i < images; i++)
-                for (size_t m = 0; m < Mg; m++)
-                    memcpy(gathered + m * width + i * O, dy + ((first + i) * M + group * Mg + m) * O,
-                           O * sizeof(float));
+                for (size_t m = 0; m < Mg; m++) {
+                    const float *from = dy + ((first + i) * M + group * Mg + m) * O;
+                    float *to = gathered + m * width + i * plane_out;
+                    if (!wide) {
+                        memcpy(to, from, O * sizeof(float));
+                        continue;
+                    }
+                    /* the thrown-away columns are zeros, so they add nothing below */
+                    for (size_t r = 0; r < OH; r++) {
+                        memcpy(to + r * w.width, from + r * OW, OW * sizeof(float));
+                        memset(to + r * w.width + OW, 0, (w.width - OW) * sizeof(float));
+                    }
+                }
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)width,
                         (int)Mg, 1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), gathered,
                         (int)width, 0.0f, col, (int)width);
-            for (size_t i = 0; i < images; i++)
-                col2im(&g, &runs, col + i * O, Cg, grad_in[0]->f + ((first + i) * C + group * Cg) * S,
-                       width);
+            for (size_t i = 0; i < images; i++) {
+                float *dx = grad_in[0]->f + ((first + i) * C + group * Cg) * S;
+                if (!wide) {
+                    col2im(&g, &runs, col + i * O, Cg, dx, width);
+                    continue;
+                }
+                memset(padded, 0, Cg * w.plane * sizeof(float));
+                for (size_t c = 0; c < Cg; c++)
+                    for (size_t k = 0; k < K; k++) {
+                        const float *restrict from = col + (c * K + k) * width + i * plane_out;
+                        float *restrict to = padded + c * w.plane + w.shift[k];
+                        for (size_t j = 0; j < w.length; j++) to[j] += from[j];
+                    }
+                for (size_t c = 0; c < Cg; c++)
+                    for (size_t r = 0; r < H; r++) {
+                        const float *from = padded + c * w.plane +
+                                            (r + (size_t)g.pad_begin[0]) * w.width +
+                                            (size_t)g.pad_begin[1];
+                        float *to = dx + (c * H + r) * W;
+                        if (write) memcpy(to, from, W * sizeof(float));
+                        else
+                            for (size_t j = 0; j < W; j++) to[j] += from[j];
+                    }
+            }
         }
     }
     for (size_t n = 0; n < N; n++)
@@ -473,6 +581,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
         }
     free(col);
     free(gathered);
+    free(padded);
     tap_runs_free(&runs);
     return GBX_OK;
 }

@@ -2027,7 +2027,7 @@ static const gbx_nn_op ops[] = {
     {"Cast", 1, 1, 1, check_cast, forward_cast, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Ceil", 1, 1, 1, NULL, forward_ceil, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
     {"Clip", 1, 3, 1, check_clip, forward_clip, backward_clip, IN0, GBX_DEEPLIFT_RESCALE, 0},
-    {"Conv", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv, gbx_nn_backward_conv, IN012, GBX_DEEPLIFT_PRODUCT, 0},
+    {"Conv", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv, gbx_nn_backward_conv, IN012, GBX_DEEPLIFT_PRODUCT, 1},
     {"ConvTranspose", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv_transpose, gbx_nn_backward_conv_transpose, IN012, GBX_DEEPLIFT_PRODUCT, 0},
     {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS, GBX_DEEPLIFT_LINEAR, 0},
     {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},

@@ -258,6 +258,10 @@ static const op_case cases[] = {
     {"Conv", 3, {4, 4, 1}, {{2, 4, 6, 5}, {6, 2, 3, 2}, {6}}, 0, {{0}}, 7,
      {{"group", I, 2, 0, {0}, 0}, {"pads", IS, 0, 0, {1, 0, 1, 1}, 4}, {"strides", IS, 0, 0, {2, 1}, 2},
       {"dilations", IS, 0, 0, {1, 2}, 2}}, 0, 0, 0},
+    /* stride 1 in 2-D: the wide layout (conv.c), with groups, uneven pads and a dilation */
+    {"Conv", 3, {4, 4, 1}, {{2, 4, 6, 5}, {6, 2, 3, 2}, {6}}, 0, {{0}}, 7,
+     {{"group", I, 2, 0, {0}, 0}, {"pads", IS, 0, 0, {1, 0, 2, 1}, 4},
+      {"dilations", IS, 0, 0, {2, 1}, 2}}, 0, 0, 0},
     {"Conv", 2, {3, 3}, {{2, 3, 9}, {4, 3, 3}}, 0, {{0}}, 3,
      {{"auto_pad", GBX_NN_ATTRIBUTE_STRING, 0, 0, {0}, 0}}, 0, 0, 0},
     {"ConvTranspose", 3, {4, 4, 1}, {{2, 4, 3, 3}, {4, 3, 2, 3}, {3}}, 0, {{0}}, 7,
