@@ -5,8 +5,17 @@
 
 #define MAX_PATH_PLAYERS 20
 
+/* A node as the walk reads it, packed into one cache line with its neighbours. */
+typedef struct {
+    int32_t player;      /* the player its split tests; -1 at a leaf */
+    int32_t left, right; /* children; a split's "left" is also where its path bit comes from */
+    int32_t bit;         /* the path bit of this node's player (at a child: its parent's) */
+    size_t table;        /* a leaf's F table */
+} walk_node;
+
 typedef struct {
     const gbx_tree *tree;
+    walk_node *walk;   /* the tree's nodes for the walk */
     size_t first_node; /* index of its root among all trees' nodes (for per-row scratch) */
     int32_t *player;   /* per node: the player its split tests */
     int8_t *bit;       /* per node: the path bit of its parent's player */
@@ -21,7 +30,7 @@ struct gbx_tree_coalitions {
     size_t players;
     tree_tables *trees;
     size_t tree_count, node_count;
-    double *F;
+    double *F; /* the leaves' tables: superset shares, then times the leaf's value */
 };
 
 void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
@@ -33,6 +42,7 @@ void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
         free(c->trees[t].first);
         free(c->trees[t].table);
         free(c->trees[t].width);
+        free(c->trees[t].walk);
     }
     free(c->trees);
     free(c->player);
@@ -99,6 +109,32 @@ static void superset_sums(const tree_tables *tt, double *F)
     }
 }
 
+/* Multiplies each leaf's table by the leaf's value (the walk's product, made once) and packs
+ * the nodes for the walk; returns 0 when out of memory. */
+static int leaf_values_and_walk_nodes(tree_tables *tt, double *F)
+{
+    size_t n = tt->tree->node_count;
+    tt->walk = gbx_malloc_array(n, sizeof(walk_node));
+    if (!tt->walk) return 0;
+    for (size_t id = 0; id < n; id++) {
+        const gbx_node *node = &tt->tree->nodes[id];
+        walk_node *w = &tt->walk[id];
+        w->bit = tt->bit[id];
+        w->table = tt->table[id];
+        if (node->kind == GBX_NODE_LEAF) {
+            w->player = -1;
+            w->left = w->right = -1;
+            double *table = F + tt->table[id];
+            for (size_t m = 0; m < (size_t)1 << tt->width[id]; m++) table[m] = node->value * table[m];
+            continue;
+        }
+        w->player = tt->player[id];
+        w->left = node->left;
+        w->right = node->right;
+    }
+    return 1;
+}
+
 gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const double *background,
                                              const double *weights, size_t rows,
                                              const int32_t *player, size_t players,
@@ -142,6 +178,7 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
             add_row(&c->trees[t], c->F, 0, background + b * model->features, 0,
                     weights ? weights[b] : 1.0 / (double)rows);
         superset_sums(&c->trees[t], c->F);
+        ok = leaf_values_and_walk_nodes(&c->trees[t], c->F);
     }
     if (!ok) {
         gbx_tree_coalitions_free(c);
@@ -151,20 +188,21 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
 }
 
 /* The tree's value for one coalition: x's branch at splits on players in S, both branches
- * otherwise (their path bits collected in m for the leaf's table). x_child holds the child x
+ * otherwise (their path bits collected in m for the leaf's table, which holds the leaf's
+ * value times the share). x_child holds the child x
  * goes to at each split, found once per row. */
-static double walk(const tree_tables *tt, const double *F, const int32_t *x_child, int32_t id,
+static double walk(const walk_node *nodes, const double *F, const int32_t *x_child, int32_t id,
                    const uint8_t *in, uint64_t m)
 {
     for (;;) {
-        const gbx_node *node = &tt->tree->nodes[id];
-        if (node->kind == GBX_NODE_LEAF) return node->value * F[tt->table[id] + m];
-        if (in[tt->player[id]]) {
+        const walk_node *node = &nodes[id];
+        if (node->player < 0) return F[node->table + m];
+        if (in[node->player]) {
             id = x_child[id];
             continue;
         }
-        m |= (uint64_t)1 << tt->bit[node->left];
-        return walk(tt, F, x_child, node->left, in, m) + walk(tt, F, x_child, node->right, in, m);
+        m |= (uint64_t)1 << nodes[node->left].bit;
+        return walk(nodes, F, x_child, node->left, in, m) + walk(nodes, F, x_child, node->right, in, m);
     }
 }
 
@@ -189,8 +227,9 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
         double *out = v + s * K;
         memcpy(out, e->base_margin, K * sizeof(double));
         for (size_t t = 0; t < c->tree_count; t++)
-            out[e->trees[t].output] += walk(&c->trees[t], c->F, x_child + c->trees[t].first_node,
-                                            0, in + s * c->players, 0);
+            out[e->trees[t].output] += walk(c->trees[t].walk, c->F,
+                                            x_child + c->trees[t].first_node, 0,
+                                            in + s * c->players, 0);
     }
     free(x_child);
     return GBX_OK;
