@@ -3,6 +3,7 @@
 
 #include "../core/core.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,12 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     gbx_blas_restart(argv);
+    /* Buffers of a few hundred kilobytes to a few megabytes are allocated and freed per batch;
+     * by default glibc maps and unmaps each one, and every reuse faults its pages in again (a
+     * tenth of integrated gradients' time on a small CNN). Kept in the heap, they are reused. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
     if (argc < 2) {
         usage(stderr);
         return EXIT_BAD_INPUT;
