@@ -141,7 +141,8 @@ def integrated_gradients_cnn(work, glassbox, repeats):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--glassbox", default=os.path.join(ROOT, "build", "glassbox"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="runs per timing, of which the median is kept (the machine is noisy)")
     parser.add_argument("--suites", default="deep,ig",
                         help="comma-separated: deep (the credit network), ig (the CNN)")
     args = parser.parse_args()
