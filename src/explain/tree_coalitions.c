@@ -189,20 +189,38 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
 
 /* The tree's value for one coalition: x's branch at splits on players in S, both branches
  * otherwise (their path bits collected in m for the leaf's table, which holds the leaf's
- * value times the share). x_child holds the child x
- * goes to at each split, found once per row. */
-static double walk(const walk_node *nodes, const double *F, const int32_t *x_child, int32_t id,
-                   const uint8_t *in, uint64_t m)
+ * value times the share), depth first with the right branches still to take on a stack (at
+ * most the tree's depth of them). x_child holds the child x goes to at each split, found
+ * once per row. */
+typedef struct {
+    int32_t id;
+    uint64_t m;
+} pending;
+
+static double walk(const walk_node *nodes, const double *F, const int32_t *x_child,
+                   const uint8_t *in, pending *stack)
 {
+    double total = 0.0;
+    size_t top = 0;
+    int32_t id = 0;
+    uint64_t m = 0;
     for (;;) {
         const walk_node *node = &nodes[id];
-        if (node->player < 0) return F[node->table + m];
+        if (node->player < 0) {
+            total += F[node->table + m];
+            if (top == 0) return total;
+            top--;
+            id = stack[top].id;
+            m = stack[top].m;
+            continue;
+        }
         if (in[node->player]) {
             id = x_child[id];
             continue;
         }
         m |= (uint64_t)1 << nodes[node->left].bit;
-        return walk(nodes, F, x_child, node->left, in, m) + walk(nodes, F, x_child, node->right, in, m);
+        stack[top++] = (pending){node->right, m};
+        id = node->left;
     }
 }
 
@@ -210,9 +228,16 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
                                       const uint8_t *in, size_t count, double *v)
 {
     const gbx_tree_ensemble *e = c->model->trees;
-    size_t K = c->model->outputs;
+    size_t K = c->model->outputs, largest = 1;
+    for (size_t t = 0; t < c->tree_count; t++)
+        if (c->trees[t].tree->node_count > largest) largest = c->trees[t].tree->node_count;
     int32_t *x_child = gbx_malloc_array(c->node_count ? c->node_count : 1, sizeof(int32_t));
-    if (!x_child) return GBX_ERR_NOMEM;
+    pending *stack = gbx_malloc_array(largest, sizeof(pending)); /* fewer splits than nodes */
+    if (!x_child || !stack) {
+        free(x_child);
+        free(stack);
+        return GBX_ERR_NOMEM;
+    }
     for (size_t t = 0; t < c->tree_count; t++) {
         const gbx_tree *tree = c->trees[t].tree;
         int32_t *children = x_child + c->trees[t].first_node;
@@ -228,9 +253,10 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
         memcpy(out, e->base_margin, K * sizeof(double));
         for (size_t t = 0; t < c->tree_count; t++)
             out[e->trees[t].output] += walk(c->trees[t].walk, c->F,
-                                            x_child + c->trees[t].first_node, 0,
-                                            in + s * c->players, 0);
+                                            x_child + c->trees[t].first_node,
+                                            in + s * c->players, stack);
     }
     free(x_child);
+    free(stack);
     return GBX_OK;
 }
