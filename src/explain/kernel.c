@@ -133,6 +133,14 @@ static int add_with_complement(plan *p, uint8_t *mask, double weight, int paired
     return ok;
 }
 
+/* FNV-1a over a mask's bytes. */
+static size_t mask_hash(const uint8_t *mask, size_t V)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < V; i++) h = (h ^ mask[i]) * 1099511628211u;
+    return (size_t)h;
+}
+
 /* shap's KernelExplainer plan over V varying features with `samples` coalitions. */
 static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
 {
@@ -184,9 +192,12 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
             draw[s] = weight[s] / (s <= paired_sizes ? 2.0 : 1.0);
             draw_total += draw[s];
         }
-        size_t samples_left = (size_t)left, attempts = 4 * samples_left;
+        size_t samples_left = (size_t)left, attempts = 4 * samples_left, slots = 64;
+        while (slots < 2 * samples_left) slots *= 2;
         size_t *order = calloc(V, sizeof(size_t));
-        if (!order) ok = 0;
+        size_t *seen = gbx_malloc_array(slots, sizeof(size_t)); /* plan indices; SIZE_MAX: free */
+        if (!order || !seen) ok = 0;
+        for (size_t i = 0; seen && i < slots; i++) seen[i] = SIZE_MAX;
         while (ok && samples_left > 0 && attempts-- > 0) {
             double u = gbx_random_uniform(random) * draw_total;
             size_t s = full + 1;
@@ -198,11 +209,17 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
                 size_t t = order[i]; order[i] = order[j]; order[j] = t;
                 mask[order[i]] = 1;
             }
-            size_t found = SIZE_MAX;
-            for (size_t c = fixed; c < p->count && found == SIZE_MAX; c++)
-                if (memcmp(p->masks + c * V, mask, V) == 0) found = c;
+            /* Is it drawn already? (An open-addressing table of the drawn masks: a scan of
+             * them all per draw was quadratic in the budget.) */
+            size_t slot = mask_hash(mask, V) & (slots - 1), found = SIZE_MAX;
+            for (; seen[slot] != SIZE_MAX; slot = (slot + 1) & (slots - 1))
+                if (memcmp(p->masks + seen[slot] * V, mask, V) == 0) {
+                    found = seen[slot];
+                    break;
+                }
             int paired = s <= paired_sizes;
             if (found == SIZE_MAX) {
+                seen[slot] = p->count;
                 if (!(ok = plan_add(p, mask, 1.0))) break;
                 samples_left--;
                 if (paired && samples_left > 0) {
@@ -216,6 +233,7 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
             }
         }
         free(order);
+        free(seen);
         double weight_left = 0.0, sampled = 0.0;
         for (size_t s = full + 1; s <= limit; s++) weight_left += weight[s];
         for (size_t c = fixed; c < p->count; c++) sampled += p->weights[c];
