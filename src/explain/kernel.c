@@ -344,6 +344,9 @@ static int select_features(const gbx_kernel *kr, const plan *p, size_t end, cons
 typedef struct {
     double *A, *y, *w, *group_phi;
     size_t *selected;
+    double *gram;   /* [9][V x V + V]: the Gram matrices of the enumerated coalitions and 8 groups */
+    double *system; /* [2 V x V + V]: one group's normal equations and their Cholesky factor */
+    size_t *index;  /* [V]: 0, 1, ... */
 } fit_scratch;
 
 /* The constrained weighted least-squares fit on the coalitions [0, end) (the enumerated ones
@@ -367,52 +370,77 @@ static gbx_status fit(const gbx_kernel *kr, const plan *p, const double *v, cons
         if (!select_features(kr, p, end, v, fx, k, selected + k * V, &selected_count[k]))
             return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     memset(group_phi, 0, 8 * K * V * sizeof(double));
-    for (size_t round = 0; round <= (groups >= 2 ? groups : 0); round++) {
-        size_t group = round - 1; /* round 0: all coalitions */
-        double mine = prefix;
-        if (round > 0) {
-            mine = 0.0;
+    /* The estimate: every coalition, by QR. */
+    double scale = prefix > 0 ? all / prefix : 0.0;
+    for (size_t k = 0; k < K; k++) {
+        double total = fx[k] - kr->base[k];
+        const size_t *sel = selected + k * V;
+        size_t q = selected_count[k], last = sel[q - 1];
+        size_t n = 0;
+        for (size_t c = 0; c < end; c++) {
+            double weight = p->weights[c] * (c >= p->fixed ? scale : 1.0);
+            /* Eliminate the last fitted feature with sum phi = total; rows scaled by
+             * sqrt(weight) make the weighted fit an ordinary least-squares one. */
+            double root = sqrt(weight);
+            const uint8_t *mask = p->masks + c * V;
+            y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
+            for (size_t j = 0; j + 1 < q; j++)
+                A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
+            n++;
+        }
+        if (!least_squares(A, y, n, q - 1, w))
+            return gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
+                            "determine the values (raise --max-evals)");
+        double sum = 0.0;
+        for (size_t j = 0; j + 1 < q; j++) sum += w[j];
+        w[q - 1] = total - sum;
+        for (size_t j = 0; j < q; j++) phi[k * P + varying[sel[j]]] = w[j];
+    }
+    /* The groups' estimates, for the standard errors, from the normal equations: the Gram
+     * matrix of the enumerated coalitions (most of them, at shap's budgets) and one per group,
+     * summed with the group's scale, cost one pass over the coalitions instead of a QR of
+     * nearly all of them per group. */
+    for (size_t k = 0; k < K && groups >= 2; k++) {
+        double total = fx[k] - kr->base[k];
+        const size_t *sel = selected + k * V;
+        size_t q = selected_count[k], last = sel[q - 1], d = q - 1, part_size = d * d + d;
+        double *gram = scratch->gram; /* [1 + groups][d x d lower triangle, then d] */
+        memset(gram, 0, (1 + groups) * part_size * sizeof(double));
+        double *a = A; /* one coalition's design row */
+        for (size_t c = 0; c < end; c++) {
+            size_t part = c < p->fixed ? 0 : 1 + (c - p->fixed) / 2 % groups;
+            double *G = gram + part * part_size, *g = G + d * d, weight = p->weights[c];
+            const uint8_t *mask = p->masks + c * V;
+            double target = (v[c * K + k] - kr->base[k]) - mask[last] * total;
+            for (size_t j = 0; j < d; j++) a[j] = (double)mask[sel[j]] - (double)mask[last];
+            for (size_t i = 0; i < d; i++) {
+                if (a[i] == 0.0) continue;
+                double wa = weight * a[i];
+                g[i] += wa * target;
+                for (size_t j = 0; j <= i; j++) G[i * d + j] += wa * a[j];
+            }
+        }
+        for (size_t group = 0; group < groups; group++) {
+            double mine = 0.0;
             for (size_t c = p->fixed; c < end; c++)
                 if ((c - p->fixed) / 2 % groups == group) mine += p->weights[c];
-        }
-        double scale = mine > 0 ? all / mine : 0.0;
-        for (size_t k = 0; k < K; k++) {
-            double total = fx[k] - kr->base[k];
-            const size_t *sel = selected + k * V;
-            size_t q = selected_count[k], last = sel[q - 1];
-            size_t n = 0;
-            for (size_t c = 0; c < end; c++) {
-                double weight = p->weights[c];
-                if (c >= p->fixed) {
-                    if (round > 0 && (c - p->fixed) / 2 % groups != group) continue;
-                    weight *= scale;
-                }
-                /* Eliminate the last fitted feature with sum phi = total; rows scaled by
-                 * sqrt(weight) make the weighted fit an ordinary least-squares one. */
-                double root = sqrt(weight);
-                const uint8_t *mask = p->masks + c * V;
-                y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
-                for (size_t j = 0; j + 1 < q; j++)
-                    A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
-                n++;
+            double group_scale = mine > 0 ? all / mine : 0.0;
+            const double *F = gram, *H = gram + (1 + group) * part_size;
+            double *G = scratch->system, *g = G + d * d, *L = g + d;
+            for (size_t i = 0; i < d; i++) {
+                for (size_t j = 0; j <= i; j++) G[i * d + j] = F[i * d + j] + group_scale * H[i * d + j];
+                g[i] = F[d * d + i] + group_scale * H[d * d + i];
+                scratch->index[i] = i;
             }
-            if (!least_squares(A, y, n, q - 1, w)) {
-                if (round > 0) { /* a group too small to determine the values: no error bars */
-                    groups = 0;
-                    break;
-                }
-                return gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
-                                "determine the values (raise --max-evals)");
+            if (!gbx_cholesky_solve(G, d, scratch->index, d, 0.0, 1e-12, g, w, L)) {
+                groups = 0; /* a group too small to determine the values: no error bars */
+                break;
             }
             double sum = 0.0;
-            for (size_t j = 0; j + 1 < q; j++) sum += w[j];
-            w[q - 1] = total - sum;
-            for (size_t j = 0; j < q; j++) {
-                if (round == 0) phi[k * P + varying[sel[j]]] = w[j];
-                else group_phi[(group * K + k) * V + sel[j]] = w[j];
-            }
+            for (size_t j = 0; j < d; j++) sum += w[j];
+            w[d] = total - sum;
+            for (size_t j = 0; j < q; j++) group_phi[(group * K + k) * V + sel[j]] = w[j];
         }
-        if (groups < 2) break;
     }
     for (size_t k = 0; k < K; k++)
         for (size_t j = 0; j < V; j++) {
@@ -485,10 +513,14 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
      * it; otherwise all at once. */
     size_t drawn = S - p.fixed, end = S, evaluated = 0;
     if (kr->tolerance > 0 && drawn > 64) end = p.fixed + 64;
-    fit_scratch scratch = {A, y, w, NULL, NULL};
+    fit_scratch scratch = {A, y, w, NULL, NULL, NULL, NULL, NULL};
     scratch.group_phi = status == GBX_OK ? gbx_calloc(8 * K * V, sizeof(double)) : NULL;
     scratch.selected = status == GBX_OK ? gbx_malloc_array(K * V, sizeof(size_t)) : NULL;
-    if (status == GBX_OK && (!scratch.group_phi || !scratch.selected))
+    scratch.gram = status == GBX_OK ? gbx_malloc_array(9 * (V * V + V), sizeof(double)) : NULL;
+    scratch.system = status == GBX_OK ? gbx_malloc_array(2 * V * V + V, sizeof(double)) : NULL;
+    scratch.index = status == GBX_OK ? gbx_malloc_array(V, sizeof(size_t)) : NULL;
+    if (status == GBX_OK && (!scratch.group_phi || !scratch.selected || !scratch.gram ||
+                             !scratch.system || !scratch.index))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     while (status == GBX_OK) {
         /* v(S) per coalition and output, in the link's space. */
@@ -511,6 +543,9 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     free(v);
     free(scratch.group_phi);
     free(scratch.selected);
+    free(scratch.gram);
+    free(scratch.system);
+    free(scratch.index);
     free(p.masks);
     free(p.weights);
     free(hybrids);
