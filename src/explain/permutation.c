@@ -70,34 +70,40 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order, u
 }
 
 /* One pair of orders for one row: v along the order and along its reverse, the steps averaged
- * into sample[K][P]. masks holds (P + 1) P bytes, hybrids (P + 1) N rows and outputs
- * (P + 1) N K values (when the background needs them); reference is P + 1 entries, all the
- * background row `drawn` when each pair goes against one row (SIZE_MAX: the whole
- * background). */
+ * into sample[K][P]. Both orders' coalitions go to the model in one call (one batch, and one
+ * walk set-up per row for a tree model's tables): masks holds 2 (P + 1) P bytes, hybrids
+ * 2 (P + 1) N rows and outputs 2 (P + 1) N K values (when the background needs them);
+ * reference is 2 (P + 1) entries, all the background row `drawn` when each pair goes against
+ * one row (SIZE_MAX: the whole background). */
 static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
                               size_t drawn, size_t *reference, uint8_t *masks, double *hybrids,
                               double *outputs, double *v, double *sample, gbx_error *error)
 {
-    size_t K = p->K, P = p->P;
-    for (size_t j = 0; drawn != SIZE_MAX && j <= P; j++) reference[j] = drawn;
+    size_t K = p->K, P = p->P, count = 2 * (P + 1);
+    for (size_t j = 0; drawn != SIZE_MAX && j < count; j++) reference[j] = drawn;
     memset(sample, 0, K * P * sizeof(double));
+    memset(masks, 0, count * P);
     for (int direction = 0; direction < 2; direction++) {
-        /* Coalition j holds the first j players of the order (or of its reverse). */
-        memset(masks, 0, (P + 1) * P);
+        /* Coalition j of the direction holds the first j players of the order (or of its
+         * reverse). */
+        uint8_t *along = masks + (size_t)direction * (P + 1) * P;
         for (size_t j = 1; j <= P; j++) {
-            memcpy(masks + j * P, masks + (j - 1) * P, P);
-            masks[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
+            memcpy(along + j * P, along + (j - 1) * P, P);
+            along[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
         }
-        gbx_status status =
-            drawn == SIZE_MAX
-                ? gbx_background_values(&p->background, x, masks, P + 1, hybrids, outputs, v, error)
-                : gbx_background_values_at(&p->background, reference, x, masks, P + 1, hybrids, v,
-                                           error);
-        if (status != GBX_OK) return status;
+    }
+    gbx_status status =
+        drawn == SIZE_MAX
+            ? gbx_background_values(&p->background, x, masks, count, hybrids, outputs, v, error)
+            : gbx_background_values_at(&p->background, reference, x, masks, count, hybrids, v,
+                                       error);
+    if (status != GBX_OK) return status;
+    for (int direction = 0; direction < 2; direction++) {
+        const double *w = v + (size_t)direction * (P + 1) * K;
         for (size_t i = 0; i < P; i++) {
             size_t f = direction == 0 ? order[i] : order[P - 1 - i];
             for (size_t k = 0; k < K; k++)
-                sample[k * P + f] += 0.5 * (v[(i + 1) * K + k] - v[i * K + k]);
+                sample[k * P + f] += 0.5 * (w[(i + 1) * K + k] - w[i * K + k]);
         }
     }
     return GBX_OK;
@@ -148,12 +154,13 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
         {
             int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
             size_t per_coalition = p->one_row ? 1 : N;
-            double *hybrids = hybrid ? gbx_malloc_array((P + 1) * per_coalition * (M ? M : 1), sizeof(double)) : NULL;
-            size_t *reference = gbx_malloc_array(P + 1, sizeof(size_t));
-            double *outputs = hybrid ? gbx_malloc_array((P + 1) * per_coalition * K, sizeof(double)) : NULL;
-            double *v = gbx_malloc_array((P + 1) * K, sizeof(double));
+            size_t coalitions = 2 * (P + 1); /* a pair of orders' */
+            double *hybrids = hybrid ? gbx_malloc_array(coalitions * per_coalition * (M ? M : 1), sizeof(double)) : NULL;
+            size_t *reference = gbx_malloc_array(coalitions, sizeof(size_t));
+            double *outputs = hybrid ? gbx_malloc_array(coalitions * per_coalition * K, sizeof(double)) : NULL;
+            double *v = gbx_malloc_array(coalitions * K, sizeof(double));
             size_t *order = gbx_malloc_array(P ? P : 1, sizeof(size_t));
-            uint8_t *masks = gbx_malloc_array((P + 1) * (P ? P : 1), 1);
+            uint8_t *masks = gbx_malloc_array(coalitions * (P ? P : 1), 1);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < tasks; task++) {
                 size_t r = task / pairs, pair = task % pairs;
