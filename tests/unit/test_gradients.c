@@ -320,6 +320,67 @@ static void test_every_rule(void **state)
 
 /* ---- whole networks ----------------------------------------------------------------------- */
 
+/* The 2-D Conv cases' forward (the flat padded layout at stride 1, the tap runs otherwise)
+ * against the convolution's sum written out here: finite differences alone would not see a
+ * forward that is wrong in the same way as its gradient. */
+static void test_conv_forward_is_the_sum(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const op_case *c = &cases[i];
+        if (strcmp(c->op, "Conv") != 0 || c->ranks[0] != 4) continue;
+        int64_t pads[4] = {0, 0, 0, 0}, strides[2] = {1, 1}, dilations[2] = {1, 1}, group = 1;
+        for (int a = 0; a < 4 && c->attributes[a].name; a++) {
+            const attribute_spec *spec = &c->attributes[a];
+            int64_t *to = strcmp(spec->name, "pads") == 0 ? pads
+                        : strcmp(spec->name, "strides") == 0 ? strides
+                        : strcmp(spec->name, "dilations") == 0 ? dilations : NULL;
+            for (size_t j = 0; to && j < spec->count; j++) to[j] = spec->ints[j];
+            if (strcmp(spec->name, "group") == 0) group = spec->i;
+        }
+        gbx_nn_graph *graph = build(c, 0);
+        const int64_t *xs = c->shapes[0], *ws = c->shapes[1];
+        size_t count = (size_t)(xs[0] * xs[1] * xs[2] * xs[3]);
+        float *x = malloc(count * sizeof(float));
+        for (size_t j = 0; j < count; j++) x[j] = sample(c);
+        gbx_nn_tensor *values = calloc(graph->value_count, sizeof *values);
+        gbx_error error;
+        assert_int_equal(gbx_nn_forward(graph, x, (size_t)xs[0], values, &error), GBX_OK);
+        const float *w = values[gbx_nn_find_value(graph, "in1")].f;
+        const float *b = c->inputs > 2 ? values[gbx_nn_find_value(graph, "in2")].f : NULL;
+        const gbx_nn_tensor *y = &values[graph->output];
+        int64_t H = xs[2], W = xs[3], M = ws[0], Cg = ws[1], KH = ws[2], KW = ws[3];
+        int64_t OH = (H + pads[0] + pads[2] - (KH - 1) * dilations[0] - 1) / strides[0] + 1;
+        int64_t OW = (W + pads[1] + pads[3] - (KW - 1) * dilations[1] - 1) / strides[1] + 1;
+        assert_int_equal(y->count, (size_t)(xs[0] * M * OH * OW));
+        for (int64_t n = 0; n < xs[0]; n++)
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t oy = 0; oy < OH; oy++)
+                    for (int64_t ox = 0; ox < OW; ox++) {
+                        double sum = b ? b[m] : 0.0;
+                        int64_t first = m / (M / group) * Cg;
+                        for (int64_t ci = 0; ci < Cg; ci++)
+                            for (int64_t ky = 0; ky < KH; ky++)
+                                for (int64_t kx = 0; kx < KW; kx++) {
+                                    int64_t iy = oy * strides[0] - pads[0] + ky * dilations[0];
+                                    int64_t ix = ox * strides[1] - pads[1] + kx * dilations[1];
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                    sum += (double)w[((m * Cg + ci) * KH + ky) * KW + kx] *
+                                           x[((n * xs[1] + first + ci) * H + iy) * W + ix];
+                                }
+                        float got = y->f[((n * M + m) * OH + oy) * OW + ox];
+                        if (!(fabs(got - sum) <= 1e-5 * (1 + fabs(sum))))
+                            fail_msg("Conv (case %zu): y[%lld, %lld, %lld, %lld] is %.7g, the sum "
+                                     "%.7g", i, (long long)n, (long long)m, (long long)oy,
+                                     (long long)ox, got, sum);
+                    }
+        gbx_nn_values_free(graph, values);
+        free(values);
+        free(x);
+        gbx_nn_graph_free(graph);
+    }
+}
+
 static json_object *member(json_object *o, const char *key)
 {
     json_object *v = NULL;
@@ -486,6 +547,7 @@ int main(int argc, char **argv)
     gbx_blas_restart(argv); /* the kernels the CLI runs with */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_rule),
+        cmocka_unit_test(test_conv_forward_is_the_sum),
         cmocka_unit_test(test_fixture_networks),
         cmocka_unit_test(test_indices_only_input_is_refused),
         cmocka_unit_test(test_deeplift_needs_the_batch_first),
