@@ -69,41 +69,52 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order, u
     *rest = state;
 }
 
-/* One pair of orders for one row: v along the order and along its reverse, the steps averaged
- * into sample[K][P]. Both orders' coalitions go to the model in one call (one batch, and one
- * walk set-up per row for a tree model's tables): masks holds 2 (P + 1) P bytes, hybrids
- * 2 (P + 1) N rows and outputs 2 (P + 1) N K values (when the background needs them);
- * reference is 2 (P + 1) entries, all the background row `drawn` when each pair goes against
- * one row (SIZE_MAX: the whole background). */
-static gbx_status pair_sample(const gbx_permutation *p, const double *x, const size_t *order,
-                              size_t drawn, size_t *reference, uint8_t *masks, double *hybrids,
-                              double *outputs, double *v, double *sample, gbx_error *error)
+/* Pairs of orders for one row: v along each order and along its reverse, each pair's steps
+ * averaged into its sample[K][P]. All the pairs' coalitions go to the model in one call (one
+ * batch, and for a tree model's tables one walk set-up per row and coalitions that share a
+ * tree's walk): per pair, masks holds 2 (P + 1) P bytes, hybrids 2 (P + 1) N rows and outputs
+ * 2 (P + 1) N K values (when the background needs them) and reference 2 (P + 1) entries;
+ * against the whole background when drawn is NULL, else pair i against background row
+ * drawn[i]. */
+static gbx_status pairs_sample(const gbx_permutation *p, const double *x, const size_t *orders,
+                               size_t pairs, const size_t *drawn, size_t *reference,
+                               uint8_t *masks, double *hybrids, double *outputs, double *v,
+                               double *samples, gbx_error *error)
 {
     size_t K = p->K, P = p->P, count = 2 * (P + 1);
-    for (size_t j = 0; drawn != SIZE_MAX && j < count; j++) reference[j] = drawn;
-    memset(sample, 0, K * P * sizeof(double));
-    memset(masks, 0, count * P);
-    for (int direction = 0; direction < 2; direction++) {
-        /* Coalition j of the direction holds the first j players of the order (or of its
-         * reverse). */
-        uint8_t *along = masks + (size_t)direction * (P + 1) * P;
-        for (size_t j = 1; j <= P; j++) {
-            memcpy(along + j * P, along + (j - 1) * P, P);
-            along[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
+    for (size_t i = 0; drawn && i < pairs; i++)
+        for (size_t j = 0; j < count; j++) reference[i * count + j] = drawn[i];
+    memset(samples, 0, pairs * K * P * sizeof(double));
+    memset(masks, 0, pairs * count * P);
+    for (size_t i = 0; i < pairs; i++) {
+        const size_t *order = orders + i * P;
+        for (int direction = 0; direction < 2; direction++) {
+            /* Coalition j of the direction holds the first j players of the order (or of its
+             * reverse). */
+            uint8_t *along = masks + (i * 2 + (size_t)direction) * (P + 1) * P;
+            for (size_t j = 1; j <= P; j++) {
+                memcpy(along + j * P, along + (j - 1) * P, P);
+                along[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
+            }
         }
     }
     gbx_status status =
-        drawn == SIZE_MAX
-            ? gbx_background_values(&p->background, x, masks, count, hybrids, outputs, v, error)
-            : gbx_background_values_at(&p->background, reference, x, masks, count, hybrids, v,
-                                       error);
+        drawn == NULL
+            ? gbx_background_values(&p->background, x, masks, pairs * count, hybrids, outputs, v,
+                                    error)
+            : gbx_background_values_at(&p->background, reference, x, masks, pairs * count,
+                                       hybrids, v, error);
     if (status != GBX_OK) return status;
-    for (int direction = 0; direction < 2; direction++) {
-        const double *w = v + (size_t)direction * (P + 1) * K;
-        for (size_t i = 0; i < P; i++) {
-            size_t f = direction == 0 ? order[i] : order[P - 1 - i];
-            for (size_t k = 0; k < K; k++)
-                sample[k * P + f] += 0.5 * (w[(i + 1) * K + k] - w[i * K + k]);
+    for (size_t i = 0; i < pairs; i++) {
+        const size_t *order = orders + i * P;
+        double *sample = samples + i * K * P;
+        for (int direction = 0; direction < 2; direction++) {
+            const double *w = v + (i * 2 + (size_t)direction) * (P + 1) * K;
+            for (size_t j = 0; j < P; j++) {
+                size_t f = direction == 0 ? order[j] : order[P - 1 - j];
+                for (size_t k = 0; k < K; k++)
+                    sample[k * P + f] += 0.5 * (w[(j + 1) * K + k] - w[j * K + k]);
+            }
         }
     }
     return GBX_OK;
@@ -148,34 +159,41 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                         group * pairs);
     for (size_t start = 0; start < count; start += group) {
         size_t rows_here = count - start < group ? count - start : group;
-        size_t tasks = rows_here * pairs, failed_task = SIZE_MAX;
+        /* A task is a row's run of up to `batch` pairs: all of them when no hybrid rows are
+         * needed (a tree model's tables), one pair at a time otherwise. */
+        int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
+        size_t batch = hybrid ? 1 : pairs < 256 ? pairs : 256;
+        size_t runs = (pairs + batch - 1) / batch, tasks = rows_here * runs, failed_task = SIZE_MAX;
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
         {
-            int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
             size_t per_coalition = p->one_row ? 1 : N;
-            size_t coalitions = 2 * (P + 1); /* a pair of orders' */
+            size_t coalitions = batch * 2 * (P + 1);
             double *hybrids = hybrid ? gbx_malloc_array(coalitions * per_coalition * (M ? M : 1), sizeof(double)) : NULL;
             size_t *reference = gbx_malloc_array(coalitions, sizeof(size_t));
             double *outputs = hybrid ? gbx_malloc_array(coalitions * per_coalition * K, sizeof(double)) : NULL;
             double *v = gbx_malloc_array(coalitions * K, sizeof(double));
-            size_t *order = gbx_malloc_array(P ? P : 1, sizeof(size_t));
+            size_t *orders = gbx_malloc_array(batch * (P ? P : 1), sizeof(size_t));
+            size_t *drawn = gbx_malloc_array(batch, sizeof(size_t));
             uint8_t *masks = gbx_malloc_array(coalitions * (P ? P : 1), 1);
 #pragma omp for schedule(dynamic, 1)
             for (size_t task = 0; task < tasks; task++) {
-                size_t r = task / pairs, pair = task % pairs;
+                size_t r = task / runs, first = task % runs * batch;
+                size_t n = pairs - first < batch ? pairs - first : batch;
+                const double *x = rows + (start + r) * M;
                 gbx_error task_error = {0};
                 gbx_status task_status;
-                if ((!hybrid || (hybrids && outputs)) && v && order && masks && reference) {
-                    uint64_t rest;
-                    random_order(gbx_random_key(p->seed, rows + (start + r) * M, M), pair, P,
-                                 order, &rest);
-                    size_t drawn = p->one_row ? gbx_background_draw(&p->background,
-                                                                    gbx_random_uniform(&rest))
-                                              : SIZE_MAX;
-                    task_status = pair_sample(p, rows + (start + r) * M, order, drawn, reference,
-                                              masks, hybrids, outputs, v, samples + task * cells,
-                                              &task_error);
+                if ((!hybrid || (hybrids && outputs)) && v && orders && drawn && masks && reference) {
+                    uint64_t key = gbx_random_key(p->seed, x, M);
+                    for (size_t i = 0; i < n; i++) {
+                        uint64_t rest;
+                        random_order(key, first + i, P, orders + i * P, &rest);
+                        if (p->one_row)
+                            drawn[i] = gbx_background_draw(&p->background, gbx_random_uniform(&rest));
+                    }
+                    task_status = pairs_sample(p, x, orders, n, p->one_row ? drawn : NULL,
+                                               reference, masks, hybrids, outputs, v,
+                                               samples + (r * pairs + first) * cells, &task_error);
                 } else {
                     task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
                 }
@@ -187,7 +205,8 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             free(hybrids);
             free(outputs);
             free(v);
-            free(order);
+            free(orders);
+            free(drawn);
             free(masks);
             free(reference);
         }

@@ -2,8 +2,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 
 #define MAX_PATH_PLAYERS 20
+/* A tree testing at most this many distinct players has its values remembered per call by
+ * the coalition's pattern over them (2^this entries of scratch). */
+#define MEMO_PLAYERS 12
 
 /* A node as the walk reads it, packed into one cache line with its neighbours. */
 typedef struct {
@@ -16,12 +22,14 @@ typedef struct {
 typedef struct {
     const gbx_tree *tree;
     walk_node *walk;   /* the tree's nodes for the walk */
-    size_t first_node; /* index of its root among all trees' nodes (for per-row scratch) */
     int32_t *player;   /* per node: the player its split tests */
     int8_t *bit;       /* per node: the path bit of its parent's player */
     uint8_t *first;    /* per node: that player is new on the path */
     size_t *table;     /* per node: offset of a leaf's F table */
     uint8_t *width;    /* per node: a leaf's distinct path players d (F has 2^d entries) */
+    int32_t *tested;   /* the distinct players its splits test */
+    int tested_count;
+    uint64_t tested_bits; /* the same as bits, when there are at most 64 players */
 } tree_tables;
 
 struct gbx_tree_coalitions {
@@ -29,7 +37,8 @@ struct gbx_tree_coalitions {
     int32_t *player;
     size_t players;
     tree_tables *trees;
-    size_t tree_count, node_count;
+    size_t tree_count;
+    int memo_bits; /* the most distinct players of a tree whose values are remembered */
     double *F; /* the leaves' tables: superset shares, then times the leaf's value */
 };
 
@@ -43,6 +52,7 @@ void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
         free(c->trees[t].table);
         free(c->trees[t].width);
         free(c->trees[t].walk);
+        free(c->trees[t].tested);
     }
     free(c->trees);
     free(c->player);
@@ -109,6 +119,22 @@ static void superset_sums(const tree_tables *tt, double *F)
     }
 }
 
+/* Lists the distinct players the tree's splits test (listed_in: per player, the last tree
+ * that listed it); returns 0 when out of memory. */
+static int list_tested(tree_tables *tt, size_t *listed_in, size_t t)
+{
+    tt->tested = gbx_malloc_array(tt->tree->node_count, sizeof(int32_t));
+    if (!tt->tested) return 0;
+    for (size_t id = 0; id < tt->tree->node_count; id++) {
+        int32_t p = tt->player[id];
+        if (p < 0 || listed_in[p] == t) continue;
+        listed_in[p] = t;
+        tt->tested[tt->tested_count++] = p;
+        if (p < 64) tt->tested_bits |= (uint64_t)1 << p;
+    }
+    return 1;
+}
+
 /* Multiplies each leaf's table by the leaf's value (the walk's product, made once) and packs
  * the nodes for the walk; returns 0 when out of memory. */
 static int leaf_values_and_walk_nodes(tree_tables *tt, double *F)
@@ -150,16 +176,15 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
     c->player = gbx_malloc_array(model->features ? model->features : 1, sizeof(int32_t));
     c->trees = gbx_calloc(e->tree_count ? e->tree_count : 1, sizeof(tree_tables));
     int32_t *bit_of_player = gbx_malloc_array(players ? players : 1, sizeof(int32_t));
-    int ok = c->player && c->trees && bit_of_player;
+    size_t *listed_in = gbx_malloc_array(players ? players : 1, sizeof(size_t));
+    int ok = c->player && c->trees && bit_of_player && listed_in;
     if (ok) memcpy(c->player, player, model->features * sizeof(int32_t));
-    for (size_t p = 0; ok && p < players; p++) bit_of_player[p] = -1;
+    for (size_t p = 0; ok && p < players; p++) bit_of_player[p] = -1, listed_in[p] = SIZE_MAX;
     size_t size = 0;
     for (size_t t = 0; ok && t < e->tree_count; t++) {
         tree_tables *tt = &c->trees[t];
         size_t n = e->trees[t].node_count;
         tt->tree = &e->trees[t];
-        tt->first_node = c->node_count;
-        c->node_count += n;
         tt->player = gbx_calloc(n, sizeof(int32_t));
         for (size_t i = 0; tt->player && i < n; i++)
             tt->player[i] = e->trees[t].nodes[i].kind == GBX_NODE_LEAF ? -1
@@ -169,9 +194,13 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
         tt->table = gbx_calloc(n, sizeof(size_t));
         tt->width = gbx_calloc(n, 1);
         ok = tt->player && tt->bit && tt->first && tt->table && tt->width &&
-             shape(c, tt, 0, bit_of_player, 0, &size) && size <= budget / sizeof(double);
+             shape(c, tt, 0, bit_of_player, 0, &size) && size <= budget / sizeof(double) &&
+             list_tested(tt, listed_in, t);
+        if (ok && tt->tested_count <= MEMO_PLAYERS && tt->tested_count > c->memo_bits)
+            c->memo_bits = tt->tested_count;
     }
     free(bit_of_player);
+    free(listed_in);
     if (ok) ok = (c->F = gbx_calloc(size ? size : 1, sizeof(double))) != NULL;
     for (size_t t = 0; ok && t < e->tree_count; t++) {
         for (size_t b = 0; b < rows; b++)
@@ -191,7 +220,7 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
  * otherwise (their path bits collected in m for the leaf's table, which holds the leaf's
  * value times the share), depth first with the right branches still to take on a stack (at
  * most the tree's depth of them). x_child holds the child x goes to at each split, found
- * once per row. */
+ * once per row and tree. */
 typedef struct {
     int32_t id;
     uint64_t m;
@@ -224,39 +253,104 @@ static double walk(const walk_node *nodes, const double *F, const int32_t *x_chi
     }
 }
 
+/* A tree's memo keys: the coalitions' bits at its tested players, packed in the players'
+ * order (bits[s]: coalition s as a bit set, at most 64 players). With BMI2 that is one pext.
+ * More players take the key from the mask bytes in the tested list's order instead: a key
+ * only has to mean the same within one call. */
+#ifdef __x86_64__
+__attribute__((target("bmi2"))) static void keys_pext(const uint64_t *bits, size_t count,
+                                                       uint64_t tested, uint32_t *keys)
+{
+    for (size_t s = 0; s < count; s++) keys[s] = (uint32_t)_pext_u64(bits[s], tested);
+}
+#endif
+
+static void keys_loop(const uint64_t *bits, size_t count, uint64_t tested, uint32_t *keys)
+{
+    for (size_t s = 0; s < count; s++) {
+        uint32_t key = 0;
+        int j = 0;
+        for (uint64_t rest = tested; rest; rest &= rest - 1, j++)
+            key |= (uint32_t)((bits[s] >> __builtin_ctzll(rest)) & 1) << j;
+        keys[s] = key;
+    }
+}
+
+/* A tree's value depends on a coalition only through which of the tree's own players it
+ * holds: coalitions that agree there (most of a permutation's prefixes, most of kernel's
+ * small and large coalitions) share one walk. The trees go one at a time over all the
+ * coalitions, each adding to their sums in the trees' order, as a coalition at a time would. */
 gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double *x,
                                       const uint8_t *in, size_t count, double *v)
 {
     const gbx_tree_ensemble *e = c->model->trees;
-    size_t K = c->model->outputs, largest = 1;
+    size_t K = c->model->outputs, P = c->players, largest = 1, memo_size = (size_t)1 << c->memo_bits;
     for (size_t t = 0; t < c->tree_count; t++)
         if (c->trees[t].tree->node_count > largest) largest = c->trees[t].tree->node_count;
-    int32_t *x_child = gbx_malloc_array(c->node_count ? c->node_count : 1, sizeof(int32_t));
+    int32_t *children = gbx_malloc_array(largest, sizeof(int32_t)); /* the tree's x_child */
     pending *stack = gbx_malloc_array(largest, sizeof(pending)); /* fewer splits than nodes */
-    if (!x_child || !stack) {
-        free(x_child);
+    double *memo = gbx_malloc_array(memo_size, sizeof(double));
+    size_t *memo_tree = gbx_malloc_array(memo_size, sizeof(size_t)); /* whose value it holds */
+    /* With at most 64 players, each coalition as a bit set, and its keys a tree at a time. */
+    uint64_t *bits = P <= 64 ? gbx_malloc_array(count ? count : 1, sizeof(uint64_t)) : NULL;
+    uint32_t *keys = P <= 64 ? gbx_malloc_array(count ? count : 1, sizeof(uint32_t)) : NULL;
+    if (!children || !stack || !memo || !memo_tree || (P <= 64 && (!bits || !keys))) {
+        free(children);
         free(stack);
+        free(memo);
+        free(memo_tree);
+        free(bits);
+        free(keys);
         return GBX_ERR_NOMEM;
     }
+    for (size_t i = 0; i < memo_size; i++) memo_tree[i] = SIZE_MAX;
+    void (*pack)(const uint64_t *, size_t, uint64_t, uint32_t *) = keys_loop;
+#ifdef __x86_64__
+    if (__builtin_cpu_supports("bmi2")) pack = keys_pext;
+#endif
+    for (size_t s = 0; bits && s < count; s++) {
+        uint64_t b = 0;
+        for (size_t q = 0; q < P; q++) b |= (uint64_t)(in[s * P + q] != 0) << q;
+        bits[s] = b;
+    }
+    for (size_t s = 0; s < count; s++) memcpy(v + s * K, e->base_margin, K * sizeof(double));
     for (size_t t = 0; t < c->tree_count; t++) {
-        const gbx_tree *tree = c->trees[t].tree;
-        int32_t *children = x_child + c->trees[t].first_node;
+        const tree_tables *tt = &c->trees[t];
+        const gbx_tree *tree = tt->tree;
         for (size_t i = 0; i < tree->node_count; i++) {
             const gbx_node *node = &tree->nodes[i];
             if (node->kind != GBX_NODE_LEAF)
                 children[i] = gbx_node_goes_left(node, tree->categories, x[node->feature])
                                   ? node->left : node->right;
         }
+        size_t output = (size_t)tree->output;
+        const int32_t *tested = tt->tested;
+        int n = tt->tested_count;
+        if (n > c->memo_bits) {
+            for (size_t s = 0; s < count; s++)
+                v[s * K + output] += walk(tt->walk, c->F, children, in + s * P, stack);
+            continue;
+        }
+        if (bits) pack(bits, count, tt->tested_bits, keys);
+        for (size_t s = 0; s < count; s++) {
+            const uint8_t *coalition = in + s * P;
+            size_t key = 0;
+            if (bits)
+                key = keys[s];
+            else
+                for (int j = 0; j < n; j++) key |= (size_t)(coalition[tested[j]] != 0) << j;
+            if (memo_tree[key] != t) {
+                memo_tree[key] = t;
+                memo[key] = walk(tt->walk, c->F, children, coalition, stack);
+            }
+            v[s * K + output] += memo[key];
+        }
     }
-    for (size_t s = 0; s < count; s++) {
-        double *out = v + s * K;
-        memcpy(out, e->base_margin, K * sizeof(double));
-        for (size_t t = 0; t < c->tree_count; t++)
-            out[e->trees[t].output] += walk(c->trees[t].walk, c->F,
-                                            x_child + c->trees[t].first_node,
-                                            in + s * c->players, stack);
-    }
-    free(x_child);
+    free(bits);
+    free(keys);
+    free(children);
     free(stack);
+    free(memo);
+    free(memo_tree);
     return GBX_OK;
 }

@@ -1026,31 +1026,40 @@ static gbx_status predict_hidden(const gbx_model *model, const double *rows, siz
     return gbx_tree_ensemble_predict_raw(hidden_trees, rows, count, out, error);
 }
 
+/* The tables remember a tree's value per pattern of its own players: keyed by bit sets up to
+ * 64 players, by the mask bytes beyond, and not at all for trees testing many players. */
 static void test_coalition_tables_match_hybrids(void **state)
 {
     (void)state;
-    const size_t M = 6, K = 2;
+    const size_t K = 2;
+    const struct {
+        size_t features;
+        int depth, methods;
+    } shapes[] = {{6, 7, 3}, {70, 3, 2}, {40, 6, 2}};
     rng_state = 141;
-    gbx_model *model = random_model(M, K, 8, 7);
-    gbx_data *rows = random_rows(5, M, 0.15), *background = random_rows(9, M, 0.15);
-    gbx_model blackbox = *model;
-    blackbox.trees = NULL;
-    blackbox.predict_raw = predict_hidden;
-    hidden_trees = model;
-    gbx_method methods[] = {GBX_METHOD_EXACT, GBX_METHOD_KERNEL, GBX_METHOD_PERMUTATION};
-    for (int m = 0; m < 3; m++) {
-        gbx_explanation *tables = sampled(methods[m], model, rows, background, 300, 4, 2);
-        gbx_explanation *hybrids = sampled(methods[m], &blackbox, rows, background, 300, 4, 2);
-        for (size_t i = 0; i < rows->rows * K * M; i++)
-            if (!(fabs(tables->values[i] - hybrids->values[i]) <= 1e-9 * fmax(1.0, fabs(hybrids->values[i]))))
-                fail_msg("method %d: tables %.17g, hybrids %.17g", m, tables->values[i],
-                         hybrids->values[i]);
-        gbx_explanation_free(tables);
-        gbx_explanation_free(hybrids);
+    for (size_t shape = 0; shape < sizeof shapes / sizeof shapes[0]; shape++) {
+        size_t M = shapes[shape].features;
+        gbx_model *model = random_model(M, K, 8, shapes[shape].depth);
+        gbx_data *rows = random_rows(5, M, 0.15), *background = random_rows(9, M, 0.15);
+        gbx_model blackbox = *model;
+        blackbox.trees = NULL;
+        blackbox.predict_raw = predict_hidden;
+        hidden_trees = model;
+        gbx_method methods[] = {GBX_METHOD_KERNEL, GBX_METHOD_PERMUTATION, GBX_METHOD_EXACT};
+        for (int m = 0; m < shapes[shape].methods; m++) {
+            gbx_explanation *tables = sampled(methods[m], model, rows, background, 300, 4, 2);
+            gbx_explanation *hybrids = sampled(methods[m], &blackbox, rows, background, 300, 4, 2);
+            for (size_t i = 0; i < rows->rows * K * M; i++)
+                if (!(fabs(tables->values[i] - hybrids->values[i]) <= 1e-9 * fmax(1.0, fabs(hybrids->values[i]))))
+                    fail_msg("%zu features, method %d: tables %.17g, hybrids %.17g", M, m,
+                             tables->values[i], hybrids->values[i]);
+            gbx_explanation_free(tables);
+            gbx_explanation_free(hybrids);
+        }
+        gbx_data_free(background);
+        gbx_data_free(rows);
+        gbx_model_free(model);
     }
-    gbx_data_free(background);
-    gbx_data_free(rows);
-    gbx_model_free(model);
 }
 
 /* Permutation against one drawn background row per pair: an unbiased estimate of the same
