@@ -29,6 +29,19 @@ gbx_status gbx_model_set_outputs(gbx_model *model, size_t outputs, const char *s
     return GBX_OK;
 }
 
+static void levels_free(gbx_tree_levels *levels)
+{
+    if (!levels) return;
+    free(levels->depth);
+    free(levels->split_offset);
+    free(levels->leaf_offset);
+    free(levels->column);
+    free(levels->threshold);
+    free(levels->default_left);
+    free(levels->leaf);
+    free(levels);
+}
+
 void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble)
 {
     if (!ensemble) return;
@@ -42,6 +55,7 @@ void gbx_tree_ensemble_free(gbx_tree_ensemble *ensemble)
     free(ensemble->compact_value);
     free(ensemble->compact_root);
     free(ensemble->compact_depth);
+    levels_free(ensemble->levels);
     free(ensemble);
 }
 
@@ -261,6 +275,90 @@ void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double 
         out[ensemble->trees[t].output] += gbx_tree_leaf(&ensemble->trees[t], row)->value;
 }
 
+#define LEVELS_MAX_DEPTH 12
+/* Reads of a level's (or the leaves') 16 entries may run this far past a tree's last one. */
+#define LEVELS_PAD 16
+
+/* Places node id at index i of level l of a complete tree of depth D: its split, or for a
+ * leaf its value on every leaf below that place and splits that go either way above them. */
+static void place_levels(const gbx_tree *tree, int32_t id, int l, size_t i, int D,
+                         gbx_tree_levels *L, size_t splits, size_t leaves)
+{
+    const gbx_node *node = &tree->nodes[id];
+    if (node->kind == GBX_NODE_LEAF) {
+        for (int below = l; below < D; below++)
+            for (size_t j = i << (below - l); j < (i + 1) << (below - l); j++) {
+                size_t at = splits + ((size_t)1 << below) - 1 + j;
+                L->column[at] = 0, L->threshold[at] = 0.0f, L->default_left[at] = 0;
+            }
+        for (size_t j = i << (D - l); j < (i + 1) << (D - l); j++) L->leaf[leaves + j] = node->value;
+        return;
+    }
+    size_t at = splits + ((size_t)1 << l) - 1 + i;
+    L->column[at] = node->feature * 16;
+    L->threshold[at] = node->threshold_float;
+    L->default_left[at] = node->default_left != 0;
+    place_levels(tree, node->left, l + 1, 2 * i, D, L, splits, leaves);
+    place_levels(tree, node->right, l + 1, 2 * i + 1, D, L, splits, leaves);
+}
+
+/* The level layout of compacted trees; NULL when a tree is too deep or memory runs out. */
+static gbx_tree_levels *build_levels(const gbx_tree_ensemble *e)
+{
+    size_t splits = 0, leaves = 0;
+    for (size_t t = 0; t < e->tree_count; t++) {
+        if (e->compact_depth[t] > LEVELS_MAX_DEPTH) return NULL;
+        splits += ((size_t)1 << e->compact_depth[t]) - 1;
+        leaves += (size_t)1 << e->compact_depth[t];
+    }
+    for (size_t t = 0; t < e->tree_count; t++)
+        for (size_t i = 0; i < e->trees[t].node_count; i++)
+            if (e->trees[t].nodes[i].kind != GBX_NODE_LEAF && e->trees[t].nodes[i].feature > (1 << 26))
+                return NULL; /* its offset in a block would not fit an int32 */
+    gbx_tree_levels *L = calloc(1, sizeof *L);
+    if (!L) return NULL;
+    size_t T = e->tree_count ? e->tree_count : 1;
+    L->depth = gbx_malloc_array(T, sizeof(int32_t));
+    L->split_offset = gbx_malloc_array(T, sizeof(size_t));
+    L->leaf_offset = gbx_malloc_array(T, sizeof(size_t));
+    L->column = gbx_calloc(splits + LEVELS_PAD, sizeof(int32_t));
+    L->threshold = gbx_calloc(splits + LEVELS_PAD, sizeof(float));
+    L->default_left = gbx_calloc(splits + LEVELS_PAD, sizeof(int32_t));
+    L->leaf = gbx_calloc(leaves + LEVELS_PAD, sizeof(double));
+    if (!L->depth || !L->split_offset || !L->leaf_offset || !L->column || !L->threshold ||
+        !L->default_left || !L->leaf) {
+        levels_free(L);
+        return NULL;
+    }
+    splits = leaves = 0;
+    for (size_t t = 0; t < e->tree_count; t++) {
+        int D = (int)e->compact_depth[t];
+        L->depth[t] = D;
+        L->split_offset[t] = splits;
+        L->leaf_offset[t] = leaves;
+        place_levels(&e->trees[t], 0, 0, 0, D, L, splits, leaves);
+        splits += ((size_t)1 << D) - 1;
+        leaves += (size_t)1 << D;
+    }
+    return L;
+}
+
+int gbx_tree_ensemble_select_predictor(gbx_tree_ensemble *e, const char *name)
+{
+    if (strcmp(name, "scalar") == 0) {
+        e->vector_predict = 0;
+        return 1;
+    }
+#ifdef GBX_HAVE_AVX512_PREDICT
+    if (strcmp(name, "vector") == 0 && e->levels && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq")) {
+        e->vector_predict = 1;
+        return 1;
+    }
+#endif
+    return 0;
+}
+
 void gbx_tree_ensemble_compile(gbx_tree_ensemble *e)
 {
     size_t total = 0;
@@ -318,6 +416,8 @@ void gbx_tree_ensemble_compile(gbx_tree_ensemble *e)
     }
     free(order);
     free(level);
+    e->levels = build_levels(e);
+    gbx_tree_ensemble_select_predictor(e, "vector");
 }
 
 /* Rows walked through a tree together: each walk is a chain of dependent loads, and several
@@ -369,14 +469,24 @@ gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *r
 #pragma omp parallel for schedule(static) if (count >= 1024 && omp_get_level() == 0)
         for (size_t b = 0; b < blocks; b++) {
             size_t first = b * 256, n = count - first < 256 ? count - first : 256;
-            float *row = malloc((M ? M : 1) * COMPACT_LANES * sizeof(float));
-            if (!row) {
+            float *row = malloc((M ? M : 1) * 16 * sizeof(float));
+            double *sums = malloc(K * 16 * sizeof(double));
+            if (!row || !sums) {
+                free(row);
+                free(sums);
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            compact_margins(model, rows + first * M, n, out + first * K, row);
+#ifdef GBX_HAVE_AVX512_PREDICT
+            if (model->trees->vector_predict)
+                gbx_tree_levels_margins_avx512(model->trees, M, K, rows + first * M, n,
+                                               out + first * K, row, sums);
+            else
+#endif
+                compact_margins(model, rows + first * M, n, out + first * K, row);
             free(row);
+            free(sums);
         }
         return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory") : GBX_OK;
     }

@@ -51,6 +51,20 @@ typedef struct {
     int32_t default_left;
 } gbx_compact_node;
 
+/* The same trees again, each padded to a complete tree of its depth (a leaf above the bottom
+ * repeats its value under splits that go either way), for the AVX-512 predictor: level l of a
+ * tree holds its 2^l splits side by side, so a vector of rows walks a level by permutes and
+ * one gather. */
+typedef struct {
+    int32_t *depth;         /* [tree_count] */
+    size_t *split_offset;   /* [tree_count]: a tree's 2^depth - 1 splits, level by level */
+    size_t *leaf_offset;    /* [tree_count]: its 2^depth leaves */
+    int32_t *column;        /* per split: the feature's offset in a block of 16 rows (16 f) */
+    float *threshold;       /* per split */
+    int32_t *default_left;  /* per split: 1 when a missing value goes left */
+    double *leaf;           /* per leaf: value */
+} gbx_tree_levels;
+
 typedef struct {
     gbx_tree *trees;
     size_t tree_count;
@@ -61,6 +75,8 @@ typedef struct {
     double *compact_value; /* leaf values, by compact index */
     size_t *compact_root;  /* [tree_count] */
     size_t *compact_depth; /* [tree_count]: splits on the longest path */
+    gbx_tree_levels *levels; /* with compact, when no tree is deeper than 12; else NULL */
+    int vector_predict;      /* predict with the levels (the CPU has AVX-512) */
     /* Node covers are the training rows (or hessian) that reached each node; 0 when the file
      * does not record them, so path-dependent TreeSHAP cannot run. */
     int has_cover;
@@ -158,6 +174,15 @@ static inline const gbx_node *gbx_tree_leaf(const gbx_tree *tree, const double *
 /* Lays the trees out for fast prediction when all their splits are float compares; leaves
  * the ensemble as it is otherwise (or when memory runs out). */
 void gbx_tree_ensemble_compile(gbx_tree_ensemble *ensemble);
+/* The AVX-512 predictor (tree_predict_avx512.c): margins of `count` rows through the levels,
+ * every row summing its trees in order as gbx_tree_ensemble_margin does. block: 16 M floats,
+ * sums: 16 K doubles of scratch. */
+void gbx_tree_levels_margins_avx512(const gbx_tree_ensemble *ensemble, size_t features,
+                                    size_t outputs, const double *rows, size_t count, double *out,
+                                    float *block, double *sums);
+/* Picks the predictor: "vector" (needs the levels and AVX-512) or "scalar"; 0 if unavailable.
+ * Both give the same bits; tests compare them. */
+int gbx_tree_ensemble_select_predictor(gbx_tree_ensemble *ensemble, const char *name);
 /* Raw output (margin) of the tree ensemble for one row: out has one value per output. */
 void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out);
 /* predict_raw for tree models. */

@@ -1162,6 +1162,33 @@ static void test_kernel_tolerance(void **state)
     gbx_model_free(model);
 }
 
+/* Both predictors (the scalar compact walk and, where the CPU has AVX-512, the vector one)
+ * give the node-by-node walk's margins bit for bit. */
+static void expect_predictors_match_walk(const char *name, gbx_model *model, const double *rows,
+                                         size_t n)
+{
+    size_t M = model->features, K = model->outputs;
+    double *fast = malloc(n * K * sizeof(double)), *walk = malloc(K * sizeof(double));
+    const char *predictors[] = {"scalar", "vector"};
+    gbx_error error;
+    for (int p = 0; p < 2; p++) {
+        if (!gbx_tree_ensemble_select_predictor(model->trees, predictors[p])) {
+            print_message("%s: no %s predictor on this machine\n", name, predictors[p]);
+            continue;
+        }
+        assert_int_equal(model->predict_raw(model, rows, n, fast, &error), GBX_OK);
+        for (size_t r = 0; r < n; r++) {
+            gbx_tree_ensemble_margin(model, rows + r * M, walk);
+            if (memcmp(walk, fast + r * K, K * sizeof(double)) != 0)
+                fail_msg("%s row %zu: %s %.17g, walk %.17g", name, r, predictors[p], fast[r * K],
+                         walk[0]);
+        }
+    }
+    gbx_tree_ensemble_select_predictor(model->trees, "vector");
+    free(fast);
+    free(walk);
+}
+
 /* The compact trees XGBoost models are predicted with give exactly the node-by-node walk's
  * margins, missing values (with defaults both ways: xgb_old_1x has left ones) and values beyond
  * float's range included, for binary, multiclass and dart models. */
@@ -1179,19 +1206,29 @@ static void test_compact_prediction(void **state)
         assert_non_null(model->trees->compact);
         snprintf(path, sizeof path, "tests/conformance/fixtures/%s.data.csv", names[m]);
         if (gbx_data_read_csv(path, model, &data, &error)) fail_msg("%s", error.message);
-        size_t n = data->rows, M = data->columns, K = model->outputs;
+        size_t n = data->rows, M = data->columns;
         for (size_t i = 0; i < n * M; i += 7) data->values[i] = NAN;
         for (size_t i = 3; i < n * M; i += 11) data->values[i] = i % 2 ? 1e300 : -1e300;
-        double *fast = malloc(n * K * sizeof(double)), *walk = malloc(K * sizeof(double));
-        assert_int_equal(model->predict_raw(model, data->values, n, fast, &error), GBX_OK);
-        for (size_t r = 0; r < n; r++) {
-            gbx_tree_ensemble_margin(model, data->values + r * M, walk);
-            if (memcmp(walk, fast + r * K, K * sizeof(double)) != 0)
-                fail_msg("%s row %zu: compact %.17g, walk %.17g", names[m], r, fast[r * K], walk[0]);
-        }
-        free(fast);
-        free(walk);
+        expect_predictors_match_walk(names[m], model, data->values, n);
         gbx_data_free(data);
+        gbx_model_free(model);
+    }
+    /* Random float-split trees of every depth the two vector ways take (up to 5 levels by
+     * packed answers, deeper a level at a time), uneven, with missing values both ways. */
+    for (int depth = 1; depth <= 9; depth += 2) {
+        rng_state = 500 + (uint64_t)depth;
+        gbx_model *model = random_model(23, 3, 40, depth);
+        for (size_t t = 0; t < model->trees->tree_count; t++)
+            for (size_t i = 0; i < model->trees->trees[t].node_count; i++)
+                if (model->trees->trees[t].nodes[i].kind != GBX_NODE_LEAF)
+                    model->trees->trees[t].nodes[i].kind = GBX_SPLIT_LESS_FLOAT;
+        gbx_tree_ensemble_compile(model->trees);
+        assert_non_null(model->trees->compact);
+        gbx_data *rows = random_rows(77, 23, 0.2);
+        char name[32];
+        snprintf(name, sizeof name, "depth %d", depth);
+        expect_predictors_match_walk(name, model, rows->values, rows->rows);
+        gbx_data_free(rows);
         gbx_model_free(model);
     }
 }
