@@ -35,9 +35,18 @@ gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_err
 
 /* splitmix64: the next number of a stream whose whole state is *state. Every sampling method
  * draws from streams keyed this way, so results depend only on the seed and the inputs. */
-uint64_t gbx_random_next(uint64_t *state);
+static inline uint64_t gbx_random_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
 /* Uniform in [0, 1) with 53 random bits. */
-double gbx_random_uniform(uint64_t *state);
+static inline double gbx_random_uniform(uint64_t *state)
+{
+    return (double)(gbx_random_next(state) >> 11) / 9007199254740992.0;
+}
 /* A stream key from a seed and a row's values: a row draws the same numbers in any batch. */
 uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count);
 

@@ -94,19 +94,6 @@ gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error)
     return GBX_OK;
 }
 
-uint64_t gbx_random_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-double gbx_random_uniform(uint64_t *state)
-{
-    return (double)(gbx_random_next(state) >> 11) / 9007199254740992.0;
-}
-
 uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count)
 {
     uint64_t key = seed;

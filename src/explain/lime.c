@@ -19,6 +19,7 @@ typedef struct {
     double *mean, *std, *low, *high; /* binned: per bin (cut_count + 1) */
     double *p_low, *p_high;          /* binned: the normal's probabilities at the bin's bounds
                                       * (mirrored to the lower side when above the mean) */
+    uint8_t *mirrored, *flat;        /* binned: the bin lies above its mean; it has one value */
     double center, scale; /* continuous without bins: training mean and standard deviation */
 } lime_feature;
 
@@ -43,6 +44,8 @@ static void free_feature(lime_feature *f)
     free(f->high);
     free(f->p_low);
     free(f->p_high);
+    free(f->mirrored);
+    free(f->flat);
     free(f->columns);
 }
 
@@ -167,7 +170,9 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
     }
     f->p_low = gbx_calloc(wanted + 1, sizeof(double));
     f->p_high = gbx_calloc(wanted + 1, sizeof(double));
-    if (!f->p_low || !f->p_high) {
+    f->mirrored = gbx_calloc(wanted + 1, 1);
+    f->flat = gbx_calloc(wanted + 1, 1);
+    if (!f->p_low || !f->p_high || !f->mirrored || !f->flat) {
         free(count);
         free(sorted);
         return GBX_ERR_NOMEM;
@@ -179,6 +184,8 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
         /* Bounds in standard units; above the mean the mirror image keeps the tail
          * probabilities representable. */
         double a = (f->low[b] - f->mean[b]) / f->std[b], z = (f->high[b] - f->mean[b]) / f->std[b];
+        f->mirrored[b] = a > 0.0;
+        f->flat[b] = !(a < z);
         if (a > 0.0) f->p_low[b] = normal_cdf(-z), f->p_high[b] = normal_cdf(-a);
         else f->p_low[b] = normal_cdf(a), f->p_high[b] = normal_cdf(z);
     }
@@ -259,52 +266,93 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
 /* ---- sampling ---- */
 
 /* The standard normal quantile by Acklam's rational approximation (relative error below
- * 1.2e-9, far inside what sampling needs). */
-static double normal_quantile(double p)
+ * 1.2e-9, far inside what sampling needs): a rational function of (p - 1/2)^2 in the centre,
+ * of sqrt(-2 log p) in the tails. */
+static const double QA[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                            1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+static const double QB[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                            6.680131188771972e+01, -1.328068155288572e+01};
+static const double QC[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                            -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+static const double QD[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                            3.754408661907416e+00};
+#define QUANTILE_TAIL 0.02425
+
+static inline double central_quantile(double p)
 {
-    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                               1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
-    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                               6.680131188771972e+01, -1.328068155288572e+01};
-    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                               -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
-    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                               3.754408661907416e+00};
-    if (p <= 0.0) return -INFINITY;
-    if (p >= 1.0) return INFINITY;
-    double x;
-    if (p < 0.02425) {
-        double q = sqrt(-2.0 * log(p));
-        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-    } else if (p <= 1.0 - 0.02425) {
-        double q = p - 0.5, r = q * q;
-        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
-    } else {
-        double q = sqrt(-2.0 * log(1.0 - p));
-        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-    }
-    return x;
+    double q = p - 0.5, r = q * q;
+    return (((((QA[0] * r + QA[1]) * r + QA[2]) * r + QA[3]) * r + QA[4]) * r + QA[5]) * q /
+           (((((QB[0] * r + QB[1]) * r + QB[2]) * r + QB[3]) * r + QB[4]) * r + 1.0);
 }
 
-/* A draw from bin b's normal truncated to the bin, by inverting the distribution function
- * between the bounds' probabilities. */
-static double truncated_normal(const lime_feature *f, size_t b, uint64_t *random)
+static double normal_quantile(double p)
 {
-    double mean = f->mean[b], std = f->std[b], low = f->low[b], high = f->high[b];
-    double a = (low - mean) / std, z = (high - mean) / std;
-    if (!(a < z)) return low; /* every training value of the bin is the same */
-    double t = normal_quantile(f->p_low[b] + gbx_random_uniform(random) * (f->p_high[b] - f->p_low[b]));
-    double value = a > 0.0 ? mean - std * t : mean + std * t;
-    return value < low ? low : value > high ? high : value;
+    if (p <= 0.0) return -INFINITY;
+    if (p >= 1.0) return INFINITY;
+    if (p >= QUANTILE_TAIL && p <= 1.0 - QUANTILE_TAIL) return central_quantile(p);
+    double q = sqrt(-2.0 * log(p < QUANTILE_TAIL ? p : 1.0 - p));
+    double x = (((((QC[0] * q + QC[1]) * q + QC[2]) * q + QC[3]) * q + QC[4]) * q + QC[5]) /
+               ((((QD[0] * q + QD[1]) * q + QD[2]) * q + QD[3]) * q + 1.0);
+    return p < QUANTILE_TAIL ? x : -x;
+}
+
+/* normal_quantile of n probabilities: the centre's formula for all of them in one loop that
+ * vectorises (the same operations, so the same bits), then the few in the tails again. */
+__attribute__((target_clones("avx512f", "default")))
+static void normal_quantiles(const double *p, double *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) t[i] = central_quantile(p[i]);
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL)) t[i] = normal_quantile(p[i]);
+}
+
+/* Draws from bins' normals truncated to the bins, by inverting the distribution function
+ * between the bounds' probabilities: the probabilities are drawn with the neighbours (in the
+ * stream's order) and inverted together afterwards. */
+typedef struct {
+    double *p, *t;     /* [pending]: probability, then quantile */
+    size_t *at;        /* where the value goes among the neighbours' values */
+    uint32_t *feature; /* its feature and bin */
+    uint8_t *bin;
+    size_t count;
+} pending_draws;
+
+static void truncated_normal_later(const lime_feature *f, size_t feature, size_t b, size_t at,
+                                   pending_draws *pending, double *values, uint64_t *random)
+{
+    if (f->flat[b]) { /* every training value of the bin is the same */
+        values[at] = f->low[b];
+        return;
+    }
+    size_t i = pending->count++;
+    pending->p[i] = f->p_low[b] + gbx_random_uniform(random) * (f->p_high[b] - f->p_low[b]);
+    pending->at[i] = at;
+    pending->feature[i] = (uint32_t)feature;
+    pending->bin[i] = (uint8_t)b;
+}
+
+static void finish_truncated_normals(const gbx_lime *lime, pending_draws *pending, double *values)
+{
+    normal_quantiles(pending->p, pending->t, pending->count);
+    for (size_t i = 0; i < pending->count; i++) {
+        const lime_feature *f = &lime->features[pending->feature[i]];
+        size_t b = pending->bin[i];
+        double mean = f->mean[b], std = f->std[b], low = f->low[b], high = f->high[b];
+        double t = pending->t[i], value = f->mirrored[b] ? mean - std * t : mean + std * t;
+        values[pending->at[i]] = value < low ? low : value > high ? high : value;
+    }
+    pending->count = 0;
 }
 
 /* A category drawn by training frequency. */
 static size_t draw_category(const lime_feature *f, uint64_t *random)
 {
     double u = gbx_random_uniform(random);
+    if (f->categories <= 16) { /* a few bins: count the ones below, without branches */
+        size_t below = 0;
+        for (size_t c = 0; c + 1 < f->categories; c++) below += f->cumulative[c] <= u;
+        return below;
+    }
     size_t low = 0, high = f->categories - 1;
     while (low < high) {
         size_t middle = (low + high) / 2;
@@ -317,13 +365,14 @@ static size_t draw_category(const lime_feature *f, uint64_t *random)
 /* The neighbours of x: values (model inputs, M wide) and their representation z (P wide),
  * row 0 being x. */
 static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
-                            uint64_t *random)
+                            double *x_category, pending_draws *pending, uint64_t *random)
 {
     size_t M = lime->M, P = lime->P, S = lime->samples;
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
         double v = x[f->column];
+        x_category[p] = f->width > 1 ? 0.0 : category_of(f, v);
         z[p] = f->width > 1 || f->categorical || f->binned ? 1.0
                : isnan(v)                                 ? 0.0
                                                           : (v - f->center) / f->scale;
@@ -354,13 +403,14 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
                 continue;
             }
             double category = f->category[draw_category(f, random)];
-            *representation = same_category(category, category_of(f, x[f->column]));
-            if (f->categorical || isnan(category)) {
+            *representation = same_category(category, x_category[p]);
+            if (f->categorical || isnan(category))
                 *value = category;
-            } else {
-                *value = truncated_normal(f, (size_t)category, random);
-            }
+            else
+                truncated_normal_later(f, p, (size_t)category, s * M + f->column, pending, values,
+                                       random);
         }
+    finish_truncated_normals(lime, pending, values);
 }
 
 /* ---- the weighted fits ---- */
@@ -397,9 +447,23 @@ static double r_squared(const double *G, const double *g, double syy, size_t M, 
     return 1.0 - sse / syy;
 }
 
+/* sum a[s] b[s] in eight interleaved partial sums (so it vectorises), added in a fixed order. */
+static double dot(const double *a, const double *b, size_t n)
+{
+    double part[8] = {0};
+    size_t s = 0;
+    for (; s + 8 <= n; s += 8)
+        for (int u = 0; u < 8; u++) part[u] += a[s + u] * b[s + u];
+    for (; s < n; s++) part[s % 8] += a[s] * b[s];
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 /* Scratch of one thread. */
 typedef struct {
     double *values, *z, *outputs, *weights, *means, *G, *g, *beta, *L, *order_key;
+    double *x_category;     /* [P]: the explained row's categories */
+    double *centred, *weighted; /* [P][S]: z - means by feature, and times the weights */
+    pending_draws pending;      /* [S][P] at most */
     size_t *used, *order;
 } lime_work;
 
@@ -407,6 +471,9 @@ static void work_free(lime_work *w)
 {
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
+    free(w->x_category); free(w->centred); free(w->weighted);
+    free(w->pending.p); free(w->pending.t); free(w->pending.at); free(w->pending.feature);
+    free(w->pending.bin);
 }
 
 static int work_alloc(const gbx_lime *lime, lime_work *w)
@@ -424,8 +491,18 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->order_key = gbx_malloc_array(P, sizeof(double));
     w->used = gbx_malloc_array(P, sizeof(size_t));
     w->order = gbx_malloc_array(P, sizeof(size_t));
+    w->x_category = gbx_malloc_array(P, sizeof(double));
+    w->centred = gbx_malloc_array(P * S, sizeof(double));
+    w->weighted = gbx_malloc_array(P * S, sizeof(double));
+    w->pending.p = gbx_malloc_array(S * P, sizeof(double));
+    w->pending.t = gbx_malloc_array(S * P, sizeof(double));
+    w->pending.at = gbx_malloc_array(S * P, sizeof(size_t));
+    w->pending.feature = gbx_malloc_array(S * P, sizeof(uint32_t));
+    w->pending.bin = gbx_malloc_array(S * P, 1);
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
-           w->L && w->order_key && w->used && w->order;
+           w->L && w->order_key && w->used && w->order && w->x_category && w->centred &&
+           w->weighted && w->pending.p && w->pending.t && w->pending.at && w->pending.feature &&
+           w->pending.bin;
 }
 
 /* The features of the local model, by the configured selection (lime's feature_selection). */
@@ -484,7 +561,7 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
     const gbx_model *model = lime->model;
     size_t M = lime->P, K = lime->K, S = lime->samples; /* M: the representation's width */
     uint64_t random = gbx_random_key(lime->options.seed, x, lime->M);
-    draw_neighbours(lime, x, w->values, w->z, &random);
+    draw_neighbours(lime, x, w->values, w->z, w->x_category, &w->pending, &random);
     gbx_status status = model->predict_raw(model, w->values, S, w->outputs, error);
     if (status != GBX_OK) return status;
     for (size_t s = 0; s < S; s++) model->transform(model, w->outputs + s * K);
@@ -514,27 +591,26 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[s * M + j];
         w->means[j] = sum / total;
     }
-    memset(w->G, 0, M * M * sizeof(double));
-    for (size_t s = 0; s < S; s++) {
-        const double *zs = w->z + s * M;
-        double ws = w->weights[s];
-        for (size_t i = 0; i < M; i++) {
-            double di = ws * (zs[i] - w->means[i]);
-            for (size_t j = 0; j <= i; j++) w->G[i * M + j] += di * (zs[j] - w->means[j]);
+    /* The centred representation feature by feature, so each moment is one long dot product. */
+    for (size_t s = 0; s < S; s++)
+        for (size_t j = 0; j < M; j++) {
+            double c = w->z[s * M + j] - w->means[j];
+            w->centred[j * S + s] = c;
+            w->weighted[j * S + s] = w->weights[s] * c;
         }
-    }
     for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < i; j++) w->G[j * M + i] = w->G[i * M + j];
+        for (size_t j = 0; j <= i; j++)
+            w->G[i * M + j] = w->G[j * M + i] = dot(w->weighted + i * S, w->centred + j * S, S);
     for (size_t k = 0; k < K; k++) {
         double mean_y = 0.0, syy = 0.0;
         for (size_t s = 0; s < S; s++) mean_y += w->weights[s] * w->outputs[s * K + k];
         mean_y /= total;
-        memset(w->g, 0, M * sizeof(double));
         for (size_t s = 0; s < S; s++) {
             double dy = w->weights[s] * (w->outputs[s * K + k] - mean_y);
             syy += dy * (w->outputs[s * K + k] - mean_y);
-            for (size_t j = 0; j < M; j++) w->g[j] += dy * (w->z[s * M + j] - w->means[j]);
+            w->values[s] = w->outputs[s * K + k] - mean_y; /* the neighbours' inputs are done with */
         }
+        for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, w->values, S);
         size_t q = select_features(lime, w, syy);
         if (q == 0 && M > 0) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         solve(w->G, w->g, M, w->used, q, 1.0, w->beta, w->L); /* Ridge(alpha=1), as lime */
