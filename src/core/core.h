@@ -42,6 +42,13 @@ static inline uint64_t gbx_random_next(uint64_t *state)
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
+/* The number a stream keyed `key` gives at position `index` (0: the first gbx_random_next of
+ * a state set to key), without drawing the ones before: draws can be made in any order. */
+static inline uint64_t gbx_random_at(uint64_t key, uint64_t index)
+{
+    uint64_t state = key + index * 0x9E3779B97F4A7C15ULL;
+    return gbx_random_next(&state);
+}
 /* Uniform in [0, 1) with 53 random bits. */
 static inline double gbx_random_uniform(uint64_t *state)
 {

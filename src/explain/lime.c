@@ -306,53 +306,9 @@ static void normal_quantiles(const double *p, double *t, size_t n)
         if (!(p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL)) t[i] = normal_quantile(p[i]);
 }
 
-/* Draws from bins' normals truncated to the bins, by inverting the distribution function
- * between the bounds' probabilities: the probabilities are drawn with the neighbours (in the
- * stream's order) and inverted together afterwards. */
-typedef struct {
-    double *p, *t;     /* [pending]: probability, then quantile */
-    size_t *at;        /* where the value goes among the neighbours' values */
-    uint32_t *feature; /* its feature and bin */
-    uint8_t *bin;
-    size_t count;
-} pending_draws;
-
-static void truncated_normal_later(const lime_feature *f, size_t feature, size_t b, size_t at,
-                                   pending_draws *pending, double *values, uint64_t *random)
+/* The category a uniform u draws by training frequency. */
+static size_t draw_category(const lime_feature *f, double u)
 {
-    if (f->flat[b]) { /* every training value of the bin is the same */
-        values[at] = f->low[b];
-        return;
-    }
-    size_t i = pending->count++;
-    pending->p[i] = f->p_low[b] + gbx_random_uniform(random) * (f->p_high[b] - f->p_low[b]);
-    pending->at[i] = at;
-    pending->feature[i] = (uint32_t)feature;
-    pending->bin[i] = (uint8_t)b;
-}
-
-static void finish_truncated_normals(const gbx_lime *lime, pending_draws *pending, double *values)
-{
-    normal_quantiles(pending->p, pending->t, pending->count);
-    for (size_t i = 0; i < pending->count; i++) {
-        const lime_feature *f = &lime->features[pending->feature[i]];
-        size_t b = pending->bin[i];
-        double mean = f->mean[b], std = f->std[b], low = f->low[b], high = f->high[b];
-        double t = pending->t[i], value = f->mirrored[b] ? mean - std * t : mean + std * t;
-        values[pending->at[i]] = value < low ? low : value > high ? high : value;
-    }
-    pending->count = 0;
-}
-
-/* A category drawn by training frequency. */
-static size_t draw_category(const lime_feature *f, uint64_t *random)
-{
-    double u = gbx_random_uniform(random);
-    if (f->categories <= 16) { /* a few bins: count the ones below, without branches */
-        size_t below = 0;
-        for (size_t c = 0; c + 1 < f->categories; c++) below += f->cumulative[c] <= u;
-        return below;
-    }
     size_t low = 0, high = f->categories - 1;
     while (low < high) {
         size_t middle = (low + high) / 2;
@@ -362,55 +318,122 @@ static size_t draw_category(const lime_feature *f, uint64_t *random)
     return low;
 }
 
-/* The neighbours of x: values (model inputs, M wide) and their representation z (P wide),
- * row 0 being x. */
-static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
-                            double *x_category, pending_draws *pending, uint64_t *random)
+/* Uniforms at positions first, first + stride, ... of a stream: a loop that vectorises, built
+ * twice (the 64-bit products want AVX-512DQ, which target_clones cannot name) and picked at
+ * run time; both give the same numbers. */
+#define UNIFORMS_AT_BODY                                                                \
+    for (size_t i = 0; i < n; i++) {                                                   \
+        uint64_t state = key + (first + i * stride) * 0x9E3779B97F4A7C15ULL;           \
+        u[i] = (double)(gbx_random_next(&state) >> 11) / 9007199254740992.0;           \
+    }
+static void uniforms_at_generic(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
 {
-    size_t M = lime->M, P = lime->P, S = lime->samples;
+    UNIFORMS_AT_BODY
+}
+#ifdef __x86_64__
+__attribute__((target("avx512f,avx512dq")))
+static void uniforms_at_avx512(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
+{
+    UNIFORMS_AT_BODY
+}
+#endif
+
+static void uniforms_at(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
+{
+#ifdef __x86_64__
+    if (__builtin_cpu_supports("avx512dq")) {
+        uniforms_at_avx512(key, first, stride, n, u);
+        return;
+    }
+#endif
+    uniforms_at_generic(key, first, stride, n, u);
+}
+
+/* Per-feature scratch of the draws, S entries each. */
+typedef struct {
+    double *u, *v, *t;
+    uint32_t *index;
+} draw_scratch;
+
+/* The neighbours of x: values (model inputs, M wide, a row per neighbour) and their
+ * representation z (feature by feature: z[p S + s]), neighbour 0 being x. Neighbour s's
+ * feature p takes the row stream's numbers at 2 (s P + p) and the one after (the bin, then
+ * the value within it), so the draws go a feature at a time, in loops that vectorise. */
+static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
+                            double *x_category, draw_scratch *d, uint64_t key)
+{
+    size_t M = lime->M, P = lime->P, S = lime->samples, n = S - 1;
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
-        double v = x[f->column];
+        double v = x[f->column], *zp = z + p * S;
         x_category[p] = f->width > 1 ? 0.0 : category_of(f, v);
-        z[p] = f->width > 1 || f->categorical || f->binned ? 1.0
-               : isnan(v)                                 ? 0.0
-                                                          : (v - f->center) / f->scale;
-    }
-    for (size_t s = 1; s < S; s++)
-        for (size_t p = 0; p < P; p++) {
-            const lime_feature *f = &lime->features[p];
-            double *value = values + s * M + f->column, *representation = z + s * P + p;
-            if (f->width > 1) {
-                /* A group: its columns together, as a training row has them (so one-hot
-                 * dummies stay one-hot); 1 when they all equal x's. */
+        zp[0] = f->width > 1 || f->categorical || f->binned ? 1.0
+                : isnan(v)                                 ? 0.0
+                                                           : (v - f->center) / f->scale;
+        uint64_t first = 2 * (P + p); /* neighbour 1's position */
+        if (f->width > 1) {
+            /* A group: its columns together, as a training row has them (so one-hot
+             * dummies stay one-hot); 1 when they all equal x's. */
+            for (size_t s = 1; s < S; s++) {
                 const double *row = lime->training +
-                                    (size_t)(gbx_random_next(random) % lime->training_rows) * M;
+                                    (size_t)(gbx_random_at(key, 2 * (s * P + p)) % lime->training_rows) * M;
                 int same = 1;
                 for (size_t i = 0; i < f->width; i++) {
                     size_t j = f->columns[i];
                     values[s * M + j] = row[j];
                     same &= same_category(row[j], x[j]);
                 }
-                *representation = same;
-                continue;
+                zp[s] = same;
             }
-            if (!f->categorical && !f->binned) {
-                double u = gbx_random_uniform(random);
-                double t = normal_quantile(u > 0.0 ? u : 0x1p-53);
-                *value = f->center + f->scale * t;
-                *representation = t;
-                continue;
-            }
-            double category = f->category[draw_category(f, random)];
-            *representation = same_category(category, x_category[p]);
-            if (f->categorical || isnan(category))
-                *value = category;
-            else
-                truncated_normal_later(f, p, (size_t)category, s * M + f->column, pending, values,
-                                       random);
+            continue;
         }
-    finish_truncated_normals(lime, pending, values);
+        uniforms_at(key, first, 2 * P, n, d->u);
+        if (!f->categorical && !f->binned) {
+            for (size_t i = 0; i < n; i++) d->v[i] = d->u[i] > 0.0 ? d->u[i] : 0x1p-53;
+            normal_quantiles(d->v, d->t, n);
+            for (size_t i = 0; i < n; i++) {
+                values[(i + 1) * M + f->column] = f->center + f->scale * d->t[i];
+                zp[i + 1] = d->t[i];
+            }
+            continue;
+        }
+        /* The category: by training frequency, the ones below counted for a few. */
+        if (f->categories <= 16) {
+            for (size_t i = 0; i < n; i++) d->index[i] = 0;
+            for (size_t c = 0; c + 1 < f->categories; c++)
+                for (size_t i = 0; i < n; i++) d->index[i] += f->cumulative[c] <= d->u[i];
+        } else {
+            for (size_t i = 0; i < n; i++) d->index[i] = (uint32_t)draw_category(f, d->u[i]);
+        }
+        for (size_t i = 0; i < n; i++)
+            zp[i + 1] = same_category(f->category[d->index[i]], x_category[p]);
+        if (f->categorical) {
+            for (size_t i = 0; i < n; i++) values[(i + 1) * M + f->column] = f->category[d->index[i]];
+            continue;
+        }
+        /* A value within the bin: its normal truncated to the bin, by inverting the
+         * distribution function between the bounds' probabilities (missing stays missing, a
+         * bin of one value gives that value). */
+        uniforms_at(key, first + 1, 2 * P, n, d->u);
+        for (size_t i = 0; i < n; i++) {
+            double bin = f->category[d->index[i]];
+            size_t b = isnan(bin) ? 0 : (size_t)bin;
+            d->v[i] = f->p_low[b] + d->u[i] * (f->p_high[b] - f->p_low[b]);
+        }
+        normal_quantiles(d->v, d->t, n);
+        for (size_t i = 0; i < n; i++) {
+            double bin = f->category[d->index[i]], *value = values + (i + 1) * M + f->column;
+            if (isnan(bin)) {
+                *value = bin;
+                continue;
+            }
+            size_t b = (size_t)bin;
+            double mean = f->mean[b], std = f->std[b], low = f->low[b], high = f->high[b];
+            double t = d->t[i], drawn = f->mirrored[b] ? mean - std * t : mean + std * t;
+            *value = f->flat[b] ? low : drawn < low ? low : drawn > high ? high : drawn;
+        }
+    }
 }
 
 /* ---- the weighted fits ---- */
@@ -448,6 +471,7 @@ static double r_squared(const double *G, const double *g, double syy, size_t M, 
 }
 
 /* sum a[s] b[s] in eight interleaved partial sums (so it vectorises), added in a fixed order. */
+__attribute__((target_clones("avx512f", "default")))
 static double dot(const double *a, const double *b, size_t n)
 {
     double part[8] = {0};
@@ -461,9 +485,9 @@ static double dot(const double *a, const double *b, size_t n)
 /* Scratch of one thread. */
 typedef struct {
     double *values, *z, *outputs, *weights, *means, *G, *g, *beta, *L, *order_key;
-    double *x_category;     /* [P]: the explained row's categories */
+    double *x_category, *x_z; /* [P]: the explained row's categories and representation */
     double *centred, *weighted; /* [P][S]: z - means by feature, and times the weights */
-    pending_draws pending;      /* [S][P] at most */
+    draw_scratch draws;
     size_t *used, *order;
 } lime_work;
 
@@ -471,9 +495,8 @@ static void work_free(lime_work *w)
 {
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
-    free(w->x_category); free(w->centred); free(w->weighted);
-    free(w->pending.p); free(w->pending.t); free(w->pending.at); free(w->pending.feature);
-    free(w->pending.bin);
+    free(w->x_category); free(w->x_z); free(w->centred); free(w->weighted);
+    free(w->draws.u); free(w->draws.v); free(w->draws.t); free(w->draws.index);
 }
 
 static int work_alloc(const gbx_lime *lime, lime_work *w)
@@ -492,17 +515,16 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->used = gbx_malloc_array(P, sizeof(size_t));
     w->order = gbx_malloc_array(P, sizeof(size_t));
     w->x_category = gbx_malloc_array(P, sizeof(double));
+    w->x_z = gbx_malloc_array(P, sizeof(double));
     w->centred = gbx_malloc_array(P * S, sizeof(double));
     w->weighted = gbx_malloc_array(P * S, sizeof(double));
-    w->pending.p = gbx_malloc_array(S * P, sizeof(double));
-    w->pending.t = gbx_malloc_array(S * P, sizeof(double));
-    w->pending.at = gbx_malloc_array(S * P, sizeof(size_t));
-    w->pending.feature = gbx_malloc_array(S * P, sizeof(uint32_t));
-    w->pending.bin = gbx_malloc_array(S * P, 1);
+    w->draws.u = gbx_malloc_array(S, sizeof(double));
+    w->draws.v = gbx_malloc_array(S, sizeof(double));
+    w->draws.t = gbx_malloc_array(S, sizeof(double));
+    w->draws.index = gbx_malloc_array(S, sizeof(uint32_t));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
-           w->L && w->order_key && w->used && w->order && w->x_category && w->centred &&
-           w->weighted && w->pending.p && w->pending.t && w->pending.at && w->pending.feature &&
-           w->pending.bin;
+           w->L && w->order_key && w->used && w->order && w->x_category && w->x_z && w->centred &&
+           w->weighted && w->draws.u && w->draws.v && w->draws.t && w->draws.index;
 }
 
 /* The features of the local model, by the configured selection (lime's feature_selection). */
@@ -542,7 +564,7 @@ static size_t select_features(const gbx_lime *lime, lime_work *w, double syy)
      * |coefficient x the row's representation|, stable for ties. */
     for (size_t j = 0; j < M; j++) w->order[j] = j;
     solve(w->G, w->g, M, w->order, M, 0.01, w->beta, w->L);
-    for (size_t j = 0; j < M; j++) w->order_key[j] = fabs(w->beta[j] * w->z[j]);
+    for (size_t j = 0; j < M; j++) w->order_key[j] = fabs(w->beta[j] * w->x_z[j]);
     for (size_t i = 1; i < M; i++) { /* insertion sort, descending, stable */
         size_t j = i, moving = w->order[i];
         while (j > 0 && w->order_key[w->order[j - 1]] < w->order_key[moving]) {
@@ -560,26 +582,32 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
 {
     const gbx_model *model = lime->model;
     size_t M = lime->P, K = lime->K, S = lime->samples; /* M: the representation's width */
-    uint64_t random = gbx_random_key(lime->options.seed, x, lime->M);
-    draw_neighbours(lime, x, w->values, w->z, w->x_category, &w->pending, &random);
+    draw_neighbours(lime, x, w->values, w->z, w->x_category, &w->draws,
+                    gbx_random_key(lime->options.seed, x, lime->M));
     gbx_status status = model->predict_raw(model, w->values, S, w->outputs, error);
     if (status != GBX_OK) return status;
     for (size_t s = 0; s < S; s++) model->transform(model, w->outputs + s * K);
-    /* Kernel weights from the distance to the row in the representation. */
-    double width2 = lime->kernel_width * lime->kernel_width, norm0 = 0.0;
-    for (size_t j = 0; j < M; j++) norm0 += w->z[j] * w->z[j];
+    for (size_t j = 0; j < M; j++) w->x_z[j] = w->z[j * S];
+    /* Kernel weights from the distance to the row in the representation, summed a feature at
+     * a time (dots in weights, squared norms in the draws' scratch for cosine). */
+    double width2 = lime->kernel_width * lime->kernel_width, norm0 = 0.0, *d2 = w->weights;
+    double *norm = w->draws.v;
+    for (size_t j = 0; j < M; j++) norm0 += w->x_z[j] * w->x_z[j];
+    for (size_t s = 0; s < S; s++) d2[s] = 0.0, norm[s] = 0.0;
+    for (size_t j = 0; j < M; j++) {
+        const double *zj = w->z + j * S, at_x = w->x_z[j];
+        if (lime->options.cosine)
+            for (size_t s = 0; s < S; s++) d2[s] += zj[s] * at_x, norm[s] += zj[s] * zj[s];
+        else
+            for (size_t s = 0; s < S; s++) d2[s] += (zj[s] - at_x) * (zj[s] - at_x);
+    }
     for (size_t s = 0; s < S; s++) {
-        const double *zs = w->z + s * M;
         double d;
         if (lime->options.cosine) {
-            double dot = 0.0, norm = 0.0;
-            for (size_t j = 0; j < M; j++) dot += zs[j] * w->z[j], norm += zs[j] * zs[j];
-            d = norm > 0.0 && norm0 > 0.0 ? 1.0 - dot / sqrt(norm * norm0) : 1.0;
+            d = norm[s] > 0.0 && norm0 > 0.0 ? 1.0 - d2[s] / sqrt(norm[s] * norm0) : 1.0;
             if (d < 0.0) d = 0.0;
         } else {
-            d = 0.0;
-            for (size_t j = 0; j < M; j++) d += (zs[j] - w->z[j]) * (zs[j] - w->z[j]);
-            d = sqrt(d);
+            d = sqrt(d2[s]);
         }
         w->weights[s] = sqrt(exp(-d * d / width2));
     }
@@ -588,13 +616,13 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
     for (size_t s = 0; s < S; s++) total += w->weights[s];
     for (size_t j = 0; j < M; j++) {
         double sum = 0.0;
-        for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[s * M + j];
+        for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[j * S + s];
         w->means[j] = sum / total;
     }
-    /* The centred representation feature by feature, so each moment is one long dot product. */
-    for (size_t s = 0; s < S; s++)
-        for (size_t j = 0; j < M; j++) {
-            double c = w->z[s * M + j] - w->means[j];
+    /* The centred representation, and times the weights: each moment is one dot product. */
+    for (size_t j = 0; j < M; j++)
+        for (size_t s = 0; s < S; s++) {
+            double c = w->z[j * S + s] - w->means[j];
             w->centred[j * S + s] = c;
             w->weighted[j * S + s] = w->weights[s] * c;
         }
@@ -619,7 +647,7 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         for (size_t i = 0; i < q; i++) {
             size_t j = w->used[i];
             intercept -= w->beta[i] * w->means[j];
-            phi[j] = w->beta[i] * w->z[j];
+            phi[j] = w->beta[i] * w->x_z[j];
             at_row += phi[j];
         }
         intercepts[k] = intercept;
