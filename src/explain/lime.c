@@ -400,9 +400,11 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
         }
         /* The category: by training frequency, the ones below counted for a few. */
         if (f->categories <= 16) {
-            for (size_t i = 0; i < n; i++) d->index[i] = 0;
-            for (size_t c = 0; c + 1 < f->categories; c++)
-                for (size_t i = 0; i < n; i++) d->index[i] += f->cumulative[c] <= d->u[i];
+            for (size_t i = 0; i < n; i++) {
+                uint32_t below = 0;
+                for (size_t c = 0; c + 1 < f->categories; c++) below += f->cumulative[c] <= d->u[i];
+                d->index[i] = below;
+            }
         } else {
             for (size_t i = 0; i < n; i++) d->index[i] = (uint32_t)draw_category(f, d->u[i]);
         }
