@@ -19,7 +19,7 @@ typedef struct {
     double *mean, *std, *low, *high; /* binned: per bin (cut_count + 1) */
     double *p_low, *p_high;          /* binned: the normal's probabilities at the bin's bounds
                                       * (mirrored to the lower side when above the mean) */
-    uint8_t *mirrored, *flat;        /* binned: the bin lies above its mean; it has one value */
+    uint8_t *mirrored;               /* binned: the bin lies above its mean */
     double center, scale; /* continuous without bins: training mean and standard deviation */
 } lime_feature;
 
@@ -45,7 +45,6 @@ static void free_feature(lime_feature *f)
     free(f->p_low);
     free(f->p_high);
     free(f->mirrored);
-    free(f->flat);
     free(f->columns);
 }
 
@@ -171,8 +170,7 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
     f->p_low = gbx_calloc(wanted + 1, sizeof(double));
     f->p_high = gbx_calloc(wanted + 1, sizeof(double));
     f->mirrored = gbx_calloc(wanted + 1, 1);
-    f->flat = gbx_calloc(wanted + 1, 1);
-    if (!f->p_low || !f->p_high || !f->mirrored || !f->flat) {
+    if (!f->p_low || !f->p_high || !f->mirrored) {
         free(count);
         free(sorted);
         return GBX_ERR_NOMEM;
@@ -185,7 +183,6 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
          * probabilities representable. */
         double a = (f->low[b] - f->mean[b]) / f->std[b], z = (f->high[b] - f->mean[b]) / f->std[b];
         f->mirrored[b] = a > 0.0;
-        f->flat[b] = !(a < z);
         if (a > 0.0) f->p_low[b] = normal_cdf(-z), f->p_high[b] = normal_cdf(-a);
         else f->p_low[b] = normal_cdf(a), f->p_high[b] = normal_cdf(z);
     }
@@ -424,16 +421,16 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             d->v[i] = f->p_low[b] + d->u[i] * (f->p_high[b] - f->p_low[b]);
         }
         normal_quantiles(d->v, d->t, n);
+        /* Without branches: mean - std t is mean + (-std) t exactly, and a bin of one value
+         * has low = high, which the clamp gives whatever t is. */
         for (size_t i = 0; i < n; i++) {
-            double bin = f->category[d->index[i]], *value = values + (i + 1) * M + f->column;
-            if (isnan(bin)) {
-                *value = bin;
-                continue;
-            }
-            size_t b = (size_t)bin;
-            double mean = f->mean[b], std = f->std[b], low = f->low[b], high = f->high[b];
-            double t = d->t[i], drawn = f->mirrored[b] ? mean - std * t : mean + std * t;
-            *value = f->flat[b] ? low : drawn < low ? low : drawn > high ? high : drawn;
+            double bin = f->category[d->index[i]];
+            size_t b = isnan(bin) ? 0 : (size_t)bin;
+            double step = f->mirrored[b] ? -f->std[b] : f->std[b];
+            double drawn = f->mean[b] + step * d->t[i];
+            drawn = drawn < f->low[b] ? f->low[b] : drawn;
+            drawn = drawn > f->high[b] ? f->high[b] : drawn;
+            values[(i + 1) * M + f->column] = isnan(bin) ? bin : drawn;
         }
     }
 }
