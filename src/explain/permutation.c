@@ -159,10 +159,14 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                         group * pairs);
     for (size_t start = 0; start < count; start += group) {
         size_t rows_here = count - start < group ? count - start : group;
-        /* A task is a row's run of up to `batch` pairs: all of them when no hybrid rows are
-         * needed (a tree model's tables), one pair at a time otherwise. */
+        /* A task is a row's run of up to `batch` pairs when no hybrid rows are needed (a tree
+         * model's tables; up to 256 pairs, their masks and values within 16 MB), one pair at a
+         * time otherwise. */
         int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
-        size_t batch = hybrid ? 1 : pairs < 256 ? pairs : 256;
+        size_t pair_bytes = 2 * (P + 1) * (P + K * sizeof(double)), batch = ((size_t)16 << 20) / pair_bytes;
+        if (batch > 256) batch = 256;
+        if (batch > pairs) batch = pairs;
+        if (hybrid || batch == 0) batch = 1;
         size_t runs = (pairs + batch - 1) / batch, tasks = rows_here * runs, failed_task = SIZE_MAX;
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
