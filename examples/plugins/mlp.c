@@ -127,23 +127,31 @@ static int predict(void *model, const double *rows, size_t count, double *out, c
     }
     for (size_t start = 0; start < count; start += BLOCK) {
         size_t n = count - start < BLOCK ? count - start : BLOCK;
-        size_t in = m->layers[0].inputs;
-        for (size_t r = 0; r < n; r++) memcpy(a + r * width, rows + (start + r) * in, in * sizeof(double));
         for (size_t l = 0; l < m->count; l++) {
             const layer *y = &m->layers[l];
-            for (size_t r = 0; r < n; r++) memcpy(b + r * width, y->biases, y->outputs * sizeof(double));
-            /* b = a W + biases, rows `width` apart */
+            /* b = a W (the first layer reads the rows where they are), then the biases and the
+             * activation, rows `width` apart */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)y->outputs,
-                        (int)y->inputs, 1.0, a, (int)width, y->weights, (int)y->outputs, 1.0, b,
+                        (int)y->inputs, 1.0, l == 0 ? rows + start * y->inputs : a,
+                        (int)(l == 0 ? y->inputs : width), y->weights, (int)y->outputs, 0.0, b,
                         (int)width);
+            /* The activation chosen once per layer, so the relu loop is a max without a branch
+             * (a branch on the sign mispredicts about every other unit). */
             for (size_t r = 0; r < n; r++) {
                 double *target = b + r * width;
-                for (size_t o = 0; o < y->outputs; o++) {
-                    double z = target[o];
-                    target[o] = y->act == RELU       ? (z > 0 ? z : 0)
-                                : y->act == TANH     ? tanh(z)
-                                : y->act == LOGISTIC ? 1 / (1 + exp(-z))
-                                                     : z;
+                for (size_t o = 0; o < y->outputs; o++) target[o] += y->biases[o];
+                switch (y->act) {
+                case RELU:
+                    for (size_t o = 0; o < y->outputs; o++) target[o] = target[o] > 0 ? target[o] : 0;
+                    break;
+                case TANH:
+                    for (size_t o = 0; o < y->outputs; o++) target[o] = tanh(target[o]);
+                    break;
+                case LOGISTIC:
+                    for (size_t o = 0; o < y->outputs; o++) target[o] = 1 / (1 + exp(-target[o]));
+                    break;
+                default:
+                    break;
                 }
             }
             double *swap = a;

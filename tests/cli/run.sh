@@ -229,6 +229,9 @@ expect 2 "link logit is for method kernel" -- "$glassbox" explain --model "$plug
 # y = logistic(1.5 relu(a - b + 0.5) - relu(2a + b) + 0.25), against awk's arithmetic.
 printf 'glassbox_mlp 1 2\n2 2 relu\n1 2\n-1 1\n0.5 0\n2 1 logistic\n1.5\n-1\n0.25\n' > "$work/mlp.txt"
 printf 'a,b\n1,2\n-1,0.5\n3,-2\n' > "$work/mlp_rows.csv"
+# and 600 more rows, so the plugin's blocks of 256 are crossed
+awk 'BEGIN { for (i = 0; i < 600; i++) printf "%.3f,%.3f\n", (i % 37) / 9 - 2, (i % 23) / 5 - 2 }' \
+    >> "$work/mlp_rows.csv"
 expect 0 "" -- "$glassbox" predict --model "plugin:$(dirname "$glassbox")/mlp.so:$work/mlp.txt" \
     --data "$work/mlp_rows.csv"
 paste -d, "$work/mlp_rows.csv" "$work/stdout" | awk -F, 'NR > 1 {
