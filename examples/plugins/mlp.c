@@ -139,18 +139,23 @@ static int predict(void *model, const double *rows, size_t count, double *out, c
              * (a branch on the sign mispredicts about every other unit). */
             for (size_t r = 0; r < n; r++) {
                 double *target = b + r * width;
-                for (size_t o = 0; o < y->outputs; o++) target[o] += y->biases[o];
+                const double *bias = y->biases;
                 switch (y->act) {
                 case RELU:
-                    for (size_t o = 0; o < y->outputs; o++) target[o] = target[o] > 0 ? target[o] : 0;
+                    for (size_t o = 0; o < y->outputs; o++) {
+                        double z = target[o] + bias[o];
+                        target[o] = z > 0 ? z : 0;
+                    }
                     break;
                 case TANH:
-                    for (size_t o = 0; o < y->outputs; o++) target[o] = tanh(target[o]);
+                    for (size_t o = 0; o < y->outputs; o++) target[o] = tanh(target[o] + bias[o]);
                     break;
                 case LOGISTIC:
-                    for (size_t o = 0; o < y->outputs; o++) target[o] = 1 / (1 + exp(-target[o]));
+                    for (size_t o = 0; o < y->outputs; o++)
+                        target[o] = 1 / (1 + exp(-(target[o] + bias[o])));
                     break;
                 default:
+                    for (size_t o = 0; o < y->outputs; o++) target[o] += bias[o];
                     break;
                 }
             }
