@@ -81,14 +81,20 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
     if (background->trees)
         return gbx_tree_coalitions_values(background->trees, x, masks, count, v) == GBX_OK
                    ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    /* Each hybrid is its background row with the coalition's columns from x written over it. */
+    size_t *from_x = gbx_malloc_array(M ? M : 1, sizeof(size_t));
+    if (!from_x) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t c = 0; c < count; c++) {
         const uint8_t *in = masks + c * P;
-        for (size_t b = 0; b < N; b++) {
-            double *h = hybrids + (c * N + b) * M;
-            const double *reference = background->rows + b * M;
-            for (size_t f = 0; f < M; f++) h[f] = in[background->player[f]] ? x[f] : reference[f];
-        }
+        size_t taken = 0;
+        for (size_t f = 0; f < M; f++)
+            if (in[background->player[f]]) from_x[taken++] = f;
+        double *h = hybrids + c * N * M;
+        memcpy(h, background->rows, N * M * sizeof(double));
+        for (size_t b = 0; b < N; b++, h += M)
+            for (size_t i = 0; i < taken; i++) h[from_x[i]] = x[from_x[i]];
     }
+    free(from_x);
     gbx_status status = model->predict_raw(model, hybrids, count * N, outputs, error);
     if (status != GBX_OK) return status;
     if (background->predictions)
@@ -107,9 +113,10 @@ gbx_status gbx_background_values_at(const gbx_background *background, const size
     size_t M = model->features, K = model->outputs, P = background->players;
     for (size_t c = 0; c < count; c++) {
         const uint8_t *in = masks + c * P;
-        const double *row = background->rows + reference[c] * M;
         double *h = hybrids + c * M;
-        for (size_t f = 0; f < M; f++) h[f] = in[background->player[f]] ? x[f] : row[f];
+        memcpy(h, background->rows + reference[c] * M, M * sizeof(double));
+        for (size_t f = 0; f < M; f++)
+            if (in[background->player[f]]) h[f] = x[f];
     }
     gbx_status status = model->predict_raw(model, hybrids, count, v, error);
     if (status == GBX_OK && background->predictions)
