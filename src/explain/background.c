@@ -111,12 +111,19 @@ gbx_status gbx_background_values_at(const gbx_background *background, const size
 {
     const gbx_model *model = background->model;
     size_t M = model->features, K = model->outputs, P = background->players;
+    /* A select on the bits rather than a branch: whether a column comes from x is a coin toss
+     * the branch predictor cannot learn. */
     for (size_t c = 0; c < count; c++) {
         const uint8_t *in = masks + c * P;
+        const double *row = background->rows + reference[c] * M;
         double *h = hybrids + c * M;
-        memcpy(h, background->rows + reference[c] * M, M * sizeof(double));
-        for (size_t f = 0; f < M; f++)
-            if (in[background->player[f]]) h[f] = x[f];
+        for (size_t f = 0; f < M; f++) {
+            uint64_t from_x = (uint64_t)0 - (uint64_t)(in[background->player[f]] != 0), a, b;
+            memcpy(&a, &x[f], sizeof a);
+            memcpy(&b, &row[f], sizeof b);
+            a = (a & from_x) | (b & ~from_x);
+            memcpy(&h[f], &a, sizeof a);
+        }
     }
     gbx_status status = model->predict_raw(model, hybrids, count, v, error);
     if (status == GBX_OK && background->predictions)
