@@ -8,7 +8,7 @@
  *     block's column (a plain load and compare, no gather), the answers packed into one
  *     32-bit word per row; the levels then only shift that word by the node's place;
  *   - deeper: a level at a time, each lane fetching its node's split by a permute (at most 16
- *     splits in the level) or a gather, and its value by a gather.
+ *     splits in the level) or a gather, and the row's value there by a gather.
  * Each lane adds its trees' leaves in the trees' order, so the sums are those of
  * gbx_tree_ensemble_margin, bit for bit.
  *
