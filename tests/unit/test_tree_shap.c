@@ -1214,19 +1214,21 @@ static void test_compact_prediction(void **state)
         gbx_model_free(model);
     }
     /* Random float-split trees of every depth the two vector ways take (up to 5 levels by
-     * packed answers, deeper a level at a time), uneven, with missing values both ways. */
-    for (int depth = 1; depth <= 9; depth += 2) {
+     * packed answers, deeper a level at a time, and every level so with more than 4096
+     * features), uneven, with missing values both ways. */
+    for (int depth = 1; depth <= 11; depth += 2) {
         rng_state = 500 + (uint64_t)depth;
-        gbx_model *model = random_model(23, 3, 40, depth);
+        size_t M = depth == 11 ? 5000 : 23;
+        gbx_model *model = random_model(M, 3, 40, depth == 11 ? 3 : depth);
         for (size_t t = 0; t < model->trees->tree_count; t++)
             for (size_t i = 0; i < model->trees->trees[t].node_count; i++)
                 if (model->trees->trees[t].nodes[i].kind != GBX_NODE_LEAF)
                     model->trees->trees[t].nodes[i].kind = GBX_SPLIT_LESS_FLOAT;
         gbx_tree_ensemble_compile(model->trees);
         assert_non_null(model->trees->compact);
-        gbx_data *rows = random_rows(77, 23, 0.2);
+        gbx_data *rows = random_rows(77, M, 0.2);
         char name[32];
-        snprintf(name, sizeof name, "depth %d", depth);
+        snprintf(name, sizeof name, "depth %d, %zu features", depth == 11 ? 3 : depth, M);
         expect_predictors_match_walk(name, model, rows->values, rows->rows);
         gbx_data_free(rows);
         gbx_model_free(model);
