@@ -253,10 +253,10 @@ static double walk(const walk_node *nodes, const double *F, const int32_t *x_chi
     }
 }
 
-/* A tree's memo keys: the coalitions' bits at its tested players, packed in the players'
- * order (bits[s]: coalition s as a bit set, at most 64 players). With BMI2 that is one pext.
- * More players take the key from the mask bytes in the tested list's order instead: a key
- * only has to mean the same within one call. */
+/* A tree's memo key: the coalition's bits at its tested players, packed. With BMI2 and at
+ * most 64 players that is one pext of the coalition as a bit set (bits[s]), in the players'
+ * order; otherwise the mask bytes in the tested list's order: a key only has to mean the
+ * same within one call. */
 #ifdef __x86_64__
 __attribute__((target("bmi2"))) static void keys_pext(const uint64_t *bits, size_t count,
                                                        uint64_t tested, uint32_t *keys)
@@ -264,17 +264,6 @@ __attribute__((target("bmi2"))) static void keys_pext(const uint64_t *bits, size
     for (size_t s = 0; s < count; s++) keys[s] = (uint32_t)_pext_u64(bits[s], tested);
 }
 #endif
-
-static void keys_loop(const uint64_t *bits, size_t count, uint64_t tested, uint32_t *keys)
-{
-    for (size_t s = 0; s < count; s++) {
-        uint32_t key = 0;
-        int j = 0;
-        for (uint64_t rest = tested; rest; rest &= rest - 1, j++)
-            key |= (uint32_t)((bits[s] >> __builtin_ctzll(rest)) & 1) << j;
-        keys[s] = key;
-    }
-}
 
 /* A tree's value depends on a coalition only through which of the tree's own players it
  * holds: coalitions that agree there (most of a permutation's prefixes, most of kernel's
@@ -291,10 +280,14 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
     pending *stack = gbx_malloc_array(largest, sizeof(pending)); /* fewer splits than nodes */
     double *memo = gbx_malloc_array(memo_size, sizeof(double));
     size_t *memo_tree = gbx_malloc_array(memo_size, sizeof(size_t)); /* whose value it holds */
-    /* With at most 64 players, each coalition as a bit set, and its keys a tree at a time. */
-    uint64_t *bits = P <= 64 ? gbx_malloc_array(count ? count : 1, sizeof(uint64_t)) : NULL;
-    uint32_t *keys = P <= 64 ? gbx_malloc_array(count ? count : 1, sizeof(uint32_t)) : NULL;
-    if (!children || !stack || !memo || !memo_tree || (P <= 64 && (!bits || !keys))) {
+    /* With pext, each coalition as a bit set, and its keys a tree at a time. */
+    int pext = 0;
+#ifdef __x86_64__
+    pext = P <= 64 && __builtin_cpu_supports("bmi2");
+#endif
+    uint64_t *bits = pext ? gbx_malloc_array(count ? count : 1, sizeof(uint64_t)) : NULL;
+    uint32_t *keys = pext ? gbx_malloc_array(count ? count : 1, sizeof(uint32_t)) : NULL;
+    if (!children || !stack || !memo || !memo_tree || (pext && (!bits || !keys))) {
         free(children);
         free(stack);
         free(memo);
@@ -304,11 +297,7 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
         return GBX_ERR_NOMEM;
     }
     for (size_t i = 0; i < memo_size; i++) memo_tree[i] = SIZE_MAX;
-    void (*pack)(const uint64_t *, size_t, uint64_t, uint32_t *) = keys_loop;
-#ifdef __x86_64__
-    if (__builtin_cpu_supports("bmi2")) pack = keys_pext;
-#endif
-    for (size_t s = 0; bits && s < count; s++) {
+    for (size_t s = 0; pext && s < count; s++) {
         uint64_t b = 0;
         for (size_t q = 0; q < P; q++) b |= (uint64_t)(in[s * P + q] != 0) << q;
         bits[s] = b;
@@ -331,11 +320,13 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
                 v[s * K + output] += walk(tt->walk, c->F, children, in + s * P, stack);
             continue;
         }
-        if (bits) pack(bits, count, tt->tested_bits, keys);
+#ifdef __x86_64__
+        if (pext) keys_pext(bits, count, tt->tested_bits, keys);
+#endif
         for (size_t s = 0; s < count; s++) {
             const uint8_t *coalition = in + s * P;
             size_t key = 0;
-            if (bits)
+            if (pext)
                 key = keys[s];
             else
                 for (int j = 0; j < n; j++) key |= (size_t)(coalition[tested[j]] != 0) << j;
