@@ -276,6 +276,9 @@ void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double 
 }
 
 #define LEVELS_MAX_DEPTH 12
+/* Padding deep, sparse trees to complete ones can cost far more than the trees: past this,
+ * no levels (the compact walk predicts). */
+#define LEVELS_MAX_BYTES ((size_t)64 << 20)
 /* Reads of a level's (or the leaves') 16 entries may run this far past a tree's last one. */
 #define LEVELS_PAD 16
 
@@ -302,7 +305,8 @@ static void place_levels(const gbx_tree *tree, int32_t id, int l, size_t i, int 
     place_levels(tree, node->right, l + 1, 2 * i + 1, D, L, splits, leaves);
 }
 
-/* The level layout of compacted trees; NULL when a tree is too deep or memory runs out. */
+/* The level layout of compacted trees; NULL when a tree is too deep, the layout too large
+ * or memory runs out. */
 static gbx_tree_levels *build_levels(const gbx_tree_ensemble *e)
 {
     size_t splits = 0, leaves = 0;
@@ -311,6 +315,8 @@ static gbx_tree_levels *build_levels(const gbx_tree_ensemble *e)
         splits += ((size_t)1 << e->compact_depth[t]) - 1;
         leaves += (size_t)1 << e->compact_depth[t];
     }
+    if (splits * (2 * sizeof(int32_t) + sizeof(float)) + leaves * sizeof(double) > LEVELS_MAX_BYTES)
+        return NULL;
     for (size_t t = 0; t < e->tree_count; t++)
         for (size_t i = 0; i < e->trees[t].node_count; i++)
             if (e->trees[t].nodes[i].kind != GBX_NODE_LEAF && e->trees[t].nodes[i].feature > (1 << 26))

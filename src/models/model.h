@@ -75,7 +75,8 @@ typedef struct {
     double *compact_value; /* leaf values, by compact index */
     size_t *compact_root;  /* [tree_count] */
     size_t *compact_depth; /* [tree_count]: splits on the longest path */
-    gbx_tree_levels *levels; /* with compact, when no tree is deeper than 12; else NULL */
+    gbx_tree_levels *levels; /* with compact, when no tree is deeper than 12 and the layout
+                              * fits 64 MB; else NULL */
     int vector_predict;      /* predict with the levels (the CPU has AVX-512) */
     /* Node covers are the training rows (or hessian) that reached each node; 0 when the file
      * does not record them, so path-dependent TreeSHAP cannot run. */
