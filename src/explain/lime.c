@@ -485,7 +485,7 @@ static double dot(const double *a, const double *b, size_t n)
 typedef struct {
     double *values, *z, *outputs, *weights, *means, *G, *g, *beta, *L, *order_key;
     double *x_category, *x_z; /* [P]: the explained row's categories and representation */
-    double *centred, *weighted; /* [P][S]: z - means by feature, and times the weights */
+    double *weighted;         /* [P][S]: the centred representation times the weights */
     draw_scratch draws;
     size_t *used, *order;
 } lime_work;
@@ -494,7 +494,7 @@ static void work_free(lime_work *w)
 {
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
-    free(w->x_category); free(w->x_z); free(w->centred); free(w->weighted);
+    free(w->x_category); free(w->x_z); free(w->weighted);
     free(w->draws.u); free(w->draws.v); free(w->draws.t); free(w->draws.index);
 }
 
@@ -515,14 +515,13 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->order = gbx_malloc_array(P, sizeof(size_t));
     w->x_category = gbx_malloc_array(P, sizeof(double));
     w->x_z = gbx_malloc_array(P, sizeof(double));
-    w->centred = gbx_malloc_array(P * S, sizeof(double));
     w->weighted = gbx_malloc_array(P * S, sizeof(double));
     w->draws.u = gbx_malloc_array(S, sizeof(double));
     w->draws.v = gbx_malloc_array(S, sizeof(double));
     w->draws.t = gbx_malloc_array(S, sizeof(double));
     w->draws.index = gbx_malloc_array(S, sizeof(uint32_t));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
-           w->L && w->order_key && w->used && w->order && w->x_category && w->x_z && w->centred &&
+           w->L && w->order_key && w->used && w->order && w->x_category && w->x_z &&
            w->weighted && w->draws.u && w->draws.v && w->draws.t && w->draws.index;
 }
 
@@ -618,16 +617,16 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[j * S + s];
         w->means[j] = sum / total;
     }
-    /* The centred representation, and times the weights: each moment is one dot product. */
+    /* The representation centred in place (x's is kept in x_z), and times the weights: each
+     * moment is one dot product. */
     for (size_t j = 0; j < M; j++)
         for (size_t s = 0; s < S; s++) {
-            double c = w->z[j * S + s] - w->means[j];
-            w->centred[j * S + s] = c;
+            double c = w->z[j * S + s] -= w->means[j];
             w->weighted[j * S + s] = w->weights[s] * c;
         }
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j <= i; j++)
-            w->G[i * M + j] = w->G[j * M + i] = dot(w->weighted + i * S, w->centred + j * S, S);
+            w->G[i * M + j] = w->G[j * M + i] = dot(w->weighted + i * S, w->z + j * S, S);
     for (size_t k = 0; k < K; k++) {
         double mean_y = 0.0, syy = 0.0;
         for (size_t s = 0; s < S; s++) mean_y += w->weights[s] * w->outputs[s * K + k];
@@ -635,9 +634,9 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         for (size_t s = 0; s < S; s++) {
             double dy = w->weights[s] * (w->outputs[s * K + k] - mean_y);
             syy += dy * (w->outputs[s * K + k] - mean_y);
-            w->values[s] = w->outputs[s * K + k] - mean_y; /* the neighbours' inputs are done with */
+            w->draws.v[s] = w->outputs[s * K + k] - mean_y; /* the draws' scratch is free */
         }
-        for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, w->values, S);
+        for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, w->draws.v, S);
         size_t q = select_features(lime, w, syy);
         if (q == 0 && M > 0) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         solve(w->G, w->g, M, w->used, q, 1.0, w->beta, w->L); /* Ridge(alpha=1), as lime */
