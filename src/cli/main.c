@@ -27,7 +27,6 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    gbx_blas_restart(argv);
     /* Buffers of a few hundred kilobytes to a few megabytes are allocated and freed per batch;
      * by default glibc maps and unmaps each one, and every reuse faults its pages in again (a
      * tenth of integrated gradients' time on a small CNN). Kept in the heap, they are reused. */

@@ -1,30 +1,38 @@
-/* The OpenBLAS settings glassbox runs with, made before any work: see gbx_blas_restart. */
-#include "core.h"
-
-#include <cblas.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <unistd.h>
-
-/* OpenBLAS starts a pool of threads as it loads, sized from OPENBLAS_NUM_THREADS, and they
+/* OpenBLAS, loaded at run time with the settings glassbox needs.
+ *
+ * OpenBLAS starts a pool of threads as it loads, sized from OPENBLAS_NUM_THREADS, and they
  * spin for a while waiting for work that glassbox never gives them (its own threads each make
  * single-threaded BLAS calls), taking the cores from the threads that do the work. OpenBLAS
  * also picks its kernels as it loads, from a table of CPU models: a model newer than the table
  * (Debian 12's 0.3.21 does not know Emerald Rapids, say) gets the SSE3 "Prescott" kernels
  * instead of the AVX2 or AVX-512 ones the CPU has: integrated gradients on a small CNN took
  * 1.5 times as long with them, and their rounding turned near-ties in a max pool the other
- * way from the frameworks'. So glassbox
- * starts again once with OPENBLAS_NUM_THREADS=1 and, where the kernels fell short of the CPU,
- * OPENBLAS_CORETYPE naming the right ones, each unless the user set it; the restarted
- * process then removes what was set, so that a cmd: model's process does not inherit it. */
+ * way from the frameworks'. Both are read from the environment only as OpenBLAS loads, so
+ * glassbox does not link it: it sets OPENBLAS_NUM_THREADS=1 and, where the CPU has AVX-512 or
+ * AVX2, OPENBLAS_CORETYPE naming those kernels (each unless the user set it), loads OpenBLAS,
+ * and clears again what it set, so that a cmd: model's process does not inherit it. (It used
+ * to restart the whole program with them set, which cost as much as loading it: 20 ms.)
+ * Commands that never multiply matrices (tree models) never load it. */
+#include "blas.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define OPENBLAS_LIBRARY "libopenblas.so.0"
+
+static struct {
+    __typeof__(cblas_sgemm) *sgemm;
+    __typeof__(cblas_dgemm) *dgemm;
+    __typeof__(openblas_get_corename) *corename;
+    __typeof__(openblas_get_num_threads) *threads;
+    char failure[512];
+} blas;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
 static const char *blas_core_for_this_cpu(void)
 {
-    static const char *wide[] = {"Haswell", "Zen", "Excavator", "SkylakeX", "Cooperlake",
-                                 "SapphireRapids"};
-    const char *chosen = openblas_get_corename();
-    for (size_t i = 0; chosen && i < sizeof wide / sizeof wide[0]; i++)
-        if (strcasecmp(chosen, wide[i]) == 0) return NULL;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -36,30 +44,71 @@ static const char *blas_core_for_this_cpu(void)
     return NULL;
 }
 
-void gbx_blas_restart(char **argv)
+static void load_once(void)
 {
-    const char *restarted = getenv("GLASSBOX_BLAS_SET");
-    if (restarted) {
-        if (strchr(restarted, 't')) unsetenv("OPENBLAS_NUM_THREADS");
-        if (strchr(restarted, 'c')) unsetenv("OPENBLAS_CORETYPE");
-        unsetenv("GLASSBOX_BLAS_SET");
+    int set_threads = 0, set_core = 0;
+    if (!getenv("OPENBLAS_NUM_THREADS"))
+        set_threads = setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
+    const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : blas_core_for_this_cpu();
+    if (core) set_core = setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+    void *library = dlopen(OPENBLAS_LIBRARY, RTLD_NOW | RTLD_GLOBAL);
+    if (set_threads) unsetenv("OPENBLAS_NUM_THREADS");
+    if (set_core) unsetenv("OPENBLAS_CORETYPE");
+    if (!library) {
+        snprintf(blas.failure, sizeof blas.failure, "cannot load OpenBLAS: %s (install "
+                 "Debian's libopenblas0)", dlerror());
         return;
     }
-    char set[3] = "";
-    if (!getenv("OPENBLAS_NUM_THREADS")) {
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        strcat(set, "t");
+    /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
+    *(void **)&blas.sgemm = dlsym(library, "cblas_sgemm");
+    *(void **)&blas.dgemm = dlsym(library, "cblas_dgemm");
+    *(void **)&blas.corename = dlsym(library, "openblas_get_corename");
+    *(void **)&blas.threads = dlsym(library, "openblas_get_num_threads");
+    if (!blas.sgemm || !blas.dgemm || !blas.corename || !blas.threads) {
+        snprintf(blas.failure, sizeof blas.failure, "%s lacks the CBLAS functions glassbox "
+                 "calls", OPENBLAS_LIBRARY);
+        blas.sgemm = NULL;
     }
-    const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : blas_core_for_this_cpu();
-    if (core) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        strcat(set, "c");
-    }
-    if (!set[0]) return;
-    setenv("GLASSBOX_BLAS_SET", set, 1);
-    execv("/proc/self/exe", argv);
-    /* No /proc: carry on with the pool and the kernels OpenBLAS chose. */
-    unsetenv("GLASSBOX_BLAS_SET");
-    if (strchr(set, 't')) unsetenv("OPENBLAS_NUM_THREADS");
-    if (strchr(set, 'c')) unsetenv("OPENBLAS_CORETYPE");
+}
+
+gbx_status gbx_blas_load(gbx_error *error)
+{
+    pthread_once(&blas_once, load_once);
+    return blas.sgemm ? GBX_OK : gbx_fail(error, GBX_ERR_INTERNAL, "%s", blas.failure);
+}
+
+static void loaded_or_exit(void)
+{
+    pthread_once(&blas_once, load_once);
+    if (blas.sgemm) return;
+    fprintf(stderr, "glassbox: %s\n", blas.failure);
+    exit(1); /* an internal error: the installation is broken */
+}
+
+void gbx_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
+               enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, float alpha, const float *A,
+               int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    loaded_or_exit();
+    blas.sgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gbx_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
+               enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, double alpha, const double *A,
+               int lda, const double *B, int ldb, double beta, double *C, int ldc)
+{
+    loaded_or_exit();
+    blas.dgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+const char *gbx_blas_core(void)
+{
+    loaded_or_exit();
+    return blas.corename();
+}
+
+int gbx_blas_threads(void)
+{
+    loaded_or_exit();
+    return blas.threads();
 }

@@ -74,11 +74,4 @@ void *gbx_calloc(size_t count, size_t size);
 void *gbx_malloc_array(size_t count, size_t size);
 char *gbx_strdup(const char *text);
 
-/* Starts the program again once (execv of /proc/self/exe with argv) with the OpenBLAS
- * settings glassbox needs, OPENBLAS_NUM_THREADS=1 and, where OpenBLAS chose kernels short of
- * the CPU, OPENBLAS_CORETYPE, each unless the user set it; returns in the restarted process,
- * with those variables removed again. Called first thing by main() (the CLI, and tests that
- * compare networks' values with the frameworks'). */
-void gbx_blas_restart(char **argv);
-
 #endif

@@ -8,6 +8,7 @@
  * where vars' "name" attribute is the layer's name; in .h5 files under
  * model_weights/<layer>/<weight_names[i]>. Keras keeps a layer's weights in creation order
  * (Dense: kernel, bias; BatchNormalization: gamma, beta, moving mean, moving variance). */
+#include "../core/blas.h"
 #include "../nn/graph.h"
 #include "model.h"
 
@@ -1190,6 +1191,8 @@ static gbx_status zip_member(zip_t *archive, const char *path, const char *name,
 gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                           gbx_error *error)
 {
+    gbx_status loaded = gbx_blas_load(error);
+    if (loaded != GBX_OK) return loaded;
     keras_loader k = {.path = path, .file = -1, .error = error};
     char *config_text = NULL, *weights = NULL;
     size_t config_length = 0, weights_length = length;

@@ -7,16 +7,13 @@
  * output; its size per row is found by running one row at load, which also proves the graph
  * runs. */
 #include "onnx_proto.h"
+#include "../core/blas.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ROWS_PER_BLOCK 128
-
-/* OpenBLAS's own threads would fight ours: every block runs on one thread. */
-void openblas_set_num_threads(int threads);
 
 typedef struct {
     gbx_nn_graph *graph;
@@ -516,7 +513,8 @@ gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const c
     a->input_size = 1;
     for (int d = 1; d < graph->input_rank; d++) a->input_size *= (size_t)graph->input_dims[d];
     model->features = a->input_size;
-    openblas_set_num_threads(1);
+    gbx_status loaded = gbx_blas_load(error);
+    if (loaded != GBX_OK) return loaded;
     float *zeros = gbx_calloc(a->input_size ? a->input_size : 1, sizeof(float));
     gbx_nn_tensor *values = gbx_calloc(graph->value_count, sizeof *values);
     gbx_status status = GBX_OK;

@@ -1,5 +1,6 @@
 /* Models behind a shared library that follows include/glassbox_plugin.h. */
 #include "model.h"
+#include "../core/blas.h"
 
 #include "glassbox_plugin.h"
 
@@ -83,6 +84,13 @@ gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error)
         if (resolved) snprintf(resolved, path_length + 3, "./%s", a->path);
     }
     if (!resolved) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    /* A plugin linked with OpenBLAS (the example MLP) shares glassbox's: load it first, with
+     * glassbox's settings, or the plugin would load it without them. */
+    gbx_status loaded = gbx_blas_load(error);
+    if (loaded != GBX_OK) {
+        free(resolved);
+        return loaded;
+    }
     a->library = dlopen(resolved, RTLD_NOW | RTLD_LOCAL);
     free(resolved);
     if (!a->library)

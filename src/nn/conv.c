@@ -2,8 +2,8 @@
  * Conv and ConvTranspose through im2col / col2im and OpenBLAS sgemm, MaxPool, AveragePool and
  * the global pools, each with its gradient rule. */
 #include "conv.h"
+#include "../core/blas.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,7 +469,7 @@ gbx_status gbx_nn_forward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *in
             if (bias)
                 for (size_t m = 0; m < Mg; m++)
                     for (size_t o = 0; o < L; o++) product[m * L + o] = bias->f[group * Mg + m];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)L, (int)(Cg * K),
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)L, (int)(Cg * K),
                         1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), col, (int)L,
                         bias ? 1.0f : 0.0f, product, (int)L);
             size_t OH = (size_t)g.out[0], OW = (size_t)g.out[1];
@@ -537,7 +537,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
                         memset(to + r * w.width + OW, 0, (w.width - OW) * sizeof(float));
                     }
                 }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)width,
+            gbx_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Cg * K), (int)width,
                         (int)Mg, 1.0f, in[1]->f + group * Mg * Cg * K, (int)(Cg * K), gathered,
                         (int)width, 0.0f, col, (int)width);
             for (size_t i = 0; i < images; i++) {
@@ -571,7 +571,7 @@ gbx_status gbx_nn_backward_conv(const gbx_nn_node *node, gbx_nn_tensor *const *i
             const float *dyg = dy + (n * M + group * Mg) * O;
             if (grad_in[1]) {
                 im2col(&g, &runs, in[0]->f + (n * C + group * Cg) * S, Cg, col, O);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
+                gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)(Cg * K), (int)O,
                             1.0f, dyg, (int)O, col, (int)O, 1.0f,
                             grad_in[1]->f + group * Mg * Cg * K, (int)(Cg * K));
             }
@@ -621,7 +621,7 @@ gbx_status gbx_nn_forward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor 
     for (size_t n = 0; n < N; n++)
         for (size_t group = 0; group < G; group++) {
             /* col [Mg K x O] = W_g^T [Mg K x Cg] . X_g [Cg x O]; W_g is [Cg x Mg K]. */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Mg * K), (int)O, (int)Cg,
+            gbx_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(Mg * K), (int)O, (int)Cg,
                         1.0f, in[1]->f + group * Cg * Mg * K, (int)(Mg * K),
                         in[0]->f + (n * C + group * Cg) * O, (int)O, 0.0f, col, (int)O);
             float *y = out[0]->f + (n * M + group * Mg) * S;
@@ -659,11 +659,11 @@ gbx_status gbx_nn_backward_conv_transpose(const gbx_nn_node *node, gbx_nn_tensor
             im2col(&g, &runs, grad_out[0]->f + (n * M + group * Mg) * S, Mg, col, O);
             const float *wg = in[1]->f + group * Cg * Mg * K;
             if (grad_in[0])
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
+                gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cg, (int)O, (int)(Mg * K),
                             1.0f, wg, (int)(Mg * K), col, (int)O, 1.0f,
                             grad_in[0]->f + (n * C + group * Cg) * O, (int)O);
             if (grad_in[1])
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Cg, (int)(Mg * K), (int)O,
+                gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Cg, (int)(Mg * K), (int)O,
                             1.0f, in[0]->f + (n * C + group * Cg) * O, (int)O, col, (int)O, 1.0f,
                             grad_in[1]->f + group * Cg * Mg * K, (int)(Mg * K));
             if (node->input_count > 2 && grad_in[2])

@@ -4,8 +4,8 @@
 #include "graph.h"
 #include "conv.h"
 #include "recurrent.h"
+#include "../core/blas.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,7 +565,7 @@ static gbx_status forward_gemm(const gbx_nn_node *node, gbx_nn_tensor *const *in
         beta = 1.0f;
     }
     if (M && N)
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+        gbx_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
                     node->params.floats[0], A->f, (int)A->dims[1], B->f, (int)B->dims[1], beta,
                     out[0]->f, (int)N);
@@ -611,7 +611,7 @@ static gbx_status forward_matmul(const gbx_nn_node *node, gbx_nn_tensor *const *
         /* One weight matrix for every batch: a single tall GEMM. */
         size_t rows = batches * (size_t)M;
         if (rows <= INT32_MAX) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)N, (int)K, 1.0f,
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)N, (int)K, 1.0f,
                         A.f, (int)K, B.f, (int)N, 0.0f, out[0]->f, (int)N);
             return GBX_OK;
         }
@@ -623,7 +623,7 @@ static gbx_status forward_matmul(const gbx_nn_node *node, gbx_nn_tensor *const *
             offset_a += (size_t)counter[d] * strides[0][d];
             offset_b += (size_t)counter[d] * strides[1][d];
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
+        gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
                     A.f + offset_a * (size_t)(M * K), (int)K, B.f + offset_b * (size_t)(K * N),
                     (int)N, 0.0f, out[0]->f + b * (size_t)(M * N), (int)N);
         advance(counter, dims, rank);
@@ -1603,7 +1603,7 @@ static void gemm_add(int transpose_x, int transpose_y, int m, int n, int k, floa
                      const float *x, int ldx, const float *y, int ldy, float *z)
 {
     if (m && n && k)
-        cblas_sgemm(CblasRowMajor, transpose_x ? CblasTrans : CblasNoTrans,
+        gbx_sgemm(CblasRowMajor, transpose_x ? CblasTrans : CblasNoTrans,
                     transpose_y ? CblasTrans : CblasNoTrans, m, n, k, alpha, x, ldx, y, ldy, 1.0f,
                     z, n);
 }

@@ -3,8 +3,8 @@
  * gradient rule runs the sequence again to keep every step's gates, then goes back through
  * time (the gradient reaches X; initial states and weights are taken as constants). */
 #include "recurrent.h"
+#include "../core/blas.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,9 +103,9 @@ static void run_direction(const lstm_shape *s, size_t d, float *gates, float *ce
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < 4 * H; k++)
                 g[n * 4 * H + k] = s->B ? s->B[d * 8 * H + k] + s->B[d * 8 * H + 4 * H + k] : 0.0f;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(4 * H), (int)In, 1.0f,
+        gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(4 * H), (int)In, 1.0f,
                     s->X + t * N * In, (int)In, W, (int)In, 1.0f, g, (int)(4 * H));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(4 * H), (int)H, 1.0f,
+        gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(4 * H), (int)H, 1.0f,
                     h_prev, (int)H, R, (int)H, 1.0f, g, (int)(4 * H));
         for (size_t n = 0; n < N; n++) {
             float *gn = g + n * 4 * H;
@@ -208,10 +208,10 @@ gbx_status gbx_nn_backward_lstm(const gbx_nn_node *node, gbx_nn_tensor *const *i
                     dc[at] = cell * f;
                 }
             /* dX_t += dgates W; dh_prev = dgates R. */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)In, (int)(4 * H),
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)In, (int)(4 * H),
                         1.0f, dgates, (int)(4 * H), W, (int)In, 1.0f, grad_in[0]->f + t * N * In,
                         (int)In);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)(4 * H),
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)(4 * H),
                         1.0f, dgates, (int)(4 * H), R, (int)H, 0.0f, dh, (int)H);
         }
     }
@@ -262,9 +262,9 @@ static void gru_direction(const lstm_shape *s, size_t d, int linear_before_reset
         size_t t = backwards ? T - 1 - step : step;
         const float *h_prev = hiddens + step * N * H;
         float *h = hiddens + (step + 1) * N * H, *g = gates + step * N * 4 * H;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(3 * H), (int)In, 1.0f,
+        gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(3 * H), (int)In, 1.0f,
                     s->X + t * N * In, (int)In, W, (int)In, 0.0f, input_part, (int)(3 * H));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(3 * H), (int)H, 1.0f,
+        gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)(3 * H), (int)H, 1.0f,
                     h_prev, (int)H, R, (int)H, 0.0f, recurrent_part, (int)(3 * H));
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < H; k++) {
@@ -279,7 +279,7 @@ static void gru_direction(const lstm_shape *s, size_t d, int linear_before_reset
             }
         if (!linear_before_reset)
             /* h~ takes (r * h) Rh: the recurrent product again, on the reset state. */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)H, (int)H, 1.0f,
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)H, (int)H, 1.0f,
                         reset_hidden, (int)H, R + 2 * H * H, (int)H, 0.0f, recurrent_part, (int)H);
         for (size_t n = 0; n < N; n++)
             for (size_t k = 0; k < H; k++) {
@@ -377,11 +377,11 @@ gbx_status gbx_nn_backward_gru(const gbx_nn_node *node, gbx_nn_tensor *const *in
                 for (size_t n = 0; n < N; n++)
                     for (size_t k = 0; k < H; k++)
                         dreset[n * H + k] = dcandidate[n * H + k] * g[n * 4 * H + H + k];
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)H,
+                gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)H,
                             1.0f, dreset, (int)H, R + 2 * H * H, (int)H, 1.0f, next, (int)H);
             } else {
                 /* h~ sees (r h) Rh: d(r h) = pre Rh, split between r and h. */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)H,
+                gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)H,
                             1.0f, dcandidate, (int)H, R + 2 * H * H, (int)H, 0.0f, dreset, (int)H);
                 for (size_t n = 0; n < N; n++)
                     for (size_t k = 0; k < H; k++) {
@@ -391,10 +391,10 @@ gbx_status gbx_nn_backward_gru(const gbx_nn_node *node, gbx_nn_tensor *const *in
                     }
             }
             /* dX_t += d(z r h) W; h_prev also gets d(z r) R(z r). */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)In, (int)(3 * H),
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)In, (int)(3 * H),
                         1.0f, dgates, (int)(3 * H), W, (int)In, 1.0f, grad_in[0]->f + t * N * In,
                         (int)In);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)(2 * H),
+            gbx_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)H, (int)(2 * H),
                         1.0f, dgates, (int)(3 * H), R, (int)H, 1.0f, next, (int)H);
             memcpy(dh, next, N * H * sizeof(float));
             memset(next, 0, N * H * sizeof(float));

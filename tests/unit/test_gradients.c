@@ -9,6 +9,8 @@
 
 #include "glassbox.h"
 #include "core/core.h"
+#include "core/blas.h"
+#undef I /* complex.h's, by way of cblas.h: the tests below name a tensor I */
 #include "models/model.h"
 #include "nn/graph.h"
 
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FIXTURES "tests/conformance/fixtures/onnx/"
 
@@ -541,11 +544,33 @@ static void test_deeplift_needs_the_batch_first(void **state)
     gbx_nn_graph_free(graph);
 }
 
-int main(int argc, char **argv)
+/* src/core/blas.c loads OpenBLAS with one thread and the widest kernels the CPU runs (unless
+ * the user set them), whatever OpenBLAS's table of CPU models would have chosen (its SSE3
+ * ones on a CPU newer than the table), and leaves the environment as it found it. */
+static void test_blas_settings(void **state)
 {
-    (void)argc;
-    gbx_blas_restart(argv); /* the kernels the CLI runs with */
+    (void)state;
+    const char *threads = getenv("OPENBLAS_NUM_THREADS"), *coretype = getenv("OPENBLAS_CORETYPE");
+    assert_int_equal(gbx_blas_load(NULL), GBX_OK);
+    assert_ptr_equal(getenv("OPENBLAS_NUM_THREADS"), threads);
+    assert_ptr_equal(getenv("OPENBLAS_CORETYPE"), coretype);
+    if (!threads) assert_int_equal(gbx_blas_threads(), 1);
+    if (coretype) return;
+    __builtin_cpu_init();
+    const char *core = gbx_blas_core();
+    assert_non_null(core);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512cd"))
+        assert_int_equal(strcasecmp(core, "SkylakeX"), 0);
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        assert_int_equal(strcasecmp(core, "Haswell"), 0);
+}
+
+int main(void)
+{
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blas_settings),
         cmocka_unit_test(test_every_rule),
         cmocka_unit_test(test_conv_forward_is_the_sum),
         cmocka_unit_test(test_fixture_networks),

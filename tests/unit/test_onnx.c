@@ -594,10 +594,8 @@ static void test_npy_input(void **state)
     gbx_model_free(model);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    (void)argc;
-    gbx_blas_restart(argv); /* the kernels the CLI runs with */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_fixture),
         cmocka_unit_test(test_truncated_files),
