@@ -242,9 +242,10 @@ typedef struct {
     size_t kernel_l1_features;    /* kernel: K of num_features(K) */
     double tolerance;             /* kernel: stop drawing coalitions once every standard error
                                    * is at most this (0: always use max_evals) */
-    int one_background_row;       /* permutation: each pair of orders against one background
-                                   * row drawn by weight, not the whole background (an unbiased
-                                   * estimate at 1/N of the model calls per order) */
+    size_t sample_background;     /* permutation and kernel: background rows per draw, drawn by
+                                   * weight, instead of the whole background (0, as shap): an
+                                   * unbiased estimate at fewer model calls per draw. Permutation
+                                   * takes 1 (one row per pair of orders), kernel any count */
     /* Feature groups: columns explained together as one feature (one-hot dummies), by every
      * method. The values are the Shapley values of the game whose players are the groups. */
     size_t group_count;             /* 0: every column is its own feature */

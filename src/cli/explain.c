@@ -49,9 +49,11 @@ static const char help[] =
     "  --max-evals N        coalitions per row: permutation (default 500), kernel (2M + 2048);\n"
     "                       each costs one model call per background row; lime: neighbours\n"
     "                       drawn (5000)\n"
-    "  --sample-background S  permutation: all (default: each order against the whole\n"
-    "                       background, as shap) or one (each pair of orders against one\n"
-    "                       background row drawn by weight: one model call per coalition)\n"
+    "  --sample-background S  all (default: every coalition against the whole background, as\n"
+    "                       shap), or rows drawn by weight: permutation one (each pair of\n"
+    "                       orders against one row: one model call per coalition), kernel a\n"
+    "                       count K (each draw of a coalition against K rows; budgets of\n"
+    "                       --max-evals 4000 and K 2 are typical)\n"
     "  --seed N             random seed: permutation, kernel, --background-sample (default 0)\n"
     "  --l1-reg R           kernel: off (default), num_features(K), aic or bic: fit only the\n"
     "                       features least-angle regression selects, as shap's l1_reg\n"
@@ -166,12 +168,18 @@ static int parse(int argc, char **argv, explain_arguments *a)
             }
             break;
         }
-        case 'Y':
-            if (strcmp(optarg, "all") != 0 && strcmp(optarg, "one") != 0)
-                return cli_usage_error("explain", "--sample-background is all or one, not \"%s\"",
-                                       optarg);
-            a->explainer.one_background_row = strcmp(optarg, "one") == 0;
+        case 'Y': {
+            char *end = NULL;
+            unsigned long long rows = strtoull(optarg, &end, 10);
+            if (strcmp(optarg, "all") == 0) a->explainer.sample_background = 0;
+            else if (strcmp(optarg, "one") == 0) a->explainer.sample_background = 1;
+            else if (optarg[0] >= '1' && optarg[0] <= '9' && *end == '\0' && rows <= 1000000)
+                a->explainer.sample_background = (size_t)rows;
+            else
+                return cli_usage_error("explain", "--sample-background is all, one or a count "
+                                       "of rows, not \"%s\"", optarg);
             break;
+        }
         case 'D':
             if (strcmp(optarg, "quartile") == 0) a->explainer.lime_discretizer = GBX_LIME_QUARTILE;
             else if (strcmp(optarg, "decile") == 0) a->explainer.lime_discretizer = GBX_LIME_DECILE;
@@ -438,7 +446,7 @@ int cli_explain(int argc, char **argv)
                        a.explainer.method == GBX_METHOD_PERMUTATION ||
                        a.explainer.method == GBX_METHOD_KERNEL ||
                        (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_linear(model))) &&
-                      !gbx_model_is_tree(model) && !a.explainer.one_background_row;
+                      !gbx_model_is_tree(model) && !a.explainer.sample_background;
     if (background && model_calls && gbx_data_rows(background) > 100 && !a.quiet)
         fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
                 "coalition and row; --background-sample 100 or --background-kmeans 50 is usually "

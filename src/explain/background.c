@@ -87,8 +87,10 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
     for (size_t c = 0; c < count; c++) {
         const uint8_t *in = masks + c * P;
         size_t taken = 0;
-        for (size_t f = 0; f < M; f++)
-            if (in[background->player[f]]) from_x[taken++] = f;
+        for (size_t f = 0; f < M; f++) { /* without a branch: the mask is a coin toss */
+            from_x[taken] = f;
+            taken += in[background->player[f]] != 0;
+        }
         double *h = hybrids + c * N * M;
         memcpy(h, background->rows, N * M * sizeof(double));
         for (size_t b = 0; b < N; b++, h += M)
@@ -128,6 +130,35 @@ gbx_status gbx_background_values_at(const gbx_background *background, const size
     gbx_status status = model->predict_raw(model, hybrids, count, v, error);
     if (status == GBX_OK && background->predictions)
         for (size_t c = 0; c < count; c++) model->transform(model, v + c * K);
+    return status;
+}
+
+gbx_status gbx_background_values_drawn(const gbx_background *background, const double *x,
+                                       const uint8_t *masks, const size_t *rows, size_t count,
+                                       const size_t *reference, double *hybrids,
+                                       double *outputs, gbx_error *error)
+{
+    const gbx_model *model = background->model;
+    size_t M = model->features, K = model->outputs, P = background->players, total = 0;
+    size_t *from_x = gbx_malloc_array(M ? M : 1, sizeof(size_t));
+    if (!from_x) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    double *h = hybrids;
+    for (size_t c = 0; c < count; c++) {
+        const uint8_t *in = masks + c * P;
+        size_t taken = 0;
+        for (size_t f = 0; f < M; f++) { /* without a branch: the mask is a coin toss */
+            from_x[taken] = f;
+            taken += in[background->player[f]] != 0;
+        }
+        for (size_t j = 0; j < rows[c]; j++, h += M) {
+            memcpy(h, background->rows + reference[total++] * M, M * sizeof(double));
+            for (size_t i = 0; i < taken; i++) h[from_x[i]] = x[from_x[i]];
+        }
+    }
+    free(from_x);
+    gbx_status status = model->predict_raw(model, hybrids, total, outputs, error);
+    if (status == GBX_OK && background->predictions)
+        for (size_t r = 0; r < total; r++) model->transform(model, outputs + r * K);
     return status;
 }
 

@@ -36,6 +36,13 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
 gbx_status gbx_background_values_at(const gbx_background *background, const size_t *reference,
                                     const double *x, const uint8_t *masks, size_t count,
                                     double *hybrids, double *v, gbx_error *error);
+/* The model's outputs for `count` coalitions of row x (masks [count][players]), coalition c
+ * against rows[c] background rows, the next ones of reference: one hybrid per coalition and
+ * row (hybrids: as many rows), outputs [those rows][outputs], transformed when asked. */
+gbx_status gbx_background_values_drawn(const gbx_background *background, const double *x,
+                                       const uint8_t *masks, const size_t *rows, size_t count,
+                                       const size_t *reference, double *hybrids,
+                                       double *outputs, gbx_error *error);
 /* A background row drawn by weight, from u uniform in [0, 1). */
 size_t gbx_background_draw(const gbx_background *background, double u);
 /* Whether gbx_background_values needs the hybrid scratch at all. */

@@ -181,9 +181,13 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
                         "operator of ONNX-ML opset 5 has none for leaves); use --method "
                         "tree-interventional with --background, or fill nodes_hitrates with "
                         "scripts/onnx_hitrates.py");
-    if (options->one_background_row && method != GBX_METHOD_PERMUTATION)
-        return gbx_fail(error, GBX_ERR_USAGE, "one background row per sample is for method "
-                        "permutation");
+    if (options->sample_background && method != GBX_METHOD_PERMUTATION &&
+        method != GBX_METHOD_KERNEL)
+        return gbx_fail(error, GBX_ERR_USAGE, "sampling the background is for methods "
+                        "permutation and kernel");
+    if (options->sample_background > 1 && method == GBX_METHOD_PERMUTATION)
+        return gbx_fail(error, GBX_ERR_USAGE, "method permutation samples one background row "
+                        "per pair of orders, not %zu", options->sample_background);
     if (options->logit_link && method != GBX_METHOD_KERNEL)
         return gbx_fail(error, GBX_ERR_USAGE, "link logit is for method kernel");
     if (options->interactions && method != GBX_METHOD_TREE)
@@ -260,7 +264,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             status = gbx_kernel_prepare(model, background, players, options->max_evals,
                                         options->seed, options->logit_link, options->kernel_l1,
                                         options->kernel_l1_features, options->tolerance,
-                                        &explainer->kernel, error);
+                                        options->sample_background, &explainer->kernel, error);
         else if (status == GBX_OK && method == GBX_METHOD_LINEAR)
             status = gbx_linear_shap_prepare(model, background, players, &explainer->linear,
                                              error);
@@ -272,7 +276,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             status = gbx_lime_prepare(model, background, players, &lime, &explainer->lime, error);
         } else if (status == GBX_OK && method == GBX_METHOD_PERMUTATION)
             status = gbx_permutation_prepare(model, background, players, options->max_evals,
-                                             options->seed, options->one_background_row,
+                                             options->seed, options->sample_background == 1,
                                              &explainer->permutation, error);
         else if (status == GBX_OK)
             status = gbx_interventional_prepare(model, background, players, options->output_space,

@@ -2,6 +2,7 @@
 
 #include "background.h"
 #include "lars.h"
+#include "../core/blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct gbx_kernel {
     gbx_kernel_l1 l1;   /* feature selection before the fit (--l1-reg) */
     size_t l1_features; /* num_features(K) */
     double tolerance;   /* stop drawing once every standard error is below it (0: never) */
+    size_t draw_rows;   /* background rows per draw of a coalition (0: the whole background) */
     double *base;       /* [K] */
 };
 
@@ -51,7 +53,7 @@ static gbx_status link(const gbx_kernel *kernel, double *value, gbx_error *error
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
                               const gbx_players *players, size_t max_evals, uint64_t seed,
                               int logit, gbx_kernel_l1 l1, size_t l1_features, double tolerance,
-                              gbx_kernel **out, gbx_error *error)
+                              size_t draw_rows, gbx_kernel **out, gbx_error *error)
 {
     if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
     if (l1 == GBX_KERNEL_L1_NUM_FEATURES && l1_features == 0)
@@ -65,6 +67,7 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     kernel->l1 = l1;
     kernel->l1_features = l1_features;
     kernel->tolerance = tolerance;
+    kernel->draw_rows = draw_rows < N ? draw_rows : 0;
     gbx_status status = gbx_players_copy(players, M, &kernel->player, &kernel->P, error);
     if (status == GBX_OK)
         status = gbx_background_init(&kernel->background, model, background, kernel->player,
@@ -96,6 +99,7 @@ typedef struct {
     double *weights;
     size_t count, capacity, V;
     size_t fixed;     /* the first `fixed` coalitions enumerate whole sizes; the rest are drawn */
+    size_t *draws;    /* [count - fixed]: how often each drawn coalition was drawn */
 } plan;
 
 static int plan_add(plan *p, const uint8_t *mask, double weight)
@@ -141,8 +145,11 @@ static size_t mask_hash(const uint8_t *mask, size_t V)
     return (size_t)h;
 }
 
-/* shap's KernelExplainer plan over V varying features with `samples` coalitions. */
-static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
+/* shap's KernelExplainer plan over V varying features with `samples` coalitions. With cost
+ * > 1 (each draw against a few background rows, an enumerated coalition against all, `cost`
+ * times as many), a size is enumerated only where each of its coalitions would be drawn that
+ * often anyway, and a repeated draw takes from the budget, since its rows are new. */
+static int build_plan(plan *p, size_t V, size_t samples, double cost, uint64_t *random)
 {
     size_t limit = V / 2, paired_sizes = (V - 1) / 2; /* ceil((V-1)/2), floor((V-1)/2) */
     double *weight = calloc(3 * (limit + 1), sizeof(double)), total = 0.0;
@@ -163,9 +170,9 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
     for (size_t s = 1; ok && s <= limit; s++) {
         int paired = s <= paired_sizes;
         double subsets = binomial(V, s) * (paired ? 2 : 1);
-        if (!(left * remaining[s] / subsets >= 1.0 - 1e-8)) break;
+        if (!(left * remaining[s] / subsets >= cost - 1e-8)) break;
         full++;
-        left -= subsets;
+        left -= subsets * cost;
         double rest = 1.0 - remaining[s];
         if (rest > 0.0)
             for (size_t t = 1; t <= limit; t++) remaining[t] /= rest;
@@ -229,11 +236,19 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
                 }
             } else {
                 p->weights[found] += 1.0;
-                if (paired && found + 1 < p->count) p->weights[found + 1] += 1.0;
+                if (cost > 1.0) samples_left--;
+                if (paired && found + 1 < p->count && samples_left > 0) {
+                    p->weights[found + 1] += 1.0;
+                    if (cost > 1.0) samples_left--;
+                }
             }
         }
         free(order);
         free(seen);
+        /* Until the rescaling below the weights count the draws. */
+        p->draws = ok ? gbx_malloc_array(p->count - fixed + 1, sizeof(size_t)) : NULL;
+        if (!p->draws) ok = 0;
+        for (size_t c = fixed; ok && c < p->count; c++) p->draws[c - fixed] = (size_t)p->weights[c];
         double weight_left = 0.0, sampled = 0.0;
         for (size_t s = full + 1; s <= limit; s++) weight_left += weight[s];
         for (size_t c = fixed; c < p->count; c++) sampled += p->weights[c];
@@ -243,50 +258,6 @@ static int build_plan(plan *p, size_t V, size_t samples, uint64_t *random)
     free(index);
     free(weight);
     return ok;
-}
-
-/* Least squares min |A x - b| for A n x q (row-major, overwritten) by Householder QR. Returns 0
- * when A's columns are (numerically) dependent: the coalitions do not determine the values,
- * and a solution would be noise. */
-static int least_squares(double *A, double *b, size_t n, size_t q, double *x)
-{
-    if (n < q) return 0;
-    double largest = 0.0;
-    for (size_t j = 0; j < q; j++) {
-        double norm = 0.0;
-        for (size_t i = 0; i < n; i++) norm += A[i * q + j] * A[i * q + j];
-        if (norm > largest) largest = norm;
-    }
-    for (size_t j = 0; j < q; j++) {
-        double norm = 0.0;
-        for (size_t i = j; i < n; i++) norm += A[i * q + j] * A[i * q + j];
-        norm = sqrt(norm);
-        if (!(norm > 1e-10 * sqrt(largest))) return 0;
-        double alpha = A[j * q + j] > 0 ? -norm : norm;
-        double v0 = A[j * q + j] - alpha;
-        /* v = (v0, A[j+1..n-1][j]); apply H = I - 2 v v^T / v^T v to the remaining columns and b */
-        double vv = v0 * v0;
-        for (size_t i = j + 1; i < n; i++) vv += A[i * q + j] * A[i * q + j];
-        for (size_t c = j + 1; c <= q; c++) {
-            double dot = v0 * (c < q ? A[j * q + c] : b[j]);
-            for (size_t i = j + 1; i < n; i++) dot += A[i * q + j] * (c < q ? A[i * q + c] : b[i]);
-            double f = 2.0 * dot / vv;
-            if (c < q) {
-                A[j * q + c] -= f * v0;
-                for (size_t i = j + 1; i < n; i++) A[i * q + c] -= f * A[i * q + j];
-            } else {
-                b[j] -= f * v0;
-                for (size_t i = j + 1; i < n; i++) b[i] -= f * A[i * q + j];
-            }
-        }
-        A[j * q + j] = alpha;
-    }
-    for (size_t j = q; j-- > 0;) {
-        double sum = b[j];
-        for (size_t c = j + 1; c < q; c++) sum -= A[j * q + c] * x[c];
-        x[j] = sum / A[j * q + j];
-    }
-    return 1;
 }
 
 /* np.isclose(x, b, equal_nan=True), shap's test for a feature that cannot vary. */
@@ -340,105 +311,115 @@ static int select_features(const gbx_kernel *kr, const plan *p, size_t end, cons
     return 1;
 }
 
-/* Scratch of the fits: A [S][V-1], y [S], w [V], group_phi [8][K][V], selected [K][V]. */
+/* Scratch of the fits: rows [S][V], w [V], group_phi [8][K][V], selected [K][V]. */
 typedef struct {
-    double *A, *y, *w, *group_phi;
+    double *rows, *w, *group_phi;
     size_t *selected;
-    double *gram;   /* [9][V x V + V]: the Gram matrices of the enumerated coalitions and 8 groups */
-    double *system; /* [2 V x V + V]: one group's normal equations and their Cholesky factor */
+    double *gram;   /* [9][V x V]: the Gram matrices of the enumerated coalitions and 8 groups */
+    double *system; /* [2 V x V + V]: one set of normal equations and their Cholesky factor */
     size_t *index;  /* [V]: 0, 1, ... */
+    size_t *order;  /* [S + 10]: the coalitions by part, then where each part starts */
 } fit_scratch;
+
+/* Solves the normal equations G (e x e, the last column the right-hand side) for the first
+ * e - 1 values into w, and the last fitted feature's from the sum. */
+static int solve(const double *G, size_t e, double total, fit_scratch *scratch, double *w)
+{
+    size_t d = e - 1;
+    double *g = scratch->system, *L = g + d;
+    for (size_t i = 0; i < d; i++) g[i] = G[i * e + d], scratch->index[i] = i;
+    if (!gbx_cholesky_solve(G, e, scratch->index, d, 0.0, 1e-12, g, w, L)) return 0;
+    double sum = 0.0;
+    for (size_t j = 0; j < d; j++) sum += w[j];
+    w[d] = total - sum;
+    return 1;
+}
 
 /* The constrained weighted least-squares fit on the coalitions [0, end) (the enumerated ones
  * and a prefix of the drawn ones, whose weight is scaled up to all the drawn ones'), then the
  * standard errors: the same fit on the enumerated sizes plus each of G groups of the drawn
  * coalitions, their weight scaled up likewise; the spread of those G estimates over sqrt(G)
- * is the standard error (batch means). Complementary pairs stay in one group. */
+ * is the standard error (batch means). Complementary pairs stay in one group. Every fit is
+ * solved from normal equations: each part's (the enumerated coalitions, each group) Gram
+ * matrix is one matrix product over its rows, and a fit sums the parts it takes. */
 static gbx_status fit(const gbx_kernel *kr, const plan *p, const double *v, const double *fx,
                       size_t end, const size_t *varying, double *phi, double *errors,
                       fit_scratch *scratch, gbx_error *error)
 {
     size_t K = kr->K, P = kr->P, V = p->V, S = p->count;
     size_t drawn = end - p->fixed, groups = drawn / 2 < 8 ? drawn / 2 : 8;
-    double *A = scratch->A, *y = scratch->y, *w = scratch->w, *group_phi = scratch->group_phi;
+    size_t parts = 1 + (groups >= 2 ? groups : 1); /* the enumerated ones, then the drawn */
+    double *w = scratch->w, *group_phi = scratch->group_phi;
     size_t *selected = scratch->selected, selected_count[64];
     double all = 0.0, prefix = 0.0; /* the drawn coalitions' weight, in all and in the prefix */
     for (size_t c = p->fixed; c < S; c++) all += p->weights[c];
     for (size_t c = p->fixed; c < end; c++) prefix += p->weights[c];
+    double scale = prefix > 0 ? all / prefix : 0.0;
     /* The features each output's fit uses: all varying ones, or --l1-reg's selection. */
     for (size_t k = 0; k < K; k++)
         if (!select_features(kr, p, end, v, fx, k, selected + k * V, &selected_count[k]))
             return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     memset(group_phi, 0, 8 * K * V * sizeof(double));
-    /* The estimate: every coalition, by QR. */
-    double scale = prefix > 0 ? all / prefix : 0.0;
+    /* The coalitions in part order (a counting sort), and each part's weight. */
+    size_t *order = scratch->order, *start = order + S, part_of_drawn = groups >= 2 ? groups : 1;
+    double part_weight[10] = {0};
+    memset(start, 0, 10 * sizeof(size_t));
+    for (size_t c = 0; c < end; c++) {
+        size_t part = c < p->fixed ? 0 : 1 + (c - p->fixed) / 2 % part_of_drawn;
+        start[part + 1]++;
+        part_weight[part] += p->weights[c];
+    }
+    for (size_t part = 1; part <= parts; part++) start[part] += start[part - 1];
+    for (size_t c = 0, next[10] = {0}; c < end; c++) {
+        size_t part = c < p->fixed ? 0 : 1 + (c - p->fixed) / 2 % part_of_drawn;
+        order[start[part] + next[part]++] = c;
+    }
     for (size_t k = 0; k < K; k++) {
         double total = fx[k] - kr->base[k];
         const size_t *sel = selected + k * V;
-        size_t q = selected_count[k], last = sel[q - 1];
-        size_t n = 0;
-        for (size_t c = 0; c < end; c++) {
-            double weight = p->weights[c] * (c >= p->fixed ? scale : 1.0);
-            /* Eliminate the last fitted feature with sum phi = total; rows scaled by
-             * sqrt(weight) make the weighted fit an ordinary least-squares one. */
-            double root = sqrt(weight);
+        size_t q = selected_count[k], last = sel[q - 1], e = q;
+        /* Eliminate the last fitted feature with sum phi = total; rows scaled by
+         * sqrt(weight) make the weighted fit an ordinary least-squares one. Each row: the
+         * design, then the target. */
+        double *rows = scratch->rows;
+        for (size_t r = 0; r < end; r++) {
+            size_t c = order[r];
+            double root = sqrt(p->weights[c]), *row = rows + r * e;
             const uint8_t *mask = p->masks + c * V;
-            y[n] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
             for (size_t j = 0; j + 1 < q; j++)
-                A[n * (q - 1) + j] = root * ((double)mask[sel[j]] - (double)mask[last]);
-            n++;
+                row[j] = root * ((double)mask[sel[j]] - (double)mask[last]);
+            row[e - 1] = root * ((v[c * K + k] - kr->base[k]) - mask[last] * total);
         }
-        if (!least_squares(A, y, n, q - 1, w))
+        double *gram = scratch->gram; /* [parts][e x e] */
+        for (size_t part = 0; part < parts; part++) {
+            double *G = gram + part * e * e;
+            size_t n = start[part + 1] - start[part];
+            if (n == 0) memset(G, 0, e * e * sizeof(double));
+            else gbx_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)e, (int)e, (int)n,
+                           1.0, rows + start[part] * e, (int)e, rows + start[part] * e, (int)e,
+                           0.0, G, (int)e);
+        }
+        /* The estimate: every coalition. */
+        double *G = scratch->system + V + V * V; /* after g and L */
+        for (size_t i = 0; i < e * e; i++) {
+            double sum = 0.0;
+            for (size_t part = 1; part < parts; part++) sum += gram[part * e * e + i];
+            G[i] = gram[i] + scale * sum;
+        }
+        if (!solve(G, e, total, scratch, w))
             return gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
                             "determine the values (raise --max-evals)");
-        double sum = 0.0;
-        for (size_t j = 0; j + 1 < q; j++) sum += w[j];
-        w[q - 1] = total - sum;
         for (size_t j = 0; j < q; j++) phi[k * P + varying[sel[j]]] = w[j];
-    }
-    /* The groups' estimates, for the standard errors, from the normal equations: the Gram
-     * matrix of the enumerated coalitions (most of them, at shap's budgets) and one per group,
-     * summed with the group's scale, cost one pass over the coalitions instead of a QR of
-     * nearly all of them per group. */
-    for (size_t k = 0; k < K && groups >= 2; k++) {
-        double total = fx[k] - kr->base[k];
-        const size_t *sel = selected + k * V;
-        size_t q = selected_count[k], last = sel[q - 1], d = q - 1, part_size = d * d + d;
-        double *gram = scratch->gram; /* [1 + groups][d x d lower triangle, then d] */
-        memset(gram, 0, (1 + groups) * part_size * sizeof(double));
-        double *a = A; /* one coalition's design row */
-        for (size_t c = 0; c < end; c++) {
-            size_t part = c < p->fixed ? 0 : 1 + (c - p->fixed) / 2 % groups;
-            double *G = gram + part * part_size, *g = G + d * d, weight = p->weights[c];
-            const uint8_t *mask = p->masks + c * V;
-            double target = (v[c * K + k] - kr->base[k]) - mask[last] * total;
-            for (size_t j = 0; j < d; j++) a[j] = (double)mask[sel[j]] - (double)mask[last];
-            for (size_t i = 0; i < d; i++) {
-                if (a[i] == 0.0) continue;
-                double wa = weight * a[i];
-                g[i] += wa * target;
-                for (size_t j = 0; j <= i; j++) G[i * d + j] += wa * a[j];
-            }
-        }
-        for (size_t group = 0; group < groups; group++) {
-            double mine = 0.0;
-            for (size_t c = p->fixed; c < end; c++)
-                if ((c - p->fixed) / 2 % groups == group) mine += p->weights[c];
+        /* The groups' estimates, for the standard errors. */
+        for (size_t group = 0; groups >= 2 && group < groups; group++) {
+            double mine = part_weight[1 + group];
             double group_scale = mine > 0 ? all / mine : 0.0;
-            const double *F = gram, *H = gram + (1 + group) * part_size;
-            double *G = scratch->system, *g = G + d * d, *L = g + d;
-            for (size_t i = 0; i < d; i++) {
-                for (size_t j = 0; j <= i; j++) G[i * d + j] = F[i * d + j] + group_scale * H[i * d + j];
-                g[i] = F[d * d + i] + group_scale * H[d * d + i];
-                scratch->index[i] = i;
-            }
-            if (!gbx_cholesky_solve(G, d, scratch->index, d, 0.0, 1e-12, g, w, L)) {
+            const double *H = gram + (1 + group) * e * e;
+            for (size_t i = 0; i < e * e; i++) G[i] = gram[i] + group_scale * H[i];
+            if (!solve(G, e, total, scratch, w)) {
                 groups = 0; /* a group too small to determine the values: no error bars */
                 break;
             }
-            double sum = 0.0;
-            for (size_t j = 0; j < d; j++) sum += w[j];
-            w[d] = total - sum;
             for (size_t j = 0; j < q; j++) group_phi[(group * K + k) * V + sel[j]] = w[j];
         }
     }
@@ -455,6 +436,85 @@ static gbx_status fit(const gbx_kernel *kr, const plan *p, const double *v, cons
             }
         }
     return GBX_OK;
+}
+
+/* The background rows coalition c is evaluated against: all of them for an enumerated one, or
+ * draw_rows per draw for a drawn one, up to all. */
+static size_t rows_for(const gbx_kernel *kr, const plan *p, size_t c)
+{
+    if (!kr->draw_rows || c < p->fixed) return kr->N;
+    size_t rows = p->draws[c - p->fixed] * kr->draw_rows;
+    return rows < kr->N ? rows : kr->N;
+}
+
+/* v(S) for the coalitions [from, to) of row x (masks over players) into v, in raw or
+ * prediction space. Against the whole background it is the background's average; against
+ * drawn rows, the mean over rows drawn by weight from the stream draw_key, where a
+ * coalition's complement (lead[c] is the first of the pair) takes the same rows, so that
+ * pair's errors partly cancel. */
+static gbx_status coalition_values(const gbx_kernel *kr, const plan *p, const double *x,
+                                   const uint8_t *masks, const size_t *lead, size_t from,
+                                   size_t to, uint64_t draw_key, double *v, gbx_error *error)
+{
+    size_t N = kr->N, M = kr->M, K = kr->K, P = kr->P, whole = 0, drawn = 0, some = 0;
+    for (size_t c = from; c < to; c++) {
+        size_t rows = rows_for(kr, p, c);
+        if (rows == N) whole++;
+        else drawn += rows, some++;
+    }
+    size_t wide = gbx_background_needs_hybrids(&kr->background) ? whole : 0;
+    size_t coalitions = whole > some ? whole : some;
+    double *hybrids = gbx_malloc_array(wide * N * M + drawn * M + 1, sizeof(double));
+    double *outputs = gbx_malloc_array(wide * N * K + (whole + drawn) * K + 1, sizeof(double));
+    uint8_t *chosen = gbx_malloc_array(coalitions * P + 1, 1);
+    size_t *index = gbx_malloc_array(coalitions + 1, sizeof(size_t));
+    size_t *reference = gbx_malloc_array(drawn + 1, sizeof(size_t));
+    gbx_status status = GBX_OK;
+    if (!hybrids || !outputs || !chosen || !index || !reference)
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu coalitions", to - from);
+    /* The whole background's coalitions, in one batch. */
+    double *whole_v = outputs + wide * N * K, *drawn_v = whole_v + whole * K;
+    size_t n = 0;
+    for (size_t c = from; status == GBX_OK && c < to; c++)
+        if (rows_for(kr, p, c) == N) {
+            memcpy(chosen + n * P, masks + c * P, P);
+            index[n++] = c;
+        }
+    if (status == GBX_OK && whole)
+        status = gbx_background_values(&kr->background, x, chosen, whole, hybrids, outputs,
+                                       whole_v, error);
+    for (size_t i = 0; status == GBX_OK && i < whole; i++)
+        memcpy(v + index[i] * K, whole_v + i * K, K * sizeof(double));
+    /* The drawn coalitions, each against its rows, in one batch. */
+    n = 0;
+    size_t r = 0;
+    for (size_t c = from; status == GBX_OK && c < to; c++) {
+        size_t rows = rows_for(kr, p, c);
+        if (rows == N) continue;
+        memcpy(chosen + n * P, masks + c * P, P);
+        index[n++] = rows;
+        for (size_t j = 0; j < rows; j++) {
+            uint64_t bits = gbx_random_at(draw_key, (uint64_t)lead[c] * N + j);
+            reference[r++] = gbx_background_draw(&kr->background,
+                                                 (double)(bits >> 11) / 9007199254740992.0);
+        }
+    }
+    if (status == GBX_OK && drawn)
+        status = gbx_background_values_drawn(&kr->background, x, chosen, index, some,
+                                             reference, hybrids, drawn_v, error);
+    n = 0;
+    for (size_t c = from; c < to && status == GBX_OK; c++) {
+        size_t rows = rows_for(kr, p, c);
+        if (rows == N) continue;
+        for (size_t k = 0; k < K; k++) {
+            double sum = 0.0;
+            for (size_t j = 0; j < rows; j++) sum += drawn_v[(n + j) * K + k];
+            v[c * K + k] = sum / (double)rows;
+        }
+        n += rows;
+    }
+    free(hybrids); free(outputs); free(chosen); free(index); free(reference);
+    return status;
 }
 
 static gbx_status explain_row(const gbx_kernel *kr, const double *x, const double *fx,
@@ -488,22 +548,29 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     }
     size_t samples = kr->max_evals ? kr->max_evals : 2 * V + 2048;
     if (V < 62 && samples > ((size_t)1 << V) - 2) samples = ((size_t)1 << V) - 2;
-    plan p = {NULL, NULL, 0, 0, V, 0};
+    plan p = {NULL, NULL, 0, 0, V, 0, NULL};
     /* The stream is keyed by the row's own values, so a row draws the same coalitions in any
      * batch, at any position and thread count. */
     uint64_t random = gbx_random_key(kr->seed, x, M);
-    if (!build_plan(&p, V, samples, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    double cost = kr->draw_rows ? (double)N / (double)kr->draw_rows : 1.0;
+    if (!build_plan(&p, V, samples, cost, &random)) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    uint64_t draw_key = gbx_random_next(&random);
     size_t S = p.count;
-    int hybrid = gbx_background_needs_hybrids(&kr->background);
-    double *hybrids = status == GBX_OK && hybrid ? gbx_malloc_array(S * N * M, sizeof(double)) : NULL;
-    double *outputs = status == GBX_OK && hybrid ? gbx_malloc_array(S * N * K, sizeof(double)) : NULL;
     uint8_t *masks = status == GBX_OK ? gbx_malloc_array(S * P, 1) : NULL;
+    size_t *lead = status == GBX_OK ? gbx_malloc_array(S, sizeof(size_t)) : NULL;
     double *v = status == GBX_OK ? gbx_malloc_array(S * K, sizeof(double)) : NULL;
-    double *A = status == GBX_OK ? gbx_malloc_array(S * (V - 1), sizeof(double)) : NULL;
-    double *y = status == GBX_OK ? gbx_malloc_array(S, sizeof(double)) : NULL;
+    double *rows = status == GBX_OK ? gbx_malloc_array(S * V, sizeof(double)) : NULL;
     double *w = status == GBX_OK ? gbx_malloc_array(V, sizeof(double)) : NULL;
-    if (status == GBX_OK && ((hybrid && (!hybrids || !outputs)) || !masks || !v || !A || !y || !w))
+    if (status == GBX_OK && (!masks || !lead || !v || !rows || !w))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu coalitions", S);
+    /* A coalition right after its complement is the second of a pair. */
+    for (size_t c = 0; status == GBX_OK && c < S; c++) {
+        lead[c] = c;
+        if (c == 0 || lead[c - 1] != c - 1) continue;
+        size_t i = 0;
+        while (i < V && p.masks[c * V + i] != p.masks[(c - 1) * V + i]) i++;
+        if (i == V) lead[c] = c - 1;
+    }
     /* The plan's masks are over the varying players; players that cannot vary stay out. */
     for (size_t c = 0; status == GBX_OK && c < S; c++)
         for (size_t q = 0; q < P; q++)
@@ -513,19 +580,19 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
      * it; otherwise all at once. */
     size_t drawn = S - p.fixed, end = S, evaluated = 0;
     if (kr->tolerance > 0 && drawn > 64) end = p.fixed + 64;
-    fit_scratch scratch = {A, y, w, NULL, NULL, NULL, NULL, NULL};
+    fit_scratch scratch = {rows, w, NULL, NULL, NULL, NULL, NULL, NULL};
     scratch.group_phi = status == GBX_OK ? gbx_calloc(8 * K * V, sizeof(double)) : NULL;
     scratch.selected = status == GBX_OK ? gbx_malloc_array(K * V, sizeof(size_t)) : NULL;
-    scratch.gram = status == GBX_OK ? gbx_malloc_array(9 * (V * V + V), sizeof(double)) : NULL;
+    scratch.gram = status == GBX_OK ? gbx_malloc_array(9 * V * V, sizeof(double)) : NULL;
     scratch.system = status == GBX_OK ? gbx_malloc_array(2 * V * V + V, sizeof(double)) : NULL;
     scratch.index = status == GBX_OK ? gbx_malloc_array(V, sizeof(size_t)) : NULL;
+    scratch.order = status == GBX_OK ? gbx_malloc_array(S + 10, sizeof(size_t)) : NULL;
     if (status == GBX_OK && (!scratch.group_phi || !scratch.selected || !scratch.gram ||
-                             !scratch.system || !scratch.index))
+                             !scratch.system || !scratch.index || !scratch.order))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     while (status == GBX_OK) {
         /* v(S) per coalition and output, in the link's space. */
-        status = gbx_background_values(&kr->background, x, masks + evaluated * P, end - evaluated,
-                                       hybrids, outputs, v + evaluated * K, error);
+        status = coalition_values(kr, &p, x, masks, lead, evaluated, end, draw_key, v, error);
         for (size_t c = evaluated; status == GBX_OK && c < end; c++)
             for (size_t k = 0; k < K && status == GBX_OK; k++) status = link(kr, &v[c * K + k], error);
         evaluated = end;
@@ -546,13 +613,13 @@ static gbx_status explain_row(const gbx_kernel *kr, const double *x, const doubl
     free(scratch.gram);
     free(scratch.system);
     free(scratch.index);
+    free(scratch.order);
     free(p.masks);
     free(p.weights);
-    free(hybrids);
-    free(outputs);
+    free(p.draws);
+    free(lead);
     free(masks);
-    free(A);
-    free(y);
+    free(rows);
     free(w);
     free(varying);
     free(slot);

@@ -20,11 +20,17 @@ typedef struct gbx_kernel gbx_kernel;
  * l1: shap's l1_reg: off (every varying feature is fitted), num_features(l1_features), aic or
  * bic (lars.c); the features left out get 0. tolerance > 0: the drawn coalitions are used in
  * growing prefixes (64, 128, ...) until every standard error is at most tolerance, so easy
- * rows stop early; max_evals stays the ceiling. */
+ * rows stop early; max_evals stays the ceiling. draw_rows > 0 (below the background's size):
+ * each draw of a coalition is evaluated against that many background rows drawn by weight
+ * instead of the whole background, a coalition's complement against the same ones; a size is
+ * enumerated (against the whole background) only where each of its coalitions would be drawn
+ * N / draw_rows times anyway. An unbiased estimate of v(S) per coalition at a fraction of the
+ * model calls, so many more coalitions fit the same calls; the standard errors include the
+ * rows' spread, since it is in the drawn coalitions only. */
 gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background,
                               const gbx_players *players, size_t max_evals, uint64_t seed,
                               int logit, gbx_kernel_l1 l1, size_t l1_features, double tolerance,
-                              gbx_kernel **out, gbx_error *error);
+                              size_t draw_rows, gbx_kernel **out, gbx_error *error);
 void gbx_kernel_free(gbx_kernel *kernel);
 void gbx_kernel_base_values(const gbx_kernel *kernel, double *out);
 /* values and standard_errors: [count][outputs][features]. Standard errors are batch means over

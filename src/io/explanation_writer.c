@@ -396,12 +396,16 @@ static void write_json_header(gbx_explanation_writer *w)
             case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
             }
             if (x->options.tolerance > 0) fprintf(f, ", \"tolerance\": %.17g", x->options.tolerance);
+            if (x->options.sample_background && x->options.sample_background < x->background_rows)
+                fprintf(f, ", \"sample_background\": \"%zu\"", x->options.sample_background);
+            else
+                fputs(", \"sample_background\": \"all\"", f);
         }
         if (x->permutation)
             fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
                     x->options.max_evals ? x->options.max_evals : 500,
                     gbx_permutation_pairs(x->permutation),
-                    x->options.one_background_row ? "one" : "all");
+                    x->options.sample_background ? "one" : "all");
         if (x->lime) {
             static const char *const discretizers[] = {"quartile", "decile", "none"};
             static const char *const selections[] = {"auto", "forward_selection",

@@ -1083,7 +1083,7 @@ static void test_permutation_one_background_row(void **state)
     options.background = background;
     options.max_evals = 60000;
     options.seed = 3;
-    options.one_background_row = 1;
+    options.sample_background = 1;
     options.threads = 2;
     gbx_explanation *p = explain_with(model, rows, &options);
     double worst = 0;
