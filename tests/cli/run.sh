@@ -175,6 +175,20 @@ expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background 
 grep -q '"tolerance": 0.01' "$work/tol.json" || fail "--tolerance not recorded"
 expect 2 "--tolerance needs a positive number" -- "$glassbox" explain --model "$model" \
     --data "$data" --background "$data" --method kernel --tolerance -1
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --background "$data" \
+    --background-sample 20 --method kernel --sample-background 3 --max-evals 600 \
+    --output "$work/sampled.json"
+grep -q '"sample_background": "3"' "$work/sampled.json" || fail "kernel --sample-background not recorded"
+for bad in 0 -2 3x two; do
+    expect 2 "--sample-background is all, one or a count of rows" -- "$glassbox" explain \
+        --model "$model" --data "$data" --background "$data" --method kernel --sample-background "$bad"
+done
+expect 2 "permutation samples one background row per pair of orders, not 3" -- "$glassbox" \
+    explain --model "$model" --data "$data" --background "$data" --method permutation \
+    --sample-background 3
+expect 2 "sampling the background is for methods permutation and kernel" -- "$glassbox" \
+    explain --model "$model" --data "$data" --background "$data" --method exact \
+    --sample-background one
 for bad in "num_features(0)" "num_features(3" "num_features(3))" lasso; do
     expect 2 "--l1-reg is off, num_features(K), aic or bic" -- "$glassbox" explain --model "$model" \
         --data "$data" --background "$data" --method kernel --l1-reg "$bad"

@@ -1107,6 +1107,66 @@ static void test_permutation_one_background_row(void **state)
     gbx_model_free(model);
 }
 
+/* Kernel with --sample-background 2: each draw of a coalition against two background rows
+ * drawn by weight (uneven weights, so rows must be drawn by weight). An unbiased estimate of
+ * the same values: within its standard errors of exact (so those errors include the rows'
+ * spread), adding up exactly, and the same bits at any thread count. */
+static void test_kernel_sampled_background(void **state)
+{
+    (void)state;
+    const size_t M = 10, K = 1;
+    rng_state = 313;
+    gbx_model *model = random_model(M, K, 8, 5);
+    gbx_data *rows = random_rows(6, M, 0.1), *background = random_rows(10, M, 0.1);
+    background->weights = malloc(10 * sizeof(double));
+    double total = 0;
+    for (size_t b = 0; b < 10; b++) total += background->weights[b] = b < 5 ? 0.02 : 1.0;
+    for (size_t b = 0; b < 10; b++) background->weights[b] /= total;
+    gbx_explanation *e = explain(model, rows, GBX_METHOD_EXACT, background, 0, GBX_SPACE_RAW, 1);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_KERNEL;
+    options.background = background;
+    options.max_evals = 1500;
+    options.seed = 5;
+    options.sample_background = 2;
+    options.threads = 1;
+    gbx_explanation *one = explain_with(model, rows, &options);
+    options.threads = 2;
+    gbx_explanation *p = explain_with(model, rows, &options);
+    double worst = 0;
+    for (size_t r = 0; r < rows->rows; r++) {
+        double sum = 0;
+        for (size_t f = 0; f < M; f++) {
+            size_t i = r * M + f;
+            assert_memory_equal(&one->values[i], &p->values[i], sizeof(double));
+            if (!(p->standard_errors[i] > 0))
+                fail_msg("sampled background: standard error %g", p->standard_errors[i]);
+            double z = fabs(p->values[i] - e->values[i]) / p->standard_errors[i];
+            if (z > worst) worst = z;
+            if (!(z <= 5)) fail_msg("sampled background: %g, exact %g, standard error %g",
+                                    p->values[i], e->values[i], p->standard_errors[i]);
+            sum += p->values[i];
+        }
+        expect_close("sampled background: local accuracy", sum, p->predictions[r] - p->base_values[r]);
+    }
+    print_message("sampled background: within %.2f standard errors of exact\n", worst);
+    /* More rows per draw than the background has: the whole background, as without. */
+    options.sample_background = 10;
+    gbx_explanation *whole = explain_with(model, rows, &options);
+    options.sample_background = 0;
+    gbx_explanation *plain = explain_with(model, rows, &options);
+    assert_memory_equal(whole->values, plain->values, rows->rows * M * sizeof(double));
+    gbx_explanation_free(whole);
+    gbx_explanation_free(plain);
+    gbx_explanation_free(one);
+    gbx_explanation_free(p);
+    gbx_explanation_free(e);
+    gbx_data_free(background);
+    gbx_data_free(rows);
+    gbx_model_free(model);
+}
+
 /* --tolerance: a loose tolerance stops early (fewer model calls) with every standard error
  * within it and the values still within a few standard errors of exact; a tolerance no row
  * can meet uses every coalition and gives exactly the values without one. */
@@ -1256,6 +1316,7 @@ int main(void)
         cmocka_unit_test(test_error_falls_with_budget),
         cmocka_unit_test(test_coalition_tables_match_hybrids),
         cmocka_unit_test(test_permutation_one_background_row),
+        cmocka_unit_test(test_kernel_sampled_background),
         cmocka_unit_test(test_compact_prediction),
         cmocka_unit_test(test_kernel_tolerance),
     };
