@@ -20,11 +20,13 @@ Accuracy: on the tree model the exact interventional values (glassbox tree-inter
 the same background) are the truth; on the MLP, glassbox's permutation estimate at 40 times
 the budget on the first 50 rows (its standard errors are a few percent of the sampled
 methods' errors). The root mean squared error against the truth is printed for glassbox and
-the reference at the same budget, and then glassbox is run at 1/2, 1/4, ... of the budget (and
-permutation also with --sample-background one, one background row per pair of orders, from
-N/4 times the budget down) to find the cheapest setting still at least as accurate as the
-reference (doubling the budget first if glassbox is less accurate at the reference's): the
-"equal accuracy" ratio compares the reference with glassbox there. For LIME, the
+the reference at the same budget, and then glassbox is run at 3/4, 9/16, ... of half the
+budget (and permutation also with --sample-background one, one background row per pair of
+orders, from N/4 times the budget down; kernel with --sample-background 3, each draw of a
+coalition against 3 background rows, from 4 times the budget down) to find the cheapest
+setting still at least as accurate as the reference (doubling the budget first if glassbox is
+less accurate at the reference's): the "equal accuracy" ratio compares the reference with
+glassbox there. For LIME, the
 share of rows whose top 5 features share at least 4 with lime's.
 """
 import argparse
@@ -230,6 +232,8 @@ def main():
                 if method == "permutation":
                     series.append((("--sample-background", "one"),
                                    budgets[method] * len(sets["background"]) // 4))
+                if method == "kernel":
+                    series.append((("--sample-background", "3"), 4 * budgets[method]))
                 for extra, budget in series:
                     while budget >= 2 * FEATURES + 2:
                         seconds = glassbox(args.work, functions["model"], method, 2, budget,
@@ -239,7 +243,7 @@ def main():
                             break
                         if seconds / args.rows < best[1] or best[2] > target:
                             best = (budget, seconds / args.rows, error, " ".join(extra))
-                        budget //= 2
+                        budget = budget * 3 // 4
                 equal = "budget %d%s (RMSE %.4f): %.2f ms, %.0fx" % (
                     best[0], (" " + best[3]) if best[3] else "", best[2], 1e3 * best[1],
                     theirs_per_row / best[1])

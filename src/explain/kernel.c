@@ -137,11 +137,22 @@ static int add_with_complement(plan *p, uint8_t *mask, double weight, int paired
     return ok;
 }
 
-/* FNV-1a over a mask's bytes. */
+/* A hash of a mask, eight bytes at a time (a byte at a time cost a multiply per feature). */
 static size_t mask_hash(const uint8_t *mask, size_t V)
 {
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < V; i++) h = (h ^ mask[i]) * 1099511628211u;
+    uint64_t h = 0x9E3779B97F4A7C15u, word;
+    size_t i = 0;
+    for (; i + 8 <= V; i += 8) {
+        memcpy(&word, mask + i, 8);
+        h = (h ^ word) * 0xff51afd7ed558ccdu;
+        h ^= h >> 31;
+    }
+    word = 0;
+    memcpy(&word, mask + i, V - i);
+    h = (h ^ word) * 0xff51afd7ed558ccdu;
+    h ^= h >> 33; /* murmur's finaliser: every bit reaches the low ones, which pick the slot */
+    h *= 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 33;
     return (size_t)h;
 }
 
