@@ -8,6 +8,7 @@ void gbx_background_release(gbx_background *background)
     free(background->rows);
     free(background->weight);
     free(background->mean);
+    free(background->outputs);
     gbx_tree_coalitions_free(background->trees);
     memset(background, 0, sizeof *background);
 }
@@ -29,7 +30,7 @@ gbx_status gbx_background_init(gbx_background *background, const gbx_model *mode
     background->predictions = predictions;
     background->rows = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
     background->mean = gbx_calloc(K, sizeof(double));
-    double *outputs = gbx_malloc_array(N * K, sizeof(double));
+    double *outputs = background->outputs = gbx_malloc_array(N * K, sizeof(double));
     gbx_status status = background->rows && background->mean && outputs
                             ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK && data->weights) {
@@ -46,7 +47,6 @@ gbx_status gbx_background_init(gbx_background *background, const gbx_model *mode
         model->transform(model, outputs + b * K);
     for (size_t k = 0; status == GBX_OK && k < K; k++)
         background->mean[k] = gbx_background_average(background, outputs + k, K);
-    free(outputs);
     /* Averages of transformed outputs do not decompose over leaves: tables for raw space only. */
     if (status == GBX_OK && model->trees && !predictions)
         background->trees = gbx_tree_coalitions_new(model, background->rows, background->weight,

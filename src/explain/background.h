@@ -11,6 +11,7 @@ typedef struct {
     size_t count;
     double *weight; /* [count] summing to 1 for a weighted summary (k-means), else NULL */
     double *mean;   /* [outputs]: mean raw output, or mean prediction when asked */
+    double *outputs; /* [count][outputs]: each row's raw output, or prediction when asked */
     const gbx_model *model;
     const int32_t *player; /* [features]: the caller's players, kept while this lives */
     size_t players;

@@ -70,41 +70,55 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order, u
 }
 
 /* Pairs of orders for one row: v along each order and along its reverse, each pair's steps
- * averaged into its sample[K][P]. All the pairs' coalitions go to the model in one call (one
- * batch, and for a tree model's tables one walk set-up per row and coalitions that share a
- * tree's walk): per pair, masks holds 2 (P + 1) P bytes, hybrids 2 (P + 1) N rows and outputs
- * 2 (P + 1) N K values (when the background needs them) and reference 2 (P + 1) entries;
- * against the whole background when drawn is NULL, else pair i against background row
- * drawn[i]. */
-static gbx_status pairs_sample(const gbx_permutation *p, const double *x, const size_t *orders,
-                               size_t pairs, const size_t *drawn, size_t *reference,
-                               uint8_t *masks, double *hybrids, double *outputs, double *v,
-                               double *samples, gbx_error *error)
+ * averaged into its sample[K][P]. The ends need no model call: v(empty) is the background's
+ * mean (or the drawn row's output) and v(all) is f(x), fx. All the pairs' other coalitions go
+ * to the model in one call (one batch, and for a tree model's tables one walk set-up per row
+ * and coalitions that share a tree's walk): per pair, masks holds 2 (P + 1) P bytes, hybrids
+ * 2 (P + 1) N rows and outputs 2 (P + 1) N K values (when the background needs them),
+ * reference 2 (P + 1) entries, and v and middle 2 (P + 1) K values each; against the whole
+ * background when drawn is NULL, else pair i against background row drawn[i]. */
+static gbx_status pairs_sample(const gbx_permutation *p, const double *x, const double *fx,
+                               const size_t *orders, size_t pairs, const size_t *drawn,
+                               size_t *reference, uint8_t *masks, double *hybrids,
+                               double *outputs, double *v, double *middle, double *samples,
+                               gbx_error *error)
 {
-    size_t K = p->K, P = p->P, count = 2 * (P + 1);
+    size_t K = p->K, P = p->P, inner = P > 1 ? 2 * (P - 1) : 0;
     for (size_t i = 0; drawn && i < pairs; i++)
-        for (size_t j = 0; j < count; j++) reference[i * count + j] = drawn[i];
+        for (size_t j = 0; j < inner; j++) reference[i * inner + j] = drawn[i];
     memset(samples, 0, pairs * K * P * sizeof(double));
-    memset(masks, 0, pairs * count * P);
+    memset(masks, 0, pairs * inner * P);
     for (size_t i = 0; i < pairs; i++) {
         const size_t *order = orders + i * P;
         for (int direction = 0; direction < 2; direction++) {
-            /* Coalition j of the direction holds the first j players of the order (or of its
-             * reverse). */
-            uint8_t *along = masks + (i * 2 + (size_t)direction) * (P + 1) * P;
-            for (size_t j = 1; j <= P; j++) {
-                memcpy(along + j * P, along + (j - 1) * P, P);
-                along[j * P + (direction == 0 ? order[j - 1] : order[P - j])] = 1;
+            /* Inner coalition j (1 <= j < P) of the direction holds the first j players of the
+             * order (or of its reverse). */
+            uint8_t *row = masks + (i * inner + (size_t)direction * (P - 1)) * P;
+            for (size_t j = 1; j < P; j++, row += P) {
+                if (j > 1) memcpy(row, row - P, P);
+                row[direction == 0 ? order[j - 1] : order[P - j]] = 1;
             }
         }
     }
-    gbx_status status =
-        drawn == NULL
-            ? gbx_background_values(&p->background, x, masks, pairs * count, hybrids, outputs, v,
-                                    error)
-            : gbx_background_values_at(&p->background, reference, x, masks, pairs * count,
-                                       hybrids, v, error);
+    gbx_status status = GBX_OK;
+    if (inner > 0)
+        status = drawn == NULL
+                     ? gbx_background_values(&p->background, x, masks, pairs * inner, hybrids,
+                                             outputs, middle, error)
+                     : gbx_background_values_at(&p->background, reference, x, masks,
+                                                pairs * inner, hybrids, middle, error);
     if (status != GBX_OK) return status;
+    for (size_t i = 0; i < pairs; i++) {
+        const double *empty = drawn ? p->background.outputs + drawn[i] * K : p->background.mean;
+        for (int direction = 0; direction < 2; direction++) {
+            double *w = v + (i * 2 + (size_t)direction) * (P + 1) * K;
+            memcpy(w, empty, K * sizeof(double));
+            memcpy(w + P * K, fx, K * sizeof(double));
+            if (P > 1)
+                memcpy(w + K, middle + (i * inner + (size_t)direction * (P - 1)) * K,
+                       (P - 1) * K * sizeof(double));
+        }
+    }
     for (size_t i = 0; i < pairs; i++) {
         const size_t *order = orders + i * P;
         double *sample = samples + i * K * P;
@@ -193,6 +207,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             size_t *reference = gbx_malloc_array(coalitions, sizeof(size_t));
             double *outputs = hybrid ? gbx_malloc_array(coalitions * per_coalition * K, sizeof(double)) : NULL;
             double *v = gbx_malloc_array(coalitions * K, sizeof(double));
+            double *middle = gbx_malloc_array(coalitions * K, sizeof(double));
             size_t *orders = gbx_malloc_array(batch * (P ? P : 1), sizeof(size_t));
             size_t *drawn = gbx_malloc_array(batch, sizeof(size_t));
             uint8_t *masks = gbx_malloc_array(coalitions * (P ? P : 1), 1);
@@ -203,16 +218,16 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                 const double *x = rows + (start + r) * M;
                 gbx_error task_error = {0};
                 gbx_status task_status;
-                if ((!hybrid || (hybrids && outputs)) && v && orders && drawn && masks && reference) {
+                if ((!hybrid || (hybrids && outputs)) && v && middle && orders && drawn && masks && reference) {
                     uint64_t key = gbx_random_key(p->seed, x, M);
                     for (size_t i = 0; i < n; i++) {
                         uint64_t rest;
                         random_order(key, first + i, P, orders + i * P, &rest);
                         if (p->one_row) drawn[i] = balanced_row(p, key, first + i);
                     }
-                    task_status = pairs_sample(p, x, orders, n, p->one_row ? drawn : NULL,
-                                               reference, masks, hybrids, outputs, v,
-                                               samples + (r * pairs + first) * cells, &task_error);
+                    task_status = pairs_sample(p, x, predictions + (start + r) * K, orders, n,
+                                               p->one_row ? drawn : NULL, reference, masks,
+                                               hybrids, outputs, v, middle, samples + (r * pairs + first) * cells, &task_error);
                 } else {
                     task_status = gbx_fail(&task_error, GBX_ERR_NOMEM, "out of memory");
                 }
@@ -224,6 +239,7 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
             free(hybrids);
             free(outputs);
             free(v);
+            free(middle);
             free(orders);
             free(drawn);
             free(masks);
