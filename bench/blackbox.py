@@ -203,9 +203,9 @@ def main():
                                                args.budget)
             n = len(theirs)
             if method == "permutation":
-                # glassbox: pairs of orders of 2M model calls; shap: orders of 2M + 1.
+                # glassbox: pairs of orders of 2(M - 1) model calls (the ends are known).
                 pairs = max(1, args.permutation_evals // (2 * FEATURES))
-                evaluations[method] = pairs * 2 * (FEATURES + 1) * len(sets["background"])
+                evaluations[method] = pairs * 2 * (FEATURES - 1) * len(sets["background"])
             evals = evaluations[method]
             equal = ""
             if method == "lime":
