@@ -72,6 +72,17 @@ int gbx_background_needs_hybrids(const gbx_background *background)
     return background->trees == NULL;
 }
 
+/* The columns a coalition (a mask over players) takes from x, into from_x; returns how many. */
+static size_t columns_from_x(const gbx_background *background, const uint8_t *in, size_t *from_x)
+{
+    size_t taken = 0, M = background->model->features;
+    for (size_t f = 0; f < M; f++) { /* without a branch: the mask is a coin toss */
+        from_x[taken] = f;
+        taken += in[background->player[f]] != 0;
+    }
+    return taken;
+}
+
 gbx_status gbx_background_values(const gbx_background *background, const double *x,
                                  const uint8_t *masks, size_t count, double *hybrids,
                                  double *outputs, double *v, gbx_error *error)
@@ -85,12 +96,7 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
     size_t *from_x = gbx_malloc_array(M ? M : 1, sizeof(size_t));
     if (!from_x) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t c = 0; c < count; c++) {
-        const uint8_t *in = masks + c * P;
-        size_t taken = 0;
-        for (size_t f = 0; f < M; f++) { /* without a branch: the mask is a coin toss */
-            from_x[taken] = f;
-            taken += in[background->player[f]] != 0;
-        }
+        size_t taken = columns_from_x(background, masks + c * P, from_x);
         double *h = hybrids + c * N * M;
         memcpy(h, background->rows, N * M * sizeof(double));
         for (size_t b = 0; b < N; b++, h += M)
@@ -144,12 +150,7 @@ gbx_status gbx_background_values_drawn(const gbx_background *background, const d
     if (!from_x) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     double *h = hybrids;
     for (size_t c = 0; c < count; c++) {
-        const uint8_t *in = masks + c * P;
-        size_t taken = 0;
-        for (size_t f = 0; f < M; f++) { /* without a branch: the mask is a coin toss */
-            from_x[taken] = f;
-            taken += in[background->player[f]] != 0;
-        }
+        size_t taken = columns_from_x(background, masks + c * P, from_x);
         for (size_t j = 0; j < rows[c]; j++, h += M) {
             memcpy(h, background->rows + reference[total++] * M, M * sizeof(double));
             for (size_t i = 0; i < taken; i++) h[from_x[i]] = x[from_x[i]];
