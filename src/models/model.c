@@ -352,13 +352,20 @@ static gbx_tree_levels *build_levels(const gbx_tree_ensemble *e)
 int gbx_tree_ensemble_select_predictor(gbx_tree_ensemble *e, const char *name)
 {
     if (strcmp(name, "scalar") == 0) {
-        e->vector_predict = 0;
+        e->vector_predict = GBX_PREDICT_SCALAR;
         return 1;
     }
-#ifdef GBX_HAVE_AVX512_PREDICT
-    if (strcmp(name, "vector") == 0 && e->levels && __builtin_cpu_supports("avx512f") &&
+    if (strcmp(name, "vector") == 0)
+        return gbx_tree_ensemble_select_predictor(e, "avx512") ||
+               gbx_tree_ensemble_select_predictor(e, "avx2");
+#ifdef GBX_HAVE_VECTOR_PREDICT
+    if (strcmp(name, "avx512") == 0 && e->levels && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512dq")) {
-        e->vector_predict = 1;
+        e->vector_predict = GBX_PREDICT_AVX512;
+        return 1;
+    }
+    if (strcmp(name, "avx2") == 0 && e->levels && __builtin_cpu_supports("avx2")) {
+        e->vector_predict = GBX_PREDICT_AVX2;
         return 1;
     }
 #endif
@@ -484,10 +491,13 @@ gbx_status gbx_tree_ensemble_predict_raw(const gbx_model *model, const double *r
                 failed = 1;
                 continue;
             }
-#ifdef GBX_HAVE_AVX512_PREDICT
-            if (model->trees->vector_predict)
+#ifdef GBX_HAVE_VECTOR_PREDICT
+            if (model->trees->vector_predict == GBX_PREDICT_AVX512)
                 gbx_tree_levels_margins_avx512(model->trees, M, K, rows + first * M, n,
                                                out + first * K, row, sums);
+            else if (model->trees->vector_predict == GBX_PREDICT_AVX2)
+                gbx_tree_levels_margins_avx2(model->trees, M, K, rows + first * M, n,
+                                             out + first * K, row, sums);
             else
 #endif
                 compact_margins(model, rows + first * M, n, out + first * K, row);

@@ -52,9 +52,9 @@ typedef struct {
 } gbx_compact_node;
 
 /* The same trees again, each padded to a complete tree of its depth (a leaf above the bottom
- * repeats its value under splits that go either way), for the AVX-512 predictor: level l of a
- * tree holds its 2^l splits side by side, so a vector of rows walks a level by permutes and
- * one gather. */
+ * repeats its value under splits that go either way), for the vector predictors: level l of a
+ * tree holds its 2^l splits side by side, so a vector of rows walks a level by permutes or
+ * gathers. */
 typedef struct {
     int32_t *depth;         /* [tree_count] */
     size_t *split_offset;   /* [tree_count]: a tree's 2^depth - 1 splits, level by level */
@@ -77,7 +77,7 @@ typedef struct {
     size_t *compact_depth; /* [tree_count]: splits on the longest path */
     gbx_tree_levels *levels; /* with compact, when no tree is deeper than 12 and the layout
                               * fits 64 MB; else NULL */
-    int vector_predict;      /* predict with the levels (the CPU has AVX-512) */
+    int vector_predict;      /* GBX_PREDICT_*: the levels' predictor for this CPU, or scalar */
     /* Node covers are the training rows (or hessian) that reached each node; 0 when the file
      * does not record them, so path-dependent TreeSHAP cannot run. */
     int has_cover;
@@ -181,8 +181,14 @@ void gbx_tree_ensemble_compile(gbx_tree_ensemble *ensemble);
 void gbx_tree_levels_margins_avx512(const gbx_tree_ensemble *ensemble, size_t features,
                                     size_t outputs, const double *rows, size_t count, double *out,
                                     float *block, double *sums);
-/* Picks the predictor: "vector" (needs the levels and AVX-512) or "scalar"; 0 if unavailable.
- * Both give the same bits; tests compare them. */
+/* The same for CPUs with AVX2 only (tree_predict_avx2.c), with the same scratch. */
+void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *ensemble, size_t features,
+                                  size_t outputs, const double *rows, size_t count, double *out,
+                                  float *block, double *sums);
+enum { GBX_PREDICT_SCALAR, GBX_PREDICT_AVX512, GBX_PREDICT_AVX2 };
+/* Picks the predictor: "avx512" or "avx2" (each needs the levels and the CPU's instructions),
+ * "vector" (the widest of those the CPU has) or "scalar"; 0 if unavailable. All give the same
+ * bits; tests compare them. */
 int gbx_tree_ensemble_select_predictor(gbx_tree_ensemble *ensemble, const char *name);
 /* Raw output (margin) of the tree ensemble for one row: out has one value per output. */
 void gbx_tree_ensemble_margin(const gbx_model *model, const double *row, double *out);
