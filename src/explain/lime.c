@@ -1,5 +1,7 @@
 #include "lime.h"
 
+#include "strata.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct gbx_lime {
     lime_feature *features;             /* [P] */
     double *training;                   /* [rows][M], kept when a group needs whole rows */
     size_t training_rows;
+    gbx_strata strata;                  /* how the neighbours' uniforms are stratified */
 };
 
 static void free_feature(lime_feature *f)
@@ -210,6 +213,7 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
     lime->selected = options->features ? options->features : 10;
     if (lime->selected > P) lime->selected = P;
     lime->kernel_width = options->kernel_width > 0 ? options->kernel_width : 0.75 * sqrt((double)P);
+    lime->strata = gbx_strata_design(lime->samples - 1, 2 * P);
     lime->features = gbx_calloc(P ? P : 1, sizeof(lime_feature));
     double *column = gbx_malloc_array(N, sizeof(double));
     gbx_status status = lime->features && column ? GBX_OK : GBX_ERR_NOMEM;
@@ -346,20 +350,26 @@ static void uniforms_at(uint64_t key, uint64_t first, uint64_t stride, size_t n,
     uniforms_at_generic(key, first, stride, n, u);
 }
 
-/* Per-feature scratch of the draws, S entries each. */
+/* Per-feature scratch of the draws, S entries each (level: the array's q). */
 typedef struct {
     double *u, *v, *t;
-    uint32_t *index;
+    uint32_t *index, *level;
 } draw_scratch;
 
 /* The neighbours of x: values (model inputs, M wide, a row per neighbour) and their
  * representation z (feature by feature: z[p S + s]), neighbour 0 being x. Neighbour s's
- * feature p takes the row stream's numbers at 2 (s P + p) and the one after (the bin, then
- * the value within it), so the draws go a feature at a time, in loops that vectorise. */
+ * feature p takes the row stream's numbers at 2 (s P + p) and the one after (the bin, or a
+ * group's training row, then the value within the bin), stratified as columns 2 p and 2 p + 1
+ * of an orthogonal array (strata.h). LIME's coefficients are differences between neighbours
+ * in and out of the row's bins, and the noise they pick up from the other features' draws
+ * (products of two features' uniforms) is what the array removes: on the bench's models the
+ * same accuracy takes a half to two thirds of the samples. The draws go a feature at a time,
+ * in loops that vectorise. */
 static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
                             double *x_category, draw_scratch *d, uint64_t key)
 {
     size_t M = lime->M, P = lime->P, S = lime->samples, n = S - 1;
+    uint64_t design_key = key ^ 0x243F6A8885A308D3ULL; /* the levels' permutations */
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
@@ -372,9 +382,12 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
         if (f->width > 1) {
             /* A group: its columns together, as a training row has them (so one-hot
              * dummies stay one-hot); 1 when they all equal x's. */
+            uniforms_at(key, first, 2 * P, n, d->u);
+            gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, d->u);
             for (size_t s = 1; s < S; s++) {
+                size_t drawn = (size_t)(d->u[s - 1] * (double)lime->training_rows);
                 const double *row = lime->training +
-                                    (size_t)(gbx_random_at(key, 2 * (s * P + p)) % lime->training_rows) * M;
+                                    (drawn < lime->training_rows ? drawn : lime->training_rows - 1) * M;
                 int same = 1;
                 for (size_t i = 0; i < f->width; i++) {
                     size_t j = f->columns[i];
@@ -386,6 +399,7 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             continue;
         }
         uniforms_at(key, first, 2 * P, n, d->u);
+        gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, d->u);
         if (!f->categorical && !f->binned) {
             for (size_t i = 0; i < n; i++) d->v[i] = d->u[i] > 0.0 ? d->u[i] : 0x1p-53;
             normal_quantiles(d->v, d->t, n);
@@ -415,6 +429,7 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
          * distribution function between the bounds' probabilities (missing stays missing, a
          * bin of one value gives that value). */
         uniforms_at(key, first + 1, 2 * P, n, d->u);
+        gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, d->u);
         for (size_t i = 0; i < n; i++) {
             double bin = f->category[d->index[i]];
             size_t b = isnan(bin) ? 0 : (size_t)bin;
@@ -496,6 +511,7 @@ static void work_free(lime_work *w)
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
     free(w->x_category); free(w->x_z); free(w->weighted);
     free(w->draws.u); free(w->draws.v); free(w->draws.t); free(w->draws.index);
+    free(w->draws.level);
 }
 
 static int work_alloc(const gbx_lime *lime, lime_work *w)
@@ -520,9 +536,10 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->draws.v = gbx_malloc_array(S, sizeof(double));
     w->draws.t = gbx_malloc_array(S, sizeof(double));
     w->draws.index = gbx_malloc_array(S, sizeof(uint32_t));
+    w->draws.level = gbx_malloc_array(lime->strata.levels, sizeof(uint32_t));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
            w->L && w->order_key && w->used && w->order && w->x_category && w->x_z &&
-           w->weighted && w->draws.u && w->draws.v && w->draws.t && w->draws.index;
+           w->weighted && w->draws.u && w->draws.v && w->draws.t && w->draws.index && w->draws.level;
 }
 
 /* The features of the local model, by the configured selection (lime's feature_selection). */
