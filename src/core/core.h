@@ -33,6 +33,16 @@ void gbx_sha256_buffer(const void *bytes, size_t length, char out[65]);
 /* Reads a whole file into a NUL-terminated buffer. */
 gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error);
 
+/* A hot loop built for AVX-512, AVX2 and the baseline x86-64, the widest the CPU has picked
+ * at load (GCC's function multiversioning); elsewhere built once. Used where the clones do
+ * the same operations (no contraction into fused multiply-adds), so they give the same bits. */
+#if defined(__x86_64__)
+#define GBX_VECTOR_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define GBX_VECTOR_CLONES
+#endif
+
 /* splitmix64: the next number of a stream whose whole state is *state. Every sampling method
  * draws from streams keyed this way, so results depend only on the seed and the inputs. */
 static inline uint64_t gbx_random_next(uint64_t *state)

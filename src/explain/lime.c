@@ -18,10 +18,12 @@ typedef struct {
     double *cumulative;  /* [categories]: cumulative training frequency, the last is 1 */
     size_t cut_count;    /* binned: bin b holds cut[b-1] < x <= cut[b] */
     double *cut;
-    double *mean, *std, *low, *high; /* binned: per bin (cut_count + 1) */
-    double *p_low, *p_high;          /* binned: the normal's probabilities at the bin's bounds
-                                      * (mirrored to the lower side when above the mean) */
-    uint8_t *mirrored;               /* binned: the bin lies above its mean */
+    /* binned, per category (bin): the value drawn within it is mean + step t, clamped to
+     * [low, high], where t is the standard normal quantile of p_low + u p_span, u uniform:
+     * the bin's normal truncated to its bounds. step is the bin's standard deviation, negated
+     * for a bin above its mean, whose probabilities are taken on the mirror image so that
+     * tail probabilities stay representable. The missing category has mean NaN. */
+    double *p_low, *p_span, *mean, *step, *low, *high;
     double center, scale; /* continuous without bins: training mean and standard deviation */
 } lime_feature;
 
@@ -41,13 +43,12 @@ static void free_feature(lime_feature *f)
     free(f->category);
     free(f->cumulative);
     free(f->cut);
+    free(f->p_low);
+    free(f->p_span);
     free(f->mean);
-    free(f->std);
+    free(f->step);
     free(f->low);
     free(f->high);
-    free(f->p_low);
-    free(f->p_high);
-    free(f->mirrored);
     free(f->columns);
 }
 
@@ -111,8 +112,11 @@ static gbx_status count_categories(lime_feature *f, const double *column, size_t
     size_t distinct = 0;
     for (size_t i = 0; i < present; i++) distinct += i == 0 || sorted[i] != sorted[i - 1];
     f->categories = distinct + (missing > 0);
-    f->category = gbx_malloc_array(f->categories, sizeof(double));
-    f->cumulative = gbx_malloc_array(f->categories, sizeof(double));
+    /* Tables per category have at least 16 entries (quad_of); past the last category,
+     * cumulative is 1 and the others 0. */
+    size_t padded = f->categories < 16 ? 16 : f->categories;
+    f->category = gbx_calloc(padded, sizeof(double));
+    f->cumulative = gbx_malloc_array(padded, sizeof(double));
     if (!f->category || !f->cumulative) {
         free(sorted);
         return GBX_ERR_NOMEM;
@@ -127,7 +131,7 @@ static gbx_status count_categories(lime_feature *f, const double *column, size_t
     }
     if (present) f->cumulative[c++] = (double)seen / (double)n;
     if (missing) f->category[c] = NAN, f->cumulative[c++] = 1.0;
-    f->cumulative[f->categories - 1] = 1.0; /* no rounding gap at the top */
+    for (size_t i = f->categories - 1; i < padded; i++) f->cumulative[i] = 1.0; /* no rounding gap at the top */
     free(sorted);
     return GBX_OK;
 }
@@ -135,63 +139,76 @@ static gbx_status count_categories(lime_feature *f, const double *column, size_t
 /* Cuts at the quartiles or deciles of the non-missing values, and each bin's statistics. */
 static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int deciles)
 {
-    double *sorted = gbx_malloc_array(n ? n : 1, sizeof(double));
-    if (!sorted) return GBX_ERR_NOMEM;
-    size_t present = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(column[i])) sorted[present++] = column[i];
-    qsort(sorted, present, sizeof(double), compare_doubles);
     size_t wanted = deciles ? 9 : 3;
+    double *sorted = gbx_malloc_array(n ? n : 1, sizeof(double));
+    /* per bin: count, mean, standard deviation, bounds */
+    double *count = gbx_calloc(wanted + 1, sizeof(double)), *mean = gbx_calloc(wanted + 1, sizeof(double));
+    double *std = gbx_calloc(wanted + 1, sizeof(double)), *low = gbx_calloc(wanted + 1, sizeof(double));
+    double *high = gbx_calloc(wanted + 1, sizeof(double));
     f->cut = gbx_malloc_array(wanted, sizeof(double));
-    f->mean = gbx_calloc(wanted + 1, sizeof(double));
-    f->std = gbx_calloc(wanted + 1, sizeof(double));
-    f->low = gbx_calloc(wanted + 1, sizeof(double));
-    f->high = gbx_calloc(wanted + 1, sizeof(double));
-    size_t *count = gbx_calloc(wanted + 1, sizeof(size_t));
-    if (!f->cut || !f->mean || !f->std || !f->low || !f->high || !count) {
-        free(sorted);
-        free(count);
-        return GBX_ERR_NOMEM;
+    gbx_status status = sorted && count && mean && std && low && high && f->cut ? GBX_OK : GBX_ERR_NOMEM;
+    size_t present = 0;
+    for (size_t i = 0; status == GBX_OK && i < n; i++)
+        if (!isnan(column[i])) sorted[present++] = column[i];
+    if (status == GBX_OK) {
+        qsort(sorted, present, sizeof(double), compare_doubles);
+        f->binned = 1;
+        f->cut_count = 0;
+        for (size_t q = 1; present && q <= wanted; q++) {
+            double cut = percentile(sorted, present, deciles ? 10.0 * (double)q : 25.0 * (double)q);
+            if (f->cut_count == 0 || cut != f->cut[f->cut_count - 1]) f->cut[f->cut_count++] = cut;
+        }
+        /* Mean and (population) standard deviation of the values in each bin, as lime. */
+        for (size_t i = 0; i < present; i++) {
+            size_t b = (size_t)bin_of(f, sorted[i]);
+            count[b]++;
+            mean[b] += sorted[i];
+        }
+        for (size_t b = 0; b <= f->cut_count; b++) mean[b] = count[b] ? mean[b] / count[b] : 0.0;
+        for (size_t i = 0; i < present; i++) {
+            size_t b = (size_t)bin_of(f, sorted[i]);
+            std[b] += (sorted[i] - mean[b]) * (sorted[i] - mean[b]);
+        }
+        for (size_t b = 0; b <= f->cut_count; b++) {
+            std[b] = (count[b] ? sqrt(std[b] / count[b]) : 0.0) + 1e-11;
+            low[b] = b == 0 ? (present ? sorted[0] : 0.0) : f->cut[b - 1];
+            high[b] = b == f->cut_count ? (present ? sorted[present - 1] : 0.0) : f->cut[b];
+        }
+        status = count_categories(f, column, n);
     }
-    f->binned = 1;
-    f->cut_count = 0;
-    for (size_t q = 1; present && q <= wanted; q++) {
-        double cut = percentile(sorted, present, deciles ? 10.0 * (double)q : 25.0 * (double)q);
-        if (f->cut_count == 0 || cut != f->cut[f->cut_count - 1]) f->cut[f->cut_count++] = cut;
+    size_t C = f->categories, padded = C < 16 ? 16 : C; /* as the other tables */
+    if (status == GBX_OK) {
+        f->p_low = gbx_calloc(padded, sizeof(double));
+        f->p_span = gbx_calloc(padded, sizeof(double));
+        f->mean = gbx_calloc(padded, sizeof(double));
+        f->step = gbx_calloc(padded, sizeof(double));
+        f->low = gbx_calloc(padded, sizeof(double));
+        f->high = gbx_calloc(padded, sizeof(double));
+        if (!f->p_low || !f->p_span || !f->mean || !f->step || !f->low || !f->high)
+            status = GBX_ERR_NOMEM;
     }
-    /* Mean and (population) standard deviation of the values in each bin, as lime. */
-    for (size_t i = 0; i < present; i++) {
-        size_t b = (size_t)bin_of(f, sorted[i]);
-        count[b]++;
-        f->mean[b] += sorted[i];
+    for (size_t c = 0; status == GBX_OK && c < C; c++) {
+        if (isnan(f->category[c])) { /* missing stays missing */
+            f->p_low[c] = 0.25, f->p_span[c] = 0.5, f->mean[c] = NAN, f->step[c] = 0.0;
+            f->low[c] = -INFINITY, f->high[c] = INFINITY;
+            continue;
+        }
+        size_t b = (size_t)f->category[c];
+        /* Bounds in standard units; above the mean the mirror image. A bin of one value has
+         * low = high, which the clamp gives whatever t is. */
+        double a = (low[b] - mean[b]) / std[b], z = (high[b] - mean[b]) / std[b], p_high;
+        if (a > 0.0) f->p_low[c] = normal_cdf(-z), p_high = normal_cdf(-a), f->step[c] = -std[b];
+        else f->p_low[c] = normal_cdf(a), p_high = normal_cdf(z), f->step[c] = std[b];
+        f->p_span[c] = p_high - f->p_low[c];
+        f->mean[c] = mean[b], f->low[c] = low[b], f->high[c] = high[b];
     }
-    for (size_t b = 0; b <= f->cut_count; b++) f->mean[b] = count[b] ? f->mean[b] / (double)count[b] : 0.0;
-    for (size_t i = 0; i < present; i++) {
-        size_t b = (size_t)bin_of(f, sorted[i]);
-        f->std[b] += (sorted[i] - f->mean[b]) * (sorted[i] - f->mean[b]);
-    }
-    f->p_low = gbx_calloc(wanted + 1, sizeof(double));
-    f->p_high = gbx_calloc(wanted + 1, sizeof(double));
-    f->mirrored = gbx_calloc(wanted + 1, 1);
-    if (!f->p_low || !f->p_high || !f->mirrored) {
-        free(count);
-        free(sorted);
-        return GBX_ERR_NOMEM;
-    }
-    for (size_t b = 0; b <= f->cut_count; b++) {
-        f->std[b] = (count[b] ? sqrt(f->std[b] / (double)count[b]) : 0.0) + 1e-11;
-        f->low[b] = b == 0 ? (present ? sorted[0] : 0.0) : f->cut[b - 1];
-        f->high[b] = b == f->cut_count ? (present ? sorted[present - 1] : 0.0) : f->cut[b];
-        /* Bounds in standard units; above the mean the mirror image keeps the tail
-         * probabilities representable. */
-        double a = (f->low[b] - f->mean[b]) / f->std[b], z = (f->high[b] - f->mean[b]) / f->std[b];
-        f->mirrored[b] = a > 0.0;
-        if (a > 0.0) f->p_low[b] = normal_cdf(-z), f->p_high[b] = normal_cdf(-a);
-        else f->p_low[b] = normal_cdf(a), f->p_high[b] = normal_cdf(z);
-    }
-    free(count);
     free(sorted);
-    return count_categories(f, column, n);
+    free(count);
+    free(mean);
+    free(std);
+    free(low);
+    free(high);
+    return status;
 }
 
 gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
@@ -299,8 +316,7 @@ static double normal_quantile(double p)
 
 /* normal_quantile of n probabilities: the centre's formula for all of them in one loop that
  * vectorises (the same operations, so the same bits), then the few in the tails again. */
-__attribute__((target_clones("avx512f", "default")))
-static void normal_quantiles(const double *p, double *t, size_t n)
+static inline __attribute__((always_inline)) void normal_quantiles(const double *p, double *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) t[i] = central_quantile(p[i]);
     for (size_t i = 0; i < n; i++)
@@ -319,41 +335,113 @@ static size_t draw_category(const lime_feature *f, double u)
     return low;
 }
 
-/* Uniforms at positions first, first + stride, ... of a stream: a loop that vectorises, built
- * twice (the 64-bit products want AVX-512DQ, which target_clones cannot name) and picked at
- * run time; both give the same numbers. */
-#define UNIFORMS_AT_BODY                                                                \
-    for (size_t i = 0; i < n; i++) {                                                   \
-        uint64_t state = key + (first + i * stride) * 0x9E3779B97F4A7C15ULL;           \
-        u[i] = (double)(gbx_random_next(&state) >> 11) / 9007199254740992.0;           \
-    }
-static void uniforms_at_generic(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
-{
-    UNIFORMS_AT_BODY
-}
-#ifdef __x86_64__
-__attribute__((target("avx512f,avx512dq")))
-static void uniforms_at_avx512(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
-{
-    UNIFORMS_AT_BODY
-}
-#endif
-
-static void uniforms_at(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
-{
-#ifdef __x86_64__
-    if (__builtin_cpu_supports("avx512dq")) {
-        uniforms_at_avx512(key, first, stride, n, u);
-        return;
-    }
-#endif
-    uniforms_at_generic(key, first, stride, n, u);
-}
-
-/* Per-feature scratch of the draws, S entries each (level: the array's q). */
+/* A category's entries for features of at most four categories (quartile bins, the default):
+ * held in registers and picked by selects on the category's number, so that the loops over
+ * the neighbours have neither gathers (which GCC does not emit for AVX2 by default) nor
+ * branches, and vectorise. */
 typedef struct {
-    double *u, *v, *t;
-    uint32_t *index, *level;
+    double v0, v1, v2, v3;
+} quad;
+
+static inline quad quad_of(const double *table) /* tables have at least 16 entries */
+{
+    quad q = {table[0], table[1], table[2], table[3]};
+    return q;
+}
+
+static inline double pick(quad q, double c)
+{
+    return c == 3.0 ? q.v3 : c == 2.0 ? q.v2 : c == 1.0 ? q.v1 : q.v0;
+}
+
+/* The categories (numbers, as doubles) n neighbours draw by training frequency from their
+ * uniforms u, whether each is x's (z, from same[]), and the category's value (a categorical
+ * feature's). */
+static inline __attribute__((always_inline)) void categories_few(const lime_feature *f, const double *same, const double *u,
+                           size_t n, double *index, double *z, double *value)
+{
+    quad cumulative = quad_of(f->cumulative), is_x = quad_of(same), category = quad_of(f->category);
+    for (size_t i = 0; i < n; i++) {
+        double c = (cumulative.v0 <= u[i] ? 1.0 : 0.0) + (cumulative.v1 <= u[i] ? 1.0 : 0.0) +
+                   (cumulative.v2 <= u[i] ? 1.0 : 0.0);
+        index[i] = c;
+        z[i] = pick(is_x, c);
+        value[i] = pick(category, c);
+    }
+}
+
+/* A binned feature's values within the drawn bins, from the uniforms u (lime_feature's
+ * tables); p is scratch. */
+static inline __attribute__((always_inline)) void within_bins_few(const lime_feature *f, const double *index, const double *u,
+                            size_t n, double *p, double *value)
+{
+    quad p_low = quad_of(f->p_low), p_span = quad_of(f->p_span);
+    for (size_t i = 0; i < n; i++) p[i] = pick(p_low, index[i]) + u[i] * pick(p_span, index[i]);
+    normal_quantiles(p, value, n);
+    quad mean = quad_of(f->mean), step = quad_of(f->step), low = quad_of(f->low), high = quad_of(f->high);
+    for (size_t i = 0; i < n; i++) value[i] = pick(mean, index[i]) + pick(step, index[i]) * value[i];
+    for (size_t i = 0; i < n; i++) {
+        double bound = pick(low, index[i]);
+        value[i] = value[i] < bound ? bound : value[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        double bound = pick(high, index[i]);
+        value[i] = value[i] > bound ? bound : value[i];
+    }
+}
+
+/* The same two for any number of categories, by search and loads. */
+static inline __attribute__((always_inline)) void categories_many(const lime_feature *f, const double *same, const double *u,
+                            size_t n, double *index, double *z, double *value)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t c = draw_category(f, u[i]);
+        index[i] = (double)c;
+        z[i] = same[c];
+        value[i] = f->category[c];
+    }
+}
+
+static inline __attribute__((always_inline)) void within_bins_many(const lime_feature *f, const double *index, const double *u,
+                             size_t n, double *p, double *value)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)index[i];
+        p[i] = f->p_low[c] + u[i] * f->p_span[c];
+    }
+    normal_quantiles(p, value, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)index[i];
+        double drawn = f->mean[c] + f->step[c] * value[i];
+        drawn = drawn < f->low[c] ? f->low[c] : drawn;
+        value[i] = drawn > f->high[c] ? f->high[c] : drawn;
+    }
+}
+
+/* Uniforms at positions first, first + stride, ... of a stream: (bits >> 11) / 2^53, the
+ * 53-bit integer converted in two exact halves (the high 21 and low 32 bits, each as the
+ * mantissa of 2^52), which vectorises where the CPU has no 64-bit integer conversion. */
+static inline void uniforms_at(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t state = key + (first + i * stride) * 0x9E3779B97F4A7C15ULL;
+        uint64_t m = gbx_random_next(&state) >> 11;
+        uint64_t high_bits = 0x4330000000000000ULL | (m >> 32);
+        uint64_t low_bits = 0x4330000000000000ULL | (m & 0xFFFFFFFFULL);
+        double high, low;
+        memcpy(&high, &high_bits, sizeof high);
+        memcpy(&low, &low_bits, sizeof low);
+        u[i] = ((high - 0x1p52) * 0x1p32 + (low - 0x1p52)) * 0x1p-53;
+    }
+}
+
+/* Per-feature scratch of the draws: S entries each, but level (the array's q) and same (the
+ * most categories of a feature). */
+typedef struct {
+    double *u, *v, *same;
+    double *columns; /* [P][S - 1]: each feature's values, before they go into the rows */
+    double *index; /* the categories drawn, by number */
+    int32_t *level;
 } draw_scratch;
 
 /* The neighbours of x: values (model inputs, M wide, a row per neighbour) and their
@@ -364,7 +452,9 @@ typedef struct {
  * in and out of the row's bins, and the noise they pick up from the other features' draws
  * (products of two features' uniforms) is what the array removes: on the bench's models the
  * same accuracy takes a half to two thirds of the samples. The draws go a feature at a time,
- * in loops that vectorise. */
+ * in loops without branches that vectorise (a feature's column is written into the rows
+ * last), built for each vector width (the same operations, so the same numbers). */
+GBX_VECTOR_CLONES
 static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
                             double *x_category, draw_scratch *d, uint64_t key)
 {
@@ -373,19 +463,19 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
-        double v = x[f->column], *zp = z + p * S;
+        double v = x[f->column], *zp = z + p * S, *u = d->u, *t = d->columns + p * n;
         x_category[p] = f->width > 1 ? 0.0 : category_of(f, v);
         zp[0] = f->width > 1 || f->categorical || f->binned ? 1.0
                 : isnan(v)                                 ? 0.0
                                                            : (v - f->center) / f->scale;
         uint64_t first = 2 * (P + p); /* neighbour 1's position */
+        uniforms_at(key, first, 2 * P, n, u);
+        gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, u);
         if (f->width > 1) {
             /* A group: its columns together, as a training row has them (so one-hot
              * dummies stay one-hot); 1 when they all equal x's. */
-            uniforms_at(key, first, 2 * P, n, d->u);
-            gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, d->u);
             for (size_t s = 1; s < S; s++) {
-                size_t drawn = (size_t)(d->u[s - 1] * (double)lime->training_rows);
+                size_t drawn = (size_t)(u[s - 1] * (double)lime->training_rows);
                 const double *row = lime->training +
                                     (drawn < lime->training_rows ? drawn : lime->training_rows - 1) * M;
                 int same = 1;
@@ -398,55 +488,32 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             }
             continue;
         }
-        uniforms_at(key, first, 2 * P, n, d->u);
-        gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, d->u);
         if (!f->categorical && !f->binned) {
-            for (size_t i = 0; i < n; i++) d->v[i] = d->u[i] > 0.0 ? d->u[i] : 0x1p-53;
-            normal_quantiles(d->v, d->t, n);
-            for (size_t i = 0; i < n; i++) {
-                values[(i + 1) * M + f->column] = f->center + f->scale * d->t[i];
-                zp[i + 1] = d->t[i];
-            }
-            continue;
-        }
-        /* The category: by training frequency, the ones below counted for a few. */
-        if (f->categories <= 16) {
-            for (size_t i = 0; i < n; i++) {
-                uint32_t below = 0;
-                for (size_t c = 0; c + 1 < f->categories; c++) below += f->cumulative[c] <= d->u[i];
-                d->index[i] = below;
-            }
+            for (size_t i = 0; i < n; i++) d->v[i] = u[i] > 0.0 ? u[i] : 0x1p-53;
+            normal_quantiles(d->v, zp + 1, n);
+            for (size_t i = 0; i < n; i++) t[i] = f->center + f->scale * zp[i + 1];
         } else {
-            for (size_t i = 0; i < n; i++) d->index[i] = (uint32_t)draw_category(f, d->u[i]);
+            /* The category by training frequency; z is 1 where it is x's. */
+            for (size_t c = 0; c < f->categories; c++)
+                d->same[c] = same_category(f->category[c], x_category[p]);
+            int few = f->categories <= 4;
+            if (few) categories_few(f, d->same, u, n, d->index, zp + 1, t);
+            else categories_many(f, d->same, u, n, d->index, zp + 1, t);
+            if (f->binned) {
+                /* A value within the bin. */
+                uniforms_at(key, first + 1, 2 * P, n, u);
+                gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, u);
+                if (few) within_bins_few(f, d->index, u, n, d->v, t);
+                else within_bins_many(f, d->index, u, n, d->v, t);
+            }
         }
-        for (size_t i = 0; i < n; i++)
-            zp[i + 1] = same_category(f->category[d->index[i]], x_category[p]);
-        if (f->categorical) {
-            for (size_t i = 0; i < n; i++) values[(i + 1) * M + f->column] = f->category[d->index[i]];
-            continue;
-        }
-        /* A value within the bin: its normal truncated to the bin, by inverting the
-         * distribution function between the bounds' probabilities (missing stays missing, a
-         * bin of one value gives that value). */
-        uniforms_at(key, first + 1, 2 * P, n, d->u);
-        gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, d->u);
-        for (size_t i = 0; i < n; i++) {
-            double bin = f->category[d->index[i]];
-            size_t b = isnan(bin) ? 0 : (size_t)bin;
-            d->v[i] = f->p_low[b] + d->u[i] * (f->p_high[b] - f->p_low[b]);
-        }
-        normal_quantiles(d->v, d->t, n);
-        /* Without branches: mean - std t is mean + (-std) t exactly, and a bin of one value
-         * has low = high, which the clamp gives whatever t is. */
-        for (size_t i = 0; i < n; i++) {
-            double bin = f->category[d->index[i]];
-            size_t b = isnan(bin) ? 0 : (size_t)bin;
-            double step = f->mirrored[b] ? -f->std[b] : f->std[b];
-            double drawn = f->mean[b] + step * d->t[i];
-            drawn = drawn < f->low[b] ? f->low[b] : drawn;
-            drawn = drawn > f->high[b] ? f->high[b] : drawn;
-            values[(i + 1) * M + f->column] = isnan(bin) ? bin : drawn;
-        }
+    }
+    /* The columns into the neighbours' rows, a row at a time: a column written straight into
+     * rows M apart would touch a cache line per neighbour and feature. */
+    for (size_t i = 0; i < n; i++) {
+        double *row = values + (i + 1) * M;
+        for (size_t p = 0; p < P; p++)
+            if (lime->features[p].width <= 1) row[lime->features[p].column] = d->columns[p * n + i];
     }
 }
 
@@ -485,7 +552,7 @@ static double r_squared(const double *G, const double *g, double syy, size_t M, 
 }
 
 /* sum a[s] b[s] in eight interleaved partial sums (so it vectorises), added in a fixed order. */
-__attribute__((target_clones("avx512f", "default")))
+GBX_VECTOR_CLONES
 static double dot(const double *a, const double *b, size_t n)
 {
     double part[8] = {0};
@@ -510,8 +577,8 @@ static void work_free(lime_work *w)
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
     free(w->x_category); free(w->x_z); free(w->weighted);
-    free(w->draws.u); free(w->draws.v); free(w->draws.t); free(w->draws.index);
-    free(w->draws.level);
+    free(w->draws.u); free(w->draws.v); free(w->draws.index);
+    free(w->draws.level); free(w->draws.same); free(w->draws.columns);
 }
 
 static int work_alloc(const gbx_lime *lime, lime_work *w)
@@ -534,12 +601,17 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->weighted = gbx_malloc_array(P * S, sizeof(double));
     w->draws.u = gbx_malloc_array(S, sizeof(double));
     w->draws.v = gbx_malloc_array(S, sizeof(double));
-    w->draws.t = gbx_malloc_array(S, sizeof(double));
-    w->draws.index = gbx_malloc_array(S, sizeof(uint32_t));
-    w->draws.level = gbx_malloc_array(lime->strata.levels, sizeof(uint32_t));
+    w->draws.index = gbx_malloc_array(S, sizeof(double));
+    w->draws.level = gbx_malloc_array(lime->strata.levels, sizeof(int32_t));
+    size_t most = 1;
+    for (size_t p = 0; p < lime->P; p++)
+        if (lime->features[p].categories > most) most = lime->features[p].categories;
+    w->draws.same = gbx_calloc(most < 16 ? 16 : most, sizeof(double)); /* padded for quad_of */
+    w->draws.columns = gbx_malloc_array(P * S, sizeof(double));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
            w->L && w->order_key && w->used && w->order && w->x_category && w->x_z &&
-           w->weighted && w->draws.u && w->draws.v && w->draws.t && w->draws.index && w->draws.level;
+           w->weighted && w->draws.u && w->draws.v && w->draws.index && w->draws.level &&
+           w->draws.same && w->draws.columns;
 }
 
 /* The features of the local model, by the configured selection (lime's feature_selection). */

@@ -27,6 +27,6 @@ gbx_strata gbx_strata_design(size_t n, size_t columns);
 /* Stratifies column c of the draws: u holds the n independent uniforms of that column (the
  * jitter within a level), in place; level is scratch of q entries. The permutation is drawn
  * from the stream keyed `key` (the same key and column give the same permutation). */
-void gbx_strata_apply(gbx_strata strata, uint64_t key, size_t column, uint32_t *level, double *u);
+void gbx_strata_apply(gbx_strata strata, uint64_t key, size_t column, int32_t *level, double *u);
 
 #endif

@@ -37,14 +37,14 @@ static void test_orthogonal(void **state)
     size_t q = s.levels, runs = s.blocks * q;
     assert_int_equal(q, 23);
     assert_int_equal(s.blocks, 21);
-    uint32_t *scratch = malloc(q * sizeof(uint32_t)), *level = malloc(D * n * sizeof(uint32_t));
+    int32_t *scratch = malloc(q * sizeof(int32_t)), *level = malloc(D * n * sizeof(int32_t));
     double *u = malloc(n * sizeof(double));
     for (size_t c = 0; c < D; c++) {
         for (size_t i = 0; i < n; i++) u[i] = 0.5;
         gbx_strata_apply(s, 99, c, scratch, u);
         for (size_t i = 0; i < n; i++) {
             assert_true(u[i] >= 0.0 && u[i] < 1.0);
-            level[c * n + i] = (uint32_t)floor(u[i] * (double)q);
+            level[c * n + i] = (int32_t)floor(u[i] * (double)q);
             if (i >= runs) assert_true(u[i] == 0.5); /* past the blocks: left as drawn */
         }
         size_t *count = calloc(q, sizeof(size_t));
@@ -57,7 +57,7 @@ static void test_orthogonal(void **state)
         for (size_t d = c + 1; d < D; d++) {
             memset(seen, 0, q * q);
             for (size_t i = 0; i < runs; i++) {
-                size_t cell = level[c * n + i] * q + level[d * n + i];
+                size_t cell = (size_t)level[c * n + i] * q + (size_t)level[d * n + i];
                 if (seen[cell]) fail_msg("columns %zu and %zu meet levels twice at run %zu", c, d, i);
                 seen[cell] = 1;
             }
@@ -101,7 +101,7 @@ static void test_less_noise(void **state)
     (void)state;
     size_t n = 4999, D = 40, trials = 200;
     gbx_strata s = gbx_strata_design(n, D);
-    uint32_t *scratch = malloc(s.levels * sizeof(uint32_t));
+    int32_t *scratch = malloc(s.levels * sizeof(int32_t));
     double *u = malloc(D * n * sizeof(double));
     size_t pairs[2][2] = {{4, 5}, {2, 33}};
     for (int p = 0; p < 2; p++) {
