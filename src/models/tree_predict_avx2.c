@@ -6,6 +6,7 @@
  *     32-bit word per row; the levels then only shift that word by the node's place;
  *   - deeper: a level at a time, each lane fetching its node's split and its row's value by
  *     gathers.
+ * The leaves are read by plain loads: a gather of four doubles costs more than four loads.
  * A row goes right at a split when !(x < threshold), unless x is missing and the default is
  * left, exactly as the compact walk decides, and each lane adds its trees' leaves in the
  * trees' order, so the sums are those of gbx_tree_ensemble_margin, bit for bit.
@@ -15,14 +16,12 @@
 
 #include <immintrin.h>
 
-/* The rows go right at split (column, threshold): all-ones lanes, eight rows of the block. */
-static inline __m256i goes_right(const float *block, int32_t column, float threshold,
-                                 int32_t default_left, int half)
+/* Lanes (all ones) where x goes left at a split: x < threshold, or x missing and the default
+ * is left (default_left all ones). */
+static inline __m256 goes_left(__m256 x, __m256 threshold, __m256 default_left)
 {
-    __m256 x = _mm256_loadu_ps(block + column + 8 * half);
-    __m256 left = _mm256_cmp_ps(x, _mm256_set1_ps(threshold), _CMP_LT_OQ);
-    if (default_left) left = _mm256_or_ps(left, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-    return _mm256_castps_si256(_mm256_xor_ps(left, _mm256_castsi256_ps(_mm256_set1_epi32(-1))));
+    return _mm256_or_ps(_mm256_cmp_ps(x, threshold, _CMP_LT_OQ),
+                        _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), default_left));
 }
 
 void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K,
@@ -47,44 +46,49 @@ void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K
             const int32_t *default_left = L->default_left + L->split_offset[t];
             const double *leaf = L->leaf + L->leaf_offset[t];
             double *sum = sums + (size_t)e->trees[t].output * 16;
-            for (int half = 0; half < 2; half++) {
-                __m256i at = _mm256_setzero_si256();
-                if (D <= 5) {
-                    /* Bit j of a lane's word: the row goes right at split j. */
-                    __m256i right = _mm256_setzero_si256();
-                    for (int j = 0; j < (1 << D) - 1; j++)
-                        right = _mm256_or_si256(
-                            right, _mm256_and_si256(goes_right(block, column[j], threshold[j],
-                                                               default_left[j], half),
-                                                    _mm256_set1_epi32((int32_t)(1u << j))));
-                    for (int level = 0; level < D; level++) {
-                        __m256i place = _mm256_add_epi32(at, _mm256_set1_epi32((1 << level) - 1));
-                        __m256i step = _mm256_and_si256(_mm256_srlv_epi32(right, place), one);
-                        at = _mm256_add_epi32(_mm256_add_epi32(at, at), step);
+            __m256i at[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+            if (D <= 5) {
+                /* Bit j of a lane's word: the row goes right at split j. */
+                __m256i right[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+                for (int j = 0; j < (1 << D) - 1; j++) {
+                    __m256 h = _mm256_set1_ps(threshold[j]);
+                    __m256 d = _mm256_castsi256_ps(_mm256_set1_epi32(-default_left[j]));
+                    __m256i bit = _mm256_set1_epi32((int32_t)(1u << j));
+                    for (int half = 0; half < 2; half++) {
+                        __m256 left = goes_left(_mm256_loadu_ps(block + column[j] + 8 * half), h, d);
+                        right[half] = _mm256_or_si256(
+                            right[half], _mm256_andnot_si256(_mm256_castps_si256(left), bit));
                     }
-                } else {
+                }
+                for (int level = 0; level < D; level++) {
+                    __m256i offset = _mm256_set1_epi32((1 << level) - 1);
+                    for (int half = 0; half < 2; half++) {
+                        __m256i place = _mm256_add_epi32(at[half], offset);
+                        __m256i step = _mm256_and_si256(_mm256_srlv_epi32(right[half], place), one);
+                        at[half] = _mm256_add_epi32(_mm256_add_epi32(at[half], at[half]), step);
+                    }
+                }
+            } else {
+                for (int half = 0; half < 2; half++) {
                     __m256i offset = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * half));
                     for (int level = 0; level < D; level++) {
                         size_t start = ((size_t)1 << level) - 1;
-                        __m256i c = _mm256_i32gather_epi32(column + start, at, 4);
-                        __m256 h = _mm256_i32gather_ps(threshold + start, at, 4);
-                        __m256i d = _mm256_i32gather_epi32(default_left + start, at, 4);
+                        __m256i c = _mm256_i32gather_epi32(column + start, at[half], 4);
+                        __m256 h = _mm256_i32gather_ps(threshold + start, at[half], 4);
+                        __m256i d = _mm256_i32gather_epi32(default_left + start, at[half], 4);
                         __m256 x = _mm256_i32gather_ps(block, _mm256_add_epi32(c, offset), 4);
-                        __m256 missing_left = _mm256_and_ps(
-                            _mm256_cmp_ps(x, x, _CMP_UNORD_Q),
-                            _mm256_castsi256_ps(_mm256_cmpgt_epi32(d, _mm256_setzero_si256())));
-                        __m256 left = _mm256_or_ps(_mm256_cmp_ps(x, h, _CMP_LT_OQ), missing_left);
+                        __m256 left = goes_left(
+                            x, h, _mm256_castsi256_ps(_mm256_cmpgt_epi32(d, _mm256_setzero_si256())));
                         /* at = 2 at + 1 where the row goes right: left lanes are all ones */
-                        at = _mm256_add_epi32(_mm256_add_epi32(at, at),
-                                              _mm256_add_epi32(one, _mm256_castps_si256(left)));
+                        at[half] = _mm256_add_epi32(_mm256_add_epi32(at[half], at[half]),
+                                                    _mm256_add_epi32(one, _mm256_castps_si256(left)));
                     }
                 }
-                __m256d v0 = _mm256_i32gather_pd(leaf, _mm256_castsi256_si128(at), 8);
-                __m256d v1 = _mm256_i32gather_pd(leaf, _mm256_extracti128_si256(at, 1), 8);
-                double *s = sum + 8 * half;
-                _mm256_storeu_pd(s, _mm256_add_pd(_mm256_loadu_pd(s), v0));
-                _mm256_storeu_pd(s + 4, _mm256_add_pd(_mm256_loadu_pd(s + 4), v1));
             }
+            int32_t leaf_at[16];
+            _mm256_storeu_si256((__m256i *)leaf_at, at[0]);
+            _mm256_storeu_si256((__m256i *)(leaf_at + 8), at[1]);
+            for (int l = 0; l < 16; l++) sum[l] += leaf[leaf_at[l]];
         }
         for (size_t l = 0; l < n; l++)
             for (size_t k = 0; k < K; k++) out[(first + l) * K + k] = sums[k * 16 + l];
