@@ -315,12 +315,22 @@ static double normal_quantile(double p)
 }
 
 /* normal_quantile of n probabilities: the centre's formula for all of them in one loop that
- * vectorises (the same operations, so the same bits), then the few in the tails again. */
+ * vectorises (the same operations, so the same bits), then the few in the tails again,
+ * found by a vectorised count over blocks of 32. */
 static inline __attribute__((always_inline)) void normal_quantiles(const double *p, double *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) t[i] = central_quantile(p[i]);
-    for (size_t i = 0; i < n; i++)
-        if (!(p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL)) t[i] = normal_quantile(p[i]);
+    for (size_t start = 0; start < n; start += 32) {
+        const double *block = p + start;
+        int tails = 0;
+        if (n - start >= 32)
+            for (size_t i = 0; i < 32; i++) /* outside the centre, or NaN */
+                tails |= (block[i] < QUANTILE_TAIL) | (block[i] > 1.0 - QUANTILE_TAIL) | (block[i] != block[i]);
+        else
+            tails = 1;
+        for (size_t i = start; tails && i < n && i < start + 32; i++)
+            if (!(p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL)) t[i] = normal_quantile(p[i]);
+    }
 }
 
 /* The category a uniform u draws by training frequency. */
@@ -418,27 +428,30 @@ static inline __attribute__((always_inline)) void within_bins_many(const lime_fe
     }
 }
 
-/* Uniforms at positions first, first + stride, ... of a stream: (bits >> 11) / 2^53, the
- * 53-bit integer converted in two exact halves (the high 21 and low 32 bits, each as the
- * mantissa of 2^52), which vectorises where the CPU has no 64-bit integer conversion. */
-static inline void uniforms_at(uint64_t key, uint64_t first, uint64_t stride, size_t n, double *u)
+/* Two uniforms from each number at positions first, first + stride, ... of a stream: the
+ * high and the low 32 bits, each over 2^32 (converted exactly as the mantissa of 2^52, which
+ * vectorises where the CPU has no unsigned conversion). 32 bits are ample for a bin and a
+ * point within it, and one number per pair halves the draws' cost. */
+static inline void uniform_pairs_at(uint64_t key, uint64_t first, uint64_t stride, size_t n,
+                                    double *high, double *low)
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t state = key + (first + i * stride) * 0x9E3779B97F4A7C15ULL;
-        uint64_t m = gbx_random_next(&state) >> 11;
-        uint64_t high_bits = 0x4330000000000000ULL | (m >> 32);
-        uint64_t low_bits = 0x4330000000000000ULL | (m & 0xFFFFFFFFULL);
-        double high, low;
-        memcpy(&high, &high_bits, sizeof high);
-        memcpy(&low, &low_bits, sizeof low);
-        u[i] = ((high - 0x1p52) * 0x1p32 + (low - 0x1p52)) * 0x1p-53;
+        uint64_t bits = gbx_random_next(&state);
+        uint64_t high_bits = 0x4330000000000000ULL | (bits >> 32);
+        uint64_t low_bits = 0x4330000000000000ULL | (bits & 0xFFFFFFFFULL);
+        double h, l;
+        memcpy(&h, &high_bits, sizeof h);
+        memcpy(&l, &low_bits, sizeof l);
+        high[i] = (h - 0x1p52) * 0x1p-32;
+        low[i] = (l - 0x1p52) * 0x1p-32;
     }
 }
 
 /* Per-feature scratch of the draws: S entries each, but level (the array's q) and same (the
  * most categories of a feature). */
 typedef struct {
-    double *u, *v, *same;
+    double *u, *u_value, *v, *same;
     double *columns; /* [P][S - 1]: each feature's values, before they go into the rows */
     double *index; /* the categories drawn, by number */
     int32_t *level;
@@ -446,9 +459,9 @@ typedef struct {
 
 /* The neighbours of x: values (model inputs, M wide, a row per neighbour) and their
  * representation z (feature by feature: z[p S + s]), neighbour 0 being x. Neighbour s's
- * feature p takes the row stream's numbers at 2 (s P + p) and the one after (the bin, or a
- * group's training row, then the value within the bin), stratified as columns 2 p and 2 p + 1
- * of an orthogonal array (strata.h). LIME's coefficients are differences between neighbours
+ * feature p takes two uniforms from the row stream's number at s P + p (the bin, or a group's
+ * training row; the value within the bin), stratified as columns 2 p and 2 p + 1 of an
+ * orthogonal array (strata.h). LIME's coefficients are differences between neighbours
  * in and out of the row's bins, and the noise they pick up from the other features' draws
  * (products of two features' uniforms) is what the array removes: on the bench's models the
  * same accuracy takes a half to two thirds of the samples. The draws go a feature at a time,
@@ -463,13 +476,15 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
-        double v = x[f->column], *zp = z + p * S, *u = d->u, *t = d->columns + p * n;
+        double v = x[f->column], *zp = z + p * S, *u = d->u, *u_value = d->u_value;
+        double *t = d->columns + p * n;
         x_category[p] = f->width > 1 ? 0.0 : category_of(f, v);
         zp[0] = f->width > 1 || f->categorical || f->binned ? 1.0
                 : isnan(v)                                 ? 0.0
                                                            : (v - f->center) / f->scale;
-        uint64_t first = 2 * (P + p); /* neighbour 1's position */
-        uniforms_at(key, first, 2 * P, n, u);
+        /* neighbour s's number is at s P + p: its high half draws the bin (or a group's row),
+         * its low half the value within the bin */
+        uniform_pairs_at(key, P + p, P, n, u, u_value);
         gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, u);
         if (f->width > 1) {
             /* A group: its columns together, as a training row has them (so one-hot
@@ -489,7 +504,7 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             continue;
         }
         if (!f->categorical && !f->binned) {
-            for (size_t i = 0; i < n; i++) d->v[i] = u[i] > 0.0 ? u[i] : 0x1p-53;
+            for (size_t i = 0; i < n; i++) d->v[i] = u[i] > 0.0 ? u[i] : 0x1p-33;
             normal_quantiles(d->v, zp + 1, n);
             for (size_t i = 0; i < n; i++) t[i] = f->center + f->scale * zp[i + 1];
         } else {
@@ -501,10 +516,9 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             else categories_many(f, d->same, u, n, d->index, zp + 1, t);
             if (f->binned) {
                 /* A value within the bin. */
-                uniforms_at(key, first + 1, 2 * P, n, u);
-                gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, u);
-                if (few) within_bins_few(f, d->index, u, n, d->v, t);
-                else within_bins_many(f, d->index, u, n, d->v, t);
+                gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, u_value);
+                if (few) within_bins_few(f, d->index, u_value, n, d->v, t);
+                else within_bins_many(f, d->index, u_value, n, d->v, t);
             }
         }
     }
@@ -577,7 +591,7 @@ static void work_free(lime_work *w)
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
     free(w->x_category); free(w->x_z); free(w->weighted);
-    free(w->draws.u); free(w->draws.v); free(w->draws.index);
+    free(w->draws.u); free(w->draws.u_value); free(w->draws.v); free(w->draws.index);
     free(w->draws.level); free(w->draws.same); free(w->draws.columns);
 }
 
@@ -600,6 +614,7 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->x_z = gbx_malloc_array(P, sizeof(double));
     w->weighted = gbx_malloc_array(P * S, sizeof(double));
     w->draws.u = gbx_malloc_array(S, sizeof(double));
+    w->draws.u_value = gbx_malloc_array(S, sizeof(double));
     w->draws.v = gbx_malloc_array(S, sizeof(double));
     w->draws.index = gbx_malloc_array(S, sizeof(double));
     w->draws.level = gbx_malloc_array(lime->strata.levels, sizeof(int32_t));
@@ -610,7 +625,7 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->draws.columns = gbx_malloc_array(P * S, sizeof(double));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
            w->L && w->order_key && w->used && w->order && w->x_category && w->x_z &&
-           w->weighted && w->draws.u && w->draws.v && w->draws.index && w->draws.level &&
+           w->weighted && w->draws.u && w->draws.u_value && w->draws.v && w->draws.index && w->draws.level &&
            w->draws.same && w->draws.columns;
 }
 
