@@ -19,11 +19,12 @@ typedef struct {
     size_t cut_count;    /* binned: bin b holds cut[b-1] < x <= cut[b] */
     double *cut;
     /* binned, per category (bin): the value drawn within it is mean + step t, clamped to
-     * [low, high], where t is the standard normal quantile of p_low + u p_span, u uniform:
-     * the bin's normal truncated to its bounds. step is the bin's standard deviation, negated
-     * for a bin above its mean, whose probabilities are taken on the mirror image so that
-     * tail probabilities stay representable. The missing category has mean NaN. */
-    double *p_low, *p_span, *mean, *step, *low, *high;
+     * [low, high], where t is the standard normal quantile of p_at + p_slope u, u the uniform
+     * that drew the bin: the bin's normal truncated to its bounds. step is the bin's standard
+     * deviation, negated for a bin above its mean, whose probabilities are taken on the
+     * mirror image so that tail probabilities stay representable. The missing category has
+     * mean NaN. */
+    double *p_at, *p_slope, *mean, *step, *low, *high;
     double center, scale; /* continuous without bins: training mean and standard deviation */
 } lime_feature;
 
@@ -43,8 +44,8 @@ static void free_feature(lime_feature *f)
     free(f->category);
     free(f->cumulative);
     free(f->cut);
-    free(f->p_low);
-    free(f->p_span);
+    free(f->p_at);
+    free(f->p_slope);
     free(f->mean);
     free(f->step);
     free(f->low);
@@ -178,28 +179,35 @@ static gbx_status make_bins(lime_feature *f, const double *column, size_t n, int
     }
     size_t C = f->categories, padded = C < 16 ? 16 : C; /* as the other tables */
     if (status == GBX_OK) {
-        f->p_low = gbx_calloc(padded, sizeof(double));
-        f->p_span = gbx_calloc(padded, sizeof(double));
+        f->p_at = gbx_calloc(padded, sizeof(double));
+        f->p_slope = gbx_calloc(padded, sizeof(double));
         f->mean = gbx_calloc(padded, sizeof(double));
         f->step = gbx_calloc(padded, sizeof(double));
         f->low = gbx_calloc(padded, sizeof(double));
         f->high = gbx_calloc(padded, sizeof(double));
-        if (!f->p_low || !f->p_span || !f->mean || !f->step || !f->low || !f->high)
+        if (!f->p_at || !f->p_slope || !f->mean || !f->step || !f->low || !f->high)
             status = GBX_ERR_NOMEM;
     }
     for (size_t c = 0; status == GBX_OK && c < C; c++) {
         if (isnan(f->category[c])) { /* missing stays missing */
-            f->p_low[c] = 0.25, f->p_span[c] = 0.5, f->mean[c] = NAN, f->step[c] = 0.0;
+            f->p_at[c] = 0.5, f->p_slope[c] = 0.0, f->mean[c] = NAN, f->step[c] = 0.0;
             f->low[c] = -INFINITY, f->high[c] = INFINITY;
             continue;
         }
         size_t b = (size_t)f->category[c];
         /* Bounds in standard units; above the mean the mirror image. A bin of one value has
          * low = high, which the clamp gives whatever t is. */
-        double a = (low[b] - mean[b]) / std[b], z = (high[b] - mean[b]) / std[b], p_high;
-        if (a > 0.0) f->p_low[c] = normal_cdf(-z), p_high = normal_cdf(-a), f->step[c] = -std[b];
-        else f->p_low[c] = normal_cdf(a), p_high = normal_cdf(z), f->step[c] = std[b];
-        f->p_span[c] = p_high - f->p_low[c];
+        double a = (low[b] - mean[b]) / std[b], z = (high[b] - mean[b]) / std[b], p_low, p_high;
+        int mirrored = a > 0.0;
+        if (mirrored) p_low = normal_cdf(-z), p_high = normal_cdf(-a), f->step[c] = -std[b];
+        else p_low = normal_cdf(a), p_high = normal_cdf(z), f->step[c] = std[b];
+        /* The uniform that drew the bin, from `below` to cumulative[c], also places the value
+         * in it: p runs over [p_low, p_high] as u runs over the bin's share, downwards in a
+         * mirrored bin, so the value rises with u across all the bins. */
+        double below = c ? f->cumulative[c - 1] : 0.0, share = f->cumulative[c] - below;
+        double slope = (mirrored ? p_low - p_high : p_high - p_low) / share;
+        f->p_slope[c] = slope;
+        f->p_at[c] = (mirrored ? p_high : p_low) - below * slope;
         f->mean[c] = mean[b], f->low[c] = low[b], f->high[c] = high[b];
     }
     free(sorted);
@@ -230,7 +238,7 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
     lime->selected = options->features ? options->features : 10;
     if (lime->selected > P) lime->selected = P;
     lime->kernel_width = options->kernel_width > 0 ? options->kernel_width : 0.75 * sqrt((double)P);
-    lime->strata = gbx_strata_design(lime->samples - 1, 2 * P);
+    lime->strata = gbx_strata_design(lime->samples - 1, P);
     lime->features = gbx_calloc(P ? P : 1, sizeof(lime_feature));
     double *column = gbx_malloc_array(N, sizeof(double));
     gbx_status status = lime->features && column ? GBX_OK : GBX_ERR_NOMEM;
@@ -385,8 +393,8 @@ static inline __attribute__((always_inline)) void categories_few(const lime_feat
 static inline __attribute__((always_inline)) void within_bins_few(const lime_feature *f, const double *index, const double *u,
                             size_t n, double *p, double *value)
 {
-    quad p_low = quad_of(f->p_low), p_span = quad_of(f->p_span);
-    for (size_t i = 0; i < n; i++) p[i] = pick(p_low, index[i]) + u[i] * pick(p_span, index[i]);
+    quad p_at = quad_of(f->p_at), p_slope = quad_of(f->p_slope);
+    for (size_t i = 0; i < n; i++) p[i] = pick(p_at, index[i]) + u[i] * pick(p_slope, index[i]);
     normal_quantiles(p, value, n);
     quad mean = quad_of(f->mean), step = quad_of(f->step), low = quad_of(f->low), high = quad_of(f->high);
     for (size_t i = 0; i < n; i++) value[i] = pick(mean, index[i]) + pick(step, index[i]) * value[i];
@@ -417,7 +425,7 @@ static inline __attribute__((always_inline)) void within_bins_many(const lime_fe
 {
     for (size_t i = 0; i < n; i++) {
         size_t c = (size_t)index[i];
-        p[i] = f->p_low[c] + u[i] * f->p_span[c];
+        p[i] = f->p_at[c] + u[i] * f->p_slope[c];
     }
     normal_quantiles(p, value, n);
     for (size_t i = 0; i < n; i++) {
@@ -431,7 +439,7 @@ static inline __attribute__((always_inline)) void within_bins_many(const lime_fe
 /* Two uniforms from each number at positions first, first + stride, ... of a stream: the
  * high and the low 32 bits, each over 2^32 (converted exactly as the mantissa of 2^52, which
  * vectorises where the CPU has no unsigned conversion). 32 bits are ample for a bin and a
- * point within it, and one number per pair halves the draws' cost. */
+ * place within it, and one number for two features halves the draws' cost. */
 static inline void uniform_pairs_at(uint64_t key, uint64_t first, uint64_t stride, size_t n,
                                     double *high, double *low)
 {
@@ -451,7 +459,7 @@ static inline void uniform_pairs_at(uint64_t key, uint64_t first, uint64_t strid
 /* Per-feature scratch of the draws: S entries each, but level (the array's q) and same (the
  * most categories of a feature). */
 typedef struct {
-    double *u, *u_value, *v, *same;
+    double *u, *u_odd, *v, *same; /* u_odd: the odd features' uniforms, drawn with u */
     double *columns; /* [P][S - 1]: each feature's values, before they go into the rows */
     double *index; /* the categories drawn, by number */
     int32_t *level;
@@ -459,14 +467,16 @@ typedef struct {
 
 /* The neighbours of x: values (model inputs, M wide, a row per neighbour) and their
  * representation z (feature by feature: z[p S + s]), neighbour 0 being x. Neighbour s's
- * feature p takes two uniforms from the row stream's number at s P + p (the bin, or a group's
- * training row; the value within the bin), stratified as columns 2 p and 2 p + 1 of an
- * orthogonal array (strata.h). LIME's coefficients are differences between neighbours
- * in and out of the row's bins, and the noise they pick up from the other features' draws
- * (products of two features' uniforms) is what the array removes: on the bench's models the
- * same accuracy takes a half to two thirds of the samples. The draws go a feature at a time,
- * in loops without branches that vectorise (a feature's column is written into the rows
- * last), built for each vector width (the same operations, so the same numbers). */
+ * feature p takes one uniform (half of a number of the row's stream, two features a number),
+ * stratified as column p of an orthogonal array (strata.h): where it falls among the
+ * cumulative training frequencies draws the bin (or category, or a group's training row),
+ * and where it falls within the bin's share places the value in the bin, so the value rises
+ * with the uniform. LIME's coefficients are differences between neighbours in and out of
+ * the row's bins, and the noise they pick up from the other features' draws (products of
+ * two features' uniforms) is what the array removes: on the bench's models the same accuracy
+ * takes a half to two thirds of the samples. The draws go a feature at a time, in loops
+ * without branches that vectorise (a feature's column is written into the rows last), built
+ * for each vector width (the same operations, so the same numbers). */
 GBX_VECTOR_CLONES
 static void draw_neighbours(const gbx_lime *lime, const double *x, double *values, double *z,
                             double *x_category, draw_scratch *d, uint64_t key)
@@ -476,16 +486,17 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
     memcpy(values, x, M * sizeof(double));
     for (size_t p = 0; p < P; p++) {
         const lime_feature *f = &lime->features[p];
-        double v = x[f->column], *zp = z + p * S, *u = d->u, *u_value = d->u_value;
-        double *t = d->columns + p * n;
+        double v = x[f->column], *zp = z + p * S, *t = d->columns + p * n;
         x_category[p] = f->width > 1 ? 0.0 : category_of(f, v);
         zp[0] = f->width > 1 || f->categorical || f->binned ? 1.0
                 : isnan(v)                                 ? 0.0
                                                            : (v - f->center) / f->scale;
-        /* neighbour s's number is at s P + p: its high half draws the bin (or a group's row),
-         * its low half the value within the bin */
-        uniform_pairs_at(key, P + p, P, n, u, u_value);
-        gbx_strata_apply(lime->strata, design_key, 2 * p, d->level, u);
+        /* features 2 m and 2 m + 1 of neighbour s take the two halves of the number at
+         * s H + m */
+        size_t H = (P + 1) / 2;
+        if (p % 2 == 0) uniform_pairs_at(key, H + p / 2, H, n, d->u, d->u_odd);
+        double *u = p % 2 == 0 ? d->u : d->u_odd;
+        gbx_strata_apply(lime->strata, design_key, p, d->level, u);
         if (f->width > 1) {
             /* A group: its columns together, as a training row has them (so one-hot
              * dummies stay one-hot); 1 when they all equal x's. */
@@ -516,9 +527,8 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             else categories_many(f, d->same, u, n, d->index, zp + 1, t);
             if (f->binned) {
                 /* A value within the bin. */
-                gbx_strata_apply(lime->strata, design_key, 2 * p + 1, d->level, u_value);
-                if (few) within_bins_few(f, d->index, u_value, n, d->v, t);
-                else within_bins_many(f, d->index, u_value, n, d->v, t);
+                if (few) within_bins_few(f, d->index, u, n, d->v, t);
+                else within_bins_many(f, d->index, u, n, d->v, t);
             }
         }
     }
@@ -591,7 +601,7 @@ static void work_free(lime_work *w)
     free(w->values); free(w->z); free(w->outputs); free(w->weights); free(w->means); free(w->G);
     free(w->g); free(w->beta); free(w->L); free(w->order_key); free(w->used); free(w->order);
     free(w->x_category); free(w->x_z); free(w->weighted);
-    free(w->draws.u); free(w->draws.u_value); free(w->draws.v); free(w->draws.index);
+    free(w->draws.u); free(w->draws.u_odd); free(w->draws.v); free(w->draws.index);
     free(w->draws.level); free(w->draws.same); free(w->draws.columns);
 }
 
@@ -614,7 +624,7 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->x_z = gbx_malloc_array(P, sizeof(double));
     w->weighted = gbx_malloc_array(P * S, sizeof(double));
     w->draws.u = gbx_malloc_array(S, sizeof(double));
-    w->draws.u_value = gbx_malloc_array(S, sizeof(double));
+    w->draws.u_odd = gbx_malloc_array(S, sizeof(double));
     w->draws.v = gbx_malloc_array(S, sizeof(double));
     w->draws.index = gbx_malloc_array(S, sizeof(double));
     w->draws.level = gbx_malloc_array(lime->strata.levels, sizeof(int32_t));
@@ -625,7 +635,7 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->draws.columns = gbx_malloc_array(P * S, sizeof(double));
     return w->values && w->z && w->outputs && w->weights && w->means && w->G && w->g && w->beta &&
            w->L && w->order_key && w->used && w->order && w->x_category && w->x_z &&
-           w->weighted && w->draws.u && w->draws.u_value && w->draws.v && w->draws.index && w->draws.level &&
+           w->weighted && w->draws.u && w->draws.u_odd && w->draws.v && w->draws.index && w->draws.level &&
            w->draws.same && w->draws.columns;
 }
 
