@@ -37,6 +37,10 @@ struct gbx_lime {
     double *training;                   /* [rows][M], kept when a group needs whole rows */
     size_t training_rows;
     gbx_strata strata;                  /* how the neighbours' uniforms are stratified */
+    /* [P + 1] when every feature's representation is 0 or 1 (and x's 1) and the distance is
+     * euclidean: the kernel weight of a neighbour that differs from x in k features, the
+     * only distances there are (NULL otherwise) */
+    double *kernel_table;
 };
 
 static void free_feature(lime_feature *f)
@@ -59,6 +63,7 @@ void gbx_lime_free(gbx_lime *lime)
     for (size_t j = 0; lime->features && j < lime->P; j++) free_feature(&lime->features[j]);
     free(lime->features);
     free(lime->training);
+    free(lime->kernel_table);
     free(lime);
 }
 
@@ -281,6 +286,19 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
         }
     }
     free(column);
+    int binary = !options->cosine;
+    for (size_t p = 0; p < P; p++)
+        binary &= lime->features[p].width > 1 || lime->features[p].categorical || lime->features[p].binned;
+    if (status == GBX_OK && binary) {
+        /* as explain_row computes a weight from the squared distance */
+        double width2 = lime->kernel_width * lime->kernel_width;
+        lime->kernel_table = gbx_malloc_array(P + 1, sizeof(double));
+        if (!lime->kernel_table) status = GBX_ERR_NOMEM;
+        for (size_t k = 0; status == GBX_OK && k <= P; k++) {
+            double d = sqrt((double)k);
+            lime->kernel_table[k] = sqrt(exp(-d * d / width2));
+        }
+    }
     if (status != GBX_OK) {
         gbx_lime_free(lime);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory summarising the training data");
@@ -322,21 +340,26 @@ static double normal_quantile(double p)
     return p < QUANTILE_TAIL ? x : -x;
 }
 
+/* Whether any of n (at most 32) probabilities is outside the centre (or NaN): a loop that
+ * vectorises where n is 32. */
+static inline int any_tail(const double *p, size_t n)
+{
+    if (n < 32) return 1;
+    int tails = 0;
+    for (size_t i = 0; i < 32; i++)
+        tails |= (p[i] < QUANTILE_TAIL) | (p[i] > 1.0 - QUANTILE_TAIL) | (p[i] != p[i]);
+    return tails;
+}
+
 /* normal_quantile of n probabilities: the centre's formula for all of them in one loop that
  * vectorises (the same operations, so the same bits), then the few in the tails again,
- * found by a vectorised count over blocks of 32. */
+ * found 32 at a time. */
 static inline __attribute__((always_inline)) void normal_quantiles(const double *p, double *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) t[i] = central_quantile(p[i]);
     for (size_t start = 0; start < n; start += 32) {
-        const double *block = p + start;
-        int tails = 0;
-        if (n - start >= 32)
-            for (size_t i = 0; i < 32; i++) /* outside the centre, or NaN */
-                tails |= (block[i] < QUANTILE_TAIL) | (block[i] > 1.0 - QUANTILE_TAIL) | (block[i] != block[i]);
-        else
-            tails = 1;
-        for (size_t i = start; tails && i < n && i < start + 32; i++)
+        if (!any_tail(p + start, n - start < 32 ? n - start : 32)) continue;
+        for (size_t i = start; i < n && i < start + 32; i++)
             if (!(p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL)) t[i] = normal_quantile(p[i]);
     }
 }
@@ -388,23 +411,41 @@ static inline __attribute__((always_inline)) void categories_few(const lime_feat
     }
 }
 
-/* A binned feature's values within the drawn bins, from the uniforms u (lime_feature's
- * tables); p is scratch. */
-static inline __attribute__((always_inline)) void within_bins_few(const lime_feature *f, const double *index, const double *u,
-                            size_t n, double *p, double *value)
+/* A binned feature of at most four bins in one pass: the bin each uniform draws, whether it
+ * is x's (z), and the value within it (lime_feature's tables), its entries picked by selects
+ * on which cumulative frequencies the uniform passed; quantiles in the tails (p kept for
+ * them) are redone after. */
+static inline __attribute__((always_inline)) void binned_few(const lime_feature *f, const double *same,
+                                                             const double *u, size_t n, double *z,
+                                                             double *value, double *p)
 {
-    quad p_at = quad_of(f->p_at), p_slope = quad_of(f->p_slope);
-    for (size_t i = 0; i < n; i++) p[i] = pick(p_at, index[i]) + u[i] * pick(p_slope, index[i]);
-    normal_quantiles(p, value, n);
-    quad mean = quad_of(f->mean), step = quad_of(f->step), low = quad_of(f->low), high = quad_of(f->high);
-    for (size_t i = 0; i < n; i++) value[i] = pick(mean, index[i]) + pick(step, index[i]) * value[i];
+    quad cumulative = quad_of(f->cumulative), is_x = quad_of(same), p_at = quad_of(f->p_at);
+    quad p_slope = quad_of(f->p_slope), mean = quad_of(f->mean), step = quad_of(f->step);
+    quad low = quad_of(f->low), high = quad_of(f->high);
+#define PICK(q) (past3 ? q.v3 : past2 ? q.v2 : past1 ? q.v1 : q.v0)
     for (size_t i = 0; i < n; i++) {
-        double bound = pick(low, index[i]);
-        value[i] = value[i] < bound ? bound : value[i];
+        double ui = u[i];
+        int past1 = cumulative.v0 <= ui, past2 = cumulative.v1 <= ui, past3 = cumulative.v2 <= ui;
+        double zi = PICK(is_x), at = PICK(p_at), slope = PICK(p_slope), m = PICK(mean);
+        double st = PICK(step), lo = PICK(low), hi = PICK(high);
+        double pi = at + ui * slope;
+        double drawn = m + st * central_quantile(pi);
+        drawn = drawn < lo ? lo : drawn;
+        drawn = drawn > hi ? hi : drawn;
+        z[i] = zi;
+        p[i] = pi;
+        value[i] = drawn;
     }
-    for (size_t i = 0; i < n; i++) {
-        double bound = pick(high, index[i]);
-        value[i] = value[i] > bound ? bound : value[i];
+#undef PICK
+    for (size_t start = 0; start < n; start += 32) {
+        if (!any_tail(p + start, n - start < 32 ? n - start : 32)) continue;
+        for (size_t i = start; i < n && i < start + 32; i++) {
+            if (p[i] >= QUANTILE_TAIL && p[i] <= 1.0 - QUANTILE_TAIL) continue;
+            size_t c = draw_category(f, u[i]);
+            double drawn = f->mean[c] + f->step[c] * normal_quantile(p[i]);
+            drawn = drawn < f->low[c] ? f->low[c] : drawn;
+            value[i] = drawn > f->high[c] ? f->high[c] : drawn;
+        }
     }
 }
 
@@ -522,13 +563,12 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             /* The category by training frequency; z is 1 where it is x's. */
             for (size_t c = 0; c < f->categories; c++)
                 d->same[c] = same_category(f->category[c], x_category[p]);
-            int few = f->categories <= 4;
-            if (few) categories_few(f, d->same, u, n, d->index, zp + 1, t);
-            else categories_many(f, d->same, u, n, d->index, zp + 1, t);
-            if (f->binned) {
-                /* A value within the bin. */
-                if (few) within_bins_few(f, d->index, u, n, d->v, t);
-                else within_bins_many(f, d->index, u, n, d->v, t);
+            if (f->binned && f->categories <= 4) {
+                binned_few(f, d->same, u, n, zp + 1, t, d->v);
+            } else {
+                if (f->categories <= 4) categories_few(f, d->same, u, n, d->index, zp + 1, t);
+                else categories_many(f, d->same, u, n, d->index, zp + 1, t);
+                if (f->binned) within_bins_many(f, d->index, u, n, d->v, t); /* a value within the bin */
             }
         }
     }
@@ -689,6 +729,7 @@ static size_t select_features(const gbx_lime *lime, lime_work *w, double syy)
     return wanted;
 }
 
+GBX_VECTOR_CLONES
 static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *x, double *values,
                               double *intercepts, double *local, double *scores, gbx_error *error)
 {
@@ -713,7 +754,9 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         else
             for (size_t s = 0; s < S; s++) d2[s] += (zj[s] - at_x) * (zj[s] - at_x);
     }
-    for (size_t s = 0; s < S; s++) {
+    for (size_t s = 0; lime->kernel_table && s < S; s++)
+        w->weights[s] = lime->kernel_table[(size_t)d2[s]];
+    for (size_t s = 0; !lime->kernel_table && s < S; s++) {
         double d;
         if (lime->options.cosine) {
             d = norm[s] > 0.0 && norm0 > 0.0 ? 1.0 - d2[s] / sqrt(norm[s] * norm0) : 1.0;
