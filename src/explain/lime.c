@@ -377,9 +377,9 @@ static size_t draw_category(const lime_feature *f, double u)
 }
 
 /* A category's entries for features of at most four categories (quartile bins, the default):
- * held in registers and picked by selects on the category's number, so that the loops over
- * the neighbours have neither gathers (which GCC does not emit for AVX2 by default) nor
- * branches, and vectorise. */
+ * held in registers and picked by selects on which cumulative frequencies the uniform passed,
+ * so that the loops over the neighbours have neither gathers (which GCC does not emit for AVX2
+ * by default) nor branches, and vectorise. */
 typedef struct {
     double v0, v1, v2, v3;
 } quad;
@@ -390,42 +390,43 @@ static inline quad quad_of(const double *table) /* tables have at least 16 entri
     return q;
 }
 
-static inline double pick(quad q, double c)
-{
-    return c == 3.0 ? q.v3 : c == 2.0 ? q.v2 : c == 1.0 ? q.v1 : q.v0;
-}
+#define PICK(q) (past3 ? q.v3 : past2 ? q.v2 : past1 ? q.v1 : q.v0)
+#define PASSED(u)                                                                              \
+    int past1 = cumulative.v0 <= (u), past2 = cumulative.v1 <= (u), past3 = cumulative.v2 <= (u)
 
-/* The categories (numbers, as doubles) n neighbours draw by training frequency from their
- * uniforms u, whether each is x's (z, from same[]), and the category's value (a categorical
- * feature's). */
-static inline __attribute__((always_inline)) void categories_few(const lime_feature *f, const double *same, const double *u,
-                           size_t n, double *index, double *z, double *value)
+/* A categorical feature of at most four categories: the category each of n uniforms u draws
+ * by training frequency, its number (index, as a double), whether it is x's (z, from
+ * same[]) and its value. */
+static inline __attribute__((always_inline)) void categorical_few(
+    const lime_feature *f, const double *same, const double *u, size_t n, double *index,
+    double *z, double *value)
 {
     quad cumulative = quad_of(f->cumulative), is_x = quad_of(same), category = quad_of(f->category);
+    quad number = {0.0, 1.0, 2.0, 3.0};
     for (size_t i = 0; i < n; i++) {
-        double c = (cumulative.v0 <= u[i] ? 1.0 : 0.0) + (cumulative.v1 <= u[i] ? 1.0 : 0.0) +
-                   (cumulative.v2 <= u[i] ? 1.0 : 0.0);
+        double ui = u[i];
+        PASSED(ui);
+        double c = PICK(number), zi = PICK(is_x), v = PICK(category);
         index[i] = c;
-        z[i] = pick(is_x, c);
-        value[i] = pick(category, c);
+        z[i] = zi;
+        value[i] = v;
     }
 }
 
 /* A binned feature of at most four bins in one pass: the bin each uniform draws, whether it
- * is x's (z), and the value within it (lime_feature's tables), its entries picked by selects
- * on which cumulative frequencies the uniform passed; quantiles in the tails (p kept for
- * them) are redone after. */
-static inline __attribute__((always_inline)) void binned_few(const lime_feature *f, const double *same,
-                                                             const double *u, size_t n, double *z,
-                                                             double *value, double *p)
+ * is x's (z), and the value within it (lime_feature's tables); quantiles in the tails (p kept
+ * for them) are redone after. */
+static inline __attribute__((always_inline)) void binned_few(
+    const lime_feature *f, const double *same, const double *u, size_t n, double *z,
+    double *value, double *p)
 {
     quad cumulative = quad_of(f->cumulative), is_x = quad_of(same), p_at = quad_of(f->p_at);
     quad p_slope = quad_of(f->p_slope), mean = quad_of(f->mean), step = quad_of(f->step);
     quad low = quad_of(f->low), high = quad_of(f->high);
-#define PICK(q) (past3 ? q.v3 : past2 ? q.v2 : past1 ? q.v1 : q.v0)
     for (size_t i = 0; i < n; i++) {
+        /* the entries into locals first: GCC gives up on selects nested in expressions */
         double ui = u[i];
-        int past1 = cumulative.v0 <= ui, past2 = cumulative.v1 <= ui, past3 = cumulative.v2 <= ui;
+        PASSED(ui);
         double zi = PICK(is_x), at = PICK(p_at), slope = PICK(p_slope), m = PICK(mean);
         double st = PICK(step), lo = PICK(low), hi = PICK(high);
         double pi = at + ui * slope;
@@ -436,7 +437,6 @@ static inline __attribute__((always_inline)) void binned_few(const lime_feature 
         p[i] = pi;
         value[i] = drawn;
     }
-#undef PICK
     for (size_t start = 0; start < n; start += 32) {
         if (!any_tail(p + start, n - start < 32 ? n - start : 32)) continue;
         for (size_t i = start; i < n && i < start + 32; i++) {
@@ -448,10 +448,14 @@ static inline __attribute__((always_inline)) void binned_few(const lime_feature 
         }
     }
 }
+#undef PICK
+#undef PASSED
 
-/* The same two for any number of categories, by search and loads. */
-static inline __attribute__((always_inline)) void categories_many(const lime_feature *f, const double *same, const double *u,
-                            size_t n, double *index, double *z, double *value)
+/* The same for any number of categories, by search and loads: the category and z (and a
+ * categorical feature's value), then a binned feature's value within the bin. */
+static inline __attribute__((always_inline)) void categories_many(
+    const lime_feature *f, const double *same, const double *u, size_t n, double *index,
+    double *z, double *value)
 {
     for (size_t i = 0; i < n; i++) {
         size_t c = draw_category(f, u[i]);
@@ -461,8 +465,9 @@ static inline __attribute__((always_inline)) void categories_many(const lime_fea
     }
 }
 
-static inline __attribute__((always_inline)) void within_bins_many(const lime_feature *f, const double *index, const double *u,
-                             size_t n, double *p, double *value)
+static inline __attribute__((always_inline)) void binned_many(
+    const lime_feature *f, const double *index, const double *u, size_t n, double *p,
+    double *value)
 {
     for (size_t i = 0; i < n; i++) {
         size_t c = (size_t)index[i];
@@ -563,12 +568,13 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             /* The category by training frequency; z is 1 where it is x's. */
             for (size_t c = 0; c < f->categories; c++)
                 d->same[c] = same_category(f->category[c], x_category[p]);
-            if (f->binned && f->categories <= 4) {
+            if (f->categories <= 4 && f->binned) {
                 binned_few(f, d->same, u, n, zp + 1, t, d->v);
+            } else if (f->categories <= 4) {
+                categorical_few(f, d->same, u, n, d->index, zp + 1, t);
             } else {
-                if (f->categories <= 4) categories_few(f, d->same, u, n, d->index, zp + 1, t);
-                else categories_many(f, d->same, u, n, d->index, zp + 1, t);
-                if (f->binned) within_bins_many(f, d->index, u, n, d->v, t); /* a value within the bin */
+                categories_many(f, d->same, u, n, d->index, zp + 1, t);
+                if (f->binned) binned_many(f, d->index, u, n, d->v, t);
             }
         }
     }
