@@ -1,6 +1,7 @@
 #include "lime.h"
 
 #include "strata.h"
+#include "../core/blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -231,6 +232,8 @@ gbx_status gbx_lime_prepare(const gbx_model *model, const gbx_data *training,
     size_t M = model->features, N = training->rows, P = players ? players->count : M;
     if (N == 0) return gbx_fail(error, GBX_ERR_USAGE, "the background (training) data set has no rows");
     if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
+    gbx_status loaded = gbx_blas_load(error); /* the fits' Gram matrices */
+    if (loaded != GBX_OK) return loaded;
     gbx_lime *lime = calloc(1, sizeof *lime);
     if (!lime) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     lime->model = model;
@@ -578,12 +581,16 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             }
         }
     }
-    /* The columns into the neighbours' rows, a row at a time: a column written straight into
-     * rows M apart would touch a cache line per neighbour and feature. */
-    for (size_t i = 0; i < n; i++) {
-        double *row = values + (i + 1) * M;
-        for (size_t p = 0; p < P; p++)
-            if (lime->features[p].width <= 1) row[lime->features[p].column] = d->columns[p * n + i];
+    /* The columns into the neighbours' rows, 64 rows at a time (so the rows stay in the
+     * first-level cache while every column is written into them). */
+    for (size_t start = 0; start < n; start += 64) {
+        size_t end = n - start < 64 ? n : start + 64;
+        for (size_t p = 0; p < P; p++) {
+            const lime_feature *f = &lime->features[p];
+            if (f->width > 1) continue;
+            const double *column = d->columns + p * n;
+            for (size_t i = start; i < end; i++) values[(i + 1) * M + f->column] = column[i];
+        }
     }
 }
 
@@ -621,17 +628,27 @@ static double r_squared(const double *G, const double *g, double syy, size_t M, 
     return 1.0 - sse / syy;
 }
 
-/* sum a[s] b[s] in eight interleaved partial sums (so it vectorises), added in a fixed order. */
+/* Sums over the neighbours in eight interleaved partial sums (so they vectorise without
+ * reassociating), added in a fixed order: sum a[s] b[s], and sum a[s] b[s] c[s]. */
+#define EIGHT_PARTS(term)                                                                      \
+    double part[8] = {0};                                                                      \
+    size_t s = 0;                                                                              \
+    for (; s + 8 <= n; s += 8)                                                                 \
+        for (int u = 0; u < 8; u++) part[u] += term(s + u);                                    \
+    for (; s < n; s++) part[s % 8] += term(s);                                                 \
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))
+#define DOT_TERM(i) (a[i] * b[i])
+#define DOT3_TERM(i) (a[i] * b[i] * c[i])
 GBX_VECTOR_CLONES
-static double dot(const double *a, const double *b, size_t n)
+static double dot(const double *a, const double *b, size_t n) { EIGHT_PARTS(DOT_TERM); }
+GBX_VECTOR_CLONES
+static double dot3(const double *a, const double *b, const double *c, size_t n)
 {
-    double part[8] = {0};
-    size_t s = 0;
-    for (; s + 8 <= n; s += 8)
-        for (int u = 0; u < 8; u++) part[u] += a[s + u] * b[s + u];
-    for (; s < n; s++) part[s % 8] += a[s] * b[s];
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    EIGHT_PARTS(DOT3_TERM);
 }
+#undef EIGHT_PARTS
+#undef DOT_TERM
+#undef DOT3_TERM
 
 /* Scratch of one thread. */
 typedef struct {
@@ -773,33 +790,29 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         w->weights[s] = sqrt(exp(-d * d / width2));
     }
     /* Weighted means and the centred Gram matrix, shared by every output and fit. */
-    double total = 0.0;
-    for (size_t s = 0; s < S; s++) total += w->weights[s];
-    for (size_t j = 0; j < M; j++) {
-        double sum = 0.0;
-        for (size_t s = 0; s < S; s++) sum += w->weights[s] * w->z[j * S + s];
-        w->means[j] = sum / total;
-    }
-    /* The representation centred in place (x's is kept in x_z), and times the weights: each
-     * moment is one dot product. */
+    double *y = w->draws.v; /* the draws' scratch is free */
+    for (size_t s = 0; s < S; s++) y[s] = 1.0;
+    double total = dot(w->weights, y, S);
+    for (size_t j = 0; j < M; j++) w->means[j] = dot(w->weights, w->z + j * S, S) / total;
+    /* The representation centred in place (x's is kept in x_z), and times the weights: the
+     * Gram matrix is one matrix product, lower triangle copied up so it is exactly
+     * symmetric. */
     for (size_t j = 0; j < M; j++)
         for (size_t s = 0; s < S; s++) {
             double c = w->z[j * S + s] -= w->means[j];
             w->weighted[j * S + s] = w->weights[s] * c;
         }
+    if (M > 0)
+        gbx_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)M, (int)S, 1.0,
+                  w->weighted, (int)S, w->z, (int)S, 0.0, w->G, (int)M);
     for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j <= i; j++)
-            w->G[i * M + j] = w->G[j * M + i] = dot(w->weighted + i * S, w->z + j * S, S);
+        for (size_t j = 0; j < i; j++) w->G[j * M + i] = w->G[i * M + j];
     for (size_t k = 0; k < K; k++) {
-        double mean_y = 0.0, syy = 0.0;
-        for (size_t s = 0; s < S; s++) mean_y += w->weights[s] * w->outputs[s * K + k];
-        mean_y /= total;
-        for (size_t s = 0; s < S; s++) {
-            double dy = w->weights[s] * (w->outputs[s * K + k] - mean_y);
-            syy += dy * (w->outputs[s * K + k] - mean_y);
-            w->draws.v[s] = w->outputs[s * K + k] - mean_y; /* the draws' scratch is free */
-        }
-        for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, w->draws.v, S);
+        for (size_t s = 0; s < S; s++) y[s] = w->outputs[s * K + k];
+        double mean_y = dot(w->weights, y, S) / total;
+        for (size_t s = 0; s < S; s++) y[s] -= mean_y;
+        double syy = dot3(w->weights, y, y, S);
+        for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, y, S);
         size_t q = select_features(lime, w, syy);
         if (q == 0 && M > 0) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         solve(w->G, w->g, M, w->used, q, 1.0, w->beta, w->L); /* Ridge(alpha=1), as lime */
