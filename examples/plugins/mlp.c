@@ -115,9 +115,10 @@ enum { BLOCK = 256, ROWS = 4 };
 /* Four doubles that the compiler keeps in one vector register (two at SSE2); aligned(8) lets
  * one be read from any double. */
 typedef double vec4 __attribute__((vector_size(32), aligned(8)));
+typedef long long mask4 __attribute__((vector_size(32), aligned(8))); /* a vec4 compare's lanes */
 
-/* b = a W + biases for n rows (a's rows `a_stride` apart, b's `width`): ROWS rows by TILE
- * outputs at a time, summed in registers over the inputs. At these widths (tens of units) this
+/* b = a W + biases for n rows (a's rows `a_stride` apart, b's `width`), relu applied where
+ * the layer has it: ROWS rows by TILE outputs at a time, summed in registers over the inputs. At these widths (tens of units) this
  * runs at about twice the speed of a BLAS call, whose packing of such small matrices costs
  * more than the product. Built for AVX-512, AVX2 with fused multiply-adds, and the baseline,
  * the widest the CPU has picked at load. */
@@ -142,35 +143,26 @@ static void product(const layer *y, const double *a, size_t a_stride, size_t n, 
                     sum[i][1] += in[i][k] * w1;
                 }
             }
-            for (size_t i = 0; i < rows; i++) {
-                *(vec4 *)(b + (r + i) * width + o) = sum[i][0];
-                *(vec4 *)(b + (r + i) * width + o + 4) = sum[i][1];
-            }
+            for (size_t i = 0; i < rows; i++)
+                for (int h = 0; h < 2; h++) {
+                    vec4 v = sum[i][h];
+                    if (y->act == RELU) /* max(v, 0) without a branch: v where v > 0, else 0 */
+                        v = (vec4)((mask4)v & (v > 0.0));
+                    *(vec4 *)(b + (r + i) * width + o + 4 * h) = v;
+                }
         }
     }
 }
 
-/* The activation over a block's n rows, `width` apart. It is chosen once per layer, so the
- * relu loop is a max without a branch (a branch on the sign mispredicts about every other
- * unit); built for the same targets as the product. */
-__attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+/* The other activations over a block's n rows, `width` apart (relu is the product's). */
 static void activate(const layer *y, double *b, size_t n, size_t width)
 {
     for (size_t r = 0; r < n; r++) {
         double *target = b + r * width;
-        switch (y->act) {
-        case RELU:
-            for (size_t o = 0; o < y->outputs; o++) target[o] = target[o] > 0 ? target[o] : 0;
-            break;
-        case TANH:
+        if (y->act == TANH)
             for (size_t o = 0; o < y->outputs; o++) target[o] = tanh(target[o]);
-            break;
-        case LOGISTIC:
+        else if (y->act == LOGISTIC)
             for (size_t o = 0; o < y->outputs; o++) target[o] = 1 / (1 + exp(-target[o]));
-            break;
-        default:
-            break;
-        }
     }
 }
 
