@@ -191,7 +191,8 @@ static int predict(void *model, const double *rows, size_t count, double *out, c
             b = swap;
         }
         size_t K = m->layers[m->count - 1].outputs;
-        for (size_t r = 0; r < n; r++) memcpy(out + (start + r) * K, a + r * width, K * sizeof(double));
+        for (size_t r = 0; r < n; r++)
+            for (size_t k = 0; k < K; k++) out[(start + r) * K + k] = a[r * width + k];
     }
     free(a);
     free(b);

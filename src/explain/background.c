@@ -27,6 +27,8 @@ gbx_status gbx_background_init(gbx_background *background, const gbx_model *mode
     background->model = model;
     background->player = player;
     background->players = players;
+    background->own_players = players == M;
+    for (size_t f = 0; f < M; f++) background->own_players &= player[f] == (int32_t)f;
     background->predictions = predictions;
     background->rows = gbx_malloc_array(N * (M ? M : 1), sizeof(double));
     background->mean = gbx_calloc(K, sizeof(double));
@@ -113,26 +115,45 @@ gbx_status gbx_background_values(const gbx_background *background, const double 
     return GBX_OK;
 }
 
+/* x's column where a coalition takes it, else the background row's: a select on the bits
+ * rather than a branch (whether a column comes from x is a coin toss the branch predictor
+ * cannot learn). */
+static inline double select_column(uint8_t take, double from_x, double from_row)
+{
+    uint64_t mask = (uint64_t)0 - (uint64_t)(take != 0), a, b;
+    memcpy(&a, &from_x, sizeof a);
+    memcpy(&b, &from_row, sizeof b);
+    a = (a & mask) | (b & ~mask);
+    memcpy(&from_x, &a, sizeof a);
+    return from_x;
+}
+
+/* The hybrids of gbx_background_values_at. Where each column is its own player the mask is
+ * read in place and the loop vectorises, built for each vector width. */
+GBX_VECTOR_CLONES
+static void hybrids_at(const gbx_background *background, const size_t *reference,
+                       const double *x, const uint8_t *masks, size_t count, double *hybrids)
+{
+    size_t M = background->model->features, P = background->players;
+    for (size_t c = 0; c < count; c++) {
+        const uint8_t *restrict in = masks + c * P;
+        const double *restrict row = background->rows + reference[c] * M;
+        double *restrict h = hybrids + c * M;
+        if (background->own_players)
+            for (size_t f = 0; f < M; f++) h[f] = select_column(in[f], x[f], row[f]);
+        else
+            for (size_t f = 0; f < M; f++)
+                h[f] = select_column(in[background->player[f]], x[f], row[f]);
+    }
+}
+
 gbx_status gbx_background_values_at(const gbx_background *background, const size_t *reference,
                                     const double *x, const uint8_t *masks, size_t count,
                                     double *hybrids, double *v, gbx_error *error)
 {
     const gbx_model *model = background->model;
-    size_t M = model->features, K = model->outputs, P = background->players;
-    /* A select on the bits rather than a branch: whether a column comes from x is a coin toss
-     * the branch predictor cannot learn. */
-    for (size_t c = 0; c < count; c++) {
-        const uint8_t *in = masks + c * P;
-        const double *row = background->rows + reference[c] * M;
-        double *h = hybrids + c * M;
-        for (size_t f = 0; f < M; f++) {
-            uint64_t from_x = (uint64_t)0 - (uint64_t)(in[background->player[f]] != 0), a, b;
-            memcpy(&a, &x[f], sizeof a);
-            memcpy(&b, &row[f], sizeof b);
-            a = (a & from_x) | (b & ~from_x);
-            memcpy(&h[f], &a, sizeof a);
-        }
-    }
+    size_t K = model->outputs;
+    hybrids_at(background, reference, x, masks, count, hybrids);
     gbx_status status = model->predict_raw(model, hybrids, count, v, error);
     if (status == GBX_OK && background->predictions)
         for (size_t c = 0; c < count; c++) model->transform(model, v + c * K);

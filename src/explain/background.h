@@ -15,6 +15,7 @@ typedef struct {
     const gbx_model *model;
     const int32_t *player; /* [features]: the caller's players, kept while this lives */
     size_t players;
+    int own_players;       /* each column is its own player (player[f] = f) */
     int predictions;
     gbx_tree_coalitions *trees; /* tree models in raw space: coalition values from tables */
 } gbx_background;
