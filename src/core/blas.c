@@ -21,6 +21,15 @@
 #include <stdlib.h>
 
 #define OPENBLAS_LIBRARY "libopenblas.so.0"
+/* RTLD_DEEPBIND: OpenBLAS's own symbols (most of its 15,000 relocations) are looked up in it
+ * first, not through the 60 libraries glassbox links: 9 ms to load instead of 2. The address
+ * sanitizer refuses such a library (it could not intercept its allocations), so that build
+ * loads it the plain way. */
+#ifdef __SANITIZE_ADDRESS__
+#define OPENBLAS_FLAGS (RTLD_NOW | RTLD_GLOBAL)
+#else
+#define OPENBLAS_FLAGS (RTLD_NOW | RTLD_GLOBAL | RTLD_DEEPBIND)
+#endif
 
 static struct {
     __typeof__(cblas_sgemm) *sgemm;
@@ -51,7 +60,7 @@ static void load_once(void)
         set_threads = setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
     const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : blas_core_for_this_cpu();
     if (core) set_core = setenv("OPENBLAS_CORETYPE", core, 1) == 0;
-    void *library = dlopen(OPENBLAS_LIBRARY, RTLD_NOW | RTLD_GLOBAL);
+    void *library = dlopen(OPENBLAS_LIBRARY, OPENBLAS_FLAGS);
     if (set_threads) unsetenv("OPENBLAS_NUM_THREADS");
     if (set_core) unsetenv("OPENBLAS_CORETYPE");
     if (!library) {
