@@ -30,6 +30,9 @@ typedef struct {
     int32_t *tested;   /* the distinct players its splits test */
     int tested_count;
     uint64_t tested_bits; /* the same as bits, when there are at most 64 players */
+    /* With at most 64 players and a remembered tree: per byte k of a coalition's bit set and
+     * value b, the memo key bits its tested players there give ([players / 8][256]). */
+    uint16_t *byte_keys;
 } tree_tables;
 
 struct gbx_tree_coalitions {
@@ -53,6 +56,7 @@ void gbx_tree_coalitions_free(gbx_tree_coalitions *c)
         free(c->trees[t].width);
         free(c->trees[t].walk);
         free(c->trees[t].tested);
+        free(c->trees[t].byte_keys);
     }
     free(c->trees);
     free(c->player);
@@ -135,6 +139,21 @@ static int list_tested(tree_tables *tt, size_t *listed_in, size_t t)
     return 1;
 }
 
+/* The tree's byte_keys: bit j of a key is whether the coalition holds tested[j]. */
+static int byte_keys(tree_tables *tt, size_t players)
+{
+    size_t bytes = (players + 7) / 8;
+    tt->byte_keys = gbx_calloc(bytes * 256, sizeof(uint16_t));
+    if (!tt->byte_keys) return 0;
+    for (int j = 0; j < tt->tested_count; j++) {
+        int32_t q = tt->tested[j];
+        uint16_t *table = tt->byte_keys + (size_t)(q / 8) * 256;
+        for (unsigned b = 0; b < 256; b++)
+            if (b >> (q % 8) & 1) table[b] |= (uint16_t)(1u << j);
+    }
+    return 1;
+}
+
 /* Multiplies each leaf's table by the leaf's value (the walk's product, made once) and packs
  * the nodes for the walk; returns 0 when out of memory. */
 static int leaf_values_and_walk_nodes(tree_tables *tt, double *F)
@@ -198,6 +217,8 @@ gbx_tree_coalitions *gbx_tree_coalitions_new(const gbx_model *model, const doubl
              list_tested(tt, listed_in, t);
         if (ok && tt->tested_count <= MEMO_PLAYERS && tt->tested_count > c->memo_bits)
             c->memo_bits = tt->tested_count;
+        if (ok && tt->tested_count <= MEMO_PLAYERS && players <= 64)
+            ok = byte_keys(tt, players);
     }
     free(bit_of_player);
     free(listed_in);
@@ -253,10 +274,11 @@ static double walk(const walk_node *nodes, const double *F, const int32_t *x_chi
     }
 }
 
-/* A tree's memo key: the coalition's bits at its tested players, packed. With BMI2 and at
- * most 64 players that is one pext of the coalition as a bit set (bits[s]), in the players'
- * order; otherwise the mask bytes in the tested list's order: a key only has to mean the
- * same within one call. */
+/* A tree's memo key: the coalition's bits at its tested players, packed. With at most 64
+ * players the coalition is a bit set (bits[s]), and the key one pext of it (players' order)
+ * where BMI2's pext is fast, else its bytes looked up in the tree's byte_keys (the tested
+ * list's order); past 64 players, the mask bytes in the tested list's order: a key only has
+ * to mean the same within one call. */
 #ifdef __x86_64__
 __attribute__((target("bmi2"))) static void keys_pext(const uint64_t *bits, size_t count,
                                                        uint64_t tested, uint32_t *keys)
@@ -280,18 +302,18 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
     pending *stack = gbx_malloc_array(largest, sizeof(pending)); /* fewer splits than nodes */
     double *memo = gbx_malloc_array(memo_size, sizeof(double));
     size_t *memo_tree = gbx_malloc_array(memo_size, sizeof(size_t)); /* whose value it holds */
-    /* With pext, each coalition as a bit set, and its keys a tree at a time. AMD's Zen and
-     * Zen 2 have BMI2 but run pext in microcode, at tens of cycles per bit: there the mask
-     * bytes are faster (bench permutation on the XGBoost model, Zen 2: 45% of the time was
-     * pext). */
-    int pext = 0;
+    /* With at most 64 players, each coalition as a bit set, and its keys a tree at a time.
+     * AMD's Zen and Zen 2 have BMI2 but run pext in microcode, at tens of cycles per bit:
+     * there the byte tables are faster (bench permutation on the XGBoost model, Zen 2: pext
+     * was 45% of the time, the byte tables take a third of what the mask bytes took). */
+    int as_bits = P <= 64, pext = 0;
 #ifdef __x86_64__
-    pext = P <= 64 && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") &&
+    pext = as_bits && __builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") &&
            !__builtin_cpu_is("znver2");
 #endif
-    uint64_t *bits = pext ? gbx_malloc_array(count ? count : 1, sizeof(uint64_t)) : NULL;
-    uint32_t *keys = pext ? gbx_malloc_array(count ? count : 1, sizeof(uint32_t)) : NULL;
-    if (!children || !stack || !memo || !memo_tree || (pext && (!bits || !keys))) {
+    uint64_t *bits = as_bits ? gbx_malloc_array(count ? count : 1, sizeof(uint64_t)) : NULL;
+    uint32_t *keys = as_bits ? gbx_malloc_array(count ? count : 1, sizeof(uint32_t)) : NULL;
+    if (!children || !stack || !memo || !memo_tree || (as_bits && (!bits || !keys))) {
         free(children);
         free(stack);
         free(memo);
@@ -301,7 +323,7 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
         return GBX_ERR_NOMEM;
     }
     for (size_t i = 0; i < memo_size; i++) memo_tree[i] = SIZE_MAX;
-    for (size_t s = 0; pext && s < count; s++) {
+    for (size_t s = 0; as_bits && s < count; s++) {
         uint64_t b = 0;
         for (size_t q = 0; q < P; q++) b |= (uint64_t)(in[s * P + q] != 0) << q;
         bits[s] = b;
@@ -327,10 +349,17 @@ gbx_status gbx_tree_coalitions_values(const gbx_tree_coalitions *c, const double
 #ifdef __x86_64__
         if (pext) keys_pext(bits, count, tt->tested_bits, keys);
 #endif
+        if (as_bits && !pext)
+            for (size_t s = 0; s < count; s++) {
+                uint32_t key = 0;
+                for (size_t k = 0; k < (P + 7) / 8; k++)
+                    key |= tt->byte_keys[k * 256 + (bits[s] >> (8 * k) & 255)];
+                keys[s] = key;
+            }
         for (size_t s = 0; s < count; s++) {
             const uint8_t *coalition = in + s * P;
             size_t key = 0;
-            if (pext)
+            if (as_bits)
                 key = keys[s];
             else
                 for (int j = 0; j < n; j++) key |= (size_t)(coalition[tested[j]] != 0) << j;
