@@ -24,6 +24,33 @@ static inline __m256 goes_left(__m256 x, __m256 threshold, __m256 default_left)
                         _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), default_left));
 }
 
+/* The packed answers of a tree of at most 5 levels for the block's two halves: bit j of a
+ * lane's word is set where the row goes right at split j. `missing`, a constant where
+ * inlined, says whether the block holds missing values at all: without them going right is
+ * one compare, !(x < threshold). */
+static inline __attribute__((always_inline)) void split_words(
+    const float *block, const int32_t *column, const float *threshold,
+    const int32_t *default_left, int splits, int missing, __m256i right[2])
+{
+    right[0] = right[1] = _mm256_setzero_si256();
+    for (int j = 0; j < splits; j++) {
+        __m256 h = _mm256_set1_ps(threshold[j]);
+        __m256i bit = _mm256_set1_epi32((int32_t)(1u << j));
+        if (missing) {
+            __m256 d = _mm256_castsi256_ps(_mm256_set1_epi32(-default_left[j]));
+            for (int half = 0; half < 2; half++) {
+                __m256 left = goes_left(_mm256_loadu_ps(block + column[j] + 8 * half), h, d);
+                right[half] = _mm256_or_si256(right[half], _mm256_andnot_si256(_mm256_castps_si256(left), bit));
+            }
+        } else {
+            for (int half = 0; half < 2; half++) {
+                __m256 go = _mm256_cmp_ps(_mm256_loadu_ps(block + column[j] + 8 * half), h, _CMP_NLT_UQ);
+                right[half] = _mm256_or_si256(right[half], _mm256_and_si256(_mm256_castps_si256(go), bit));
+            }
+        }
+    }
+}
+
 void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K,
                                   const double *rows, size_t count, double *out, float *block,
                                   double *sums)
@@ -37,6 +64,13 @@ void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K
             for (size_t l = 0; l < n; l++) block[f * 16 + l] = (float)rows[(first + l) * M + f];
             for (size_t l = n; l < 16; l++) block[f * 16 + l] = 0.0f;
         }
+        __m256 nan = _mm256_setzero_ps();
+        for (size_t f = 0; f < M; f++)
+            for (int half = 0; half < 2; half++) {
+                __m256 x = _mm256_loadu_ps(block + f * 16 + 8 * half);
+                nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+            }
+        int missing = !_mm256_testz_ps(nan, nan);
         for (size_t k = 0; k < K; k++)
             for (size_t l = 0; l < 16; l++) sums[k * 16 + l] = e->base_margin[k];
         for (size_t t = 0; t < e->tree_count; t++) {
@@ -48,18 +82,9 @@ void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K
             double *sum = sums + (size_t)e->trees[t].output * 16;
             __m256i at[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
             if (D <= 5) {
-                /* Bit j of a lane's word: the row goes right at split j. */
-                __m256i right[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-                for (int j = 0; j < (1 << D) - 1; j++) {
-                    __m256 h = _mm256_set1_ps(threshold[j]);
-                    __m256 d = _mm256_castsi256_ps(_mm256_set1_epi32(-default_left[j]));
-                    __m256i bit = _mm256_set1_epi32((int32_t)(1u << j));
-                    for (int half = 0; half < 2; half++) {
-                        __m256 left = goes_left(_mm256_loadu_ps(block + column[j] + 8 * half), h, d);
-                        right[half] = _mm256_or_si256(
-                            right[half], _mm256_andnot_si256(_mm256_castps_si256(left), bit));
-                    }
-                }
+                __m256i right[2];
+                if (missing) split_words(block, column, threshold, default_left, (1 << D) - 1, 1, right);
+                else split_words(block, column, threshold, default_left, (1 << D) - 1, 0, right);
                 for (int level = 0; level < D; level++) {
                     __m256i offset = _mm256_set1_epi32((1 << level) - 1);
                     for (int half = 0; half < 2; half++) {

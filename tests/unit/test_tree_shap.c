@@ -1286,17 +1286,22 @@ static void test_compact_prediction(void **state)
                     model->trees->trees[t].nodes[i].kind = GBX_SPLIT_LESS_FLOAT;
         gbx_tree_ensemble_compile(model->trees);
         assert_non_null(model->trees->compact);
-        gbx_data *rows = random_rows(77, M, 0.2);
-        /* Some values fall exactly on a split's threshold, which goes right. */
-        for (size_t t = 0, r = 0; t < model->trees->tree_count; t++, r = (r + 1) % rows->rows) {
-            const gbx_node *root = &model->trees->trees[t].nodes[0];
-            if (root->kind != GBX_NODE_LEAF)
-                rows->values[r * M + (size_t)root->feature] = root->threshold_float;
+        /* With missing values and without (the vector predictors skip their handling in a
+         * block that has none). */
+        for (int missing = 0; missing < 2; missing++) {
+            gbx_data *rows = random_rows(77, M, missing ? 0.2 : 0.0);
+            /* Some values fall exactly on a split's threshold, which goes right. */
+            for (size_t t = 0, r = 0; t < model->trees->tree_count; t++, r = (r + 1) % rows->rows) {
+                const gbx_node *root = &model->trees->trees[t].nodes[0];
+                if (root->kind != GBX_NODE_LEAF)
+                    rows->values[r * M + (size_t)root->feature] = root->threshold_float;
+            }
+            char name[64];
+            snprintf(name, sizeof name, "depth %d, %zu features, %s missing values",
+                     depth == 11 ? 3 : depth, M, missing ? "with" : "without");
+            expect_predictors_match_walk(name, model, rows->values, rows->rows);
+            gbx_data_free(rows);
         }
-        char name[32];
-        snprintf(name, sizeof name, "depth %d, %zu features", depth == 11 ? 3 : depth, M);
-        expect_predictors_match_walk(name, model, rows->values, rows->rows);
-        gbx_data_free(rows);
         gbx_model_free(model);
     }
 }
