@@ -223,7 +223,7 @@ static int build_plan(plan *p, size_t V, size_t samples, double cost, uint64_t *
             for (size_t i = 0; i < V; i++) order[i] = i;
             memset(mask, 0, V);
             for (size_t i = 0; i < s; i++) { /* partial Fisher-Yates: s random features */
-                size_t j = i + (size_t)(gbx_random_next(random) % (V - i));
+                size_t j = i + (size_t)gbx_random_below(random, V - i);
                 size_t t = order[i]; order[i] = order[j]; order[j] = t;
                 mask[order[i]] = 1;
             }

@@ -61,7 +61,7 @@ static void random_order(uint64_t seed, size_t index, size_t M, size_t *order, u
     uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * (index + 1));
     for (size_t i = 0; i < M; i++) order[i] = i;
     for (size_t i = M; i > 1; i--) { /* Fisher-Yates */
-        size_t j = (size_t)(gbx_random_next(&state) % i);
+        size_t j = (size_t)gbx_random_below(&state, i);
         size_t t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
