@@ -128,17 +128,19 @@ static inline double select_column(uint8_t take, double from_x, double from_row)
     return from_x;
 }
 
-/* The hybrids of gbx_background_values_at. Where each column is its own player the mask is
- * read in place and the loop vectorises, built for each vector width. */
+/* Hybrid rows against single background rows: hybrid i takes coalition masks[coalition[i]]
+ * (coalition NULL: i) against background row reference[i]. Where each column is its own
+ * player the mask is read in place and the loop vectorises, built for each vector width. */
 GBX_VECTOR_CLONES
 static void hybrids_at(const gbx_background *background, const size_t *reference,
-                       const double *x, const uint8_t *masks, size_t count, double *hybrids)
+                       const size_t *coalition, const double *x, const uint8_t *masks,
+                       size_t count, double *hybrids)
 {
     size_t M = background->model->features, P = background->players;
-    for (size_t c = 0; c < count; c++) {
-        const uint8_t *restrict in = masks + c * P;
-        const double *restrict row = background->rows + reference[c] * M;
-        double *restrict h = hybrids + c * M;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *restrict in = masks + (coalition ? coalition[i] : i) * P;
+        const double *restrict row = background->rows + reference[i] * M;
+        double *restrict h = hybrids + i * M;
         if (background->own_players)
             for (size_t f = 0; f < M; f++) h[f] = select_column(in[f], x[f], row[f]);
         else
@@ -153,7 +155,7 @@ gbx_status gbx_background_values_at(const gbx_background *background, const size
 {
     const gbx_model *model = background->model;
     size_t K = model->outputs;
-    hybrids_at(background, reference, x, masks, count, hybrids);
+    hybrids_at(background, reference, NULL, x, masks, count, hybrids);
     gbx_status status = model->predict_raw(model, hybrids, count, v, error);
     if (status == GBX_OK && background->predictions)
         for (size_t c = 0; c < count; c++) model->transform(model, v + c * K);
@@ -166,18 +168,14 @@ gbx_status gbx_background_values_drawn(const gbx_background *background, const d
                                        double *outputs, gbx_error *error)
 {
     const gbx_model *model = background->model;
-    size_t M = model->features, K = model->outputs, P = background->players, total = 0;
-    size_t *from_x = gbx_malloc_array(M ? M : 1, sizeof(size_t));
-    if (!from_x) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    double *h = hybrids;
-    for (size_t c = 0; c < count; c++) {
-        size_t taken = columns_from_x(background, masks + c * P, from_x);
-        for (size_t j = 0; j < rows[c]; j++, h += M) {
-            memcpy(h, background->rows + reference[total++] * M, M * sizeof(double));
-            for (size_t i = 0; i < taken; i++) h[from_x[i]] = x[from_x[i]];
-        }
-    }
-    free(from_x);
+    size_t K = model->outputs, total = 0;
+    for (size_t c = 0; c < count; c++) total += rows[c];
+    size_t *coalition = gbx_malloc_array(total ? total : 1, sizeof(size_t));
+    if (!coalition) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t c = 0, i = 0; c < count; c++)
+        for (size_t j = 0; j < rows[c]; j++) coalition[i++] = c;
+    hybrids_at(background, reference, coalition, x, masks, total, hybrids);
+    free(coalition);
     gbx_status status = model->predict_raw(model, hybrids, total, outputs, error);
     if (status == GBX_OK && background->predictions)
         for (size_t r = 0; r < total; r++) model->transform(model, outputs + r * K);
