@@ -24,15 +24,16 @@ methods' errors). The root mean squared error against the truth is printed for g
 the reference at the same budget, and then glassbox is run at 3/4, 9/16, ... of half the
 budget (and permutation also with --sample-background one, one background row per pair of
 orders, from N/4 times the budget down; kernel with --sample-background 3, each draw of a
-coalition against 3 background rows, from 4 times the budget down) to find the cheapest
-setting still at least as accurate as the reference (raising the budget by quarters first if
+coalition against 3 background rows, from 4 times the budget down; then two geometric
+bisections between the last budget that was accurate enough and the first that was not) to
+find the cheapest setting still at least as accurate as the reference (raising the budget by quarters first if
 glassbox is less accurate at the reference's): the "equal accuracy" ratio compares the reference with
 glassbox there. For LIME, the
 share of rows whose top 5 features share at least 4 with lime's, and the root mean squared
 error of the weights against glassbox's LIME with 400,000 samples on the first 50 rows (the
 same estimand: lime's error at 5000 samples is close to that of glassbox's independent
-draws); the "equal accuracy" ratio is taken at the fewest samples (5000, 3750, ...) at which
-glassbox's error is still at most lime's.
+draws); the "equal accuracy" ratio is taken at the fewest samples (5000, 3750, ..., then
+bisected as above) at which glassbox's error is still at most lime's.
 """
 import argparse
 import json
@@ -156,6 +157,34 @@ def reference(method, functions, sets, budget, limit):
     return (time.perf_counter() - start) / len(values), np.array(values)
 
 
+def cheapest(run, budget, target, smallest):
+    """Budgets at least as accurate as the target, stepping down by 3/4 from `budget` until
+    one is not, then two bisections (geometric) between the last that was and the first that
+    was not. run(budget) -> (seconds per row, error); yields (budget, seconds per row, error)
+    for each that meets the target."""
+    passing = failing = None
+    while budget >= smallest:
+        per_row, error = run(budget)
+        if error > target:
+            failing = budget
+            break
+        passing = budget
+        yield budget, per_row, error
+        budget = budget * 3 // 4
+    for _ in range(2):
+        if passing is None or failing is None:
+            return
+        middle = int(round((passing * failing) ** 0.5))
+        if middle in (passing, failing):
+            return
+        per_row, error = run(middle)
+        if error > target:
+            failing = middle
+        else:
+            passing = middle
+            yield middle, per_row, error
+
+
 def top5_agreement(mine, theirs):
     agree = 0
     for a, b in zip(mine, theirs):
@@ -230,15 +259,15 @@ def main():
                 accuracy = "top 5 agree on %.0f%% of %d rows; RMSE vs truth (%d rows): glassbox %.4f, reference %.4f" % (
                     100 * top5_agreement(mine[:n], theirs), n, m, rms(mine), target)
                 # Fewer samples while glassbox stays as accurate as lime at 5000.
-                best, samples = (5000, per_row[2], rms(mine)), 5000 * 3 // 4
-                while best[2] <= target and samples >= 100:
-                    seconds = glassbox(args.work, functions["model"], method, 2, samples,
-                                       args.repeats, output)
-                    error = rms(read_csv(output)[:, :FEATURES])
-                    if error > target:
-                        break
-                    best = (samples, seconds / args.rows, error)
-                    samples = samples * 3 // 4
+                best = (5000, per_row[2], rms(mine))
+                if best[2] <= target:
+                    def run(b):
+                        seconds = glassbox(args.work, functions["model"], method, 2, b,
+                                           args.repeats, output)
+                        return seconds / args.rows, rms(read_csv(output)[:, :FEATURES])
+                    for b, per_row_b, error in cheapest(run, 5000 * 3 // 4, target, 100):
+                        if per_row_b < best[1]:
+                            best = (b, per_row_b, error)
                 if best[2] <= target:
                     equal = "%d samples (RMSE %.4f): %.2f ms, %.0fx" % (
                         best[0], best[2], 1e3 * best[1], theirs_per_row / best[1])
@@ -268,15 +297,13 @@ def main():
                 if method == "kernel":
                     series.append((("--sample-background", "3"), 4 * budgets[method]))
                 for extra, budget in series:
-                    while budget >= 2 * FEATURES + 2:
-                        seconds = glassbox(args.work, functions["model"], method, 2, budget,
+                    def run(b, extra=extra):
+                        seconds = glassbox(args.work, functions["model"], method, 2, b,
                                            args.repeats, output, extra=extra)
-                        error = rms(read_csv(output)[:, :FEATURES])
-                        if error > target:
-                            break
-                        if seconds / args.rows < best[1] or best[2] > target:
-                            best = (budget, seconds / args.rows, error, " ".join(extra))
-                        budget = budget * 3 // 4
+                        return seconds / args.rows, rms(read_csv(output)[:, :FEATURES])
+                    for b, per_row_b, error in cheapest(run, budget, target, 2 * FEATURES + 2):
+                        if per_row_b < best[1] or best[2] > target:
+                            best = (b, per_row_b, error, " ".join(extra))
                 equal = "budget %d%s (RMSE %.4f): %.2f ms, %.0fx" % (
                     best[0], (" " + best[3]) if best[3] else "", best[2], 1e3 * best[1],
                     theirs_per_row / best[1])
