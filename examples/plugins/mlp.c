@@ -27,6 +27,7 @@ typedef struct {
     activation act;
     double *weights; /* [inputs][padded] */
     double *biases;  /* [padded] */
+    double *column;  /* [inputs]: a single output's weights side by side, for its dot products */
 } layer;
 
 typedef struct {
@@ -41,6 +42,7 @@ static void destroy(void *model)
     for (size_t l = 0; m->layers && l < m->count; l++) {
         free(m->layers[l].weights);
         free(m->layers[l].biases);
+        free(m->layers[l].column);
     }
     free(m->layers);
     free(m);
@@ -93,6 +95,10 @@ static void *create(const char *argument, char *error, size_t error_size)
                 goto failed;
             }
         if (y->padded > m->widest) m->widest = y->padded;
+        if (y->outputs == 1) {
+            if (!(y->column = malloc(y->inputs * sizeof(double)))) goto failed;
+            for (size_t i = 0; i < y->inputs; i++) y->column[i] = y->weights[i * y->padded];
+        }
     }
     fclose(file);
     return m;
@@ -128,6 +134,18 @@ __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 static void product(const layer *y, const double *a, size_t a_stride, size_t n, double *b,
                     size_t width)
 {
+    if (y->column) { /* one output: a dot product per row, where a tile would compute 7 more */
+        for (size_t r = 0; r < n; r++) {
+            const double *in = a + r * a_stride;
+            vec4 acc = {0, 0, 0, 0};
+            size_t k = 0;
+            for (; k + 4 <= y->inputs; k += 4) acc += *(const vec4 *)(in + k) * *(const vec4 *)(y->column + k);
+            double sum = y->biases[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+            for (; k < y->inputs; k++) sum += in[k] * y->column[k];
+            b[r * width] = y->act == RELU && !(sum > 0) ? 0 : sum;
+        }
+        return;
+    }
     for (size_t r = 0; r < n; r += ROWS) {
         size_t rows = n - r < ROWS ? n - r : ROWS;
         /* a short last group repeats its last row rather than reading past the block */
