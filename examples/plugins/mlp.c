@@ -211,8 +211,11 @@ static int predict(void *model, const double *rows, size_t count, double *out, c
             b = swap;
         }
         size_t K = m->layers[m->count - 1].outputs;
-        for (size_t r = 0; r < n; r++)
-            for (size_t k = 0; k < K; k++) out[(start + r) * K + k] = a[r * width + k];
+        if (K == 1) /* a loop the compiler does not turn into a memcpy call per row */
+            for (size_t r = 0; r < n; r++) out[start + r] = a[r * width];
+        else
+            for (size_t r = 0; r < n; r++)
+                for (size_t k = 0; k < K; k++) out[(start + r) * K + k] = a[r * width + k];
     }
     free(a);
     free(b);
