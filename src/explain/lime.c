@@ -664,7 +664,8 @@ typedef struct {
 typedef struct {
     double *values, *z, *outputs, *weights, *means, *G, *g, *beta, *L, *order_key;
     double *x_category, *x_z; /* [P]: the explained row's categories and representation */
-    double *weighted;         /* [P][S]: the centred representation times the weights */
+    double *weighted;         /* [P][S]: the centred representation times the weights (the
+                               * dense fits); [S] scratch for the 0/1 ones */
     draw_scratch draws;
     size_t *used, *order;
     /* An all-0/1 representation (binary_gram): each neighbour's distance class and place in
@@ -703,7 +704,8 @@ static int work_alloc(const gbx_lime *lime, lime_work *w)
     w->order = gbx_malloc_array(P, sizeof(size_t));
     w->x_category = gbx_malloc_array(P, sizeof(double));
     w->x_z = gbx_malloc_array(P, sizeof(double));
-    w->weighted = gbx_malloc_array(P * S, sizeof(double));
+    /* the dense fits' centred, weighted representation; the 0/1 ones' weighted outputs */
+    w->weighted = gbx_malloc_array(lime->kernel_table ? S : P * S, sizeof(double));
     w->draws.u = gbx_malloc_array(S, sizeof(double));
     w->draws.u_odd = gbx_malloc_array(S, sizeof(double));
     w->draws.v = gbx_malloc_array(S, sizeof(double));
