@@ -181,6 +181,19 @@ void gbx_tree_ensemble_compile(gbx_tree_ensemble *ensemble);
 void gbx_tree_levels_margins_avx512(const gbx_tree_ensemble *ensemble, size_t features,
                                     size_t outputs, const double *rows, size_t count, double *out,
                                     float *block, double *sums);
+/* The vector predictors' start on a block of n (at most 16) rows: the rows as floats,
+ * feature by feature (block[16 f + lane], lanes past n zero), and each output's sums
+ * ([K][16]) at the base margin. */
+static inline void gbx_tree_levels_block(const gbx_tree_ensemble *e, size_t M, size_t K,
+                                         const double *rows, size_t n, float *block, double *sums)
+{
+    for (size_t f = 0; f < M; f++) {
+        for (size_t l = 0; l < n; l++) block[f * 16 + l] = (float)rows[l * M + f];
+        for (size_t l = n; l < 16; l++) block[f * 16 + l] = 0.0f;
+    }
+    for (size_t k = 0; k < K; k++)
+        for (size_t l = 0; l < 16; l++) sums[k * 16 + l] = e->base_margin[k];
+}
 /* The same for CPUs with AVX2 only (tree_predict_avx2.c), with the same scratch. */
 void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *ensemble, size_t features,
                                   size_t outputs, const double *rows, size_t count, double *out,

@@ -60,10 +60,7 @@ void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K
     const __m256i one = _mm256_set1_epi32(1);
     for (size_t first = 0; first < count; first += 16) {
         size_t n = count - first < 16 ? count - first : 16;
-        for (size_t f = 0; f < M; f++) {
-            for (size_t l = 0; l < n; l++) block[f * 16 + l] = (float)rows[(first + l) * M + f];
-            for (size_t l = n; l < 16; l++) block[f * 16 + l] = 0.0f;
-        }
+        gbx_tree_levels_block(e, M, K, rows + first * M, n, block, sums);
         __m256 nan = _mm256_setzero_ps();
         for (size_t f = 0; f < M; f++)
             for (int half = 0; half < 2; half++) {
@@ -71,8 +68,6 @@ void gbx_tree_levels_margins_avx2(const gbx_tree_ensemble *e, size_t M, size_t K
                 nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
             }
         int missing = !_mm256_testz_ps(nan, nan);
-        for (size_t k = 0; k < K; k++)
-            for (size_t l = 0; l < 16; l++) sums[k * 16 + l] = e->base_margin[k];
         for (size_t t = 0; t < e->tree_count; t++) {
             int D = L->depth[t];
             const int32_t *column = L->column + L->split_offset[t];

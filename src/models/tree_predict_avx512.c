@@ -30,18 +30,13 @@ void gbx_tree_levels_margins_avx512(const gbx_tree_ensemble *e, size_t M, size_t
     const __m512i one = _mm512_set1_epi32(1);
     for (size_t first = 0; first < count; first += 16) {
         size_t n = count - first < 16 ? count - first : 16;
-        for (size_t f = 0; f < M; f++) {
-            for (size_t l = 0; l < n; l++) block[f * 16 + l] = (float)rows[(first + l) * M + f];
-            for (size_t l = n; l < 16; l++) block[f * 16 + l] = 0.0f;
-        }
+        gbx_tree_levels_block(e, M, K, rows + first * M, n, block, sums);
         /* Per feature, the lanes whose value is missing. */
         __mmask16 missing[GBX_PREDICT_MISSING_CACHE];
         for (size_t f = 0; f < M && f < GBX_PREDICT_MISSING_CACHE; f++) {
             __m512 x = _mm512_loadu_ps(block + f * 16);
             missing[f] = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
         }
-        for (size_t k = 0; k < K; k++)
-            for (size_t l = 0; l < 16; l++) sums[k * 16 + l] = e->base_margin[k];
         for (size_t t = 0; t < e->tree_count; t++) {
             int D = L->depth[t];
             const int32_t *column = L->column + L->split_offset[t];
