@@ -189,18 +189,18 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
                         group * pairs);
     for (size_t start = 0; start < count; start += group) {
         size_t rows_here = count - start < group ? count - start : group;
-        /* A task is a row's run of up to `batch` pairs: up to 256 (their masks and values
-         * within 16 MB) when no hybrid rows are needed (a tree model's tables); 16 against one
-         * background row each, whose 16 x 2 (P - 1) hybrids go to the model in one call (one
-         * pair a call, 2 (P - 1) rows, left the MLP plugin's time to call overheads: 16 pairs
-         * took 14% less at 2 threads on the bench, and 64 no less than 16); one pair against
-         * the whole background, already N rows a coalition. */
+        /* A task is a row's run of up to `batch` pairs, their masks, values and hybrid rows
+         * within 16 MB: up to 256 when no hybrid rows are needed (a tree model's tables); up
+         * to 16 against one background row each, whose 2 (P - 1) hybrids a pair go to the
+         * model in one call (one pair a call left the MLP plugin's time to call overheads: 16
+         * pairs took 14% less at 2 threads on the bench, and 64 no less than 16); one pair
+         * against the whole background, already N rows a coalition. */
         int hybrid = p->one_row || gbx_background_needs_hybrids(&p->background);
-        size_t pair_bytes = 2 * (P + 1) * (P + K * sizeof(double)), batch = ((size_t)16 << 20) / pair_bytes;
-        if (batch > 256) batch = 256;
+        size_t pair_bytes = 2 * (P + 1) * (P + K * sizeof(double) + (p->one_row ? M * sizeof(double) : 0));
+        size_t batch = ((size_t)16 << 20) / pair_bytes;
+        if (batch > (p->one_row ? 16 : 256)) batch = p->one_row ? 16 : 256;
         if (batch > pairs) batch = pairs;
         if (batch == 0 || (hybrid && !p->one_row)) batch = 1;
-        if (hybrid && p->one_row && batch > 16) batch = 16;
         size_t runs = (pairs + batch - 1) / batch, tasks = rows_here * runs, failed_task = SIZE_MAX;
         gbx_error first_error = {0};
 #pragma omp parallel num_threads(threads)
