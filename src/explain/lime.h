@@ -5,7 +5,8 @@
  * in each bin; each categorical feature keeps its values and their frequencies. To explain a
  * row, `samples` neighbours are drawn: every feature independently takes a bin (or category)
  * with its training frequency, and a binned feature a value from the normal distribution of
- * its bin truncated to the bin's bounds. Each neighbour is described by which features fall in
+ * its bin truncated to the bin's bounds (each neighbour so, and the neighbours together spread
+ * evenly over the bins by an orthogonal array: strata.h). Each neighbour is described by which features fall in
  * the same bin as the row (1) or not (0); it is weighted by the exponential kernel of its
  * distance to the row in that representation (width 0.75 sqrt(M)). A weighted ridge regression
  * (alpha 1) of the model's predictions on the representation, over the features picked by the
