@@ -11,6 +11,11 @@
  * message naming the URL, the status and the server's own error text. */
 #include "model.h"
 
+#include "../core/dl.h"
+
+/* curl_easy_setopt and curl_easy_getinfo as plain functions, without curl's type-checking
+ * macros, so they can be called through the table below */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -19,6 +24,49 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* libcurl is loaded when the first HTTP model is (src/core/dl.h). */
+#define CURL_SYMBOLS(X) \
+    X(curl_easy_cleanup) \
+    X(curl_easy_getinfo) \
+    X(curl_easy_init) \
+    X(curl_easy_perform) \
+    X(curl_easy_setopt) \
+    X(curl_easy_strerror) \
+    X(curl_global_init) \
+    X(curl_multi_add_handle) \
+    X(curl_multi_cleanup) \
+    X(curl_multi_info_read) \
+    X(curl_multi_init) \
+    X(curl_multi_perform) \
+    X(curl_multi_poll) \
+    X(curl_multi_remove_handle) \
+    X(curl_multi_strerror) \
+    X(curl_slist_append) \
+    X(curl_slist_free_all)
+static struct {
+    CURL_SYMBOLS(GBX_DL_MEMBER)
+} curl_api;
+static const char *const curl_names[] = {CURL_SYMBOLS(GBX_DL_NAME)};
+#undef curl_easy_getinfo /* curl's macros that check for three arguments */
+#undef curl_easy_setopt
+#define curl_easy_cleanup (*curl_api.curl_easy_cleanup)
+#define curl_easy_getinfo (*curl_api.curl_easy_getinfo)
+#define curl_easy_init (*curl_api.curl_easy_init)
+#define curl_easy_perform (*curl_api.curl_easy_perform)
+#define curl_easy_setopt (*curl_api.curl_easy_setopt)
+#define curl_easy_strerror (*curl_api.curl_easy_strerror)
+#define curl_global_init (*curl_api.curl_global_init)
+#define curl_multi_add_handle (*curl_api.curl_multi_add_handle)
+#define curl_multi_cleanup (*curl_api.curl_multi_cleanup)
+#define curl_multi_info_read (*curl_api.curl_multi_info_read)
+#define curl_multi_init (*curl_api.curl_multi_init)
+#define curl_multi_perform (*curl_api.curl_multi_perform)
+#define curl_multi_poll (*curl_api.curl_multi_poll)
+#define curl_multi_remove_handle (*curl_api.curl_multi_remove_handle)
+#define curl_multi_strerror (*curl_api.curl_multi_strerror)
+#define curl_slist_append (*curl_api.curl_slist_append)
+#define curl_slist_free_all (*curl_api.curl_slist_free_all)
 
 enum {
     GBX_HTTP_BATCH_ROWS = 512, /* rows per request: large enough to amortise HTTP, small enough
@@ -61,8 +109,15 @@ typedef struct {
 } http_adapter;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_global_status;
-static void init_curl(void) { curl_global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static char curl_failure[256]; /* empty once libcurl is loaded and initialised */
+static void init_curl(void)
+{
+    if (!gbx_dl_bind(GBX_CURL_SONAME, curl_names, sizeof curl_names / sizeof *curl_names, &curl_api,
+                     curl_failure, sizeof curl_failure))
+        return;
+    CURLcode status = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (status != CURLE_OK) snprintf(curl_failure, sizeof curl_failure, "%s", curl_easy_strerror(status));
+}
 
 static int buffer_reserve(buffer *b, size_t extra)
 {
@@ -620,9 +675,7 @@ gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *mod
                          gbx_error *error)
 {
     pthread_once(&curl_once, init_curl);
-    if (curl_global_status != CURLE_OK)
-        return gbx_fail(error, GBX_ERR_INTERNAL, "libcurl: %s",
-                        curl_easy_strerror(curl_global_status));
+    if (curl_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "libcurl: %s", curl_failure);
     http_adapter *a = calloc(1, sizeof *a);
     if (!a) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&a->lock, NULL);

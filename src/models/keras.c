@@ -11,12 +11,111 @@
 #include "../core/blas.h"
 #include "../nn/graph.h"
 #include "model.h"
+#include "../core/dl.h"
 
 #include <hdf5.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
+
+/* HDF5 is loaded when the first .h5 file is (src/core/dl.h); its type and property-list ids
+ * (the *_g variables behind H5T_NATIVE_FLOAT and the like) go through the table too. */
+#define HDF5_SYMBOLS(X) \
+    X(H5Aclose) \
+    X(H5Aexists) \
+    X(H5Aget_space) \
+    X(H5Aget_type) \
+    X(H5Aopen) \
+    X(H5Aread) \
+    X(H5Dclose) \
+    X(H5Dget_space) \
+    X(H5Dopen2) \
+    X(H5Dread) \
+    X(H5Dvlen_reclaim) \
+    X(H5Eget_auto2) \
+    X(H5Eset_auto2) \
+    X(H5Fclose) \
+    X(H5Fopen) \
+    X(H5Gclose) \
+    X(H5Gopen2) \
+    X(H5Lexists) \
+    X(H5Literate) \
+    X(H5P_CLS_FILE_ACCESS_ID_g) \
+    X(H5Pclose) \
+    X(H5Pcreate) \
+    X(H5Pset_fapl_core) \
+    X(H5Pset_file_image) \
+    X(H5Sclose) \
+    X(H5Sget_simple_extent_dims) \
+    X(H5Sget_simple_extent_ndims) \
+    X(H5Sget_simple_extent_npoints) \
+    X(H5T_C_S1_g) \
+    X(H5T_NATIVE_FLOAT_g) \
+    X(H5Tclose) \
+    X(H5Tcopy) \
+    X(H5Tget_class) \
+    X(H5Tget_cset) \
+    X(H5Tget_size) \
+    X(H5Tis_variable_str) \
+    X(H5Tset_cset) \
+    X(H5Tset_size) \
+    X(H5check_version) \
+    X(H5free_memory) \
+    X(H5open)
+static struct {
+    HDF5_SYMBOLS(GBX_DL_MEMBER)
+} hdf5_api;
+static const char *const hdf5_names[] = {HDF5_SYMBOLS(GBX_DL_NAME)};
+#define H5Aclose (*hdf5_api.H5Aclose)
+#define H5Aexists (*hdf5_api.H5Aexists)
+#define H5Aget_space (*hdf5_api.H5Aget_space)
+#define H5Aget_type (*hdf5_api.H5Aget_type)
+#define H5Aopen (*hdf5_api.H5Aopen)
+#define H5Aread (*hdf5_api.H5Aread)
+#define H5Dclose (*hdf5_api.H5Dclose)
+#define H5Dget_space (*hdf5_api.H5Dget_space)
+#define H5Dopen2 (*hdf5_api.H5Dopen2)
+#define H5Dread (*hdf5_api.H5Dread)
+#define H5Dvlen_reclaim (*hdf5_api.H5Dvlen_reclaim)
+#define H5Eget_auto2 (*hdf5_api.H5Eget_auto2)
+#define H5Eset_auto2 (*hdf5_api.H5Eset_auto2)
+#define H5Fclose (*hdf5_api.H5Fclose)
+#define H5Fopen (*hdf5_api.H5Fopen)
+#define H5Gclose (*hdf5_api.H5Gclose)
+#define H5Gopen2 (*hdf5_api.H5Gopen2)
+#define H5Lexists (*hdf5_api.H5Lexists)
+#define H5Literate (*hdf5_api.H5Literate)
+#define H5P_CLS_FILE_ACCESS_ID_g (*hdf5_api.H5P_CLS_FILE_ACCESS_ID_g)
+#define H5Pclose (*hdf5_api.H5Pclose)
+#define H5Pcreate (*hdf5_api.H5Pcreate)
+#define H5Pset_fapl_core (*hdf5_api.H5Pset_fapl_core)
+#define H5Pset_file_image (*hdf5_api.H5Pset_file_image)
+#define H5Sclose (*hdf5_api.H5Sclose)
+#define H5Sget_simple_extent_dims (*hdf5_api.H5Sget_simple_extent_dims)
+#define H5Sget_simple_extent_ndims (*hdf5_api.H5Sget_simple_extent_ndims)
+#define H5Sget_simple_extent_npoints (*hdf5_api.H5Sget_simple_extent_npoints)
+#define H5T_C_S1_g (*hdf5_api.H5T_C_S1_g)
+#define H5T_NATIVE_FLOAT_g (*hdf5_api.H5T_NATIVE_FLOAT_g)
+#define H5Tclose (*hdf5_api.H5Tclose)
+#define H5Tcopy (*hdf5_api.H5Tcopy)
+#define H5Tget_class (*hdf5_api.H5Tget_class)
+#define H5Tget_cset (*hdf5_api.H5Tget_cset)
+#define H5Tget_size (*hdf5_api.H5Tget_size)
+#define H5Tis_variable_str (*hdf5_api.H5Tis_variable_str)
+#define H5Tset_cset (*hdf5_api.H5Tset_cset)
+#define H5Tset_size (*hdf5_api.H5Tset_size)
+#define H5check_version (*hdf5_api.H5check_version)
+#define H5free_memory (*hdf5_api.H5free_memory)
+#define H5open (*hdf5_api.H5open)
+static pthread_once_t hdf5_once = PTHREAD_ONCE_INIT;
+static char hdf5_failure[256]; /* empty once HDF5 is loaded */
+static void bind_hdf5(void)
+{
+    gbx_dl_bind(GBX_HDF5_SONAME, hdf5_names, sizeof hdf5_names / sizeof *hdf5_names, &hdf5_api,
+                hdf5_failure, sizeof hdf5_failure);
+}
 
 typedef struct {
     const char *path;
@@ -1193,6 +1292,8 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
 {
     gbx_status loaded = gbx_blas_load(error);
     if (loaded != GBX_OK) return loaded;
+    pthread_once(&hdf5_once, bind_hdf5);
+    if (hdf5_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "HDF5: %s", hdf5_failure);
     keras_loader k = {.path = path, .file = -1, .error = error};
     char *config_text = NULL, *weights = NULL;
     size_t config_length = 0, weights_length = length;

@@ -1,14 +1,87 @@
 /* Canvas: SVG written by hand, PNG and PDF through cairo. */
 #include "canvas.h"
 
+#include "../core/dl.h"
+
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* cairo is loaded when the first canvas is opened (src/core/dl.h). */
+#define CAIRO_SYMBOLS(X) \
+    X(cairo_arc) \
+    X(cairo_close_path) \
+    X(cairo_create) \
+    X(cairo_destroy) \
+    X(cairo_fill) \
+    X(cairo_image_surface_create) \
+    X(cairo_line_to) \
+    X(cairo_move_to) \
+    X(cairo_new_sub_path) \
+    X(cairo_paint) \
+    X(cairo_pdf_surface_create) \
+    X(cairo_rectangle) \
+    X(cairo_scale) \
+    X(cairo_select_font_face) \
+    X(cairo_set_dash) \
+    X(cairo_set_font_size) \
+    X(cairo_set_line_width) \
+    X(cairo_set_source_rgb) \
+    X(cairo_show_text) \
+    X(cairo_status) \
+    X(cairo_status_to_string) \
+    X(cairo_stroke) \
+    X(cairo_surface_destroy) \
+    X(cairo_surface_finish) \
+    X(cairo_surface_flush) \
+    X(cairo_surface_status) \
+    X(cairo_surface_write_to_png) \
+    X(cairo_text_extents)
+static struct {
+    CAIRO_SYMBOLS(GBX_DL_MEMBER)
+} cairo_api;
+static const char *const cairo_names[] = {CAIRO_SYMBOLS(GBX_DL_NAME)};
+#define cairo_arc (*cairo_api.cairo_arc)
+#define cairo_close_path (*cairo_api.cairo_close_path)
+#define cairo_create (*cairo_api.cairo_create)
+#define cairo_destroy (*cairo_api.cairo_destroy)
+#define cairo_fill (*cairo_api.cairo_fill)
+#define cairo_image_surface_create (*cairo_api.cairo_image_surface_create)
+#define cairo_line_to (*cairo_api.cairo_line_to)
+#define cairo_move_to (*cairo_api.cairo_move_to)
+#define cairo_new_sub_path (*cairo_api.cairo_new_sub_path)
+#define cairo_paint (*cairo_api.cairo_paint)
+#define cairo_pdf_surface_create (*cairo_api.cairo_pdf_surface_create)
+#define cairo_rectangle (*cairo_api.cairo_rectangle)
+#define cairo_scale (*cairo_api.cairo_scale)
+#define cairo_select_font_face (*cairo_api.cairo_select_font_face)
+#define cairo_set_dash (*cairo_api.cairo_set_dash)
+#define cairo_set_font_size (*cairo_api.cairo_set_font_size)
+#define cairo_set_line_width (*cairo_api.cairo_set_line_width)
+#define cairo_set_source_rgb (*cairo_api.cairo_set_source_rgb)
+#define cairo_show_text (*cairo_api.cairo_show_text)
+#define cairo_status (*cairo_api.cairo_status)
+#define cairo_status_to_string (*cairo_api.cairo_status_to_string)
+#define cairo_stroke (*cairo_api.cairo_stroke)
+#define cairo_surface_destroy (*cairo_api.cairo_surface_destroy)
+#define cairo_surface_finish (*cairo_api.cairo_surface_finish)
+#define cairo_surface_flush (*cairo_api.cairo_surface_flush)
+#define cairo_surface_status (*cairo_api.cairo_surface_status)
+#define cairo_surface_write_to_png (*cairo_api.cairo_surface_write_to_png)
+#define cairo_text_extents (*cairo_api.cairo_text_extents)
+static pthread_once_t cairo_once = PTHREAD_ONCE_INIT;
+static char cairo_failure[256]; /* empty once cairo is loaded */
+static void bind_cairo(void)
+{
+    gbx_dl_bind(GBX_CAIRO_SONAME, cairo_names, sizeof cairo_names / sizeof *cairo_names,
+                &cairo_api, cairo_failure, sizeof cairo_failure);
+}
 
 #define FONT "DejaVu Sans"
 #define PNG_SCALE 2.0
@@ -79,6 +152,8 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
                        gbx_error *error)
 {
     *out = NULL;
+    pthread_once(&cairo_once, bind_cairo);
+    if (cairo_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "cairo: %s", cairo_failure);
     size_t length = path ? strlen(path) : 0;
     format kind;
     if (!path) kind = FORMAT_SVG;
