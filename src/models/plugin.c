@@ -84,8 +84,8 @@ gbx_status gbx_plugin_load(const char *spec, gbx_model *model, gbx_error *error)
         if (resolved) snprintf(resolved, path_length + 3, "./%s", a->path);
     }
     if (!resolved) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    /* A plugin linked with OpenBLAS (the example MLP) shares glassbox's: load it first, with
-     * glassbox's settings, or the plugin would load it without them. */
+    /* A plugin linked with OpenBLAS shares glassbox's: load it first, with glassbox's
+     * settings, or the plugin would load it without them. */
     gbx_status loaded = gbx_blas_load(error);
     if (loaded != GBX_OK) {
         free(resolved);
