@@ -25,7 +25,14 @@
  * first, not through the 60 libraries glassbox links: 9 ms to load instead of 2. The address
  * sanitizer refuses such a library (it could not intercept its allocations), so that build
  * loads it the plain way. */
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define ADDRESS_SANITIZER 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer)
+#define ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifdef ADDRESS_SANITIZER
 #define OPENBLAS_FLAGS (RTLD_NOW | RTLD_GLOBAL)
 #else
 #define OPENBLAS_FLAGS (RTLD_NOW | RTLD_GLOBAL | RTLD_DEEPBIND)

@@ -19,8 +19,10 @@ gbx_strata gbx_strata_design(size_t n, size_t columns)
     return strata;
 }
 
+/* The work of gbx_strata_apply, built for each vector width; static, as clang 14 names an
+ * external function's clones' dispatcher apart from the function. */
 GBX_VECTOR_CLONES
-void gbx_strata_apply(gbx_strata strata, uint64_t key, size_t column, int32_t *level, double *u)
+static void stratify(gbx_strata strata, uint64_t key, size_t column, int32_t *level, double *u)
 {
     size_t q = strata.levels;
     if (strata.blocks == 0) return;
@@ -46,4 +48,9 @@ void gbx_strata_apply(gbx_strata strata, uint64_t key, size_t column, int32_t *l
             }
         }
     }
+}
+
+void gbx_strata_apply(gbx_strata strata, uint64_t key, size_t column, int32_t *level, double *u)
+{
+    stratify(strata, key, column, level, u);
 }

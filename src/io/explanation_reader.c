@@ -65,11 +65,17 @@ static int number(json_object *v, int missing_allowed, double *out)
 static gbx_status numbers(const context *c, json_object *root, const char *key, int rank,
                           const size_t *shape, double **out)
 {
+    json_object *array = member(root, key);
+    /* The declared row count must match the array before anything is allocated for it (a
+     * file may declare any count; the other sizes are the lengths of name arrays). */
+    if (!array || !json_object_is_type(array, json_type_array) ||
+        json_object_array_length(array) != shape[0])
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" must hold %zu rows", c->path, key,
+                        shape[0]);
     size_t total = 1;
     for (int d = 0; d < rank; d++) total *= shape[d] ? shape[d] : 1;
     if (!(*out = gbx_malloc_array(total, sizeof(double))))
         return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
-    json_object *array = member(root, key);
     size_t at = 0;
     /* Walks the nesting with an explicit index per level. */
     json_object *level[3] = {array, NULL, NULL};
