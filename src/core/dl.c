@@ -1,25 +1,39 @@
 #include "dl.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-int gbx_dl_bind(const char *library, const char *const *names, size_t count, void *table,
-                char *failure, size_t failure_size)
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void bind(gbx_library *library)
 {
     /* RTLD_LOCAL: the symbols are reached through the table only. */
-    void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    void *handle = dlopen(library->soname, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-        snprintf(failure, failure_size, "cannot load %s: %s", library, dlerror());
-        return 0;
+        snprintf(library->failure, sizeof library->failure, "cannot load %s: %s",
+                 library->soname, dlerror());
+        return;
     }
-    for (size_t i = 0; i < count; i++) {
-        void *address = dlsym(handle, names[i]);
+    for (size_t i = 0; i < library->count; i++) {
+        void *address = dlsym(handle, library->names[i]);
         if (!address) {
-            snprintf(failure, failure_size, "%s has no %s", library, names[i]);
-            return 0;
+            snprintf(library->failure, sizeof library->failure, "%s has no %s", library->soname,
+                     library->names[i]);
+            return;
         }
-        memcpy((char *)table + i * sizeof address, &address, sizeof address);
+        memcpy((char *)library->table + i * sizeof address, &address, sizeof address);
     }
-    return 1;
+}
+
+gbx_status gbx_dl_load(gbx_library *library, gbx_error *error)
+{
+    pthread_mutex_lock(&lock);
+    if (!library->tried) {
+        library->tried = 1;
+        bind(library);
+    }
+    pthread_mutex_unlock(&lock);
+    return library->failure[0] ? gbx_fail(error, GBX_ERR_INTERNAL, "%s", library->failure) : GBX_OK;
 }

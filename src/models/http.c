@@ -48,6 +48,7 @@ static struct {
     CURL_SYMBOLS(GBX_DL_MEMBER)
 } curl_api;
 static const char *const curl_names[] = {CURL_SYMBOLS(GBX_DL_NAME)};
+static gbx_library curl_library = GBX_LIBRARY(GBX_CURL_SONAME, curl_names, curl_api);
 #undef curl_easy_getinfo /* curl's macros that check for three arguments */
 #undef curl_easy_setopt
 #define curl_easy_cleanup (*curl_api.curl_easy_cleanup)
@@ -109,15 +110,8 @@ typedef struct {
 } http_adapter;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_failure[256]; /* empty once libcurl is loaded and initialised */
-static void init_curl(void)
-{
-    if (!gbx_dl_bind(GBX_CURL_SONAME, curl_names, sizeof curl_names / sizeof *curl_names, &curl_api,
-                     curl_failure, sizeof curl_failure))
-        return;
-    CURLcode status = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (status != CURLE_OK) snprintf(curl_failure, sizeof curl_failure, "%s", curl_easy_strerror(status));
-}
+static CURLcode curl_global_status;
+static void init_curl(void) { curl_global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static int buffer_reserve(buffer *b, size_t extra)
 {
@@ -674,8 +668,12 @@ static gbx_status parse_url(http_adapter *a, const char *url, char **metadata_ur
 gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *model,
                          gbx_error *error)
 {
+    gbx_status loaded = gbx_dl_load(&curl_library, error);
+    if (loaded != GBX_OK) return loaded;
     pthread_once(&curl_once, init_curl);
-    if (curl_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "libcurl: %s", curl_failure);
+    if (curl_global_status != CURLE_OK)
+        return gbx_fail(error, GBX_ERR_INTERNAL, "libcurl: %s",
+                        curl_easy_strerror(curl_global_status));
     http_adapter *a = calloc(1, sizeof *a);
     if (!a) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&a->lock, NULL);

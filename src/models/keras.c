@@ -9,13 +9,12 @@
  * model_weights/<layer>/<weight_names[i]>. Keras keeps a layer's weights in creation order
  * (Dense: kernel, bias; BatchNormalization: gamma, beta, moving mean, moving variance). */
 #include "../core/blas.h"
+#include "../core/dl.h"
 #include "../nn/graph.h"
 #include "model.h"
-#include "../core/dl.h"
 
 #include <hdf5.h>
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
@@ -68,6 +67,7 @@ static struct {
     HDF5_SYMBOLS(GBX_DL_MEMBER)
 } hdf5_api;
 static const char *const hdf5_names[] = {HDF5_SYMBOLS(GBX_DL_NAME)};
+static gbx_library hdf5 = GBX_LIBRARY(GBX_HDF5_SONAME, hdf5_names, hdf5_api);
 #define H5Aclose (*hdf5_api.H5Aclose)
 #define H5Aexists (*hdf5_api.H5Aexists)
 #define H5Aget_space (*hdf5_api.H5Aget_space)
@@ -109,14 +109,6 @@ static const char *const hdf5_names[] = {HDF5_SYMBOLS(GBX_DL_NAME)};
 #define H5check_version (*hdf5_api.H5check_version)
 #define H5free_memory (*hdf5_api.H5free_memory)
 #define H5open (*hdf5_api.H5open)
-static pthread_once_t hdf5_once = PTHREAD_ONCE_INIT;
-static char hdf5_failure[256]; /* empty once HDF5 is loaded */
-static void bind_hdf5(void)
-{
-    gbx_dl_bind(GBX_HDF5_SONAME, hdf5_names, sizeof hdf5_names / sizeof *hdf5_names, &hdf5_api,
-                hdf5_failure, sizeof hdf5_failure);
-}
-
 typedef struct {
     const char *path;
     hid_t file;
@@ -1292,8 +1284,7 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
 {
     gbx_status loaded = gbx_blas_load(error);
     if (loaded != GBX_OK) return loaded;
-    pthread_once(&hdf5_once, bind_hdf5);
-    if (hdf5_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "HDF5: %s", hdf5_failure);
+    if ((loaded = gbx_dl_load(&hdf5, error)) != GBX_OK) return loaded;
     keras_loader k = {.path = path, .file = -1, .error = error};
     char *config_text = NULL, *weights = NULL;
     size_t config_length = 0, weights_length = length;

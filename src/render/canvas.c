@@ -7,7 +7,6 @@
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +46,7 @@ static struct {
     CAIRO_SYMBOLS(GBX_DL_MEMBER)
 } cairo_api;
 static const char *const cairo_names[] = {CAIRO_SYMBOLS(GBX_DL_NAME)};
+static gbx_library cairo = GBX_LIBRARY(GBX_CAIRO_SONAME, cairo_names, cairo_api);
 #define cairo_arc (*cairo_api.cairo_arc)
 #define cairo_close_path (*cairo_api.cairo_close_path)
 #define cairo_create (*cairo_api.cairo_create)
@@ -75,13 +75,6 @@ static const char *const cairo_names[] = {CAIRO_SYMBOLS(GBX_DL_NAME)};
 #define cairo_surface_status (*cairo_api.cairo_surface_status)
 #define cairo_surface_write_to_png (*cairo_api.cairo_surface_write_to_png)
 #define cairo_text_extents (*cairo_api.cairo_text_extents)
-static pthread_once_t cairo_once = PTHREAD_ONCE_INIT;
-static char cairo_failure[256]; /* empty once cairo is loaded */
-static void bind_cairo(void)
-{
-    gbx_dl_bind(GBX_CAIRO_SONAME, cairo_names, sizeof cairo_names / sizeof *cairo_names,
-                &cairo_api, cairo_failure, sizeof cairo_failure);
-}
 
 #define FONT "DejaVu Sans"
 #define PNG_SCALE 2.0
@@ -152,8 +145,8 @@ gbx_status canvas_open(const char *path, double width, double height, canvas **o
                        gbx_error *error)
 {
     *out = NULL;
-    pthread_once(&cairo_once, bind_cairo);
-    if (cairo_failure[0]) return gbx_fail(error, GBX_ERR_INTERNAL, "cairo: %s", cairo_failure);
+    gbx_status loaded = gbx_dl_load(&cairo, error);
+    if (loaded != GBX_OK) return loaded;
     size_t length = path ? strlen(path) : 0;
     format kind;
     if (!path) kind = FORMAT_SVG;
