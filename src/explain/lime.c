@@ -401,19 +401,16 @@ static inline quad quad_of(const double *table) /* tables have at least 16 entri
     int past1 = cumulative.v0 <= (u), past2 = cumulative.v1 <= (u), past3 = cumulative.v2 <= (u)
 
 /* A categorical feature of at most four categories: the category each of n uniforms u draws
- * by training frequency, its number (index, as a double), whether it is x's (z, from
- * same[]) and its value. */
+ * by training frequency, whether it is x's (z, from same[]) and its value. */
 static inline __attribute__((always_inline)) void categorical_few(
-    const lime_feature *f, const double *same, const double *u, size_t n, double *index,
-    double *z, double *value)
+    const lime_feature *f, const double *same, const double *u, size_t n, double *z,
+    double *value)
 {
     quad cumulative = quad_of(f->cumulative), is_x = quad_of(same), category = quad_of(f->category);
-    quad number = {0.0, 1.0, 2.0, 3.0};
     for (size_t i = 0; i < n; i++) {
         double ui = u[i];
         PASSED(ui);
-        double c = PICK(number), zi = PICK(is_x), v = PICK(category);
-        index[i] = c;
+        double zi = PICK(is_x), v = PICK(category);
         z[i] = zi;
         value[i] = v;
     }
@@ -577,7 +574,7 @@ static void draw_neighbours(const gbx_lime *lime, const double *x, double *value
             if (f->categories <= 4 && f->binned) {
                 binned_few(f, d->same, u, n, zp + 1, t, d->v);
             } else if (f->categories <= 4) {
-                categorical_few(f, d->same, u, n, d->index, zp + 1, t);
+                categorical_few(f, d->same, u, n, zp + 1, t);
             } else {
                 categories_many(f, d->same, u, n, d->index, zp + 1, t);
                 if (f->binned) binned_many(f, d->index, u, n, d->v, t);

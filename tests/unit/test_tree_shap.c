@@ -1307,66 +1307,88 @@ static void test_compact_prediction(void **state)
 }
 
 /* LIME on a model that is exactly linear in LIME's representation: per feature a tree worth
- * c_j where the value lies in the explained row's quartile bin (lime's bins: cut[b-1] < x <=
- * cut[b]) and 0 elsewhere, so every neighbour's prediction is c . z. The weighted ridge fit
- * then recovers c, up to alpha 1 against Gram entries in the thousands, both with euclidean
- * distance (the distance table and the bit-count Gram matrix of a 0/1 representation) and
- * with cosine (the product of the centred representation). */
+ * c_j where the value lies in the explained row's bin (lime's bins: cut[b-1] < x <= cut[b])
+ * or equals its category, and 0 elsewhere, so every neighbour's prediction is c . z. The
+ * weighted ridge fit then recovers c, up to alpha 1 against Gram entries in the thousands:
+ * with quartiles and euclidean distance (the distance table and the bit-count Gram matrix of
+ * a 0/1 representation), with cosine (the product of the centred representation), and with
+ * deciles; two categorical features, of 3 and of 6 categories, take the few- and the
+ * many-category draws. */
+enum { LIME_P = 8, LIME_TRAINING = 1000 };
+
+static void interval_tree(gbx_tree *tree, int feature, double below, double top, double value)
+{
+    tree->node_count = 5;
+    tree->nodes = calloc(5, sizeof(gbx_node));
+    gbx_node *n = tree->nodes;
+    n[0] = (gbx_node){.kind = GBX_SPLIT_LESS_EQUAL, .feature = feature, .threshold = below, .left = 1, .right = 2, .missing_type = GBX_MISSING_NAN};
+    n[2] = (gbx_node){.kind = GBX_SPLIT_LESS_EQUAL, .feature = feature, .threshold = top, .left = 3, .right = 4, .missing_type = GBX_MISSING_NAN};
+    n[1] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = 0.0};
+    n[3] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = value};
+    n[4] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = 0.0};
+    assert_int_equal(gbx_tree_validate(tree, (size_t)feature, LIME_P, NULL), GBX_OK);
+}
+
 static void test_lime_linear_in_representation(void **state)
 {
     (void)state;
-    enum { P = 6, TRAINING = 1000 };
-    const double cuts[3] = {250.75, 500.5, 750.25}; /* numpy's quartiles of 1..1000 */
-    const double inside[4] = {100, 400, 600, 900};  /* a value in each bin */
-    gbx_model *model = gbx_model_alloc("test");
-    model->features = P;
-    model->link = GBX_LINK_IDENTITY;
-    model->transform = gbx_transform_identity;
-    assert_int_equal(gbx_model_set_outputs(model, 1, "output"), GBX_OK);
-    model->trees = calloc(1, sizeof *model->trees);
-    model->trees->tree_count = P;
-    model->trees->trees = calloc(P, sizeof(gbx_tree));
-    model->trees->base_margin = calloc(1, sizeof(double));
+    enum { P = LIME_P, TRAINING = LIME_TRAINING, BINNED = 6 };
     gbx_data *training = gbx_data_alloc(TRAINING, P, NULL), *row = gbx_data_alloc(1, P, NULL);
+    uint8_t categorical[P] = {0};
     double c[P];
     for (int j = 0; j < P; j++) {
-        for (int i = 0; i < TRAINING; i++) training->values[i * P + j] = (double)((i * 7 + j * 13) % TRAINING + 1);
-        int bin = j % 4;
+        /* binned columns hold 1..1000 (numpy's quantiles: cut q at 1 + 9.99 q% of the way),
+         * categorical ones 1..3 and 1..6 */
+        int levels = j < BINNED ? TRAINING : j == BINNED ? 3 : 6;
+        for (int i = 0; i < TRAINING; i++)
+            training->values[i * P + j] = (double)((i * 7 + j * 13) % levels + 1);
         c[j] = (j % 2 ? -1.0 : 1.0) * (0.5 + j);
-        row->values[j] = inside[bin];
-        /* The bin as two splits (x <= below goes to 0, then x <= top to c_j, above to 0);
-         * the open ends use the training range's bounds. */
-        double below = bin == 0 ? 0.0 : cuts[bin - 1], top = bin == 3 ? 2000.0 : cuts[bin];
-        gbx_tree *tree = &model->trees->trees[j];
-        tree->node_count = 5;
-        tree->nodes = calloc(5, sizeof(gbx_node));
-        gbx_node *n = tree->nodes;
-        n[0] = (gbx_node){.kind = GBX_SPLIT_LESS_EQUAL, .feature = j, .threshold = below, .left = 1, .right = 2, .missing_type = GBX_MISSING_NAN};
-        n[2] = (gbx_node){.kind = GBX_SPLIT_LESS_EQUAL, .feature = j, .threshold = top, .left = 3, .right = 4, .missing_type = GBX_MISSING_NAN};
-        n[1] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = 0.0};
-        n[3] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = c[j]};
-        n[4] = (gbx_node){.kind = GBX_NODE_LEAF, .left = -1, .right = -1, .value = 0.0};
-        assert_int_equal(gbx_tree_validate(tree, (size_t)j, P, NULL), GBX_OK);
+        categorical[j] = j >= BINNED;
     }
-    for (int cosine = 0; cosine < 2; cosine++) {
+    const char *names[] = {"quartiles, euclidean", "quartiles, cosine", "deciles, euclidean"};
+    for (int config = 0; config < 3; config++) {
+        int bins = config == 2 ? 10 : 4;
+        gbx_model *model = gbx_model_alloc("test");
+        model->features = P;
+        model->link = GBX_LINK_IDENTITY;
+        model->transform = gbx_transform_identity;
+        assert_int_equal(gbx_model_set_outputs(model, 1, "output"), GBX_OK);
+        model->trees = calloc(1, sizeof *model->trees);
+        model->trees->tree_count = P;
+        model->trees->trees = calloc(P, sizeof(gbx_tree));
+        model->trees->base_margin = calloc(1, sizeof(double));
+        for (int j = 0; j < P; j++) {
+            if (j < BINNED) { /* x in bin j % bins: the bin as (below, top] */
+                int bin = j % bins;
+                double share = 100.0 / bins * 9.99; /* cut q sits at 1 + q share */
+                double below = bin == 0 ? 0.0 : 1.0 + bin * share, top = bin == bins - 1 ? 2000.0 : 1.0 + (bin + 1) * share;
+                row->values[j] = (below + (bin == bins - 1 ? 1000.0 : top)) / 2;
+                interval_tree(&model->trees->trees[j], j, below, top, c[j]);
+            } else { /* x is category 2 (of 3) or 4 (of 6) */
+                row->values[j] = j == BINNED ? 2.0 : 4.0;
+                interval_tree(&model->trees->trees[j], j, row->values[j] - 0.5, row->values[j] + 0.5, c[j]);
+            }
+        }
         gbx_explainer_options options;
         gbx_explainer_options_init(&options);
         options.method = GBX_METHOD_LIME;
         options.background = training;
         options.max_evals = 40000;
         options.lime_selection = GBX_LIME_ALL;
-        options.lime_cosine = cosine;
+        options.lime_cosine = config == 1;
+        options.lime_discretizer = config == 2 ? GBX_LIME_DECILE : GBX_LIME_QUARTILE;
+        options.categorical = categorical;
         options.seed = 3;
         gbx_explanation *e = explain_with(model, row, &options);
         for (int j = 0; j < P; j++)
             if (!(fabs(e->values[j] - c[j]) <= 1e-3 * fabs(c[j])))
-                fail_msg("%s: feature %d weight %.6f, the model's %.6f", cosine ? "cosine" : "euclidean",
-                         j, e->values[j], c[j]);
+                fail_msg("%s: feature %d weight %.6f, the model's %.6f", names[config], j,
+                         e->values[j], c[j]);
         gbx_explanation_free(e);
+        gbx_model_free(model);
     }
     gbx_data_free(training);
     gbx_data_free(row);
-    gbx_model_free(model);
 }
 
 int main(void)
