@@ -890,10 +890,8 @@ static gbx_status explain_row(const gbx_lime *lime, lime_work *w, const double *
         for (size_t s = 0; s < S; s++) y[s] -= mean_y;
         double syy = dot3(w->weights, y, y, S);
         if (binary) { /* z is not centred: g_j = sum w (z_j - mu_j) y */
-            double *wy = w->weighted, sum_wy;
+            double *wy = w->weighted, sum_wy = dot(w->weights, y, S);
             for (size_t s = 0; s < S; s++) wy[s] = w->weights[s] * y[s];
-            for (size_t s = 0; s < S; s++) w->draws.index[s] = 1.0;
-            sum_wy = dot(wy, w->draws.index, S);
             for (size_t j = 0; j < M; j++) w->g[j] = dot(w->z + j * S, wy, S) - w->means[j] * sum_wy;
         } else {
             for (size_t j = 0; j < M; j++) w->g[j] = dot(w->weighted + j * S, y, S);
