@@ -4,9 +4,11 @@
 # make sanitize   run the tests under AddressSanitizer + UBSan
 # make bench      time glassbox against XGBoost and shap (see bench/bench.py)
 # make fuzz       fuzz the CSV and model parsers (FUZZ_SECONDS per target, default 120)
+# make install    install the headers, libraries, CLI and glassbox.pc under PREFIX (and DESTDIR)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
 
-.PHONY: all build test demo sanitize bench fuzz fuzz-merge fixtures clean bootstrap
+.PHONY: all build test demo sanitize bench fuzz fuzz-merge fixtures clean bootstrap install
 
 all: build
 
@@ -21,6 +23,10 @@ build: bootstrap
 test: build
 	@./scripts/bootstrap.sh chromium chromium-driver python3
 	@cd build && ctest --output-on-failure -j $(JOBS)
+
+install: build
+	@cmake -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@DESTDIR=$(DESTDIR) cmake --install build
 
 demo: build
 	@./examples/demo.sh

@@ -42,6 +42,13 @@
 extern "C" {
 #endif
 
+/* Marks the library's API: the shared library exports these functions and nothing else. */
+#if defined(__GNUC__)
+#define GBX_API __attribute__((visibility("default")))
+#else
+#define GBX_API
+#endif
+
 #define GBX_VERSION "0.1.0"
 
 /* ---- status codes and errors ------------------------------------------------------------ */
@@ -58,7 +65,7 @@ typedef enum {
 } gbx_status;
 
 /* Text for a status code; never NULL. */
-const char *gbx_strerror(gbx_status status);
+GBX_API const char *gbx_strerror(gbx_status status);
 
 /* Filled by any failing call that is given one; message names the place of the error. */
 typedef struct {
@@ -71,13 +78,13 @@ typedef struct {
 typedef struct gbx_data gbx_data;
 
 /* Copies values (rows x columns, row-major); names may be NULL (columns are then f0, f1, ...). */
-gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
+GBX_API gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
                            const char *const *names, gbx_data **out, gbx_error *error);
-void gbx_data_free(gbx_data *data);
-size_t gbx_data_rows(const gbx_data *data);
-size_t gbx_data_columns(const gbx_data *data);
-const double *gbx_data_values(const gbx_data *data);
-const char *gbx_data_column_name(const gbx_data *data, size_t column);
+GBX_API void gbx_data_free(gbx_data *data);
+GBX_API size_t gbx_data_rows(const gbx_data *data);
+GBX_API size_t gbx_data_columns(const gbx_data *data);
+GBX_API const double *gbx_data_values(const gbx_data *data);
+GBX_API const char *gbx_data_column_name(const gbx_data *data, size_t column);
 
 typedef struct gbx_model gbx_model;
 
@@ -86,18 +93,18 @@ typedef struct gbx_model gbx_model;
  * and has feature names, columns are matched to them by name (any order, extra columns ignored
  * with a note on stderr, a missing column is an error naming it); otherwise by position. */
 typedef struct gbx_data_reader gbx_data_reader;
-gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_data_reader **out,
+GBX_API gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_data_reader **out,
                                 gbx_error *error);
 /* Reads up to max_rows rows; *chunk is NULL at the end of the file. */
-gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_data **chunk,
+GBX_API gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_data **chunk,
                                 gbx_error *error);
 /* Bytes consumed so far and the file size (0 when unknown, e.g. a pipe), for progress. */
-void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
+GBX_API void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
                               uint64_t *bytes_total);
 /* The data's name for model feature f (its column header). */
-const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature);
+GBX_API const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature);
 /* Quiet: no notes on stderr (default: notes on). */
-void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
+GBX_API void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
 /* PNG and JPEG images (a file, or a folder of them read in name order) are rows of a network's
  * input, laid out as it takes them ([C, H, W], [H, W, C] or [H, W]; grey and colour converted
  * as PIL does). Each pixel p (0 to 255) of channel c becomes (p * scale - mean[c]) / std[c];
@@ -106,13 +113,13 @@ typedef struct {
     double scale;
     double mean[3], std[3];
 } gbx_pixel_options;
-void gbx_pixel_options_init(gbx_pixel_options *options);
-void gbx_data_reader_set_pixels(gbx_data_reader *reader, const gbx_pixel_options *options);
-void gbx_data_reader_free(gbx_data_reader *reader);
+GBX_API void gbx_pixel_options_init(gbx_pixel_options *options);
+GBX_API void gbx_data_reader_set_pixels(gbx_data_reader *reader, const gbx_pixel_options *options);
+GBX_API void gbx_data_reader_free(gbx_data_reader *reader);
 
 /* `count` rows drawn without replacement (all of them when count >= rows), in their original
  * order; the same seed draws the same rows. For summarising large background sets. */
-gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
+GBX_API gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
                            gbx_error *error);
 
 /* Background summaries. A sample keeps `count` rows; k-means keeps `count` centres, each
@@ -122,18 +129,18 @@ gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gb
  * and a sampled row weighs its stratum's share over the rows drawn from it. The summary is
  * weighted (gbx_data_weights) except for a plain sample. */
 typedef enum { GBX_SUMMARY_SAMPLE, GBX_SUMMARY_KMEANS } gbx_summary;
-gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
+GBX_API gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
                               long stratify, uint64_t seed, gbx_data **out, gbx_error *error);
 /* One row: the (weighted) mean of the rows, missing values left out (all missing: NaN). */
-gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error);
+GBX_API gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error);
 /* Row weights of a summary (summing to 1), or NULL when every row weighs the same. */
-const double *gbx_data_weights(const gbx_data *data);
+GBX_API const double *gbx_data_weights(const gbx_data *data);
 
 /* Reads a whole CSV file (or .npy array, or images) at once (for background sets and small
  * inputs); gbx_data_read also says how image pixels are scaled (NULL: the defaults). */
-gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
+GBX_API gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
                              gbx_error *error);
-gbx_status gbx_data_read(const char *path, const gbx_model *model,
+GBX_API gbx_status gbx_data_read(const char *path, const gbx_model *model,
                          const gbx_pixel_options *pixels, gbx_data **out, gbx_error *error);
 
 /* ---- models ------------------------------------------------------------------------------ */
@@ -151,26 +158,26 @@ typedef enum {
  * child process speaking glassbox's line protocol, see the README) or an http(s):// URL of a
  * served model (TF Serving REST .../v1/models/NAME:predict, Open Inference Protocol
  * .../v2/models/NAME/infer). */
-gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error);
+GBX_API gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error);
 typedef struct {
     double timeout_seconds; /* cmd: and http models: longest wait for an answer (0 = 60 s) */
 } gbx_model_options;
-gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
+GBX_API gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
                                gbx_model **out, gbx_error *error);
-void gbx_model_free(gbx_model *model);
-const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
-const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
-const char *gbx_model_sha256(const gbx_model *model);    /* hex digest of the file */
-size_t gbx_model_features(const gbx_model *model);
+GBX_API void gbx_model_free(gbx_model *model);
+GBX_API const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
+GBX_API const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
+GBX_API const char *gbx_model_sha256(const gbx_model *model);    /* hex digest of the file */
+GBX_API size_t gbx_model_features(const gbx_model *model);
 /* Feature name, or NULL when the model file has none. */
-const char *gbx_model_feature_name(const gbx_model *model, size_t feature);
-size_t gbx_model_outputs(const gbx_model *model);
-const char *gbx_model_output_name(const gbx_model *model, size_t output);
-gbx_link gbx_model_link(const gbx_model *model);
-int gbx_model_is_tree(const gbx_model *model);   /* XGBoost, LightGBM */
-int gbx_model_is_linear(const gbx_model *model); /* glassbox_linear */
+GBX_API const char *gbx_model_feature_name(const gbx_model *model, size_t feature);
+GBX_API size_t gbx_model_outputs(const gbx_model *model);
+GBX_API const char *gbx_model_output_name(const gbx_model *model, size_t output);
+GBX_API gbx_link gbx_model_link(const gbx_model *model);
+GBX_API int gbx_model_is_tree(const gbx_model *model);   /* XGBoost, LightGBM */
+GBX_API int gbx_model_is_linear(const gbx_model *model); /* glassbox_linear */
 /* Predictions for every row: out is [rows][outputs]; raw = margin, otherwise transformed. */
-gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
+GBX_API gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
                              gbx_error *error);
 
 /* ---- explainers -------------------------------------------------------------------------- */
@@ -275,65 +282,65 @@ typedef struct {
 #define GBX_OUTPUT_ALL (-1L)
 #define GBX_OUTPUT_PREDICTED (-2L)
 
-void gbx_explainer_options_init(gbx_explainer_options *options);
+GBX_API void gbx_explainer_options_init(gbx_explainer_options *options);
 
 /* A feature groups file: {"groups": {"NAME": ["column", ...], ...}} (a bare {"NAME": [...]}
  * object too). Columns not named stay features of their own; the explained features keep the
  * columns' order, each group where its first column stands. feature_names are the model's
  * columns (the model's names, or the data's header). Errors name the group and column. */
 typedef struct gbx_groups gbx_groups;
-gbx_status gbx_groups_read(const char *path, size_t features, const char *const *feature_names,
+GBX_API gbx_status gbx_groups_read(const char *path, size_t features, const char *const *feature_names,
                            gbx_groups **out, gbx_error *error);
-size_t gbx_groups_count(const gbx_groups *groups); /* features explained */
+GBX_API size_t gbx_groups_count(const gbx_groups *groups); /* features explained */
 /* Points the options' group fields at the groups (which must outlive the explainer's
  * creation). */
-void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options);
-void gbx_groups_free(gbx_groups *groups);
+GBX_API void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options);
+GBX_API void gbx_groups_free(gbx_groups *groups);
 /* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel",
  * "lime". */
-gbx_status gbx_method_parse(const char *name, gbx_method *out);
-const char *gbx_method_name(gbx_method method); /* as written in explanation files */
+GBX_API gbx_status gbx_method_parse(const char *name, gbx_method *out);
+GBX_API const char *gbx_method_name(gbx_method method); /* as written in explanation files */
 
 typedef struct gbx_explainer gbx_explainer;
-gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
+GBX_API gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
                                 gbx_explainer **out, gbx_error *error);
-void gbx_explainer_free(gbx_explainer *explainer);
+GBX_API void gbx_explainer_free(gbx_explainer *explainer);
 /* The features explained: the model's, or the groups when the options gave some. */
-size_t gbx_explainer_features(const gbx_explainer *explainer);
+GBX_API size_t gbx_explainer_features(const gbx_explainer *explainer);
 /* Name of explained feature i: its group's name, or a layer element's (LAYER[i], when a
  * gradient method attributes at a layer), or NULL for a model's own feature (see
  * gbx_model_feature_name). */
-const char *gbx_explainer_feature_name(const gbx_explainer *explainer, size_t i);
+GBX_API const char *gbx_explainer_feature_name(const gbx_explainer *explainer, size_t i);
 /* The expected model output E[f(X)] per output (margin space unless probability was asked). */
-const double *gbx_explainer_base_values(const gbx_explainer *explainer);
+GBX_API const double *gbx_explainer_base_values(const gbx_explainer *explainer);
 
 /* ---- explanations ------------------------------------------------------------------------ */
 
 typedef struct gbx_explanation gbx_explanation;
-gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
+GBX_API gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
                                  gbx_explanation **out, gbx_error *error);
-void gbx_explanation_free(gbx_explanation *explanation);
-size_t gbx_explanation_rows(const gbx_explanation *explanation);
-size_t gbx_explanation_outputs(const gbx_explanation *explanation);
-size_t gbx_explanation_features(const gbx_explanation *explanation);
-const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
-const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
-const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
+GBX_API void gbx_explanation_free(gbx_explanation *explanation);
+GBX_API size_t gbx_explanation_rows(const gbx_explanation *explanation);
+GBX_API size_t gbx_explanation_outputs(const gbx_explanation *explanation);
+GBX_API size_t gbx_explanation_features(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
+GBX_API const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
+GBX_API const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
 /* [n][K][M], the standard error of each value for sampling methods, or NULL. */
 /* LIME: the local model's prediction at each row and its weighted R^2, [rows][outputs] (NULL
  * for other methods); the intercepts are the base values. */
-const double *gbx_explanation_local_predictions(const gbx_explanation *explanation);
-const double *gbx_explanation_scores(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_local_predictions(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_scores(const gbx_explanation *explanation);
 /* Integrated gradients and gradient shap: per row and output, the sum of the values minus
  * (prediction - base value), as captum's convergence delta; NULL for other methods. */
-const double *gbx_explanation_convergence_deltas(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_convergence_deltas(const gbx_explanation *explanation);
 /* With GBX_OUTPUT_PREDICTED: the output each row explains (its index, as a double); else NULL. */
-const double *gbx_explanation_classes(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_classes(const gbx_explanation *explanation);
 /* Outputs per explained row: the model's, or 1 when a network method explains one. */
-size_t gbx_explainer_outputs(const gbx_explainer *explainer);
-const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
+GBX_API size_t gbx_explainer_outputs(const gbx_explainer *explainer);
+GBX_API const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
 /* [n][K][M][M], or NULL without interactions. */
-const double *gbx_explanation_interactions(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_interactions(const gbx_explanation *explanation);
 
 /* ---- explanation files (glassbox.explanation/1 JSON, or CSV) ------------------------------ */
 
@@ -347,16 +354,16 @@ typedef struct {
 } gbx_writer_options;
 
 /* Streams explanations to a file chunk by chunk: memory does not grow with the row count. */
-gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
+GBX_API gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
                                        const gbx_writer_options *options,
                                        gbx_explanation_writer **out, gbx_error *error);
-gbx_status gbx_explanation_writer_write(gbx_explanation_writer *writer,
+GBX_API gbx_status gbx_explanation_writer_write(gbx_explanation_writer *writer,
                                         const gbx_explanation *explanation, const gbx_data *data,
                                         gbx_error *error);
 /* Finishes the file; on failure nothing partial is left under the path. */
-gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, gbx_error *error);
+GBX_API gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, gbx_error *error);
 /* Discards an unfinished file. */
-void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
+GBX_API void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
 
 /* ---- plots -------------------------------------------------------------------------------
  * Drawn from an explanation file (JSON) into .svg, .png or .pdf by the file's extension:
@@ -393,8 +400,8 @@ typedef struct {
                              "original" */
     const char *vocabulary; /* text: one token per line (line i is id i), or NULL: the ids */
 } gbx_plot_options;
-void gbx_plot_options_init(gbx_plot_options *options);
-gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
+GBX_API void gbx_plot_options_init(gbx_plot_options *options);
+GBX_API gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                     const char *output_path, gbx_error *error);
 
 /* ---- reports ----------------------------------------------------------------------------
@@ -416,8 +423,8 @@ typedef struct {
     size_t rows_first, rows_last; /* the rows given a section: [first, last); last 0: first+100 */
     size_t sample;           /* rows in the beeswarm at most (0: 1000) */
 } gbx_report_options;
-void gbx_report_options_init(gbx_report_options *options);
-gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
+GBX_API void gbx_report_options_init(gbx_report_options *options);
+GBX_API gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
                       const char *output_path, gbx_error *error);
 
 #ifdef __cplusplus
