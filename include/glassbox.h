@@ -314,21 +314,46 @@ GBX_API const char *gbx_explainer_feature_name(const gbx_explainer *explainer, s
 /* The expected model output E[f(X)] per output (margin space unless probability was asked). */
 GBX_API const double *gbx_explainer_base_values(const gbx_explainer *explainer);
 
-/* ---- explanations ------------------------------------------------------------------------ */
+/* ---- explanations ------------------------------------------------------------------------
+ * One object for everything an explanation file holds: the numbers, the explained rows, the
+ * names of features, columns and outputs, and the provenance. An explainer makes it, a file
+ * read gives it back, and every sink (file, plot, reasons, report) takes it. An explanation
+ * owns all its memory and outlives the explainer and data that made it; every pointer an
+ * accessor returns stays valid until gbx_explanation_free. Sizes: n rows, K outputs, M
+ * explained features (columns, groups of columns, or a layer's elements), J data columns. */
 
 typedef struct gbx_explanation gbx_explanation;
+/* Explains every row of data (columns as the model's features). */
 GBX_API gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data *data,
-                                 gbx_explanation **out, gbx_error *error);
+                                         gbx_explanation **out, gbx_error *error);
 GBX_API void gbx_explanation_free(gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_rows(const gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_outputs(const gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_features(const gbx_explanation *explanation);
+GBX_API size_t gbx_explanation_columns(const gbx_explanation *explanation);
 GBX_API const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
 GBX_API const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
 GBX_API const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
+/* The explained rows, [n][J] (NaN where missing), or NULL when a file was written without. */
+GBX_API const double *gbx_explanation_data(const gbx_explanation *explanation);
+/* Names; NULL past the end. */
+GBX_API const char *gbx_explanation_feature_name(const gbx_explanation *explanation, size_t feature);
+GBX_API const char *gbx_explanation_output_name(const gbx_explanation *explanation, size_t output);
+GBX_API const char *gbx_explanation_column_name(const gbx_explanation *explanation, size_t column);
+/* The output called name, or -1. */
+GBX_API long gbx_explanation_output_index(const gbx_explanation *explanation, const char *name);
+/* The explained feature data column j belongs to: its group, or j itself; -1 past the end. */
+GBX_API long gbx_explanation_group_of_column(const gbx_explanation *explanation, size_t column);
+/* A network's input tensor per row (the columns, flattened): its rank, and its dimensions
+ * through *shape (may be NULL); 0 for tabular models. */
+GBX_API size_t gbx_explanation_input_shape(const gbx_explanation *explanation,
+                                           const size_t **shape);
 /* [n][K][M], the standard error of each value for sampling methods, or NULL. */
-/* LIME: the local model's prediction at each row and its weighted R^2, [rows][outputs] (NULL
- * for other methods); the intercepts are the base values. */
+GBX_API const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
+/* [n][K][M][M], or NULL without interactions. */
+GBX_API const double *gbx_explanation_interactions(const gbx_explanation *explanation);
+/* LIME: the local model's prediction at each row and its weighted R^2, [n][K] (NULL for other
+ * methods); the intercepts are the base values. */
 GBX_API const double *gbx_explanation_local_predictions(const gbx_explanation *explanation);
 GBX_API const double *gbx_explanation_scores(const gbx_explanation *explanation);
 /* Integrated gradients and gradient shap: per row and output, the sum of the values minus
@@ -338,31 +363,53 @@ GBX_API const double *gbx_explanation_convergence_deltas(const gbx_explanation *
 GBX_API const double *gbx_explanation_classes(const gbx_explanation *explanation);
 /* Outputs per explained row: the model's, or 1 when a network method explains one. */
 GBX_API size_t gbx_explainer_outputs(const gbx_explainer *explainer);
-GBX_API const double *gbx_explanation_standard_errors(const gbx_explanation *explanation);
-/* [n][K][M][M], or NULL without interactions. */
-GBX_API const double *gbx_explanation_interactions(const gbx_explanation *explanation);
+
+/* What made the numbers. The strings belong to the explanation ("" when a file did not
+ * record them, as a CSV file does not). */
+typedef struct {
+    const char *method;       /* as files spell it: "tree_path_dependent", "kernel", ... */
+    const char *parameters;   /* a JSON object: every parameter that shaped the numbers,
+                                 the background's row count and SHA-256 among them */
+    uint64_t seed;
+    const char *version;      /* the glassbox that computed them */
+    const char *model_sha256; /* the model file's */
+    const char *model_type;   /* "xgboost", "onnx", ... */
+    const char *objective;    /* the model's objective or operator */
+    const char *output_space; /* "margin", "probability", "prediction", ... */
+} gbx_provenance;
+GBX_API gbx_provenance gbx_explanation_provenance(const gbx_explanation *explanation);
 
 /* ---- explanation files (glassbox.explanation/1 JSON, or CSV) ------------------------------ */
 
-typedef struct gbx_explanation_writer gbx_explanation_writer;
 typedef struct {
     int include_data;     /* write the explained rows under "data" (JSON only) */
     const char *format;   /* "json" or "csv"; NULL = from the file extension */
     int threads;          /* threads formatting numbers (0 = all cores); the text is the same */
-    const char *const *feature_names; /* names for a model that has none (e.g. the data's
-                                         header, gbx_data_reader_feature_name); NULL = f0, f1.. */
 } gbx_writer_options;
 
-/* Streams explanations to a file chunk by chunk: memory does not grow with the row count. */
-GBX_API gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
-                                       const gbx_writer_options *options,
-                                       gbx_explanation_writer **out, gbx_error *error);
-GBX_API gbx_status gbx_explanation_writer_write(gbx_explanation_writer *writer,
-                                        const gbx_explanation *explanation, const gbx_data *data,
+/* Reads a file gbx_explanation_write (or glassbox explain) wrote, JSON or CSV (the format is
+ * told by the content). A file written from what was read is the same, byte for byte. A CSV
+ * file holds the values, base values, predictions and names only. */
+GBX_API gbx_status gbx_explanation_read(const char *path, gbx_explanation **out,
                                         gbx_error *error);
-/* Finishes the file; on failure nothing partial is left under the path. */
+/* Writes the explanation to path ("-": standard output), through a temporary file renamed
+ * into place: on failure nothing partial is left under the path. */
+GBX_API gbx_status gbx_explanation_write(const gbx_explanation *explanation, const char *path,
+                                         const gbx_writer_options *options, gbx_error *error);
+
+/* Streams explanations to a file chunk by chunk: memory does not grow with the row count, and
+ * the file is the one gbx_explanation_write would write of all the rows. The writer copies
+ * what it needs; the explainer and each explanation may be freed once the call returns. */
+typedef struct gbx_explanation_writer gbx_explanation_writer;
+GBX_API gbx_status gbx_explanation_writer_open(const char *path, const gbx_explainer *explainer,
+                                               const gbx_writer_options *options,
+                                               gbx_explanation_writer **out, gbx_error *error);
+GBX_API gbx_status gbx_explanation_writer_write(gbx_explanation_writer *writer,
+                                                const gbx_explanation *explanation,
+                                                gbx_error *error);
+/* Finishes the file and frees the writer; on failure nothing partial is left under the path. */
 GBX_API gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, gbx_error *error);
-/* Discards an unfinished file. */
+/* Discards an unfinished file and frees the writer. */
 GBX_API void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
 
 /* ---- plots -------------------------------------------------------------------------------

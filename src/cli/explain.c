@@ -529,7 +529,7 @@ int cli_explain(int argc, char **argv)
         free(names);
         goto failed;
     }
-    gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads, names};
+    gbx_writer_options writer_options = {!a.no_data, a.format, a.explainer.threads};
     if (gbx_explanation_writer_open(a.output ? a.output : "-", explainer, &writer_options, &writer,
                                     &error)) {
         free(names);
@@ -552,7 +552,7 @@ int cli_explain(int argc, char **argv)
         gbx_explanation *explanation = NULL;
         if (gbx_data_reader_next(reader, chunk_rows, &chunk, &error) ||
             (chunk && (gbx_explainer_explain(explainer, chunk, &explanation, &error) ||
-                       gbx_explanation_writer_write(writer, explanation, chunk, &error)))) {
+                       gbx_explanation_writer_write(writer, explanation, &error)))) {
             gbx_explanation_free(explanation);
             gbx_data_free(chunk);
             goto failed;

@@ -1,7 +1,7 @@
 /* glassbox reasons: the principal reasons behind each explained row's output, in words. */
 #include "cli.h"
 
-#include "../io/explanation_reader.h"
+#include "../io/explanation.h"
 #include "../io/features.h"
 #include "../render/reasons.h"
 
@@ -90,14 +90,14 @@ int cli_reasons(int argc, char **argv)
     if (!model_path != !data_path)
         return cli_usage_error("reasons", "a what-if needs both --model and --data");
     gbx_error error;
-    gbx_explanation_document *document = NULL, *grouped = NULL;
+    gbx_explanation *document = NULL, *grouped = NULL;
     gbx_feature_metadata *metadata = NULL;
     gbx_groups *groups = NULL;
     gbx_model *model = NULL;
     gbx_data *data = NULL;
     FILE *out = NULL;
     int code = EXIT_OK;
-    if (gbx_explanation_document_read(explanation, &document, &error) ||
+    if (gbx_explanation_read(explanation, &document, &error) ||
         (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
         (groups_path && !document->group_of_column &&
          gbx_groups_read(groups_path, document->features,
@@ -115,8 +115,8 @@ int cli_reasons(int argc, char **argv)
                                    "for an explanation per column", explanation);
             goto done;
         }
-        gbx_explanation_document *columns;
-        if (gbx_explanation_document_columns(document, &columns, &error) != GBX_OK) {
+        gbx_explanation *columns;
+        if (gbx_explanation_spread_groups(document, &columns, &error) != GBX_OK) {
             code = cli_report(&error);
             goto done;
         }
@@ -161,7 +161,7 @@ done:
     gbx_model_free(model);
     gbx_groups_free(groups);
     gbx_feature_metadata_free(metadata);
-    gbx_explanation_document_free(document);
-    gbx_explanation_document_free(grouped);
+    gbx_explanation_free(document);
+    gbx_explanation_free(grouped);
     return code;
 }

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <getopt.h>
-#include <json-c/json.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,42 +14,38 @@ static const char help[] =
     "with the largest contributions. For logistic models the margin is shown as a probability\n"
     "and compared with the threshold (default 0.5) to name the decision with --labels.\n";
 
-static json_object *member(json_object *o, const char *key)
+/* The data's value for explained feature f in row r: its column's number, or for a group of
+ * several columns (one-hot dummies) the name of the column that is set. */
+static void feature_value(const gbx_explanation *e, size_t r, size_t f, char *out, size_t size)
 {
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static double number(json_object *array, size_t i)
-{
-    return json_object_get_double(json_object_array_get_idx(array, i));
-}
-
-/* The data's value for explained feature f: its column's number, or for a group of several
- * columns (one-hot dummies) the name of the column that is set. */
-static void feature_value(json_object *root, json_object *names, size_t f, json_object *row,
-                          char *out, size_t size)
-{
-    json_object *groups = member(root, "groups"), *columns = member(root, "data_columns");
-    const char *name = json_object_get_string(json_object_array_get_idx(names, f));
-    json_object *members = groups && name ? member(groups, name) : NULL;
-    size_t column = f, count = members ? json_object_array_length(members) : 1;
-    for (size_t i = 0; members && columns && i < count; i++) {
-        const char *wanted = json_object_get_string(json_object_array_get_idx(members, i));
-        for (size_t j = 0; j < json_object_array_length(columns); j++) {
-            json_object *cell = json_object_array_get_idx(row, j);
-            if (strcmp(json_object_get_string(json_object_array_get_idx(columns, j)), wanted))
-                continue;
-            column = j;
-            if (count > 1 && cell && json_object_get_double(cell) != 0.0) {
-                snprintf(out, size, "%s", wanted);
+    const double *data = gbx_explanation_data(e);
+    size_t J = gbx_explanation_columns(e), members = 0, column = 0;
+    *out = '\0';
+    if (!data) return;
+    for (size_t j = 0; j < J; j++)
+        if (gbx_explanation_group_of_column(e, j) == (long)f) members++, column = j;
+    if (members == 0) return; /* a layer's element: no column of its own */
+    if (members > 1) {
+        for (size_t j = 0; j < J; j++)
+            if (gbx_explanation_group_of_column(e, j) == (long)f && data[r * J + j] != 0.0 &&
+                !isnan(data[r * J + j])) {
+                snprintf(out, size, "%s", gbx_explanation_column_name(e, j));
                 return;
             }
-        }
+        return;
     }
-    if (count > 1) return;
-    json_object *cell = json_object_array_get_idx(row, column);
-    snprintf(out, size, cell ? "%.6g" : "missing", json_object_get_double(cell));
+    double value = data[r * J + column];
+    if (isnan(value)) snprintf(out, size, "missing");
+    else snprintf(out, size, "%.6g", value);
+}
+
+/* Whether the values are log-odds of a logistic model's probability. */
+static int logistic(const gbx_provenance *p)
+{
+    return strcmp(p->output_space, "margin") == 0 &&
+           (strstr(p->objective, "logistic") || strncmp(p->objective, "binary", 6) == 0 ||
+            strncmp(p->objective, "cross_entropy", 13) == 0) &&
+           !strstr(p->objective, "logitraw");
 }
 
 int cli_summary(int argc, char **argv)
@@ -86,39 +81,36 @@ int cli_summary(int argc, char **argv)
     if (!path) return cli_usage_error("summary", "--explanation is required");
     const char *comma = strchr(labels, ',');
     if (!comma) return cli_usage_error("summary", "--labels needs two names separated by a comma");
-    json_object *root = json_object_from_file(path);
-    json_object *names = member(root, "feature_names"), *values = member(root, "values"),
-                *predictions = member(root, "predictions"), *base = member(root, "base_values"),
-                *outputs = member(root, "output_names"), *data = member(root, "data");
-    if (!root || !names || !values || !predictions || !base || !outputs) {
-        fprintf(stderr, "glassbox: %s: not a glassbox.explanation/1 file\n", path);
-        json_object_put(root);
-        return EXIT_BAD_INPUT;
-    }
-    size_t K = json_object_array_length(outputs), M = json_object_array_length(names);
+    gbx_explanation *explanation;
+    gbx_error error;
+    if (gbx_explanation_read(path, &explanation, &error) != GBX_OK) return cli_report(&error);
+    const gbx_explanation *e = explanation;
+    size_t K = gbx_explanation_outputs(e), M = gbx_explanation_features(e);
     /* Binary models have one output; multiclass defaults to the first class. */
     size_t k = (size_t)output;
     if (k >= K) {
-        json_object_put(root);
+        gbx_explanation_free(explanation);
         return cli_usage_error("summary", "--output-index %zu, but the file has %zu outputs", k, K);
     }
-    const char *objective = json_object_get_string(member(member(root, "model"), "objective"));
-    const char *space = json_object_get_string(member(member(root, "model"), "output"));
-    int logistic = objective && space && strcmp(space, "margin") == 0 &&
-                   (strstr(objective, "logistic") || strncmp(objective, "binary", 6) == 0 ||
-                    strncmp(objective, "cross_entropy", 13) == 0) &&
-                   !strstr(objective, "logitraw");
-    int probability = space && strcmp(space, "probability") == 0;
-    size_t n = json_object_array_length(values);
+    gbx_provenance provenance = gbx_explanation_provenance(e);
+    int log_odds = logistic(&provenance);
+    int probability = strcmp(provenance.output_space, "probability") == 0;
+    const double *values = gbx_explanation_values(e), *predictions = gbx_explanation_predictions(e);
+    const double *base = gbx_explanation_base_values(e);
+    size_t n = gbx_explanation_rows(e);
     if ((size_t)rows < n) n = (size_t)rows;
     if ((size_t)top > M) top = (long)M;
-    size_t *order = malloc(M * sizeof(size_t));
+    size_t *order = malloc((M ? M : 1) * sizeof(size_t));
+    if (!order) {
+        gbx_explanation_free(explanation);
+        fputs("glassbox: out of memory\n", stderr);
+        return EXIT_INTERNAL;
+    }
     for (size_t r = 0; r < n; r++) {
-        json_object *phi = json_object_array_get_idx(json_object_array_get_idx(values, r), k);
-        double margin = number(json_object_array_get_idx(predictions, r), k);
-        double base_value = number(json_object_array_get_idx(base, r), k);
+        const double *phi = values + (r * K + k) * M;
+        double margin = predictions[r * K + k], base_value = base[r * K + k];
         printf("row %zu: ", r);
-        if (logistic || probability) {
+        if (log_odds || probability) {
             double p = probability ? margin : 1.0 / (1.0 + exp(-margin));
             printf("%.*s (probability %.1f%%, base %.1f%%)\n",
                    p >= threshold ? (int)strlen(comma + 1) : (int)(comma - labels),
@@ -130,23 +122,20 @@ int cli_summary(int argc, char **argv)
         for (size_t f = 0; f < M; f++) order[f] = f;
         for (size_t i = 0; i < (size_t)top; i++) /* partial selection sort by |value| */
             for (size_t j = i + 1; j < M; j++)
-                if (fabs(number(phi, order[j])) > fabs(number(phi, order[i]))) {
+                if (fabs(phi[order[j]]) > fabs(phi[order[i]])) {
                     size_t swap = order[i];
                     order[i] = order[j];
                     order[j] = swap;
                 }
-        printf("    %-40s %12s %12s\n", "feature", "value", logistic ? "log-odds" : "contribution");
+        printf("    %-40s %12s %12s\n", "feature", "value", log_odds ? "log-odds" : "contribution");
         for (size_t i = 0; i < (size_t)top; i++) {
             size_t f = order[i];
-            json_object *row = data ? json_object_array_get_idx(data, r) : NULL;
-            char value[48] = "";
-            if (row) feature_value(root, names, f, row, value, sizeof value);
-            printf("    %-40s %12s %+12.4f\n",
-                   json_object_get_string(json_object_array_get_idx(names, f)), value,
-                   number(phi, f));
+            char value[48];
+            feature_value(e, r, f, value, sizeof value);
+            printf("    %-40s %12s %+12.4f\n", gbx_explanation_feature_name(e, f), value, phi[f]);
         }
     }
     free(order);
-    json_object_put(root);
+    gbx_explanation_free(explanation);
     return EXIT_OK;
 }

@@ -86,6 +86,7 @@ void gbx_explainer_free(gbx_explainer *explainer)
         free(explainer->layer_names[j]);
     free(explainer->layer_names);
     free(explainer->player_of_column);
+    gbx_explanation_free(explainer->header);
     free(explainer);
 }
 
@@ -312,6 +313,7 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
             explainer->background_weighted = background->weights != NULL;
         }
     }
+    if (status == GBX_OK) status = gbx_explainer_make_header(explainer, error);
     if (status != GBX_OK) {
         gbx_explainer_free(explainer);
         return status;
@@ -332,43 +334,6 @@ const char *gbx_explainer_feature_name(const gbx_explainer *explainer, size_t i)
 const double *gbx_explainer_base_values(const gbx_explainer *explainer)
 {
     return explainer->base_values;
-}
-
-void gbx_explanation_free(gbx_explanation *explanation)
-{
-    if (!explanation) return;
-    free(explanation->values);
-    free(explanation->base_values);
-    free(explanation->predictions);
-    free(explanation->interactions);
-    free(explanation->standard_errors);
-    free(explanation->local_predictions);
-    free(explanation->scores);
-    free(explanation->deltas);
-    free(explanation->classes);
-    free(explanation);
-}
-
-static gbx_explanation *explanation_alloc(size_t rows, size_t outputs, size_t features,
-                                          int interactions)
-{
-    size_t matrix = features * (features ? features : 1);
-    if (outputs && rows > SIZE_MAX / outputs / (matrix ? matrix : 1)) return NULL;
-    gbx_explanation *e = calloc(1, sizeof *e);
-    if (!e) return NULL;
-    e->rows = rows;
-    e->outputs = outputs;
-    e->features = features;
-    size_t cells = rows * outputs;
-    e->values = gbx_malloc_array(cells * features, sizeof(double));
-    e->base_values = gbx_malloc_array(cells, sizeof(double));
-    e->predictions = gbx_malloc_array(cells, sizeof(double));
-    if (interactions) e->interactions = gbx_malloc_array(cells * features * features, sizeof(double));
-    if (!e->values || !e->base_values || !e->predictions || (interactions && !e->interactions)) {
-        gbx_explanation_free(e);
-        return NULL;
-    }
-    return e;
 }
 
 /* Path-dependent TreeSHAP: tasks of ROWS_PER_TASK rows, one workspace per thread. */
@@ -459,13 +424,18 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     if (data->columns != model->features)
         return gbx_fail(error, GBX_ERR_MISMATCH, "data has %zu columns, the model expects %zu",
                         data->columns, model->features);
-    size_t rows = data->rows, K = gbx_explainer_outputs(explainer);
-    gbx_explanation *e = explanation_alloc(rows, K, explainer->players.count,
-                                           explainer->options.interactions);
-    if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    size_t rows = data->rows, K = gbx_explainer_outputs(explainer), M = model->features;
+    gbx_explanation *e;
+    gbx_status status = gbx_explainer_new_explanation(explainer, data, &e, error);
+    if (status != GBX_OK) return status;
+    if (explainer->options.interactions &&
+        !(e->interactions = gbx_malloc_array(rows ? rows : 1, K * M * M * sizeof(double)))) {
+        gbx_explanation_free(e);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", rows);
+    }
     for (size_t r = 0; r < rows; r++)
         memcpy(e->base_values + r * K, explainer->base_values, K * sizeof(double));
-    gbx_status status = explain_rows(explainer, data, e, error);
+    status = explain_rows(explainer, data, e, error);
     if (status != GBX_OK) {
         gbx_explanation_free(e);
         return status;
@@ -474,27 +444,8 @@ gbx_status gbx_explainer_explain(const gbx_explainer *explainer, const gbx_data 
     return GBX_OK;
 }
 
-size_t gbx_explanation_rows(const gbx_explanation *e) { return e->rows; }
-size_t gbx_explanation_outputs(const gbx_explanation *e) { return e->outputs; }
-size_t gbx_explanation_features(const gbx_explanation *e) { return e->features; }
-const double *gbx_explanation_values(const gbx_explanation *e) { return e->values; }
-const double *gbx_explanation_base_values(const gbx_explanation *e) { return e->base_values; }
-const double *gbx_explanation_predictions(const gbx_explanation *e) { return e->predictions; }
-const double *gbx_explanation_interactions(const gbx_explanation *e) { return e->interactions; }
-const double *gbx_explanation_local_predictions(const gbx_explanation *e)
-{
-    return e->local_predictions;
-}
-const double *gbx_explanation_scores(const gbx_explanation *e) { return e->scores; }
-const double *gbx_explanation_convergence_deltas(const gbx_explanation *e) { return e->deltas; }
-const double *gbx_explanation_classes(const gbx_explanation *e) { return e->classes; }
-
 size_t gbx_explainer_outputs(const gbx_explainer *explainer)
 {
     return explainer->gradients ? gbx_gradients_outputs(explainer->gradients)
                                 : explainer->model->outputs;
-}
-const double *gbx_explanation_standard_errors(const gbx_explanation *e)
-{
-    return e->standard_errors;
 }

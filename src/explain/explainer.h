@@ -3,6 +3,7 @@
 #define GBX_EXPLAINER_H
 
 #include "../models/model.h"
+#include "../io/explanation.h"
 #include "tree_shap.h"
 #include "tree_interventional.h"
 #include "exact.h"
@@ -33,18 +34,14 @@ struct gbx_explainer {
     int32_t *player_of_column;       /* [features] */
     char **group_names;              /* [players.count], NULL without groups */
     char **layer_names;              /* [players.count]: attributions at a layer's elements */
+    gbx_explanation *header;         /* names and provenance, no rows (provenance.c) */
 };
 
-struct gbx_explanation {
-    size_t rows, outputs, features;
-    double *values;       /* [rows][outputs][features] */
-    double *base_values;  /* [rows][outputs] */
-    double *predictions;  /* [rows][outputs] */
-    double *interactions; /* [rows][outputs][features][features] or NULL */
-    double *standard_errors; /* [rows][outputs][features], sampling methods only */
-    double *local_predictions, *scores; /* [rows][outputs], LIME only */
-    double *deltas;       /* [rows][outputs]: integrated gradients, gradient shap, deep */
-    double *classes;      /* [rows]: the output each row explains (GBX_OUTPUT_PREDICTED) */
-};
+/* Made when the explainer is created (provenance.c): the header every explanation copies. */
+gbx_status gbx_explainer_make_header(gbx_explainer *explainer, gbx_error *error);
+/* A new explanation of data, with the explainer's names and provenance, the data's rows and
+ * room for the required arrays. */
+gbx_status gbx_explainer_new_explanation(const gbx_explainer *explainer, const gbx_data *data,
+                                         gbx_explanation **out, gbx_error *error);
 
 #endif

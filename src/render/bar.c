@@ -34,7 +34,7 @@ typedef struct {
 /* Splits the rows by the data column: its values, or its quartiles. */
 static gbx_status split(const plot_request *request, long column, cohorts *out, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t n = d->rows, m = 0;
     double *sorted = gbx_malloc_array(n, sizeof(double));
     out->of_row = gbx_malloc_array(n, sizeof(int));
@@ -95,7 +95,7 @@ static gbx_status split(const plot_request *request, long column, cohorts *out, 
 
 static gbx_status plot_bar_cohorts(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
     long column = -1;
     for (size_t j = 0; d->data && j < d->columns; j++) {
@@ -183,7 +183,7 @@ static gbx_status plot_bar_cohorts(const plot_request *request, gbx_error *error
 gbx_status plot_bar(const plot_request *request, gbx_error *error)
 {
     if (request->options->cohort) return plot_bar_cohorts(request, error);
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
     size_t limit = request->options->max_display ? request->options->max_display : 10;
     double *importance = gbx_calloc(M, sizeof(double));

@@ -26,7 +26,7 @@ static int by_dot(const void *a, const void *b, void *values)
 
 gbx_status plot_beeswarm(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
     size_t limit = request->options->max_display ? request->options->max_display : 10;
     double *importance = gbx_calloc(M, sizeof(double));

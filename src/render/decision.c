@@ -17,7 +17,7 @@
 
 gbx_status plot_decision(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, first, last;
     plot_rows(request, &first, &last);
     size_t rows = last - first, limit = request->options->max_display ? request->options->max_display : 10;

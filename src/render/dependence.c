@@ -49,7 +49,7 @@ static double correlation(const double *a, const double *b, size_t n)
 static long strongest_interaction(const plot_request *request, size_t feature, size_t column,
                                   gbx_status *status, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t n = d->rows, M = d->features, K = d->outputs, k = request->output;
     size_t *sorted = gbx_malloc_array(n, sizeof(size_t));
     double *x = gbx_malloc_array(n, sizeof(double)), *reference = gbx_malloc_array(n, sizeof(double));
@@ -90,7 +90,7 @@ static long strongest_interaction(const plot_request *request, size_t feature, s
 
 gbx_status plot_dependence(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t n = d->rows, M = d->features, K = d->outputs, k = request->output, feature, colour_by = 0;
     if (!request->options->feature)
         return gbx_fail(error, GBX_ERR_USAGE, "a dependence plot needs --feature NAME");

@@ -32,7 +32,7 @@ static canvas_colour lighter(canvas_colour c)
 
 static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, first, last;
     plot_rows(request, &first, &last);
     size_t n = last - first, columns = n > MAX_COLUMNS ? MAX_COLUMNS : n;
@@ -40,7 +40,7 @@ static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
     size_t shown = M <= limit ? M : limit - 1;
     size_t *rows = gbx_malloc_array(columns, sizeof(size_t)), *order = gbx_malloc_array(M, sizeof(size_t));
     double *importance = gbx_calloc(M, sizeof(double)), *line = gbx_malloc_array(2 * columns, sizeof(double));
-    gbx_explanation_document *sampled = NULL;
+    gbx_explanation *sampled = NULL;
     gbx_status status = rows && order && importance && line ? GBX_OK
                                                             : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     /* Above the limit, every n/columns-th row, then ordered among themselves. */
@@ -48,7 +48,7 @@ static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
     plot_request view = *request;
     gbx_plot_options drawn_rows;
     if (status == GBX_OK && columns < n) {
-        status = gbx_explanation_document_subset(d, rows, columns, &sampled, error);
+        status = gbx_explanation_subset(d, rows, columns, &sampled, error);
         if (status == GBX_OK) {
             drawn_rows = *request->options;
             drawn_rows.row = 0;
@@ -146,7 +146,7 @@ static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
             status = plot_close(&view, c, error);
         }
     }
-    gbx_explanation_document_free(sampled);
+    gbx_explanation_free(sampled);
     free(rows), free(order), free(importance), free(line);
     return status;
 }
@@ -155,7 +155,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
 {
     if (request->options->rows_last > request->options->row + 1)
         return plot_force_rows(request, error);
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, r = request->options->row, k = request->output;
     const double *values = d->values + (r * K + k) * M;
     double prediction = d->predictions[r * K + k], base = d->base_values[r * K + k];

@@ -19,17 +19,17 @@
 
 gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *full = request->document;
+    const gbx_explanation *full = request->document;
     size_t n = full->rows, columns = n > MAX_COLUMNS ? MAX_COLUMNS : n;
     size_t *rows = gbx_malloc_array(columns, sizeof(size_t));
     if (!rows) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < columns; i++) rows[i] = i * n / columns;
-    gbx_explanation_document *sampled = NULL;
-    gbx_status status = columns < n ? gbx_explanation_document_subset(full, rows, columns, &sampled, error)
+    gbx_explanation *sampled = NULL;
+    gbx_status status = columns < n ? gbx_explanation_subset(full, rows, columns, &sampled, error)
                                     : GBX_OK;
     plot_request view = *request;
     if (sampled) view.document = sampled;
-    const gbx_explanation_document *d = view.document;
+    const gbx_explanation *d = view.document;
     size_t M = d->features, K = d->outputs, k = request->output;
     if (status == GBX_OK) status = plot_order_rows(&view, 0, columns, rows, error);
     size_t limit = request->options->max_display ? request->options->max_display : 10;
@@ -118,7 +118,7 @@ gbx_status plot_heatmap(const plot_request *request, gbx_error *error)
             status = plot_close(&view, c, error);
         }
     }
-    gbx_explanation_document_free(sampled);
+    gbx_explanation_free(sampled);
     free(rows), free(importance), free(magnitudes), free(line), free(cells), free(order), free(labels);
     return status;
 }

@@ -37,7 +37,7 @@ static size_t bin_of(const binning *b, double value)
 
 gbx_status plot_histogram(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t feature, n = d->rows, r = request->options->row, k = request->output;
     if (!request->options->feature)
         return gbx_fail(error, GBX_ERR_USAGE, "a histogram needs --feature NAME");

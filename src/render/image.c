@@ -22,7 +22,7 @@ typedef struct {
 
 /* Channels first (C, H, W) when the first size is 1, 3 or 4, else last (H, W, C); a
  * two-dimensional input is one grey channel. */
-static int image_layout(const gbx_explanation_document *d, layout *out)
+static int image_layout(const gbx_explanation *d, layout *out)
 {
     const size_t *s = d->input_shape;
     if (d->input_rank == 2) {
@@ -44,7 +44,7 @@ static size_t at(const layout *l, size_t channel, size_t y, size_t x)
 
 gbx_status plot_image(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, r = request->options->row;
     layout l;
     if (!image_layout(d, &l))
@@ -78,9 +78,9 @@ gbx_status plot_image(const plot_request *request, gbx_error *error)
     gbx_status status = plot_open(request, width, height, &c, error);
     if (status == GBX_OK) {
         char title[256], text[256], number[32];
-        if (d->explained)
+        if (d->classes)
             snprintf(title, sizeof title, "Row %zu: attributions for output %.0f (the predicted "
-                     "one), %s", r, d->explained[r], d->method);
+                     "one), %s", r, d->classes[r], d->method);
         else
             snprintf(title, sizeof title, "Row %zu: attributions for %s%s, %s", r, d->output_names[k],
                      K > 1 && !request->chosen ? " (the first output)" : "", d->method);

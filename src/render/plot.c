@@ -42,8 +42,8 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (%s)", options->kind,
                         names);
     }
-    gbx_explanation_document *document;
-    gbx_status status = gbx_explanation_document_read(explanation_path, &document, error);
+    gbx_explanation *document;
+    gbx_status status = gbx_explanation_read(explanation_path, &document, error);
     if (status != GBX_OK) return status;
     long output = options->output;
     for (size_t k = 0; options->output_name && k < document->outputs; k++)
@@ -71,7 +71,7 @@ gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *option
         status = kind->draw(&request, error);
     }
     gbx_feature_metadata_free(features);
-    gbx_explanation_document_free(document);
+    gbx_explanation_free(document);
     return status;
 }
 
@@ -143,7 +143,7 @@ static int by_prediction(const void *a, const void *b, void *predictions)
 gbx_status plot_order_rows(const plot_request *request, size_t first, size_t last,
                            size_t *order, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     const char *how = request->options->order ? request->options->order : "similarity";
     size_t n = last - first, K = d->outputs, k = request->output, M = d->features;
     for (size_t i = 0; i < n; i++) order[i] = first + i;
@@ -203,7 +203,7 @@ void plot_draw_vertical_axis(canvas *c, double x, double y_bottom, double y_top,
 gbx_status plot_find_feature(const plot_request *request, const char *name, size_t *feature,
                              gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     for (int pass = 0; pass < 2; pass++)
         for (size_t f = 0; f < d->features; f++)
             if (strcmp(pass ? plot_feature_label(request, f) : d->feature_names[f], name) == 0) {
@@ -229,7 +229,7 @@ const char *plot_feature_label(const plot_request *request, size_t f)
     return gbx_feature_display(gbx_feature_metadata_find(request->features, column), column);
 }
 
-const char *plot_unit(const gbx_explanation_document *d)
+const char *plot_unit(const gbx_explanation *d)
 {
     if (strcmp(d->output_space, "probability") == 0) return "probability";
     if (strcmp(d->output_space, "margin") == 0)
@@ -243,7 +243,7 @@ const char *plot_unit(const gbx_explanation_document *d)
 size_t plot_rank_features(const plot_request *request, double *importance, size_t *order,
                           char (*labels)[164], size_t *shown)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, n = d->rows;
     size_t limit = request->options->max_display ? request->options->max_display : 10;
     for (size_t f = 0; f < M; f++) importance[f] = 0;
@@ -261,7 +261,7 @@ size_t plot_rank_features(const plot_request *request, double *importance, size_
     return *shown + (*shown < M);
 }
 
-long plot_column(const gbx_explanation_document *d, size_t f)
+long plot_column(const gbx_explanation *d, size_t f)
 {
     for (size_t j = 0; d->data && j < d->columns; j++)
         if (strcmp(d->column_names[j], d->feature_names[f]) == 0) return (long)j;
@@ -313,7 +313,7 @@ static double percentile(const double *sorted, size_t m, double p)
                          : sorted[m - 1];
 }
 
-void plot_colour_range(const gbx_explanation_document *d, size_t column, double *scratch,
+void plot_colour_range(const gbx_explanation *d, size_t column, double *scratch,
                        double *low, double *high)
 {
     size_t m = 0;

@@ -3,14 +3,14 @@
 #ifndef GBX_PLOT_H
 #define GBX_PLOT_H
 
-#include "../io/explanation_reader.h"
+#include "../io/explanation.h"
 #include "../io/features.h"
 #include "canvas.h"
 #include "glassbox.h"
 
 /* What a plot kind needs: the document, the output it shows and the options. */
 typedef struct {
-    const gbx_explanation_document *document;
+    const gbx_explanation *document;
     size_t output;
     int chosen;    /* the output was asked for (otherwise the title says it is the first) */
     const gbx_plot_options *options;
@@ -37,7 +37,7 @@ void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *titl
 /* A number as plots write it: 4 significant digits, no trailing zeros. */
 void plot_number(double value, char *out, size_t size);
 /* What the explained output is called, for titles ("default: probability, log-odds..."). */
-const char *plot_unit(const gbx_explanation_document *document);
+const char *plot_unit(const gbx_explanation *document);
 /* Shortens text in place (ending it with an ellipsis) until it is at most width wide, within
  * its buffer of capacity bytes. */
 void plot_fit(canvas *c, char *text, size_t capacity, double size, double width);
@@ -51,7 +51,7 @@ double plot_fit_labels(canvas *c, char (*labels)[164], size_t count, double widt
 size_t plot_rank_features(const plot_request *request, double *importance, size_t *order,
                           char (*labels)[164], size_t *shown);
 /* The data column that explained feature f is (by name), or -1: no data, or a group. */
-long plot_column(const gbx_explanation_document *document, size_t f);
+long plot_column(const gbx_explanation *document, size_t f);
 /* The rows a plot draws: row..rows_last-1, or the one row. */
 void plot_rows(const plot_request *request, size_t *first, size_t *last);
 /* The rows first..last-1 in the order options->order asks: "similarity" (the default: a
@@ -78,7 +78,7 @@ int plot_ascending(const void *a, const void *b);
 /* The range a colour scale of a data column spans: its finite values' 5th to 95th
  * percentiles (a column with one value, or none, gets a range it sits in the middle of).
  * scratch holds the rows. */
-void plot_colour_range(const gbx_explanation_document *document, size_t column, double *scratch,
+void plot_colour_range(const gbx_explanation *document, size_t column, double *scratch,
                        double *low, double *high);
 /* Where colours of |value| reach full strength: the 99th percentile of magnitudes[n]
  * (sorted in place), else the largest, else 1. */

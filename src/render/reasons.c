@@ -41,7 +41,7 @@ static long model_column(const gbx_model *model, const char *name, size_t featur
 
 /* A what-if for one feature: the model at the row with the feature moved by its step either
  * way, keeping the move that lowers the adverse outcome most. */
-static void what_if(const gbx_explanation_document *d, const reasons_options *o, size_t r,
+static void what_if(const gbx_explanation *d, const reasons_options *o, size_t r,
                     reason *out, const gbx_feature_info *info, int adverse_sign)
 {
     const gbx_model *model = o->model;
@@ -86,7 +86,7 @@ static void what_if(const gbx_explanation_document *d, const reasons_options *o,
 }
 
 /* Whether every row's value of column f is 0 or 1 (a dummy of a one-hot encoding). */
-static int indicator(const gbx_explanation_document *d, size_t f)
+static int indicator(const gbx_explanation *d, size_t f)
 {
     for (size_t r = 0; d->data && d->columns == d->features && r < d->rows; r++) {
         double v = d->data[r * d->columns + f];
@@ -97,7 +97,7 @@ static int indicator(const gbx_explanation_document *d, size_t f)
 
 /* The reasons of row r, best first, into reasons (count returned); masked: the sensitive
  * players' total toward the adverse outcome. */
-static size_t row_reasons(const gbx_explanation_document *d, const reasons_options *o,
+static size_t row_reasons(const gbx_explanation *d, const reasons_options *o,
                           const players_view *view, size_t r, reason *reasons, double *masked)
 {
     size_t M = d->features, K = d->outputs, k = o->output >= 0 ? (size_t)o->output : 0;
@@ -211,7 +211,7 @@ static void csv_field(FILE *out, const char *text)
     fputc('"', out);
 }
 
-gbx_status reasons_write(const gbx_explanation_document *d, const reasons_options *o, FILE *out,
+gbx_status reasons_write(const gbx_explanation *d, const reasons_options *o, FILE *out,
                          gbx_error *error)
 {
     size_t M = d->features, K = d->outputs;

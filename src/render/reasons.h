@@ -6,7 +6,7 @@
 #ifndef GBX_REASONS_H
 #define GBX_REASONS_H
 
-#include "../io/explanation_reader.h"
+#include "../io/explanation.h"
 #include "../io/features.h"
 #include "../models/model.h"
 
@@ -30,7 +30,7 @@ typedef struct {
     const gbx_data *data;
 } reasons_options;
 
-gbx_status reasons_write(const gbx_explanation_document *document, const reasons_options *options,
+gbx_status reasons_write(const gbx_explanation *document, const reasons_options *options,
                          FILE *out, gbx_error *error);
 
 #endif

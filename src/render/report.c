@@ -54,8 +54,8 @@ static void script_number(FILE *f, double value)
 }
 
 typedef struct {
-    const gbx_explanation_document *document;
-    const gbx_explanation_document *drawn; /* what the plots show: the document, or its groups */
+    const gbx_explanation *document;
+    const gbx_explanation *drawn; /* what the plots show: the document, or its groups */
     const gbx_feature_metadata *features;
     size_t output;
     int chosen;
@@ -94,7 +94,7 @@ static void fact(FILE *f, const char *name, const char *value, int code)
 
 static void write_provenance(const report *r)
 {
-    const gbx_explanation_document *d = r->document;
+    const gbx_explanation *d = r->document;
     FILE *f = r->out;
     size_t M = d->features, K = d->outputs;
     /* Additivity: base value plus the values against the prediction, every row and output. */
@@ -115,7 +115,8 @@ static void write_provenance(const report *r)
     fact(f, "Model SHA-256", *d->model_sha256 ? d->model_sha256 : "not recorded", 1);
     fact(f, "Method", d->method, 0);
     fact(f, "Parameters", d->parameters, 1);
-    fact(f, "Seed", *d->seed ? d->seed : "not recorded", 0);
+    snprintf(text, sizeof text, "%llu", (unsigned long long)d->seed);
+    fact(f, "Seed", *d->method ? text : "not recorded", 0);
     snprintf(text, sizeof text, "%s (%s)", d->output_names[r->output], plot_unit(d));
     fact(f, "Output explained", text, 0);
     snprintf(text, sizeof text, "%zu rows, %zu features, %zu output%s", d->rows, M, K,
@@ -130,7 +131,7 @@ static void write_provenance(const report *r)
 
 static gbx_status write_importance(const report *r, size_t sample, gbx_error *error)
 {
-    const gbx_explanation_document *d = r->drawn;
+    const gbx_explanation *d = r->drawn;
     FILE *f = r->out;
     fputs("<section id=\"importance\">\n<h2>Global importance</h2>\n", f);
     gbx_plot_options options;
@@ -139,12 +140,12 @@ static gbx_status write_importance(const report *r, size_t sample, gbx_error *er
     gbx_status status = figure(r, plot_bar, &options, "bar", error);
     if (status != GBX_OK) return status;
     /* The beeswarm draws a dot per row and feature: above `sample` rows, every n/sample-th. */
-    gbx_explanation_document *sampled = NULL;
+    gbx_explanation *sampled = NULL;
     if (d->rows > sample) {
         size_t *rows = gbx_malloc_array(sample, sizeof(size_t));
         if (!rows) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < sample; i++) rows[i] = i * d->rows / sample;
-        status = gbx_explanation_document_subset(d, rows, sample, &sampled, error);
+        status = gbx_explanation_subset(d, rows, sample, &sampled, error);
         free(rows);
         if (status != GBX_OK) return status;
     }
@@ -155,7 +156,7 @@ static gbx_status write_importance(const report *r, size_t sample, gbx_error *er
     if (status == GBX_OK && sampled)
         fprintf(f, "<p class=\"note\">The beeswarm shows %zu of the %zu rows, evenly spaced "
                 "through the file; the bar plot averages all of them.</p>\n", sample, d->rows);
-    gbx_explanation_document_free(sampled);
+    gbx_explanation_free(sampled);
     fputs("</section>\n", f);
     return status;
 }
@@ -176,7 +177,7 @@ static const char *member_text(json_object *o, const char *key)
 
 static void write_rows(const report *r, size_t first, size_t last)
 {
-    const gbx_explanation_document *d = r->document;
+    const gbx_explanation *d = r->document;
     FILE *f = r->out;
     size_t K = d->outputs, k = r->output;
     fprintf(f, "<section id=\"rows\">\n<h2>Rows</h2>\n<div class=\"controls\"><input id=\"search\" "
@@ -256,7 +257,7 @@ static void write_reason_list(const report *r, size_t row)
 
 static gbx_status write_details(const report *r, size_t first, size_t last, gbx_error *error)
 {
-    const gbx_explanation_document *d = r->drawn;
+    const gbx_explanation *d = r->drawn;
     FILE *f = r->out;
     size_t M = d->features, K = d->outputs, k = r->output;
     double *magnitude = gbx_malloc_array(M, sizeof(double));
@@ -406,7 +407,7 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
 {
     if (!explanation_path || !options || !output_path)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_report: NULL argument");
-    gbx_explanation_document *d = NULL;
+    gbx_explanation *d = NULL;
     gbx_feature_metadata *features = NULL;
     gbx_groups *groups = NULL;
     gbx_model *model = NULL;
@@ -415,16 +416,16 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
     size_t reasons_length = 0;
     json_object *reasons = NULL;
     /* Plots draw groups as one feature; reasons read columns and name a group by its set one. */
-    gbx_explanation_document *grouped_document = NULL, *column_document = NULL;
+    gbx_explanation *grouped_document = NULL, *column_document = NULL;
     FILE *out = NULL;
-    gbx_status status = gbx_explanation_document_read(explanation_path, &d, error);
+    gbx_status status = gbx_explanation_read(explanation_path, &d, error);
     if (status == GBX_OK && options->features)
         status = gbx_feature_metadata_read(options->features, &features, error);
     if (status == GBX_OK && options->groups && d->group_of_column)
         status = gbx_fail(error, GBX_ERR_USAGE, "%s is already explained by groups; --groups is "
                           "for an explanation per column", explanation_path);
     if (status == GBX_OK && d->group_of_column && d->data)
-        status = gbx_explanation_document_columns(d, &column_document, error);
+        status = gbx_explanation_spread_groups(d, &column_document, error);
     if (status == GBX_OK && options->groups)
         status = gbx_groups_read(options->groups, d->features,
                                  (const char *const *)d->feature_names, &groups, error);
@@ -471,7 +472,7 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
             o.group_of_feature = grouped.group_of_feature;
             o.group_names = grouped.group_names;
             o.group_count = grouped.group_count;
-            status = gbx_explanation_document_grouped(d, grouped.group_of_feature,
+            status = gbx_explanation_grouped(d, grouped.group_of_feature,
                                                       grouped.group_names, grouped.group_count,
                                                       &grouped_document, error);
         }
@@ -554,8 +555,8 @@ gbx_status gbx_report(const char *explanation_path, const gbx_report_options *op
     gbx_model_free(model);
     gbx_groups_free(groups);
     gbx_feature_metadata_free(features);
-    gbx_explanation_document_free(grouped_document);
-    gbx_explanation_document_free(column_document);
-    gbx_explanation_document_free(d);
+    gbx_explanation_free(grouped_document);
+    gbx_explanation_free(column_document);
+    gbx_explanation_free(d);
     return status;
 }

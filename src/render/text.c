@@ -41,7 +41,7 @@ static gbx_status read_vocabulary(const char *path, vocabulary *v, gbx_error *er
 
 gbx_status plot_text(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, first, last;
     plot_rows(request, &first, &last);
     size_t length = strlen(request->path);

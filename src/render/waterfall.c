@@ -16,7 +16,7 @@
 
 gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
 {
-    const gbx_explanation_document *d = request->document;
+    const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, r = request->options->row, k = request->output;
     size_t limit = request->options->max_display ? request->options->max_display : 10;
     const double *values = d->values + (r * K + k) * M;

@@ -2,7 +2,7 @@
  * The reader takes a path, so each input goes through a file of this process's own. Whatever
  * reads is drawn by every plot kind (as SVG text in memory) and, when grouped, spread back
  * over its columns. */
-#include "io/explanation_reader.h"
+#include "io/explanation.h"
 #include "render/plot.h"
 
 #include <stdio.h>
@@ -18,9 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!file) return 0;
     fwrite(data, 1, size, file);
     fclose(file);
-    gbx_explanation_document *document;
+    gbx_explanation *document;
     gbx_error error;
-    if (gbx_explanation_document_read(path, &document, &error) == GBX_OK) {
+    if (gbx_explanation_read(path, &document, &error) == GBX_OK) {
         /* Every announced value must be readable. */
         volatile double sum = 0;
         size_t cells = document->rows * document->outputs;
@@ -45,11 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 plot_request request = {document, 0, 0, &options, NULL, NULL, &svg};
                 if (draw[kind](&request, &error) == GBX_OK) free(svg);
             }
-        gbx_explanation_document *columns;
+        gbx_explanation *columns;
         if (document->group_of_column && document->data &&
-            gbx_explanation_document_columns(document, &columns, &error) == GBX_OK)
-            gbx_explanation_document_free(columns);
-        gbx_explanation_document_free(document);
+            gbx_explanation_spread_groups(document, &columns, &error) == GBX_OK)
+            gbx_explanation_free(columns);
+        gbx_explanation_free(document);
     }
     remove(path);
     return 0;

@@ -29,13 +29,13 @@ static int write_explanation(void **state)
     gbx_explainer_options_init(&options);
     gbx_explainer *explainer;
     gbx_explanation_writer *writer;
-    gbx_writer_options writing = {1, "json", 1, NULL};
+    gbx_writer_options writing = {1, "json", 1};
     if (gbx_model_load("examples/credit_model.json", &model, &error) ||
         gbx_data_read_csv("examples/data/german_credit.csv", model, &data, &error) ||
         gbx_explainer_create(model, &options, &explainer, &error) ||
         gbx_explainer_explain(explainer, data, &explanation, &error) ||
         gbx_explanation_writer_open(EXPLANATION, explainer, &writing, &writer, &error) ||
-        gbx_explanation_writer_write(writer, explanation, data, &error) ||
+        gbx_explanation_writer_write(writer, explanation, &error) ||
         gbx_explanation_writer_close(writer, &error)) {
         fprintf(stderr, "%s\n", error.message);
         return 1;

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "glassbox.h"
-#include "io/explanation_reader.h"
+#include "io/explanation.h"
 #include "io/features.h"
 #include "render/reasons.h"
 
@@ -21,7 +21,7 @@
 #define EXPLANATION "/tmp/glassbox-test-reasons.json"
 #define METADATA "/tmp/glassbox-test-reasons-features.json"
 
-static gbx_explanation_document *document;
+static gbx_explanation *document;
 static gbx_feature_metadata *metadata;
 
 /* Features a, b, c, the one-hot pair d_x/d_y and the sensitive s; three rows: a clear ranking
@@ -48,7 +48,7 @@ static int setup(void **state)
           " \"s\": {\"display\": \"Age\", \"sensitive\": true, \"raises\": \"never said\"}}}\n", f);
     fclose(f);
     gbx_error error;
-    if (gbx_explanation_document_read(EXPLANATION, &document, &error) ||
+    if (gbx_explanation_read(EXPLANATION, &document, &error) ||
         gbx_feature_metadata_read(METADATA, &metadata, &error)) {
         fprintf(stderr, "%s\n", error.message);
         return 1;
@@ -59,7 +59,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    gbx_explanation_document_free(document);
+    gbx_explanation_free(document);
     gbx_feature_metadata_free(metadata);
     remove(EXPLANATION);
     remove(METADATA);
@@ -180,19 +180,19 @@ static void test_grouped_explanation_is_read_per_column(void **state)
           "\"values\": [[[0.1, 0.4]], [[0.2, 0.6]]], \"base_values\": [[1], [1]],\n"
           "\"predictions\": [[1.5], [1.8]], \"data\": [[12, 0, 1], [10, 0, 0]]}\n", f);
     fclose(f);
-    gbx_explanation_document *grouped, *columns;
+    gbx_explanation *grouped, *columns;
     gbx_error error;
-    assert_int_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_read(path, &grouped, &error), GBX_OK);
     assert_non_null(grouped->group_of_column);
     assert_int_equal(grouped->group_of_column[0], 0);
     assert_int_equal(grouped->group_of_column[2], 1);
-    assert_int_equal(gbx_explanation_document_columns(grouped, &columns, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_spread_groups(grouped, &columns, &error), GBX_OK);
     assert_int_equal(columns->features, 3);
     assert_string_equal(columns->feature_names[1], "d_x");
     const double expected[2][3] = {{0.1, 0, 0.4}, {0.2, 0.3, 0.3}};
     for (size_t r = 0; r < 2; r++)
         for (size_t j = 0; j < 3; j++) assert_true(fabs(columns->values[r * 3 + j] - expected[r][j]) < 1e-15);
-    gbx_explanation_document *kept = document;
+    gbx_explanation *kept = document;
     document = columns;
     reasons_options o = {0};
     o.row = 0;
@@ -218,8 +218,8 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     assert_string_equal(reason_field(root, 0, 0, "value"), "none of Kind X, Kind Y");
     assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind: none of Kind X, Kind Y");
     json_object_put(root);
-    gbx_explanation_document_free(columns);
-    gbx_explanation_document_free(grouped);
+    gbx_explanation_free(columns);
+    gbx_explanation_free(grouped);
     /* A spread group of columns that are not 0/1: no member is said to speak for it. */
     f = fopen(path, "w");
     fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"exact\", \"model\": {}, \"rows\": 2,\n"
@@ -228,8 +228,8 @@ static void test_grouped_explanation_is_read_per_column(void **state)
           "\"values\": [[[0.4]], [[0.6]]], \"base_values\": [[1], [1]],\n"
           "\"predictions\": [[1.4], [1.6]], \"data\": [[3, 0.5], [2, 7]]}\n", f);
     fclose(f);
-    assert_int_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
-    assert_int_equal(gbx_explanation_document_columns(grouped, &columns, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_read(path, &grouped, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_spread_groups(grouped, &columns, &error), GBX_OK);
     o.row = 0;
     o.group_of_feature = grouped->group_of_column;
     o.group_names = (const char *const *)grouped->feature_names;
@@ -241,8 +241,8 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     assert_string_equal(reason_field(root, 0, 0, "value"), "");
     assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind");
     json_object_put(root);
-    gbx_explanation_document_free(columns);
-    gbx_explanation_document_free(grouped);
+    gbx_explanation_free(columns);
+    gbx_explanation_free(grouped);
     /* A group naming a column twice, or a column in no group, is refused by name. */
     f = fopen(path, "w");
     fputs("{\"format\": \"glassbox.explanation/1\", \"model\": {}, \"rows\": 1, \"feature_names\": "
@@ -250,7 +250,7 @@ static void test_grouped_explanation_is_read_per_column(void **state)
           "[\"a\", \"d_x\", \"d_y\"], \"output_names\": [\"y\"], \"values\": [[[0, 0]]], "
           "\"base_values\": [[0]], \"predictions\": [[0]]}\n", f);
     fclose(f);
-    assert_int_not_equal(gbx_explanation_document_read(path, &grouped, &error), GBX_OK);
+    assert_int_not_equal(gbx_explanation_read(path, &grouped, &error), GBX_OK);
     assert_non_null(strstr(error.message, "data column \"d_y\" is in no group"));
     remove(path);
 }

@@ -1,0 +1,219 @@
+/* What an explainer records in every explanation it makes: the names of the features, columns
+ * and outputs, and the provenance (model, method, every parameter that shaped the numbers,
+ * seed, background fingerprint, glassbox version), made once when the explainer is created. */
+#include "explainer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Gradient methods: what captum would be told, and whether the values add up. */
+static void gradient_parameters(FILE *f, const gbx_explainer *x)
+{
+    static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
+                                        "riemann_middle", "riemann_trapezoid"};
+    gbx_method method = x->method;
+    fprintf(f, "\"additive\": %s, \"output\": ", gbx_gradients_additive(x->gradients) ? "true" : "false");
+    gbx_json_write_string(f, x->options.output == GBX_OUTPUT_ALL         ? "all"
+                             : x->options.output == GBX_OUTPUT_PREDICTED ? "predicted"
+                             : x->model->output_names[x->options.output]);
+    if (method == GBX_METHOD_INTEGRATED_GRADIENTS) {
+        fprintf(f, ", \"steps\": %zu, \"integration\": \"%s\", \"baseline\": ",
+                x->options.steps ? x->options.steps : 50, rules[x->options.integration]);
+        if (x->background_rows) fprintf(f, "\"%s\"", x->background_sha256);
+        else fputs("\"zeros\"", f);
+    }
+    if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
+        fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
+                x->background_sha256);
+    if (x->options.layer) {
+        fputs(", \"layer\": ", f);
+        gbx_json_write_string(f, x->options.layer);
+    }
+    if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)
+        fprintf(f, ", \"samples\": %zu, \"stdevs\": %.17g", x->options.samples ? x->options.samples : 5,
+                x->options.stdevs >= 0 ? x->options.stdevs
+                                       : method == GBX_METHOD_SMOOTHGRAD ? 1.0 : 0.0);
+}
+
+static void kernel_parameters(FILE *f, const gbx_explainer *x)
+{
+    fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\", \"l1_reg\": \"", x->options.max_evals,
+            x->options.logit_link ? "logit" : "identity");
+    switch (x->options.kernel_l1) {
+    case GBX_KERNEL_L1_OFF: fputs("off\"", f); break;
+    case GBX_KERNEL_L1_NUM_FEATURES: fprintf(f, "num_features(%zu)\"", x->options.kernel_l1_features); break;
+    case GBX_KERNEL_L1_AIC: fputs("aic\"", f); break;
+    case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
+    }
+    if (x->options.tolerance > 0) fprintf(f, ", \"tolerance\": %.17g", x->options.tolerance);
+    if (x->options.sample_background && x->options.sample_background < x->background_rows)
+        fprintf(f, ", \"sample_background\": \"%zu\"", x->options.sample_background);
+    else
+        fputs(", \"sample_background\": \"all\"", f);
+}
+
+static void lime_parameters(FILE *f, const gbx_explainer *x)
+{
+    static const char *const discretizers[] = {"quartile", "decile", "none"};
+    static const char *const selections[] = {"auto", "forward_selection", "highest_weights", "none"};
+    size_t M = x->players.count, selected = x->options.lime_features ? x->options.lime_features : 10;
+    fprintf(f, ", \"num_samples\": %zu, \"discretizer\": \"%s\", \"feature_selection\": "
+            "\"%s\", \"num_features\": %zu, \"kernel_width\": %.17g, \"distance\": \"%s\"",
+            x->options.max_evals ? x->options.max_evals : 5000,
+            discretizers[x->options.lime_discretizer], selections[x->options.lime_selection],
+            selected < M ? selected : M,
+            x->options.lime_kernel_width > 0 ? x->options.lime_kernel_width : 0.75 * sqrt((double)M),
+            x->options.lime_cosine ? "cosine" : "euclidean");
+}
+
+/* The method's parameters as a JSON object's text. */
+static void write_parameters(FILE *f, const gbx_explainer *x)
+{
+    fputc('{', f);
+    if (x->method == GBX_METHOD_TREE) {
+        fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
+    } else if (x->gradients) {
+        gradient_parameters(f, x);
+    } else {
+        fprintf(f, "\"background_rows\": %zu, \"background_weighted\": %s, \"background_sha256\": "
+                "\"%s\", \"output_space\": \"%s\"", x->background_rows,
+                x->background_weighted ? "true" : "false", x->background_sha256,
+                x->options.output_space == GBX_SPACE_PROBABILITY ? "probability" : "raw");
+        if (x->kernel) kernel_parameters(f, x);
+        if (x->permutation)
+            fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
+                    x->options.max_evals ? x->options.max_evals : 500,
+                    gbx_permutation_pairs(x->permutation),
+                    x->options.sample_background ? "one" : "all");
+        if (x->lime) lime_parameters(f, x);
+    }
+    fputc('}', f);
+}
+
+/* What the values are in: LIME explains the predictions themselves (probabilities for
+ * classifiers); the others the margin, unless asked otherwise. */
+static const char *output_space(const gbx_explainer *x)
+{
+    const gbx_model *model = x->model;
+    int classifier = model->link == GBX_LINK_LOGIT || model->link == GBX_LINK_SOFTMAX;
+    if (x->options.output_space == GBX_SPACE_PROBABILITY || (x->lime && classifier))
+        return "probability";
+    return x->lime ? "prediction" : x->options.logit_link ? "logit_of_mean_probability" : "margin";
+}
+
+static gbx_status set_names(gbx_explanation *h, const gbx_explainer *x)
+{
+    const gbx_model *model = x->model;
+    size_t M = model->features;
+    h->columns = M;
+    h->features = x->players.count;
+    h->outputs = gbx_explainer_outputs(x);
+    if (!(h->column_names = gbx_calloc(M ? M : 1, sizeof(char *))) ||
+        !(h->feature_names = gbx_calloc(h->features ? h->features : 1, sizeof(char *))) ||
+        !(h->output_names = gbx_calloc(h->outputs ? h->outputs : 1, sizeof(char *))))
+        return GBX_ERR_NOMEM;
+    for (size_t j = 0; j < M; j++) {
+        char generated[32];
+        snprintf(generated, sizeof generated, "f%zu", j);
+        const char *name = gbx_model_feature_name(model, j);
+        if (!(h->column_names[j] = gbx_strdup(name ? name : generated))) return GBX_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < h->features; i++) {
+        const char *name = gbx_explainer_feature_name(x, i);
+        if (!(h->feature_names[i] = gbx_strdup(name ? name : h->column_names[i]))) return GBX_ERR_NOMEM;
+    }
+    /* One chosen output keeps its name; each row's largest is "predicted" (with the index of
+     * the output per row in the classes). */
+    long chosen = x->options.output;
+    for (size_t k = 0; k < h->outputs; k++) {
+        const char *name = chosen == GBX_OUTPUT_PREDICTED ? "predicted"
+                           : chosen >= 0 ? model->output_names[chosen] : model->output_names[k];
+        if (!(h->output_names[k] = gbx_strdup(name))) return GBX_ERR_NOMEM;
+    }
+    if (x->group_names) {
+        if (!(h->group_of_column = gbx_malloc_array(M ? M : 1, sizeof(size_t)))) return GBX_ERR_NOMEM;
+        for (size_t j = 0; j < M; j++) h->group_of_column[j] = (size_t)x->players.of_column[j];
+    }
+    if (model->network) {
+        const struct gbx_nn_graph *graph = model->network;
+        int rank = gbx_network_input_rank(graph);
+        for (int d = 1; d < rank && d <= GBX_EXPLANATION_MAX_RANK; d++)
+            h->input_shape[h->input_rank++] = (size_t)gbx_network_input_dim(graph, d);
+    }
+    return GBX_OK;
+}
+
+gbx_status gbx_explainer_make_header(gbx_explainer *x, gbx_error *error)
+{
+    gbx_explanation *h = calloc(1, sizeof *h);
+    if (!h) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    x->header = h;
+    char *parameters = NULL;
+    size_t length = 0;
+    FILE *memory = open_memstream(&parameters, &length);
+    if (memory) {
+        write_parameters(memory, x);
+        if (fclose(memory) != 0) {
+            free(parameters);
+            parameters = NULL;
+        }
+    }
+    h->parameters = parameters;
+    h->method = gbx_strdup(gbx_method_name(x->method));
+    h->version = gbx_strdup(GBX_VERSION);
+    h->model_sha256 = gbx_strdup(x->model->sha256);
+    h->model_type = gbx_strdup(x->model->type);
+    h->objective = gbx_strdup(gbx_model_objective(x->model));
+    h->output_space = gbx_strdup(output_space(x));
+    h->seed = x->options.seed;
+    if (!h->parameters || !h->method || !h->version || !h->model_sha256 || !h->model_type ||
+        !h->objective || !h->output_space || set_names(h, x) != GBX_OK)
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    return GBX_OK;
+}
+
+const gbx_explanation *gbx_explainer_header(const gbx_explainer *explainer)
+{
+    return explainer->header;
+}
+
+/* The explanation of data: the explainer's names and provenance, the data's column names where
+ * the model has none, room for the numbers, and the rows themselves. */
+gbx_status gbx_explainer_new_explanation(const gbx_explainer *x, const gbx_data *data,
+                                         gbx_explanation **out, gbx_error *error)
+{
+    gbx_explanation *e = gbx_explanation_copy_header(x->header);
+    if (!e) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = GBX_OK;
+    int named_by_model = x->model->feature_names != NULL;
+    int features_are_columns = !x->group_names && !x->layer_names;
+    for (size_t j = 0; !named_by_model && data->names && j < e->columns && status == GBX_OK; j++) {
+        char *name = gbx_strdup(data->names[j]);
+        if (!name) {
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        free(e->column_names[j]);
+        e->column_names[j] = name;
+        if (features_are_columns && j < e->features) {
+            free(e->feature_names[j]);
+            if (!(e->feature_names[j] = gbx_strdup(name)))
+                status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (status == GBX_OK) status = gbx_explanation_allocate(e, data->rows, NULL, error);
+    if (status == GBX_OK) {
+        size_t cells = data->rows * data->columns;
+        if (!(e->data = gbx_malloc_array(cells ? cells : 1, sizeof(double))))
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", data->rows);
+        else if (cells)
+            memcpy(e->data, data->values, cells * sizeof(double));
+    }
+    if (status != GBX_OK) {
+        gbx_explanation_free(e);
+        return status;
+    }
+    *out = e;
+    return GBX_OK;
+}
