@@ -64,6 +64,9 @@ typedef enum {
     GBX_ERR_INTERNAL
 } gbx_status;
 
+/* Frees memory the library handed over (plots rendered in memory, texts). */
+GBX_API void gbx_free(void *memory);
+
 /* Text for a status code; never NULL. */
 GBX_API const char *gbx_strerror(gbx_status status);
 
@@ -448,8 +451,20 @@ typedef struct {
     const char *vocabulary; /* text: one token per line (line i is id i), or NULL: the ids */
 } gbx_plot_options;
 GBX_API void gbx_plot_options_init(gbx_plot_options *options);
+/* Draws the plot in memory: format "svg", "png" or "pdf" ("html" for text plots). *bytes
+ * (NUL-terminated after *size bytes for SVG and HTML) belongs to the caller, who frees it with
+ * gbx_free. The options' strings are read during the call only. */
+GBX_API gbx_status gbx_plot_render(const gbx_explanation *explanation,
+                                   const gbx_plot_options *options, const char *format,
+                                   char **bytes, size_t *size, gbx_error *error);
+/* Draws the plot into output_path, its format told by the extension (.svg, .png, .pdf;
+ * .html for text plots), through a temporary file renamed into place. */
+GBX_API gbx_status gbx_plot_explanation(const gbx_explanation *explanation,
+                                        const gbx_plot_options *options, const char *output_path,
+                                        gbx_error *error);
+/* The same from an explanation file. */
 GBX_API gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
-                    const char *output_path, gbx_error *error);
+                            const char *output_path, gbx_error *error);
 
 /* ---- reports ----------------------------------------------------------------------------
  * One self-contained HTML file (inline SVG, CSS and script; nothing fetched) from an

@@ -30,6 +30,13 @@ gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error);
 /* Hex SHA-256 of a buffer. */
 void gbx_sha256_buffer(const void *bytes, size_t length, char out[65]);
 
+/* A new file beside path with a name no other call gets (path.partial-PID-N), open for
+ * writing; *temporary is its name (the caller frees it, and renames or removes the file). */
+FILE *gbx_temporary_beside(const char *path, char **temporary, gbx_error *error);
+/* Writes bytes to path through a temporary file renamed into place (a device or pipe is
+ * written in place): on failure nothing partial is left under the path. */
+gbx_status gbx_write_file(const char *path, const void *bytes, size_t length, gbx_error *error);
+
 /* Reads a whole file into a NUL-terminated buffer. */
 gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error);
 

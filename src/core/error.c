@@ -1,5 +1,6 @@
 #include "core.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char *gbx_strerror(gbx_status status)
@@ -47,4 +48,9 @@ void gbx_error_prefix(gbx_error *error, const char *format, ...)
     memcpy(joined + length, error->message, rest);
     joined[length + rest] = '\0';
     memcpy(error->message, joined, sizeof joined);
+}
+
+void gbx_free(void *memory)
+{
+    free(memory);
 }

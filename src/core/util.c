@@ -1,6 +1,9 @@
 #include "core.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -54,6 +57,56 @@ gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_err
     *bytes = buffer;
     *length = used;
     return GBX_OK;
+}
+
+FILE *gbx_temporary_beside(const char *path, char **temporary, gbx_error *error)
+{
+    static unsigned counter;
+    size_t size = strlen(path) + 48;
+    if (!(*temporary = malloc(size))) {
+        gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+        snprintf(*temporary, size, "%s.partial-%ld-%u", path, (long)getpid(), n);
+        /* O_EXCL: the name is this call's alone; 0666 less the umask, as fopen would make it. */
+        int fd = open(*temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            FILE *file = fdopen(fd, "wb");
+            if (file) return file;
+            close(fd);
+            remove(*temporary);
+            break;
+        }
+        if (errno != EEXIST) break;
+    }
+    gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    free(*temporary);
+    *temporary = NULL;
+    return NULL;
+}
+
+gbx_status gbx_write_file(const char *path, const void *bytes, size_t length, gbx_error *error)
+{
+    struct stat info;
+    char *temporary = NULL;
+    /* A device or pipe (/dev/null, a FIFO) is written in place: there is nothing to rename. */
+    int in_place = stat(path, &info) == 0 && !S_ISREG(info.st_mode);
+    FILE *file = in_place ? fopen(path, "wb") : gbx_temporary_beside(path, &temporary, error);
+    if (!file) {
+        if (in_place) gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        return error ? error->status : GBX_ERR_IO;
+    }
+    int failed = fwrite(bytes, 1, length, file) != length;
+    failed |= fclose(file) != 0;
+    gbx_status status = failed ? gbx_fail(error, GBX_ERR_IO, "%s: write error (disk full?)", path)
+                               : GBX_OK;
+    if (status == GBX_OK && temporary && rename(temporary, path) != 0)
+        status = gbx_fail(error, GBX_ERR_IO, "%s: cannot move into place: %s", path, strerror(errno));
+    if (status != GBX_OK && temporary) remove(temporary);
+    free(temporary);
+    return status;
 }
 
 static void hex_digest(const unsigned char *digest, char out[65])

@@ -24,7 +24,7 @@
     X(cairo_move_to) \
     X(cairo_new_sub_path) \
     X(cairo_paint) \
-    X(cairo_pdf_surface_create) \
+    X(cairo_pdf_surface_create_for_stream) \
     X(cairo_rectangle) \
     X(cairo_scale) \
     X(cairo_select_font_face) \
@@ -40,7 +40,7 @@
     X(cairo_surface_finish) \
     X(cairo_surface_flush) \
     X(cairo_surface_status) \
-    X(cairo_surface_write_to_png) \
+    X(cairo_surface_write_to_png_stream) \
     X(cairo_text_extents)
 static struct {
     CAIRO_SYMBOLS(GBX_DL_MEMBER)
@@ -57,7 +57,7 @@ static gbx_library cairo = GBX_LIBRARY(GBX_CAIRO_SONAME, cairo_names, cairo_api)
 #define cairo_move_to (*cairo_api.cairo_move_to)
 #define cairo_new_sub_path (*cairo_api.cairo_new_sub_path)
 #define cairo_paint (*cairo_api.cairo_paint)
-#define cairo_pdf_surface_create (*cairo_api.cairo_pdf_surface_create)
+#define cairo_pdf_surface_create_for_stream (*cairo_api.cairo_pdf_surface_create_for_stream)
 #define cairo_rectangle (*cairo_api.cairo_rectangle)
 #define cairo_scale (*cairo_api.cairo_scale)
 #define cairo_select_font_face (*cairo_api.cairo_select_font_face)
@@ -73,7 +73,7 @@ static gbx_library cairo = GBX_LIBRARY(GBX_CAIRO_SONAME, cairo_names, cairo_api)
 #define cairo_surface_finish (*cairo_api.cairo_surface_finish)
 #define cairo_surface_flush (*cairo_api.cairo_surface_flush)
 #define cairo_surface_status (*cairo_api.cairo_surface_status)
-#define cairo_surface_write_to_png (*cairo_api.cairo_surface_write_to_png)
+#define cairo_surface_write_to_png_stream (*cairo_api.cairo_surface_write_to_png_stream)
 #define cairo_text_extents (*cairo_api.cairo_text_extents)
 
 #define FONT "DejaVu Sans"
@@ -85,19 +85,17 @@ const canvas_colour CANVAS_TEXT = {0.2, 0.2, 0.2};
 const canvas_colour CANVAS_MUTED = {0.45, 0.45, 0.45};
 const canvas_colour CANVAS_RULE = {0.8, 0.8, 0.8};
 
-typedef enum { FORMAT_SVG, FORMAT_PNG, FORMAT_PDF } format;
-
 struct canvas {
-    format kind;
-    char *path, *temporary;
+    canvas_format kind;
     double width, height;
     cairo_surface_t *surface; /* PNG, PDF */
     cairo_t *cr;
     cairo_surface_t *measure_surface; /* text metrics, whatever the format */
     cairo_t *measure;
-    FILE *svg;
-    char *svg_text;
-    size_t svg_length;
+    FILE *svg;      /* SVG is written here; PNG and PDF bytes are streamed into bytes */
+    FILE *bytes;
+    char *text;     /* what svg or bytes hold */
+    size_t length;
 };
 
 static void hex(canvas_colour c, char *out)
@@ -134,67 +132,71 @@ void canvas_discard(canvas *c)
     if (c->measure) cairo_destroy(c->measure);
     if (c->measure_surface) cairo_surface_destroy(c->measure_surface);
     if (c->svg) fclose(c->svg);
-    free(c->svg_text);
-    if (c->temporary) remove(c->temporary);
-    free(c->temporary);
-    free(c->path);
+    if (c->bytes) fclose(c->bytes);
+    free(c->text);
     free(c);
 }
 
-gbx_status canvas_open(const char *path, double width, double height, canvas **out,
-                       gbx_error *error)
+gbx_status canvas_format_parse(const char *name, canvas_format *out)
+{
+    static const char *const names[] = {[CANVAS_SVG] = "svg", [CANVAS_PNG] = "png",
+                                        [CANVAS_PDF] = "pdf"};
+    for (size_t f = 0; name && f < sizeof names / sizeof names[0]; f++)
+        if (strcasecmp(name, names[f]) == 0) {
+            *out = (canvas_format)f;
+            return GBX_OK;
+        }
+    return GBX_ERR_USAGE;
+}
+
+/* cairo's writer callback: PNG and PDF bytes into the canvas's memory stream. */
+static cairo_status_t stream_bytes(void *closure, const unsigned char *data, unsigned int length)
+{
+    return fwrite(data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS
+                                                      : CAIRO_STATUS_WRITE_ERROR;
+}
+
+gbx_status canvas_open(canvas_format kind, int inline_svg, double width, double height,
+                       canvas **out, gbx_error *error)
 {
     *out = NULL;
     gbx_status loaded = gbx_dl_load(&cairo, error);
     if (loaded != GBX_OK) return loaded;
-    size_t length = path ? strlen(path) : 0;
-    format kind;
-    if (!path) kind = FORMAT_SVG;
-    else if (length > 4 && strcasecmp(path + length - 4, ".svg") == 0) kind = FORMAT_SVG;
-    else if (length > 4 && strcasecmp(path + length - 4, ".png") == 0) kind = FORMAT_PNG;
-    else if (length > 4 && strcasecmp(path + length - 4, ".pdf") == 0) kind = FORMAT_PDF;
-    else
-        return gbx_fail(error, GBX_ERR_USAGE, "%s: plots are written as .svg, .png or .pdf", path);
     canvas *c = calloc(1, sizeof *c);
     if (!c) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     c->kind = kind;
     c->width = width;
     c->height = height;
-    c->path = path ? gbx_strdup(path) : NULL;
-    c->temporary = path ? malloc(length + 16) : NULL;
-    if (path && (!c->path || !c->temporary)) {
+    c->measure_surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
+    c->measure = cairo_create(c->measure_surface);
+    FILE *memory = open_memstream(&c->text, &c->length);
+    if (!memory) {
         canvas_discard(c);
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     }
-    if (path) snprintf(c->temporary, length + 16, "%s.partial", path);
-    c->measure_surface = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
-    c->measure = cairo_create(c->measure_surface);
-    if (kind == FORMAT_SVG) {
-        c->svg = open_memstream(&c->svg_text, &c->svg_length);
-        if (!c->svg) {
-            canvas_discard(c);
-            return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        }
-        /* Text kept in memory is inlined in HTML, where an XML declaration does not belong. */
-        if (path) fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", c->svg);
+    if (kind == CANVAS_SVG) {
+        c->svg = memory;
+        /* SVG inlined in HTML takes no XML declaration. */
+        if (!inline_svg) fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", c->svg);
         fprintf(c->svg, "<svg xmlns=\"http://www.w3.org/"
                 "2000/svg\" width=\"%.2fpt\" height=\"%.2fpt\" viewBox=\"0 0 %.2f %.2f\" "
                 "font-family=\"%s, Verdana, sans-serif\">\n<rect class=\"background\" x=\"0\" "
                 "y=\"0\" width=\"%.2f\" height=\"%.2f\" fill=\"#ffffff\"/>\n", width, height,
                 width, height, FONT, width, height);
     } else {
-        c->surface = kind == FORMAT_PNG
+        c->bytes = memory;
+        c->surface = kind == CANVAS_PNG
                          ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)(width * PNG_SCALE),
                                                       (int)(height * PNG_SCALE))
-                         : cairo_pdf_surface_create(c->temporary, width, height);
+                         : cairo_pdf_surface_create_for_stream(stream_bytes, c->bytes, width, height);
         c->cr = cairo_create(c->surface);
         if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
-            gbx_status status = gbx_fail(error, GBX_ERR_IO, "%s: cannot draw: %s", path,
+            gbx_status status = gbx_fail(error, GBX_ERR_INTERNAL, "cannot draw: %s",
                                          cairo_status_to_string(cairo_status(c->cr)));
             canvas_discard(c);
             return status;
         }
-        if (kind == FORMAT_PNG) cairo_scale(c->cr, PNG_SCALE, PNG_SCALE);
+        if (kind == CANVAS_PNG) cairo_scale(c->cr, PNG_SCALE, PNG_SCALE);
         cairo_set_source_rgb(c->cr, 1, 1, 1);
         cairo_paint(c->cr);
     }
@@ -356,48 +358,35 @@ void canvas_text(canvas *c, double x, double y, const char *text, double size, i
     cairo_show_text(c->cr, text);
 }
 
-gbx_status canvas_close_text(canvas *c, char **text, gbx_error *error)
+gbx_status canvas_close(canvas *c, char **bytes, size_t *length, gbx_error *error)
 {
-    *text = NULL;
-    fputs("</svg>\n", c->svg);
-    int failed = fclose(c->svg) != 0;
-    c->svg = NULL;
-    if (!failed) {
-        *text = c->svg_text;
-        c->svg_text = NULL;
-    }
-    canvas_discard(c);
-    return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory") : GBX_OK;
-}
-
-gbx_status canvas_close(canvas *c, gbx_error *error)
-{
+    *bytes = NULL;
+    *length = 0;
     gbx_status status = GBX_OK;
     if (c->svg) {
         fputs("</svg>\n", c->svg);
-        fclose(c->svg);
-        c->svg = NULL;
-        FILE *file = fopen(c->temporary, "wb");
-        if (!file || fwrite(c->svg_text, 1, c->svg_length, file) != c->svg_length)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
-                              strerror(errno));
-        if (file && fclose(file) != 0 && status == GBX_OK)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
-                              strerror(errno));
     } else {
         cairo_destroy(c->cr);
         c->cr = NULL;
         cairo_surface_flush(c->surface);
-        if (c->kind == FORMAT_PNG &&
-            cairo_surface_write_to_png(c->surface, c->temporary) != CAIRO_STATUS_SUCCESS)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write the PNG", c->temporary);
-        cairo_surface_finish(c->surface);
+        if (c->kind == CANVAS_PNG &&
+            cairo_surface_write_to_png_stream(c->surface, stream_bytes, c->bytes) !=
+                CAIRO_STATUS_SUCCESS)
+            status = gbx_fail(error, GBX_ERR_NOMEM, "cannot encode the PNG (out of memory)");
+        cairo_surface_finish(c->surface); /* a PDF is written out here */
         if (status == GBX_OK && cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->temporary,
+            status = gbx_fail(error, GBX_ERR_INTERNAL, "cannot draw: %s",
                               cairo_status_to_string(cairo_surface_status(c->surface)));
     }
-    if (status == GBX_OK && rename(c->temporary, c->path) != 0)
-        status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", c->path, strerror(errno));
-    canvas_discard(c); /* removes the temporary when it was not renamed */
+    FILE **stream = c->svg ? &c->svg : &c->bytes;
+    int failed = ferror(*stream) | fclose(*stream);
+    *stream = NULL;
+    if (status == GBX_OK && failed) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        *bytes = c->text;
+        *length = c->length;
+        c->text = NULL;
+    }
+    canvas_discard(c);
     return status;
 }

@@ -1,6 +1,6 @@
 /* The one drawing interface every plot uses. A canvas writes SVG itself (text stays text, so
  * the file can be searched, read aloud, checked by tests and inlined in an HTML report) and
- * PNG and PDF through cairo, from the same calls; the format comes from the file's extension.
+ * PNG and PDF through cairo, from the same calls, all of them into memory.
  * Sizes are in points (1/72 inch); PNG is drawn at 2 pixels per point. Text is measured with
  * cairo in DejaVu Sans whatever the format, so layouts agree. */
 #ifndef GBX_CANVAS_H
@@ -23,10 +23,12 @@ typedef enum { CANVAS_LEFT, CANVAS_CENTRE, CANVAS_RIGHT } canvas_align;
 
 /* Text into XML or HTML, with <, >, & and " escaped. */
 void canvas_escape(FILE *file, const char *text);
-/* A canvas for path (.svg, .png or .pdf), written when closed; path NULL keeps an SVG in
- * memory, for canvas_close_text. */
-gbx_status canvas_open(const char *path, double width, double height, canvas **out,
-                       gbx_error *error);
+typedef enum { CANVAS_SVG, CANVAS_PNG, CANVAS_PDF } canvas_format;
+/* "svg", "png" or "pdf" (any case); GBX_ERR_USAGE for anything else. */
+gbx_status canvas_format_parse(const char *name, canvas_format *out);
+/* A canvas drawn in memory; inline_svg leaves out the XML declaration (SVG for HTML). */
+gbx_status canvas_open(canvas_format format, int inline_svg, double width, double height,
+                       canvas **out, gbx_error *error);
 /* role: what the shape is ("bar positive", "label"...), kept as the SVG element's class. */
 void canvas_rect(canvas *c, double x, double y, double width, double height, canvas_colour fill,
                  const char *role);
@@ -48,10 +50,9 @@ void canvas_polyline(canvas *c, const double *xy, int n, canvas_colour stroke, d
 void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
                  canvas_align align, canvas_colour colour, const char *role);
 double canvas_text_width(canvas *c, const char *text, double size, int bold);
-/* Writes the file (to a temporary name, renamed into place) and frees the canvas. */
-gbx_status canvas_close(canvas *c, gbx_error *error);
-/* Hands over an in-memory canvas's SVG (the caller frees it) and frees the canvas. */
-gbx_status canvas_close_text(canvas *c, char **text, gbx_error *error);
+/* Finishes the drawing, hands over its bytes (NUL-terminated, for SVG text; the caller frees
+ * them) and frees the canvas. */
+gbx_status canvas_close(canvas *c, char **bytes, size_t *length, gbx_error *error);
 /* Frees the canvas without writing anything. */
 void canvas_discard(canvas *c);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void gbx_plot_options_init(gbx_plot_options *options)
 {
@@ -26,64 +27,104 @@ static const plot_kind kinds[] = {{"waterfall", plot_waterfall}, {"bar", plot_ba
                                   {"heatmap", plot_heatmap}, {"histogram", plot_histogram},
                                   {"image", plot_image}, {"text", plot_text}};
 
-gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
-                    const char *output_path, gbx_error *error)
+static const plot_kind *find_kind(const char *name, gbx_error *error)
 {
-    if (!explanation_path || !options || !output_path || !options->kind)
-        return gbx_fail(error, GBX_ERR_USAGE, "gbx_plot: NULL argument");
-    const plot_kind *kind = NULL;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        if (strcmp(options->kind, kinds[k].name) == 0) kind = &kinds[k];
-    if (!kind) {
-        char names[200] = "";
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                     k ? ", " : "", kinds[k].name);
-        return gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (%s)", options->kind,
-                        names);
-    }
-    gbx_explanation *document;
-    gbx_status status = gbx_explanation_read(explanation_path, &document, error);
-    if (status != GBX_OK) return status;
-    long output = options->output;
-    for (size_t k = 0; options->output_name && k < document->outputs; k++)
-        if (strcmp(document->output_names[k], options->output_name) == 0) output = (long)k;
-    if (options->output_name && (output < 0 || strcmp(document->output_names[output],
-                                                       options->output_name) != 0))
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s has no output named \"%s\" (its first is "
-                          "\"%s\")", explanation_path, options->output_name,
-                          document->output_names[0]);
-    else if (output >= 0 && (size_t)output >= document->outputs)
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
-                          explanation_path, document->outputs, document->outputs == 1 ? "" : "s",
-                          output);
-    else if (options->row >= document->rows ||
-             (options->rows_last > options->row && options->rows_last > document->rows))
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); there is no row "
-                          "%zu", explanation_path, document->rows, document->rows - 1,
-                          options->row >= document->rows ? options->row : options->rows_last - 1);
+        if (strcmp(name, kinds[k].name) == 0) return &kinds[k];
+    char names[200] = "";
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                 kinds[k].name);
+    gbx_fail(error, GBX_ERR_USAGE, "unknown plot kind \"%s\" (%s)", name, names);
+    return NULL;
+}
+
+/* The output the options choose (by name or index; -1: the first), checked with the rows. */
+static gbx_status choose(const gbx_explanation *e, const gbx_plot_options *options, long *output,
+                         gbx_error *error)
+{
+    *output = options->output;
+    if (options->output_name && (*output = gbx_explanation_output_index(e, options->output_name)) < 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\" (its "
+                        "first is \"%s\")", options->output_name, e->output_names[0]);
+    if (*output >= 0 && (size_t)*output >= e->outputs)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation explains %zu output%s; there is no "
+                        "output %ld", e->outputs, e->outputs == 1 ? "" : "s", *output);
+    if (options->row >= e->rows || (options->rows_last > options->row && options->rows_last > e->rows))
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation holds %zu rows (0 to %zu); there "
+                        "is no row %zu", e->rows, e->rows - 1,
+                        options->row >= e->rows ? options->row : options->rows_last - 1);
+    return GBX_OK;
+}
+
+gbx_status gbx_plot_render(const gbx_explanation *explanation, const gbx_plot_options *options,
+                           const char *format, char **bytes, size_t *size, gbx_error *error)
+{
+    if (!explanation || !options || !options->kind || !format || !bytes || !size)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_plot_render: NULL argument");
+    *bytes = NULL;
+    *size = 0;
+    const plot_kind *kind = find_kind(options->kind, error);
+    if (!kind) return GBX_ERR_USAGE;
+    long output;
+    gbx_status status = choose(explanation, options, &output, error);
     gbx_feature_metadata *features = NULL;
     if (status == GBX_OK && options->features)
         status = gbx_feature_metadata_read(options->features, &features, error);
     if (status == GBX_OK) {
-        plot_request request = {document, output >= 0 ? (size_t)output : 0, output >= 0,
-                                options, features, output_path, NULL};
+        plot_request request = {explanation, output >= 0 ? (size_t)output : 0, output >= 0,
+                                options, features, format, 0, bytes, size};
         status = kind->draw(&request, error);
     }
     gbx_feature_metadata_free(features);
-    gbx_explanation_free(document);
+    return status;
+}
+
+gbx_status gbx_plot_explanation(const gbx_explanation *explanation,
+                                const gbx_plot_options *options, const char *output_path,
+                                gbx_error *error)
+{
+    if (!output_path) return gbx_fail(error, GBX_ERR_USAGE, "gbx_plot_explanation: NULL argument");
+    static const char *const formats[] = {"svg", "png", "pdf", "html"};
+    const char *dot = strrchr(output_path, '.'), *format = NULL;
+    for (size_t f = 0; dot && f < sizeof formats / sizeof formats[0]; f++)
+        if (strcasecmp(dot + 1, formats[f]) == 0) format = formats[f];
+    if (!format)
+        return gbx_fail(error, GBX_ERR_USAGE, "%s: plots are written as .svg, .png or .pdf (text "
+                        "plots as .html)", output_path);
+    char *bytes;
+    size_t size;
+    gbx_status status = gbx_plot_render(explanation, options, format, &bytes, &size, error);
+    if (status == GBX_OK) status = gbx_write_file(output_path, bytes, size, error);
+    free(bytes);
+    return status;
+}
+
+gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
+                    const char *output_path, gbx_error *error)
+{
+    if (!explanation_path) return gbx_fail(error, GBX_ERR_USAGE, "gbx_plot: NULL argument");
+    gbx_explanation *explanation;
+    gbx_status status = gbx_explanation_read(explanation_path, &explanation, error);
+    if (status != GBX_OK) return status;
+    status = gbx_plot_explanation(explanation, options, output_path, error);
+    gbx_explanation_free(explanation);
     return status;
 }
 
 gbx_status plot_open(const plot_request *request, double width, double height, canvas **out,
                      gbx_error *error)
 {
-    return canvas_open(request->svg ? NULL : request->path, width, height, out, error);
+    canvas_format format;
+    if (canvas_format_parse(request->format, &format) != GBX_OK)
+        return gbx_fail(error, GBX_ERR_USAGE, "%s plots are drawn as svg, png or pdf, not \"%s\"",
+                        request->options->kind, request->format);
+    return canvas_open(format, request->inline_svg, width, height, out, error);
 }
 
 gbx_status plot_close(const plot_request *request, canvas *c, gbx_error *error)
 {
-    return request->svg ? canvas_close_text(c, request->svg, error) : canvas_close(c, error);
+    return canvas_close(c, request->bytes, request->length, error);
 }
 
 double plot_x(const plot_axis *axis, double value)

@@ -8,15 +8,18 @@
 #include "canvas.h"
 #include "glassbox.h"
 
-/* What a plot kind needs: the document, the output it shows and the options. */
+/* What a plot kind needs: the explanation, the output it shows, the options, and where the
+ * drawing goes: bytes of the format asked for, in memory. */
 typedef struct {
     const gbx_explanation *document;
     size_t output;
     int chosen;    /* the output was asked for (otherwise the title says it is the first) */
     const gbx_plot_options *options;
     const gbx_feature_metadata *features; /* or NULL */
-    const char *path;
-    char **svg; /* when set, the plot is kept here as SVG text instead of written to path */
+    const char *format; /* "svg", "png", "pdf", or "html" (text plots) */
+    int inline_svg;     /* SVG for an HTML page: no XML declaration */
+    char **bytes;       /* the drawing (the caller frees it) */
+    size_t *length;
 } plot_request;
 
 /* A horizontal value axis mapped onto [left, right] points. */
@@ -24,7 +27,7 @@ typedef struct {
     double low, high, left, right;
 } plot_axis;
 
-/* The request's canvas: its file, or SVG text in memory. */
+/* The request's canvas, in its format. */
 gbx_status plot_open(const plot_request *request, double width, double height, canvas **out,
                      gbx_error *error);
 gbx_status plot_close(const plot_request *request, canvas *c, gbx_error *error);

@@ -69,7 +69,9 @@ static gbx_status figure(const report *r, gbx_status (*draw)(const plot_request 
                          const gbx_plot_options *options, const char *role, gbx_error *error)
 {
     char *svg = NULL;
-    plot_request request = {r->drawn, r->output, r->chosen, options, r->features, NULL, &svg};
+    size_t length = 0;
+    plot_request request = {r->drawn, r->output, r->chosen, options, r->features, "svg", 1, &svg,
+                            &length};
     gbx_status status = draw(&request, error);
     if (status == GBX_OK) {
         fprintf(r->out, "<figure class=\"plot %s\">%s</figure>\n", role, svg);

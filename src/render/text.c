@@ -44,24 +44,17 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
     const gbx_explanation *d = request->document;
     size_t M = d->features, K = d->outputs, k = request->output, first, last;
     plot_rows(request, &first, &last);
-    size_t length = strlen(request->path);
-    if (request->svg || length < 5 || strcasecmp(request->path + length - 5, ".html") != 0)
-        return gbx_fail(error, GBX_ERR_USAGE, "%s: text plots are written as .html",
-                        request->svg ? "(inline)" : request->path);
+    if (strcmp(request->format, "html") != 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "text plots are written as .html (format html), not %s",
+                        request->format);
     vocabulary words = {0};
     gbx_status status = request->options->vocabulary
                             ? read_vocabulary(request->options->vocabulary, &words, error) : GBX_OK;
     size_t cells = (last - first) * M;
     double *magnitudes = status == GBX_OK ? gbx_malloc_array(cells, sizeof(double)) : NULL;
-    char *temporary = status == GBX_OK ? malloc(length + 16) : NULL;
     FILE *f = NULL;
-    if (status == GBX_OK && (!magnitudes || !temporary))
+    if (status == GBX_OK && (!magnitudes || !(f = open_memstream(request->bytes, request->length))))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) {
-        snprintf(temporary, length + 16, "%s.partial", request->path);
-        if (!(f = fopen(temporary, "w")))
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", temporary, strerror(errno));
-    }
     if (status == GBX_OK) {
         for (size_t r = first; r < last; r++)
             for (size_t j = 0; j < M; j++)
@@ -124,13 +117,12 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
         fputs("</body>\n</html>\n", f);
         int failed = ferror(f);
         failed |= fclose(f) != 0;
-        if (status == GBX_OK && failed)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: write error (disk full?)", temporary);
-        if (status == GBX_OK && rename(temporary, request->path) != 0)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", request->path, strerror(errno));
-        if (status != GBX_OK) remove(temporary);
+        if (status == GBX_OK && failed) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        if (status != GBX_OK) {
+            free(*request->bytes);
+            *request->bytes = NULL;
+        }
     }
-    free(temporary);
     free(magnitudes);
     free(words.words);
     free(words.text);

@@ -42,9 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 options.feature = document->feature_names[0];
                 options.cohort = variant && document->data ? document->column_names[0] : NULL;
                 char *svg = NULL;
-                plot_request request = {document, 0, 0, &options, NULL, NULL, &svg};
+                size_t length = 0;
+                plot_request request = {document, 0, 0, &options, NULL, "svg", 1, &svg, &length};
                 if (draw[kind](&request, &error) == GBX_OK) free(svg);
             }
+        /* What was read writes back (the writer walks every array the reader filled). */
+        char written[80];
+        snprintf(written, sizeof written, "/tmp/glassbox-fuzz-%d.out.json", (int)getpid());
+        gbx_writer_options writing = {1, "json", 1};
+        gbx_explanation_write(document, written, &writing, &error);
+        remove(written);
         gbx_explanation *columns;
         if (document->group_of_column && document->data &&
             gbx_explanation_spread_groups(document, &columns, &error) == GBX_OK)
