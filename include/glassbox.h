@@ -37,6 +37,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -299,6 +300,15 @@ GBX_API size_t gbx_groups_count(const gbx_groups *groups); /* features explained
  * creation). */
 GBX_API void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options);
 GBX_API void gbx_groups_free(gbx_groups *groups);
+/* Groups from arrays: group_of_column[columns] names each column's group (< count, every
+ * group used), group_names[count] their names. The arrays are copied. */
+GBX_API gbx_status gbx_groups_create(size_t columns, const size_t *group_of_column,
+                                     const char *const *group_names, size_t count,
+                                     gbx_groups **out, gbx_error *error);
+GBX_API size_t gbx_groups_columns(const gbx_groups *groups); /* the columns grouped */
+/* The group of a column (SIZE_MAX past the end), and a group's name (NULL past the end). */
+GBX_API size_t gbx_groups_group_of(const gbx_groups *groups, size_t column);
+GBX_API const char *gbx_groups_name(const gbx_groups *groups, size_t group);
 /* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel",
  * "lime". */
 GBX_API gbx_status gbx_method_parse(const char *name, gbx_method *out);
@@ -345,6 +355,8 @@ GBX_API const char *gbx_explanation_output_name(const gbx_explanation *explanati
 GBX_API const char *gbx_explanation_column_name(const gbx_explanation *explanation, size_t column);
 /* The output called name, or -1. */
 GBX_API long gbx_explanation_output_index(const gbx_explanation *explanation, const char *name);
+/* Whether the features are groups of columns (explained with feature groups). */
+GBX_API int gbx_explanation_is_grouped(const gbx_explanation *explanation);
 /* The explained feature data column j belongs to: its group, or j itself; -1 past the end. */
 GBX_API long gbx_explanation_group_of_column(const gbx_explanation *explanation, size_t column);
 /* A network's input tensor per row (the columns, flattened): its rank, and its dimensions
@@ -466,6 +478,73 @@ GBX_API gbx_status gbx_plot_explanation(const gbx_explanation *explanation,
 GBX_API gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                             const char *output_path, gbx_error *error);
 
+/* ---- feature metadata ---------------------------------------------------------------------
+ * How people should read each column (a JSON file):
+ *   {"features": {"Duration": {"display": "Loan duration", "unit": "months", "format": "%.0f",
+ *                 "sensitive": false, "raises": "the loan is long", "lowers": "the loan is
+ *                 short", "step": 6}}}
+ * "sensitive" features are never given as reasons to an applicant; "step" is the change a
+ * what-if tries. */
+typedef struct gbx_feature_metadata gbx_feature_metadata;
+GBX_API gbx_status gbx_feature_metadata_read(const char *path, gbx_feature_metadata **out,
+                                             gbx_error *error);
+GBX_API void gbx_feature_metadata_free(gbx_feature_metadata *metadata);
+
+/* ---- reasons ------------------------------------------------------------------------------
+ * The principal reasons for an adverse outcome, as lenders must give them: per row, the
+ * features that pushed the output toward it, largest first; one-hot groups as one reason;
+ * sensitive features never given as reasons (their total is kept apart); each said in words
+ * from the feature metadata; with a model, a what-if per reason (the model evaluated again
+ * with the feature moved by its "step"). */
+typedef struct {
+    size_t top;                 /* reasons per row at most (default 4) */
+    int adverse_lower;          /* the adverse outcome is a lower output (default: higher) */
+    long output;                /* the output, by index (-1, the default: the first) */
+    const char *output_name;    /* or by name (NULL: by index) */
+    long row;                   /* one row, or -1 (the default) for every row */
+    const gbx_feature_metadata *features; /* display names, sentences, sensitive, or NULL */
+    const gbx_groups *groups;   /* one-hot groups given as one reason each (over the
+                                   explanation's features), or NULL; an explanation made by
+                                   groups keeps its own */
+    const gbx_model *model;     /* what-ifs: the model, evaluated at the explained rows, or NULL */
+    const gbx_data *data;       /* the explained rows, or NULL: the explanation's own */
+} gbx_reasons_options;
+GBX_API void gbx_reasons_options_init(gbx_reasons_options *options);
+
+/* One reason. Its strings belong to the gbx_reasons it came from. */
+typedef struct {
+    const char *feature;     /* the feature or group given as the reason */
+    const char *display;     /* its display name */
+    double contribution;     /* its value (a group's summed), signed */
+    const char *value;       /* the row's value as the metadata writes it ("" for none) */
+    const char *sentence;    /* the reason in words */
+    const char *what_if;     /* the what-if in words, or "" */
+    double what_if_change;   /* the prediction's change in the what-if (0 without) */
+} gbx_reason;
+typedef struct {
+    size_t row;              /* the explanation's row */
+    double prediction, base_value;
+    size_t count;            /* reasons, strongest first */
+    const gbx_reason *reasons;
+    const char *sensitive;   /* the sensitive features' display names ("" for none), never
+                                given as reasons */
+    double sensitive_total;  /* their total toward the adverse outcome */
+} gbx_reasons_row;
+typedef struct gbx_reasons gbx_reasons;
+GBX_API gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
+                                       const gbx_reasons_options *options, gbx_reasons **out,
+                                       gbx_error *error);
+GBX_API size_t gbx_reasons_rows(const gbx_reasons *reasons);
+/* Row i of the reasons (NULL past the end); valid until gbx_reasons_free. */
+GBX_API const gbx_reasons_row *gbx_reasons_row_at(const gbx_reasons *reasons, size_t i);
+/* Writes them as "text" (sentences for people), "json" or "csv". */
+GBX_API gbx_status gbx_reasons_write(const gbx_reasons *reasons, const char *format, FILE *out,
+                                     gbx_error *error);
+/* The same into a file ("-": standard output), through a temporary file renamed into place. */
+GBX_API gbx_status gbx_reasons_write_file(const gbx_reasons *reasons, const char *path,
+                                          const char *format, gbx_error *error);
+GBX_API void gbx_reasons_free(gbx_reasons *reasons);
+
 /* ---- reports ----------------------------------------------------------------------------
  * One self-contained HTML file (inline SVG, CSS and script; nothing fetched) from an
  * explanation file: provenance (model SHA-256, method, parameters, seed, additivity error),
@@ -476,8 +555,10 @@ typedef struct {
     const char *title;       /* NULL: "Explanation report" */
     const char *features;    /* feature metadata file, or NULL */
     const char *groups;      /* one-hot groups given as one reason each, or NULL */
-    const char *model;       /* with data: what-ifs in the reasons (both or neither) */
-    const char *data;        /* the explained rows (CSV) */
+    const char *model;       /* what-ifs in the reasons: the model, evaluated at the explained
+                                rows (the data, or the explanation's own) */
+    const char *data;        /* the explained rows (CSV), for an explanation written without
+                                them; or NULL */
     long output;             /* the output shown, by index; -1: the first */
     const char *output_name; /* or by name */
     size_t top;              /* reasons per row at most (0: 4) */
@@ -486,8 +567,14 @@ typedef struct {
     size_t sample;           /* rows in the beeswarm at most (0: 1000) */
 } gbx_report_options;
 GBX_API void gbx_report_options_init(gbx_report_options *options);
+/* Writes the report of the explanation to output_path, through a temporary file renamed into
+ * place. */
+GBX_API gbx_status gbx_report_explanation(const gbx_explanation *explanation,
+                                          const gbx_report_options *options,
+                                          const char *output_path, gbx_error *error);
+/* The same from an explanation file. */
 GBX_API gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
-                      const char *output_path, gbx_error *error);
+                              const char *output_path, gbx_error *error);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,50 @@
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+/* The library names its option fields (options.data); the command line knows them as flags. */
+static const struct {
+    const char *field, *flag;
+} flag_of_field[] = {
+    {"options.data", "--data"},     {"options.model", "--model"},
+    {"options.groups", "--groups"}, {"options.output_name", "--output-name"},
+    {"options.output", "--class"},  {"options.row", "--row"},
+    {"options.layer", "--layer"},   {"options.background", "--background"},
+};
+
+/* Writes message with each option field worded as its flag. */
+static void write_worded(FILE *out, const char *message)
+{
+    while (*message) {
+        size_t best = 0, length = 0;
+        for (size_t i = 0; i < sizeof flag_of_field / sizeof flag_of_field[0]; i++) {
+            size_t n = strlen(flag_of_field[i].field);
+            /* The longest field that starts here and is not part of a longer name. */
+            if (n > length && strncmp(message, flag_of_field[i].field, n) == 0 &&
+                !(isalnum((unsigned char)message[n]) || message[n] == '_'))
+                best = i, length = n;
+        }
+        if (length) {
+            fputs(flag_of_field[best].flag, out);
+            message += length;
+        } else {
+            fputc(*message++, out);
+        }
+    }
+}
+
 int cli_report(const gbx_error *error)
 {
-    fprintf(stderr, "glassbox: %s\n", error->message);
+    fputs("glassbox: ", stderr);
+    write_worded(stderr, error->message);
+    fputc('\n', stderr);
     switch (error->status) {
     case GBX_ERR_NOMEM:
     case GBX_ERR_INTERNAL: return EXIT_INTERNAL;

@@ -1,13 +1,10 @@
 /* glassbox reasons: the principal reasons behind each explained row's output, in words. */
 #include "cli.h"
 
-#include "../io/explanation.h"
-#include "../io/features.h"
-#include "../render/reasons.h"
-
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char help[] =
     "usage: glassbox reasons --explanation E.json [--row I] [--top N] [--adverse higher|lower]\n"
@@ -26,10 +23,21 @@ static const char help[] =
     "  --groups G         one-hot columns to give as one reason ({\"groups\": {NAME: [...]}})\n"
     "  --class K          the output explained, by index (default the first)\n"
     "  --output-name N    the output explained, by name\n"
-    "  --model M --data D with the model and the explained rows, a what-if per reason: the\n"
-    "                     prediction with the feature moved by its metadata \"step\"\n"
-    "  --format F         text (default), json or csv\n"
+    "  --model M          a what-if per reason: the model evaluated again at the explained\n"
+    "                     row with the feature moved by its metadata \"step\"\n"
+    "  --data D           the explained rows (CSV), for an explanation written with --no-data\n"
+    "  --format F         text, json or csv (default: by --output's extension, else text)\n"
     "  --output F         write to F instead of standard output\n";
+
+/* The output file's format: --format, else its extension (.json, .csv), else text. */
+static const char *format_for(const char *format, const char *output)
+{
+    const char *dot = output ? strrchr(output, '.') : NULL;
+    if (format) return format;
+    if (dot && strcasecmp(dot, ".json") == 0) return "json";
+    if (dot && strcasecmp(dot, ".csv") == 0) return "csv";
+    return "text";
+}
 
 int cli_reasons(int argc, char **argv)
 {
@@ -41,19 +49,19 @@ int cli_reasons(int argc, char **argv)
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    reasons_options o = {0};
-    o.row = o.output = -1;
-    const char *explanation = NULL, *features = NULL, *groups_path = NULL, *output_name = NULL;
-    const char *model_path = NULL, *data_path = NULL, *output = NULL;
+    gbx_reasons_options o;
+    gbx_reasons_options_init(&o);
+    const char *explanation_path = NULL, *features = NULL, *groups_path = NULL;
+    const char *model_path = NULL, *data_path = NULL, *output = NULL, *format = NULL;
     long number;
     int option;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {
-        case 'e': explanation = optarg; break;
+        case 'e': explanation_path = optarg; break;
         case 'F': features = optarg; break;
         case 'G': groups_path = optarg; break;
-        case 'O': output_name = optarg; break;
+        case 'O': o.output_name = optarg; break;
         case 'm': model_path = optarg; break;
         case 'd': data_path = optarg; break;
         case 'o': output = optarg; break;
@@ -76,92 +84,65 @@ int cli_reasons(int argc, char **argv)
             o.adverse_lower = strcmp(optarg, "lower") == 0;
             break;
         case 'f':
-            if (strcmp(optarg, "text") == 0) o.format = REASONS_TEXT;
-            else if (strcmp(optarg, "json") == 0) o.format = REASONS_JSON;
-            else if (strcmp(optarg, "csv") == 0) o.format = REASONS_CSV;
-            else return cli_usage_error("reasons", "--format is text, json or csv, not \"%s\"", optarg);
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0 && strcmp(optarg, "csv") != 0)
+                return cli_usage_error("reasons", "--format is text, json or csv, not \"%s\"", optarg);
+            format = optarg;
             break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("reasons", "unknown or incomplete option \"%s\"",
                                         argv[optind - 1]);
         }
     }
-    if (!explanation) return cli_usage_error("reasons", "--explanation is required");
-    if (!model_path != !data_path)
-        return cli_usage_error("reasons", "a what-if needs both --model and --data");
+    if (!explanation_path) return cli_usage_error("reasons", "--explanation is required");
+    if (o.output >= 0 && o.output_name)
+        return cli_usage_error("reasons", "--class and --output-name both choose the output; give one");
     gbx_error error;
-    gbx_explanation *document = NULL, *grouped = NULL;
+    gbx_explanation *explanation = NULL;
     gbx_feature_metadata *metadata = NULL;
     gbx_groups *groups = NULL;
     gbx_model *model = NULL;
     gbx_data *data = NULL;
-    FILE *out = NULL;
+    gbx_reasons *reasons = NULL;
     int code = EXIT_OK;
-    if (gbx_explanation_read(explanation, &document, &error) ||
+    if (gbx_explanation_read(explanation_path, &explanation, &error) ||
         (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
-        (groups_path && !document->group_of_column &&
-         gbx_groups_read(groups_path, document->features,
-                                        (const char *const *)document->feature_names, &groups,
-                                        &error)) ||
         (model_path && gbx_model_load(model_path, &model, &error)) ||
         (data_path && gbx_data_read_csv(data_path, model, &data, &error))) {
         code = cli_report(&error);
         goto done;
     }
-    /* An explanation made with explain --groups is read per column, its groups as given. */
-    if (document->group_of_column) {
-        if (groups_path) {
-            code = cli_usage_error("reasons", "%s is already explained by groups; --groups is "
-                                   "for an explanation per column", explanation);
-            goto done;
-        }
-        gbx_explanation *columns;
-        if (gbx_explanation_spread_groups(document, &columns, &error) != GBX_OK) {
-            code = cli_report(&error);
-            goto done;
-        }
-        grouped = document;
-        document = columns;
-        o.group_of_feature = grouped->group_of_column;
-        o.group_names = (const char *const *)grouped->feature_names;
-        o.group_count = grouped->features;
-        o.spread_groups = 1;
-    }
-    if (output_name) {
-        for (size_t k = 0; k < document->outputs; k++)
-            if (strcmp(document->output_names[k], output_name) == 0) o.output = (long)k;
-        if (o.output < 0) {
-            code = cli_usage_error("reasons", "%s has no output named \"%s\"", explanation,
-                                   output_name);
-            goto done;
-        }
-    }
-    if (groups) {
-        gbx_explainer_options grouped;
-        gbx_explainer_options_init(&grouped);
-        gbx_groups_apply(groups, &grouped);
-        o.group_of_feature = grouped.group_of_feature;
-        o.group_names = grouped.group_names;
-        o.group_count = grouped.group_count;
-    }
-    o.features = metadata;
-    o.model = model;
-    o.data = data;
-    out = output ? fopen(output, "w") : stdout;
-    if (!out) {
-        error.status = GBX_ERR_IO;
-        snprintf(error.message, sizeof error.message, "%s: cannot write", output);
-        code = cli_report(&error);
+    if (groups_path && gbx_explanation_is_grouped(explanation)) {
+        code = cli_usage_error("reasons", "%s is already explained by groups; --groups is for "
+                               "an explanation per column", explanation_path);
         goto done;
     }
-    if (reasons_write(document, &o, out, &error) != GBX_OK) code = cli_report(&error);
+    if (groups_path) {
+        /* The groups are over the explanation's features, by name. */
+        size_t M = gbx_explanation_features(explanation);
+        const char **names = malloc((M ? M : 1) * sizeof(char *));
+        for (size_t f = 0; names && f < M; f++) names[f] = gbx_explanation_feature_name(explanation, f);
+        gbx_status status = names ? gbx_groups_read(groups_path, M, names, &groups, &error)
+                                  : GBX_ERR_NOMEM;
+        free(names);
+        if (status != GBX_OK) {
+            code = status == GBX_ERR_NOMEM && !names ? EXIT_INTERNAL : cli_report(&error);
+            goto done;
+        }
+    }
+    o.features = metadata;
+    o.groups = groups;
+    o.model = model;
+    o.data = data;
+    if (gbx_reasons_compute(explanation, &o, &reasons, &error) != GBX_OK ||
+        gbx_reasons_write_file(reasons, output ? output : "-", format_for(format, output),
+                               &error) != GBX_OK)
+        code = cli_report(&error);
 done:
-    if (out && out != stdout && fclose(out) != 0 && code == EXIT_OK) code = EXIT_INTERNAL;
+    gbx_reasons_free(reasons);
     gbx_data_free(data);
     gbx_model_free(model);
     gbx_groups_free(groups);
     gbx_feature_metadata_free(metadata);
-    gbx_explanation_free(document);
-    gbx_explanation_free(grouped);
+    gbx_explanation_free(explanation);
     return code;
 }

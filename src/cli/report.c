@@ -16,7 +16,8 @@ static const char help[] =
     "  --features F       feature metadata: display names, units, formats, sentences,\n"
     "                     \"sensitive\" (never given as reasons)\n"
     "  --groups G         one-hot columns given as one reason ({\"groups\": {NAME: [...]}})\n"
-    "  --model M --data D with the model and the explained rows (CSV), a what-if per reason\n"
+    "  --model M          a what-if per reason: the model evaluated again at the explained rows\n"
+    "  --data D           the explained rows (CSV), for an explanation written with --no-data\n"
     "  --rows A:B         the rows given a section (default 0:100; the table lists all)\n"
     "  --top N            reasons per row at most (default 4)\n"
     "  --adverse D        higher (default) or lower: which outcome the reasons explain\n"
@@ -85,8 +86,6 @@ int cli_report_html(int argc, char **argv)
         return cli_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
     if (!explanation || !output)
         return cli_usage_error("report", "--explanation and --output are required");
-    if (!report.model != !report.data)
-        return cli_usage_error("report", "a what-if needs both --model and --data");
     gbx_error error;
     if (gbx_report(explanation, &report, output, &error) != GBX_OK) return cli_report(&error);
     return EXIT_OK;

@@ -93,6 +93,10 @@ void gbx_mean_and_error(const double *samples, size_t n, size_t stride, double *
 int gbx_cholesky_solve(const double *G, size_t p, const size_t *A, size_t q, double ridge,
                        double relative_pivot, const double *b, double *x, double *L);
 
+/* The groups' arrays, for the library's own use: [columns] -> group, and [count] names. */
+const size_t *gbx_groups_of_feature(const gbx_groups *groups);
+const char *const *gbx_groups_names(const gbx_groups *groups);
+
 /* Allocation that checks for overflow of count * size. */
 void *gbx_calloc(size_t count, size_t size);
 void *gbx_malloc_array(size_t count, size_t size);

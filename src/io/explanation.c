@@ -165,8 +165,7 @@ gbx_status gbx_explanation_subset(const gbx_explanation *d, const size_t *rows, 
     return GBX_OK;
 }
 
-/* A copy of every row. */
-static gbx_status copy_all(const gbx_explanation *d, gbx_explanation **out, gbx_error *error)
+gbx_status gbx_explanation_subset_all(const gbx_explanation *d, gbx_explanation **out, gbx_error *error)
 {
     size_t *all = gbx_malloc_array(d->rows ? d->rows : 1, sizeof(size_t));
     if (!all) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -194,7 +193,7 @@ gbx_status gbx_explanation_grouped(const gbx_explanation *d, const size_t *group
         if (group_of_feature[f] >= groups)
             return gbx_fail(error, GBX_ERR_USAGE, "feature %zu has no group", f);
     gbx_explanation *g;
-    gbx_status status = copy_all(d, &g, error);
+    gbx_status status = gbx_explanation_subset_all(d, &g, error);
     if (status != GBX_OK) return status;
     size_t K = d->outputs, M = d->features;
     double *values = gbx_calloc(d->rows * K * groups + 1, sizeof(double));
@@ -224,7 +223,7 @@ gbx_status gbx_explanation_spread_groups(const gbx_explanation *d, gbx_explanati
     if (!d->group_of_column || !d->data)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation is not grouped, or holds no data");
     gbx_explanation *e;
-    gbx_status status = copy_all(d, &e, error);
+    gbx_status status = gbx_explanation_subset_all(d, &e, error);
     if (status != GBX_OK) return status;
     size_t K = d->outputs, M = d->features, J = d->columns;
     double *values = gbx_calloc(d->rows * K * J + 1, sizeof(double));
@@ -306,6 +305,8 @@ const char *gbx_explanation_column_name(const gbx_explanation *e, size_t column)
 {
     return column < e->columns ? e->column_names[column] : NULL;
 }
+int gbx_explanation_is_grouped(const gbx_explanation *e) { return e->group_of_column != NULL; }
+
 long gbx_explanation_group_of_column(const gbx_explanation *e, size_t column)
 {
     if (column >= e->columns) return -1;

@@ -73,6 +73,9 @@ gbx_status gbx_explanation_allocate(gbx_explanation *explanation, size_t rows,
 /* A copy holding only the given rows (in that order), for plots drawn over a sample. */
 gbx_status gbx_explanation_subset(const gbx_explanation *explanation, const size_t *rows,
                                   size_t count, gbx_explanation **out, gbx_error *error);
+/* A copy of every row. */
+gbx_status gbx_explanation_subset_all(const gbx_explanation *explanation, gbx_explanation **out,
+                                      gbx_error *error);
 /* A copy with feature f's values summed into group_of_feature[f] (< groups, named
  * group_names), as `explain --groups` would have written it; the data keeps its columns. */
 gbx_status gbx_explanation_grouped(const gbx_explanation *explanation,

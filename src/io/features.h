@@ -20,17 +20,14 @@ typedef struct {
     double step; /* 0 when absent */
 } gbx_feature_info;
 
-typedef struct {
+struct gbx_feature_metadata {
     gbx_feature_info *items;
     size_t count;
-} gbx_feature_metadata;
+};
 
-gbx_status gbx_feature_metadata_read(const char *path, gbx_feature_metadata **out,
-                                     gbx_error *error);
 /* The entry for a column, or NULL (metadata may be NULL too). */
 const gbx_feature_info *gbx_feature_metadata_find(const gbx_feature_metadata *metadata,
                                                   const char *column);
-void gbx_feature_metadata_free(gbx_feature_metadata *metadata);
 
 /* A value as the metadata says to write it (its format and unit), into out. */
 void gbx_feature_format(const gbx_feature_info *info, double value, char *out, size_t size);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 struct gbx_groups {
+    size_t columns;      /* the columns grouped */
     size_t count;        /* features explained */
     size_t *of_feature;  /* [columns] */
     char **names;        /* [count] */
@@ -30,6 +31,60 @@ void gbx_groups_apply(const gbx_groups *groups, gbx_explainer_options *options)
 }
 
 size_t gbx_groups_count(const gbx_groups *groups) { return groups->count; }
+size_t gbx_groups_columns(const gbx_groups *groups) { return groups->columns; }
+size_t gbx_groups_group_of(const gbx_groups *groups, size_t column)
+{
+    return column < groups->columns ? groups->of_feature[column] : SIZE_MAX;
+}
+const char *gbx_groups_name(const gbx_groups *groups, size_t group)
+{
+    return group < groups->count ? groups->names[group] : NULL;
+}
+const size_t *gbx_groups_of_feature(const gbx_groups *groups) { return groups->of_feature; }
+const char *const *gbx_groups_names(const gbx_groups *groups)
+{
+    return (const char *const *)groups->names;
+}
+
+gbx_status gbx_groups_create(size_t columns, const size_t *group_of_column,
+                             const char *const *group_names, size_t count, gbx_groups **out,
+                             gbx_error *error)
+{
+    if (!group_of_column || !group_names || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_groups_create: NULL argument");
+    *out = NULL;
+    uint8_t *used = gbx_calloc(count ? count : 1, 1);
+    if (!used) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = GBX_OK;
+    for (size_t j = 0; j < columns && status == GBX_OK; j++)
+        if (group_of_column[j] >= count)
+            status = gbx_fail(error, GBX_ERR_USAGE, "column %zu is in group %zu of %zu", j,
+                              group_of_column[j], count);
+        else
+            used[group_of_column[j]] = 1;
+    for (size_t g = 0; g < count && status == GBX_OK; g++)
+        if (!used[g] || !group_names[g])
+            status = gbx_fail(error, GBX_ERR_USAGE, "group %zu %s", g,
+                              used[g] ? "has no name" : "has no column");
+    free(used);
+    if (status != GBX_OK) return status;
+    gbx_groups *groups = calloc(1, sizeof *groups);
+    if (groups) {
+        groups->columns = columns;
+        groups->count = count;
+        groups->of_feature = gbx_malloc_array(columns ? columns : 1, sizeof(size_t));
+        groups->names = gbx_calloc(count ? count : 1, sizeof(char *));
+    }
+    int failed = !groups || !groups->of_feature || !groups->names;
+    for (size_t g = 0; !failed && g < count; g++) failed = !(groups->names[g] = gbx_strdup(group_names[g]));
+    if (failed) {
+        gbx_groups_free(groups);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    if (columns) memcpy(groups->of_feature, group_of_column, columns * sizeof(size_t));
+    *out = groups;
+    return GBX_OK;
+}
 
 /* Index of the column called name, or M. */
 static size_t find_column(const char *const *names, size_t M, const char *name)
@@ -142,6 +197,7 @@ gbx_status gbx_groups_read(const char *path, size_t features, const char *const 
     gbx_groups *groups = status == GBX_OK ? calloc(1, sizeof *groups) : NULL;
     if (status == GBX_OK && !groups) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) status = parse(path, root, features, feature_names, groups, error);
+    if (groups) groups->columns = features;
     json_object_put(root);
     if (tokener) json_tokener_free(tokener);
     free(text);

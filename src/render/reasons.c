@@ -1,4 +1,4 @@
-/* Reasons: ranking, masking and wording, then text, JSON (json-c) or CSV. */
+/* Reasons: ranking, masking and wording into gbx_reasons, then text, JSON (json-c) or CSV. */
 #include "reasons.h"
 
 #include <json-c/json.h>
@@ -48,12 +48,12 @@ static void what_if(const gbx_explanation *d, const reasons_options *o, size_t r
     long column = model_column(model, d->feature_names[out->member], out->member);
     size_t M = model->features, K = model->outputs;
     size_t k = o->output >= 0 ? (size_t)o->output : 0;
-    if (column < 0 || !info || info->step == 0 || r >= gbx_data_rows(o->data) || k >= K) return;
+    if (column < 0 || !info || info->step == 0 || r >= o->row_count || k >= K) return;
     double *rows = gbx_malloc_array(3 * M, sizeof(double)), *outputs = gbx_malloc_array(3 * K, sizeof(double));
     gbx_data *batch = NULL;
     gbx_error ignored;
     if (rows && outputs) {
-        for (int i = 0; i < 3; i++) memcpy(rows + i * M, gbx_data_values(o->data) + r * M, M * sizeof(double));
+        for (int i = 0; i < 3; i++) memcpy(rows + i * M, o->rows + r * M, M * sizeof(double));
         rows[M + (size_t)column] += info->step;
         rows[2 * M + (size_t)column] -= info->step;
         if (gbx_data_create(3, M, rows, NULL, &batch, &ignored) == GBX_OK &&
@@ -191,11 +191,252 @@ static size_t row_reasons(const gbx_explanation *d, const reasons_options *o,
         int alone = 1; /* a what-if moves one column: a player that is a single column */
         for (size_t f = 0; f < M; f++)
             if (f != (size_t)member && player_of(o, f) == (size_t)best) alone = 0;
-        if (o->model && o->data && alone) what_if(d, o, r, x, info, sign);
+        if (o->model && o->rows && alone) what_if(d, o, r, x, info, sign);
     }
     free(taken);
     return count;
 }
+
+
+/* ---- gbx_reasons: every asked row's reasons, kept ----------------------------------------- */
+
+struct gbx_reasons {
+    size_t count;           /* rows */
+    gbx_reasons_row *rows;  /* [count] */
+    gbx_reason *items;      /* every row's reasons, row after row */
+    size_t items_count;
+    char *sensitive;        /* the sensitive players' display names */
+    char *output_name;
+    int adverse_lower;
+    int probability_shown;  /* a logistic margin, also said as a probability in text */
+};
+
+void gbx_reasons_options_init(gbx_reasons_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->top = 4;
+    options->output = -1;
+    options->row = -1;
+}
+
+void gbx_reasons_free(gbx_reasons *reasons)
+{
+    if (!reasons) return;
+    for (size_t i = 0; i < reasons->items_count; i++) {
+        gbx_reason *x = &reasons->items[i];
+        free((char *)x->feature), free((char *)x->display), free((char *)x->value);
+        free((char *)x->sentence), free((char *)x->what_if);
+    }
+    free(reasons->items);
+    free(reasons->rows);
+    free(reasons->sensitive);
+    free(reasons->output_name);
+    free(reasons);
+}
+
+size_t gbx_reasons_rows(const gbx_reasons *reasons) { return reasons->count; }
+
+const gbx_reasons_row *gbx_reasons_row_at(const gbx_reasons *reasons, size_t i)
+{
+    return i < reasons->count ? &reasons->rows[i] : NULL;
+}
+
+/* Copies a worked reason into the kept ones; nonzero when memory runs out. */
+static int keep(gbx_reason *to, const reason *x)
+{
+    to->feature = gbx_strdup(x->name);
+    to->display = gbx_strdup(x->display);
+    to->value = gbx_strdup(x->value);
+    to->sentence = gbx_strdup(x->sentence);
+    to->what_if = gbx_strdup(x->what_if);
+    to->contribution = x->contribution;
+    to->what_if_change = x->what_if_change;
+    return !to->feature || !to->display || !to->value || !to->sentence || !to->what_if;
+}
+
+/* The what-if's rows must be the explained ones. */
+static gbx_status check_rows(const gbx_explanation *d, const reasons_options *o, gbx_error *error)
+{
+    if (!o->rows) return GBX_OK;
+    if (o->row_count != d->rows)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "the data holds %zu rows, the explanation %zu; "
+                        "a what-if needs the rows that were explained", o->row_count, d->rows);
+    if (!d->data || d->columns != o->row_width) return GBX_OK;
+    for (size_t r = 0; r < d->rows; r++)
+        for (size_t j = 0; j < d->columns; j++) {
+            double a = d->data[r * d->columns + j], b = o->rows[r * d->columns + j];
+            if (!(a == b || (isnan(a) && isnan(b)) || fabs(a - b) <= 1e-9 * fmax(1, fabs(b))))
+                return gbx_fail(error, GBX_ERR_MISMATCH, "row %zu of the data differs from the "
+                                "row the explanation holds (column %s); a what-if needs the rows "
+                                "that were explained", r, d->column_names[j]);
+        }
+    return GBX_OK;
+}
+
+/* Every asked row's reasons from an explanation per column (d), with the players o gives. */
+static gbx_status compute(const gbx_explanation *d, const reasons_options *o, gbx_reasons **out,
+                          gbx_error *error)
+{
+    size_t M = d->features, K = d->outputs;
+    gbx_status status = check_rows(d, o, error);
+    if (status != GBX_OK) return status;
+    size_t players = o->group_of_feature ? o->group_count : M, top = o->top ? o->top : 4;
+    size_t first = o->row >= 0 ? (size_t)o->row : 0, last = o->row >= 0 ? (size_t)o->row + 1 : d->rows;
+    size_t k = o->output >= 0 ? (size_t)o->output : 0;
+    players_view view = {players, o->group_of_feature ? o->group_names
+                                                      : (const char *const *)d->feature_names,
+                         gbx_calloc(players, sizeof(double)), gbx_calloc(players, sizeof(int)),
+                         gbx_malloc_array(players, sizeof(size_t)), gbx_malloc_array(M ? M : 1, sizeof(int))};
+    reason *scratch = gbx_calloc(top, sizeof(reason));
+    gbx_reasons *result = calloc(1, sizeof *result);
+    if (result) {
+        result->count = last - first;
+        result->rows = gbx_calloc(result->count ? result->count : 1, sizeof(gbx_reasons_row));
+        result->items = gbx_calloc(result->count && top ? result->count * top : 1, sizeof(gbx_reason));
+        result->output_name = gbx_strdup(d->output_names[k]);
+        result->adverse_lower = o->adverse_lower;
+        /* A logistic margin is easier read as the probability it stands for. */
+        result->probability_shown = strcmp(d->output_space, "margin") == 0 && K == 1 &&
+                                    (strstr(d->objective, "logistic") || strstr(d->objective, "binary"));
+    }
+    if (!view.sums || !view.sensitive || !view.first || !view.indicator || !scratch || !result ||
+        !result->rows || !result->items || !result->output_name)
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t f = 0; status == GBX_OK && f < M; f++) view.indicator[f] = indicator(d, f);
+    /* Sensitive players: any column of theirs marked so, or the group itself. */
+    for (size_t p = 0; status == GBX_OK && p < players; p++) {
+        view.first[p] = SIZE_MAX;
+        const gbx_feature_info *own = gbx_feature_metadata_find(o->features, view.player_names[p]);
+        view.sensitive[p] = own && own->sensitive;
+    }
+    for (size_t f = 0; status == GBX_OK && f < M; f++) {
+        size_t p = player_of(o, f);
+        const gbx_feature_info *info = gbx_feature_metadata_find(o->features, d->feature_names[f]);
+        if (info && info->sensitive) view.sensitive[p] = 1;
+        if (view.first[p] == SIZE_MAX) view.first[p] = f;
+    }
+    /* The sensitive players, named in the masked note (never as reasons). */
+    char masked_names[512] = "";
+    for (size_t p = 0; status == GBX_OK && p < players; p++)
+        if (view.sensitive[p] && strlen(masked_names) + strlen(view.player_names[p]) + 3 < sizeof masked_names) {
+            if (*masked_names) strcat(masked_names, ", ");
+            strcat(masked_names, gbx_feature_display(
+                gbx_feature_metadata_find(o->features, view.player_names[p]), view.player_names[p]));
+        }
+    if (status == GBX_OK && !(result->sensitive = gbx_strdup(masked_names)))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t r = first; status == GBX_OK && r < last; r++) {
+        gbx_reasons_row *row = &result->rows[r - first];
+        size_t count = row_reasons(d, o, &view, r, scratch, &row->sensitive_total);
+        row->row = r;
+        row->prediction = d->predictions[r * K + k];
+        row->base_value = d->base_values[r * K + k];
+        row->sensitive = result->sensitive;
+        row->reasons = result->items + result->items_count;
+        row->count = count;
+        for (size_t i = 0; i < count && status == GBX_OK; i++)
+            if (keep(&result->items[result->items_count++], &scratch[i]))
+                status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    free(view.sums);
+    free(view.sensitive);
+    free(view.first);
+    free(view.indicator);
+    free(scratch);
+    if (status != GBX_OK) {
+        gbx_reasons_free(result);
+        return status;
+    }
+    *out = result;
+    return GBX_OK;
+}
+
+/* The explanation with the given rows as its data (for one written without them). */
+static gbx_status with_data(const gbx_explanation *e, const gbx_data *data, gbx_explanation **out,
+                            gbx_error *error)
+{
+    if (gbx_data_rows(data) != e->rows || gbx_data_columns(data) != e->columns)
+        return gbx_fail(error, GBX_ERR_MISMATCH, "the data holds %zu rows of %zu columns, the "
+                        "explanation %zu of %zu; the data must be the rows that were explained",
+                        gbx_data_rows(data), gbx_data_columns(data), e->rows, e->columns);
+    gbx_status status = gbx_explanation_subset_all(e, out, error);
+    if (status != GBX_OK) return status;
+    size_t cells = e->rows * e->columns;
+    if (!((*out)->data = gbx_malloc_array(cells ? cells : 1, sizeof(double)))) {
+        gbx_explanation_free(*out);
+        *out = NULL;
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    if (cells) memcpy((*out)->data, gbx_data_values(data), cells * sizeof(double));
+    return GBX_OK;
+}
+
+gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
+                               const gbx_reasons_options *options, gbx_reasons **out,
+                               gbx_error *error)
+{
+    if (!explanation || !options || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_reasons_compute: NULL argument");
+    *out = NULL;
+    const gbx_explanation *d = explanation;
+    reasons_options o = {options->top, options->adverse_lower, options->output, options->row,
+                         options->features, NULL, NULL, 0, 0, options->model, NULL, 0, 0};
+    if (options->output_name && (o.output = gbx_explanation_output_index(d, options->output_name)) < 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\"",
+                        options->output_name);
+    if (o.output >= 0 && (size_t)o.output >= d->outputs)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation has %zu outputs; there is no "
+                        "output %ld", d->outputs, o.output);
+    if (o.row >= 0 && (size_t)o.row >= d->rows)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation holds %zu rows; there is no row "
+                        "%ld", d->rows, o.row);
+    if (d->group_of_column && options->groups)
+        return gbx_fail(error, GBX_ERR_USAGE, "the explanation is already by groups; "
+                        "options.groups is for an explanation per column");
+    gbx_explanation *supplied = NULL, *columns = NULL;
+    gbx_status status = GBX_OK;
+    /* Rows given for an explanation written without them become its data. */
+    if (options->data && !d->data && (status = with_data(d, options->data, &supplied, error)) == GBX_OK)
+        d = supplied;
+    /* An explanation by groups is read per column, its groups as the players. */
+    if (status == GBX_OK && d->group_of_column) {
+        if (!d->data)
+            status = gbx_fail(error, GBX_ERR_USAGE, "an explanation by groups needs its rows "
+                              "(written without data: give options.data) to be said per column");
+        else if ((status = gbx_explanation_spread_groups(d, &columns, error)) == GBX_OK) {
+            o.group_of_feature = d->group_of_column;
+            o.group_names = (const char *const *)d->feature_names;
+            o.group_count = d->features;
+            o.spread_groups = 1;
+        }
+    } else if (status == GBX_OK && options->groups) {
+        if (gbx_groups_columns(options->groups) != d->features)
+            status = gbx_fail(error, GBX_ERR_MISMATCH, "the groups are over %zu features, the "
+                              "explanation has %zu", gbx_groups_columns(options->groups), d->features);
+        o.group_of_feature = gbx_groups_of_feature(options->groups);
+        o.group_names = gbx_groups_names(options->groups);
+        o.group_count = gbx_groups_count(options->groups);
+    }
+    /* The what-if evaluates the model again at the explained rows. */
+    if (status == GBX_OK && o.model) {
+        const gbx_data *given = options->data;
+        o.rows = given ? gbx_data_values(given) : d->data;
+        o.row_count = given ? gbx_data_rows(given) : d->rows;
+        o.row_width = given ? gbx_data_columns(given) : d->columns;
+        if (!o.rows)
+            status = gbx_fail(error, GBX_ERR_USAGE, "a what-if needs the explained rows: the "
+                              "explanation holds none (written without data); give options.data");
+        else if (o.row_width != gbx_model_features(o.model))
+            status = gbx_fail(error, GBX_ERR_MISMATCH, "the rows have %zu columns, the model "
+                              "takes %zu", o.row_width, gbx_model_features(o.model));
+    }
+    if (status == GBX_OK) status = compute(columns ? columns : d, &o, out, error);
+    gbx_explanation_free(columns);
+    gbx_explanation_free(supplied);
+    return status;
+}
+
+/* ---- writing them: text, JSON, CSV ------------------------------------------------------- */
 
 static void csv_field(FILE *out, const char *text)
 {
@@ -211,144 +452,133 @@ static void csv_field(FILE *out, const char *text)
     fputc('"', out);
 }
 
-gbx_status reasons_write(const gbx_explanation *d, const reasons_options *o, FILE *out,
-                         gbx_error *error)
+static void write_text(const gbx_reasons *reasons, FILE *out)
 {
-    size_t M = d->features, K = d->outputs;
-    if (o->output >= 0 && (size_t)o->output >= K)
-        return gbx_fail(error, GBX_ERR_USAGE, "the explanation has %zu outputs; there is no "
-                        "output %ld", K, o->output);
-    /* The what-if re-evaluates the explained rows: the data must be those rows. */
-    if (o->data && gbx_data_rows(o->data) != d->rows)
-        return gbx_fail(error, GBX_ERR_MISMATCH, "the data holds %zu rows, the explanation %zu; "
-                        "a what-if needs the rows that were explained", gbx_data_rows(o->data),
-                        d->rows);
-    for (size_t r = 0; o->data && d->data && d->columns == gbx_data_columns(o->data) && r < d->rows; r++)
-        for (size_t j = 0; j < d->columns; j++) {
-            double a = d->data[r * d->columns + j], b = gbx_data_values(o->data)[r * d->columns + j];
-            if (!(a == b || (isnan(a) && isnan(b)) || fabs(a - b) <= 1e-9 * fmax(1, fabs(b))))
-                return gbx_fail(error, GBX_ERR_MISMATCH, "row %zu of the data differs from the "
-                                "row the explanation holds (column %s); a what-if needs the rows "
-                                "that were explained", r, d->column_names[j]);
+    const char *adverse = reasons->adverse_lower ? "lower" : "higher";
+    for (size_t i = 0; i < reasons->count; i++) {
+        const gbx_reasons_row *row = &reasons->rows[i];
+        fprintf(out, "Row %zu: %s %.4g", row->row, reasons->output_name, row->prediction);
+        if (reasons->probability_shown)
+            fprintf(out, " (probability %.3f)", 1 / (1 + exp(-row->prediction)));
+        fprintf(out, ", base %.4g. ", row->base_value);
+        if (row->count == 0) fprintf(out, "No factor pushed it %s.\n", adverse);
+        else fprintf(out, "Principal reasons toward a %s value:\n", adverse);
+        for (size_t r = 0; r < row->count; r++) {
+            const gbx_reason *x = &row->reasons[r];
+            fprintf(out, "  %zu. %s (%s%s%s, %+.4g)\n", r + 1, x->sentence, x->display,
+                    *x->value ? " = " : "", x->value, x->contribution);
+            if (*x->what_if) fprintf(out, "     %s\n", x->what_if);
         }
-    if (o->row >= 0 && (size_t)o->row >= d->rows)
-        return gbx_fail(error, GBX_ERR_USAGE, "the explanation holds %zu rows; there is no row "
-                        "%ld", d->rows, o->row);
-    size_t players = o->group_of_feature ? o->group_count : M, top = o->top ? o->top : 4;
-    players_view view = {players, o->group_of_feature ? o->group_names
-                                                      : (const char *const *)d->feature_names,
-                         gbx_calloc(players, sizeof(double)), gbx_calloc(players, sizeof(int)),
-                         gbx_malloc_array(players, sizeof(size_t)), gbx_malloc_array(M ? M : 1, sizeof(int))};
-    reason *reasons = gbx_calloc(top, sizeof(reason));
-    json_object *document = o->format == REASONS_JSON ? json_object_new_object() : NULL;
-    json_object *rows = o->format == REASONS_JSON ? json_object_new_array() : NULL;
-    gbx_status status = view.sums && view.sensitive && view.first && view.indicator && reasons &&
-                        (o->format != REASONS_JSON || (document && rows))
-                            ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    for (size_t f = 0; status == GBX_OK && f < M; f++) view.indicator[f] = indicator(d, f);
-    /* Sensitive players: any column of theirs marked so, or the group itself. */
-    for (size_t p = 0; status == GBX_OK && p < players; p++) {
-        view.first[p] = SIZE_MAX;
-        const gbx_feature_info *own = gbx_feature_metadata_find(o->features, view.player_names[p]);
-        view.sensitive[p] = own && own->sensitive;
+        if (*row->sensitive)
+            fprintf(out, "  Not used as reasons (sensitive): %s, together %+.4g toward the "
+                    "%s outcome.\n", row->sensitive, row->sensitive_total, adverse);
     }
-    for (size_t f = 0; status == GBX_OK && f < M; f++) {
-        size_t p = player_of(o, f);
-        const gbx_feature_info *info = gbx_feature_metadata_find(o->features, d->feature_names[f]);
-        if (info && info->sensitive) view.sensitive[p] = 1;
-        if (view.first[p] == SIZE_MAX) view.first[p] = f;
-    }
-    const char *adverse = o->adverse_lower ? "lower" : "higher";
-    if (status == GBX_OK && o->format == REASONS_CSV)
-        fputs("row,rank,feature,display,contribution,value,reason,what_if\n", out);
-    size_t first = o->row >= 0 ? (size_t)o->row : 0, last = o->row >= 0 ? (size_t)o->row + 1 : d->rows;
-    size_t k = o->output >= 0 ? (size_t)o->output : 0;
-    for (size_t r = first; status == GBX_OK && r < last; r++) {
-        double masked;
-        size_t count = row_reasons(d, o, &view, r, reasons, &masked);
-        double prediction = d->predictions[r * K + k], base = d->base_values[r * K + k];
-        /* The sensitive players, named in the masked note (never as reasons). */
-        char masked_names[512] = "";
-        for (size_t p = 0; p < players; p++)
-            if (view.sensitive[p] && strlen(masked_names) + strlen(view.player_names[p]) + 3 < sizeof masked_names) {
-                if (*masked_names) strcat(masked_names, ", ");
-                strcat(masked_names, gbx_feature_display(
-                    gbx_feature_metadata_find(o->features, view.player_names[p]), view.player_names[p]));
-            }
-        if (o->format == REASONS_TEXT) {
-            fprintf(out, "Row %zu: %s %.4g", r, d->output_names[k], prediction);
-            /* A logistic margin is easier read as the probability it stands for. */
-            if (strcmp(d->output_space, "margin") == 0 && K == 1 &&
-                (strstr(d->objective, "logistic") || strstr(d->objective, "binary")))
-                fprintf(out, " (probability %.3f)", 1 / (1 + exp(-prediction)));
-            fprintf(out, ", base %.4g. ", base);
-            if (count == 0) fprintf(out, "No factor pushed it %s.\n", adverse);
-            else fprintf(out, "Principal reasons toward a %s value:\n", adverse);
-            for (size_t i = 0; i < count; i++) {
-                const reason *x = &reasons[i];
-                fprintf(out, "  %zu. %s (%s%s%s, %+.4g)\n", i + 1, x->sentence, x->display,
-                        *x->value ? " = " : "", x->value, x->contribution);
-                if (*x->what_if) fprintf(out, "     %s\n", x->what_if);
-            }
-            if (*masked_names)
-                fprintf(out, "  Not used as reasons (sensitive): %s, together %+.4g toward the "
-                        "%s outcome.\n", masked_names, masked, adverse);
-        } else if (o->format == REASONS_CSV) {
-            for (size_t i = 0; i < count; i++) {
-                const reason *x = &reasons[i];
-                fprintf(out, "%zu,%zu,", r, i + 1);
-                csv_field(out, x->name);
-                fputc(',', out);
-                csv_field(out, x->display);
-                fprintf(out, ",%.17g,", x->contribution);
-                csv_field(out, x->value);
-                fputc(',', out);
-                csv_field(out, x->sentence);
-                fputc(',', out);
-                csv_field(out, x->what_if);
-                fputc('\n', out);
-            }
-        } else {
-            json_object *row = json_object_new_object(), *list = json_object_new_array();
-            json_object_object_add(row, "row", json_object_new_int64((int64_t)r));
-            json_object_object_add(row, "prediction", json_object_new_double(prediction));
-            json_object_object_add(row, "base_value", json_object_new_double(base));
-            for (size_t i = 0; i < count; i++) {
-                const reason *x = &reasons[i];
-                json_object *item = json_object_new_object();
-                json_object_object_add(item, "feature", json_object_new_string(x->name));
-                json_object_object_add(item, "display", json_object_new_string(x->display));
-                json_object_object_add(item, "contribution", json_object_new_double(x->contribution));
-                json_object_object_add(item, "value", json_object_new_string(x->value));
-                json_object_object_add(item, "reason", json_object_new_string(x->sentence));
-                if (*x->what_if) {
-                    json_object_object_add(item, "what_if", json_object_new_string(x->what_if));
-                    json_object_object_add(item, "what_if_change",
-                                           json_object_new_double(x->what_if_change));
-                }
-                json_object_array_add(list, item);
-            }
-            json_object_object_add(row, "reasons", list);
-            json_object *masking = json_object_new_object();
-            json_object_object_add(masking, "features", json_object_new_string(masked_names));
-            json_object_object_add(masking, "contribution", json_object_new_double(masked));
-            json_object_object_add(row, "sensitive", masking);
-            json_object_array_add(rows, row);
+}
+
+static void write_csv(const gbx_reasons *reasons, FILE *out)
+{
+    fputs("row,rank,feature,display,contribution,value,reason,what_if\n", out);
+    for (size_t i = 0; i < reasons->count; i++) {
+        const gbx_reasons_row *row = &reasons->rows[i];
+        for (size_t r = 0; r < row->count; r++) {
+            const gbx_reason *x = &row->reasons[r];
+            fprintf(out, "%zu,%zu,", row->row, r + 1);
+            csv_field(out, x->feature);
+            fputc(',', out);
+            csv_field(out, x->display);
+            fprintf(out, ",%.17g,", x->contribution);
+            csv_field(out, x->value);
+            fputc(',', out);
+            csv_field(out, x->sentence);
+            fputc(',', out);
+            csv_field(out, x->what_if);
+            fputc('\n', out);
         }
     }
-    if (status == GBX_OK && document) {
-        json_object_object_add(document, "adverse", json_object_new_string(adverse));
-        json_object_object_add(document, "output", json_object_new_string(d->output_names[k]));
-        json_object_object_add(document, "rows", json_object_get(rows));
-        fputs(json_object_to_json_string_ext(document, JSON_C_TO_STRING_PRETTY), out);
-        fputc('\n', out);
+}
+
+static json_object *json_reason(const gbx_reason *x)
+{
+    json_object *item = json_object_new_object();
+    json_object_object_add(item, "feature", json_object_new_string(x->feature));
+    json_object_object_add(item, "display", json_object_new_string(x->display));
+    json_object_object_add(item, "contribution", json_object_new_double(x->contribution));
+    json_object_object_add(item, "value", json_object_new_string(x->value));
+    json_object_object_add(item, "reason", json_object_new_string(x->sentence));
+    if (*x->what_if) {
+        json_object_object_add(item, "what_if", json_object_new_string(x->what_if));
+        json_object_object_add(item, "what_if_change", json_object_new_double(x->what_if_change));
     }
-    json_object_put(rows);
+    return item;
+}
+
+static gbx_status write_json(const gbx_reasons *reasons, FILE *out, gbx_error *error)
+{
+    json_object *document = json_object_new_object(), *rows = json_object_new_array();
+    if (!document || !rows) {
+        json_object_put(document);
+        json_object_put(rows);
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < reasons->count; i++) {
+        const gbx_reasons_row *r = &reasons->rows[i];
+        json_object *row = json_object_new_object(), *list = json_object_new_array();
+        json_object_object_add(row, "row", json_object_new_int64((int64_t)r->row));
+        json_object_object_add(row, "prediction", json_object_new_double(r->prediction));
+        json_object_object_add(row, "base_value", json_object_new_double(r->base_value));
+        for (size_t x = 0; x < r->count; x++) json_object_array_add(list, json_reason(&r->reasons[x]));
+        json_object_object_add(row, "reasons", list);
+        json_object *masking = json_object_new_object();
+        json_object_object_add(masking, "features", json_object_new_string(r->sensitive));
+        json_object_object_add(masking, "contribution", json_object_new_double(r->sensitive_total));
+        json_object_object_add(row, "sensitive", masking);
+        json_object_array_add(rows, row);
+    }
+    json_object_object_add(document, "adverse",
+                           json_object_new_string(reasons->adverse_lower ? "lower" : "higher"));
+    json_object_object_add(document, "output", json_object_new_string(reasons->output_name));
+    json_object_object_add(document, "rows", rows);
+    const char *text = json_object_to_json_string_ext(document, JSON_C_TO_STRING_PRETTY);
+    gbx_status status = text ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (text) fprintf(out, "%s\n", text);
     json_object_put(document);
-    free(view.sums);
-    free(view.sensitive);
-    free(view.first);
-    free(view.indicator);
-    free(reasons);
+    return status;
+}
+
+gbx_status gbx_reasons_write(const gbx_reasons *reasons, const char *format, FILE *out,
+                             gbx_error *error)
+{
+    if (!reasons || !format || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_reasons_write: NULL argument");
+    gbx_status status = GBX_OK;
+    if (strcmp(format, "text") == 0) write_text(reasons, out);
+    else if (strcmp(format, "csv") == 0) write_csv(reasons, out);
+    else if (strcmp(format, "json") == 0) status = write_json(reasons, out, error);
+    else return gbx_fail(error, GBX_ERR_USAGE, "reasons are written as text, json or csv, not "
+                         "\"%s\"", format);
+    if (status == GBX_OK && ferror(out))
+        status = gbx_fail(error, GBX_ERR_IO, "write error (disk full?)");
+    return status;
+}
+
+gbx_status gbx_reasons_write_file(const gbx_reasons *reasons, const char *path,
+                                  const char *format, gbx_error *error)
+{
+    if (!reasons || !path || !format)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_reasons_write_file: NULL argument");
+    if (strcmp(path, "-") == 0) {
+        gbx_status status = gbx_reasons_write(reasons, format, stdout, error);
+        if (status == GBX_OK && fflush(stdout) != 0)
+            status = gbx_fail(error, GBX_ERR_IO, "standard output: write error");
+        return status;
+    }
+    char *text = NULL;
+    size_t length = 0;
+    FILE *memory = open_memstream(&text, &length);
+    if (!memory) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = gbx_reasons_write(reasons, format, memory, error);
+    if (fclose(memory) != 0 && status == GBX_OK) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) status = gbx_write_file(path, text, length, error);
+    free(text);
     return status;
 }

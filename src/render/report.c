@@ -17,7 +17,6 @@
 #include "reasons.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +59,7 @@ typedef struct {
     size_t output;
     int chosen;
     FILE *out;
-    json_object *reasons; /* reasons_write's JSON "rows", one per explained row */
+    const gbx_reasons *reasons; /* every explained row's, in order */
     int log_odds;         /* predictions are log-odds: probabilities are shown too */
 } report;
 
@@ -163,18 +162,11 @@ static gbx_status write_importance(const report *r, size_t sample, gbx_error *er
     return status;
 }
 
-/* The reasons of one row, as reasons_write worded them, or NULL. */
-static json_object *row_reasons(const report *r, size_t row)
+/* The top reason of one row, or NULL. */
+static const gbx_reason *top_reason(const report *r, size_t row)
 {
-    json_object *entry = json_object_array_get_idx(r->reasons, row), *list = NULL;
-    return entry && json_object_object_get_ex(entry, "reasons", &list) ? list : NULL;
-}
-
-static const char *member_text(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v) : NULL;
+    const gbx_reasons_row *entry = gbx_reasons_row_at(r->reasons, row);
+    return entry && entry->count ? &entry->reasons[0] : NULL;
 }
 
 static void write_rows(const report *r, size_t first, size_t last)
@@ -199,14 +191,10 @@ static void write_rows(const report *r, size_t first, size_t last)
         if (r->log_odds) script_number(f, probability(prediction));
         else fputs("null", f);
         fputc(',', f);
-        json_object *reasons = row_reasons(r, row);
-        json_object *top = reasons ? json_object_array_get_idx(reasons, 0) : NULL;
+        const gbx_reason *top = top_reason(r, row);
         char text[600];
-        if (top)
-            snprintf(text, sizeof text, "%s (%s)", member_text(top, "reason") ? member_text(top, "reason") : "",
-                     member_text(top, "display") ? member_text(top, "display") : "");
-        else
-            snprintf(text, sizeof text, "nothing pushed it toward the adverse outcome");
+        if (top) snprintf(text, sizeof text, "%s (%s)", top->sentence, top->display);
+        else snprintf(text, sizeof text, "nothing pushed it toward the adverse outcome");
         script_string(f, text);
         fprintf(f, ",%d]", row >= first && row < last);
     }
@@ -216,44 +204,37 @@ static void write_rows(const report *r, size_t first, size_t last)
 static void write_reason_list(const report *r, size_t row)
 {
     FILE *f = r->out;
-    json_object *reasons = row_reasons(r, row);
-    size_t count = reasons ? json_object_array_length(reasons) : 0;
-    if (!count) {
+    const gbx_reasons_row *entry = gbx_reasons_row_at(r->reasons, row);
+    if (!entry || !entry->count) {
         fputs("<p class=\"reasons none\">Nothing pushed this row toward the adverse outcome.</p>\n", f);
     } else {
         fputs("<ol class=\"reasons\">\n", f);
-        for (size_t i = 0; i < count; i++) {
-            json_object *reason = json_object_array_get_idx(reasons, i), *v = NULL;
-            double contribution = json_object_object_get_ex(reason, "contribution", &v)
-                                      ? json_object_get_double(v) : 0;
+        for (size_t i = 0; i < entry->count; i++) {
+            const gbx_reason *reason = &entry->reasons[i];
             char number[32];
-            plot_number(contribution, number, sizeof number);
+            plot_number(reason->contribution, number, sizeof number);
             fputs("<li><span class=\"reason\">", f);
-            canvas_escape(f, member_text(reason, "reason") ? member_text(reason, "reason") : "");
+            canvas_escape(f, reason->sentence);
             fputs("</span> <span class=\"evidence\">(", f);
-            canvas_escape(f, member_text(reason, "display") ? member_text(reason, "display") : "");
+            canvas_escape(f, reason->display);
             fputs(" = ", f);
-            canvas_escape(f, member_text(reason, "value") ? member_text(reason, "value") : "");
-            fprintf(f, ", %s%s)</span>", contribution >= 0 ? "+" : "", number);
-            if (member_text(reason, "what_if")) {
+            canvas_escape(f, reason->value);
+            fprintf(f, ", %s%s)</span>", reason->contribution >= 0 ? "+" : "", number);
+            if (*reason->what_if) {
                 fputs("<br><span class=\"what-if\">", f);
-                canvas_escape(f, member_text(reason, "what_if"));
+                canvas_escape(f, reason->what_if);
                 fputs("</span>", f);
             }
             fputs("</li>\n", f);
         }
         fputs("</ol>\n", f);
     }
-    json_object *entry = json_object_array_get_idx(r->reasons, row), *sensitive = NULL, *v = NULL;
-    const char *names = NULL;
-    if (entry && json_object_object_get_ex(entry, "sensitive", &sensitive) &&
-        (names = member_text(sensitive, "features")) && *names &&
-        json_object_object_get_ex(sensitive, "contribution", &v)) {
+    if (entry && *entry->sensitive) {
         char number[32];
-        plot_number(json_object_get_double(v), number, sizeof number);
+        plot_number(entry->sensitive_total, number, sizeof number);
         fputs("<p class=\"sensitive\">Not used as reasons (sensitive): ", f);
-        canvas_escape(f, names);
-        fprintf(f, "; together %s%s.</p>\n", json_object_get_double(v) >= 0 ? "+" : "", number);
+        canvas_escape(f, entry->sensitive);
+        fprintf(f, "; together %s%s.</p>\n", entry->sensitive_total >= 0 ? "+" : "", number);
     }
 }
 
@@ -404,161 +385,153 @@ static const char script[] =
     "filter();showSections(0);follow();\n"
     "})();\n";
 
+/* The page itself, onto out. */
+static gbx_status write_page(const report *r, const gbx_report_options *options, size_t first,
+                             size_t last, gbx_error *error)
+{
+    const gbx_explanation *d = r->document;
+    FILE *out = r->out;
+    const char *title = options->title ? options->title : "Explanation report";
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+          out);
+    canvas_escape(out, title);
+    fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>", style);
+    canvas_escape(out, title);
+    fprintf(out, "</h1>\n<p>%zu rows explained by <b>", d->rows);
+    canvas_escape(out, d->method);
+    fputs("</b> on a <b>", out);
+    canvas_escape(out, d->model_type);
+    fputs("</b> model; the values are in ", out);
+    canvas_escape(out, plot_unit(d));
+    fprintf(out, " and add up from the base value to each prediction. Red raises the output, "
+            "blue lowers it; reasons point toward the %s outcome.</p>\n</header>\n",
+            options->adverse_lower ? "lower" : "higher");
+    fprintf(out, "<nav id=\"contents\">\n<h2>Contents</h2>\n<ol>\n<li><a href=\"#provenance\">"
+            "Provenance</a></li>\n<li><a href=\"#importance\">Global importance</a></li>\n"
+            "<li><a href=\"#rows\">Rows</a> (%zu)</li>\n<li><a href=\"#details\">Row details"
+            "</a> (rows %zu to %zu)</li>\n</ol>\n</nav>\n", d->rows, first, last - 1);
+    write_provenance(r);
+    gbx_status status = write_importance(r, options->sample ? options->sample : 1000, error);
+    if (status == GBX_OK) write_rows(r, first, last);
+    if (status == GBX_OK) status = write_details(r, first, last, error);
+    fprintf(out, "<script>\n%s</script>\n</body>\n</html>\n", script);
+    return status;
+}
+
+/* What the report's options name by path, loaded; the explanation given its rows (from
+ * options->data) when it was written without them. */
+typedef struct {
+    gbx_feature_metadata *features;
+    gbx_groups *groups;
+    gbx_model *model;
+    gbx_data *data;
+} report_inputs;
+
+static void free_inputs(report_inputs *in)
+{
+    gbx_data_free(in->data);
+    gbx_model_free(in->model);
+    gbx_groups_free(in->groups);
+    gbx_feature_metadata_free(in->features);
+}
+
+static gbx_status load_inputs(const gbx_explanation *d, const gbx_report_options *options,
+                              report_inputs *in, gbx_error *error)
+{
+    gbx_status status = GBX_OK;
+    if (options->features) status = gbx_feature_metadata_read(options->features, &in->features, error);
+    if (status == GBX_OK && options->groups && d->group_of_column)
+        status = gbx_fail(error, GBX_ERR_USAGE, "the explanation is already by groups; "
+                          "options.groups is for an explanation per column");
+    if (status == GBX_OK && options->groups)
+        status = gbx_groups_read(options->groups, d->features,
+                                 (const char *const *)d->feature_names, &in->groups, error);
+    if (status == GBX_OK && options->model) status = gbx_model_load(options->model, &in->model, error);
+    if (status == GBX_OK && options->data)
+        status = gbx_data_read_csv(options->data, in->model, &in->data, error);
+    return status;
+}
+
+gbx_status gbx_report_explanation(const gbx_explanation *explanation,
+                                  const gbx_report_options *options, const char *output_path,
+                                  gbx_error *error)
+{
+    if (!explanation || !options || !output_path)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_report_explanation: NULL argument");
+    const gbx_explanation *d = explanation;
+    report_inputs in = {0};
+    gbx_reasons *reasons = NULL;
+    /* Plots draw groups as one feature; reasons say a group by its set column. */
+    gbx_explanation *grouped = NULL;
+    char *text = NULL, *temporary = NULL;
+    size_t length = 0;
+    FILE *out = NULL;
+    gbx_status status = load_inputs(d, options, &in, error);
+    long output = options->output;
+    if (status == GBX_OK && options->output_name &&
+        (output = gbx_explanation_output_index(d, options->output_name)) < 0)
+        status = gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\"",
+                          options->output_name);
+    if (status == GBX_OK && output >= 0 && (size_t)output >= d->outputs)
+        status = gbx_fail(error, GBX_ERR_USAGE, "the explanation explains %zu output%s; there is "
+                          "no output %ld", d->outputs, d->outputs == 1 ? "" : "s", output);
+    size_t first = options->rows_first, last = options->rows_last ? options->rows_last
+                                                                  : first + 100;
+    if (status == GBX_OK && (first >= d->rows || last <= first))
+        status = gbx_fail(error, GBX_ERR_USAGE, "the explanation holds %zu rows (0 to %zu); no "
+                          "details for rows %zu to %zu", d->rows, d->rows - 1, first, last - 1);
+    if (status == GBX_OK && last > d->rows) last = d->rows;
+    /* Every row's reasons, worded once by the reasons module. */
+    if (status == GBX_OK) {
+        gbx_reasons_options o;
+        gbx_reasons_options_init(&o);
+        o.top = options->top;
+        o.adverse_lower = options->adverse_lower;
+        o.output = output;
+        o.features = in.features;
+        o.groups = in.groups;
+        o.model = in.model;
+        o.data = in.data;
+        status = gbx_reasons_compute(d, &o, &reasons, error);
+    }
+    if (status == GBX_OK && in.groups)
+        status = gbx_explanation_grouped(d, gbx_groups_of_feature(in.groups),
+                                         gbx_groups_names(in.groups), gbx_groups_count(in.groups),
+                                         &grouped, error);
+    if (status == GBX_OK && !(out = open_memstream(&text, &length)))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        size_t k = output >= 0 ? (size_t)output : 0;
+        report r = {d, grouped ? grouped : d, in.features, k, output >= 0, out, reasons,
+                    strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
+        status = write_page(&r, options, first, last, error);
+    }
+    if (out) {
+        int failed = ferror(out);
+        failed |= fclose(out) != 0;
+        if (status == GBX_OK && failed) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    if (status == GBX_OK) status = gbx_write_file(output_path, text, length, error);
+    free(text);
+    free(temporary);
+    gbx_reasons_free(reasons);
+    free_inputs(&in);
+    gbx_explanation_free(grouped);
+    return status;
+}
+
 gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
                       const char *output_path, gbx_error *error)
 {
     if (!explanation_path || !options || !output_path)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_report: NULL argument");
-    gbx_explanation *d = NULL;
-    gbx_feature_metadata *features = NULL;
-    gbx_groups *groups = NULL;
-    gbx_model *model = NULL;
-    gbx_data *data = NULL;
-    char *reasons_text = NULL, *temporary = NULL;
-    size_t reasons_length = 0;
-    json_object *reasons = NULL;
-    /* Plots draw groups as one feature; reasons read columns and name a group by its set one. */
-    gbx_explanation *grouped_document = NULL, *column_document = NULL;
-    FILE *out = NULL;
-    gbx_status status = gbx_explanation_read(explanation_path, &d, error);
-    if (status == GBX_OK && options->features)
-        status = gbx_feature_metadata_read(options->features, &features, error);
-    if (status == GBX_OK && options->groups && d->group_of_column)
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s is already explained by groups; --groups is "
-                          "for an explanation per column", explanation_path);
-    if (status == GBX_OK && d->group_of_column && d->data)
-        status = gbx_explanation_spread_groups(d, &column_document, error);
-    if (status == GBX_OK && options->groups)
-        status = gbx_groups_read(options->groups, d->features,
-                                 (const char *const *)d->feature_names, &groups, error);
-    if (status == GBX_OK && (!options->model != !options->data))
-        status = gbx_fail(error, GBX_ERR_USAGE, "what-ifs in the report need both the model and "
-                          "the explained rows (--model and --data)");
-    if (status == GBX_OK && options->model) status = gbx_model_load(options->model, &model, error);
-    if (status == GBX_OK && options->data)
-        status = gbx_data_read_csv(options->data, model, &data, error);
-    long output = options->output;
-    if (status == GBX_OK && options->output_name) {
-        output = -1;
-        for (size_t k = 0; k < d->outputs; k++)
-            if (strcmp(d->output_names[k], options->output_name) == 0) output = (long)k;
-        if (output < 0)
-            status = gbx_fail(error, GBX_ERR_USAGE, "%s has no output named \"%s\"",
-                              explanation_path, options->output_name);
-    }
-    if (status == GBX_OK && output >= 0 && (size_t)output >= d->outputs)
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s explains %zu output%s; there is no output %ld",
-                          explanation_path, d->outputs, d->outputs == 1 ? "" : "s", output);
-    size_t first = options->rows_first, last = options->rows_last ? options->rows_last
-                                                                  : first + 100;
-    if (status == GBX_OK && (first >= d->rows || last <= first))
-        status = gbx_fail(error, GBX_ERR_USAGE, "%s holds %zu rows (0 to %zu); no details for "
-                          "rows %zu to %zu", explanation_path, d->rows, d->rows - 1, first,
-                          last - 1);
-    if (status == GBX_OK && last > d->rows) last = d->rows;
-    /* Every row's reasons, worded once by the reasons module. */
-    if (status == GBX_OK) {
-        reasons_options o = {0};
-        o.top = options->top;
-        o.adverse_lower = options->adverse_lower;
-        o.output = output;
-        o.row = -1;
-        o.format = REASONS_JSON;
-        o.features = features;
-        o.model = model;
-        o.data = data;
-        gbx_explainer_options grouped;
-        if (groups) {
-            gbx_explainer_options_init(&grouped);
-            gbx_groups_apply(groups, &grouped);
-            o.group_of_feature = grouped.group_of_feature;
-            o.group_names = grouped.group_names;
-            o.group_count = grouped.group_count;
-            status = gbx_explanation_grouped(d, grouped.group_of_feature,
-                                                      grouped.group_names, grouped.group_count,
-                                                      &grouped_document, error);
-        }
-        if (column_document) {
-            o.group_of_feature = d->group_of_column;
-            o.group_names = (const char *const *)d->feature_names;
-            o.group_count = d->features;
-            o.spread_groups = 1;
-        }
-        FILE *memory = status == GBX_OK ? open_memstream(&reasons_text, &reasons_length) : NULL;
-        if (status == GBX_OK && !memory) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        if (memory) {
-            status = reasons_write(column_document ? column_document : d, &o, memory, error);
-            fclose(memory);
-        }
-        json_object *list = NULL;
-        if (status == GBX_OK && (!(reasons = json_tokener_parse(reasons_text)) ||
-                                 !json_object_object_get_ex(reasons, "rows", &list) ||
-                                 json_object_array_length(list) != d->rows))
-            status = gbx_fail(error, GBX_ERR_INTERNAL, "the reasons could not be read back");
-    }
-    if (status == GBX_OK) {
-        size_t length = strlen(output_path) + 16;
-        if (!(temporary = malloc(length))) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        else {
-            snprintf(temporary, length, "%s.partial", output_path);
-            if (!(out = fopen(temporary, "w")))
-                status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", temporary,
-                                  strerror(errno));
-        }
-    }
-    if (status == GBX_OK) {
-        json_object *list = NULL;
-        json_object_object_get_ex(reasons, "rows", &list);
-        size_t k = output >= 0 ? (size_t)output : 0;
-        report r = {d, grouped_document ? grouped_document : d, features, k, output >= 0, out, list,
-                    strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
-        const char *title = options->title ? options->title : "Explanation report";
-        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-              "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-              out);
-        canvas_escape(out, title);
-        fprintf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>", style);
-        canvas_escape(out, title);
-        fprintf(out, "</h1>\n<p>%zu rows explained by <b>", d->rows);
-        canvas_escape(out, d->method);
-        fputs("</b> on a <b>", out);
-        canvas_escape(out, d->model_type);
-        fputs("</b> model; the values are in ", out);
-        canvas_escape(out, plot_unit(d));
-        fprintf(out, " and add up from the base value to each prediction. Red raises the output, "
-                "blue lowers it; reasons point toward the %s outcome.</p>\n</header>\n",
-                options->adverse_lower ? "lower" : "higher");
-        fprintf(out, "<nav id=\"contents\">\n<h2>Contents</h2>\n<ol>\n<li><a href=\"#provenance\">"
-                "Provenance</a></li>\n<li><a href=\"#importance\">Global importance</a></li>\n"
-                "<li><a href=\"#rows\">Rows</a> (%zu)</li>\n<li><a href=\"#details\">Row details"
-                "</a> (rows %zu to %zu)</li>\n</ol>\n</nav>\n", d->rows, first, last - 1);
-        write_provenance(&r);
-        status = write_importance(&r, options->sample ? options->sample : 1000, error);
-        if (status == GBX_OK) write_rows(&r, first, last);
-        if (status == GBX_OK) status = write_details(&r, first, last, error);
-        fprintf(out, "<script>\n%s</script>\n</body>\n</html>\n", script);
-        int failed = ferror(out);
-        failed |= fclose(out) != 0;
-        out = NULL;
-        if (status == GBX_OK && failed)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: write error (disk full?)", temporary);
-        if (status == GBX_OK && rename(temporary, output_path) != 0)
-            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s", output_path,
-                              strerror(errno));
-    }
-    if (out) fclose(out);
-    if (temporary && status != GBX_OK) remove(temporary);
-    free(temporary);
-    json_object_put(reasons);
-    free(reasons_text);
-    gbx_data_free(data);
-    gbx_model_free(model);
-    gbx_groups_free(groups);
-    gbx_feature_metadata_free(features);
-    gbx_explanation_free(grouped_document);
-    gbx_explanation_free(column_document);
-    gbx_explanation_free(d);
+    gbx_explanation *explanation;
+    gbx_status status = gbx_explanation_read(explanation_path, &explanation, error);
+    if (status != GBX_OK) return status;
+    status = gbx_report_explanation(explanation, options, output_path, error);
+    gbx_explanation_free(explanation);
     return status;
 }

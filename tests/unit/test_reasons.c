@@ -10,7 +10,6 @@
 #include "glassbox.h"
 #include "io/explanation.h"
 #include "io/features.h"
-#include "render/reasons.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -66,21 +65,29 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The reasons as JSON, parsed. */
-static json_object *run(reasons_options *o)
+/* The reasons of explanation as JSON, parsed. */
+static json_object *run_on(const gbx_explanation *explanation, gbx_reasons_options *o)
 {
     char *text = NULL;
     size_t length = 0;
     FILE *out = open_memstream(&text, &length);
-    o->format = REASONS_JSON;
     o->features = metadata;
     gbx_error error;
-    if (reasons_write(document, o, out, &error) != GBX_OK) fail_msg("%s", error.message);
+    gbx_reasons *reasons = NULL;
+    if (gbx_reasons_compute(explanation, o, &reasons, &error) != GBX_OK ||
+        gbx_reasons_write(reasons, "json", out, &error) != GBX_OK)
+        fail_msg("%s", error.message);
+    gbx_reasons_free(reasons);
     fclose(out);
     json_object *parsed = json_tokener_parse(text);
     free(text);
     assert_non_null(parsed);
     return parsed;
+}
+
+static json_object *run(gbx_reasons_options *o)
+{
+    return run_on(document, o);
 }
 
 static json_object *get(json_object *o, const char *key)
@@ -105,8 +112,8 @@ static size_t reason_count(json_object *root, size_t row)
 static void test_ranking_masking_and_words(void **state)
 {
     (void)state;
-    reasons_options o = {0};
-    o.row = o.output = -1;
+    gbx_reasons_options o;
+    gbx_reasons_options_init(&o);
     json_object *root = run(&o);
     /* Row 0: s (0.9) is the largest but sensitive; then a, d_y, b, d_x. */
     assert_int_equal(reason_count(root, 0), 4);
@@ -139,13 +146,14 @@ static void test_groups_and_direction(void **state)
     /* d_x and d_y as one reason "D" (0.25), said by the column that is set (d_x). */
     static const size_t group_of[6] = {0, 1, 2, 3, 3, 4};
     static const char *const names[5] = {"a", "b", "c", "D", "s"};
-    reasons_options o = {0};
+    gbx_groups *groups;
+    gbx_error error;
+    assert_int_equal(gbx_groups_create(6, group_of, names, 5, &groups, &error), GBX_OK);
+    gbx_reasons_options o;
+    gbx_reasons_options_init(&o);
     o.row = 0;
-    o.output = -1;
     o.top = 2;
-    o.group_of_feature = group_of;
-    o.group_names = names;
-    o.group_count = 5;
+    o.groups = groups;
     json_object *root = run(&o);
     assert_int_equal(reason_count(root, 0), 2);
     assert_string_equal(reason_field(root, 0, 0, "feature"), "a");
@@ -155,7 +163,8 @@ static void test_groups_and_direction(void **state)
     assert_string_equal(reason_field(root, 0, 1, "reason"), "the kind is X");
     json_object_put(root);
     /* Lower is adverse: only c lowered row 0; the sensitive total counts toward lower. */
-    o.group_of_feature = NULL;
+    o.groups = NULL;
+    gbx_groups_free(groups);
     o.top = 0;
     o.adverse_lower = 1;
     root = run(&o);
@@ -192,16 +201,11 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     const double expected[2][3] = {{0.1, 0, 0.4}, {0.2, 0.3, 0.3}};
     for (size_t r = 0; r < 2; r++)
         for (size_t j = 0; j < 3; j++) assert_true(fabs(columns->values[r * 3 + j] - expected[r][j]) < 1e-15);
-    gbx_explanation *kept = document;
-    document = columns;
-    reasons_options o = {0};
+    /* The reasons of the grouped explanation are said per column. */
+    gbx_reasons_options o;
+    gbx_reasons_options_init(&o);
     o.row = 0;
-    o.output = -1;
-    o.group_of_feature = grouped->group_of_column;
-    o.group_names = (const char *const *)grouped->feature_names;
-    o.group_count = grouped->features;
-    json_object *root = run(&o);
-    document = kept;
+    json_object *root = run_on(grouped, &o);
     assert_int_equal(reason_count(root, 0), 2);
     assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
     assert_string_equal(reason_field(root, 0, 0, "value"), "Kind Y");
@@ -209,11 +213,8 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     json_object_put(root);
     /* Row 1 sets neither d_x nor d_y (a one-hot encoding's dropped level): the group is none
      * of them, never the first one. */
-    document = columns;
     o.row = 1;
-    o.spread_groups = 1;
-    root = run(&o);
-    document = kept;
+    root = run_on(grouped, &o);
     assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
     assert_string_equal(reason_field(root, 0, 0, "value"), "none of Kind X, Kind Y");
     assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind: none of Kind X, Kind Y");
@@ -231,12 +232,7 @@ static void test_grouped_explanation_is_read_per_column(void **state)
     assert_int_equal(gbx_explanation_read(path, &grouped, &error), GBX_OK);
     assert_int_equal(gbx_explanation_spread_groups(grouped, &columns, &error), GBX_OK);
     o.row = 0;
-    o.group_of_feature = grouped->group_of_column;
-    o.group_names = (const char *const *)grouped->feature_names;
-    o.group_count = grouped->features;
-    document = columns;
-    root = run(&o);
-    document = kept;
+    root = run_on(grouped, &o);
     assert_string_equal(reason_field(root, 0, 0, "feature"), "D");
     assert_string_equal(reason_field(root, 0, 0, "value"), "");
     assert_string_equal(reason_field(root, 0, 0, "reason"), "Kind");

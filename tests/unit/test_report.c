@@ -208,10 +208,13 @@ static void test_bad_reports_are_refused(void **state)
     assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_USAGE);
     assert_non_null(strstr(error.message, "no details for rows 5000"));
     options.rows_first = 0;
+    /* The model alone evaluates the rows the explanation holds; rows that are not those are
+     * refused. */
     options.model = "examples/credit_model.json";
-    assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_USAGE);
-    assert_non_null(strstr(error.message, "--model and --data"));
-    options.model = NULL;
+    options.data = "tests/conformance/fixtures/xgb_credit_binary.data.csv";
+    assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_MISMATCH);
+    assert_non_null(strstr(error.message, "the rows that were explained"));
+    options.model = options.data = NULL;
     options.output_name = "class_3";
     assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_USAGE);
     assert_non_null(strstr(error.message, "no output named"));
