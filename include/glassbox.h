@@ -65,6 +65,14 @@ typedef enum {
     GBX_ERR_INTERNAL
 } gbx_status;
 
+/* ---- notes ------------------------------------------------------------------------------
+ * The library never prints and never exits. What it would say in passing (a CSV column the
+ * model does not use) goes to a callback the program sets, before other threads use the
+ * library; without one, nowhere. message is valid during the call only. */
+typedef enum { GBX_LOG_NOTE, GBX_LOG_WARNING } gbx_log_level;
+typedef void gbx_log_function(gbx_log_level level, const char *message, void *user);
+GBX_API void gbx_set_log(gbx_log_function *function, void *user);
+
 /* Frees memory the library handed over (plots rendered in memory, texts). */
 GBX_API void gbx_free(void *memory);
 

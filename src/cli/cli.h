@@ -21,6 +21,8 @@ int cli_plot(int argc, char **argv);
 int cli_reasons(int argc, char **argv);
 int cli_report_html(int argc, char **argv);
 
+/* The library's notes go to stderr, or nowhere when quiet. */
+void cli_log(int quiet);
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */
 int cli_report(const gbx_error *error);
 /* Usage error: prints the message and a hint to --help; returns 2. */

@@ -40,6 +40,18 @@ static void write_worded(FILE *out, const char *message)
     }
 }
 
+/* The library's notes, on standard error. */
+static void print_note(gbx_log_level level, const char *message, void *user)
+{
+    (void)user;
+    fprintf(stderr, "%s: %s\n", level == GBX_LOG_WARNING ? "warning" : "note", message);
+}
+
+void cli_log(int quiet)
+{
+    gbx_set_log(quiet ? NULL : print_note, NULL);
+}
+
 int cli_report(const gbx_error *error)
 {
     fputs("glassbox: ", stderr);

@@ -405,6 +405,7 @@ int cli_explain(int argc, char **argv)
     gbx_pixel_options_init(&a.pixels);
     int code = parse(argc, argv, &a);
     if (code) return code < 0 ? EXIT_OK : code;
+    cli_log(a.quiet);
 
     gbx_error error;
     gbx_model *model = NULL;

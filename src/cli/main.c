@@ -1,7 +1,6 @@
 /* glassbox <command> [options]: the command table and dispatch. */
 #include "cli.h"
 
-#include "../core/core.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_TOP_PAD, 16 << 20);
+    cli_log(0); /* commands with --quiet silence it */
     if (argc < 2) {
         usage(stderr);
         return EXIT_BAD_INPUT;

@@ -69,6 +69,7 @@ int cli_predict(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("predict", "unexpected argument \"%s\"", argv[optind]);
     if (!model_path || !data_path) return cli_usage_error("predict", "--model and --data are required");
+    cli_log(quiet);
 
     gbx_error error;
     gbx_model *model = NULL;

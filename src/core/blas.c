@@ -15,6 +15,8 @@
  * Commands that never multiply matrices (tree models) never load it. */
 #include "blas.h"
 
+#include <math.h>
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -93,19 +95,26 @@ gbx_status gbx_blas_load(gbx_error *error)
     return blas.sgemm ? GBX_OK : gbx_fail(error, GBX_ERR_INTERNAL, "%s", blas.failure);
 }
 
-static void loaded_or_exit(void)
+/* Whether OpenBLAS is loaded. Every preparer that leads to a product calls gbx_blas_load and
+ * reports a missing OpenBLAS as an error, so a product never runs without it; were one to,
+ * its result is NaN, never a crash or a number. */
+static int loaded(void)
 {
     pthread_once(&blas_once, load_once);
-    if (blas.sgemm) return;
-    fprintf(stderr, "glassbox: %s\n", blas.failure);
-    exit(1); /* an internal error: the installation is broken */
+    return blas.sgemm != NULL;
 }
 
 void gbx_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    loaded_or_exit();
+    if (!loaded()) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[order == CblasRowMajor ? (size_t)i * (size_t)ldc + (size_t)j
+                                         : (size_t)j * (size_t)ldc + (size_t)i] = NAN;
+        return;
+    }
     blas.sgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -113,18 +122,22 @@ void gbx_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, double alpha, const double *A,
                int lda, const double *B, int ldb, double beta, double *C, int ldc)
 {
-    loaded_or_exit();
+    if (!loaded()) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[order == CblasRowMajor ? (size_t)i * (size_t)ldc + (size_t)j
+                                         : (size_t)j * (size_t)ldc + (size_t)i] = NAN;
+        return;
+    }
     blas.dgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 const char *gbx_blas_core(void)
 {
-    loaded_or_exit();
-    return blas.corename();
+    return loaded() ? blas.corename() : "none";
 }
 
 int gbx_blas_threads(void)
 {
-    loaded_or_exit();
-    return blas.threads();
+    return loaded() ? blas.threads() : 0;
 }

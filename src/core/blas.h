@@ -12,8 +12,9 @@
  * anything else may load OpenBLAS (a plugin linked with it); the products below call it too. */
 gbx_status gbx_blas_load(gbx_error *error);
 
-/* cblas_sgemm and cblas_dgemm, same arguments. OpenBLAS missing stops the program with a
- * message (the product has no way to fail), though gbx_blas_load reports it first. */
+/* cblas_sgemm and cblas_dgemm, same arguments. The product has no way to fail: whatever
+ * leads to one calls gbx_blas_load first and reports a missing OpenBLAS (without it, C is
+ * filled with NaN). */
 void gbx_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);

@@ -10,6 +10,8 @@
 /* Fills error (if any) and returns status, so callers can write `return gbx_fail(...)`. */
 gbx_status gbx_fail(gbx_error *error, gbx_status status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+/* A note for the program's log callback (gbx_set_log), if it set one. */
+void gbx_log(gbx_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes an existing message with context ("model.json: " + message). */
 void gbx_error_prefix(gbx_error *error, const char *format, ...)
     __attribute__((format(printf, 2, 3)));

@@ -58,6 +58,9 @@ gbx_status gbx_kernel_prepare(const gbx_model *model, const gbx_data *background
     if (model->outputs > 64) return gbx_fail(error, GBX_ERR_UNSUPPORTED, "more than 64 outputs");
     if (l1 == GBX_KERNEL_L1_NUM_FEATURES && l1_features == 0)
         return gbx_fail(error, GBX_ERR_USAGE, "l1 regularisation num_features(K) needs K >= 1");
+    /* The fit's products run on OpenBLAS: a missing one is an error here, not later. */
+    gbx_status loaded = gbx_blas_load(error);
+    if (loaded != GBX_OK) return loaded;
     size_t M = model->features, N = background->rows, K = model->outputs;
     gbx_kernel *kernel = calloc(1, sizeof *kernel);
     if (!kernel) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");

@@ -261,7 +261,7 @@ static gbx_status map_columns(gbx_data_reader *reader, const gbx_model *model, g
         for (size_t j = 0; j < columns; j++)
             reader->feature_of_column[j] = j < model->features ? (int)j : -1;
         if (columns > model->features && !reader->quiet)
-            fprintf(stderr, "note: %s: ignoring the last %zu columns (the model uses the first %zu)\n",
+            gbx_log(GBX_LOG_NOTE, "%s: ignoring the last %zu columns (the model uses the first %zu)",
                     reader->path, columns - model->features, model->features);
     } else {
         reader->features = model->features;
@@ -285,12 +285,13 @@ static gbx_status map_columns(gbx_data_reader *reader, const gbx_model *model, g
         size_t ignored = 0;
         for (size_t j = 0; j < columns; j++) ignored += reader->feature_of_column[j] < 0;
         if (ignored && !reader->quiet) {
-            fprintf(stderr, "note: %s: ignoring %zu column%s the model does not use:", reader->path,
-                    ignored, ignored == 1 ? "" : "s");
-            for (size_t j = 0, shown = 0; j < columns; j++)
+            char names[512] = "";
+            size_t used = 0;
+            for (size_t j = 0, shown = 0; j < columns && used < sizeof names; j++)
                 if (reader->feature_of_column[j] < 0 && shown++ < 8)
-                    fprintf(stderr, " %s", reader->header[j]);
-            fprintf(stderr, ignored > 8 ? " ...\n" : "\n");
+                    used += (size_t)snprintf(names + used, sizeof names - used, " %s", reader->header[j]);
+            gbx_log(GBX_LOG_NOTE, "%s: ignoring %zu column%s the model does not use:%s%s",
+                    reader->path, ignored, ignored == 1 ? "" : "s", names, ignored > 8 ? " ..." : "");
         }
     }
     reader->feature_names = gbx_calloc(reader->features, sizeof(char *));
