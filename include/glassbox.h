@@ -50,7 +50,7 @@ extern "C" {
 #define GBX_API
 #endif
 
-#define GBX_VERSION "0.1.0"
+#define GBX_VERSION "0.2.0"
 
 /* ---- status codes and errors ------------------------------------------------------------ */
 
@@ -143,6 +143,12 @@ GBX_API gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t 
 typedef enum { GBX_SUMMARY_SAMPLE, GBX_SUMMARY_KMEANS } gbx_summary;
 GBX_API gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
                               long stratify, uint64_t seed, gbx_data **out, gbx_error *error);
+/* The same with the stratifying column by name (NULL: none); an unknown name is an error. */
+GBX_API gbx_status gbx_data_summarise_by(const gbx_data *data, gbx_summary method, size_t count,
+                                         const char *stratify, uint64_t seed, gbx_data **out,
+                                         gbx_error *error);
+/* The column called name, or -1. */
+GBX_API long gbx_data_column_index(const gbx_data *data, const char *name);
 /* One row: the (weighted) mean of the rows, missing values left out (all missing: NaN). */
 GBX_API gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error);
 /* Row weights of a summary (summing to 1), or NULL when every row weighs the same. */
@@ -186,6 +192,12 @@ GBX_API const char *gbx_model_feature_name(const gbx_model *model, size_t featur
 GBX_API size_t gbx_model_outputs(const gbx_model *model);
 GBX_API const char *gbx_model_output_name(const gbx_model *model, size_t output);
 GBX_API gbx_link gbx_model_link(const gbx_model *model);
+/* The output called name, or -1. */
+GBX_API long gbx_model_output_index(const gbx_model *model, const char *name);
+/* The output a network method explains, from "all", "predicted", an index or a name, as
+ * gbx_explainer_options.output takes it. */
+GBX_API gbx_status gbx_model_output_choice(const gbx_model *model, const char *choice, long *out,
+                                           gbx_error *error);
 GBX_API int gbx_model_is_tree(const gbx_model *model);   /* XGBoost, LightGBM */
 GBX_API int gbx_model_is_linear(const gbx_model *model); /* glassbox_linear */
 /* Predictions for every row: out is [rows][outputs]; raw = margin, otherwise transformed. */
@@ -317,15 +329,28 @@ GBX_API size_t gbx_groups_columns(const gbx_groups *groups); /* the columns grou
 /* The group of a column (SIZE_MAX past the end), and a group's name (NULL past the end). */
 GBX_API size_t gbx_groups_group_of(const gbx_groups *groups, size_t column);
 GBX_API const char *gbx_groups_name(const gbx_groups *groups, size_t group);
-/* Parses "auto", "tree", "tree-interventional", "exact", "permutation", "linear", "kernel",
- * "lime". */
+/* Parses a method's name: "auto", "tree", "tree-interventional", "exact", "permutation",
+ * "linear", "kernel", "lime", "saliency", "input-x-gradient", "smoothgrad",
+ * "integrated-gradients", "gradient-shap", "deep", "grad-cam" (and the spellings files of
+ * glassbox 0.1 used, "tree_path_dependent", "integrated_gradients"...). */
 GBX_API gbx_status gbx_method_parse(const char *name, gbx_method *out);
-GBX_API const char *gbx_method_name(gbx_method method); /* as written in explanation files */
+/* The method's one name, as --method, gbx_method_parse and explanation files spell it:
+ * gbx_method_parse(gbx_method_name(m)) gives m back for every method. */
+GBX_API const char *gbx_method_name(gbx_method method);
+/* Whether a method takes a background: 2 needs one, 1 takes one (integrated gradients'
+ * baseline), 0 takes none; auto 1 (trees and linear models use it when given). */
+GBX_API int gbx_method_background(gbx_method method);
+/* The method auto stands for with this model (and a background given or not); any other
+ * method is returned as it is. */
+GBX_API gbx_method gbx_method_resolve(const gbx_model *model, gbx_method method, int background);
+
 
 typedef struct gbx_explainer gbx_explainer;
 GBX_API gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
                                 gbx_explainer **out, gbx_error *error);
 GBX_API void gbx_explainer_free(gbx_explainer *explainer);
+/* The method the explainer runs (auto resolved). */
+GBX_API gbx_method gbx_explainer_method(const gbx_explainer *explainer);
 /* The features explained: the model's, or the groups when the options gave some. */
 GBX_API size_t gbx_explainer_features(const gbx_explainer *explainer);
 /* Name of explained feature i: its group's name, or a layer element's (LAYER[i], when a

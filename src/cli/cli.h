@@ -25,6 +25,8 @@ int cli_report_html(int argc, char **argv);
 void cli_log(int quiet);
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */
 int cli_report(const gbx_error *error);
+/* The same without the "glassbox: " prefix, after a caller's own. */
+int cli_report_bare(const gbx_error *error);
 /* Usage error: prints the message and a hint to --help; returns 2. */
 int cli_usage_error(const char *command, const char *format, ...)
     __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,10 @@ static const struct {
     {"options.groups", "--groups"}, {"options.output_name", "--output-name"},
     {"options.output", "--class"},  {"options.row", "--row"},
     {"options.layer", "--layer"},   {"options.background", "--background"},
+    {"stratify:", "--background-stratify:"},
+    {"options.max_evals", "--max-evals"}, {"options.feature", "--feature"},
+    {"options.color", "--color"},         {"options.order", "--order"},
+    {"options.timeout_seconds", "--model-timeout"},
 };
 
 /* Writes message with each option field worded as its flag. */
@@ -55,6 +59,11 @@ void cli_log(int quiet)
 int cli_report(const gbx_error *error)
 {
     fputs("glassbox: ", stderr);
+    return cli_report_bare(error);
+}
+
+int cli_report_bare(const gbx_error *error)
+{
     write_worded(stderr, error->message);
     fputc('\n', stderr);
     switch (error->status) {

@@ -328,39 +328,27 @@ static int parse(int argc, char **argv, explain_arguments *a)
     if (optind < argc) return cli_usage_error("explain", "unexpected argument \"%s\"", argv[optind]);
     if (!a->model || !a->data) return cli_usage_error("explain", "--model and --data are required");
     gbx_method method = a->explainer.method;
-    int mean_baseline = a->baseline && strcmp(a->baseline, "mean") == 0;
     if (a->class_choice && a->output_name)
         return cli_usage_error("explain", "--class and --output-name both choose the output; "
                                "give one");
+    /* Before anything is read: the method table says which methods need a background. */
+    if (gbx_method_background(method) == 2 && !a->background)
+        return cli_usage_error("explain", "method %s needs --background", gbx_method_name(method));
     if (a->baseline && method != GBX_METHOD_INTEGRATED_GRADIENTS)
         return cli_usage_error("explain", "--baseline is for method integrated-gradients");
-    int needs_background = method == GBX_METHOD_TREE_INTERVENTIONAL || method == GBX_METHOD_EXACT ||
-                           method == GBX_METHOD_PERMUTATION || method == GBX_METHOD_LINEAR ||
-                           method == GBX_METHOD_KERNEL || method == GBX_METHOD_LIME ||
-                           method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP ||
-                           mean_baseline;
-    if (needs_background && !a->background)
-        return cli_usage_error("explain", "method %s needs --background",
-                               method == GBX_METHOD_EXACT         ? "exact"
-                               : method == GBX_METHOD_PERMUTATION ? "permutation"
-                               : method == GBX_METHOD_LINEAR      ? "linear"
-                               : method == GBX_METHOD_KERNEL      ? "kernel"
-                               : method == GBX_METHOD_LIME        ? "lime (its training data)"
-                               : method == GBX_METHOD_GRADIENT_SHAP ? "gradient-shap"
-                               : method == GBX_METHOD_DEEP ? "deep"
-                               : mean_baseline ? "integrated-gradients with --baseline mean"
-                                               : "tree-interventional");
+    /* Integrated gradients take their baseline from --baseline; --background is its mean. */
+    int mean_baseline = a->baseline && strcmp(a->baseline, "mean") == 0;
+    if (mean_baseline && !a->background)
+        return cli_usage_error("explain", "--baseline mean needs --background");
+    if (a->background && method == GBX_METHOD_INTEGRATED_GRADIENTS && !mean_baseline)
+        return cli_usage_error("explain", "--background is not used by method "
+                               "integrated-gradients unless --baseline mean");
     if (a->background_sample && a->background_kmeans)
         return cli_usage_error("explain", "--background-sample and --background-kmeans are "
                                "two ways to summarise the background; pick one");
     if (a->background_stratify && !a->background_sample && !a->background_kmeans)
         return cli_usage_error("explain", "--background-stratify needs --background-sample K or "
                                "--background-kmeans K");
-    if (a->background && !needs_background && a->explainer.method != GBX_METHOD_AUTO)
-        return cli_usage_error("explain", "--background is not used by method %s%s",
-                               gbx_method_name(method),
-                               method == GBX_METHOD_INTEGRATED_GRADIENTS
-                                   ? " unless --baseline mean" : "");
     if (a->explainer.interactions && a->output && strlen(a->output) > 4 &&
         strcmp(a->output + strlen(a->output) - 4, ".csv") == 0)
         return cli_usage_error("explain", "interaction values need JSON output, not CSV");
@@ -420,63 +408,28 @@ int cli_explain(int argc, char **argv)
         goto failed;
     /* A sample or a k-means summary of the background, per stratum when asked. */
     size_t summary_rows = (size_t)(a.background_kmeans ? a.background_kmeans : a.background_sample);
-    if (background && summary_rows && (a.background_kmeans || a.background_stratify ||
-                                       summary_rows < gbx_data_rows(background))) {
-        long stratify = -1;
-        for (size_t j = 0; a.background_stratify && j < gbx_data_columns(background); j++)
-            if (strcmp(gbx_data_column_name(background, j), a.background_stratify) == 0)
-                stratify = (long)j;
+    if (background && summary_rows) {
         gbx_data *summary = NULL;
-        if (a.background_stratify && stratify < 0) {
-            error.status = GBX_ERR_USAGE;
-            snprintf(error.message, sizeof error.message, "--background-stratify: %s has no "
-                     "column \"%s\" the model uses", a.background, a.background_stratify);
-            goto failed;
-        }
-        if (gbx_data_summarise(background, a.background_kmeans ? GBX_SUMMARY_KMEANS
-                                                               : GBX_SUMMARY_SAMPLE,
-                               summary_rows, stratify, a.explainer.seed, &summary, &error))
+        if (gbx_data_summarise_by(background, a.background_kmeans ? GBX_SUMMARY_KMEANS
+                                                                  : GBX_SUMMARY_SAMPLE,
+                                  summary_rows, a.background_stratify, a.explainer.seed, &summary,
+                                  &error))
             goto failed;
         gbx_data_free(background);
         background = summary;
     }
-    /* As shap warns: each background row is one model call per coalition for the methods that
-     * see the model only through its predictions (tree models read coalition values from
-     * tables instead, and --sample-background one draws a single row). */
-    int model_calls = (a.explainer.method == GBX_METHOD_EXACT ||
-                       a.explainer.method == GBX_METHOD_PERMUTATION ||
-                       a.explainer.method == GBX_METHOD_KERNEL ||
-                       (a.explainer.method == GBX_METHOD_AUTO && !gbx_model_is_linear(model))) &&
-                      !gbx_model_is_tree(model) && !a.explainer.sample_background;
-    if (background && model_calls && gbx_data_rows(background) > 100 && !a.quiet)
-        fprintf(stderr, "glassbox explain: note: %zu background rows cost %zu model calls per "
-                "coalition and row; --background-sample 100 or --background-kmeans 50 is usually "
-                "enough\n", gbx_data_rows(background), gbx_data_rows(background));
     /* The output a network method explains: by index, by name, each row's largest, or all. */
-    if (a.class_choice || a.output_name) {
-        size_t K = gbx_model_outputs(model);
-        long chosen = -3;
-        if (a.output_name) {
-            for (size_t k = 0; k < K; k++)
-                if (strcmp(gbx_model_output_name(model, k), a.output_name) == 0) chosen = (long)k;
-        } else if (strcmp(a.class_choice, "predicted") == 0) {
-            chosen = GBX_OUTPUT_PREDICTED;
-        } else if (strcmp(a.class_choice, "all") == 0) {
-            chosen = GBX_OUTPUT_ALL;
-        } else {
-            long number;
-            if (cli_parse_count(a.class_choice, &number) && (size_t)number < K) chosen = number;
-            else if (strcmp(a.class_choice, "0") == 0) chosen = 0;
-        }
-        if (chosen == -3) {
-            error.status = GBX_ERR_USAGE;
-            snprintf(error.message, sizeof error.message, "%s%s is not an output of this model "
-                     "(it has %zu: %s%s)", a.output_name ? "--output-name " : "--class ",
-                     a.output_name ? a.output_name : a.class_choice, K,
-                     gbx_model_output_name(model, 0), K > 1 ? ", ..." : "");
-            goto failed;
-        }
-        a.explainer.output = chosen;
+    if (a.output_name && (a.explainer.output = gbx_model_output_index(model, a.output_name)) < 0) {
+        error.status = GBX_ERR_USAGE;
+        snprintf(error.message, sizeof error.message, "--output-name %s is not an output of "
+                 "this model (it has %zu: %s%s)", a.output_name, gbx_model_outputs(model),
+                 gbx_model_output_name(model, 0), gbx_model_outputs(model) > 1 ? ", ..." : "");
+        goto failed;
+    }
+    if (a.class_choice && gbx_model_output_choice(model, a.class_choice, &a.explainer.output, &error)) {
+        fputs("glassbox: --class ", stderr); /* the library's message says what it is not */
+        code = cli_report_bare(&error);
+        goto done;
     }
     /* Integrated gradients: the explainer's background is the one baseline row. */
     if (a.baseline && strcmp(a.baseline, "zeros") != 0) {

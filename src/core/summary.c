@@ -305,3 +305,22 @@ gbx_status gbx_data_mean(const gbx_data *data, gbx_data **out, gbx_error *error)
     *out = mean;
     return GBX_OK;
 }
+
+long gbx_data_column_index(const gbx_data *data, const char *name)
+{
+    for (size_t j = 0; data && name && j < data->columns; j++)
+        if (strcmp(data->names[j], name) == 0) return (long)j;
+    return -1;
+}
+
+gbx_status gbx_data_summarise_by(const gbx_data *data, gbx_summary method, size_t count,
+                                 const char *stratify, uint64_t seed, gbx_data **out,
+                                 gbx_error *error)
+{
+    if (!data || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_summarise_by: NULL argument");
+    long column = stratify ? gbx_data_column_index(data, stratify) : -1;
+    if (stratify && column < 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "stratify: the data has no column \"%s\" the "
+                        "model uses", stratify);
+    return gbx_data_summarise(data, method, count, column, seed, out, error);
+}

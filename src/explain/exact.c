@@ -144,3 +144,42 @@ gbx_status gbx_exact_explain(const gbx_exact *exact, const double *rows, size_t 
     free(v);
     return status;
 }
+
+/* ---- the method's row: every coalition ------------------------------------------------- */
+#include "method.h"
+
+static gbx_status exact_check(const gbx_model *model, const gbx_explainer_options *options,
+                              gbx_error *error)
+{
+    size_t explained = options->group_count ? options->group_count : model->features;
+    if (explained > GBX_EXACT_MAX_FEATURES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "method exact evaluates all 2^M coalitions "
+                        "and takes at most %d features; this model has %zu%s (use a sampling "
+                        "method: kernel or permutation)", GBX_EXACT_MAX_FEATURES, explained,
+                        options->group_count ? " features and groups" : "");
+    return GBX_OK;
+}
+
+static gbx_status exact_prepare(gbx_explainer *x, const gbx_data *background, gbx_error *error)
+{
+    gbx_exact *exact;
+    gbx_status status = gbx_exact_prepare(x->model, background, gbx_explainer_players(x),
+                                          &exact, error);
+    if (status != GBX_OK) return status;
+    x->state = exact;
+    gbx_exact_base_values(exact, x->base_values);
+    return GBX_OK;
+}
+
+static gbx_status exact_explain(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                                gbx_error *error)
+{
+    return gbx_exact_explain(x->state, data->values, data->rows, e->values, e->predictions,
+                             x->threads, error);
+}
+
+static void exact_release(void *state) { gbx_exact_free(state); }
+
+const gbx_method_row gbx_exact_method = {
+    GBX_METHOD_EXACT, "exact", NULL, METHOD_BACKGROUND | METHOD_MODEL_CALLS,
+    "a background data set", 0, exact_check, exact_prepare, exact_explain, gbx_background_parameters, exact_release};

@@ -213,11 +213,11 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     int at_layer = options->layer && options->kind != GBX_GRADIENT_GRAD_CAM;
     int source = at_layer ? gbx_nn_find_value(graph, options->layer) : graph->input;
     if (at_layer && options->kind != GBX_GRADIENT_INTEGRATED && !deep)
-        return gbx_fail(error, GBX_ERR_USAGE, "--layer attributes at a layer with "
+        return gbx_fail(error, GBX_ERR_USAGE, "options.layer attributes at a layer with "
                         "integrated-gradients and deep (and names grad-cam's layer); this method "
                         "attributes to the input");
     if (source < 0)
-        return gbx_fail(error, GBX_ERR_USAGE, "the network has no tensor named \"%s\" (--layer "
+        return gbx_fail(error, GBX_ERR_USAGE, "the network has no tensor named \"%s\" (options.layer "
                         "takes a node output's name: a Keras layer's name, or an ONNX tensor's)",
                         options->layer);
     gbx_status status = deep ? gbx_nn_check_deeplift(graph, source, graph->output, error)
@@ -226,10 +226,10 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     size_t M = model->features, K = model->outputs;
     if (many && (!baselines || baselines->rows == 0))
         return gbx_fail(error, GBX_ERR_USAGE, "%s takes its baselines from a background set "
-                        "(--background)", deep ? "deep" : "gradient-shap");
+                        "(options.background)", deep ? "deep" : "gradient-shap");
     if (deep && baselines->rows > MAX_POINTS_PER_ROW)
         return gbx_fail(error, GBX_ERR_USAGE, "deep takes at most %d background rows, not %zu "
-                        "(--background-sample or --background-kmeans)", MAX_POINTS_PER_ROW,
+                        "(summarise options.background: a sample or k-means centres)", MAX_POINTS_PER_ROW,
                         baselines->rows);
     if (baselines && baselines->columns != M)
         return gbx_fail(error, GBX_ERR_MISMATCH, "baselines have %zu columns, the model expects %zu",
@@ -248,7 +248,7 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         g->layer = options->layer ? gbx_nn_find_value(g->graph, options->layer) : -1;
         if (g->layer < 0) {
             gbx_gradients_free(g);
-            return gbx_fail(error, GBX_ERR_USAGE, "grad-cam needs --layer naming one of the "
+            return gbx_fail(error, GBX_ERR_USAGE, "grad-cam needs options.layer naming one of the "
                             "network's tensors (a convolution's output)%s%s%s",
                             options->layer ? "; there is no \"" : "",
                             options->layer ? options->layer : "", options->layer ? "\"" : "");
@@ -280,7 +280,7 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (status == GBX_OK && baselines && options->kind == GBX_GRADIENT_INTEGRATED) {
         if (baselines->rows != 1)
             status = gbx_fail(error, GBX_ERR_USAGE, "integrated gradients take one baseline row, "
-                              "not %zu (average them first: --baseline mean)", baselines->rows);
+                              "not %zu (average them first: gbx_data_mean)", baselines->rows);
         else
             memcpy(g->baselines, baselines->values, M * sizeof(double));
     }
@@ -783,3 +783,92 @@ void gbx_gradients_free(gbx_gradients *g)
     free(g->layer_baseline);
     free(g);
 }
+
+/* ---- the methods' rows: one per gradient kind, sharing these functions ------------------- */
+#include "method.h"
+
+static gbx_status gradients_prepare_row(gbx_explainer *x, const gbx_data *background,
+                                        gbx_error *error)
+{
+    const gbx_explainer_options *o = &x->options;
+    gbx_gradient_options options = {(gbx_gradient_kind)x->row->variant, o->steps, o->integration,
+                                    o->samples, o->stdevs, o->seed, o->output, o->layer};
+    gbx_gradients *gradients;
+    gbx_status status = gbx_gradients_prepare(x->model, background, &options, &gradients, error);
+    if (status != GBX_OK) return status;
+    x->state = gradients;
+    x->outputs = gbx_gradients_outputs(gradients);
+    gbx_gradients_base_values(gradients, x->base_values);
+    /* Attributions at a layer are its elements, unless they line up with the columns. */
+    if (o->layer && x->row->method != GBX_METHOD_GRAD_CAM && !gbx_gradients_per_column(gradients))
+        return gbx_explainer_name_layer(x, gbx_gradients_features(gradients), error);
+    return GBX_OK;
+}
+
+static gbx_status gradients_explain_row(const gbx_explainer *x, const gbx_data *data,
+                                        gbx_explanation *e, gbx_error *error)
+{
+    const gbx_gradients *gradients = x->state;
+    size_t n = data->rows;
+    if (gbx_gradients_additive(gradients) &&
+        !(e->deltas = gbx_malloc_array(n * e->outputs + 1, sizeof(double))))
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    if (x->options.output == GBX_OUTPUT_PREDICTED &&
+        !(e->classes = gbx_malloc_array(n ? n : 1, sizeof(double))))
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    return gbx_gradients_explain(gradients, data->values, n, e->values, e->predictions,
+                                 e->base_values, e->deltas, e->classes, x->threads, error);
+}
+
+/* What captum would be told, and whether the values add up. */
+static void gradients_parameters(FILE *f, const gbx_explainer *x)
+{
+    static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
+                                        "riemann_middle", "riemann_trapezoid"};
+    const gbx_explainer_options *o = &x->options;
+    gbx_method method = x->row->method;
+    fprintf(f, "\"additive\": %s, \"output\": ", gbx_gradients_additive(x->state) ? "true" : "false");
+    gbx_json_write_string(f, o->output == GBX_OUTPUT_ALL         ? "all"
+                             : o->output == GBX_OUTPUT_PREDICTED ? "predicted"
+                             : x->model->output_names[o->output]);
+    if (method == GBX_METHOD_INTEGRATED_GRADIENTS) {
+        fprintf(f, ", \"steps\": %zu, \"integration\": \"%s\", \"baseline\": ",
+                o->steps ? o->steps : 50, rules[o->integration]);
+        if (x->background_rows) fprintf(f, "\"%s\"", x->background_sha256);
+        else fputs("\"zeros\"", f);
+    }
+    if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
+        fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
+                x->background_sha256);
+    if (o->layer) {
+        fputs(", \"layer\": ", f);
+        gbx_json_write_string(f, o->layer);
+    }
+    if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)
+        fprintf(f, ", \"samples\": %zu, \"stdevs\": %.17g", o->samples ? o->samples : 5,
+                o->stdevs >= 0 ? o->stdevs : method == GBX_METHOD_SMOOTHGRAD ? 1.0 : 0.0);
+}
+
+static void gradients_release(void *state) { gbx_gradients_free(state); }
+
+#define GRADIENT_ROW(method, name, file_name, needs, kind)                                  \
+    {method, name, file_name, METHOD_NETWORK | (needs), "a background data set", kind, NULL,  \
+     gradients_prepare_row, gradients_explain_row, gradients_parameters, gradients_release}
+
+const gbx_method_row gbx_saliency_method =
+    GRADIENT_ROW(GBX_METHOD_SALIENCY, "saliency", NULL, 0, GBX_GRADIENT_SALIENCY);
+const gbx_method_row gbx_input_x_gradient_method =
+    GRADIENT_ROW(GBX_METHOD_INPUT_X_GRADIENT, "input-x-gradient", "input_x_gradient", 0,
+                 GBX_GRADIENT_INPUT_X_GRADIENT);
+const gbx_method_row gbx_smoothgrad_method =
+    GRADIENT_ROW(GBX_METHOD_SMOOTHGRAD, "smoothgrad", NULL, 0, GBX_GRADIENT_SMOOTHGRAD);
+const gbx_method_row gbx_integrated_gradients_method =
+    GRADIENT_ROW(GBX_METHOD_INTEGRATED_GRADIENTS, "integrated-gradients", "integrated_gradients",
+                 METHOD_BASELINE, GBX_GRADIENT_INTEGRATED);
+const gbx_method_row gbx_gradient_shap_method =
+    GRADIENT_ROW(GBX_METHOD_GRADIENT_SHAP, "gradient-shap", "gradient_shap", METHOD_BACKGROUND,
+                 GBX_GRADIENT_SHAP);
+const gbx_method_row gbx_deep_method =
+    GRADIENT_ROW(GBX_METHOD_DEEP, "deep", NULL, METHOD_BACKGROUND, GBX_GRADIENT_DEEP);
+const gbx_method_row gbx_grad_cam_method =
+    GRADIENT_ROW(GBX_METHOD_GRAD_CAM, "grad-cam", "grad_cam", 0, GBX_GRADIENT_GRAD_CAM);

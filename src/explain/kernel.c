@@ -422,7 +422,7 @@ static gbx_status fit(const gbx_kernel *kr, const plan *p, const double *v, cons
         }
         if (!solve(G, e, total, scratch, w))
             return gbx_fail(error, GBX_ERR_USAGE, "KernelSHAP: the coalitions do not "
-                            "determine the values (raise --max-evals)");
+                            "determine the values (raise options.max_evals)");
         for (size_t j = 0; j < q; j++) phi[k * P + varying[sel[j]]] = w[j];
         /* The groups' estimates, for the standard errors. */
         for (size_t group = 0; groups >= 2 && group < groups; group++) {
@@ -667,3 +667,56 @@ gbx_status gbx_kernel_explain(const gbx_kernel *kernel, const double *rows, size
     }
     return GBX_OK;
 }
+
+/* ---- the method's row: KernelSHAP ------------------------------------------------------- */
+#include "method.h"
+
+static gbx_status kernel_prepare(gbx_explainer *x, const gbx_data *background, gbx_error *error)
+{
+    const gbx_explainer_options *o = &x->options;
+    gbx_kernel *kernel;
+    gbx_status status = gbx_kernel_prepare(x->model, background, gbx_explainer_players(x),
+                                           o->max_evals, o->seed, o->logit_link, o->kernel_l1,
+                                           o->kernel_l1_features, o->tolerance,
+                                           o->sample_background, &kernel, error);
+    if (status != GBX_OK) return status;
+    x->state = kernel;
+    gbx_kernel_base_values(kernel, x->base_values);
+    return GBX_OK;
+}
+
+static gbx_status kernel_explain(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                                 gbx_error *error)
+{
+    size_t n = data->rows;
+    if (!(e->standard_errors = gbx_malloc_array(n * e->outputs * e->features + 1, sizeof(double))))
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    return gbx_kernel_explain(x->state, data->values, n, e->values, e->standard_errors,
+                              e->predictions, x->threads, error);
+}
+
+static void kernel_parameters(FILE *f, const gbx_explainer *x)
+{
+    const gbx_explainer_options *o = &x->options;
+    gbx_background_parameters(f, x);
+    fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\", \"l1_reg\": \"", o->max_evals,
+            o->logit_link ? "logit" : "identity");
+    switch (o->kernel_l1) {
+    case GBX_KERNEL_L1_OFF: fputs("off\"", f); break;
+    case GBX_KERNEL_L1_NUM_FEATURES: fprintf(f, "num_features(%zu)\"", o->kernel_l1_features); break;
+    case GBX_KERNEL_L1_AIC: fputs("aic\"", f); break;
+    case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
+    }
+    if (o->tolerance > 0) fprintf(f, ", \"tolerance\": %.17g", o->tolerance);
+    if (o->sample_background && o->sample_background < x->background_rows)
+        fprintf(f, ", \"sample_background\": \"%zu\"", o->sample_background);
+    else
+        fputs(", \"sample_background\": \"all\"", f);
+}
+
+static void kernel_release(void *state) { gbx_kernel_free(state); }
+
+const gbx_method_row gbx_kernel_method = {
+    GBX_METHOD_KERNEL, "kernel", NULL,
+    METHOD_BACKGROUND | METHOD_MODEL_CALLS | METHOD_SAMPLES_BACKGROUND, "a background data set",
+    0, NULL, kernel_prepare, kernel_explain, kernel_parameters, kernel_release};

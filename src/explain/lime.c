@@ -950,3 +950,64 @@ gbx_status gbx_lime_explain(const gbx_lime *lime, const double *rows, size_t cou
     }
     return GBX_OK;
 }
+
+/* ---- the method's row: LIME tabular ------------------------------------------------------ */
+#include "method.h"
+
+static gbx_status lime_check(const gbx_model *model, const gbx_explainer_options *options,
+                             gbx_error *error)
+{
+    (void)model;
+    if (options->background && options->background->weights)
+        return gbx_fail(error, GBX_ERR_USAGE, "method lime learns its sampling distribution from "
+                        "the training rows themselves, not from a weighted summary (a k-means or "
+                        "stratified one)");
+    return GBX_OK;
+}
+
+static gbx_status lime_prepare(gbx_explainer *x, const gbx_data *background, gbx_error *error)
+{
+    const gbx_explainer_options *o = &x->options;
+    gbx_lime_options lime_options = {o->lime_discretizer, o->lime_selection, o->lime_cosine,
+                                     o->lime_features, o->max_evals, o->lime_kernel_width,
+                                     o->categorical, o->seed};
+    gbx_lime *lime;
+    gbx_status status = gbx_lime_prepare(x->model, background, gbx_explainer_players(x),
+                                         &lime_options, &lime, error);
+    if (status != GBX_OK) return status;
+    x->state = lime; /* each row's intercept is its base value, set when it is explained */
+    return GBX_OK;
+}
+
+static gbx_status lime_explain(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                               gbx_error *error)
+{
+    size_t n = data->rows, cells = n * e->outputs;
+    e->local_predictions = gbx_malloc_array(cells + 1, sizeof(double));
+    e->scores = gbx_malloc_array(cells + 1, sizeof(double));
+    if (!e->local_predictions || !e->scores)
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    return gbx_lime_explain(x->state, data->values, n, e->values, e->base_values,
+                            e->local_predictions, e->scores, e->predictions, x->threads, error);
+}
+
+static void lime_parameters(FILE *f, const gbx_explainer *x)
+{
+    static const char *const discretizers[] = {"quartile", "decile", "none"};
+    static const char *const selections[] = {"auto", "forward_selection", "highest_weights", "none"};
+    const gbx_explainer_options *o = &x->options;
+    size_t M = x->players.count, selected = o->lime_features ? o->lime_features : 10;
+    gbx_background_parameters(f, x);
+    fprintf(f, ", \"num_samples\": %zu, \"discretizer\": \"%s\", \"feature_selection\": "
+            "\"%s\", \"num_features\": %zu, \"kernel_width\": %.17g, \"distance\": \"%s\"",
+            o->max_evals ? o->max_evals : 5000, discretizers[o->lime_discretizer],
+            selections[o->lime_selection], selected < M ? selected : M,
+            o->lime_kernel_width > 0 ? o->lime_kernel_width : 0.75 * sqrt((double)M),
+            o->lime_cosine ? "cosine" : "euclidean");
+}
+
+static void lime_release(void *state) { gbx_lime_free(state); }
+
+const gbx_method_row gbx_lime_method = {
+    GBX_METHOD_LIME, "lime", NULL, METHOD_BACKGROUND, "its training data", 0, lime_check,
+    lime_prepare, lime_explain, lime_parameters, lime_release};

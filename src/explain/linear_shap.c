@@ -81,3 +81,30 @@ gbx_status gbx_linear_shap_explain(const gbx_linear_shap *linear, const double *
         }
     return status;
 }
+
+/* ---- the method's row: exact LinearSHAP ------------------------------------------------- */
+#include "method.h"
+
+static gbx_status linear_prepare(gbx_explainer *x, const gbx_data *background, gbx_error *error)
+{
+    gbx_linear_shap *linear;
+    gbx_status status = gbx_linear_shap_prepare(x->model, background, gbx_explainer_players(x),
+                                                &linear, error);
+    if (status != GBX_OK) return status;
+    x->state = linear;
+    gbx_linear_shap_base_values(linear, x->base_values);
+    return GBX_OK;
+}
+
+static gbx_status linear_explain(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                                 gbx_error *error)
+{
+    return gbx_linear_shap_explain(x->state, data->values, data->rows, e->values, e->predictions,
+                                   error);
+}
+
+static void linear_release(void *state) { gbx_linear_shap_free(state); }
+
+const gbx_method_row gbx_linear_method = {
+    GBX_METHOD_LINEAR, "linear", NULL, METHOD_BACKGROUND, "a background data set", 0, NULL,
+    linear_prepare, linear_explain, gbx_background_parameters, linear_release};

@@ -280,3 +280,56 @@ gbx_status gbx_permutation_explain(const gbx_permutation *p, const double *rows,
     free(samples);
     return GBX_OK;
 }
+
+/* ---- the method's row: antithetic permutation sampling ---------------------------------- */
+#include "method.h"
+
+static gbx_status permutation_check(const gbx_model *model, const gbx_explainer_options *options,
+                                    gbx_error *error)
+{
+    (void)model;
+    if (options->sample_background > 1)
+        return gbx_fail(error, GBX_ERR_USAGE, "method permutation samples one background row "
+                        "per pair of orders, not %zu", options->sample_background);
+    return GBX_OK;
+}
+
+static gbx_status permutation_prepare(gbx_explainer *x, const gbx_data *background,
+                                      gbx_error *error)
+{
+    gbx_permutation *permutation;
+    gbx_status status = gbx_permutation_prepare(x->model, background, gbx_explainer_players(x),
+                                                x->options.max_evals, x->options.seed,
+                                                x->options.sample_background == 1, &permutation,
+                                                error);
+    if (status != GBX_OK) return status;
+    x->state = permutation;
+    gbx_permutation_base_values(permutation, x->base_values);
+    return GBX_OK;
+}
+
+static gbx_status permutation_explain(const gbx_explainer *x, const gbx_data *data,
+                                      gbx_explanation *e, gbx_error *error)
+{
+    size_t n = data->rows;
+    if (!(e->standard_errors = gbx_malloc_array(n * e->outputs * e->features + 1, sizeof(double))))
+        return gbx_fail(error, GBX_ERR_NOMEM, "out of memory for %zu rows", n);
+    return gbx_permutation_explain(x->state, data->values, n, e->values, e->standard_errors,
+                                   e->predictions, x->threads, error);
+}
+
+static void permutation_parameters(FILE *f, const gbx_explainer *x)
+{
+    gbx_background_parameters(f, x);
+    fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
+            x->options.max_evals ? x->options.max_evals : 500, gbx_permutation_pairs(x->state),
+            x->options.sample_background ? "one" : "all");
+}
+
+static void permutation_release(void *state) { gbx_permutation_free(state); }
+
+const gbx_method_row gbx_permutation_method = {
+    GBX_METHOD_PERMUTATION, "permutation", NULL,
+    METHOD_BACKGROUND | METHOD_MODEL_CALLS | METHOD_SAMPLES_BACKGROUND, "a background data set",
+    0, permutation_check, permutation_prepare, permutation_explain, permutation_parameters,
+    permutation_release};

@@ -1,93 +1,25 @@
 /* What an explainer records in every explanation it makes: the names of the features, columns
  * and outputs, and the provenance (model, method, every parameter that shaped the numbers,
  * seed, background fingerprint, glassbox version), made once when the explainer is created. */
-#include "explainer.h"
+#include "method.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Gradient methods: what captum would be told, and whether the values add up. */
-static void gradient_parameters(FILE *f, const gbx_explainer *x)
+void gbx_background_parameters(FILE *f, const gbx_explainer *x)
 {
-    static const char *const rules[] = {"gausslegendre", "riemann_left", "riemann_right",
-                                        "riemann_middle", "riemann_trapezoid"};
-    gbx_method method = x->method;
-    fprintf(f, "\"additive\": %s, \"output\": ", gbx_gradients_additive(x->gradients) ? "true" : "false");
-    gbx_json_write_string(f, x->options.output == GBX_OUTPUT_ALL         ? "all"
-                             : x->options.output == GBX_OUTPUT_PREDICTED ? "predicted"
-                             : x->model->output_names[x->options.output]);
-    if (method == GBX_METHOD_INTEGRATED_GRADIENTS) {
-        fprintf(f, ", \"steps\": %zu, \"integration\": \"%s\", \"baseline\": ",
-                x->options.steps ? x->options.steps : 50, rules[x->options.integration]);
-        if (x->background_rows) fprintf(f, "\"%s\"", x->background_sha256);
-        else fputs("\"zeros\"", f);
-    }
-    if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
-        fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
-                x->background_sha256);
-    if (x->options.layer) {
-        fputs(", \"layer\": ", f);
-        gbx_json_write_string(f, x->options.layer);
-    }
-    if (method == GBX_METHOD_SMOOTHGRAD || method == GBX_METHOD_GRADIENT_SHAP)
-        fprintf(f, ", \"samples\": %zu, \"stdevs\": %.17g", x->options.samples ? x->options.samples : 5,
-                x->options.stdevs >= 0 ? x->options.stdevs
-                                       : method == GBX_METHOD_SMOOTHGRAD ? 1.0 : 0.0);
-}
-
-static void kernel_parameters(FILE *f, const gbx_explainer *x)
-{
-    fprintf(f, ", \"max_evals\": %zu, \"link\": \"%s\", \"l1_reg\": \"", x->options.max_evals,
-            x->options.logit_link ? "logit" : "identity");
-    switch (x->options.kernel_l1) {
-    case GBX_KERNEL_L1_OFF: fputs("off\"", f); break;
-    case GBX_KERNEL_L1_NUM_FEATURES: fprintf(f, "num_features(%zu)\"", x->options.kernel_l1_features); break;
-    case GBX_KERNEL_L1_AIC: fputs("aic\"", f); break;
-    case GBX_KERNEL_L1_BIC: fputs("bic\"", f); break;
-    }
-    if (x->options.tolerance > 0) fprintf(f, ", \"tolerance\": %.17g", x->options.tolerance);
-    if (x->options.sample_background && x->options.sample_background < x->background_rows)
-        fprintf(f, ", \"sample_background\": \"%zu\"", x->options.sample_background);
-    else
-        fputs(", \"sample_background\": \"all\"", f);
-}
-
-static void lime_parameters(FILE *f, const gbx_explainer *x)
-{
-    static const char *const discretizers[] = {"quartile", "decile", "none"};
-    static const char *const selections[] = {"auto", "forward_selection", "highest_weights", "none"};
-    size_t M = x->players.count, selected = x->options.lime_features ? x->options.lime_features : 10;
-    fprintf(f, ", \"num_samples\": %zu, \"discretizer\": \"%s\", \"feature_selection\": "
-            "\"%s\", \"num_features\": %zu, \"kernel_width\": %.17g, \"distance\": \"%s\"",
-            x->options.max_evals ? x->options.max_evals : 5000,
-            discretizers[x->options.lime_discretizer], selections[x->options.lime_selection],
-            selected < M ? selected : M,
-            x->options.lime_kernel_width > 0 ? x->options.lime_kernel_width : 0.75 * sqrt((double)M),
-            x->options.lime_cosine ? "cosine" : "euclidean");
+    fprintf(f, "\"background_rows\": %zu, \"background_weighted\": %s, \"background_sha256\": "
+            "\"%s\", \"output_space\": \"%s\"", x->background_rows,
+            x->background_weighted ? "true" : "false", x->background_sha256,
+            x->options.output_space == GBX_SPACE_PROBABILITY ? "probability" : "raw");
 }
 
 /* The method's parameters as a JSON object's text. */
 static void write_parameters(FILE *f, const gbx_explainer *x)
 {
     fputc('{', f);
-    if (x->method == GBX_METHOD_TREE) {
-        fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
-    } else if (x->gradients) {
-        gradient_parameters(f, x);
-    } else {
-        fprintf(f, "\"background_rows\": %zu, \"background_weighted\": %s, \"background_sha256\": "
-                "\"%s\", \"output_space\": \"%s\"", x->background_rows,
-                x->background_weighted ? "true" : "false", x->background_sha256,
-                x->options.output_space == GBX_SPACE_PROBABILITY ? "probability" : "raw");
-        if (x->kernel) kernel_parameters(f, x);
-        if (x->permutation)
-            fprintf(f, ", \"max_evals\": %zu, \"permutation_pairs\": %zu, \"sample_background\": \"%s\"",
-                    x->options.max_evals ? x->options.max_evals : 500,
-                    gbx_permutation_pairs(x->permutation),
-                    x->options.sample_background ? "one" : "all");
-        if (x->lime) lime_parameters(f, x);
-    }
+    x->row->parameters(f, x);
     fputc('}', f);
 }
 
@@ -97,9 +29,10 @@ static const char *output_space(const gbx_explainer *x)
 {
     const gbx_model *model = x->model;
     int classifier = model->link == GBX_LINK_LOGIT || model->link == GBX_LINK_SOFTMAX;
-    if (x->options.output_space == GBX_SPACE_PROBABILITY || (x->lime && classifier))
+    int lime = x->row->method == GBX_METHOD_LIME;
+    if (x->options.output_space == GBX_SPACE_PROBABILITY || (lime && classifier))
         return "probability";
-    return x->lime ? "prediction" : x->options.logit_link ? "logit_of_mean_probability" : "margin";
+    return lime ? "prediction" : x->options.logit_link ? "logit_of_mean_probability" : "margin";
 }
 
 static gbx_status set_names(gbx_explanation *h, const gbx_explainer *x)
@@ -160,7 +93,7 @@ gbx_status gbx_explainer_make_header(gbx_explainer *x, gbx_error *error)
         }
     }
     h->parameters = parameters;
-    h->method = gbx_strdup(gbx_method_name(x->method));
+    h->method = gbx_strdup(x->row->name);
     h->version = gbx_strdup(GBX_VERSION);
     h->model_sha256 = gbx_strdup(x->model->sha256);
     h->model_type = gbx_strdup(x->model->type);

@@ -675,3 +675,33 @@ gbx_status gbx_interventional_explain(const gbx_interventional *iv, const double
     if (failed) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory explaining %zu rows", count);
     return GBX_OK;
 }
+
+/* ---- the method's row: interventional TreeSHAP against a background --------------------- */
+#include "method.h"
+
+static gbx_status interventional_prepare(gbx_explainer *x, const gbx_data *background,
+                                         gbx_error *error)
+{
+    gbx_interventional *interventional;
+    gbx_status status = gbx_interventional_prepare(
+        x->model, background, gbx_explainer_players(x), x->options.output_space, x->threads,
+        GBX_INTERVENTIONAL_TABLE_BUDGET, &interventional, error);
+    if (status != GBX_OK) return status;
+    x->state = interventional;
+    gbx_interventional_base_values(interventional, x->base_values);
+    return GBX_OK;
+}
+
+static gbx_status interventional_explain(const gbx_explainer *x, const gbx_data *data,
+                                         gbx_explanation *e, gbx_error *error)
+{
+    return gbx_interventional_explain(x->state, data->values, data->rows, e->values,
+                                      e->predictions, x->threads, error);
+}
+
+static void interventional_release(void *state) { gbx_interventional_free(state); }
+
+const gbx_method_row gbx_interventional_method = {
+    GBX_METHOD_TREE_INTERVENTIONAL, "tree-interventional", "tree_interventional",
+    METHOD_TREES | METHOD_BACKGROUND, "a background data set", 0, NULL,
+    interventional_prepare, interventional_explain, gbx_background_parameters, interventional_release};

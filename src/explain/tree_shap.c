@@ -246,3 +246,77 @@ void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *w
 {
     shap->kernel(shap, workspace, rows, count, values, interactions);
 }
+
+/* ---- the method's row: path-dependent TreeSHAP ------------------------------------------ */
+#include "method.h"
+
+static gbx_status tree_check(const gbx_model *model, const gbx_explainer_options *options,
+                             gbx_error *error)
+{
+    (void)options;
+    if (!model->trees->has_cover)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "path-dependent TreeSHAP needs how many "
+                        "training rows reached each node, and this model does not record it "
+                        "(skl2onnx writes every nodes_hitrates as 1, and the TreeEnsemble "
+                        "operator of ONNX-ML opset 5 has none for leaves); use method "
+                        "tree-interventional with a background, or fill nodes_hitrates with "
+                        "scripts/onnx_hitrates.py");
+    return GBX_OK;
+}
+
+static gbx_status tree_prepare(gbx_explainer *x, const gbx_data *background, gbx_error *error)
+{
+    (void)background;
+    const gbx_model *model = x->model;
+    gbx_tree_shap *shap;
+    gbx_status status = gbx_tree_shap_prepare(model->trees, model->features, model->outputs,
+                                              gbx_explainer_players(x), &shap, error);
+    if (status != GBX_OK) return status;
+    x->state = shap;
+    gbx_tree_shap_base_values(shap, x->base_values);
+    return GBX_OK;
+}
+
+/* Tasks of GBX_ROWS_PER_TASK rows, one workspace per thread. */
+static gbx_status tree_explain(const gbx_explainer *x, const gbx_data *data, gbx_explanation *e,
+                               gbx_error *error)
+{
+    const gbx_model *model = x->model;
+    const gbx_tree_shap *shap = x->state;
+    size_t rows = data->rows, K = model->outputs, M = model->features, P = e->features;
+    size_t tasks = (rows + GBX_ROWS_PER_TASK - 1) / GBX_ROWS_PER_TASK;
+    int failed = 0;
+#pragma omp parallel num_threads(x->threads)
+    {
+        gbx_tree_shap_workspace *workspace = gbx_tree_shap_workspace_new(shap);
+        if (!workspace) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t task = 0; task < tasks; task++) {
+            if (!workspace) continue;
+            size_t begin = task * GBX_ROWS_PER_TASK;
+            size_t end = begin + GBX_ROWS_PER_TASK < rows ? begin + GBX_ROWS_PER_TASK : rows;
+            gbx_tree_shap_explain(shap, workspace, data->values + begin * M, end - begin,
+                                  e->values + begin * K * P,
+                                  e->interactions ? e->interactions + begin * K * M * M : NULL);
+            for (size_t r = begin; r < end; r++)
+                gbx_tree_ensemble_margin(model, data->values + r * M, e->predictions + r * K);
+        }
+        gbx_tree_shap_workspace_free(workspace);
+    }
+    return failed ? gbx_fail(error, GBX_ERR_NOMEM, "out of memory for the explainer's workspace")
+                  : GBX_OK;
+}
+
+static void tree_parameters(FILE *f, const gbx_explainer *x)
+{
+    fprintf(f, "\"interactions\": %s", x->options.interactions ? "true" : "false");
+}
+
+static void tree_release(void *state) { gbx_tree_shap_free(state); }
+
+const gbx_method_row gbx_tree_method = {
+    GBX_METHOD_TREE, "tree", "tree_path_dependent", METHOD_TREES, "a background data set",
+    0, tree_check, tree_prepare, tree_explain, tree_parameters, tree_release};

@@ -428,8 +428,8 @@ gbx_status gbx_explanation_read(const char *path, gbx_explanation **out, gbx_err
         if (!parsed || !root || !format || !json_object_is_type(format, json_type_string) ||
             strcmp(json_object_get_string(format), "glassbox.explanation/1") != 0)
             status = gbx_fail(error, GBX_ERR_PARSE, "%s: not a glassbox explanation file (JSON "
-                              "with \"format\": \"glassbox.explanation/1\", as glassbox explain "
-                              "--output F.json writes)", path);
+                              "with \"format\": \"glassbox.explanation/1\", as gbx_explanation_write "
+                              "and glassbox explain write)", path);
         else
             status = read_json(&c, root, d);
         json_object_put(root);

@@ -126,7 +126,7 @@ static gbx_status exchange(command_adapter *a, const char *input, size_t out_len
             free(text);
             a->broken = 1;
             return gbx_fail(error, GBX_ERR_IO, "model command \"%s\": no answer within %.0f s "
-                            "(%zu of %zu %s answered; --model-timeout sets the limit)",
+                            "(%zu of %zu %s answered; options.timeout_seconds sets the limit)",
                             a->command, a->timeout_ms / 1e3, got_lines, lines, a->awaited);
         }
         if ((p.revents & POLLOUT) && written < out_length) {

@@ -442,7 +442,7 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
                                   a->url, curl_easy_strerror(result), t->first_row + 1,
                                   t->first_row + t->rows,
                                   result == CURLE_OPERATION_TIMEDOUT
-                                      ? " (--model-timeout sets the limit)" : "",
+                                      ? " (options.timeout_seconds sets the limit)" : "",
                                   t->attempts ? " after retries" : "");
             } else if (http_status != 200) {
                 server_message(&t->reply, why, sizeof why);

@@ -524,3 +524,27 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
         for (size_t r = 0; r < data->rows; r++) model->transform(model, out + r * model->outputs);
     return status;
 }
+
+long gbx_model_output_index(const gbx_model *model, const char *name)
+{
+    for (size_t k = 0; model && name && k < model->outputs; k++)
+        if (strcmp(model->output_names[k], name) == 0) return (long)k;
+    return -1;
+}
+
+gbx_status gbx_model_output_choice(const gbx_model *model, const char *choice, long *out,
+                                   gbx_error *error)
+{
+    if (!model || !choice || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_output_choice: NULL argument");
+    size_t K = model->outputs;
+    char *end;
+    unsigned long index = strtoul(choice, &end, 10);
+    if (strcmp(choice, "all") == 0) *out = GBX_OUTPUT_ALL;
+    else if (strcmp(choice, "predicted") == 0) *out = GBX_OUTPUT_PREDICTED;
+    else if (*choice >= '0' && *choice <= '9' && !*end && index < K) *out = (long)index;
+    else if ((*out = gbx_model_output_index(model, choice)) < 0)
+        return gbx_fail(error, GBX_ERR_USAGE, "%s is not an output of this model (it has %zu: "
+                        "%s%s)", choice, K, K ? model->output_names[0] : "", K > 1 ? ", ..." : "");
+    return GBX_OK;
+}

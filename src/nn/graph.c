@@ -459,7 +459,7 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int source, int targ
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "\"%s\" depends on the input only through "
                         "indices or shapes (an embedding lookup?), so its gradient is zero; "
                         "gradient methods cannot explain it (attribute to the embedding's "
-                        "output with --layer %s, or use a model-agnostic method)",
+                        "output with options.layer %s, or use a model-agnostic method)",
                         graph->value_names[target], lookup ? lookup : "NAME");
     }
     return GBX_OK;

@@ -93,21 +93,21 @@ gbx_status plot_dependence(const plot_request *request, gbx_error *error)
     const gbx_explanation *d = request->document;
     size_t n = d->rows, M = d->features, K = d->outputs, k = request->output, feature, colour_by = 0;
     if (!request->options->feature)
-        return gbx_fail(error, GBX_ERR_USAGE, "a dependence plot needs --feature NAME");
+        return gbx_fail(error, GBX_ERR_USAGE, "a dependence plot needs options.feature");
     gbx_status status = plot_find_feature(request, request->options->feature, &feature, error);
     if (status != GBX_OK) return status;
     long column = plot_column(d, feature), colour_column = -1;
     if (column < 0)
         return gbx_fail(error, GBX_ERR_USAGE, d->data
                         ? "\"%s\" is a group of columns; a dependence plot needs one column"
-                        : "the explanation holds no data rows (written with --no-data)",
+                        : "the explanation holds no data rows (written without them)",
                         d->feature_names[feature]);
     const char *colour = request->options->color;
     int automatic = !colour;
     if (colour && strcmp(colour, "none") != 0) {
         if ((status = plot_find_feature(request, colour, &colour_by, error)) != GBX_OK) return status;
         if ((colour_column = plot_column(d, colour_by)) < 0)
-            return gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is a group of columns; --color needs "
+            return gbx_fail(error, GBX_ERR_USAGE, "\"%s\" is a group of columns; options.color needs "
                             "one column", d->feature_names[colour_by]);
     } else if (automatic) {
         long chosen = strongest_interaction(request, feature, (size_t)column, &status, error);

@@ -40,14 +40,14 @@ gbx_status plot_histogram(const plot_request *request, gbx_error *error)
     const gbx_explanation *d = request->document;
     size_t feature, n = d->rows, r = request->options->row, k = request->output;
     if (!request->options->feature)
-        return gbx_fail(error, GBX_ERR_USAGE, "a histogram needs --feature NAME");
+        return gbx_fail(error, GBX_ERR_USAGE, "a histogram needs options.feature");
     gbx_status status = plot_find_feature(request, request->options->feature, &feature, error);
     if (status != GBX_OK) return status;
     long column = plot_column(d, feature);
     if (column < 0)
         return gbx_fail(error, GBX_ERR_USAGE, d->data
                         ? "\"%s\" is a group of columns; a histogram shows one column"
-                        : "the explanation holds no data rows to count (written with --no-data)",
+                        : "the explanation holds no data rows to count (written without them)",
                         d->feature_names[feature]);
     /* The finite values, sorted, and what is distinct among them. */
     double *sorted = gbx_malloc_array(n, sizeof(double));

@@ -53,7 +53,7 @@ gbx_status plot_image(const plot_request *request, gbx_error *error)
                         "has %s", d->input_rank ? "another shape" : "no input_shape");
     if (!d->data || d->columns != M)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation holds no input pixels (written "
-                        "with --no-data, or at a layer): the image cannot be drawn");
+                        "without them, or at a layer): the image cannot be drawn");
     size_t pixels = l.height * l.width;
     const double *values = d->values + (r * K + k) * M, *input = d->data + r * d->columns;
     double *map = gbx_calloc(pixels, sizeof(double)), *sorted = gbx_malloc_array(pixels, sizeof(double));

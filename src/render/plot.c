@@ -190,7 +190,7 @@ gbx_status plot_order_rows(const plot_request *request, size_t first, size_t las
     for (size_t i = 0; i < n; i++) order[i] = first + i;
     if (strcmp(how, "original") == 0) return GBX_OK;
     if (strcmp(how, "output") != 0 && strcmp(how, "similarity") != 0)
-        return gbx_fail(error, GBX_ERR_USAGE, "--order is similarity, output or original, not "
+        return gbx_fail(error, GBX_ERR_USAGE, "options.order is similarity, output or original, not "
                         "\"%s\"", how);
     double *predictions = gbx_malloc_array(d->rows, sizeof(double));
     if (!predictions) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");

@@ -367,7 +367,7 @@ expect 2 "--categorical names column \"Nope\", which the model does not have" --
     --model "$model" --data "$data" --background "$data" --method lime --categorical Age,Nope
 expect 2 "--discretizer is quartile, decile or none" -- "$glassbox" explain --model "$model" \
     --data "$data" --background "$data" --method lime --discretizer entropy
-expect 2 "method lime (its training data) needs --background" -- "$glassbox" explain --model "$model" --data "$data" \
+expect 2 "method lime needs --background" -- "$glassbox" explain --model "$model" --data "$data" \
     --method lime
 
 # A served model (tests/cli/http_model.c, the same linear model again) over TF Serving REST and
@@ -462,7 +462,7 @@ expect 0 "" -- "$glassbox" predict --model "$onnx/keras_credit.keras" --data "$o
 [ "$(wc -l < "$work/keras.csv")" = 101 ] || fail "keras predict: $(wc -l < "$work/keras.csv") lines"
 expect 0 "" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/torch_credit_mlp.data.csv" \
     --method integrated-gradients --steps 20 --integration riemann_middle --output "$work/ig.json" --quiet
-grep -q '"method": "integrated_gradients"' "$work/ig.json" || fail "integrated gradients: method not recorded"
+grep -q '"method": "integrated-gradients"' "$work/ig.json" || fail "integrated gradients: method not recorded"
 grep -q '"convergence_delta"' "$work/ig.json" || fail "integrated gradients: no convergence_delta"
 grep -q '"integration": "riemann_middle"' "$work/ig.json" || fail "integrated gradients: rule not recorded"
 expect 0 "" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/torch_credit_mlp.data.csv" \

@@ -438,7 +438,7 @@ static void test_text_layers(void **state)
     gbx_explainer *explainer = NULL;
     /* At the input, the ids reach the output only as indices. */
     assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
-    assert_non_null(strstr(error.message, "--layer"));
+    assert_non_null(strstr(error.message, "options.layer"));
     options.layer = "no_such_layer";
     assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
     assert_non_null(strstr(error.message, "no_such_layer"));
@@ -477,7 +477,7 @@ static void test_text_layers(void **state)
     options.method = GBX_METHOD_SALIENCY;
     options.layer = "embedding";
     assert_int_not_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
-    assert_non_null(strstr(error.message, "--layer"));
+    assert_non_null(strstr(error.message, "options.layer"));
     gbx_data_free(background);
     gbx_data_free(data);
     gbx_model_free(model);

@@ -1013,7 +1013,7 @@ static void test_histogram_counts_rows(void **state)
     assert_non_null(strstr(error.message, "no feature \"amount\" (did you mean \"Amount\""));
     options.feature = NULL;
     assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_ERR_USAGE);
-    assert_non_null(strstr(error.message, "--feature"));
+    assert_non_null(strstr(error.message, "options.feature"));
 }
 
 /* Every kind drawn to PNG is the right size and not blank: ink covers a fair part of it. */

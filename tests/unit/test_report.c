@@ -134,7 +134,7 @@ static void test_report_is_self_contained(void **state)
     assert_non_null(strstr(html, sha));
     free(sha);
     free(explanation);
-    assert_non_null(strstr(html, "<th>Method</th><td>tree_path_dependent</td>"));
+    assert_non_null(strstr(html, "<th>Method</th><td>tree</td>"));
     char *additivity = between(html, "<th>Additivity error</th><td>largest ", " ");
     assert_true(atof(additivity) < 1e-12);
     free(additivity);

@@ -595,7 +595,7 @@ static void test_kernel(void **state)
         gbx_error failure;
         assert_int_equal(gbx_explainer_create(model, &options, &explainer, &failure), GBX_OK);
         assert_int_equal(gbx_explainer_explain(explainer, rows, &none, &failure), GBX_ERR_USAGE);
-        assert_non_null(strstr(failure.message, "raise --max-evals"));
+        assert_non_null(strstr(failure.message, "raise options.max_evals"));
         gbx_explainer_free(explainer);
     }
     /* A row alone draws the same coalitions as in the batch. */
