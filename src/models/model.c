@@ -179,30 +179,52 @@ void gbx_transform_exp(const gbx_model *model, double *row)
 
 /* ---- public interface ---- */
 
+/* ---- the formats: a file's format is told by its content, the first row that claims it ---- */
+
 static int looks_like_lightgbm(const char *bytes, size_t length)
 {
     return (length >= 5 && strncmp(bytes, "tree\n", 5) == 0) ||
            (length >= 6 && strncmp(bytes, "tree\r\n", 6) == 0);
 }
 
+/* Our linear format names itself near the top; XGBoost's JSON never uses that key. */
+static int looks_like_linear(const char *bytes, size_t length)
+{
+    return memmem(bytes, length < 4096 ? length : 4096, "\"glassbox_linear\"", 17) != NULL;
+}
+
+/* XGBoost JSON or UBJSON: whatever no other format claims (its reader says what is wrong). */
+static int anything(const char *bytes, size_t length)
+{
+    (void)bytes, (void)length;
+    return 1;
+}
+
+typedef struct {
+    const char *name;
+    int (*detect)(const char *bytes, size_t length);
+    gbx_status (*load)(const char *name, const char *bytes, size_t length, gbx_model *model,
+                       gbx_error *error);
+} file_format;
+
+static const file_format file_formats[] = {
+    {"onnx", gbx_onnx_detect, gbx_onnx_load},
+    {"keras", gbx_keras_detect, gbx_keras_load},
+    {"lightgbm", looks_like_lightgbm, gbx_lightgbm_load},
+    {"linear", looks_like_linear, gbx_linear_load},
+    {"xgboost", anything, gbx_xgboost_load},
+};
+
 gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t length,
                                  gbx_model **out, gbx_error *error)
 {
     if (length == 0) return gbx_fail(error, GBX_ERR_PARSE, "%s: the model file is empty", name);
-    int lightgbm = looks_like_lightgbm(bytes, length), onnx = gbx_onnx_detect(bytes, length);
-    int keras = gbx_keras_detect(bytes, length);
-    /* Our linear format names itself near the top; XGBoost's JSON never uses that key. */
-    int linear = !lightgbm && memmem(bytes, length < 4096 ? length : 4096, "\"glassbox_linear\"",
-                                     17) != NULL;
-    gbx_model *model = gbx_model_alloc(onnx ? "onnx" : keras ? "keras" : lightgbm ? "lightgbm"
-                                       : linear ? "linear" : "xgboost");
+    const file_format *format = file_formats;
+    while (!format->detect(bytes, length)) format++; /* the last claims anything */
+    gbx_model *model = gbx_model_alloc(format->name);
     if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "%s: out of memory", name);
     gbx_sha256_buffer(bytes, length, model->sha256);
-    gbx_status status = onnx       ? gbx_onnx_load(name, bytes, length, model, error)
-                        : keras    ? gbx_keras_load(name, bytes, length, model, error)
-                        : linear   ? gbx_linear_load(name, bytes, length, model, error)
-                        : lightgbm ? gbx_lightgbm_load(name, bytes, length, model, error)
-                                 : gbx_xgboost_load(name, bytes, length, model, error);
+    gbx_status status = format->load(name, bytes, length, model, error);
     if (status != GBX_OK) {
         gbx_model_free(model);
         return status;
@@ -217,19 +239,43 @@ gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
     return gbx_model_load_with(path, NULL, out, error);
 }
 
+/* ---- models that are not files: named by a prefix of the locator ---------------------- */
+
+static gbx_status load_plugin(const char *locator, double timeout, gbx_model *model,
+                              gbx_error *error)
+{
+    (void)timeout;
+    return gbx_plugin_load(locator + strlen("plugin:"), model, error);
+}
+
+static gbx_status load_command(const char *locator, double timeout, gbx_model *model,
+                               gbx_error *error)
+{
+    return gbx_command_load(locator + strlen("cmd:"), timeout, model, error);
+}
+
+typedef struct {
+    const char *prefix, *type;
+    gbx_status (*load)(const char *locator, double timeout, gbx_model *model, gbx_error *error);
+} locator_kind;
+
+static const locator_kind locators[] = {
+    {"plugin:", "plugin", load_plugin},
+    {"cmd:", "command", load_command},
+    {"http://", "http", gbx_http_load},
+    {"https://", "http", gbx_http_load},
+};
+
 gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
                                gbx_model **out, gbx_error *error)
 {
     if (!path || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load: NULL argument");
-    int plugin = strncmp(path, "plugin:", 7) == 0, command = strncmp(path, "cmd:", 4) == 0;
-    int http = strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
-    if (plugin || command || http) {
-        gbx_model *model = gbx_model_alloc(plugin ? "plugin" : command ? "command" : "http");
+    for (size_t l = 0; l < sizeof locators / sizeof locators[0]; l++) {
+        if (strncmp(path, locators[l].prefix, strlen(locators[l].prefix)) != 0) continue;
+        gbx_model *model = gbx_model_alloc(locators[l].type);
         if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        double timeout = options ? options->timeout_seconds : 0;
-        gbx_status status = plugin    ? gbx_plugin_load(path + 7, model, error)
-                            : command ? gbx_command_load(path + 4, timeout, model, error)
-                                      : gbx_http_load(path, timeout, model, error);
+        gbx_status status = locators[l].load(path, options ? options->timeout_seconds : 0, model,
+                                             error);
         if (status != GBX_OK) {
             gbx_model_free(model);
             return status;
