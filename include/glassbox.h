@@ -1,17 +1,17 @@
 /*
  * glassbox — explain model decisions, natively and exactly.
  *
- * The whole flow in twenty lines (error handling shortened):
+ * The whole flow (error handling shortened; examples/embed.c is it in full):
  *
  *     gbx_error error;
  *     gbx_model *model;
- *     gbx_model_load("credit.json", &model, &error);          // XGBoost, LightGBM, ONNX, Keras...
+ *     gbx_model_load("credit.json", &model, &error);         // XGBoost, LightGBM, ONNX, Keras...
  *
- *     gbx_data_reader *reader;                                // CSV (columns matched by name), .npy
- *     gbx_data_reader_open("applicants.csv", model, &reader, &error);
+ *     gbx_data_reader *reader;                               // CSV (columns matched by name),
+ *     gbx_data_reader_open("applicants.csv", model, &reader, &error);     // .npy, images
  *
  *     gbx_explainer_options options;
- *     gbx_explainer_options_init(&options);                   // method "auto": TreeSHAP for trees
+ *     gbx_explainer_options_init(&options);                  // method "auto": TreeSHAP for trees
  *     gbx_explainer *explainer;
  *     gbx_explainer_create(model, &options, &explainer, &error);
  *
@@ -19,18 +19,42 @@
  *     while (gbx_data_reader_next(reader, 4096, &chunk, &error) == GBX_OK && chunk) {
  *         gbx_explanation *explanation;
  *         gbx_explainer_explain(explainer, chunk, &explanation, &error);
- *         const double *phi = gbx_explanation_values(explanation);   // [rows][outputs][features]
+ *         const double *phi = gbx_explanation_values(explanation);  // [rows][outputs][features]
+ *         gbx_reasons *reasons;                                     // why, in words
+ *         gbx_reasons_compute(explanation, &reasons_options, &reasons, &error);
+ *         char *svg; size_t size;                                   // a plot, in memory
+ *         gbx_plot_render(explanation, &plot_options, "svg", &svg, &size, &error);
  *         ...
+ *         gbx_free(svg); gbx_reasons_free(reasons);
  *         gbx_explanation_free(explanation);
  *         gbx_data_free(chunk);
  *     }
  *     gbx_explainer_free(explainer); gbx_data_reader_free(reader); gbx_model_free(model);
  *
- * Conventions: every function that can fail returns a gbx_status and, when given a gbx_error,
- * fills it with a message that names the place (file:line:column, JSON path, tree index).
- * Functions never exit and the library keeps no global state: everything lives in the objects
- * the caller creates and frees. (One exception: loading a network sets OpenBLAS to one thread
- * per call, since glassbox runs the batches on its own threads.)
+ * Conventions
+ * - Every function that can fail returns a gbx_status and, when given a gbx_error, fills it
+ *   with a message that names the place (file:line:column, JSON path, tree index) and, for a
+ *   bad option, the option's field ("options.layer").
+ * - The library never prints (notes go to gbx_set_log's callback) and never exits. It keeps no
+ *   global state but that callback: everything lives in the objects the caller creates and
+ *   frees. (Loading a network also sets OpenBLAS to one thread per call, since glassbox runs
+ *   the batches on its own threads.)
+ * - Ownership. What a function hands out through an `out` pointer (gbx_model **, gbx_data **,
+ *   gbx_explanation **, char **bytes...) belongs to the caller, who frees it with the matching
+ *   gbx_*_free (or gbx_free for bytes and text). Every `const` pointer an accessor returns
+ *   (names, arrays, rows of reasons) belongs to the object it came from and stays valid until
+ *   that object is freed. Strings and arrays passed in are copied, unless a declaration says
+ *   it keeps them.
+ * - Lifetimes. An explainer keeps its model (free the explainer first); a data reader reads
+ *   what it needs of the model when opened and keeps nothing of it. An explanation owns
+ *   everything in it and outlives the explainer and data that
+ *   made it. A writer copies what it needs: explainers and explanations may be freed once a
+ *   call returns. gbx_groups_apply points options at the groups, which must outlive
+ *   gbx_explainer_create.
+ * - Threads. Distinct objects may be used from distinct threads at once, and one explainer or
+ *   model from several (explaining and predicting do not change them; plugins that are not
+ *   thread-safe, child processes and HTTP connections are serialised or pooled inside).
+ *   Results do not depend on the thread count.
  */
 #ifndef GLASSBOX_H
 #define GLASSBOX_H
@@ -91,7 +115,7 @@ typedef struct gbx_data gbx_data;
 
 /* Copies values (rows x columns, row-major); names may be NULL (columns are then f0, f1, ...). */
 GBX_API gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
-                           const char *const *names, gbx_data **out, gbx_error *error);
+                                   const char *const *names, gbx_data **out, gbx_error *error);
 GBX_API void gbx_data_free(gbx_data *data);
 GBX_API size_t gbx_data_rows(const gbx_data *data);
 GBX_API size_t gbx_data_columns(const gbx_data *data);
@@ -103,19 +127,19 @@ typedef struct gbx_model gbx_model;
 /* Streaming CSV input. A header row is required; quoted fields, CRLF and a UTF-8 BOM are
  * accepted; empty cells, NA, NaN, nan, null (any case) are missing values. When model is given
  * and has feature names, columns are matched to them by name (any order, extra columns ignored
- * with a note on stderr, a missing column is an error naming it); otherwise by position. */
+ * with a note to the log, a missing column is an error naming it); otherwise by position. */
 typedef struct gbx_data_reader gbx_data_reader;
-GBX_API gbx_status gbx_data_reader_open(const char *path, const gbx_model *model, gbx_data_reader **out,
-                                gbx_error *error);
+GBX_API gbx_status gbx_data_reader_open(const char *path, const gbx_model *model,
+                                        gbx_data_reader **out, gbx_error *error);
 /* Reads up to max_rows rows; *chunk is NULL at the end of the file. */
 GBX_API gbx_status gbx_data_reader_next(gbx_data_reader *reader, size_t max_rows, gbx_data **chunk,
-                                gbx_error *error);
+                                        gbx_error *error);
 /* Bytes consumed so far and the file size (0 when unknown, e.g. a pipe), for progress. */
 GBX_API void gbx_data_reader_progress(const gbx_data_reader *reader, uint64_t *bytes_read,
-                              uint64_t *bytes_total);
+                                      uint64_t *bytes_total);
 /* The data's name for model feature f (its column header). */
 GBX_API const char *gbx_data_reader_feature_name(const gbx_data_reader *reader, size_t feature);
-/* Quiet: no notes on stderr (default: notes on). */
+/* Quiet: no notes from this reader to the log (default: notes on). */
 GBX_API void gbx_data_reader_set_quiet(gbx_data_reader *reader, int quiet);
 /* PNG and JPEG images (a file, or a folder of them read in name order) are rows of a network's
  * input, laid out as it takes them ([C, H, W], [H, W, C] or [H, W]; grey and colour converted
@@ -131,8 +155,8 @@ GBX_API void gbx_data_reader_free(gbx_data_reader *reader);
 
 /* `count` rows drawn without replacement (all of them when count >= rows), in their original
  * order; the same seed draws the same rows. For summarising large background sets. */
-GBX_API gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed, gbx_data **out,
-                           gbx_error *error);
+GBX_API gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t seed,
+                                   gbx_data **out, gbx_error *error);
 
 /* Background summaries. A sample keeps `count` rows; k-means keeps `count` centres, each
  * coordinate moved to the nearest value its column holds and each centre weighted by its
@@ -142,7 +166,8 @@ GBX_API gbx_status gbx_data_sample(const gbx_data *data, size_t count, uint64_t 
  * weighted (gbx_data_weights) except for a plain sample. */
 typedef enum { GBX_SUMMARY_SAMPLE, GBX_SUMMARY_KMEANS } gbx_summary;
 GBX_API gbx_status gbx_data_summarise(const gbx_data *data, gbx_summary method, size_t count,
-                              long stratify, uint64_t seed, gbx_data **out, gbx_error *error);
+                                      long stratify, uint64_t seed, gbx_data **out,
+                                      gbx_error *error);
 /* The same with the stratifying column by name (NULL: none); an unknown name is an error. */
 GBX_API gbx_status gbx_data_summarise_by(const gbx_data *data, gbx_summary method, size_t count,
                                          const char *stratify, uint64_t seed, gbx_data **out,
@@ -157,9 +182,9 @@ GBX_API const double *gbx_data_weights(const gbx_data *data);
 /* Reads a whole CSV file (or .npy array, or images) at once (for background sets and small
  * inputs); gbx_data_read also says how image pixels are scaled (NULL: the defaults). */
 GBX_API gbx_status gbx_data_read_csv(const char *path, const gbx_model *model, gbx_data **out,
-                             gbx_error *error);
+                                     gbx_error *error);
 GBX_API gbx_status gbx_data_read(const char *path, const gbx_model *model,
-                         const gbx_pixel_options *pixels, gbx_data **out, gbx_error *error);
+                                 const gbx_pixel_options *pixels, gbx_data **out, gbx_error *error);
 
 /* ---- models ------------------------------------------------------------------------------ */
 
@@ -181,7 +206,7 @@ typedef struct {
     double timeout_seconds; /* cmd: and http models: longest wait for an answer (0 = 60 s) */
 } gbx_model_options;
 GBX_API gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
-                               gbx_model **out, gbx_error *error);
+                                       gbx_model **out, gbx_error *error);
 GBX_API void gbx_model_free(gbx_model *model);
 GBX_API const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
 GBX_API const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
@@ -201,8 +226,8 @@ GBX_API gbx_status gbx_model_output_choice(const gbx_model *model, const char *c
 GBX_API int gbx_model_is_tree(const gbx_model *model);   /* XGBoost, LightGBM */
 GBX_API int gbx_model_is_linear(const gbx_model *model); /* glassbox_linear */
 /* Predictions for every row: out is [rows][outputs]; raw = margin, otherwise transformed. */
-GBX_API gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw, double *out,
-                             gbx_error *error);
+GBX_API gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int raw,
+                                     double *out, gbx_error *error);
 
 /* ---- explainers -------------------------------------------------------------------------- */
 
@@ -313,8 +338,9 @@ GBX_API void gbx_explainer_options_init(gbx_explainer_options *options);
  * columns' order, each group where its first column stands. feature_names are the model's
  * columns (the model's names, or the data's header). Errors name the group and column. */
 typedef struct gbx_groups gbx_groups;
-GBX_API gbx_status gbx_groups_read(const char *path, size_t features, const char *const *feature_names,
-                           gbx_groups **out, gbx_error *error);
+GBX_API gbx_status gbx_groups_read(const char *path, size_t features,
+                                   const char *const *feature_names, gbx_groups **out,
+                                   gbx_error *error);
 GBX_API size_t gbx_groups_count(const gbx_groups *groups); /* features explained */
 /* Points the options' group fields at the groups (which must outlive the explainer's
  * creation). */
@@ -346,8 +372,9 @@ GBX_API gbx_method gbx_method_resolve(const gbx_model *model, gbx_method method,
 
 
 typedef struct gbx_explainer gbx_explainer;
-GBX_API gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_options *options,
-                                gbx_explainer **out, gbx_error *error);
+GBX_API gbx_status gbx_explainer_create(const gbx_model *model,
+                                        const gbx_explainer_options *options, gbx_explainer **out,
+                                        gbx_error *error);
 GBX_API void gbx_explainer_free(gbx_explainer *explainer);
 /* The method the explainer runs (auto resolved). */
 GBX_API gbx_method gbx_explainer_method(const gbx_explainer *explainer);
@@ -377,15 +404,19 @@ GBX_API size_t gbx_explanation_rows(const gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_outputs(const gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_features(const gbx_explanation *explanation);
 GBX_API size_t gbx_explanation_columns(const gbx_explanation *explanation);
-GBX_API const double *gbx_explanation_values(const gbx_explanation *explanation);      /* [n][K][M] */
-GBX_API const double *gbx_explanation_base_values(const gbx_explanation *explanation); /* [n][K] */
-GBX_API const double *gbx_explanation_predictions(const gbx_explanation *explanation); /* [n][K] */
+/* The numbers: values [n][K][M], base values and predictions [n][K]. */
+GBX_API const double *gbx_explanation_values(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_base_values(const gbx_explanation *explanation);
+GBX_API const double *gbx_explanation_predictions(const gbx_explanation *explanation);
 /* The explained rows, [n][J] (NaN where missing), or NULL when a file was written without. */
 GBX_API const double *gbx_explanation_data(const gbx_explanation *explanation);
 /* Names; NULL past the end. */
-GBX_API const char *gbx_explanation_feature_name(const gbx_explanation *explanation, size_t feature);
-GBX_API const char *gbx_explanation_output_name(const gbx_explanation *explanation, size_t output);
-GBX_API const char *gbx_explanation_column_name(const gbx_explanation *explanation, size_t column);
+GBX_API const char *gbx_explanation_feature_name(const gbx_explanation *explanation,
+                                                 size_t feature);
+GBX_API const char *gbx_explanation_output_name(const gbx_explanation *explanation,
+                                                size_t output);
+GBX_API const char *gbx_explanation_column_name(const gbx_explanation *explanation,
+                                                size_t column);
 /* The output called name, or -1. */
 GBX_API long gbx_explanation_output_index(const gbx_explanation *explanation, const char *name);
 /* Whether the features are groups of columns (explained with feature groups). */
