@@ -1,0 +1,302 @@
+/* The library as a product, through glassbox.h alone (linked against the shared library):
+ * method names and the method table, plots rendered in memory, the log callback, structured
+ * reasons, explanations in memory (provenance, names, data) and read back from CSV. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "glassbox.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MODEL "examples/credit_model.json"
+#define DATA "examples/data/german_credit.csv"
+#define FEATURES "examples/credit_features.json"
+
+static gbx_model *model;
+static gbx_explanation *explanation; /* the first 20 applicants, path-dependent TreeSHAP */
+
+static int setup(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_data_reader *reader = NULL;
+    gbx_data *rows = NULL;
+    gbx_explainer *explainer = NULL;
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    int failed = gbx_model_load(MODEL, &model, &error) ||
+                 gbx_data_reader_open(DATA, model, &reader, &error) ||
+                 gbx_data_reader_next(reader, 20, &rows, &error) ||
+                 gbx_explainer_create(model, &options, &explainer, &error) ||
+                 gbx_explainer_explain(explainer, rows, &explanation, &error);
+    if (failed) fprintf(stderr, "%s\n", error.message);
+    /* The explanation outlives the explainer, the data and the reader that made it. */
+    gbx_explainer_free(explainer);
+    gbx_data_free(rows);
+    gbx_data_reader_free(reader);
+    return failed;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gbx_explanation_free(explanation);
+    gbx_model_free(model);
+    return 0;
+}
+
+static void test_method_names_are_one_spelling(void **state)
+{
+    (void)state;
+    const gbx_method all[] = {GBX_METHOD_AUTO, GBX_METHOD_TREE, GBX_METHOD_TREE_INTERVENTIONAL,
+                              GBX_METHOD_EXACT, GBX_METHOD_PERMUTATION, GBX_METHOD_LINEAR,
+                              GBX_METHOD_KERNEL, GBX_METHOD_LIME, GBX_METHOD_SALIENCY,
+                              GBX_METHOD_INPUT_X_GRADIENT, GBX_METHOD_SMOOTHGRAD,
+                              GBX_METHOD_INTEGRATED_GRADIENTS, GBX_METHOD_GRADIENT_SHAP,
+                              GBX_METHOD_DEEP, GBX_METHOD_GRAD_CAM};
+    for (size_t m = 0; m < sizeof all / sizeof all[0]; m++) {
+        gbx_method parsed;
+        const char *name = gbx_method_name(all[m]);
+        assert_int_equal(gbx_method_parse(name, &parsed), GBX_OK);
+        assert_int_equal(parsed, all[m]);
+        for (size_t other = 0; other < m; other++)
+            assert_string_not_equal(name, gbx_method_name(all[other]));
+    }
+    /* Files of glassbox 0.1 spelled some methods apart; they still parse. */
+    const struct {
+        const char *name;
+        gbx_method method;
+    } old[] = {{"tree_path_dependent", GBX_METHOD_TREE},
+               {"tree_interventional", GBX_METHOD_TREE_INTERVENTIONAL},
+               {"integrated_gradients", GBX_METHOD_INTEGRATED_GRADIENTS},
+               {"grad_cam", GBX_METHOD_GRAD_CAM}};
+    for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
+        gbx_method parsed;
+        assert_int_equal(gbx_method_parse(old[i].name, &parsed), GBX_OK);
+        assert_int_equal(parsed, old[i].method);
+    }
+    gbx_method parsed;
+    assert_int_equal(gbx_method_parse("shapley", &parsed), GBX_ERR_USAGE);
+    assert_int_equal(gbx_method_background(GBX_METHOD_KERNEL), 2);
+    assert_int_equal(gbx_method_background(GBX_METHOD_INTEGRATED_GRADIENTS), 1);
+    assert_int_equal(gbx_method_background(GBX_METHOD_TREE), 0);
+    assert_int_equal(gbx_method_resolve(model, GBX_METHOD_AUTO, 0), GBX_METHOD_TREE);
+    assert_int_equal(gbx_method_resolve(model, GBX_METHOD_AUTO, 1), GBX_METHOD_TREE_INTERVENTIONAL);
+    assert_int_equal(gbx_method_resolve(model, GBX_METHOD_KERNEL, 0), GBX_METHOD_KERNEL);
+}
+
+static void test_explanation_carries_names_and_provenance(void **state)
+{
+    (void)state;
+    const gbx_explanation *e = explanation;
+    assert_int_equal(gbx_explanation_rows(e), 20);
+    assert_int_equal(gbx_explanation_outputs(e), 1);
+    assert_int_equal(gbx_explanation_features(e), gbx_model_features(model));
+    assert_int_equal(gbx_explanation_columns(e), gbx_model_features(model));
+    assert_string_equal(gbx_explanation_feature_name(e, 0), gbx_model_feature_name(model, 0));
+    assert_null(gbx_explanation_feature_name(e, gbx_explanation_features(e)));
+    assert_int_equal(gbx_explanation_output_index(e, gbx_explanation_output_name(e, 0)), 0);
+    assert_int_equal(gbx_explanation_output_index(e, "no such output"), -1);
+    assert_false(gbx_explanation_is_grouped(e));
+    assert_int_equal(gbx_explanation_input_shape(e, NULL), 0);
+    gbx_provenance p = gbx_explanation_provenance(e);
+    assert_string_equal(p.method, "tree");
+    assert_string_equal(p.version, GBX_VERSION);
+    assert_string_equal(p.model_sha256, gbx_model_sha256(model));
+    assert_string_equal(p.model_type, "xgboost");
+    assert_string_equal(p.output_space, "margin");
+    assert_non_null(strstr(p.parameters, "\"interactions\": false"));
+    /* The explained rows are in the explanation, and the values add up. */
+    const double *data = gbx_explanation_data(e), *values = gbx_explanation_values(e);
+    assert_non_null(data);
+    size_t M = gbx_explanation_features(e);
+    for (size_t r = 0; r < 20; r++) {
+        double sum = gbx_explanation_base_values(e)[r];
+        for (size_t f = 0; f < M; f++) sum += values[r * M + f];
+        assert_true(fabs(sum - gbx_explanation_predictions(e)[r]) < 1e-9);
+    }
+    assert_null(gbx_explanation_standard_errors(e));
+    assert_null(gbx_explanation_interactions(e));
+}
+
+static void test_plots_render_in_memory(void **state)
+{
+    (void)state;
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "waterfall";
+    options.row = 3;
+    const struct {
+        const char *format, *magic;
+    } formats[] = {{"svg", "<?xml"}, {"png", "\x89PNG"}, {"pdf", "%PDF"}};
+    gbx_error error;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        char *bytes = NULL;
+        size_t size = 0;
+        assert_int_equal(gbx_plot_render(explanation, &options, formats[i].format, &bytes, &size,
+                                         &error), GBX_OK);
+        assert_true(size > 100);
+        assert_memory_equal(bytes, formats[i].magic, strlen(formats[i].magic));
+        gbx_free(bytes);
+    }
+    char *bytes = NULL;
+    size_t size = 0;
+    assert_int_equal(gbx_plot_render(explanation, &options, "gif", &bytes, &size, &error),
+                     GBX_ERR_USAGE);
+    assert_null(bytes);
+    assert_non_null(strstr(error.message, "svg, png or pdf"));
+    options.row = 20;
+    assert_int_equal(gbx_plot_render(explanation, &options, "svg", &bytes, &size, &error),
+                     GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "there is no row 20"));
+}
+
+static void test_reasons_are_structured(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_feature_metadata *features;
+    assert_int_equal(gbx_feature_metadata_read(FEATURES, &features, &error), GBX_OK);
+    gbx_reasons_options options;
+    gbx_reasons_options_init(&options);
+    options.features = features;
+    options.model = model; /* what-ifs at the rows the explanation holds */
+    options.top = 3;
+    gbx_reasons *reasons;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    assert_int_equal(gbx_reasons_rows(reasons), 20);
+    assert_null(gbx_reasons_row_at(reasons, 20));
+    size_t what_ifs = 0;
+    for (size_t i = 0; i < 20; i++) {
+        const gbx_reasons_row *row = gbx_reasons_row_at(reasons, i);
+        assert_int_equal(row->row, i);
+        assert_true(row->count <= 3);
+        assert_non_null(strstr(row->sensitive, "Age")); /* masked, named apart */
+        for (size_t r = 0; r < row->count; r++) {
+            assert_true(row->reasons[r].contribution > 0); /* toward the adverse outcome */
+            assert_string_not_equal(row->reasons[r].feature, "Age");
+            if (r) assert_true(row->reasons[r].contribution <= row->reasons[r - 1].contribution);
+            what_ifs += *row->reasons[r].what_if != '\0';
+        }
+    }
+    assert_true(what_ifs > 0);
+    /* Written as JSON, CSV or text; anything else is refused. */
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    assert_int_equal(gbx_reasons_write(reasons, "csv", out, &error), GBX_OK);
+    assert_int_equal(gbx_reasons_write(reasons, "xml", out, &error), GBX_ERR_USAGE);
+    fclose(out);
+    assert_non_null(strstr(text, "row,rank,feature,display,contribution,value,reason,what_if\n"));
+    free(text);
+    gbx_reasons_free(reasons);
+    /* A row that is not there, an output that is not there. */
+    options.row = 20;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_ERR_USAGE);
+    options.row = -1;
+    options.output_name = "class_9";
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "no output named"));
+    gbx_feature_metadata_free(features);
+}
+
+typedef struct {
+    int notes;
+    char last[256];
+} heard;
+
+static void listen(gbx_log_level level, const char *message, void *user)
+{
+    heard *h = user;
+    assert_int_equal(level, GBX_LOG_NOTE);
+    h->notes++;
+    snprintf(h->last, sizeof h->last, "%s", message);
+}
+
+static void test_notes_go_to_the_log(void **state)
+{
+    (void)state;
+    heard h = {0};
+    gbx_set_log(listen, &h);
+    gbx_error error;
+    gbx_data *data = NULL;
+    /* The credit data has a Class column the model does not use: a note, not a print. */
+    assert_int_equal(gbx_data_read_csv(DATA, model, &data, &error), GBX_OK);
+    gbx_data_free(data);
+    gbx_set_log(NULL, NULL);
+    assert_int_equal(h.notes, 1);
+    assert_non_null(strstr(h.last, "ignoring 1 column the model does not use: Class"));
+    assert_int_equal(gbx_data_read_csv(DATA, model, &data, &error), GBX_OK); /* nowhere now */
+    gbx_data_free(data);
+    assert_int_equal(h.notes, 1);
+}
+
+static void test_csv_explanation_reads_back(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-library.csv";
+    FILE *f = fopen(path, "w");
+    fputs("output,a,\"b, quoted\",base_value,prediction\n"
+          "low,0.5,-0.25,1,1.25\nhigh,-0.5,0.25,2,1.75\n"
+          "low,1,0,1,2\nhigh,0,-1,2,1\n", f);
+    fclose(f);
+    gbx_explanation *e;
+    gbx_error error;
+    assert_int_equal(gbx_explanation_read(path, &e, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_rows(e), 2);
+    assert_int_equal(gbx_explanation_outputs(e), 2);
+    assert_string_equal(gbx_explanation_output_name(e, 1), "high");
+    assert_string_equal(gbx_explanation_feature_name(e, 1), "b, quoted");
+    assert_true(gbx_explanation_values(e)[2 * 2 + 1] == 0); /* row 1, output low, b */
+    assert_null(gbx_explanation_data(e));
+    assert_string_equal(gbx_explanation_provenance(e).method, "");
+    gbx_explanation_free(e);
+    /* Lines that do not make whole rows, and a field that is not a number, are refused. */
+    f = fopen(path, "w");
+    fputs("output,a,base_value,prediction\nlow,1,0,1\nhigh,1,0,1\nlow,1,0,1\nlow,1,0,1\n", f);
+    fclose(f);
+    assert_int_not_equal(gbx_explanation_read(path, &e, &error), GBX_OK);
+    f = fopen(path, "w");
+    fputs("a,base_value,prediction\n1,0,x\n", f);
+    fclose(f);
+    assert_int_equal(gbx_explanation_read(path, &e, &error), GBX_ERR_PARSE);
+    assert_non_null(strstr(error.message, ":2: field 3 is not a finite number"));
+    remove(path);
+}
+
+static void test_output_choice(void **state)
+{
+    (void)state;
+    long output;
+    gbx_error error;
+    assert_int_equal(gbx_model_output_choice(model, "all", &output, &error), GBX_OK);
+    assert_int_equal(output, GBX_OUTPUT_ALL);
+    assert_int_equal(gbx_model_output_choice(model, "predicted", &output, &error), GBX_OK);
+    assert_int_equal(output, GBX_OUTPUT_PREDICTED);
+    assert_int_equal(gbx_model_output_choice(model, "0", &output, &error), GBX_OK);
+    assert_int_equal(output, 0);
+    assert_int_equal(gbx_model_output_choice(model, gbx_model_output_name(model, 0), &output,
+                                             &error), GBX_OK);
+    assert_int_equal(output, 0);
+    assert_int_equal(gbx_model_output_choice(model, "1", &output, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "1 is not an output of this model"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_method_names_are_one_spelling),
+        cmocka_unit_test(test_explanation_carries_names_and_provenance),
+        cmocka_unit_test(test_plots_render_in_memory),
+        cmocka_unit_test(test_reasons_are_structured),
+        cmocka_unit_test(test_notes_go_to_the_log),
+        cmocka_unit_test(test_csv_explanation_reads_back),
+        cmocka_unit_test(test_output_choice),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
