@@ -491,6 +491,18 @@ GBX_API gbx_status gbx_explanation_writer_close(gbx_explanation_writer *writer, 
 /* Discards an unfinished file and frees the writer. */
 GBX_API void gbx_explanation_writer_abort(gbx_explanation_writer *writer);
 
+/* ---- feature metadata ---------------------------------------------------------------------
+ * How people should read each column (a JSON file):
+ *   {"features": {"Duration": {"display": "Loan duration", "unit": "months", "format": "%.0f",
+ *                 "sensitive": false, "raises": "the loan is long", "lowers": "the loan is
+ *                 short", "step": 6}}}
+ * "sensitive" features are never given as reasons to an applicant; "step" is the change a
+ * what-if tries. */
+typedef struct gbx_feature_metadata gbx_feature_metadata;
+GBX_API gbx_status gbx_feature_metadata_read(const char *path, gbx_feature_metadata **out,
+                                             gbx_error *error);
+GBX_API void gbx_feature_metadata_free(gbx_feature_metadata *metadata);
+
 /* ---- plots -------------------------------------------------------------------------------
  * Drawn from an explanation file (JSON) into .svg, .png or .pdf by the file's extension:
  *   waterfall  one row: bars from the base value to the prediction, the largest first, the
@@ -517,7 +529,7 @@ typedef struct {
     long output;          /* the output shown, by index; -1: the first (the title says which) */
     const char *output_name; /* or by name (NULL: by index) */
     size_t max_display;   /* features drawn, the last one folding the rest (0: 10) */
-    const char *features; /* feature metadata file (display names, units, formats), or NULL */
+    const gbx_feature_metadata *features; /* display names, units, formats, or NULL */
     const char *feature;  /* dependence, histogram: the feature, by column or display name */
     const char *color;    /* dependence: the colouring feature (NULL: the strongest
                              interaction, as shap chooses it; "none": no colour) */
@@ -542,17 +554,10 @@ GBX_API gbx_status gbx_plot_explanation(const gbx_explanation *explanation,
 GBX_API gbx_status gbx_plot(const char *explanation_path, const gbx_plot_options *options,
                             const char *output_path, gbx_error *error);
 
-/* ---- feature metadata ---------------------------------------------------------------------
- * How people should read each column (a JSON file):
- *   {"features": {"Duration": {"display": "Loan duration", "unit": "months", "format": "%.0f",
- *                 "sensitive": false, "raises": "the loan is long", "lowers": "the loan is
- *                 short", "step": 6}}}
- * "sensitive" features are never given as reasons to an applicant; "step" is the change a
- * what-if tries. */
-typedef struct gbx_feature_metadata gbx_feature_metadata;
-GBX_API gbx_status gbx_feature_metadata_read(const char *path, gbx_feature_metadata **out,
-                                             gbx_error *error);
-GBX_API void gbx_feature_metadata_free(gbx_feature_metadata *metadata);
+/* Groups over an explanation's features (by their names), for reasons and reports; refused for
+ * an explanation already made by groups. */
+GBX_API gbx_status gbx_groups_read_for(const char *path, const gbx_explanation *explanation,
+                                       gbx_groups **out, gbx_error *error);
 
 /* ---- reasons ------------------------------------------------------------------------------
  * The principal reasons for an adverse outcome, as lenders must give them: per row, the
@@ -617,12 +622,13 @@ GBX_API void gbx_reasons_free(gbx_reasons *reasons);
  * histograms of its top features with the row marked). */
 typedef struct {
     const char *title;       /* NULL: "Explanation report" */
-    const char *features;    /* feature metadata file, or NULL */
-    const char *groups;      /* one-hot groups given as one reason each, or NULL */
-    const char *model;       /* what-ifs in the reasons: the model, evaluated at the explained
-                                rows (the data, or the explanation's own) */
-    const char *data;        /* the explained rows (CSV), for an explanation written without
-                                them; or NULL */
+    const gbx_feature_metadata *features; /* display names, sentences, sensitive, or NULL */
+    const gbx_groups *groups; /* one-hot groups given as one reason and drawn as one feature
+                                 (over the explanation's features), or NULL */
+    const gbx_model *model;  /* what-ifs in the reasons: the model, evaluated at the explained
+                                rows (the data, or the explanation's own), or NULL */
+    const gbx_data *data;    /* the explained rows, for an explanation written without them;
+                                or NULL */
     long output;             /* the output shown, by index; -1: the first */
     const char *output_name; /* or by name */
     size_t top;              /* reasons per row at most (0: 4) */
@@ -636,7 +642,7 @@ GBX_API void gbx_report_options_init(gbx_report_options *options);
 GBX_API gbx_status gbx_report_explanation(const gbx_explanation *explanation,
                                           const gbx_report_options *options,
                                           const char *output_path, gbx_error *error);
-/* The same from an explanation file. */
+/* The same from an explanation file (options as above; the groups are over its features). */
 GBX_API gbx_status gbx_report(const char *explanation_path, const gbx_report_options *options,
                               const char *output_path, gbx_error *error);
 

@@ -51,7 +51,7 @@ int cli_plot(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
-    const char *explanation = NULL, *output = NULL, *output_name = NULL;
+    const char *explanation = NULL, *output = NULL, *output_name = NULL, *features = NULL;
     long number;
     int option;
     opterr = 0;
@@ -60,7 +60,7 @@ int cli_plot(int argc, char **argv)
         case 'e': explanation = optarg; break;
         case 'o': output = optarg; break;
         case 'O': output_name = optarg; break;
-        case 'F': plot.features = optarg; break;
+        case 'F': features = optarg; break;
         case 'f': plot.feature = optarg; break;
         case 'S': plot.order = optarg; break;
         case 'C': plot.color = optarg; break;
@@ -103,6 +103,11 @@ int cli_plot(int argc, char **argv)
         return cli_usage_error("plot", "--explanation and --output are required");
     plot.output_name = output_name;
     gbx_error error;
-    if (gbx_plot(explanation, &plot, output, &error) != GBX_OK) return cli_report(&error);
-    return EXIT_OK;
+    gbx_feature_metadata *metadata = NULL;
+    int code = EXIT_OK;
+    if ((features && gbx_feature_metadata_read(features, &metadata, &error) != GBX_OK) ||
+        (plot.features = metadata, gbx_plot(explanation, &plot, output, &error) != GBX_OK))
+        code = cli_report(&error);
+    gbx_feature_metadata_free(metadata);
+    return code;
 }

@@ -112,22 +112,13 @@ int cli_reasons(int argc, char **argv)
         goto done;
     }
     if (groups_path && gbx_explanation_is_grouped(explanation)) {
-        code = cli_usage_error("reasons", "%s is already explained by groups; --groups is for "
-                               "an explanation per column", explanation_path);
+        code = cli_usage_error("reasons", "%s is already explained by groups; --groups is for an "
+                               "explanation per column", explanation_path);
         goto done;
     }
-    if (groups_path) {
-        /* The groups are over the explanation's features, by name. */
-        size_t M = gbx_explanation_features(explanation);
-        const char **names = malloc((M ? M : 1) * sizeof(char *));
-        for (size_t f = 0; names && f < M; f++) names[f] = gbx_explanation_feature_name(explanation, f);
-        gbx_status status = names ? gbx_groups_read(groups_path, M, names, &groups, &error)
-                                  : GBX_ERR_NOMEM;
-        free(names);
-        if (status != GBX_OK) {
-            code = status == GBX_ERR_NOMEM && !names ? EXIT_INTERNAL : cli_report(&error);
-            goto done;
-        }
+    if (groups_path && gbx_groups_read_for(groups_path, explanation, &groups, &error)) {
+        code = cli_report(&error);
+        goto done;
     }
     o.features = metadata;
     o.groups = groups;

@@ -38,18 +38,19 @@ int cli_report_html(int argc, char **argv)
         {"title", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_report_options report;
     gbx_report_options_init(&report);
-    const char *explanation = NULL, *output = NULL;
+    const char *explanation_path = NULL, *output = NULL, *features = NULL, *groups_path = NULL;
+    const char *model_path = NULL, *data_path = NULL;
     long number;
     int option;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (option) {
-        case 'e': explanation = optarg; break;
+        case 'e': explanation_path = optarg; break;
         case 'o': output = optarg; break;
-        case 'F': report.features = optarg; break;
-        case 'G': report.groups = optarg; break;
-        case 'm': report.model = optarg; break;
-        case 'd': report.data = optarg; break;
+        case 'F': features = optarg; break;
+        case 'G': groups_path = optarg; break;
+        case 'm': model_path = optarg; break;
+        case 'd': data_path = optarg; break;
         case 'O': report.output_name = optarg; break;
         case 't': report.title = optarg; break;
         case 'r':
@@ -84,9 +85,42 @@ int cli_report_html(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
-    if (!explanation || !output)
+    if (!explanation_path || !output)
         return cli_usage_error("report", "--explanation and --output are required");
     gbx_error error;
-    if (gbx_report(explanation, &report, output, &error) != GBX_OK) return cli_report(&error);
-    return EXIT_OK;
+    gbx_explanation *explanation = NULL;
+    gbx_feature_metadata *metadata = NULL;
+    gbx_groups *groups = NULL;
+    gbx_model *model = NULL;
+    gbx_data *data = NULL;
+    int code = EXIT_OK;
+    if (gbx_explanation_read(explanation_path, &explanation, &error) ||
+        (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
+        (model_path && gbx_model_load(model_path, &model, &error)) ||
+        (data_path && gbx_data_read_csv(data_path, model, &data, &error))) {
+        code = cli_report(&error);
+        goto done;
+    }
+    if (groups_path && gbx_explanation_is_grouped(explanation)) {
+        code = cli_usage_error("report", "%s is already explained by groups; --groups is for an "
+                               "explanation per column", explanation_path);
+        goto done;
+    }
+    if (groups_path && gbx_groups_read_for(groups_path, explanation, &groups, &error)) {
+        code = cli_report(&error);
+        goto done;
+    }
+    report.features = metadata;
+    report.groups = groups;
+    report.model = model;
+    report.data = data;
+    if (gbx_report_explanation(explanation, &report, output, &error) != GBX_OK)
+        code = cli_report(&error);
+done:
+    gbx_data_free(data);
+    gbx_model_free(model);
+    gbx_groups_free(groups);
+    gbx_feature_metadata_free(metadata);
+    gbx_explanation_free(explanation);
+    return code;
 }

@@ -208,3 +208,20 @@ gbx_status gbx_groups_read(const char *path, size_t features, const char *const 
     *out = groups;
     return GBX_OK;
 }
+
+gbx_status gbx_groups_read_for(const char *path, const gbx_explanation *explanation,
+                               gbx_groups **out, gbx_error *error)
+{
+    if (!path || !explanation || !out)
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_groups_read_for: NULL argument");
+    if (gbx_explanation_is_grouped(explanation))
+        return gbx_fail(error, GBX_ERR_USAGE, "%s: the explanation is already by groups; "
+                        "options.groups is for an explanation per column", path);
+    size_t M = gbx_explanation_features(explanation);
+    const char **names = gbx_malloc_array(M ? M : 1, sizeof(char *));
+    if (!names) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t f = 0; f < M; f++) names[f] = gbx_explanation_feature_name(explanation, f);
+    gbx_status status = gbx_groups_read(path, M, names, out, error);
+    free(names);
+    return status;
+}

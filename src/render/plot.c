@@ -68,15 +68,11 @@ gbx_status gbx_plot_render(const gbx_explanation *explanation, const gbx_plot_op
     if (!kind) return GBX_ERR_USAGE;
     long output;
     gbx_status status = choose(explanation, options, &output, error);
-    gbx_feature_metadata *features = NULL;
-    if (status == GBX_OK && options->features)
-        status = gbx_feature_metadata_read(options->features, &features, error);
     if (status == GBX_OK) {
         plot_request request = {explanation, output >= 0 ? (size_t)output : 0, output >= 0,
-                                options, features, format, 0, bytes, size};
+                                options, options->features, format, 0, bytes, size};
         status = kind->draw(&request, error);
     }
-    gbx_feature_metadata_free(features);
     return status;
 }
 

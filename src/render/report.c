@@ -421,40 +421,6 @@ static gbx_status write_page(const report *r, const gbx_report_options *options,
     return status;
 }
 
-/* What the report's options name by path, loaded; the explanation given its rows (from
- * options->data) when it was written without them. */
-typedef struct {
-    gbx_feature_metadata *features;
-    gbx_groups *groups;
-    gbx_model *model;
-    gbx_data *data;
-} report_inputs;
-
-static void free_inputs(report_inputs *in)
-{
-    gbx_data_free(in->data);
-    gbx_model_free(in->model);
-    gbx_groups_free(in->groups);
-    gbx_feature_metadata_free(in->features);
-}
-
-static gbx_status load_inputs(const gbx_explanation *d, const gbx_report_options *options,
-                              report_inputs *in, gbx_error *error)
-{
-    gbx_status status = GBX_OK;
-    if (options->features) status = gbx_feature_metadata_read(options->features, &in->features, error);
-    if (status == GBX_OK && options->groups && d->group_of_column)
-        status = gbx_fail(error, GBX_ERR_USAGE, "the explanation is already by groups; "
-                          "options.groups is for an explanation per column");
-    if (status == GBX_OK && options->groups)
-        status = gbx_groups_read(options->groups, d->features,
-                                 (const char *const *)d->feature_names, &in->groups, error);
-    if (status == GBX_OK && options->model) status = gbx_model_load(options->model, &in->model, error);
-    if (status == GBX_OK && options->data)
-        status = gbx_data_read_csv(options->data, in->model, &in->data, error);
-    return status;
-}
-
 gbx_status gbx_report_explanation(const gbx_explanation *explanation,
                                   const gbx_report_options *options, const char *output_path,
                                   gbx_error *error)
@@ -462,16 +428,15 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
     if (!explanation || !options || !output_path)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_report_explanation: NULL argument");
     const gbx_explanation *d = explanation;
-    report_inputs in = {0};
     gbx_reasons *reasons = NULL;
     /* Plots draw groups as one feature; reasons say a group by its set column. */
     gbx_explanation *grouped = NULL;
-    char *text = NULL, *temporary = NULL;
+    char *text = NULL;
     size_t length = 0;
     FILE *out = NULL;
-    gbx_status status = load_inputs(d, options, &in, error);
+    gbx_status status = GBX_OK;
     long output = options->output;
-    if (status == GBX_OK && options->output_name &&
+    if (options->output_name &&
         (output = gbx_explanation_output_index(d, options->output_name)) < 0)
         status = gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\"",
                           options->output_name);
@@ -491,21 +456,21 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
         o.top = options->top;
         o.adverse_lower = options->adverse_lower;
         o.output = output;
-        o.features = in.features;
-        o.groups = in.groups;
-        o.model = in.model;
-        o.data = in.data;
+        o.features = options->features;
+        o.groups = options->groups;
+        o.model = options->model;
+        o.data = options->data;
         status = gbx_reasons_compute(d, &o, &reasons, error);
     }
-    if (status == GBX_OK && in.groups)
-        status = gbx_explanation_grouped(d, gbx_groups_of_feature(in.groups),
-                                         gbx_groups_names(in.groups), gbx_groups_count(in.groups),
-                                         &grouped, error);
+    if (status == GBX_OK && options->groups)
+        status = gbx_explanation_grouped(d, gbx_groups_of_feature(options->groups),
+                                         gbx_groups_names(options->groups),
+                                         gbx_groups_count(options->groups), &grouped, error);
     if (status == GBX_OK && !(out = open_memstream(&text, &length)))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) {
         size_t k = output >= 0 ? (size_t)output : 0;
-        report r = {d, grouped ? grouped : d, in.features, k, output >= 0, out, reasons,
+        report r = {d, grouped ? grouped : d, options->features, k, output >= 0, out, reasons,
                     strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
         status = write_page(&r, options, first, last, error);
     }
@@ -516,9 +481,7 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
     }
     if (status == GBX_OK) status = gbx_write_file(output_path, text, length, error);
     free(text);
-    free(temporary);
     gbx_reasons_free(reasons);
-    free_inputs(&in);
     gbx_explanation_free(grouped);
     return status;
 }

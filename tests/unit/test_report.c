@@ -19,6 +19,7 @@
 #define REPORT "/tmp/glassbox-test-report.html"
 
 static size_t rows;
+static gbx_feature_metadata *metadata; /* examples/credit_features.json */
 
 static int write_explanation(void **state)
 {
@@ -43,6 +44,10 @@ static int write_explanation(void **state)
         return 1;
     }
     rows = gbx_data_rows(data);
+    if (gbx_feature_metadata_read("examples/credit_features.json", &metadata, &error)) {
+        fprintf(stderr, "%s\n", error.message);
+        return 1;
+    }
     gbx_explanation_free(explanation);
     gbx_explainer_free(explainer);
     gbx_data_free(data);
@@ -55,6 +60,7 @@ static int clean_up(void **state)
     (void)state;
     remove(EXPLANATION);
     remove(REPORT);
+    gbx_feature_metadata_free(metadata);
     return 0;
 }
 
@@ -98,7 +104,7 @@ static void test_report_is_self_contained(void **state)
     (void)state;
     gbx_report_options options;
     gbx_report_options_init(&options);
-    options.features = "examples/credit_features.json";
+    options.features = metadata;
     gbx_error error;
     assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_OK);
     char *html = read_text(REPORT);
@@ -142,7 +148,7 @@ static void test_report_is_self_contained(void **state)
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
     plot.kind = "bar";
-    plot.features = "examples/credit_features.json";
+    plot.features = metadata;
     assert_int_equal(gbx_plot(EXPLANATION, &plot, "/tmp/glassbox-test-report-bar.svg", &error), GBX_OK);
     char *bar = read_text("/tmp/glassbox-test-report-bar.svg");
     const char *svg = strstr(bar, "<svg ");
@@ -164,14 +170,21 @@ static void test_report_options(void **state)
     (void)state;
     gbx_report_options options;
     gbx_report_options_init(&options);
-    options.features = "examples/credit_features.json";
-    options.groups = "examples/credit_groups.json";
+    gbx_error error;
+    gbx_explanation *explanation;
+    gbx_groups *groups;
+    assert_int_equal(gbx_explanation_read(EXPLANATION, &explanation, &error), GBX_OK);
+    assert_int_equal(gbx_groups_read_for("examples/credit_groups.json", explanation, &groups,
+                                         &error), GBX_OK);
+    options.features = metadata;
+    options.groups = groups;
     options.rows_first = 10;
     options.rows_last = 15;
     options.sample = 50;
     options.title = "Credit <decisions>";
-    gbx_error error;
-    assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_OK);
+    assert_int_equal(gbx_report_explanation(explanation, &options, REPORT, &error), GBX_OK);
+    gbx_groups_free(groups);
+    gbx_explanation_free(explanation);
     char *html = read_text(REPORT);
     assert_non_null(strstr(html, "<title>Credit &lt;decisions&gt;</title>"));
     assert_int_equal(occurrences(html, "<article class=\"row-section\""), 5);
@@ -210,18 +223,23 @@ static void test_bad_reports_are_refused(void **state)
     options.rows_first = 0;
     /* The model alone evaluates the rows the explanation holds; rows that are not those are
      * refused. */
-    options.model = "examples/credit_model.json";
-    options.data = "tests/conformance/fixtures/xgb_credit_binary.data.csv";
+    gbx_model *model;
+    gbx_data *other_rows;
+    assert_int_equal(gbx_model_load("examples/credit_model.json", &model, &error), GBX_OK);
+    assert_int_equal(gbx_data_read_csv("tests/conformance/fixtures/xgb_credit_binary.data.csv",
+                                       model, &other_rows, &error), GBX_OK);
+    options.model = model;
+    options.data = other_rows;
     assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_MISMATCH);
     assert_non_null(strstr(error.message, "the rows that were explained"));
-    options.model = options.data = NULL;
+    options.model = NULL;
+    options.data = NULL;
+    gbx_data_free(other_rows);
+    gbx_model_free(model);
     options.output_name = "class_3";
     assert_int_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_ERR_USAGE);
     assert_non_null(strstr(error.message, "no output named"));
     options.output_name = NULL;
-    options.features = "tests/cli/bad_features.json";
-    assert_int_not_equal(gbx_report(EXPLANATION, &options, REPORT, &error), GBX_OK);
-    options.features = NULL;
     assert_int_not_equal(gbx_report("examples/credit_groups.json", &options, REPORT, &error),
                          GBX_OK);
     assert_non_null(strstr(error.message, "not a glassbox explanation file"));
