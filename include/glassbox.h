@@ -455,6 +455,7 @@ typedef struct {
     const char *model_type;   /* "xgboost", "onnx", ... */
     const char *objective;    /* the model's objective or operator */
     const char *output_space; /* "margin", "probability", "prediction", ... */
+    const char *background_sha256; /* the background's (or baseline's) fingerprint, or "" */
 } gbx_provenance;
 GBX_API gbx_provenance gbx_explanation_provenance(const gbx_explanation *explanation);
 

@@ -100,8 +100,9 @@ gbx_status gbx_explainer_make_header(gbx_explainer *x, gbx_error *error)
     h->objective = gbx_strdup(gbx_model_objective(x->model));
     h->output_space = gbx_strdup(output_space(x));
     h->seed = x->options.seed;
+    h->background_sha256 = gbx_strdup(x->background_rows ? x->background_sha256 : "");
     if (!h->parameters || !h->method || !h->version || !h->model_sha256 || !h->model_type ||
-        !h->objective || !h->output_space || set_names(h, x) != GBX_OK)
+        !h->objective || !h->output_space || !h->background_sha256 || set_names(h, x) != GBX_OK)
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     return GBX_OK;
 }

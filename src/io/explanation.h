@@ -20,8 +20,10 @@ struct gbx_explanation {
     size_t *group_of_column; /* [columns]: the feature (group) of each column, or NULL */
     size_t input_rank;       /* a network's input tensor per row (the columns, flattened), */
     size_t input_shape[GBX_EXPLANATION_MAX_RANK]; /* or rank 0 */
-    /* Provenance: owned strings, "" when unknown. parameters is a JSON object's text. */
+    /* Provenance: owned strings, "" when unknown. parameters is a JSON object's text, which
+     * holds the background's fingerprint too (kept apart in background_sha256). */
     char *method, *parameters, *version, *model_sha256, *model_type, *objective, *output_space;
+    char *background_sha256;
     uint64_t seed;
     /* The numbers, row-major; the optional ones NULL when the method has none. */
     double *values;            /* [rows][outputs][features] */

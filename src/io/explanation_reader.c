@@ -197,8 +197,15 @@ static gbx_status read_provenance(const context *c, json_object *root, gbx_expla
                         ? parameters_text(parameters) : gbx_strdup("{}");
     if (seed && json_object_is_type(seed, json_type_int))
         d->seed = json_object_get_uint64(seed);
+    /* The background's fingerprint: the tabular methods' background_sha256, or integrated
+     * gradients' baseline row. */
+    json_object *fingerprint = member(parameters, "background_sha256");
+    if (!fingerprint) fingerprint = member(parameters, "baseline");
+    const char *hash = fingerprint && json_object_is_type(fingerprint, json_type_string)
+                           ? json_object_get_string(fingerprint) : "";
+    d->background_sha256 = gbx_strdup(strlen(hash) == 64 ? hash : "");
     if (!d->method || !d->model_type || !d->objective || !d->output_space || !d->model_sha256 ||
-        !d->version || !d->parameters)
+        !d->version || !d->parameters || !d->background_sha256)
         return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
     return GBX_OK;
 }
@@ -387,7 +394,7 @@ static gbx_status read_csv(const context *c, char *bytes, gbx_explanation *d)
         (!(d->method = gbx_strdup("")) || !(d->parameters = gbx_strdup("{}")) ||
          !(d->version = gbx_strdup("")) || !(d->model_sha256 = gbx_strdup("")) ||
          !(d->model_type = gbx_strdup("")) || !(d->objective = gbx_strdup("")) ||
-         !(d->output_space = gbx_strdup(""))))
+         !(d->output_space = gbx_strdup("")) || !(d->background_sha256 = gbx_strdup(""))))
         status = gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
     return status;
 }

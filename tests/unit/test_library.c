@@ -111,6 +111,7 @@ static void test_explanation_carries_names_and_provenance(void **state)
     assert_string_equal(p.model_type, "xgboost");
     assert_string_equal(p.output_space, "margin");
     assert_non_null(strstr(p.parameters, "\"interactions\": false"));
+    assert_string_equal(p.background_sha256, ""); /* path-dependent: no background */
     /* The explained rows are in the explanation, and the values add up. */
     const double *data = gbx_explanation_data(e), *values = gbx_explanation_values(e);
     assert_non_null(data);
@@ -269,6 +270,41 @@ static void test_csv_explanation_reads_back(void **state)
     remove(path);
 }
 
+/* The background's fingerprint is part of the provenance, in memory and read back. */
+static void test_background_fingerprint(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_data *background, *sample;
+    assert_int_equal(gbx_data_read_csv(DATA, model, &background, &error), GBX_OK);
+    assert_int_equal(gbx_data_sample(background, 50, 1, &sample, &error), GBX_OK);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.background = sample; /* auto: interventional TreeSHAP */
+    gbx_explainer *explainer;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_method(explainer), GBX_METHOD_TREE_INTERVENTIONAL);
+    gbx_data *rows;
+    assert_int_equal(gbx_data_sample(background, 3, 2, &rows, &error), GBX_OK);
+    gbx_explanation *e, *back;
+    assert_int_equal(gbx_explainer_explain(explainer, rows, &e, &error), GBX_OK);
+    const char *hash = gbx_explanation_provenance(e).background_sha256;
+    assert_int_equal(strlen(hash), 64);
+    assert_non_null(strstr(gbx_explanation_provenance(e).parameters, hash));
+    const char *path = "/tmp/glassbox-test-library.json";
+    assert_int_equal(gbx_explanation_write(e, path, NULL, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_read(path, &back, &error), GBX_OK);
+    assert_string_equal(gbx_explanation_provenance(back).background_sha256, hash);
+    assert_string_equal(gbx_explanation_provenance(back).method, "tree-interventional");
+    remove(path);
+    gbx_explanation_free(back);
+    gbx_explanation_free(e);
+    gbx_data_free(rows);
+    gbx_explainer_free(explainer);
+    gbx_data_free(sample);
+    gbx_data_free(background);
+}
+
 static void test_output_choice(void **state)
 {
     (void)state;
@@ -296,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_reasons_are_structured),
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
+        cmocka_unit_test(test_background_fingerprint),
         cmocka_unit_test(test_output_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
