@@ -21,6 +21,22 @@ int cli_plot(int argc, char **argv);
 int cli_reasons(int argc, char **argv);
 int cli_report_html(int argc, char **argv);
 
+/* What the reasons and report commands start from: an explanation and, as asked, feature
+ * metadata, one-hot groups over its features, the model (what-ifs) and the explained rows. */
+typedef struct {
+    const char *explanation, *features, *groups, *model, *data; /* paths, or NULL */
+} cli_input_paths;
+typedef struct {
+    gbx_explanation *explanation;
+    gbx_feature_metadata *features;
+    gbx_groups *groups;
+    gbx_model *model;
+    gbx_data *data;
+} cli_inputs;
+/* Loads them; returns 0, or the exit code after saying what went wrong. */
+int cli_load_inputs(const char *command, const cli_input_paths *paths, cli_inputs *in);
+void cli_free_inputs(cli_inputs *in);
+
 /* The library's notes go to stderr, or nowhere when quiet. */
 void cli_log(int quiet);
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */

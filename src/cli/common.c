@@ -73,6 +73,32 @@ int cli_report_bare(const gbx_error *error)
     }
 }
 
+int cli_load_inputs(const char *command, const cli_input_paths *paths, cli_inputs *in)
+{
+    gbx_error error;
+    memset(in, 0, sizeof *in);
+    if (gbx_explanation_read(paths->explanation, &in->explanation, &error) ||
+        (paths->features && gbx_feature_metadata_read(paths->features, &in->features, &error)) ||
+        (paths->model && gbx_model_load(paths->model, &in->model, &error)) ||
+        (paths->data && gbx_data_read_csv(paths->data, in->model, &in->data, &error)))
+        return cli_report(&error);
+    if (paths->groups && gbx_explanation_is_grouped(in->explanation))
+        return cli_usage_error(command, "%s is already explained by groups; --groups is for an "
+                               "explanation per column", paths->explanation);
+    if (paths->groups && gbx_groups_read_for(paths->groups, in->explanation, &in->groups, &error))
+        return cli_report(&error);
+    return 0;
+}
+
+void cli_free_inputs(cli_inputs *in)
+{
+    gbx_data_free(in->data);
+    gbx_model_free(in->model);
+    gbx_groups_free(in->groups);
+    gbx_feature_metadata_free(in->features);
+    gbx_explanation_free(in->explanation);
+}
+
 int cli_usage_error(const char *command, const char *format, ...)
 {
     va_list args;

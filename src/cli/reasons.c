@@ -96,44 +96,20 @@ int cli_reasons(int argc, char **argv)
     if (!explanation_path) return cli_usage_error("reasons", "--explanation is required");
     if (o.output >= 0 && o.output_name)
         return cli_usage_error("reasons", "--class and --output-name both choose the output; give one");
+    cli_input_paths paths = {explanation_path, features, groups_path, model_path, data_path};
+    cli_inputs in;
+    int code = cli_load_inputs("reasons", &paths, &in);
     gbx_error error;
-    gbx_explanation *explanation = NULL;
-    gbx_feature_metadata *metadata = NULL;
-    gbx_groups *groups = NULL;
-    gbx_model *model = NULL;
-    gbx_data *data = NULL;
     gbx_reasons *reasons = NULL;
-    int code = EXIT_OK;
-    if (gbx_explanation_read(explanation_path, &explanation, &error) ||
-        (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
-        (model_path && gbx_model_load(model_path, &model, &error)) ||
-        (data_path && gbx_data_read_csv(data_path, model, &data, &error))) {
+    o.features = in.features;
+    o.groups = in.groups;
+    o.model = in.model;
+    o.data = in.data;
+    if (!code && (gbx_reasons_compute(in.explanation, &o, &reasons, &error) != GBX_OK ||
+                  gbx_reasons_write_file(reasons, output ? output : "-", format_for(format, output),
+                                         &error) != GBX_OK))
         code = cli_report(&error);
-        goto done;
-    }
-    if (groups_path && gbx_explanation_is_grouped(explanation)) {
-        code = cli_usage_error("reasons", "%s is already explained by groups; --groups is for an "
-                               "explanation per column", explanation_path);
-        goto done;
-    }
-    if (groups_path && gbx_groups_read_for(groups_path, explanation, &groups, &error)) {
-        code = cli_report(&error);
-        goto done;
-    }
-    o.features = metadata;
-    o.groups = groups;
-    o.model = model;
-    o.data = data;
-    if (gbx_reasons_compute(explanation, &o, &reasons, &error) != GBX_OK ||
-        gbx_reasons_write_file(reasons, output ? output : "-", format_for(format, output),
-                               &error) != GBX_OK)
-        code = cli_report(&error);
-done:
     gbx_reasons_free(reasons);
-    gbx_data_free(data);
-    gbx_model_free(model);
-    gbx_groups_free(groups);
-    gbx_feature_metadata_free(metadata);
-    gbx_explanation_free(explanation);
+    cli_free_inputs(&in);
     return code;
 }

@@ -87,40 +87,16 @@ int cli_report_html(int argc, char **argv)
         return cli_usage_error("report", "unexpected argument \"%s\"", argv[optind]);
     if (!explanation_path || !output)
         return cli_usage_error("report", "--explanation and --output are required");
+    cli_input_paths paths = {explanation_path, features, groups_path, model_path, data_path};
+    cli_inputs in;
+    int code = cli_load_inputs("report", &paths, &in);
     gbx_error error;
-    gbx_explanation *explanation = NULL;
-    gbx_feature_metadata *metadata = NULL;
-    gbx_groups *groups = NULL;
-    gbx_model *model = NULL;
-    gbx_data *data = NULL;
-    int code = EXIT_OK;
-    if (gbx_explanation_read(explanation_path, &explanation, &error) ||
-        (features && gbx_feature_metadata_read(features, &metadata, &error)) ||
-        (model_path && gbx_model_load(model_path, &model, &error)) ||
-        (data_path && gbx_data_read_csv(data_path, model, &data, &error))) {
+    report.features = in.features;
+    report.groups = in.groups;
+    report.model = in.model;
+    report.data = in.data;
+    if (!code && gbx_report_explanation(in.explanation, &report, output, &error) != GBX_OK)
         code = cli_report(&error);
-        goto done;
-    }
-    if (groups_path && gbx_explanation_is_grouped(explanation)) {
-        code = cli_usage_error("report", "%s is already explained by groups; --groups is for an "
-                               "explanation per column", explanation_path);
-        goto done;
-    }
-    if (groups_path && gbx_groups_read_for(groups_path, explanation, &groups, &error)) {
-        code = cli_report(&error);
-        goto done;
-    }
-    report.features = metadata;
-    report.groups = groups;
-    report.model = model;
-    report.data = data;
-    if (gbx_report_explanation(explanation, &report, output, &error) != GBX_OK)
-        code = cli_report(&error);
-done:
-    gbx_data_free(data);
-    gbx_model_free(model);
-    gbx_groups_free(groups);
-    gbx_feature_metadata_free(metadata);
-    gbx_explanation_free(explanation);
+    cli_free_inputs(&in);
     return code;
 }

@@ -104,15 +104,19 @@ static int loaded(void)
     return blas.sgemm != NULL;
 }
 
+/* C's M x N entries (row- or column-major, leading dimension ldc) set to NaN. */
+#define FILL_NAN(order, M, N, C, ldc)                                                       \
+    for (int i = 0; i < (M); i++)                                                           \
+        for (int j = 0; j < (N); j++)                                                       \
+            (C)[(order) == CblasRowMajor ? (size_t)i * (size_t)(ldc) + (size_t)j            \
+                                         : (size_t)j * (size_t)(ldc) + (size_t)i] = NAN
+
 void gbx_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                enum CBLAS_TRANSPOSE trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (!loaded()) {
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                C[order == CblasRowMajor ? (size_t)i * (size_t)ldc + (size_t)j
-                                         : (size_t)j * (size_t)ldc + (size_t)i] = NAN;
+        FILL_NAN(order, M, N, C, ldc);
         return;
     }
     blas.sgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -123,10 +127,7 @@ void gbx_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                int lda, const double *B, int ldb, double beta, double *C, int ldc)
 {
     if (!loaded()) {
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                C[order == CblasRowMajor ? (size_t)i * (size_t)ldc + (size_t)j
-                                         : (size_t)j * (size_t)ldc + (size_t)i] = NAN;
+        FILL_NAN(order, M, N, C, ldc);
         return;
     }
     blas.dgemm(order, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -39,6 +39,9 @@ FILE *gbx_temporary_beside(const char *path, char **temporary, gbx_error *error)
  * written in place): on failure nothing partial is left under the path. */
 gbx_status gbx_write_file(const char *path, const void *bytes, size_t length, gbx_error *error);
 
+/* A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, quote or line end. */
+void gbx_csv_write_field(FILE *file, const char *text);
+
 /* Reads a whole file into a NUL-terminated buffer. */
 gbx_status gbx_read_file(const char *path, char **bytes, size_t *length, gbx_error *error);
 

@@ -109,6 +109,20 @@ gbx_status gbx_write_file(const char *path, const void *bytes, size_t length, gb
     return status;
 }
 
+void gbx_csv_write_field(FILE *file, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, file);
+        return;
+    }
+    fputc('"', file);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') fputc('"', file);
+        fputc(*p, file);
+    }
+    fputc('"', file);
+}
+
 static void hex_digest(const unsigned char *digest, char out[65])
 {
     static const char digits[] = "0123456789abcdef";

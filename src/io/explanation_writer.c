@@ -48,20 +48,6 @@ void gbx_json_write_string(FILE *file, const char *text)
     fputc('"', file);
 }
 
-static void write_csv_field(FILE *file, const char *text)
-{
-    if (!strpbrk(text, ",\"\r\n")) {
-        fputs(text, file);
-        return;
-    }
-    fputc('"', file);
-    for (const char *p = text; *p; p++) {
-        if (*p == '"') fputc('"', file);
-        fputc(*p, file);
-    }
-    fputc('"', file);
-}
-
 static void remove_sections(gbx_explanation_writer *w)
 {
     for (int s = 0; s < MAX_ARRAYS; s++) {
@@ -87,7 +73,7 @@ static void write_csv_header(gbx_explanation_writer *w)
     const gbx_explanation *h = w->header;
     if (h->outputs > 1) fputs("output,", w->file);
     for (size_t f = 0; f < h->features; f++) {
-        write_csv_field(w->file, h->feature_names[f]);
+        gbx_csv_write_field(w->file, h->feature_names[f]);
         fputc(',', w->file);
     }
     fputs("base_value,prediction\n", w->file);
@@ -182,7 +168,7 @@ static void csv_row(const gbx_explanation_writer *w, FILE *file,
     size_t K = e->outputs, M = e->features;
     for (size_t k = 0; k < K; k++) {
         if (K > 1) {
-            write_csv_field(file, e->output_names[k]);
+            gbx_csv_write_field(file, e->output_names[k]);
             fputc(',', file);
         }
         for (size_t f = 0; f < M; f++) fprintf(file, "%.17g,", e->values[(r * K + k) * M + f]);

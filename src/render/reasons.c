@@ -438,20 +438,6 @@ gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
 
 /* ---- writing them: text, JSON, CSV ------------------------------------------------------- */
 
-static void csv_field(FILE *out, const char *text)
-{
-    if (!strpbrk(text, ",\"\n\r")) {
-        fputs(text, out);
-        return;
-    }
-    fputc('"', out);
-    for (const char *p = text; *p; p++) {
-        if (*p == '"') fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 static void write_text(const gbx_reasons *reasons, FILE *out)
 {
     const char *adverse = reasons->adverse_lower ? "lower" : "higher";
@@ -483,15 +469,15 @@ static void write_csv(const gbx_reasons *reasons, FILE *out)
         for (size_t r = 0; r < row->count; r++) {
             const gbx_reason *x = &row->reasons[r];
             fprintf(out, "%zu,%zu,", row->row, r + 1);
-            csv_field(out, x->feature);
+            gbx_csv_write_field(out, x->feature);
             fputc(',', out);
-            csv_field(out, x->display);
+            gbx_csv_write_field(out, x->display);
             fprintf(out, ",%.17g,", x->contribution);
-            csv_field(out, x->value);
+            gbx_csv_write_field(out, x->value);
             fputc(',', out);
-            csv_field(out, x->sentence);
+            gbx_csv_write_field(out, x->sentence);
             fputc(',', out);
-            csv_field(out, x->what_if);
+            gbx_csv_write_field(out, x->what_if);
             fputc('\n', out);
         }
     }
