@@ -44,6 +44,15 @@ data=$fixtures/xgb_credit_binary.data.csv
 expect 0 "" -- "$glassbox" predict --model "$model" --data "$data" --output "$work/p.csv"
 [ "$(wc -l < "$work/p.csv")" -eq "$(wc -l < "$data")" ] || fail "predict: wrong number of lines"
 
+# The library's notes (a column the model does not use) reach stderr, unless --quiet.
+expect 0 "ignoring 1 column the model does not use: Class" -- "$glassbox" explain --model \
+    examples/credit_model.json --data examples/data/german_credit.csv --output "$work/notes.json"
+expect 0 "" -- "$glassbox" explain --model examples/credit_model.json \
+    --data examples/data/german_credit.csv --output "$work/notes.json" --quiet
+[ -s "$work/stderr" ] && fail "explain --quiet: stderr is not empty: $(cat "$work/stderr")"
+expect 0 "" -- "$glassbox" predict --model examples/credit_model.json \
+    --data examples/data/german_credit.csv --output "$work/notes.csv" --quiet
+[ -s "$work/stderr" ] && fail "predict --quiet: stderr is not empty: $(cat "$work/stderr")"
 # JSON and CSV explanations; the summary reads the JSON back.
 expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --output "$work/e.json"
 grep -q '"format": "glassbox.explanation/1"' "$work/e.json" || fail "explain: no format tag"
