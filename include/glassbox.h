@@ -288,7 +288,9 @@ typedef struct {
     gbx_method method;
     int threads;                  /* 0 = all cores; results do not depend on it */
     int interactions;             /* also compute SHAP interaction values (method tree) */
-    const gbx_data *background;   /* required for tree-interventional; columns as the model */
+    const gbx_data *background;   /* for the methods that take one (gbx_method_background):
+                                   * columns as the model's; copied by gbx_explainer_create,
+                                   * so it may be freed once the explainer is made */
     gbx_output_space output_space;
     size_t max_evals;             /* sampling methods: coalitions per row (0: permutation 500,
                                    * kernel 2M + 2048) */
@@ -369,7 +371,6 @@ GBX_API int gbx_method_background(gbx_method method);
 /* The method auto stands for with this model (and a background given or not); any other
  * method is returned as it is. */
 GBX_API gbx_method gbx_method_resolve(const gbx_model *model, gbx_method method, int background);
-
 
 typedef struct gbx_explainer gbx_explainer;
 GBX_API gbx_status gbx_explainer_create(const gbx_model *model,
