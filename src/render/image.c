@@ -126,8 +126,13 @@ gbx_status plot_image(const plot_request *request, gbx_error *error)
         char base[32], prediction[32];
         plot_number(d->base_values[r * K + k], base, sizeof base);
         plot_number(d->predictions[r * K + k], prediction, sizeof prediction);
-        snprintf(text, sizeof text, "sum of the map %s; prediction %s, baseline %s", number,
-                 prediction, base);
+        /* A sum is only worth comparing with the prediction where the values add up to it. */
+        if (plot_additive(d))
+            snprintf(text, sizeof text, "sum of the map %s; prediction %s, baseline %s", number,
+                     prediction, base);
+        else
+            snprintf(text, sizeof text, "prediction %s (%s's map does not add up to it)",
+                     prediction, d->method);
         canvas_text(c, 16, TOP + PANEL + 40, text, 9, 0, CANVAS_LEFT, CANVAS_MUTED, "legend");
         status = plot_close(request, c, error);
     }

@@ -140,6 +140,11 @@ plot_axis plot_axis_for(double low, double high, double left, double right)
     return axis;
 }
 
+int plot_additive(const gbx_explanation *d)
+{
+    return strstr(d->parameters, "\"additive\": false") == NULL;
+}
+
 void plot_number(double value, char *out, size_t size)
 {
     if (value == 0) value = 0; /* no "-0" */

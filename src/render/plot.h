@@ -37,6 +37,9 @@ double plot_x(const plot_axis *axis, double value);
 plot_axis plot_axis_for(double low, double high, double left, double right);
 /* Ticks and their labels along the axis at height y. */
 void plot_draw_axis(canvas *c, const plot_axis *axis, double y, const char *title);
+/* Whether the values add up from the base value to the prediction: every method but the
+ * gradient maps recorded as not additive (saliency, input x gradient, smoothgrad, grad-cam). */
+int plot_additive(const gbx_explanation *document);
 /* A number as plots write it: 4 significant digits, no trailing zeros. */
 void plot_number(double value, char *out, size_t size);
 /* What the explained output is called, for titles ("default: probability, log-odds..."). */

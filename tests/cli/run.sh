@@ -592,6 +592,13 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data
     --output "$work/image_ig.json" --quiet
 expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.png"
 expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.svg"
+grep -q "sum of the map" "$work/image.svg" || fail "image plot of integrated gradients: no sum of the map"
+# Saliency and Grad-CAM maps do not add up to the prediction: no sum is set beside it.
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images/fashion_0.png" \
+    --method saliency --class predicted --output "$work/image_saliency.json" --quiet
+expect 0 "" -- "$glassbox" plot image --explanation "$work/image_saliency.json" --output "$work/saliency.svg"
+grep -q "sum of the map" "$work/saliency.svg" && fail "image plot of saliency: a sum set beside the prediction"
+grep -q "does not add up to it" "$work/saliency.svg" || fail "image plot of saliency: not said to be non-additive"
 [ "$(grep -c '<rect class="attribution"' "$work/image.svg")" -eq 784 ] || fail "image plot: expected 784 attribution pixels"
 expect 2 "--pixel-std needs one number or three" -- "$glassbox" predict \
     --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" --pixel-std 1,0
