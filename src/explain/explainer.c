@@ -169,10 +169,12 @@ static gbx_status check(const gbx_model *model, const gbx_explainer_options *opt
     } rules[] = {
         {network && options->group_count, GBX_ERR_UNSUPPORTED, "gradient methods attribute each "
          "input; they take no feature groups (sum a group's values instead); method ", ""},
-        {!network && options->layer, GBX_ERR_USAGE, "options.layer is for the network methods "
+        {!network && options->layer, GBX_ERR_USAGE, "options.layer is for the gradient methods "
          "(integrated-gradients, deep, grad-cam); method ", " explains the input"},
         {!network && options->output != GBX_OUTPUT_ALL, GBX_ERR_USAGE, "choosing one output is "
-         "for the network methods; method ", " explains every output"},
+         "for the gradient methods (saliency, input-x-gradient, smoothgrad, "
+         "integrated-gradients, gradient-shap, deep, grad-cam); method ",
+         " explains every output of any model, a network's too"},
         {(row->needs & METHOD_TREES) && !model->trees, GBX_ERR_UNSUPPORTED, "method ",
          " needs a tree model"},
         {options->sample_background && !(row->needs & METHOD_SAMPLES_BACKGROUND), GBX_ERR_USAGE,

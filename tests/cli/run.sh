@@ -506,8 +506,13 @@ expect 2 "there is no \"conv9\"" -- "$glassbox" explain --model "$onnx/torch_fas
     --data "$onnx/torch_fashion_cnn.data.csv" --method grad-cam --layer conv9
 expect 2 "--class 12 is not an output" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" \
     --data "$onnx/torch_fashion_cnn.data.csv" --method saliency --class 12
-expect 2 "choosing one output is for the network methods" -- "$glassbox" explain --model "$model" \
+expect 2 "choosing one output is for the gradient methods" -- "$glassbox" explain --model "$model" \
     --data "$data" --class 0
+# On a network too, a model-agnostic method explains every output: the message says which
+# methods choose one, not that the model is no network.
+expect 2 "method lime explains every output of any model, a network's too" -- "$glassbox" explain \
+    --model "$onnx/torch_credit_mlp.onnx" --data "$onnx/torch_credit_mlp.data.csv" --method lime \
+    --background "$onnx/torch_credit_mlp.background.csv" --class predicted
 expect 2 "need a network" -- "$glassbox" explain --model "$model" --data "$data" --method saliency
 expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape_ops.onnx" \
     --data "$onnx/torch_shape_ops.data.csv" --method saliency
@@ -619,7 +624,7 @@ expect 2 "--layer embedding" -- "$glassbox" explain --model "$onnx/keras_text.ke
 expect 2 "lies between \"embedding\" and the explained output and has no DeepLIFT rule" -- "$glassbox" explain --model "$onnx/keras_text.keras" \
     --data "$onnx/keras_text_keras.data.csv" --method deep --layer embedding \
     --background "$onnx/keras_text_keras.background.csv"
-expect 2 "--layer is for the network methods" -- "$glassbox" explain --model "$model" \
+expect 2 "--layer is for the gradient methods" -- "$glassbox" explain --model "$model" \
     --data "$data" --layer embedding
 expect 2 "--integration is gausslegendre" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
     --data "$onnx/torch_credit_mlp.data.csv" --method integrated-gradients --integration simpson
