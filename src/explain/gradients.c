@@ -838,8 +838,9 @@ static void gradients_parameters(FILE *f, const gbx_explainer *x)
         else fputs("\"zeros\"", f);
     }
     if (method == GBX_METHOD_GRADIENT_SHAP || method == GBX_METHOD_DEEP)
-        fprintf(f, ", \"background_rows\": %zu, \"background_sha256\": \"%s\"", x->background_rows,
-                x->background_sha256);
+        fprintf(f, ", \"background_rows\": %zu, \"background_weighted\": %s, "
+                "\"background_sha256\": \"%s\"", x->background_rows,
+                x->background_weighted ? "true" : "false", x->background_sha256);
     if (o->layer) {
         fputs(", \"layer\": ", f);
         gbx_json_write_string(f, o->layer);

@@ -488,6 +488,12 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
     --method deep --background "$onnx/torch_credit_mlp.background.csv" --output "$work/deep.json" --quiet
 grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
+grep -q '"background_weighted": false' "$work/deep.json" || fail "deep: background weighting not recorded"
+# A k-means background is a weighted summary, and deep says so as kernel does.
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
+    --method deep --background "$onnx/torch_credit_mlp.background.csv" --background-kmeans 10 \
+    --output "$work/deep_kmeans.json" --quiet
+grep -q '"background_weighted": true' "$work/deep_kmeans.json" || fail "deep: a k-means background not recorded as weighted"
 expect 2 "(LogSoftmax) lies between the input and the explained output and has no DeepLIFT rule" -- \
     "$glassbox" explain --model "$onnx/torch_transformer.onnx" --data "$onnx/torch_transformer.data.csv" \
     --method deep --background "$onnx/torch_transformer.background.csv"
