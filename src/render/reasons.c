@@ -39,8 +39,24 @@ static long model_column(const gbx_model *model, const char *name, size_t featur
                                                                                   : -1;
 }
 
-/* A what-if for one feature: the model at the row with the feature moved by its step either
- * way, keeping the move that lowers the adverse outcome most. */
+/* The mean of a column over the explained rows (finite values only), or NaN. */
+static double column_mean(const reasons_options *o, size_t column)
+{
+    double sum = 0;
+    size_t count = 0;
+    for (size_t r = 0; r < o->row_count; r++) {
+        double value = o->rows[r * o->row_width + column];
+        if (isfinite(value)) sum += value, count++;
+    }
+    return count ? sum / (double)count : NAN;
+}
+
+/* A what-if for one feature: the model at the row with the feature moved by its step in the
+ * direction its reason names. A value that pushed the output toward the adverse outcome did
+ * so by standing apart from the typical (a feature's Shapley value is its effect against the
+ * average), so the reason names the way back toward the explained rows' mean ("the loan is
+ * long": shorter). The what-if is offered only when the model answers that move by lowering
+ * the adverse outcome; otherwise the reason stands alone rather than contradict itself. */
 static void what_if(const gbx_explanation *d, const reasons_options *o, size_t r,
                     reason *out, const gbx_feature_info *info, int adverse_sign)
 {
@@ -49,35 +65,35 @@ static void what_if(const gbx_explanation *d, const reasons_options *o, size_t r
     size_t M = model->features, K = model->outputs;
     size_t k = o->output >= 0 ? (size_t)o->output : 0;
     if (column < 0 || !info || info->step == 0 || r >= o->row_count || k >= K) return;
-    double *rows = gbx_malloc_array(3 * M, sizeof(double)), *outputs = gbx_malloc_array(3 * K, sizeof(double));
+    double value = o->rows[r * M + (size_t)column], mean = column_mean(o, (size_t)column);
+    if (!isfinite(value) || !(mean != value)) return; /* no typical value to move toward */
+    int up = mean > value;
+    double *rows = gbx_malloc_array(2 * M, sizeof(double)), *outputs = gbx_malloc_array(2 * K, sizeof(double));
     gbx_data *batch = NULL;
     gbx_error ignored;
     if (rows && outputs) {
-        for (int i = 0; i < 3; i++) memcpy(rows + i * M, o->rows + r * M, M * sizeof(double));
-        rows[M + (size_t)column] += info->step;
-        rows[2 * M + (size_t)column] -= info->step;
-        if (gbx_data_create(3, M, rows, NULL, &batch, &ignored) == GBX_OK &&
+        for (int i = 0; i < 2; i++) memcpy(rows + i * M, o->rows + r * M, M * sizeof(double));
+        rows[M + (size_t)column] += up ? fabs(info->step) : -fabs(info->step);
+        if (gbx_data_create(2, M, rows, NULL, &batch, &ignored) == GBX_OK &&
             gbx_model_predict(model, batch, 0, outputs, &ignored) == GBX_OK) {
-            double now = outputs[k], up = outputs[K + k] - now, down = outputs[2 * K + k] - now;
-            int use_up = adverse_sign * up <= adverse_sign * down;
-            double change = use_up ? up : down, moved = rows[(use_up ? 1 : 2) * M + (size_t)column];
-            char from[64], to[64], step[64];
-            gbx_feature_format(info, rows[(size_t)column], from, sizeof from);
-            gbx_feature_format(info, moved, to, sizeof to);
-            gbx_feature_format(info, fabs(info->step), step, sizeof step);
+            double now = outputs[k], change = outputs[K + k] - now;
             int probability = model->link == GBX_LINK_LOGIT || model->link == GBX_LINK_SOFTMAX;
-            char amount[64];
-            if (probability) snprintf(amount, sizeof amount, "%.1f points", fabs(change) * 100);
-            else snprintf(amount, sizeof amount, "%.4g", fabs(change));
-            int moves = probability ? fabs(change) >= 0.0005 : change != 0;
-            char effect[96];
-            if (moves) snprintf(effect, sizeof effect, "be %s %s", amount, change < 0 ? "lower" : "higher");
-            else snprintf(effect, sizeof effect, "stay the same");
-            snprintf(out->what_if, sizeof out->what_if, "with %s %s %s (%s instead of %s), the "
-                     "%s would %s (%.4g)", gbx_feature_display(info, out->name), step,
-                     use_up ? "more" : "less", to, from,
-                     probability ? "probability" : "prediction", effect, now + change);
-            out->what_if_change = change;
+            /* Offered only when it helps, by a change worth saying (a tenth of a point). */
+            int helps = adverse_sign * change < 0 && (!probability || fabs(change) >= 0.0005);
+            if (helps) {
+                char from[64], to[64], step[64], amount[64];
+                gbx_feature_format(info, value, from, sizeof from);
+                gbx_feature_format(info, rows[M + (size_t)column], to, sizeof to);
+                gbx_feature_format(info, fabs(info->step), step, sizeof step);
+                if (probability) snprintf(amount, sizeof amount, "%.1f points", fabs(change) * 100);
+                else snprintf(amount, sizeof amount, "%.4g", fabs(change));
+                snprintf(out->what_if, sizeof out->what_if, "with %s %s %s (%s instead of %s), "
+                         "the %s would be %s %s (%.4g)", gbx_feature_display(info, out->name),
+                         step, up ? "more" : "less", to, from,
+                         probability ? "probability" : "prediction", amount,
+                         change < 0 ? "lower" : "higher", now + change);
+                out->what_if_change = change;
+            }
         }
     }
     gbx_data_free(batch);

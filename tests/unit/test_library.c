@@ -206,6 +206,59 @@ static void test_reasons_are_structured(void **state)
     gbx_feature_metadata_free(features);
 }
 
+/* What-ifs never contradict their reasons: over the whole credit data, each moves its feature
+ * back toward the explained rows' mean (the direction its reason names: "the loan is long",
+ * shorter), lowers the adverse outcome, and none says "would stay the same". */
+static void test_what_ifs_follow_their_reasons(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_data *rows;
+    gbx_explainer *explainer;
+    gbx_explanation *all;
+    gbx_feature_metadata *features;
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    assert_int_equal(gbx_data_read_csv(DATA, model, &rows, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_explain(explainer, rows, &all, &error), GBX_OK);
+    assert_int_equal(gbx_feature_metadata_read(FEATURES, &features, &error), GBX_OK);
+    gbx_reasons_options reasons_options;
+    gbx_reasons_options_init(&reasons_options);
+    reasons_options.features = features;
+    reasons_options.model = model;
+    gbx_reasons *reasons;
+    assert_int_equal(gbx_reasons_compute(all, &reasons_options, &reasons, &error), GBX_OK);
+    size_t n = gbx_explanation_rows(all), J = gbx_explanation_columns(all), what_ifs = 0;
+    const double *data = gbx_explanation_data(all);
+    for (size_t i = 0; i < gbx_reasons_rows(reasons); i++) {
+        const gbx_reasons_row *row = gbx_reasons_row_at(reasons, i);
+        for (size_t x = 0; x < row->count; x++) {
+            const gbx_reason *reason = &row->reasons[x];
+            if (!*reason->what_if) continue;
+            what_ifs++;
+            size_t j = 0;
+            while (j < J && strcmp(gbx_explanation_column_name(all, j), reason->feature) != 0) j++;
+            assert_true(j < J);
+            double mean = 0;
+            for (size_t r = 0; r < n; r++) mean += data[r * J + j];
+            mean /= (double)n;
+            int more = strstr(reason->what_if, " more (") != NULL;
+            if (more != (data[row->row * J + j] < mean))
+                fail_msg("row %zu: \"%s\" moves away from the mean %.4g: %s", row->row,
+                         reason->sentence, mean, reason->what_if);
+            assert_true(reason->what_if_change < 0);
+            assert_null(strstr(reason->what_if, "stay the same"));
+        }
+    }
+    assert_true(what_ifs > 100);
+    gbx_reasons_free(reasons);
+    gbx_feature_metadata_free(features);
+    gbx_explanation_free(all);
+    gbx_explainer_free(explainer);
+    gbx_data_free(rows);
+}
+
 typedef struct {
     int notes;
     char last[256];
@@ -330,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_explanation_carries_names_and_provenance),
         cmocka_unit_test(test_plots_render_in_memory),
         cmocka_unit_test(test_reasons_are_structured),
+        cmocka_unit_test(test_what_ifs_follow_their_reasons),
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
         cmocka_unit_test(test_background_fingerprint),
