@@ -1,8 +1,9 @@
 /* Embedding glassbox: the whole flow through include/glassbox.h alone.
  *
  * Loads the bundled credit model, explains the first applicants, gives the principal reasons
- * for row 0 in words (one-hot dummies as one reason, sensitive features masked), draws row 0's
- * waterfall as SVG in memory, and writes the explanation file, then reads it back.
+ * for row 0 in words (one-hot dummies as one reason; sensitive features absent, as the
+ * applicant sees them), draws row 0's waterfall as SVG in memory, and writes the explanation
+ * file, then reads it back.
  *
  *   cc embed.c $(pkg-config --cflags --libs glassbox) -o embed
  *   ./embed examples/credit_model.json examples/data/german_credit.csv \
@@ -99,7 +100,9 @@ int main(int argc, char **argv)
         printf("reason %zu: %s (%s, %+.4f)%s%s\n", i + 1, row->reasons[i].sentence,
                row->reasons[i].display, row->reasons[i].contribution,
                *row->reasons[i].what_if ? "; " : "", row->reasons[i].what_if);
-    if (*row->sensitive) printf("masked: %s\n", row->sensitive);
+    /* An applicant (the default audience) is told nothing of the sensitive features; an
+     * analyst or auditor would find them in row->sensitive. */
+    printf("sensitive features shown to the applicant: %zu\n", row->sensitive_count);
 
     /* Row 0's waterfall, drawn in memory (as a service would send it). */
     gbx_plot_options plot;

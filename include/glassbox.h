@@ -505,6 +505,30 @@ GBX_API gbx_status gbx_feature_metadata_read(const char *path, gbx_feature_metad
                                              gbx_error *error);
 GBX_API void gbx_feature_metadata_free(gbx_feature_metadata *metadata);
 
+/* ---- audiences ----------------------------------------------------------------------------
+ * Who is shown an explanation, and so what they may see of the features the metadata marks
+ * sensitive (a feature holding a marked column is sensitive too, whatever its own name or
+ * mark):
+ *   applicant  sensitive features are absent: no name, no value, no total (their values are
+ *              folded into each row's base value, so the rest still adds up to the prediction)
+ *   analyst    folded into one "Protected attributes" feature; their columns renamed and their
+ *              values hidden
+ *   auditor    everything, the sensitive features marked
+ * Every sink takes the audience in its options; applicant is the zero value. */
+typedef enum { GBX_AUDIENCE_APPLICANT, GBX_AUDIENCE_ANALYST, GBX_AUDIENCE_AUDITOR } gbx_audience;
+/* "applicant", "analyst", "auditor". */
+GBX_API gbx_status gbx_audience_parse(const char *name, gbx_audience *out);
+GBX_API const char *gbx_audience_name(gbx_audience audience);
+/* The explanation as the audience may see it (a new object; without metadata, a copy). */
+GBX_API gbx_status gbx_explanation_for_audience(const gbx_explanation *explanation,
+                                                const gbx_feature_metadata *metadata,
+                                                gbx_audience audience, gbx_explanation **out,
+                                                gbx_error *error);
+
+/* Whether an explained feature is sensitive (for an auditor's marks). */
+GBX_API int gbx_explanation_sensitive(const gbx_explanation *explanation,
+                                      const gbx_feature_metadata *metadata, size_t feature);
+
 /* ---- plots -------------------------------------------------------------------------------
  * Drawn from an explanation file (JSON) into .svg, .png or .pdf by the file's extension:
  *   waterfall  one row: bars from the base value to the prediction, the largest first, the
@@ -539,6 +563,7 @@ typedef struct {
     const char *order;    /* force over rows, heatmap: "similarity" (default), "output" or
                              "original" */
     const char *vocabulary; /* text: one token per line (line i is id i), or NULL: the ids */
+    gbx_audience audience;  /* what may be shown of sensitive features (default applicant) */
 } gbx_plot_options;
 GBX_API void gbx_plot_options_init(gbx_plot_options *options);
 /* Draws the plot in memory: format "svg", "png" or "pdf" ("html" for text plots). *bytes
@@ -579,6 +604,7 @@ typedef struct {
                                    groups keeps its own */
     const gbx_model *model;     /* what-ifs: the model, evaluated at the explained rows, or NULL */
     const gbx_data *data;       /* the explained rows, or NULL: the explanation's own */
+    gbx_audience audience;      /* who reads them (default applicant) */
 } gbx_reasons_options;
 GBX_API void gbx_reasons_options_init(gbx_reasons_options *options);
 
@@ -597,9 +623,12 @@ typedef struct {
     double prediction, base_value;
     size_t count;            /* reasons, strongest first */
     const gbx_reason *reasons;
-    const char *sensitive;   /* the sensitive features' display names ("" for none), never
-                                given as reasons */
-    double sensitive_total;  /* their total toward the adverse outcome */
+    /* The sensitive features, never given as reasons, as the audience may see them: none for
+     * an applicant (and no total); "Protected attributes" for an analyst; each display name
+     * for an auditor. */
+    size_t sensitive_count;
+    const char *const *sensitive;
+    double sensitive_total;  /* their total toward the adverse outcome (0 for an applicant) */
 } gbx_reasons_row;
 typedef struct gbx_reasons gbx_reasons;
 GBX_API gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
@@ -637,6 +666,7 @@ typedef struct {
     int adverse_lower;       /* the adverse outcome is a lower output */
     size_t rows_first, rows_last; /* the rows given a section: [first, last); last 0: first+100 */
     size_t sample;           /* rows in the beeswarm at most (0: 1000) */
+    gbx_audience audience;   /* who reads it (default, from gbx_report_options_init: analyst) */
 } gbx_report_options;
 GBX_API void gbx_report_options_init(gbx_report_options *options);
 /* Writes the report of the explanation to output_path, through a temporary file renamed into

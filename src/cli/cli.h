@@ -37,6 +37,14 @@ typedef struct {
 int cli_load_inputs(const char *command, const cli_input_paths *paths, cli_inputs *in);
 void cli_free_inputs(cli_inputs *in);
 
+/* --audience: applicant, analyst or auditor; returns 0, or the usage error's exit code. */
+int cli_parse_audience(const char *command, const char *value, gbx_audience *out);
+#define CLI_AUDIENCE_HELP(default_audience) \
+    "  --audience A       who is shown it: applicant (sensitive features absent: no name, no\n" \
+    "                     value, no total), analyst (folded into \"Protected attributes\",\n" \
+    "                     values hidden) or auditor (everything, marked)\n" \
+    "                     (default " default_audience ")\n"
+
 /* The library's notes go to stderr, or nowhere when quiet. */
 void cli_log(int quiet);
 /* Prints "glassbox: message" to stderr and returns the exit code for the status. */

@@ -73,6 +73,13 @@ int cli_report_bare(const gbx_error *error)
     }
 }
 
+int cli_parse_audience(const char *command, const char *value, gbx_audience *out)
+{
+    if (gbx_audience_parse(value, out) == GBX_OK) return 0;
+    return cli_usage_error(command, "--audience is applicant, analyst or auditor, not \"%s\"",
+                           value);
+}
+
 int cli_load_inputs(const char *command, const cli_input_paths *paths, cli_inputs *in)
 {
     gbx_error error;

@@ -36,7 +36,9 @@ static const char help[] =
     "  --class K          the output shown, by index (default: the first, said in the title)\n"
     "  --output-name NAME the output shown, by name\n"
     "  --max-display N    features drawn, the last folding the others (default 10)\n"
-    "  --features F       feature metadata: display names, units and number formats\n";
+    "  --features F       feature metadata: display names, units, number formats, and which\n"
+    "                     features are sensitive (without it, none is known to be)\n"
+    CLI_AUDIENCE_HELP("applicant, the safest: every plot still draws");
 
 int cli_plot(int argc, char **argv)
 {
@@ -47,7 +49,7 @@ int cli_plot(int argc, char **argv)
         {"features", required_argument, 0, 'F'}, {"feature", required_argument, 0, 'f'},
         {"rows", required_argument, 0, 'R'}, {"order", required_argument, 0, 'S'},
         {"color", required_argument, 0, 'C'}, {"cohort", required_argument, 0, 'c'},
-        {"vocabulary", required_argument, 0, 'V'},
+        {"vocabulary", required_argument, 0, 'V'}, {"audience", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_plot_options plot;
     gbx_plot_options_init(&plot);
@@ -91,6 +93,11 @@ int cli_plot(int argc, char **argv)
                                        optarg);
             plot.max_display = (size_t)number;
             break;
+        case 'u': {
+            int code = cli_parse_audience("plot", optarg, &plot.audience);
+            if (code) return code;
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("plot", "unknown or incomplete option \"%s\"",
                                         argv[optind - 1]);

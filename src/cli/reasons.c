@@ -12,7 +12,7 @@ static const char help[] =
     "                        [--model M --data D] [--format text|json|csv] [--output F]\n\n"
     "The principal reasons for an adverse outcome, as lenders must give them: the features that\n"
     "pushed each row's output toward it, largest first. Sensitive features (\"sensitive\": true\n"
-    "in the metadata) are never reasons; their total is reported apart.\n\n"
+    "in the metadata) are never reasons; what is said of them depends on --audience.\n\n"
     "  --explanation E    the explanation file (JSON)\n"
     "  --row I            one row, from 0 (default: every row)\n"
     "  --top N            reasons per row at most (default 4)\n"
@@ -27,7 +27,8 @@ static const char help[] =
     "                     row with the feature moved by its metadata \"step\"\n"
     "  --data D           the explained rows (CSV), for an explanation written with --no-data\n"
     "  --format F         text, json or csv (default: by --output's extension, else text)\n"
-    "  --output F         write to F instead of standard output\n";
+    "  --output F         write to F instead of standard output\n"
+    CLI_AUDIENCE_HELP("applicant: reasons are what an applicant is told");
 
 /* The output file's format: --format, else its extension (.json, .csv), else text. */
 static const char *format_for(const char *format, const char *output)
@@ -48,7 +49,7 @@ int cli_reasons(int argc, char **argv)
         {"class", required_argument, 0, 'k'}, {"output-name", required_argument, 0, 'O'},
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"audience", required_argument, 0, 'u'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_reasons_options o;
     gbx_reasons_options_init(&o);
     const char *explanation_path = NULL, *features = NULL, *groups_path = NULL;
@@ -88,6 +89,11 @@ int cli_reasons(int argc, char **argv)
                 return cli_usage_error("reasons", "--format is text, json or csv, not \"%s\"", optarg);
             format = optarg;
             break;
+        case 'u': {
+            int code = cli_parse_audience("reasons", optarg, &o.audience);
+            if (code) return code;
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("reasons", "unknown or incomplete option \"%s\"",
                                         argv[optind - 1]);

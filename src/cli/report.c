@@ -24,7 +24,8 @@ static const char help[] =
     "  --class K          the output shown, by index (default the first)\n"
     "  --output-name N    the output shown, by name\n"
     "  --sample N         rows drawn in the beeswarm at most (default 1000)\n"
-    "  --title T          the report's title (default \"Explanation report\")\n";
+    "  --title T          the report's title (default \"Explanation report\")\n"
+    CLI_AUDIENCE_HELP("analyst: a report is for colleagues");
 
 int cli_report_html(int argc, char **argv)
 {
@@ -35,7 +36,8 @@ int cli_report_html(int argc, char **argv)
         {"rows", required_argument, 0, 'r'}, {"top", required_argument, 0, 'n'},
         {"adverse", required_argument, 0, 'a'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"sample", required_argument, 0, 's'},
-        {"title", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"title", required_argument, 0, 't'}, {"audience", required_argument, 0, 'u'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_report_options report;
     gbx_report_options_init(&report);
     const char *explanation_path = NULL, *output = NULL, *features = NULL, *groups_path = NULL;
@@ -78,6 +80,11 @@ int cli_report_html(int argc, char **argv)
                                        optarg);
             report.adverse_lower = strcmp(optarg, "lower") == 0;
             break;
+        case 'u': {
+            int code = cli_parse_audience("report", optarg, &report.audience);
+            if (code) return code;
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("report", "unknown or incomplete option \"%s\"",
                                         argv[optind - 1]);

@@ -9,10 +9,13 @@
 
 static const char help[] =
     "usage: glassbox summary --explanation E.json [--rows N] [--top K] [--output-index k]\n"
-    "                        [--labels NEGATIVE,POSITIVE] [--threshold P]\n\n"
+    "                        [--labels NEGATIVE,POSITIVE] [--threshold P]\n"
+    "                        [--features F.json] [--audience A]\n\n"
     "Prints, for the first N rows (default 5), the prediction and the K features (default 4)\n"
     "with the largest contributions. For logistic models the margin is shown as a probability\n"
-    "and compared with the threshold (default 0.5) to name the decision with --labels.\n";
+    "and compared with the threshold (default 0.5) to name the decision with --labels.\n\n"
+    "  --features F       feature metadata: which features are sensitive\n"
+    CLI_AUDIENCE_HELP("applicant, the safest: the table still reads");
 
 /* The data's value for explained feature f in row r: its column's number, or for a group of
  * several columns (one-hot dummies) the name of the column that is set. */
@@ -54,8 +57,10 @@ int cli_summary(int argc, char **argv)
         {"explanation", required_argument, 0, 'e'}, {"rows", required_argument, 0, 'r'},
         {"top", required_argument, 0, 't'}, {"output-index", required_argument, 0, 'k'},
         {"labels", required_argument, 0, 'l'}, {"threshold", required_argument, 0, 'p'},
+        {"features", required_argument, 0, 'F'}, {"audience", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *path = NULL, *labels = "0,1";
+    const char *path = NULL, *labels = "0,1", *features = NULL;
+    gbx_audience audience = GBX_AUDIENCE_APPLICANT;
     long rows = 5, top = 4, output = 0;
     double threshold = 0.5;
     int option;
@@ -74,6 +79,12 @@ int cli_summary(int argc, char **argv)
             break;
         }
         case 'p': threshold = atof(optarg); break;
+        case 'F': features = optarg; break;
+        case 'u': {
+            int code = cli_parse_audience("summary", optarg, &audience);
+            if (code) return code;
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return cli_usage_error("summary", "unknown or incomplete option \"%s\"", argv[optind - 1]);
         }
@@ -81,15 +92,26 @@ int cli_summary(int argc, char **argv)
     if (!path) return cli_usage_error("summary", "--explanation is required");
     const char *comma = strchr(labels, ',');
     if (!comma) return cli_usage_error("summary", "--labels needs two names separated by a comma");
-    gbx_explanation *explanation;
+    gbx_explanation *explanation = NULL;
     gbx_error error;
-    if (gbx_explanation_read(path, &explanation, &error) != GBX_OK) return cli_report(&error);
+    /* What the audience may see of the explanation. */
+    gbx_explanation *read = NULL;
+    gbx_feature_metadata *metadata = NULL;
+    int failed = gbx_explanation_read(path, &read, &error) != GBX_OK ||
+                 (features && gbx_feature_metadata_read(features, &metadata, &error) != GBX_OK) ||
+                 gbx_explanation_for_audience(read, metadata, audience, &explanation, &error) != GBX_OK;
+    gbx_explanation_free(read);
+    if (failed) {
+        gbx_feature_metadata_free(metadata);
+        return cli_report(&error);
+    }
     const gbx_explanation *e = explanation;
     size_t K = gbx_explanation_outputs(e), M = gbx_explanation_features(e);
     /* Binary models have one output; multiclass defaults to the first class. */
     size_t k = (size_t)output;
     if (k >= K) {
         gbx_explanation_free(explanation);
+        gbx_feature_metadata_free(metadata);
         return cli_usage_error("summary", "--output-index %zu, but the file has %zu outputs", k, K);
     }
     gbx_provenance provenance = gbx_explanation_provenance(e);
@@ -103,6 +125,7 @@ int cli_summary(int argc, char **argv)
     size_t *order = malloc((M ? M : 1) * sizeof(size_t));
     if (!order) {
         gbx_explanation_free(explanation);
+        gbx_feature_metadata_free(metadata);
         fputs("glassbox: out of memory\n", stderr);
         return EXIT_INTERNAL;
     }
@@ -132,10 +155,16 @@ int cli_summary(int argc, char **argv)
             size_t f = order[i];
             char value[48];
             feature_value(e, r, f, value, sizeof value);
-            printf("    %-40s %12s %+12.4f\n", gbx_explanation_feature_name(e, f), value, phi[f]);
+            /* An auditor sees the sensitive features marked. */
+            char name[128];
+            snprintf(name, sizeof name, "%s%s", gbx_explanation_feature_name(e, f),
+                     audience == GBX_AUDIENCE_AUDITOR && gbx_explanation_sensitive(e, metadata, f)
+                         ? " (sensitive)" : "");
+            printf("    %-40s %12s %+12.4f\n", name, value, phi[f]);
         }
     }
     free(order);
     gbx_explanation_free(explanation);
+    gbx_feature_metadata_free(metadata);
     return EXIT_OK;
 }

@@ -97,6 +97,7 @@ gbx_explanation *gbx_explanation_copy_header(const gbx_explanation *s)
     e->input_rank = s->input_rank;
     memcpy(e->input_shape, s->input_shape, sizeof e->input_shape);
     e->seed = s->seed;
+    e->base_folded = s->base_folded;
     e->feature_names = gbx_names_copy((const char *const *)s->feature_names, s->features);
     e->output_names = gbx_names_copy((const char *const *)s->output_names, s->outputs);
     e->column_names = gbx_names_copy((const char *const *)s->column_names, s->columns);

@@ -25,6 +25,8 @@ struct gbx_explanation {
     char *method, *parameters, *version, *model_sha256, *model_type, *objective, *output_space;
     char *background_sha256;
     uint64_t seed;
+    int base_folded;           /* an applicant's view: the base values hold the sensitive
+                                * features' share, so they are not E[f(X)] */
     /* The numbers, row-major; the optional ones NULL when the method has none. */
     double *values;            /* [rows][outputs][features] */
     double *base_values;       /* [rows][outputs] */

@@ -203,7 +203,7 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                 const gbx_feature_info *info = gbx_feature_metadata_find(request->features,
                                                                          d->feature_names[f]);
                 long column = plot_column(d, f);
-                const char *name = gbx_feature_display(info, d->feature_names[f]);
+                const char *name = plot_feature_label(request, f);
                 if (column >= 0 && !isnan(d->data[r * d->columns + (size_t)column])) {
                     gbx_feature_format(info, d->data[r * d->columns + (size_t)column], number,
                                        sizeof number);
@@ -229,7 +229,8 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
         canvas_line(c, bx, BAND_Y + BAND_HEIGHT + 30, bx, BAND_Y + BAND_HEIGHT + 38, CANVAS_MUTED,
                     1, 0, "base");
         plot_number(base, number, sizeof number);
-        snprintf(text, sizeof text, "base value E[f(X)] = %s", number);
+        snprintf(text, sizeof text, "%s = %s",
+                 d->base_folded ? "starting point" : "base value E[f(X)]", number);
         canvas_text(c, bx, BAND_Y + BAND_HEIGHT + 50, text, 9, 0, CANVAS_CENTRE, CANVAS_MUTED,
                     "base-label");
         canvas_text(c, 16, height - 12, "red: raises the output, blue: lowers it", 8.5, 0,

@@ -67,12 +67,16 @@ gbx_status gbx_plot_render(const gbx_explanation *explanation, const gbx_plot_op
     const plot_kind *kind = find_kind(options->kind, error);
     if (!kind) return GBX_ERR_USAGE;
     long output;
+    plot_view view = {0};
     gbx_status status = choose(explanation, options, &output, error);
+    if (status == GBX_OK)
+        status = plot_view_open(explanation, options->features, options->audience, &view, error);
     if (status == GBX_OK) {
-        plot_request request = {explanation, output >= 0 ? (size_t)output : 0, output >= 0,
-                                options, options->features, format, 0, bytes, size};
+        plot_request request = {view.explanation, output >= 0 ? (size_t)output : 0, output >= 0,
+                                options, options->features, view.labels, format, 0, bytes, size};
         status = kind->draw(&request, error);
     }
+    plot_view_close(&view);
     return status;
 }
 
@@ -265,8 +269,41 @@ gbx_status plot_find_feature(const plot_request *request, const char *name, size
                     listed ? " (did you mean " : "", choices, listed ? "?)" : "");
 }
 
+gbx_status plot_view_open(const gbx_explanation *explanation, const gbx_feature_metadata *features,
+                          gbx_audience audience, plot_view *out, gbx_error *error)
+{
+    *out = (plot_view){0};
+    gbx_status status = gbx_explanation_for_audience(explanation, features, audience,
+                                                     &out->explanation, error);
+    uint8_t *sensitive = NULL, *columns = NULL;
+    if (status == GBX_OK)
+        status = gbx_audience_sensitive(out->explanation, features, &sensitive, &columns, error);
+    const gbx_explanation *e = out->explanation;
+    if (status == GBX_OK && !(out->labels = gbx_calloc(e->features ? e->features : 1, sizeof(char *))))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t f = 0; status == GBX_OK && f < e->features; f++) {
+        const char *name = e->feature_names[f];
+        const char *shown = gbx_feature_display(gbx_feature_metadata_find(features, name), name);
+        int marked = audience == GBX_AUDIENCE_AUDITOR && sensitive[f];
+        size_t size = strlen(shown) + 16;
+        if (!(out->labels[f] = malloc(size))) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        else snprintf(out->labels[f], size, "%s%s", shown, marked ? " (sensitive)" : "");
+    }
+    free(sensitive), free(columns);
+    if (status != GBX_OK) plot_view_close(out);
+    return status;
+}
+
+void plot_view_close(plot_view *view)
+{
+    if (view->explanation) gbx_names_free(view->labels, view->explanation->features);
+    gbx_explanation_free(view->explanation);
+    *view = (plot_view){0};
+}
+
 const char *plot_feature_label(const plot_request *request, size_t f)
 {
+    if (request->labels) return request->labels[f];
     const char *column = request->document->feature_names[f];
     return gbx_feature_display(gbx_feature_metadata_find(request->features, column), column);
 }
@@ -295,9 +332,7 @@ size_t plot_rank_features(const plot_request *request, double *importance, size_
     plot_order(importance, M, order);
     *shown = M <= limit ? M : limit - 1;
     for (size_t b = 0; b < *shown; b++) {
-        const char *column = d->feature_names[order[b]];
-        snprintf(labels[b], 160, "%s",
-                 gbx_feature_display(gbx_feature_metadata_find(request->features, column), column));
+        snprintf(labels[b], 160, "%s", plot_feature_label(request, order[b]));
     }
     if (*shown < M) snprintf(labels[*shown], 160, "Sum of %zu other features", M - *shown);
     return *shown + (*shown < M);

@@ -5,6 +5,7 @@
 
 #include "../io/explanation.h"
 #include "../io/features.h"
+#include "audience.h"
 #include "canvas.h"
 #include "glassbox.h"
 
@@ -16,11 +17,22 @@ typedef struct {
     int chosen;    /* the output was asked for (otherwise the title says it is the first) */
     const gbx_plot_options *options;
     const gbx_feature_metadata *features; /* or NULL */
+    char *const *labels; /* [features]: what each feature is called (plot_view), or NULL */
     const char *format; /* "svg", "png", "pdf", or "html" (text plots) */
     int inline_svg;     /* SVG for an HTML page: no XML declaration */
     char **bytes;       /* the drawing (the caller frees it) */
     size_t *length;
 } plot_request;
+
+/* An explanation as an audience may see it (audience.c), with its features' labels: display
+ * names, marked "(sensitive)" for an auditor. */
+typedef struct {
+    gbx_explanation *explanation;
+    char **labels; /* [explanation->features] */
+} plot_view;
+gbx_status plot_view_open(const gbx_explanation *explanation, const gbx_feature_metadata *features,
+                          gbx_audience audience, plot_view *out, gbx_error *error);
+void plot_view_close(plot_view *view);
 
 /* A horizontal value axis mapped onto [left, right] points. */
 typedef struct {

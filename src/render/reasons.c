@@ -221,7 +221,8 @@ struct gbx_reasons {
     gbx_reasons_row *rows;  /* [count] */
     gbx_reason *items;      /* every row's reasons, row after row */
     size_t items_count;
-    char *sensitive;        /* the sensitive players' display names */
+    char **sensitive;       /* the sensitive players as the audience may see them */
+    size_t sensitive_count;
     char *output_name;
     int adverse_lower;
     int probability_shown;  /* a logistic margin, also said as a probability in text */
@@ -245,7 +246,7 @@ void gbx_reasons_free(gbx_reasons *reasons)
     }
     free(reasons->items);
     free(reasons->rows);
-    free(reasons->sensitive);
+    gbx_names_free(reasons->sensitive, reasons->sensitive_count);
     free(reasons->output_name);
     free(reasons);
 }
@@ -331,23 +332,31 @@ static gbx_status compute(const gbx_explanation *d, const reasons_options *o, gb
         if (info && info->sensitive) view.sensitive[p] = 1;
         if (view.first[p] == SIZE_MAX) view.first[p] = f;
     }
-    /* The sensitive players, named in the masked note (never as reasons). */
-    char masked_names[512] = "";
-    for (size_t p = 0; status == GBX_OK && p < players; p++)
-        if (view.sensitive[p] && strlen(masked_names) + strlen(view.player_names[p]) + 3 < sizeof masked_names) {
-            if (*masked_names) strcat(masked_names, ", ");
-            strcat(masked_names, gbx_feature_display(
-                gbx_feature_metadata_find(o->features, view.player_names[p]), view.player_names[p]));
-        }
-    if (status == GBX_OK && !(result->sensitive = gbx_strdup(masked_names)))
+    /* The sensitive players (never reasons), as the audience may see them. */
+    size_t any = 0;
+    for (size_t p = 0; status == GBX_OK && p < players; p++) any += view.sensitive[p] != 0;
+    size_t named = o->audience == GBX_AUDIENCE_AUDITOR ? any
+                   : o->audience == GBX_AUDIENCE_ANALYST && any ? 1 : 0;
+    if (status == GBX_OK && !(result->sensitive = gbx_calloc(named + 1, sizeof(char *))))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; status == GBX_OK && result->sensitive_count < named && p < players; p++) {
+        if (!view.sensitive[p]) continue;
+        const char *name = o->audience == GBX_AUDIENCE_ANALYST
+                               ? "Protected attributes"
+                               : gbx_feature_display(gbx_feature_metadata_find(
+                                     o->features, view.player_names[p]), view.player_names[p]);
+        if (!(result->sensitive[result->sensitive_count++] = gbx_strdup(name)))
+            status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
     for (size_t r = first; status == GBX_OK && r < last; r++) {
         gbx_reasons_row *row = &result->rows[r - first];
         size_t count = row_reasons(d, o, &view, r, scratch, &row->sensitive_total);
         row->row = r;
         row->prediction = d->predictions[r * K + k];
         row->base_value = d->base_values[r * K + k];
-        row->sensitive = result->sensitive;
+        row->sensitive = (const char *const *)result->sensitive;
+        row->sensitive_count = result->sensitive_count;
+        if (!named) row->sensitive_total = 0; /* an applicant is told nothing of them */
         row->reasons = result->items + result->items_count;
         row->count = count;
         for (size_t i = 0; i < count && status == GBX_OK; i++)
@@ -396,7 +405,8 @@ gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
     *out = NULL;
     const gbx_explanation *d = explanation;
     reasons_options o = {options->top, options->adverse_lower, options->output, options->row,
-                         options->features, NULL, NULL, 0, 0, options->model, NULL, 0, 0};
+                         options->features, NULL, NULL, 0, 0, options->audience, options->model,
+                         NULL, 0, 0};
     if (options->output_name && (o.output = gbx_explanation_output_index(d, options->output_name)) < 0)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\"",
                         options->output_name);
@@ -471,9 +481,13 @@ static void write_text(const gbx_reasons *reasons, FILE *out)
                     *x->value ? " = " : "", x->value, x->contribution);
             if (*x->what_if) fprintf(out, "     %s\n", x->what_if);
         }
-        if (*row->sensitive)
-            fprintf(out, "  Not used as reasons (sensitive): %s, together %+.4g toward the "
-                    "%s outcome.\n", row->sensitive, row->sensitive_total, adverse);
+        if (row->sensitive_count) {
+            fputs("  Not used as reasons (sensitive): ", out);
+            for (size_t s = 0; s < row->sensitive_count; s++)
+                fprintf(out, "%s%s", s ? ", " : "", row->sensitive[s]);
+            fprintf(out, ", together %+.4g toward the %s outcome.\n", row->sensitive_total,
+                    adverse);
+        }
     }
 }
 
@@ -530,10 +544,15 @@ static gbx_status write_json(const gbx_reasons *reasons, FILE *out, gbx_error *e
         json_object_object_add(row, "base_value", json_object_new_double(r->base_value));
         for (size_t x = 0; x < r->count; x++) json_object_array_add(list, json_reason(&r->reasons[x]));
         json_object_object_add(row, "reasons", list);
-        json_object *masking = json_object_new_object();
-        json_object_object_add(masking, "features", json_object_new_string(r->sensitive));
-        json_object_object_add(masking, "contribution", json_object_new_double(r->sensitive_total));
-        json_object_object_add(row, "sensitive", masking);
+        if (r->sensitive_count) { /* an applicant's rows say nothing of them */
+            json_object *masking = json_object_new_object(), *names = json_object_new_array();
+            for (size_t s = 0; s < r->sensitive_count; s++)
+                json_object_array_add(names, json_object_new_string(r->sensitive[s]));
+            json_object_object_add(masking, "features", names);
+            json_object_object_add(masking, "contribution",
+                                   json_object_new_double(r->sensitive_total));
+            json_object_object_add(row, "sensitive", masking);
+        }
         json_object_array_add(rows, row);
     }
     json_object_object_add(document, "adverse",

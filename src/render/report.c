@@ -29,6 +29,7 @@ void gbx_report_options_init(gbx_report_options *options)
     memset(options, 0, sizeof *options);
     options->output = -1;
     options->sample = 1000;
+    options->audience = GBX_AUDIENCE_ANALYST; /* a report is for colleagues */
     options->top = 4;
 }
 
@@ -54,12 +55,13 @@ static void script_number(FILE *f, double value)
 
 typedef struct {
     const gbx_explanation *document;
-    const gbx_explanation *drawn; /* what the plots show: the document, or its groups */
+    const gbx_explanation *drawn; /* what the plots show: its groups, as the audience may see */
     const gbx_feature_metadata *features;
     size_t output;
     int chosen;
     FILE *out;
     const gbx_reasons *reasons; /* every explained row's, in order */
+    char *const *labels;  /* the drawn features' labels, as the audience may see them */
     int log_odds;         /* predictions are log-odds: probabilities are shown too */
 } report;
 
@@ -69,8 +71,8 @@ static gbx_status figure(const report *r, gbx_status (*draw)(const plot_request 
 {
     char *svg = NULL;
     size_t length = 0;
-    plot_request request = {r->drawn, r->output, r->chosen, options, r->features, "svg", 1, &svg,
-                            &length};
+    plot_request request = {r->drawn, r->output, r->chosen, options, r->features, r->labels, "svg",
+                            1, &svg, &length};
     gbx_status status = draw(&request, error);
     if (status == GBX_OK) {
         fprintf(r->out, "<figure class=\"plot %s\">%s</figure>\n", role, svg);
@@ -229,11 +231,14 @@ static void write_reason_list(const report *r, size_t row)
         }
         fputs("</ol>\n", f);
     }
-    if (entry && *entry->sensitive) {
+    if (entry && entry->sensitive_count) {
         char number[32];
         plot_number(entry->sensitive_total, number, sizeof number);
         fputs("<p class=\"sensitive\">Not used as reasons (sensitive): ", f);
-        canvas_escape(f, entry->sensitive);
+        for (size_t s = 0; s < entry->sensitive_count; s++) {
+            if (s) fputs(", ", f);
+            canvas_escape(f, entry->sensitive[s]);
+        }
         fprintf(f, "; together %s%s.</p>\n", entry->sensitive_total >= 0 ? "+" : "", number);
     }
 }
@@ -460,18 +465,24 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
         o.groups = options->groups;
         o.model = options->model;
         o.data = options->data;
+        o.audience = options->audience;
         status = gbx_reasons_compute(d, &o, &reasons, error);
     }
     if (status == GBX_OK && options->groups)
         status = gbx_explanation_grouped(d, gbx_groups_of_feature(options->groups),
                                          gbx_groups_names(options->groups),
                                          gbx_groups_count(options->groups), &grouped, error);
+    /* What the plots draw: the groups as one feature each, as the audience may see them. */
+    plot_view view = {0};
+    if (status == GBX_OK)
+        status = plot_view_open(grouped ? grouped : d, options->features, options->audience,
+                                &view, error);
     if (status == GBX_OK && !(out = open_memstream(&text, &length)))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) {
         size_t k = output >= 0 ? (size_t)output : 0;
-        report r = {d, grouped ? grouped : d, options->features, k, output >= 0, out, reasons,
-                    strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
+        report r = {d, view.explanation, options->features, k, output >= 0, out, reasons,
+                    view.labels, strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
         status = write_page(&r, options, first, last, error);
     }
     if (out) {
@@ -482,6 +493,7 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
     if (status == GBX_OK) status = gbx_write_file(output_path, text, length, error);
     free(text);
     gbx_reasons_free(reasons);
+    plot_view_close(&view);
     gbx_explanation_free(grouped);
     return status;
 }

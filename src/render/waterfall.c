@@ -46,7 +46,7 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
         size_t f = order[b];
         const gbx_feature_info *info = gbx_feature_metadata_find(request->features,
                                                                  d->feature_names[f]);
-        const char *name = gbx_feature_display(info, d->feature_names[f]);
+        const char *name = plot_feature_label(request, f);
         char number[96];
         /* The data's value when the feature is one of its columns (not a group of them). */
         long column = plot_column(d, f);
@@ -115,7 +115,9 @@ gbx_status plot_waterfall(const plot_request *request, gbx_error *error)
                             0, "row-rule");
         }
         plot_number(base, number, sizeof number);
-        snprintf(text, sizeof text, "E[f(X)] = %s", number);
+        /* An applicant's base holds the share of what is not shown: a starting point. */
+        snprintf(text, sizeof text, "%s = %s", d->base_folded ? "starting point" : "E[f(X)]",
+                 number);
         plot_draw_axis(c, &axis, bottom + 4, NULL);
         canvas_text(c, plot_x(&axis, base), bottom + 36, text, 10, 1, CANVAS_CENTRE, CANVAS_TEXT,
                     "base-label");

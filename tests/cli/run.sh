@@ -536,7 +536,7 @@ expect 2 "--explanation and --output are required" -- "$glassbox" plot bar --out
 expect 2 "not a glassbox explanation file" -- "$glassbox" plot bar --explanation "$data" --output "$work/w.svg"
 # Reasons, in words, with one-hot groups, masked sensitive features and a what-if.
 expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --row 0 --features examples/credit_features.json \
-    --groups examples/credit_groups.json --output "$work/reasons.txt"
+    --groups examples/credit_groups.json --audience auditor --output "$work/reasons.txt"
 grep -q "Principal reasons\|No factor" "$work/reasons.txt" || fail "reasons: no text"
 grep -q "Not used as reasons (sensitive): Age" "$work/reasons.txt" || fail "reasons: sensitive features not masked"
 expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --features examples/credit_features.json \
@@ -562,8 +562,10 @@ grep -q "points lower" "$work/nodata_reasons.csv" || fail "reasons: the rows giv
 expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --groups examples/credit_groups.json \
     --output "$work/grouped.json" --quiet
 expect 0 "" -- "$glassbox" reasons --explanation "$work/grouped.json" --row 0 --features examples/credit_features.json \
-    --model "$model" --data "$data" --output "$work/grouped_reasons.txt"
+    --model "$model" --data "$data" --audience auditor --output "$work/grouped_reasons.txt"
 grep -q "Not used as reasons (sensitive): Age" "$work/grouped_reasons.txt" || fail "reasons on a grouped explanation"
+expect 2 "--audience is applicant, analyst or auditor" -- "$glassbox" reasons \
+    --explanation "$work/grouped.json" --audience public
 expect 2 "already explained by groups" -- "$glassbox" reasons --explanation "$work/grouped.json" \
     --groups examples/credit_groups.json
 expect 0 "" -- "$glassbox" report --explanation "$work/grouped.json" --features examples/credit_features.json \

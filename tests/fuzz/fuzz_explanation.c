@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 options.cohort = variant && document->data ? document->column_names[0] : NULL;
                 char *svg = NULL;
                 size_t length = 0;
-                plot_request request = {document, 0, 0, &options, NULL, "svg", 1, &svg, &length};
+                plot_request request = {document, 0, 0, &options, NULL, NULL, "svg", 1, &svg,
+                                        &length};
                 if (draw[kind](&request, &error) == GBX_OK) free(svg);
             }
         /* What was read writes back (the writer walks every array the reader filled). */

@@ -177,7 +177,8 @@ static void test_reasons_are_structured(void **state)
         const gbx_reasons_row *row = gbx_reasons_row_at(reasons, i);
         assert_int_equal(row->row, i);
         assert_true(row->count <= 3);
-        assert_non_null(strstr(row->sensitive, "Age")); /* masked, named apart */
+        assert_int_equal(row->sensitive_count, 0); /* an applicant is told nothing of them */
+        assert_true(row->sensitive_total == 0);
         for (size_t r = 0; r < row->count; r++) {
             assert_true(row->reasons[r].contribution > 0); /* toward the adverse outcome */
             assert_string_not_equal(row->reasons[r].feature, "Age");
@@ -186,6 +187,19 @@ static void test_reasons_are_structured(void **state)
         }
     }
     assert_true(what_ifs > 0);
+    gbx_reasons_free(reasons);
+    /* An auditor sees the sensitive features named apart, an analyst one protected entry. */
+    options.audience = GBX_AUDIENCE_AUDITOR;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    const gbx_reasons_row *first = gbx_reasons_row_at(reasons, 0);
+    assert_int_equal(first->sensitive_count, 7); /* Age, Foreign worker, the five Personal ones */
+    assert_string_equal(first->sensitive[0], "Age");
+    gbx_reasons_free(reasons);
+    options.audience = GBX_AUDIENCE_ANALYST;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    first = gbx_reasons_row_at(reasons, 0);
+    assert_int_equal(first->sensitive_count, 1);
+    assert_string_equal(first->sensitive[0], "Protected attributes");
     /* Written as JSON, CSV or text; anything else is refused. */
     char *text = NULL;
     size_t length = 0;
@@ -257,6 +271,72 @@ static void test_what_ifs_follow_their_reasons(void **state)
     gbx_explanation_free(all);
     gbx_explainer_free(explainer);
     gbx_data_free(rows);
+}
+
+/* The views: an applicant's has no sensitive feature or column and still adds up (its base
+ * holds their share); an analyst's folds them into one entry with the same total and hides
+ * their values; an auditor's is the whole explanation. */
+static void test_audience_views(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_feature_metadata *features;
+    assert_int_equal(gbx_feature_metadata_read(FEATURES, &features, &error), GBX_OK);
+    gbx_explanation *applicant, *analyst, *auditor;
+    assert_int_equal(gbx_explanation_for_audience(explanation, features, GBX_AUDIENCE_APPLICANT,
+                                                  &applicant, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_for_audience(explanation, features, GBX_AUDIENCE_ANALYST,
+                                                  &analyst, &error), GBX_OK);
+    assert_int_equal(gbx_explanation_for_audience(explanation, features, GBX_AUDIENCE_AUDITOR,
+                                                  &auditor, &error), GBX_OK);
+    size_t M = gbx_explanation_features(explanation), hidden = 0;
+    for (size_t f = 0; f < M; f++) hidden += gbx_explanation_sensitive(explanation, features, f);
+    assert_int_equal(hidden, 7);
+    assert_int_equal(gbx_explanation_features(auditor), M);
+    assert_int_equal(gbx_explanation_features(applicant), M - 7);
+    assert_int_equal(gbx_explanation_columns(applicant), M - 7);
+    assert_int_equal(gbx_explanation_features(analyst), M - 7 + 1);
+    for (size_t f = 0; f < gbx_explanation_features(applicant); f++)
+        assert_false(gbx_explanation_sensitive(applicant, features, f));
+    for (size_t j = 0; j < gbx_explanation_columns(applicant); j++)
+        assert_string_not_equal(gbx_explanation_column_name(applicant, j), "Age");
+    long folded = -1;
+    for (size_t f = 0; f < gbx_explanation_features(analyst); f++)
+        if (strcmp(gbx_explanation_feature_name(analyst, f), "Protected attributes") == 0)
+            folded = (long)f;
+    assert_true(folded >= 0);
+    const double *data = gbx_explanation_data(analyst);
+    for (size_t j = 0; j < gbx_explanation_columns(analyst); j++)
+        if (gbx_explanation_group_of_column(analyst, j) == folded) {
+            assert_null(strstr(gbx_explanation_column_name(analyst, j), "Age"));
+            assert_true(isnan(data[j])); /* values hidden */
+        }
+    for (size_t r = 0; r < gbx_explanation_rows(explanation); r++) {
+        double prediction = gbx_explanation_predictions(explanation)[r], sums[3] = {0};
+        const gbx_explanation *views[3] = {applicant, analyst, auditor};
+        for (size_t v = 0; v < 3; v++) {
+            size_t F = gbx_explanation_features(views[v]);
+            sums[v] = gbx_explanation_base_values(views[v])[r];
+            for (size_t f = 0; f < F; f++) sums[v] += gbx_explanation_values(views[v])[r * F + f];
+            assert_true(fabs(sums[v] - prediction) < 1e-9);
+        }
+        /* The analyst's protected entry holds the sensitive features' total. */
+        double total = 0;
+        for (size_t f = 0; f < M; f++)
+            if (gbx_explanation_sensitive(explanation, features, f))
+                total += gbx_explanation_values(explanation)[r * M + f];
+        size_t F = gbx_explanation_features(analyst);
+        assert_true(fabs(gbx_explanation_values(analyst)[r * F + (size_t)folded] - total) < 1e-12);
+    }
+    gbx_audience audience;
+    assert_int_equal(gbx_audience_parse("auditor", &audience), GBX_OK);
+    assert_int_equal(audience, GBX_AUDIENCE_AUDITOR);
+    assert_string_equal(gbx_audience_name(GBX_AUDIENCE_ANALYST), "analyst");
+    assert_int_equal(gbx_audience_parse("public", &audience), GBX_ERR_USAGE);
+    gbx_explanation_free(applicant);
+    gbx_explanation_free(analyst);
+    gbx_explanation_free(auditor);
+    gbx_feature_metadata_free(features);
 }
 
 typedef struct {
@@ -384,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_plots_render_in_memory),
         cmocka_unit_test(test_reasons_are_structured),
         cmocka_unit_test(test_what_ifs_follow_their_reasons),
+        cmocka_unit_test(test_audience_views),
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
         cmocka_unit_test(test_background_fingerprint),

@@ -114,6 +114,7 @@ static void test_ranking_masking_and_words(void **state)
     (void)state;
     gbx_reasons_options o;
     gbx_reasons_options_init(&o);
+    o.audience = GBX_AUDIENCE_AUDITOR; /* who sees the sensitive total, named */
     json_object *root = run(&o);
     /* Row 0: s (0.9) is the largest but sensitive; then a, d_y, b, d_x. */
     assert_int_equal(reason_count(root, 0), 4);
@@ -126,10 +127,30 @@ static void test_ranking_masking_and_words(void **state)
     assert_string_equal(reason_field(root, 0, 2, "reason"), "Kind Y: no");
     json_object *masked = get(json_object_array_get_idx(get(root, "rows"), 0), "sensitive");
     assert_true(fabs(json_object_get_double(get(masked, "contribution")) - 0.9) < 1e-12);
-    assert_string_equal(json_object_get_string(get(masked, "features")), "Age");
+    json_object *names = get(masked, "features");
+    assert_true(json_object_is_type(names, json_type_array)); /* an array, not a joined string */
+    assert_int_equal(json_object_array_length(names), 1);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(names, 0)), "Age");
     for (size_t r = 0; r < 3; r++)
         for (size_t i = 0; i < reason_count(root, r); i++)
             assert_string_not_equal(reason_field(root, r, i, "feature"), "s");
+    json_object_put(root);
+    /* An analyst sees one protected entry and its total; an applicant nothing at all. */
+    o.audience = GBX_AUDIENCE_ANALYST;
+    root = run(&o);
+    masked = get(json_object_array_get_idx(get(root, "rows"), 0), "sensitive");
+    names = get(masked, "features");
+    assert_int_equal(json_object_array_length(names), 1);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(names, 0)),
+                        "Protected attributes");
+    assert_true(fabs(json_object_get_double(get(masked, "contribution")) - 0.9) < 1e-12);
+    json_object_put(root);
+    o.audience = GBX_AUDIENCE_APPLICANT;
+    root = run(&o);
+    for (size_t r = 0; r < 3; r++)
+        assert_null(get(json_object_array_get_idx(get(root, "rows"), r), "sensitive"));
+    assert_null(strstr(json_object_to_json_string(root), "Age"));
+    assert_null(strstr(json_object_to_json_string(root), "0.9"));
     /* Row 1: a three-way tie, in the features' order. */
     assert_int_equal(reason_count(root, 1), 3);
     assert_string_equal(reason_field(root, 1, 0, "feature"), "a");
@@ -167,6 +188,7 @@ static void test_groups_and_direction(void **state)
     gbx_groups_free(groups);
     o.top = 0;
     o.adverse_lower = 1;
+    o.audience = GBX_AUDIENCE_AUDITOR;
     root = run(&o);
     assert_int_equal(reason_count(root, 0), 1);
     assert_string_equal(reason_field(root, 0, 0, "feature"), "c");
