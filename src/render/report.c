@@ -62,6 +62,7 @@ typedef struct {
     FILE *out;
     const gbx_reasons *reasons; /* every explained row's, in order */
     char *const *labels;  /* the drawn features' labels, as the audience may see them */
+    int grouped_by_report; /* groups given to the report, over an explanation per column */
     int log_odds;         /* predictions are log-odds: probabilities are shown too */
 } report;
 
@@ -129,6 +130,13 @@ static void write_provenance(const report *r)
              "- prediction|", worst, worst_row, total / (double)(d->rows * K));
     fact(f, "Additivity error", text, 0);
     fact(f, "Written by", *d->version ? d->version : "not recorded", 0);
+    /* One number per feature throughout: say which a group's number is. */
+    if (d->group_of_column)
+        fact(f, "Groups", "explained as groups: each group's value is its Shapley value as one "
+             "player, in the plots and the reasons alike", 0);
+    else if (r->grouped_by_report)
+        fact(f, "Groups", "each group's value is the sum of its columns' values, in the plots "
+             "and the reasons alike", 0);
     fputs("</table>\n</section>\n", f);
 }
 
@@ -482,7 +490,8 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
     if (status == GBX_OK) {
         size_t k = output >= 0 ? (size_t)output : 0;
         report r = {d, view.explanation, options->features, k, output >= 0, out, reasons,
-                    view.labels, strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
+                    view.labels, options->groups != NULL,
+                    strcmp(plot_unit(d), "log-odds") == 0 && d->outputs == 1};
         status = write_page(&r, options, first, last, error);
     }
     if (out) {

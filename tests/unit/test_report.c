@@ -188,6 +188,8 @@ static void test_report_options(void **state)
     gbx_explanation_free(explanation);
     char *html = read_text(REPORT);
     assert_non_null(strstr(html, "<title>Credit &lt;decisions&gt;</title>"));
+    /* One number per feature: the report says a group's is the sum of its columns'. */
+    assert_non_null(strstr(html, "each group's value is the sum of its columns' values"));
     assert_int_equal(occurrences(html, "<article class=\"row-section\""), 5);
     assert_non_null(strstr(html, "id=\"row-10\""));
     assert_non_null(strstr(html, "id=\"row-14\""));
