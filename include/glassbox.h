@@ -605,6 +605,10 @@ typedef struct {
     const gbx_model *model;     /* what-ifs: the model, evaluated at the explained rows, or NULL */
     const gbx_data *data;       /* the explained rows, or NULL: the explanation's own */
     gbx_audience audience;      /* who reads them (default applicant) */
+    /* A decision threshold, or NULL: none. A probability where the output stands for one (a
+     * logistic margin, a probability output), else in the output's own units. With one, only
+     * adverse decisions are given reasons. */
+    const double *threshold;
 } gbx_reasons_options;
 GBX_API void gbx_reasons_options_init(gbx_reasons_options *options);
 
@@ -621,6 +625,7 @@ typedef struct {
 typedef struct {
     size_t row;              /* the explanation's row */
     double prediction, base_value;
+    int decision;            /* GBX_DECISION_* (NONE without a threshold) */
     size_t count;            /* reasons, strongest first */
     const gbx_reason *reasons;
     /* The sensitive features, never given as reasons, as the audience may see them: none for
@@ -630,6 +635,7 @@ typedef struct {
     const char *const *sensitive;
     double sensitive_total;  /* their total toward the adverse outcome (0 for an applicant) */
 } gbx_reasons_row;
+enum { GBX_DECISION_NONE, GBX_DECISION_FAVOURABLE, GBX_DECISION_ADVERSE };
 typedef struct gbx_reasons gbx_reasons;
 GBX_API gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
                                        const gbx_reasons_options *options, gbx_reasons **out,
@@ -667,6 +673,8 @@ typedef struct {
     size_t rows_first, rows_last; /* the rows given a section: [first, last); last 0: first+100 */
     size_t sample;           /* rows in the beeswarm at most (0: 1000) */
     gbx_audience audience;   /* who reads it (default, from gbx_report_options_init: analyst) */
+    const double *threshold; /* a decision threshold (as gbx_reasons_options takes it): each
+                                row's decision shown, reasons for adverse ones only; or NULL */
 } gbx_report_options;
 GBX_API void gbx_report_options_init(gbx_report_options *options);
 /* Writes the report of the explanation to output_path, through a temporary file renamed into

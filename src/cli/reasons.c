@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,9 @@ static const char help[] =
     "  --data D           the explained rows (CSV), for an explanation written with --no-data\n"
     "  --format F         text, json or csv (default: by --output's extension, else text)\n"
     "  --output F         write to F instead of standard output\n"
+    "  --threshold T      decide: a probability where the output stands for one (a logistic\n"
+    "                     margin, a probability output), else in the output's units; only\n"
+    "                     adverse decisions are given reasons\n"
     CLI_AUDIENCE_HELP("applicant: reasons are what an applicant is told");
 
 /* The output file's format: --format, else its extension (.json, .csv), else text. */
@@ -49,9 +53,11 @@ int cli_reasons(int argc, char **argv)
         {"class", required_argument, 0, 'k'}, {"output-name", required_argument, 0, 'O'},
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-        {"audience", required_argument, 0, 'u'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"audience", required_argument, 0, 'u'}, {"threshold", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_reasons_options o;
     gbx_reasons_options_init(&o);
+    double threshold = 0;
     const char *explanation_path = NULL, *features = NULL, *groups_path = NULL;
     const char *model_path = NULL, *data_path = NULL, *output = NULL, *format = NULL;
     long number;
@@ -89,6 +95,14 @@ int cli_reasons(int argc, char **argv)
                 return cli_usage_error("reasons", "--format is text, json or csv, not \"%s\"", optarg);
             format = optarg;
             break;
+        case 'T': {
+            char *end;
+            threshold = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(threshold))
+                return cli_usage_error("reasons", "--threshold needs a number, not \"%s\"", optarg);
+            o.threshold = &threshold;
+            break;
+        }
         case 'u': {
             int code = cli_parse_audience("reasons", optarg, &o.audience);
             if (code) return code;

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,8 @@ static const char help[] =
     "  --output-name N    the output shown, by name\n"
     "  --sample N         rows drawn in the beeswarm at most (default 1000)\n"
     "  --title T          the report's title (default \"Explanation report\")\n"
+    "  --threshold T      decide each row (a probability where the output stands for one):\n"
+    "                     the decision shown, reasons for adverse decisions only\n"
     CLI_AUDIENCE_HELP("analyst: a report is for colleagues");
 
 int cli_report_html(int argc, char **argv)
@@ -37,9 +40,11 @@ int cli_report_html(int argc, char **argv)
         {"adverse", required_argument, 0, 'a'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"sample", required_argument, 0, 's'},
         {"title", required_argument, 0, 't'}, {"audience", required_argument, 0, 'u'},
+        {"threshold", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     gbx_report_options report;
     gbx_report_options_init(&report);
+    double threshold = 0;
     const char *explanation_path = NULL, *output = NULL, *features = NULL, *groups_path = NULL;
     const char *model_path = NULL, *data_path = NULL;
     long number;
@@ -80,6 +85,14 @@ int cli_report_html(int argc, char **argv)
                                        optarg);
             report.adverse_lower = strcmp(optarg, "lower") == 0;
             break;
+        case 'T': {
+            char *end;
+            threshold = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(threshold))
+                return cli_usage_error("report", "--threshold needs a number, not \"%s\"", optarg);
+            report.threshold = &threshold;
+            break;
+        }
         case 'u': {
             int code = cli_parse_audience("report", optarg, &report.audience);
             if (code) return code;

@@ -3,6 +3,8 @@
  * seed, background fingerprint, glassbox version), made once when the explainer is created. */
 #include "method.h"
 
+#include "../nn/graph.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,10 @@ static const char *output_space(const gbx_explainer *x)
     const gbx_model *model = x->model;
     int classifier = model->link == GBX_LINK_LOGIT || model->link == GBX_LINK_SOFTMAX;
     int lime = x->row->method == GBX_METHOD_LIME;
-    if (x->options.output_space == GBX_SPACE_PROBABILITY || (lime && classifier))
+    /* A network that ends in a sigmoid or softmax outputs probabilities itself. */
+    int network_probability = model->network && gbx_nn_output_is_probability(model->network);
+    if (x->options.output_space == GBX_SPACE_PROBABILITY || (lime && classifier) ||
+        network_probability)
         return "probability";
     return lime ? "prediction" : x->options.logit_link ? "logit_of_mean_probability" : "margin";
 }

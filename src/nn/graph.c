@@ -615,3 +615,25 @@ gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
 {
     return reverse(graph, values, references, source, target, seed, grads, error);
 }
+
+int gbx_nn_output_is_probability(const gbx_nn_graph *graph)
+{
+    /* Back from the output through operators that only reshape, to the one that made it. */
+    static const char *const reshaping[] = {"Identity", "Reshape", "Flatten", "Squeeze"};
+    int value = graph->output;
+    for (size_t step = 0; step <= graph->node_count; step++) {
+        const gbx_nn_node *producer = NULL;
+        for (size_t n = 0; n < graph->node_count && !producer; n++)
+            for (int o = 0; o < graph->nodes[n].output_count; o++)
+                if (graph->nodes[n].outputs[o] == value) producer = &graph->nodes[n];
+        if (!producer) return 0;
+        const char *op = producer->op->name;
+        if (strcmp(op, "Sigmoid") == 0 || strcmp(op, "Softmax") == 0) return 1;
+        int passes = 0;
+        for (size_t r = 0; r < sizeof reshaping / sizeof reshaping[0]; r++)
+            passes |= strcmp(op, reshaping[r]) == 0;
+        if (!passes || producer->input_count < 1) return 0;
+        value = producer->inputs[0];
+    }
+    return 0;
+}

@@ -111,6 +111,10 @@ typedef struct gbx_nn_graph {
     int opset;                  /* default-domain opset the file imports */
 } gbx_nn_graph;
 
+/* Whether the explained output is a sigmoid's or softmax's (through reshapes only): a
+ * probability, not a margin. */
+int gbx_nn_output_is_probability(const gbx_nn_graph *graph);
+
 struct gbx_nn_op {
     const char *name;
     int min_inputs, max_inputs, max_outputs;

@@ -226,6 +226,7 @@ struct gbx_reasons {
     char *output_name;
     int adverse_lower;
     int probability_shown;  /* a logistic margin, also said as a probability in text */
+    double threshold;       /* the decision threshold, or NaN */
 };
 
 void gbx_reasons_options_init(gbx_reasons_options *options)
@@ -269,6 +270,16 @@ static int keep(gbx_reason *to, const reason *x)
     to->contribution = x->contribution;
     to->what_if_change = x->what_if_change;
     return !to->feature || !to->display || !to->value || !to->sentence || !to->what_if;
+}
+
+/* The decision on a prediction: the threshold compared with the probability the output stands
+ * for, or with the output itself. */
+static int decide(const gbx_reasons *reasons, double prediction)
+{
+    if (isnan(reasons->threshold)) return GBX_DECISION_NONE;
+    double value = reasons->probability_shown ? 1 / (1 + exp(-prediction)) : prediction;
+    int higher = value >= reasons->threshold;
+    return higher != reasons->adverse_lower ? GBX_DECISION_ADVERSE : GBX_DECISION_FAVOURABLE;
 }
 
 /* The what-if's rows must be the explained ones. */
@@ -315,6 +326,7 @@ static gbx_status compute(const gbx_explanation *d, const reasons_options *o, gb
         /* A logistic margin is easier read as the probability it stands for. */
         result->probability_shown = strcmp(d->output_space, "margin") == 0 && K == 1 &&
                                     (strstr(d->objective, "logistic") || strstr(d->objective, "binary"));
+        result->threshold = o->threshold ? *o->threshold : NAN;
     }
     if (!view.sums || !view.sensitive || !view.first || !view.indicator || !scratch || !result ||
         !result->rows || !result->items || !result->output_name)
@@ -350,7 +362,10 @@ static gbx_status compute(const gbx_explanation *d, const reasons_options *o, gb
     }
     for (size_t r = first; status == GBX_OK && r < last; r++) {
         gbx_reasons_row *row = &result->rows[r - first];
-        size_t count = row_reasons(d, o, &view, r, scratch, &row->sensitive_total);
+        row->decision = decide(result, d->predictions[r * K + k]);
+        /* With a decision, reasons are given for adverse ones only. */
+        size_t count = row->decision == GBX_DECISION_FAVOURABLE
+                           ? 0 : row_reasons(d, o, &view, r, scratch, &row->sensitive_total);
         row->row = r;
         row->prediction = d->predictions[r * K + k];
         row->base_value = d->base_values[r * K + k];
@@ -405,8 +420,10 @@ gbx_status gbx_reasons_compute(const gbx_explanation *explanation,
     *out = NULL;
     const gbx_explanation *d = explanation;
     reasons_options o = {options->top, options->adverse_lower, options->output, options->row,
-                         options->features, NULL, NULL, 0, 0, options->audience, options->model,
-                         NULL, 0, 0};
+                         options->features, NULL, NULL, 0, 0, options->audience,
+                         options->threshold, options->model, NULL, 0, 0};
+    if (o.threshold && !isfinite(*o.threshold))
+        return gbx_fail(error, GBX_ERR_USAGE, "options.threshold must be a finite number");
     if (options->output_name && (o.output = gbx_explanation_output_index(d, options->output_name)) < 0)
         return gbx_fail(error, GBX_ERR_USAGE, "the explanation has no output named \"%s\"",
                         options->output_name);
@@ -473,7 +490,13 @@ static void write_text(const gbx_reasons *reasons, FILE *out)
         if (reasons->probability_shown)
             fprintf(out, " (probability %.3f)", 1 / (1 + exp(-row->prediction)));
         fprintf(out, ", base %.4g. ", row->base_value);
-        if (row->count == 0) fprintf(out, "No factor pushed it %s.\n", adverse);
+        if (row->decision == GBX_DECISION_FAVOURABLE)
+            fputs("Decision: favourable; no reasons are given.\n", out);
+        else if (row->decision == GBX_DECISION_ADVERSE && row->count == 0)
+            fprintf(out, "Decision: adverse; no factor pushed it %s.\n", adverse);
+        else if (row->decision == GBX_DECISION_ADVERSE)
+            fprintf(out, "Decision: adverse. Principal reasons toward a %s value:\n", adverse);
+        else if (row->count == 0) fprintf(out, "No factor pushed it %s.\n", adverse);
         else fprintf(out, "Principal reasons toward a %s value:\n", adverse);
         for (size_t r = 0; r < row->count; r++) {
             const gbx_reason *x = &row->reasons[r];
@@ -542,6 +565,9 @@ static gbx_status write_json(const gbx_reasons *reasons, FILE *out, gbx_error *e
         json_object_object_add(row, "row", json_object_new_int64((int64_t)r->row));
         json_object_object_add(row, "prediction", json_object_new_double(r->prediction));
         json_object_object_add(row, "base_value", json_object_new_double(r->base_value));
+        if (r->decision != GBX_DECISION_NONE)
+            json_object_object_add(row, "decision", json_object_new_string(
+                r->decision == GBX_DECISION_ADVERSE ? "adverse" : "favourable"));
         for (size_t x = 0; x < r->count; x++) json_object_array_add(list, json_reason(&r->reasons[x]));
         json_object_object_add(row, "reasons", list);
         if (r->sensitive_count) { /* an applicant's rows say nothing of them */

@@ -23,6 +23,7 @@ typedef struct {
     int spread_groups;                  /* the groups' values were spread over their columns
                                            (a grouped file): only a set column speaks for one */
     gbx_audience audience;              /* what is said of the sensitive features */
+    const double *threshold;            /* a decision threshold (see gbx_reasons_options), or NULL */
     const gbx_model *model;             /* what-if: the model and the explained rows, or NULL */
     const double *rows;                 /* [row_count][row_width] */
     size_t row_count, row_width;

@@ -202,8 +202,11 @@ static void write_rows(const report *r, size_t first, size_t last)
         else fputs("null", f);
         fputc(',', f);
         const gbx_reason *top = top_reason(r, row);
+        const gbx_reasons_row *entry = gbx_reasons_row_at(r->reasons, row);
         char text[600];
-        if (top) snprintf(text, sizeof text, "%s (%s)", top->sentence, top->display);
+        if (entry && entry->decision == GBX_DECISION_FAVOURABLE)
+            snprintf(text, sizeof text, "favourable decision: no reasons are given");
+        else if (top) snprintf(text, sizeof text, "%s (%s)", top->sentence, top->display);
         else snprintf(text, sizeof text, "nothing pushed it toward the adverse outcome");
         script_string(f, text);
         fprintf(f, ",%d]", row >= first && row < last);
@@ -215,7 +218,9 @@ static void write_reason_list(const report *r, size_t row)
 {
     FILE *f = r->out;
     const gbx_reasons_row *entry = gbx_reasons_row_at(r->reasons, row);
-    if (!entry || !entry->count) {
+    if (entry && entry->decision == GBX_DECISION_FAVOURABLE) {
+        fputs("<p class=\"reasons none\">A favourable decision: no reasons are given.</p>\n", f);
+    } else if (!entry || !entry->count) {
         fputs("<p class=\"reasons none\">Nothing pushed this row toward the adverse outcome.</p>\n", f);
     } else {
         fputs("<ol class=\"reasons\">\n", f);
@@ -274,6 +279,10 @@ static gbx_status write_details(const report *r, size_t first, size_t last, gbx_
                     100 * probability(prediction), base_text, 100 * probability(base));
         else
             fprintf(f, "; base value %s", base_text);
+        const gbx_reasons_row *entry = gbx_reasons_row_at(r->reasons, row);
+        if (entry && entry->decision != GBX_DECISION_NONE)
+            fprintf(f, ". Decision: <b>%s</b>", entry->decision == GBX_DECISION_ADVERSE
+                                                    ? "adverse" : "favourable");
         fputs(".</p>\n<h4>Principal reasons</h4>\n", f);
         write_reason_list(r, row);
         gbx_plot_options options;
@@ -474,6 +483,7 @@ gbx_status gbx_report_explanation(const gbx_explanation *explanation,
         o.model = options->model;
         o.data = options->data;
         o.audience = options->audience;
+        o.threshold = options->threshold;
         status = gbx_reasons_compute(d, &o, &reasons, error);
     }
     if (status == GBX_OK && options->groups)

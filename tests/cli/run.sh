@@ -488,6 +488,10 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
     --method deep --background "$onnx/torch_credit_mlp.background.csv" --output "$work/deep.json" --quiet
 grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
+# A network that ends in a sigmoid outputs probabilities: labelled so, and summary decides.
+grep -q '"output": "probability"}' "$work/deep.json" || fail "deep: a sigmoid network's output not labelled a probability"
+expect 0 "" -- "$glassbox" summary --explanation "$work/deep.json" --rows 3 --labels good,bad
+grep -q "^row 0: \(good\|bad\) (probability" "$work/stdout" || fail "summary of a sigmoid network: no decision: $(head -1 "$work/stdout")"
 grep -q '"background_weighted": false' "$work/deep.json" || fail "deep: background weighting not recorded"
 # A k-means background is a weighted summary, and deep says so as kernel does.
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
@@ -548,6 +552,18 @@ head -3 "$data" > "$work/two_rows.csv"
 expect 2 "a what-if needs the rows that were explained" -- "$glassbox" reasons --explanation "$work/e.json" \
     --model "$model" --data "$work/two_rows.csv"
 expect 2 "--adverse is higher or lower" -- "$glassbox" reasons --explanation "$work/e.json" --adverse up
+# A decision threshold: every row decided, reasons for adverse decisions only (as a letter is).
+expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --threshold 0.5 --output "$work/decided.json"
+python3 - "$work/decided.json" <<'PY' || fail "reasons --threshold: decisions or reasons wrong"
+import json, math, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+assert all(r["decision"] == ("adverse" if 1 / (1 + math.exp(-r["prediction"])) >= 0.5 else "favourable") for r in rows)
+assert all(not r["reasons"] for r in rows if r["decision"] == "favourable")
+assert any(r["reasons"] for r in rows if r["decision"] == "adverse")
+PY
+expect 0 "" -- "$glassbox" report --explanation "$work/e.json" --threshold 0.5 --rows 0:3 --output "$work/decided.html"
+grep -q "Decision: <b>" "$work/decided.html" || fail "report --threshold: no decisions"
+expect 2 "--threshold needs a number" -- "$glassbox" reasons --explanation "$work/e.json" --threshold half
 # The model alone gives what-ifs at the rows the explanation holds; the extension picks the
 # format (.json is JSON, not text).
 expect 0 "" -- "$glassbox" reasons --explanation "$work/e.json" --features examples/credit_features.json \

@@ -273,6 +273,38 @@ static void test_what_ifs_follow_their_reasons(void **state)
     gbx_data_free(rows);
 }
 
+/* With a decision threshold (a probability, for a logistic margin), only adverse decisions get
+ * reasons, and every row says its decision. */
+static void test_reasons_for_adverse_decisions_only(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_reasons_options options;
+    gbx_reasons_options_init(&options);
+    double threshold = 0.5;
+    options.threshold = &threshold;
+    gbx_reasons *reasons;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    size_t adverse = 0, favourable = 0;
+    for (size_t i = 0; i < gbx_reasons_rows(reasons); i++) {
+        const gbx_reasons_row *row = gbx_reasons_row_at(reasons, i);
+        int declined = 1 / (1 + exp(-row->prediction)) >= threshold;
+        assert_int_equal(row->decision, declined ? GBX_DECISION_ADVERSE : GBX_DECISION_FAVOURABLE);
+        if (!declined) assert_int_equal(row->count, 0);
+        adverse += declined, favourable += !declined;
+    }
+    assert_true(adverse > 0 && favourable > 0);
+    gbx_reasons_free(reasons);
+    /* Without a threshold, no decision is made and every row may have reasons. */
+    options.threshold = NULL;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    assert_int_equal(gbx_reasons_row_at(reasons, 0)->decision, GBX_DECISION_NONE);
+    gbx_reasons_free(reasons);
+    threshold = NAN;
+    options.threshold = &threshold;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_ERR_USAGE);
+}
+
 /* The views: an applicant's has no sensitive feature or column and still adds up (its base
  * holds their share); an analyst's folds them into one entry with the same total and hides
  * their values; an auditor's is the whole explanation. */
@@ -465,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_reasons_are_structured),
         cmocka_unit_test(test_what_ifs_follow_their_reasons),
         cmocka_unit_test(test_audience_views),
+        cmocka_unit_test(test_reasons_for_adverse_decisions_only),
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
         cmocka_unit_test(test_background_fingerprint),
