@@ -51,6 +51,48 @@ static double column_mean(const reasons_options *o, size_t column)
     return count ? sum / (double)count : NAN;
 }
 
+/* With a decision threshold, how far the feature must move (in whole steps, up to
+ * DECISION_STEPS) for an adverse decision to become favourable, appended to the what-if; said
+ * only where the model allows it. now is the row's (transformed) prediction. */
+#define DECISION_STEPS 20
+static void decision_distance(const reasons_options *o, size_t r, size_t column, int direction,
+                              const gbx_feature_info *info, double now, reason *out)
+{
+    if (!o->threshold) return;
+    double threshold = *o->threshold;
+    int adverse_now = o->adverse_lower ? now < threshold : now >= threshold;
+    const gbx_model *model = o->model;
+    size_t M = model->features, K = model->outputs, k = o->output >= 0 ? (size_t)o->output : 0;
+    if (!adverse_now) return;
+    double *rows = gbx_malloc_array(DECISION_STEPS * M, sizeof(double));
+    double *outputs = gbx_malloc_array(DECISION_STEPS * K, sizeof(double));
+    gbx_data *batch = NULL;
+    gbx_error ignored;
+    if (rows && outputs) {
+        for (size_t s = 0; s < DECISION_STEPS; s++) {
+            memcpy(rows + s * M, o->rows + r * M, M * sizeof(double));
+            rows[s * M + column] += direction * (double)(s + 1) * fabs(info->step);
+        }
+        if (gbx_data_create(DECISION_STEPS, M, rows, NULL, &batch, &ignored) == GBX_OK &&
+            gbx_model_predict(model, batch, 0, outputs, &ignored) == GBX_OK) {
+            for (size_t s = 0; s < DECISION_STEPS; s++) {
+                double v = outputs[s * K + k];
+                if (o->adverse_lower ? v < threshold : v >= threshold) continue;
+                char by[64], to[64];
+                gbx_feature_format(info, (double)(s + 1) * fabs(info->step), by, sizeof by);
+                gbx_feature_format(info, rows[s * M + column], to, sizeof to);
+                size_t used = strlen(out->what_if);
+                snprintf(out->what_if + used, sizeof out->what_if - used, "; %s %s (%s) would "
+                         "make the decision favourable", by, direction > 0 ? "more" : "less", to);
+                break;
+            }
+        }
+    }
+    gbx_data_free(batch);
+    free(rows);
+    free(outputs);
+}
+
 /* A what-if for one feature: the model at the row with the feature moved by its step in the
  * direction its reason names. A value that pushed the output toward the adverse outcome did
  * so by standing apart from the typical (a feature's Shapley value is its effect against the
@@ -93,6 +135,7 @@ static void what_if(const gbx_explanation *d, const reasons_options *o, size_t r
                          probability ? "probability" : "prediction", amount,
                          change < 0 ? "lower" : "higher", now + change);
                 out->what_if_change = change;
+                decision_distance(o, r, (size_t)column, up ? 1 : -1, info, now, out);
             }
         }
     }
@@ -370,7 +413,8 @@ static gbx_status compute(const gbx_explanation *d, const reasons_options *o, gb
         row->prediction = d->predictions[r * K + k];
         row->base_value = d->base_values[r * K + k];
         row->sensitive = (const char *const *)result->sensitive;
-        row->sensitive_count = result->sensitive_count;
+        /* A favourable decision gives no reasons, and so says nothing of what was left out. */
+        row->sensitive_count = row->decision == GBX_DECISION_FAVOURABLE ? 0 : result->sensitive_count;
         if (!named) row->sensitive_total = 0; /* an applicant is told nothing of them */
         row->reasons = result->items + result->items_count;
         row->count = count;

@@ -295,6 +295,42 @@ static void test_reasons_for_adverse_decisions_only(void **state)
     }
     assert_true(adverse > 0 && favourable > 0);
     gbx_reasons_free(reasons);
+    /* With the model, a what-if says how far the feature must move for the decision to turn
+     * favourable; the model, asked again at that value, agrees. */
+    gbx_feature_metadata *features;
+    assert_int_equal(gbx_feature_metadata_read(FEATURES, &features, &error), GBX_OK);
+    options.features = features;
+    options.model = model;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
+    size_t turned = 0, M = gbx_explanation_columns(explanation);
+    for (size_t i = 0; i < gbx_reasons_rows(reasons); i++) {
+        const gbx_reasons_row *row = gbx_reasons_row_at(reasons, i);
+        for (size_t x = 0; x < row->count; x++) {
+            const char *said = strstr(row->reasons[x].what_if, ") would make the decision favourable");
+            if (!said) continue;
+            const char *open = said;
+            while (open > row->reasons[x].what_if && *open != '(') open--;
+            double value = atof(open + 1);
+            size_t j = 0;
+            while (j < M && strcmp(gbx_explanation_column_name(explanation, j), row->reasons[x].feature)) j++;
+            assert_true(j < M);
+            double *moved = malloc(M * sizeof(double)), probability;
+            memcpy(moved, gbx_explanation_data(explanation) + row->row * M, M * sizeof(double));
+            moved[j] = value;
+            gbx_data *one;
+            assert_int_equal(gbx_data_create(1, M, moved, NULL, &one, &error), GBX_OK);
+            assert_int_equal(gbx_model_predict(model, one, 0, &probability, &error), GBX_OK);
+            assert_true(probability < threshold);
+            gbx_data_free(one);
+            free(moved);
+            turned++;
+        }
+    }
+    assert_true(turned > 0);
+    gbx_reasons_free(reasons);
+    gbx_feature_metadata_free(features);
+    options.features = NULL;
+    options.model = NULL;
     /* Without a threshold, no decision is made and every row may have reasons. */
     options.threshold = NULL;
     assert_int_equal(gbx_reasons_compute(explanation, &options, &reasons, &error), GBX_OK);
