@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -160,6 +161,7 @@ static int is_missing_token(const char *text)
 /* Parses a cell as a number (decimal, exponent, inf) or a missing value. */
 static int parse_cell(char *text, double *out)
 {
+    errno = 0; /* ERANGE afterwards says the number was beyond a double's range */
     text = trimmed(text);
     if (is_missing_token(text)) {
         *out = NAN;
@@ -170,9 +172,10 @@ static int parse_cell(char *text, double *out)
         if (!(isdigit((unsigned char)*p) || strchr("+-.eE", *p) || strchr("infINFtyTY", *p)))
             return 0;
     char *end;
-    errno = 0;
     double value = strtod(text, &end);
     if (end == text || *end) return 0;
+    /* A number too large for a double is not infinity: it is refused, not read as one. */
+    if (errno == ERANGE && isinf(value)) return 0;
     *out = value;
     return 1;
 }
@@ -455,11 +458,17 @@ static gbx_status read_record(gbx_data_reader *reader, double *row, int *got_row
                                 reader->path, reader->record_line, column + 1,
                                 reader->file_columns);
             int feature = reader->feature_of_column[column];
+            /* A NUL byte inside a field would end it early ("1\0" then "0" read as 1). */
+            if (feature >= 0 && strlen(reader->field) != reader->field_length)
+                return gbx_fail(error, GBX_ERR_PARSE, "%s:%zu:%zu: column \"%s\": a NUL byte "
+                                "inside the field", reader->path, reader->record_line, column + 1,
+                                reader->header[column]);
             if (feature >= 0 && !parse_cell(reader->field, &row[feature]))
                 return gbx_fail(error, GBX_ERR_PARSE,
-                                "%s:%zu:%zu: column \"%s\": expected a number, found \"%.40s\"",
+                                "%s:%zu:%zu: column \"%s\": expected a number, found \"%.40s\"%s",
                                 reader->path, reader->record_line, column + 1,
-                                reader->header[column], reader->field);
+                                reader->header[column], reader->field,
+                                errno == ERANGE ? " (beyond a double's range)" : "");
             column++;
         }
         if (blank_line) continue;

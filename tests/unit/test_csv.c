@@ -99,6 +99,19 @@ static void test_bad_inputs_name_the_place(void **state)
     expect_error("a,b\n1,\"2\n", NULL, "quoted field is not closed");
     expect_error("a,b\n1,\"2\"x\n", NULL, "after a closing quote");
     expect_error("a,b\n", NULL, "no data rows");
+    /* A number beyond a double's range is refused, not read as infinity. */
+    expect_error("a,b\n1,1e400\n", NULL, ":2:2: column \"b\": expected a number, found \"1e400\" "
+                 "(beyond a double's range)");
+    expect_error("a,b\n1,-1e999\n", NULL, "beyond a double's range");
+    /* A NUL byte inside a field would have ended it early: "1\0" read as 1. */
+    static const char with_nul[] = "a,b\n1\0,0\n";
+    write_file(with_nul, sizeof with_nul - 1);
+    gbx_data *data = NULL;
+    gbx_error error;
+    assert_int_not_equal(gbx_data_read_csv(path, NULL, &data, &error), GBX_OK);
+    remove(path);
+    assert_null(data);
+    assert_non_null(strstr(error.message, ":2:1: column \"a\": a NUL byte inside the field"));
 }
 
 static void test_columns_matched_by_name(void **state)
