@@ -61,7 +61,8 @@ static int number(json_object *v, int missing_allowed, double *out)
     if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
         return 0;
     *out = json_object_get_double(v);
-    return 1;
+    /* NaN, Infinity and 1e400 are no numbers a writer makes (it writes null): refused. */
+    return isfinite(*out);
 }
 
 /* One array of the explanation table: rows of nested arrays of numbers with the shape the
@@ -106,7 +107,7 @@ static gbx_status numbers(const context *c, json_object *root, const gbx_explana
         }
         if (!number(item, a->missing_allowed, &(*out)[at++]))
             return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"%s\" holds something other than a "
-                            "number", c->path, a->key);
+                            "finite number", c->path, a->key);
         index[d]++;
     }
     return GBX_OK;

@@ -469,6 +469,19 @@ static void test_csv_explanation_reads_back(void **state)
     assert_int_equal(gbx_explanation_read(path, &e, &error), GBX_ERR_PARSE);
     assert_non_null(strstr(error.message, ":2: field 3 is not a finite number"));
     remove(path);
+    /* JSON holding NaN, Infinity or a number beyond a double's range is refused as null is. */
+    const char *json = "/tmp/glassbox-test-library-bad.json";
+    const char *numbers[] = {"NaN", "Infinity", "-Infinity", "1e400", "null"};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        f = fopen(json, "w");
+        fprintf(f, "{\"format\": \"glassbox.explanation/1\", \"rows\": 1, \"feature_names\": "
+                "[\"a\"], \"output_names\": [\"y\"], \"values\": [[[%s]]], "
+                "\"base_values\": [[0]], \"predictions\": [[0]]}", numbers[i]);
+        fclose(f);
+        assert_int_equal(gbx_explanation_read(json, &e, &error), GBX_ERR_PARSE);
+        assert_non_null(strstr(error.message, "\"values\" holds something other than a finite"));
+    }
+    remove(json);
 }
 
 /* The background's fingerprint is part of the provenance, in memory and read back. */
