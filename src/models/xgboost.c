@@ -315,6 +315,12 @@ static gbx_status load_base_margin(const context *c, json_object *parameters,
     for (size_t k = 0; status == GBX_OK && k < outputs; k++) {
         /* XGBoost stores base_score as a float32 in the output space. */
         double score = (float)scores[count == 1 ? 0 : k];
+        if (!isfinite(score)) {
+            /* Every prediction would be NaN or infinite: refused as non-finite leaves are. */
+            status = gbx_fail(c->error, GBX_ERR_PARSE, "%s: base_score %g is not a finite "
+                              "number", c->file, score);
+            break;
+        }
         if (objective->log_margin == 1) {
             if (!(score > 0 && score < 1))
                 status = gbx_fail(c->error, GBX_ERR_PARSE,

@@ -44,6 +44,15 @@ data=$fixtures/xgb_credit_binary.data.csv
 expect 0 "" -- "$glassbox" predict --model "$model" --data "$data" --output "$work/p.csv"
 [ "$(wc -l < "$work/p.csv")" -eq "$(wc -l < "$data")" ] || fail "predict: wrong number of lines"
 
+# A non-finite base_score (beyond float range, or nan) is refused, not made every prediction null.
+for score in '[1e400]' '[nan]' '[-1e39]'; do
+    sed "s/\"base_score\":\"\[1.5213348E2\]\"/\"base_score\":\"$score\"/" \
+        "$fixtures/xgb_diabetes.json" > "$work/bad_base.json"
+    grep -qF "$score" "$work/bad_base.json" || fail "base_score $score: fixture not rewritten"
+    expect 2 "base_score" -- "$glassbox" predict --model "$work/bad_base.json" \
+        --data "$fixtures/xgb_diabetes.data.csv"
+    grep -q "is not a finite number" "$work/stderr" || fail "base_score $score: $(cat "$work/stderr")"
+done
 # The library's notes (a column the model does not use) reach stderr, unless --quiet.
 expect 0 "ignoring 1 column the model does not use: Class" -- "$glassbox" explain --model \
     examples/credit_model.json --data examples/data/german_credit.csv --output "$work/notes.json"
