@@ -284,9 +284,13 @@ typedef enum {
     GBX_INTEGRATION_RIEMANN_MIDDLE, GBX_INTEGRATION_RIEMANN_TRAPEZOID
 } gbx_integration;
 
+/* The most threads any option may ask for. */
+#define GBX_MAX_THREADS 1024
+
 typedef struct {
     gbx_method method;
-    int threads;                  /* 0 = all cores; results do not depend on it */
+    int threads;                  /* 0 = all cores, at most GBX_MAX_THREADS; results do not
+                                   * depend on it */
     int interactions;             /* also compute SHAP interaction values (method tree) */
     const gbx_data *background;   /* for the methods that take one (gbx_method_background):
                                    * columns as the model's; copied by gbx_explainer_create,

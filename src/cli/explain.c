@@ -269,8 +269,9 @@ static int parse(int argc, char **argv, explain_arguments *a)
             else return cli_usage_error("explain", "--output-space is raw or probability, not \"%s\"", optarg);
             break;
         case 't':
-            if (!cli_parse_count(optarg, &number))
-                return cli_usage_error("explain", "--threads needs a positive number, not \"%s\"", optarg);
+            if (!cli_parse_count(optarg, &number) || number > GBX_MAX_THREADS)
+                return cli_usage_error("explain", "--threads needs a number from 1 to %d, not "
+                                       "\"%s\"", GBX_MAX_THREADS, optarg);
             a->explainer.threads = (int)number;
             break;
         case 'c':

@@ -53,9 +53,9 @@ int cli_predict(int argc, char **argv)
                                        "not \"%s\"", optarg);
             break;
         case 't':
-            if (!cli_parse_count(optarg, &threads))
-                return cli_usage_error("predict", "--threads needs a positive number, not \"%s\"",
-                                       optarg);
+            if (!cli_parse_count(optarg, &threads) || threads > GBX_MAX_THREADS)
+                return cli_usage_error("predict", "--threads needs a number from 1 to %d, not "
+                                       "\"%s\"", GBX_MAX_THREADS, optarg);
             break;
         case 0x101: case 0x102: case 0x103: {
             int code = cli_parse_pixels("predict", option, optarg, &pixels);

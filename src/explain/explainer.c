@@ -236,6 +236,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
 {
     if (!model || !options || !out)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_create: NULL argument");
+    if (options->threads < 0 || options->threads > GBX_MAX_THREADS)
+        return gbx_fail(error, GBX_ERR_USAGE, "options.threads: %d, not from 0 (all cores) to %d",
+                        options->threads, GBX_MAX_THREADS);
     const gbx_method_row *row = gbx_method_row_of(
         gbx_method_resolve(model, options->method, options->background != NULL));
     if (!row) return gbx_fail(error, GBX_ERR_USAGE, "options.method: unknown method %d",

@@ -116,6 +116,9 @@ static gbx_status writer_open(const char *path, const gbx_explanation *header,
     if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0)
         return gbx_fail(error, GBX_ERR_USAGE, "unknown explanation format \"%s\" (json or csv)",
                         format);
+    if (options && (options->threads < 0 || options->threads > GBX_MAX_THREADS))
+        return gbx_fail(error, GBX_ERR_USAGE, "options.threads: %d, not from 0 (all cores) to %d",
+                        options->threads, GBX_MAX_THREADS);
     gbx_explanation_writer *w = calloc(1, sizeof *w);
     if (!w) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     w->csv = strcmp(format, "csv") == 0;

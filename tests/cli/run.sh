@@ -53,6 +53,11 @@ for score in '[1e400]' '[nan]' '[-1e39]'; do
         --data "$fixtures/xgb_diabetes.data.csv"
     grep -q "is not a finite number" "$work/stderr" || fail "base_score $score: $(cat "$work/stderr")"
 done
+# Thread counts beyond what any machine runs are refused, not handed to libgomp to crash on.
+expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" explain --model "$model" \
+    --data "$data" --threads 100000
+expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" predict --model "$model" \
+    --data "$data" --threads 99999999999
 # The library's notes (a column the model does not use) reach stderr, unless --quiet.
 expect 0 "ignoring 1 column the model does not use: Class" -- "$glassbox" explain --model \
     examples/credit_model.json --data examples/data/german_credit.csv --output "$work/notes.json"

@@ -519,6 +519,23 @@ static void test_background_fingerprint(void **state)
     gbx_data_free(background);
 }
 
+/* A thread count beyond GBX_MAX_THREADS is refused by the library too. */
+static void test_thread_counts(void **state)
+{
+    (void)state;
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.threads = 100000;
+    gbx_explainer *explainer = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "options.threads"));
+    assert_null(explainer);
+    gbx_writer_options writing = {1, "json", -1};
+    assert_int_equal(gbx_explanation_write(explanation, "/tmp/glassbox-test-threads.json",
+                                           &writing, &error), GBX_ERR_USAGE);
+}
+
 static void test_output_choice(void **state)
 {
     (void)state;
@@ -550,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
         cmocka_unit_test(test_background_fingerprint),
+        cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_output_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
