@@ -33,13 +33,14 @@ void gbx_report_options_init(gbx_report_options *options)
     options->top = 4;
 }
 
-/* A JSON string inside a <script> element: "</" is written "<\/" so it cannot end it. */
+/* A JSON string inside a <script> element: every "<" is written \u003c, so no text can end
+ * the element or open a comment in it ("</script>", "<!--"). */
 static void script_string(FILE *f, const char *text)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
         if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '/' && p > (const unsigned char *)text && p[-1] == '<') fputs("\\/", f);
+        else if (*p == '<') fputs("\\u003c", f);
         else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
         else fputc(*p, f);
     }

@@ -211,6 +211,31 @@ static void test_report_options(void **state)
     free(html);
 }
 
+/* A feature named to break out of the page's embedded JSON ("<!--<script>", "</script>") stays
+ * inside it: no "<" in the rows' JSON island, and the text still reads back. */
+static void test_names_cannot_break_the_json_island(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-report-names.json";
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\": \"glassbox.explanation/1\", \"method\": \"exact\", \"model\": {}, "
+          "\"rows\": 1, \"feature_names\": [\"<!--<script>x\", \"</script><b>y\"], "
+          "\"output_names\": [\"risk\"], \"values\": [[[0.7, 0.2]]], \"base_values\": [[0]], "
+          "\"predictions\": [[0.9]]}", f);
+    fclose(f);
+    gbx_report_options options;
+    gbx_report_options_init(&options);
+    gbx_error error;
+    assert_int_equal(gbx_report(path, &options, REPORT, &error), GBX_OK);
+    char *html = read_text(REPORT);
+    char *island = between(html, "<script type=\"application/json\" id=\"row-data\">", "</script>");
+    assert_null(strchr(island, '<'));
+    assert_non_null(strstr(island, "\\u003c!--\\u003cscript>x"));
+    free(island);
+    free(html);
+    remove(path);
+}
+
 static void test_bad_reports_are_refused(void **state)
 {
     (void)state;
@@ -257,6 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_is_self_contained),
         cmocka_unit_test(test_report_options),
+        cmocka_unit_test(test_names_cannot_break_the_json_island),
         cmocka_unit_test(test_bad_reports_are_refused),
     };
     return cmocka_run_group_tests(tests, write_explanation, clean_up);
