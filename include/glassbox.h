@@ -109,6 +109,16 @@ typedef struct {
     char message[1024];
 } gbx_error;
 
+/* An output file written safely, for a program's own outputs as for the library's: to a
+ * temporary file of a unique name created beside the path (never through a planted link),
+ * then renamed into place by gbx_output_close, which checks every write and the flush; on
+ * failure or gbx_output_abort the previous file is left as it was. "-" is standard output. */
+typedef struct gbx_output gbx_output;
+GBX_API gbx_status gbx_output_open(const char *path, gbx_output **out, gbx_error *error);
+GBX_API FILE *gbx_output_file(gbx_output *output); /* valid until close or abort */
+GBX_API gbx_status gbx_output_close(gbx_output *output, gbx_error *error); /* frees it */
+GBX_API void gbx_output_abort(gbx_output *output);                         /* frees it */
+
 /* ---- data: a dense row-major matrix of doubles, NaN = missing ---------------------------- */
 
 typedef struct gbx_data gbx_data;

@@ -74,7 +74,8 @@ int cli_predict(int argc, char **argv)
     gbx_error error;
     gbx_model *model = NULL;
     gbx_data_reader *reader = NULL;
-    FILE *out = stdout;
+    gbx_output *output = NULL;
+    FILE *out = NULL;
     double *predictions = NULL;
     int code = EXIT_OK;
     if (gbx_model_load_with(model_path, &model_options, &model, &error) ||
@@ -84,11 +85,12 @@ int cli_predict(int argc, char **argv)
     }
     gbx_data_reader_set_quiet(reader, quiet);
     gbx_data_reader_set_pixels(reader, &pixels);
-    if (output_path && !(out = fopen(output_path, "w"))) {
-        fprintf(stderr, "glassbox: %s: cannot write: %s\n", output_path, strerror(errno));
-        code = EXIT_BAD_INPUT;
+    /* Written safely: a temporary file renamed into place once every write succeeded. */
+    if (gbx_output_open(output_path ? output_path : "-", &output, &error)) {
+        code = cli_report(&error);
         goto done;
     }
+    out = gbx_output_file(output);
     size_t K = gbx_model_outputs(model), chunk_rows = 8192;
     /* XGBoost's multi:softmax predicts the class index, not the probabilities. */
     int class_index = !raw && strcmp(gbx_model_objective(model), "multi:softmax") == 0;
@@ -126,14 +128,13 @@ int cli_predict(int argc, char **argv)
         }
         gbx_data_free(chunk);
     }
-    if (ferror(out) || (out != stdout && fclose(out))) {
-        out = stdout;
-        fprintf(stderr, "glassbox: %s: write error\n", output_path ? output_path : "stdout");
-        code = EXIT_INTERNAL;
+    {
+        gbx_output *finished = output;
+        output = NULL;
+        if (gbx_output_close(finished, &error)) code = cli_report(&error);
     }
-    out = stdout;
 done:
-    if (out != stdout) fclose(out);
+    gbx_output_abort(output);
     free(predictions);
     gbx_data_reader_free(reader);
     gbx_model_free(model);

@@ -166,5 +166,10 @@ int cli_summary(int argc, char **argv)
     free(order);
     gbx_explanation_free(explanation);
     gbx_feature_metadata_free(metadata);
+    /* Every write is checked: a full standard output is an error, not a silent success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fputs("glassbox: standard output: write error\n", stderr);
+        return EXIT_BAD_INPUT;
+    }
     return EXIT_OK;
 }

@@ -1,8 +1,8 @@
 /* Explanations to glassbox.explanation/1 JSON or CSV, streamed in bounded memory.
  * JSON arrays are row-indexed ([n][K][M] ...) but arrive a chunk of rows at a time, so each
  * array streams into its own anonymous temporary file, and close() joins them into the final
- * file, written beside the path and renamed into place: a failed run leaves nothing under the
- * path. The path "-" is standard output. The names and provenance come from the explanations
+ * file, written through gbx_output (a temporary beside the path, renamed into place): a failed
+ * run leaves nothing under the path. The path "-" is standard output. The names and provenance come from the explanations
  * themselves (the first one written), so a file read back and written again is the same. */
 #include "explanation.h"
 
@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <strings.h>
 
 #define MAX_ARRAYS 16
 
 struct gbx_explanation_writer {
-    char *path, *temporary;
+    char *path;
+    gbx_output *output;             /* the file, written safely (a temporary renamed) */
     int csv, include_data, threads;
     FILE *file;                     /* the output (JSON: header and the joined sections) */
     FILE *sections[MAX_ARRAYS];     /* JSON only: one per array of the explanation table */
@@ -60,9 +60,7 @@ void gbx_explanation_writer_abort(gbx_explanation_writer *w)
 {
     if (!w) return;
     remove_sections(w);
-    if (w->file && w->file != stdout) fclose(w->file);
-    if (w->temporary) remove(w->temporary);
-    free(w->temporary);
+    gbx_output_abort(w->output);
     gbx_explanation_free(w->header);
     free(w->path);
     free(w);
@@ -77,29 +75,6 @@ static void write_csv_header(gbx_explanation_writer *w)
         fputc(',', w->file);
     }
     fputs("base_value,prediction\n", w->file);
-}
-
-/* Opens the file (a temporary beside it, or the device or standard output itself). */
-static gbx_status open_file(gbx_explanation_writer *w, const char *path, gbx_error *error)
-{
-    struct stat info;
-    if (strcmp(path, "-") == 0) {
-        w->file = stdout;
-        return GBX_OK;
-    }
-    if (stat(path, &info) == 0 && !S_ISREG(info.st_mode)) {
-        /* A device or pipe (/dev/null, a FIFO) is written in place: there is nothing to rename. */
-        w->file = fopen(path, "wb");
-    } else {
-        size_t length = strlen(path) + 32;
-        if (!(w->temporary = malloc(length))) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-        snprintf(w->temporary, length, "%s.partial", path);
-        w->file = fopen(w->temporary, "wb");
-    }
-    if (!w->file)
-        return gbx_fail(error, GBX_ERR_IO, "%s: cannot write: %s",
-                        w->temporary ? w->temporary : path, strerror(errno));
-    return GBX_OK;
 }
 
 /* Opens a writer whose names and provenance come from header (copied; NULL: from the first
@@ -127,7 +102,8 @@ static gbx_status writer_open(const char *path, const gbx_explanation *header,
     gbx_status status = GBX_OK;
     if (!(w->path = gbx_strdup(path)) || (header && !(w->header = gbx_explanation_copy_header(header))))
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) status = open_file(w, path, error);
+    if (status == GBX_OK && (status = gbx_output_open(path, &w->output, error)) == GBX_OK)
+        w->file = gbx_output_file(w->output);
     if (status != GBX_OK) {
         gbx_explanation_writer_abort(w);
         return status;
@@ -383,16 +359,11 @@ gbx_status gbx_explanation_writer_close(gbx_explanation_writer *w, gbx_error *er
         fputs("}\n", w->file);
     }
     remove_sections(w);
-    int failed = ferror(w->file) | (w->file == stdout ? fflush(stdout) : fclose(w->file));
-    if (status == GBX_OK && failed)
-        status = gbx_fail(error, GBX_ERR_IO, "%s: write error (disk full?)", w->path);
+    gbx_output *output = w->output;
+    w->output = NULL;
     w->file = NULL;
-    if (status == GBX_OK && w->temporary && rename(w->temporary, w->path) != 0)
-        status = gbx_fail(error, GBX_ERR_IO, "%s: cannot move into place: %s", w->path,
-                          strerror(errno));
-    if (status != GBX_OK && w->temporary) remove(w->temporary);
-    free(w->temporary);
-    w->temporary = NULL;
+    if (status == GBX_OK) status = gbx_output_close(output, error); /* checks, renames */
+    else gbx_output_abort(output);
     gbx_explanation_writer_abort(w);
     return status;
 }

@@ -58,6 +58,31 @@ expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" explain --mode
     --data "$data" --threads 100000
 expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" predict --model "$model" \
     --data "$data" --threads 99999999999
+# Outputs are written safely: a planted link at OUT.partial is never followed, a failure leaves
+# the previous file as it was and no temporary behind, and a full device is an error.
+echo "precious" > "$work/victim"
+echo "previous" > "$work/safe.csv"
+ln -s "$work/victim" "$work/safe.csv.partial"
+ln -s "$work/victim" "$work/safe.json.partial"
+expect 0 "" -- "$glassbox" predict --model "$model" --data "$data" --output "$work/safe.csv"
+expect 0 "" -- "$glassbox" explain --model "$model" --data "$data" --output "$work/safe.json" --quiet
+[ "$(cat "$work/victim")" = precious ] || fail "a planted link at OUT.partial was followed"
+rm "$work/safe.csv.partial" "$work/safe.json.partial"
+grep -q "^prediction" "$work/safe.csv" || fail "predict --output: no predictions written"
+echo "previous" > "$work/safe.csv"
+{ head -1 "$data"; tail -n +2 "$data"; sed -n 2p "$data" | sed 's/^[^,]*,/oops,/'; } > "$work/late_error.csv"
+expect 2 "expected a number" -- "$glassbox" predict --model "$model" --data "$work/late_error.csv" \
+    --output "$work/safe.csv"
+[ "$(cat "$work/safe.csv")" = previous ] || fail "predict: a failed run destroyed the previous file"
+ls "$work"/safe.csv.partial-* >/dev/null 2>&1 && fail "predict: a failed run left a temporary file"
+expect 2 "write error" -- "$glassbox" predict --model "$model" --data "$data" --output /dev/full
+"$glassbox" predict --model "$model" --data "$data" > /dev/full 2> "$work/stderr"
+[ $? -eq 2 ] && grep -q "standard output: write error" "$work/stderr" || fail "predict to a full stdout: $(cat "$work/stderr")"
+for command in "summary --explanation $work/safe.json" "reasons --explanation $work/safe.json"; do
+    # shellcheck disable=SC2086
+    "$glassbox" $command > /dev/full 2> "$work/stderr"
+    [ $? -eq 2 ] && grep -q "write error" "$work/stderr" || fail "$command to a full stdout: $(cat "$work/stderr")"
+done
 # The library's notes (a column the model does not use) reach stderr, unless --quiet.
 expect 0 "ignoring 1 column the model does not use: Class" -- "$glassbox" explain --model \
     examples/credit_model.json --data examples/data/german_credit.csv --output "$work/notes.json"
