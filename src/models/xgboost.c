@@ -371,6 +371,18 @@ static gbx_status load_learner(const context *c, json_object *root, gbx_model *m
     model->link = objective->link;
     model->transform = objective->transform;
     model->features = (size_t)features;
+    /* Every class has trees of its own: a num_class beyond the trees the file holds is a lie,
+     * refused before memory is allocated for its outputs' names. */
+    json_object *booster_model = member(member(learner, "gradient_booster"), "model");
+    if (!booster_model)
+        booster_model = member(member(member(learner, "gradient_booster"), "gbtree"), "model");
+    json_object *tree_list = member(booster_model, "trees");
+    size_t listed = tree_list && json_object_is_type(tree_list, json_type_array)
+                        ? json_object_array_length(tree_list) : 0;
+    if (classes > 1 && (size_t)classes > (listed > 1 ? listed : 1))
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: learner.learner_model_param.num_class is "
+                        "%lld, but the model holds %zu trees (each class has its own)", c->file,
+                        classes, listed);
     if ((status = gbx_model_set_outputs(model, classes > 1 ? (size_t)classes : 1, "output")))
         return gbx_fail(c->error, status, "out of memory");
     if ((status = load_feature_names(c, learner, model))) return status;

@@ -53,6 +53,13 @@ for score in '[1e400]' '[nan]' '[-1e39]'; do
         --data "$fixtures/xgb_diabetes.data.csv"
     grep -q "is not a finite number" "$work/stderr" || fail "base_score $score: $(cat "$work/stderr")"
 done
+# A lying num_class (1e8 classes in a model of 45 trees) is refused before memory is spent on it.
+python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1])); d['learner']['learner_model_param']['num_class'] = '100000000'
+json.dump(d, open(sys.argv[2], 'w'))" "$fixtures/xgb_iris_softprob.json" "$work/lying.json"
+expect 2 "num_class is 100000000, but the model holds 45 trees" -- timeout 20 "$glassbox" predict \
+    --model "$work/lying.json" --data "$fixtures/xgb_iris_softprob.data.csv"
 # Thread counts beyond what any machine runs are refused, not handed to libgomp to crash on.
 expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" explain --model "$model" \
     --data "$data" --threads 100000
