@@ -1256,15 +1256,22 @@ int gbx_keras_detect(const char *bytes, size_t length)
            (length >= 8 && memcmp(bytes, hdf5, 8) == 0);
 }
 
-/* A member of the .keras zip, read whole. */
-static gbx_status zip_member(zip_t *archive, const char *path, const char *name, char **bytes,
-                             size_t *length, gbx_error *error)
+/* What a member may inflate to before it is read: a model's config is kilobytes (64 MB is far
+ * beyond any real one, and keeps a zip bomb from taking gigabytes); its weights may be large. */
+#define CONFIG_LIMIT ((zip_uint64_t)64 << 20)
+#define WEIGHTS_LIMIT ((zip_uint64_t)1 << 32)
+
+/* A member of the .keras zip, read whole, if it inflates to at most limit bytes. */
+static gbx_status zip_member(zip_t *archive, const char *path, const char *name,
+                             zip_uint64_t limit, char **bytes, size_t *length, gbx_error *error)
 {
     zip_stat_t stat;
     if (zip_stat(archive, name, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE))
         return gbx_fail(error, GBX_ERR_PARSE, "%s: the .keras archive has no %s", path, name);
-    if (stat.size > ((zip_uint64_t)1 << 32))
-        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: %s is larger than 4 GB", path, name);
+    if (stat.size > limit)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "%s: %s inflates to %llu bytes, more than "
+                        "%llu MB", path, name, (unsigned long long)stat.size,
+                        (unsigned long long)(limit >> 20));
     *bytes = malloc((size_t)stat.size + 1);
     zip_file_t *file = *bytes ? zip_fopen(archive, name, 0) : NULL;
     zip_int64_t got = file ? zip_fread(file, *bytes, stat.size) : -1;
@@ -1311,9 +1318,11 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
         }
         zip_error_fini(&zip_failure);
         if (status == GBX_OK)
-            status = zip_member(archive, path, "config.json", &config_text, &config_length, error);
+            status = zip_member(archive, path, "config.json", CONFIG_LIMIT, &config_text,
+                                &config_length, error);
         if (status == GBX_OK)
-            status = zip_member(archive, path, "model.weights.h5", &weights, &weights_length, error);
+            status = zip_member(archive, path, "model.weights.h5", WEIGHTS_LIMIT, &weights,
+                                &weights_length, error);
         if (status == GBX_OK && (k.file = open_image(weights, weights_length)) < 0)
             status = gbx_fail(error, GBX_ERR_PARSE, "%s: model.weights.h5 is not a readable HDF5 "
                               "file", path);

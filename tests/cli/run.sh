@@ -60,6 +60,14 @@ d = json.load(open(sys.argv[1])); d['learner']['learner_model_param']['num_class
 json.dump(d, open(sys.argv[2], 'w'))" "$fixtures/xgb_iris_softprob.json" "$work/lying.json"
 expect 2 "num_class is 100000000, but the model holds 45 trees" -- timeout 20 "$glassbox" predict \
     --model "$work/lying.json" --data "$fixtures/xgb_iris_softprob.data.csv"
+# A .keras whose config.json inflates far beyond any real config (a zip bomb) is refused unread.
+python3 -c "
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('config.json', ' ' * (80 << 20))
+    z.writestr('model.weights.h5', b'')" "$work/bomb.keras"
+expect 2 "config.json inflates to 83886080 bytes, more than 64 MB" -- "$glassbox" predict \
+    --model "$work/bomb.keras" --data "$data"
 # Thread counts beyond what any machine runs are refused, not handed to libgomp to crash on.
 expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" explain --model "$model" \
     --data "$data" --threads 100000
