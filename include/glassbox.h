@@ -294,8 +294,9 @@ typedef enum {
     GBX_INTEGRATION_RIEMANN_MIDDLE, GBX_INTEGRATION_RIEMANN_TRAPEZOID
 } gbx_integration;
 
-/* The most threads any option may ask for. */
+/* The most threads any option may ask for, and the most coalitions or samples per row. */
 #define GBX_MAX_THREADS 1024
+#define GBX_MAX_EVALS 100000000
 
 typedef struct {
     gbx_method method;

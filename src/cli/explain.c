@@ -237,8 +237,9 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                        "not \"%s\"", optarg);
             break;
         case 'E':
-            if (!cli_parse_count(optarg, &number))
-                return cli_usage_error("explain", "--max-evals needs a positive number, not \"%s\"", optarg);
+            if (!cli_parse_count(optarg, &number) || number > GBX_MAX_EVALS)
+                return cli_usage_error("explain", "--max-evals needs a number from 1 to %d, not "
+                                       "\"%s\"", GBX_MAX_EVALS, optarg);
             a->explainer.max_evals = (size_t)number;
             break;
         case 'S': {
@@ -275,8 +276,10 @@ static int parse(int argc, char **argv, explain_arguments *a)
             a->explainer.threads = (int)number;
             break;
         case 'c':
-            if (!cli_parse_count(optarg, &a->chunk_rows))
-                return cli_usage_error("explain", "--chunk-rows needs a positive number, not \"%s\"", optarg);
+            /* A chunk is held in memory whole: beyond a million rows, streaming has no point. */
+            if (!cli_parse_count(optarg, &a->chunk_rows) || a->chunk_rows > 1000000)
+                return cli_usage_error("explain", "--chunk-rows needs a number from 1 to "
+                                       "1000000, not \"%s\"", optarg);
             break;
         case 'P':
             if (!cli_parse_count(optarg, &number) || number > 1024)

@@ -236,6 +236,9 @@ gbx_status gbx_explainer_create(const gbx_model *model, const gbx_explainer_opti
 {
     if (!model || !options || !out)
         return gbx_fail(error, GBX_ERR_USAGE, "gbx_explainer_create: NULL argument");
+    if (options->max_evals > GBX_MAX_EVALS)
+        return gbx_fail(error, GBX_ERR_USAGE, "options.max_evals: %zu, more than %d",
+                        options->max_evals, GBX_MAX_EVALS);
     if (options->threads < 0 || options->threads > GBX_MAX_THREADS)
         return gbx_fail(error, GBX_ERR_USAGE, "options.threads: %d, not from 0 (all cores) to %d",
                         options->threads, GBX_MAX_THREADS);

@@ -511,7 +511,18 @@ gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const c
                         "rows (export it with a free batch dimension)", path,
                         graph->value_names[graph->input], (long long)graph->input_dims[0]);
     a->input_size = 1;
-    for (int d = 1; d < graph->input_rank; d++) a->input_size *= (size_t)graph->input_dims[d];
+    /* A row larger than the largest tensor the engine makes is a corrupt or hostile shape:
+     * bad input, said as such, not an allocation that fails. */
+    for (int d = 1; d < graph->input_rank; d++) {
+        size_t dim = graph->input_dims[d] > 0 ? (size_t)graph->input_dims[d] : 0;
+        if (dim > GBX_NN_MAX_VALUES || a->input_size * dim > GBX_NN_MAX_VALUES)
+            return gbx_fail(error, GBX_ERR_PARSE, "%s: input \"%s\" holds more than %llu values "
+                            "per row (dimension %d is %lld)", path,
+                            graph->value_names[graph->input],
+                            (unsigned long long)GBX_NN_MAX_VALUES, d,
+                            (long long)graph->input_dims[d]);
+        a->input_size *= dim;
+    }
     model->features = a->input_size;
     gbx_status loaded = gbx_blas_load(error);
     if (loaded != GBX_OK) return loaded;

@@ -68,6 +68,14 @@ with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     z.writestr('model.weights.h5', b'')" "$work/bomb.keras"
 expect 2 "config.json inflates to 83886080 bytes, more than 64 MB" -- "$glassbox" predict \
     --model "$work/bomb.keras" --data "$data"
+# Counts no machine could hold are bad input (exit 2), not "out of memory" (exit 1).
+expect 2 "--chunk-rows needs a number from 1 to 1000000" -- "$glassbox" explain --model "$model" \
+    --data "$data" --chunk-rows 999999999999
+expect 2 "--max-evals needs a number from 1 to 100000000" -- "$glassbox" explain --model "$model" \
+    --data "$data" --method kernel --background "$data" --max-evals 99999999999999
+# An ONNX input of 1e11 values per row (tests/cli/models/make_hostile.py) is bad input too.
+expect 2 "holds more than 268435456 values per row" -- "$glassbox" predict \
+    --model tests/cli/models/huge_input.onnx --data "$data"
 # Thread counts beyond what any machine runs are refused, not handed to libgomp to crash on.
 expect 2 "--threads needs a number from 1 to 1024" -- "$glassbox" explain --model "$model" \
     --data "$data" --threads 100000
