@@ -50,17 +50,17 @@ static void stop_child(command_adapter *a)
     if (a->fd >= 0) close(a->fd);
     a->fd = -1;
     if (a->pid > 0) {
-        int status;
-        /* Closing its input usually ends it; otherwise ask, then insist. */
-        for (int i = 0; i < 20 && waitpid(a->pid, &status, WNOHANG) == 0; i++) {
-            if (i == 10) kill(a->pid, SIGTERM);
+        int status, reaped = 0;
+        /* Closing its input usually ends it; otherwise ask, then insist. The signals go to the
+         * child's process group: /bin/sh and the model it started (and anything that started)
+         * stop together, and nothing is left running after a timeout. */
+        for (int i = 0; i < 20 && !(reaped = waitpid(a->pid, &status, WNOHANG) != 0); i++) {
+            if (i == 10) kill(-a->pid, SIGTERM);
             struct timespec pause = {0, 10 * 1000 * 1000};
             nanosleep(&pause, NULL);
         }
-        if (waitpid(a->pid, &status, WNOHANG) == 0) {
-            kill(a->pid, SIGKILL);
-            waitpid(a->pid, &status, 0);
-        }
+        kill(-a->pid, SIGKILL); /* what remains of the group, the shell gone or not */
+        if (!reaped) waitpid(a->pid, &status, 0);
     }
     a->pid = -1;
 }
@@ -282,12 +282,14 @@ gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_mod
         return gbx_fail(error, GBX_ERR_IO, "cannot start \"%s\": %s", command, strerror(errno));
     }
     if (pid == 0) {
+        setpgid(0, 0); /* a process group of its own, stopped as one */
         dup2(pair[1], STDIN_FILENO);
         dup2(pair[1], STDOUT_FILENO);
         execl("/bin/sh", "sh", "-c", command, (char *)NULL);
         _exit(127);
     }
     close(pair[1]);
+    setpgid(pid, pid); /* as the child does: whichever runs first, the group exists */
     a->pid = pid;
     a->fd = pair[0];
     /* The two header lines: feature names, output names. */

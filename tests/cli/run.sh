@@ -347,6 +347,12 @@ expect 2 "exited with status 3" -- "$glassbox" predict --model "cmd:$line_model 
     --data "$work/p_rows.csv"
 expect 2 "no answer within 1 s (0 of 3 rows answered" -- timeout 20 "$glassbox" predict \
     --model "cmd:$line_model hang" --model-timeout 1 --data "$work/p_rows.csv"
+# The model stops with its shell: a shell that must wait (";" keeps it from exec'ing) is not
+# the only process stopped after a timeout, its model is too.
+expect 2 "no answer within 1 s" -- timeout 20 "$glassbox" predict \
+    --model "cmd:$line_model hang; echo never" --model-timeout 1 --data "$work/p_rows.csv"
+sleep 0.2
+pgrep -f "^$line_model hang" >/dev/null && { fail "a timed-out cmd: model was left running"; pkill -f "^$line_model hang"; }
 expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" predict \
     --model "cmd:$line_model short" --model-timeout 1 --data "$work/p_rows.csv"
 expect 2 "answer for row 1 is \"hello world\", expected 1 finite number" -- "$glassbox" predict \
