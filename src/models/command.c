@@ -34,8 +34,7 @@ typedef struct {
     int broken;         /* after a failure the child's state is unknown: refuse further use */
     const char *awaited; /* "header lines" at start, then "rows": for messages */
     pthread_mutex_t lock;
-    char *pending;      /* bytes read past the last complete line */
-    size_t pending_length, pending_capacity;
+    size_t answered;    /* rows answered so far, to name the row a surplus line follows */
 } command_adapter;
 
 static double now_ms(void)
@@ -72,7 +71,6 @@ static void release(gbx_model *model)
     stop_child(a);
     pthread_mutex_destroy(&a->lock);
     free(a->command);
-    free(a->pending);
     free(a);
     model->adapter = NULL;
 }
@@ -99,25 +97,35 @@ static void describe_exit(command_adapter *a, char *out, size_t size)
     if (done == a->pid) a->pid = -1;
 }
 
+/* A line arrived when none was due: the model answered more lines than rows, to the batch
+ * of `rows` rows sent after the first `a->answered` (0 rows: before a batch was sent). */
+static gbx_status surplus(command_adapter *a, size_t rows, gbx_error *error)
+{
+    a->broken = 1;
+    if (!rows)
+        return gbx_fail(error, GBX_ERR_PARSE, "model command \"%s\" answered more lines than "
+                        "rows: a line arrived when none was due, after the answer to row %zu "
+                        "(one line per row, as the protocol asks)", a->command, a->answered);
+    return gbx_fail(error, GBX_ERR_PARSE, "model command \"%s\" answered more lines than rows: "
+                    "more than %zu lines for rows %zu to %zu (one line per row, as the protocol "
+                    "asks)", a->command, rows, a->answered + 1, a->answered + rows);
+}
+
 /* Exchanges `out_length` bytes of input for `lines` complete lines of output, appended to
  * *answer (NUL-terminated). */
 static gbx_status exchange(command_adapter *a, const char *input, size_t out_length, size_t lines,
                            char **answer, size_t *answer_length, gbx_error *error)
 {
     size_t written = 0, got_lines = 0, capacity = 4096, length = 0;
+    /* Nothing is due before this batch is written: a line waiting now answers no row, and
+     * reading it as this batch's first answer would shift every answer after it. */
+    struct pollfd early = {a->fd, POLLIN, 0};
+    char probe;
+    if (out_length && poll(&early, 1, 0) == 1 && (early.revents & POLLIN) &&
+        recv(a->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+        return surplus(a, 0, error);
     char *text = malloc(capacity);
     if (!text) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
-    /* Lines read past the previous exchange come first. */
-    for (size_t i = 0; i < a->pending_length; i++) {
-        if (length + 2 > capacity) {
-            char *grown = realloc(text, capacity *= 2);
-            if (!grown) { free(text); return gbx_fail(error, GBX_ERR_NOMEM, "out of memory"); }
-            text = grown;
-        }
-        text[length++] = a->pending[i];
-        if (a->pending[i] == '\n') got_lines++;
-    }
-    a->pending_length = 0;
     double deadline = now_ms() + a->timeout_ms;
     while (written < out_length || got_lines < lines) {
         struct pollfd p = {a->fd, (short)(POLLIN | (written < out_length ? POLLOUT : 0)), 0};
@@ -162,18 +170,12 @@ static gbx_status exchange(command_adapter *a, const char *input, size_t out_len
             if (n > 0) length += (size_t)n;
         }
     }
-    /* Keep anything past the expected lines for the next exchange. */
+    /* Anything past the expected lines answers no row. */
     size_t end = 0, seen = 0;
     while (seen < lines) if (text[end++] == '\n') seen++;
     if (end < length) {
-        size_t extra = length - end;
-        if (extra > a->pending_capacity) {
-            char *grown = realloc(a->pending, extra);
-            if (!grown) { free(text); return gbx_fail(error, GBX_ERR_NOMEM, "out of memory"); }
-            a->pending = grown, a->pending_capacity = extra;
-        }
-        memcpy(a->pending, text + end, extra);
-        a->pending_length = extra;
+        free(text);
+        return surplus(a, out_length ? lines : 0, error);
     }
     text[end] = '\0';
     *answer = text;
@@ -254,6 +256,7 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
         }
         if (status == GBX_OK && p[-1] == '\r') p++; /* CRLF */
     }
+    if (status == GBX_OK) a->answered += count;
     free(input);
     free(answer);
     pthread_mutex_unlock(&a->lock);

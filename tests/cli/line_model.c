@@ -1,7 +1,7 @@
 /* A model speaking glassbox's cmd: line protocol, for the CLI tests: y = 0.5 a - b + 2 c + 0.1.
  * The argument picks a misbehaviour: "ok", "die" (exits after the header), "hang" (never
  * answers), "garbage" (answers text), "nan" (answers nan), "short" (answers one row too few,
- * then waits). */
+ * then waits), "extra" (answers two lines for every row from the 51st on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (strcmp(mode, "die") == 0) return 3;
     char line[4096];
-    int rows = 0;
+    int rows = 0, seen = 0;
     while (fgets(line, sizeof line, stdin)) {
         if (line[0] == '\n') { /* end of a batch */
             fflush(stdout);
@@ -37,6 +37,7 @@ int main(int argc, char **argv)
         double a = strtod(strtok(line, ","), NULL), b = strtod(strtok(NULL, ","), NULL),
                c = strtod(strtok(NULL, ",\n"), NULL);
         printf("%.17g\n", 0.5 * a - b + 2 * c + 0.1);
+        if (strcmp(mode, "extra") == 0 && ++seen > 50) printf("%.17g\n", 0.5 * a - b + 2 * c + 0.1);
     }
     return 0;
 }

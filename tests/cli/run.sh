@@ -355,6 +355,18 @@ sleep 0.2
 pgrep -f "^$line_model hang" >/dev/null && { fail "a timed-out cmd: model was left running"; pkill -f "^$line_model hang"; }
 expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" predict \
     --model "cmd:$line_model short" --model-timeout 1 --data "$work/p_rows.csv"
+# A child answering two lines for one row (from row 51 on) is caught, never read as the next
+# batch's answers: exit 2 naming the row, at any thread count.
+python3 -c "
+import random
+random.seed(3)
+print('a,b,c')
+for i in range(300): print(','.join('%.3f' % random.uniform(-1, 1) for _ in range(3)))" > "$work/p_many.csv"
+for threads in 1 2; do
+    expect 2 "answered more lines than rows" \
+        -- timeout 60 "$glassbox" explain --model "cmd:$line_model extra" --data "$work/p_many.csv" \
+        --background "$work/p_background.csv" --method exact --threads "$threads" --quiet
+done
 expect 2 "answer for row 1 is \"hello world\", expected 1 finite number" -- "$glassbox" predict \
     --model "cmd:$line_model garbage" --data "$work/p_rows.csv"
 expect 2 "answer for row 1 is \"nan\", expected 1 finite number" -- "$glassbox" predict \
