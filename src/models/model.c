@@ -85,8 +85,9 @@ gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t fea
         return gbx_fail(error, GBX_ERR_PARSE, "tree %zu: has no nodes", tree_index);
     uint8_t *seen = gbx_calloc(tree->node_count, 1);
     int32_t *stack = gbx_malloc_array(tree->node_count, sizeof(int32_t));
+    uint32_t *depth = gbx_calloc(tree->node_count, sizeof(uint32_t));
     gbx_status status = GBX_OK;
-    if (!seen || !stack) {
+    if (!seen || !stack || !depth) {
         status = gbx_fail(error, GBX_ERR_NOMEM, "tree %zu: out of memory", tree_index);
         goto done;
     }
@@ -130,6 +131,14 @@ gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t fea
                                   child);
                 goto done;
             }
+            /* The explainers walk a tree's paths recursively and keep a path's state per
+             * level: the depth is bounded here, once, not by whatever the file holds. */
+            if ((depth[child] = depth[id] + 1) > GBX_MAX_TREE_DEPTH) {
+                status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "tree %zu: more than %d splits "
+                                  "deep (at node %d); no tree trained for prediction is",
+                                  tree_index, GBX_MAX_TREE_DEPTH, child);
+                goto done;
+            }
             seen[child] = 1;
             stack[top++] = child;
         }
@@ -137,6 +146,7 @@ gbx_status gbx_tree_validate(const gbx_tree *tree, size_t tree_index, size_t fea
 done:
     free(seen);
     free(stack);
+    free(depth);
     return status;
 }
 

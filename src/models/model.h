@@ -2,6 +2,10 @@
 #ifndef GBX_MODEL_H
 #define GBX_MODEL_H
 
+/* The deepest tree any loader accepts (gbx_tree_validate): the explainers walk paths
+ * recursively, so their depth is bounded by this, not by the input. */
+#define GBX_MAX_TREE_DEPTH 4096
+
 #include "../core/core.h"
 
 #include <math.h>

@@ -53,6 +53,17 @@ for score in '[1e400]' '[nan]' '[-1e39]'; do
         --data "$fixtures/xgb_diabetes.data.csv"
     grep -q "is not a finite number" "$work/stderr" || fail "base_score $score: $(cat "$work/stderr")"
 done
+# A tree that is a chain of 30,000 splits is refused at load (it overflowed the stack in
+# TreeSHAP's path walk); one of 4,000 is explained by every tree method.
+python3 tests/cli/models/deep_chain.py "$fixtures/xgb_diabetes.json" "$work/deep.json" 30000
+expect 2 "tree 0: more than 4096 splits deep" -- "$glassbox" explain --model "$work/deep.json" \
+    --data "$fixtures/xgb_diabetes.data.csv" --output "$work/deep_out.json"
+python3 tests/cli/models/deep_chain.py "$fixtures/xgb_diabetes.json" "$work/deep.json" 4000
+expect 0 "" -- "$glassbox" explain --model "$work/deep.json" --data "$fixtures/xgb_diabetes.data.csv" \
+    --interactions --output "$work/deep_out.json" --quiet
+expect 0 "" -- "$glassbox" explain --model "$work/deep.json" --data "$fixtures/xgb_diabetes.data.csv" \
+    --method tree-interventional --background "$fixtures/xgb_diabetes.data.csv" \
+    --output "$work/deep_out.json" --quiet
 # A lying num_class (1e8 classes in a model of 45 trees) is refused before memory is spent on it.
 python3 -c "
 import json, sys
