@@ -32,6 +32,8 @@ typedef struct {
     int fd;             /* our end of the socket pair */
     int timeout_ms;
     int broken;         /* after a failure the child's state is unknown: refuse further use */
+    char failure[1024]; /* the first failure's message, for every batch after it */
+    gbx_status failure_status;
     const char *awaited; /* "header lines" at start, then "rows": for messages */
     pthread_mutex_t lock;
     size_t answered;    /* rows answered so far, to name the row a surplus line follows */
@@ -214,8 +216,11 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
     if (count == 0) return GBX_OK;
     pthread_mutex_lock(&a->lock);
     gbx_status status = GBX_OK;
+    /* Once broken, every batch fails as the first did, with its reason and rows (another
+     * thread's batch may be the one whose error is reported). */
     if (a->broken || a->fd < 0)
-        status = gbx_fail(error, GBX_ERR_IO, "model command \"%s\" failed earlier", a->command);
+        status = gbx_fail(error, a->failure_status ? a->failure_status : GBX_ERR_IO, "%s",
+                          a->failure[0] ? a->failure : "the model command failed earlier");
     /* The batch as CSV lines, then the empty line that ends it. */
     size_t capacity = count * (M ? M : 1) * 26 + count + 2, length = 0;
     char *input = status == GBX_OK ? malloc(capacity) : NULL;
@@ -257,6 +262,10 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
         if (status == GBX_OK && p[-1] == '\r') p++; /* CRLF */
     }
     if (status == GBX_OK) a->answered += count;
+    if (status != GBX_OK && !a->failure[0] && error) {
+        snprintf(a->failure, sizeof a->failure, "%s", error->message);
+        a->failure_status = status;
+    }
     free(input);
     free(answer);
     pthread_mutex_unlock(&a->lock);

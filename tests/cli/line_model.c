@@ -1,7 +1,8 @@
 /* A model speaking glassbox's cmd: line protocol, for the CLI tests: y = 0.5 a - b + 2 c + 0.1.
  * The argument picks a misbehaviour: "ok", "die" (exits after the header), "hang" (never
  * answers), "garbage" (answers text), "nan" (answers nan), "short" (answers one row too few,
- * then waits), "extra" (answers two lines for every row from the 51st on). */
+ * then waits), "extra" (answers two lines for every row from the 51st on), "blank" (answers
+ * an empty line for the 40th row). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,10 @@ int main(int argc, char **argv)
             continue;
         }
         if (strcmp(mode, "short") == 0 && rows++ > 0) continue;
+        if (strcmp(mode, "blank") == 0 && ++seen == 40) {
+            printf("\n");
+            continue;
+        }
         double a = strtod(strtok(line, ","), NULL), b = strtod(strtok(NULL, ","), NULL),
                c = strtod(strtok(NULL, ",\n"), NULL);
         printf("%.17g\n", 0.5 * a - b + 2 * c + 0.1);

@@ -366,6 +366,11 @@ sleep 0.2
 pgrep -f "^$line_model hang" >/dev/null && { fail "a timed-out cmd: model was left running"; pkill -f "^$line_model hang"; }
 expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" predict \
     --model "cmd:$line_model short" --model-timeout 1 --data "$work/p_rows.csv"
+# An empty answer line at 2 threads: the message names the row and what was wrong, whichever
+# thread's batch reports it (it said only "failed earlier").
+expect 2 "is \"\", expected 1 finite number" -- timeout 60 "$glassbox" explain \
+    --model "cmd:$line_model blank" --data "$work/p_rows.csv" --background "$work/p_background.csv" \
+    --method permutation --max-evals 400 --threads 2 --quiet
 # A child answering two lines for one row (from row 51 on) is caught, never read as the next
 # batch's answers: exit 2 naming the row, at any thread count.
 python3 -c "
