@@ -114,9 +114,10 @@ static gbx_status surplus(command_adapter *a, size_t rows, gbx_error *error)
 }
 
 /* Exchanges `out_length` bytes of input for `lines` complete lines of output, appended to
- * *answer (NUL-terminated). */
+ * *answer (NUL-terminated), of at most `limit` bytes: what the lines can need, so a child
+ * that never ends its line cannot grow memory without bound. */
 static gbx_status exchange(command_adapter *a, const char *input, size_t out_length, size_t lines,
-                           char **answer, size_t *answer_length, gbx_error *error)
+                           size_t limit, char **answer, size_t *answer_length, gbx_error *error)
 {
     size_t written = 0, got_lines = 0, capacity = 4096, length = 0;
     /* Nothing is due before this batch is written: a line waiting now answers no row, and
@@ -170,6 +171,13 @@ static gbx_status exchange(command_adapter *a, const char *input, size_t out_len
             for (ssize_t i = 0; i < n; i++)
                 if (text[length + (size_t)i] == '\n') got_lines++;
             if (n > 0) length += (size_t)n;
+            if (length > limit) {
+                free(text);
+                a->broken = 1;
+                return gbx_fail(error, GBX_ERR_PARSE, "model command \"%s\" answered more than "
+                                "%zu bytes for %zu %s (after %zu lines), more than they can "
+                                "need", a->command, limit, lines, a->awaited, got_lines);
+            }
         }
     }
     /* Anything past the expected lines answers no row. */
@@ -237,7 +245,10 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
     char *answer = NULL;
     size_t answer_length = 0;
     if (status == GBX_OK)
-        status = exchange(a, input, length, count, &answer, &answer_length, error);
+        /* A number takes at most 24 characters as %.17g; a line K of them, with room for
+         * spaces and CRLF. */
+        status = exchange(a, input, length, count, count * (K * 64 + 64) + 4096, &answer,
+                          &answer_length, error);
     const char *p = answer;
     for (size_t r = 0; status == GBX_OK && r < count; r++) {
         const char *line = p;
@@ -308,7 +319,7 @@ gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_mod
     a->awaited = "header lines (feature names, output names)";
     char *header = NULL;
     size_t header_length;
-    gbx_status status = exchange(a, "", 0, 2, &header, &header_length, error);
+    gbx_status status = exchange(a, "", 0, 2, (size_t)16 << 20, &header, &header_length, error);
     if (status != GBX_OK) return status;
     char *second = strchr(header, '\n');
     *second++ = '\0';

@@ -2,7 +2,7 @@
  * The argument picks a misbehaviour: "ok", "die" (exits after the header), "hang" (never
  * answers), "garbage" (answers text), "nan" (answers nan), "short" (answers one row too few,
  * then waits), "extra" (answers two lines for every row from the 51st on), "blank" (answers
- * an empty line for the 40th row). */
+ * an empty line for the 40th row), "endless" (answers a line that never ends). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,12 @@ int main(int argc, char **argv)
             continue;
         }
         if (strcmp(mode, "short") == 0 && rows++ > 0) continue;
+        if (strcmp(mode, "endless") == 0) {
+            static char digits[65536];
+            memset(digits, '7', sizeof digits);
+            for (;;)
+                if (fwrite(digits, 1, sizeof digits, stdout) != sizeof digits) return 1;
+        }
         if (strcmp(mode, "blank") == 0 && ++seen == 40) {
             printf("\n");
             continue;

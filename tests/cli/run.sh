@@ -371,6 +371,9 @@ expect 2 "no answer within 1 s (1 of 3 rows answered" -- timeout 20 "$glassbox" 
 expect 2 "is \"\", expected 1 finite number" -- timeout 60 "$glassbox" explain \
     --model "cmd:$line_model blank" --data "$work/p_rows.csv" --background "$work/p_background.csv" \
     --method permutation --max-evals 400 --threads 2 --quiet
+# A line that never ends is cut off at what the rows can need, not buffered without bound.
+expect 2 "answered more than" -- timeout 60 "$glassbox" predict --model "cmd:$line_model endless" \
+    --data "$work/p_rows.csv"
 # A child answering two lines for one row (from row 51 on) is caught, never read as the next
 # batch's answers: exit 2 naming the row, at any thread count.
 python3 -c "
