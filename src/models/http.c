@@ -81,6 +81,8 @@ typedef enum { PROTOCOL_TF_SERVING, PROTOCOL_OPEN_INFERENCE } http_protocol;
 typedef struct {
     char *data;
     size_t length, capacity;
+    size_t limit;   /* the most a reply may hold (0: no limit, for requests) */
+    int over;       /* a reply went past its limit: the transfer was stopped */
 } buffer;
 
 /* One transfer slot: an easy handle (its connection is kept alive) and its buffers. */
@@ -134,9 +136,16 @@ static int buffer_append(buffer *b, const char *text, size_t length)
     return 1;
 }
 
+/* A reply's bytes, up to its limit: past it the transfer stops (a server answering gigabytes
+ * is not buffered whole). */
 static size_t on_data(char *bytes, size_t size, size_t count, void *user)
 {
-    return buffer_append(user, bytes, size * count) ? size * count : 0;
+    buffer *reply = user;
+    if (reply->limit && reply->length + size * count > reply->limit) {
+        reply->over = 1;
+        return 0;
+    }
+    return buffer_append(reply, bytes, size * count) ? size * count : 0;
 }
 
 static void session_free(session *s)
@@ -368,12 +377,16 @@ static void pause_ms(long ms)
 
 /* Starts the transfer of rows [first, first + rows) on slot t. */
 static gbx_status start(const http_adapter *a, session *s, slot *t, const double *rows,
-                        size_t first, size_t count, size_t M, gbx_error *error)
+                        size_t first, size_t count, size_t M, size_t K, gbx_error *error)
 {
     t->first_row = first;
     t->rows = count;
     t->attempts = 0;
     t->reply.length = 0;
+    t->reply.over = 0;
+    /* What the rows' answer can need: a number in at most 64 characters, K of them a row, and
+     * a megabyte for the rest of the JSON (OIP's outputs' names, shapes, datatypes). */
+    t->reply.limit = count * (K * 64 + 64) + ((size_t)1 << 20);
     if (!build_request(a, rows + first * M, count, M, &t->request))
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->request.data);
@@ -405,7 +418,7 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
     for (int i = 0; i < GBX_HTTP_PARALLEL && next < count && status == GBX_OK; i++) {
         size_t n = count - next < GBX_HTTP_BATCH_ROWS ? count - next : GBX_HTTP_BATCH_ROWS;
         curl_easy_setopt(s->slots[i].easy, CURLOPT_HTTPHEADER, headers);
-        status = start(a, s, &s->slots[i], rows, next, n, M, error);
+        status = start(a, s, &s->slots[i], rows, next, n, M, K, error);
         next += n;
         running++;
     }
@@ -428,7 +441,8 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
             long http_status = 0;
             curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &http_status);
             curl_multi_remove_handle(s->multi, t->easy);
-            if (retryable(result, http_status) && t->attempts < GBX_HTTP_RETRIES) {
+            if (!t->reply.over && retryable(result, http_status) &&
+                t->attempts < GBX_HTTP_RETRIES) {
                 pause_ms(100L << t->attempts); /* 100, 200, 400 ms */
                 t->attempts++;
                 t->reply.length = 0;
@@ -437,7 +451,12 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
             }
             running--;
             char why[256];
-            if (result != CURLE_OK) {
+            if (t->reply.over) {
+                status = gbx_fail(error, GBX_ERR_PARSE, "model server %s: the reply to rows "
+                                  "%zu-%zu is longer than %zu bytes, more than they can need",
+                                  a->url, t->first_row + 1, t->first_row + t->rows,
+                                  t->reply.limit);
+            } else if (result != CURLE_OK) {
                 status = gbx_fail(error, GBX_ERR_IO, "model server %s: %s for rows %zu-%zu%s%s",
                                   a->url, curl_easy_strerror(result), t->first_row + 1,
                                   t->first_row + t->rows,
@@ -455,7 +474,7 @@ static gbx_status predict(const gbx_model *model, const double *rows, size_t cou
             }
             if (status == GBX_OK && next < count) {
                 size_t n = count - next < GBX_HTTP_BATCH_ROWS ? count - next : GBX_HTTP_BATCH_ROWS;
-                status = start(a, s, t, rows, next, n, M, error);
+                status = start(a, s, t, rows, next, n, M, K, error);
                 next += n;
                 running++;
             }

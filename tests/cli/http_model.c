@@ -11,6 +11,7 @@
  *   refuses    answers HTTP 400 with {"error": "..."}
  *   missing    is not served: HTTP 404, as TF Serving says it
  *   quoted     has an output tensor whose name holds a quote (OIP metadata)
+ *   huge       answers 64 MB of JSON (a list of predictions far longer than the rows)
  * GET /stats answers {"connections": N, "requests": N}, so a test can see that connections are
  * kept alive. Usage: http_model (prints the port it listens on, then serves until killed). */
 #include <json-c/json.h>
@@ -172,6 +173,17 @@ static enum MHD_Result handle(void *closure, struct MHD_Connection *connection, 
     if (strcmp(name, "refuses") == 0)
         return reply(connection, 400, "{\"error\":\"input x: expected shape [-1,4]\"}");
     if (strcmp(name, "malformed") == 0) return reply(connection, 200, "{\"predictions\": [1.5, 2");
+    if (strcmp(name, "huge") == 0) {
+        size_t size = (size_t)64 << 20;
+        char *body = malloc(size + 64);
+        if (!body) return MHD_NO;
+        size_t at = (size_t)sprintf(body, "{\"predictions\": [");
+        while (at + 16 < size) at += (size_t)sprintf(body + at, "1.5, ");
+        sprintf(body + at, "1.5]}");
+        enum MHD_Result result = reply(connection, 200, body);
+        free(body);
+        return result;
+    }
     char *answer = predict(v2, u->body ? u->body : "");
     if (!answer) return reply(connection, 400, "{\"error\":\"malformed request\"}");
     enum MHD_Result result = reply(connection, 200, answer);

@@ -515,6 +515,9 @@ expect 2 "reply to rows 1-3 is not a JSON object with \"predictions\"" -- \
     "$glassbox" predict --model "$base/v1/models/malformed:predict" --data "$work/p_rows.csv"
 expect 2 "reply to rows 1-3 is not a JSON object with \"outputs\"" -- \
     "$glassbox" predict --model "$base/v2/models/malformed/infer" --data "$work/p_rows.csv"
+# A reply far longer than its rows can need (64 MB for 3 rows) is cut off, not buffered whole.
+expect 2 "the reply to rows 1-3 is longer than" -- \
+    "$glassbox" predict --model "$base/v1/models/huge:predict" --data "$work/p_rows.csv"
 expect 2 "answered HTTP 500 for rows 1-3: model crashed: out of GPU memory" -- \
     "$glassbox" predict --model "$base/v2/models/broken/infer" --data "$work/p_rows.csv"
 expect 2 "answered HTTP 400 for rows 1-3: input x: expected shape [-1,4]" -- \
