@@ -340,6 +340,10 @@ size_t plot_rank_features(const plot_request *request, double *importance, size_
 
 long plot_column(const gbx_explanation *d, size_t f)
 {
+    /* Explained per column, feature f is column f: no search (a search per feature made the
+     * wide plots quadratic). */
+    if (d->data && f < d->columns && strcmp(d->column_names[f], d->feature_names[f]) == 0)
+        return (long)f;
     for (size_t j = 0; d->data && j < d->columns; j++)
         if (strcmp(d->column_names[j], d->feature_names[f]) == 0) return (long)j;
     return -1;
