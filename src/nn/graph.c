@@ -150,33 +150,72 @@ gbx_nn_graph *gbx_nn_graph_new(void)
     return graph;
 }
 
+/* Values are found by name through a hash index (FNV-1a, linear probing): a graph of tens of
+ * thousands of nodes looks its inputs up in constant time, not by a search each. */
+static size_t name_hash(const char *name)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
 int gbx_nn_find_value(const gbx_nn_graph *graph, const char *name)
 {
-    for (size_t v = 0; v < graph->value_count; v++)
-        if (strcmp(graph->value_names[v], name) == 0) return (int)v;
-    return -1;
+    if (!graph->slot_count) return -1;
+    for (size_t i = name_hash(name) & (graph->slot_count - 1);; i = (i + 1) & (graph->slot_count - 1)) {
+        int v = graph->name_slots[i];
+        if (v < 0) return -1;
+        if (strcmp(graph->value_names[v], name) == 0) return v;
+    }
+}
+
+/* Room for one more value: the arrays by doubling, the index rebuilt at twice the values. */
+static int grow(gbx_nn_graph *graph)
+{
+    size_t n = graph->value_count + 1;
+    if (n > graph->value_capacity) {
+        size_t capacity = graph->value_capacity ? graph->value_capacity * 2 : 64;
+        char **names = realloc(graph->value_names, capacity * sizeof *names);
+        if (!names) return 0;
+        graph->value_names = names;
+        gbx_nn_tensor *constants = realloc(graph->constants, capacity * sizeof *constants);
+        if (!constants) return 0;
+        graph->constants = constants;
+        int *is_constant = realloc(graph->is_constant, capacity * sizeof *is_constant);
+        if (!is_constant) return 0;
+        graph->is_constant = is_constant;
+        graph->value_capacity = capacity;
+    }
+    if (2 * n <= graph->slot_count) return 1;
+    size_t slots = graph->slot_count ? graph->slot_count * 2 : 128;
+    int *index = gbx_malloc_array(slots, sizeof(int));
+    if (!index) return 0;
+    for (size_t i = 0; i < slots; i++) index[i] = -1;
+    for (size_t v = 0; v < graph->value_count; v++) {
+        size_t i = name_hash(graph->value_names[v]) & (slots - 1);
+        while (index[i] >= 0) i = (i + 1) & (slots - 1);
+        index[i] = (int)v;
+    }
+    free(graph->name_slots);
+    graph->name_slots = index;
+    graph->slot_count = slots;
+    return 1;
 }
 
 int gbx_nn_value(gbx_nn_graph *graph, const char *name)
 {
     int found = gbx_nn_find_value(graph, name);
     if (found >= 0) return found;
-    if (graph->value_count >= INT32_MAX) return -1;
-    size_t n = graph->value_count + 1;
-    char **names = realloc(graph->value_names, n * sizeof *names);
-    if (!names) return -1;
-    graph->value_names = names;
-    gbx_nn_tensor *constants = realloc(graph->constants, n * sizeof *constants);
-    if (!constants) return -1;
-    graph->constants = constants;
-    int *is_constant = realloc(graph->is_constant, n * sizeof *is_constant);
-    if (!is_constant) return -1;
-    graph->is_constant = is_constant;
-    if (!(names[n - 1] = gbx_strdup(name))) return -1;
-    memset(&constants[n - 1], 0, sizeof constants[n - 1]);
-    is_constant[n - 1] = 0;
-    graph->value_count = n;
-    return (int)(n - 1);
+    if (graph->value_count >= INT32_MAX || !grow(graph)) return -1;
+    size_t v = graph->value_count;
+    if (!(graph->value_names[v] = gbx_strdup(name))) return -1;
+    memset(&graph->constants[v], 0, sizeof graph->constants[v]);
+    graph->is_constant[v] = 0;
+    size_t i = name_hash(name) & (graph->slot_count - 1);
+    while (graph->name_slots[i] >= 0) i = (i + 1) & (graph->slot_count - 1);
+    graph->name_slots[i] = (int)v;
+    graph->value_count = v + 1;
+    return (int)v;
 }
 
 gbx_status gbx_nn_set_constant(gbx_nn_graph *graph, int value, gbx_nn_tensor *tensor,
@@ -292,6 +331,7 @@ void gbx_nn_graph_free(gbx_nn_graph *graph)
     free(graph->value_names);
     free(graph->constants);
     free(graph->is_constant);
+    free(graph->name_slots);
     free(graph);
 }
 

@@ -102,6 +102,9 @@ typedef struct gbx_nn_graph {
     gbx_nn_tensor *constants;   /* initializers and Constant outputs; count 0 where not constant */
     int *is_constant;
     size_t value_count;
+    size_t value_capacity;      /* of the three arrays above */
+    int *name_slots;            /* open-addressing index of value_names: value or -1 */
+    size_t slot_count;          /* a power of two, at least twice value_count */
     gbx_nn_node *nodes;         /* in an order where every input is made before it is used */
     size_t node_count;
     int input;                  /* the value the data feed */
