@@ -304,16 +304,15 @@ static void server_message(const buffer *reply, char *out, size_t size)
         if (*p == '\n' || *p == '\r') *p = ' ';
 }
 
-/* Reads the outputs of one batch from its reply into out ([rows][K]). */
-static gbx_status parse_reply(const http_adapter *a, const slot *t, size_t K, double *out,
-                              gbx_error *error)
+gbx_status gbx_http_parse_reply(const char *url, int open_inference, const char *output_name,
+                                const char *reply, size_t first_row, size_t rows, size_t K,
+                                double *out, gbx_error *error)
 {
-    json_object *root = json_tokener_parse(t->reply.data ? t->reply.data : "");
+    json_object *root = json_tokener_parse(reply ? reply : "");
     json_object *values = NULL;
-    const char *expected = a->protocol == PROTOCOL_TF_SERVING
-                               ? "a JSON object with \"predictions\""
-                               : "a JSON object with \"outputs\"";
-    if (root && a->protocol == PROTOCOL_TF_SERVING) {
+    const char *expected = !open_inference ? "a JSON object with \"predictions\""
+                                           : "a JSON object with \"outputs\"";
+    if (root && !open_inference) {
         json_object_object_get_ex(root, "predictions", &values);
     } else if (root) {
         json_object *outputs;
@@ -322,7 +321,8 @@ static gbx_status parse_reply(const http_adapter *a, const slot *t, size_t K, do
             for (size_t i = 0; i < json_object_array_length(outputs) && !values; i++) {
                 json_object *output = json_object_array_get_idx(outputs, i), *name;
                 if (json_object_object_get_ex(output, "name", &name) &&
-                    strcmp(json_object_get_string(name), a->output_name) == 0)
+                    json_object_is_type(name, json_type_string) &&
+                    strcmp(json_object_get_string(name), output_name) == 0)
                     json_object_object_get_ex(output, "data", &values);
             }
         }
@@ -330,26 +330,32 @@ static gbx_status parse_reply(const http_adapter *a, const slot *t, size_t K, do
     gbx_status status = GBX_OK;
     if (!values) {
         status = gbx_fail(error, GBX_ERR_PARSE, "model server %s: reply to rows %zu-%zu is not %s"
-                          "%s: \"%.80s\"", a->url, t->first_row + 1, t->first_row + t->rows,
-                          expected, a->protocol == PROTOCOL_OPEN_INFERENCE ? " naming the output"
-                                                                           : "",
-                          t->reply.data ? t->reply.data : "");
+                          "%s: \"%.80s\"", url, first_row + 1, first_row + rows, expected,
+                          open_inference ? " naming the output" : "", reply ? reply : "");
     } else {
-        long got = flatten_numbers(values, out, t->rows * K, 0);
-        if (got != (long)(t->rows * K))
+        long got = flatten_numbers(values, out, rows * K, 0);
+        if (got != (long)(rows * K))
             status = gbx_fail(error, GBX_ERR_PARSE, "model server %s: reply to rows %zu-%zu "
-                              "%s (expected %zu rows of %zu)", a->url, t->first_row + 1,
-                              t->first_row + t->rows,
+                              "%s (expected %zu rows of %zu)", url, first_row + 1,
+                              first_row + rows,
                               got < 0 ? "holds something other than numbers"
                                       : "has the wrong number of values",
-                              t->rows, K);
-        for (size_t i = 0; status == GBX_OK && i < t->rows * K; i++)
+                              rows, K);
+        for (size_t i = 0; status == GBX_OK && i < rows * K; i++)
             if (!isfinite(out[i]))
                 status = gbx_fail(error, GBX_ERR_PARSE, "model server %s: output %g for row %zu",
-                                  a->url, out[i], t->first_row + i / K + 1);
+                                  url, out[i], first_row + i / K + 1);
     }
     json_object_put(root);
     return status;
+}
+
+/* Reads the outputs of one batch from its reply into out ([rows][K]). */
+static gbx_status parse_reply(const http_adapter *a, const slot *t, size_t K, double *out,
+                              gbx_error *error)
+{
+    return gbx_http_parse_reply(a->url, a->protocol == PROTOCOL_OPEN_INFERENCE, a->output_name,
+                                t->reply.data, t->first_row, t->rows, K, out, error);
 }
 
 static int retryable(CURLcode code, long http_status)

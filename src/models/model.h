@@ -252,6 +252,12 @@ gbx_status gbx_command_load(const char *command, double timeout_seconds, gbx_mod
                             gbx_error *error);
 /* "http://HOST:PORT/v1/models/NAME:predict" (TF Serving REST) or ".../v2/models/NAME/infer"
  * (Open Inference Protocol): a served model (http.c). */
+/* A served model's reply to rows first_row.. (rows of K outputs) into out: TF Serving's
+ * {"predictions": ...}, or the Open Inference Protocol's output named output_name. Apart from
+ * the transfer, for the fuzz target. */
+gbx_status gbx_http_parse_reply(const char *url, int open_inference, const char *output_name,
+                                const char *reply, size_t first_row, size_t rows, size_t K,
+                                double *out, gbx_error *error);
 gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *model,
                          gbx_error *error);
 /* "plugin:PATH.so[:ARGUMENT]" (see include/glassbox_plugin.h). */
