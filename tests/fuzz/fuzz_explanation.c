@@ -47,6 +47,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         &length};
                 if (draw[kind](&request, &error) == GBX_OK) free(svg);
             }
+        /* The sinks that read it as the summary does: every audience's view, and the reasons
+         * of every row (the summary, the reasons and the report start from these). */
+        for (int audience = GBX_AUDIENCE_APPLICANT; audience <= GBX_AUDIENCE_AUDITOR; audience++) {
+            gbx_explanation *view;
+            if (gbx_explanation_for_audience(document, NULL, (gbx_audience)audience, &view,
+                                             &error) == GBX_OK)
+                gbx_explanation_free(view);
+        }
+        gbx_reasons_options reasons_options;
+        gbx_reasons_options_init(&reasons_options);
+        gbx_reasons *reasons;
+        if (gbx_reasons_compute(document, &reasons_options, &reasons, &error) == GBX_OK)
+            gbx_reasons_free(reasons);
         /* What was read writes back (the writer walks every array the reader filled). */
         char written[80];
         snprintf(written, sizeof written, "/tmp/glassbox-fuzz-%d.out.json", (int)getpid());
