@@ -221,6 +221,11 @@ GBX_API void gbx_model_free(gbx_model *model);
 GBX_API const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
 GBX_API const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
 GBX_API const char *gbx_model_sha256(const gbx_model *model);    /* hex digest of the file */
+/* A served model's URL and the version its server reports serving ("" for other models or an
+ * unknown version). A URL that pins a version (.../versions/N) the server does not serve there
+ * is refused at load. */
+GBX_API const char *gbx_model_source(const gbx_model *model);
+GBX_API const char *gbx_model_version(const gbx_model *model);
 GBX_API size_t gbx_model_features(const gbx_model *model);
 /* Feature name, or NULL when the model file has none. */
 GBX_API const char *gbx_model_feature_name(const gbx_model *model, size_t feature);
@@ -472,6 +477,8 @@ typedef struct {
     const char *objective;    /* the model's objective or operator */
     const char *output_space; /* "margin", "probability", "prediction", ... */
     const char *background_sha256; /* the background's (or baseline's) fingerprint, or "" */
+    const char *model_source;  /* a served model's URL, or "" */
+    const char *model_version; /* the version its server reported serving, or "" */
 } gbx_provenance;
 GBX_API gbx_provenance gbx_explanation_provenance(const gbx_explanation *explanation);
 

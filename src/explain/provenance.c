@@ -106,8 +106,11 @@ gbx_status gbx_explainer_make_header(gbx_explainer *x, gbx_error *error)
     h->output_space = gbx_strdup(output_space(x));
     h->seed = x->options.seed;
     h->background_sha256 = gbx_strdup(x->background_rows ? x->background_sha256 : "");
+    h->model_source = gbx_strdup(gbx_model_source(x->model));
+    h->model_version = gbx_strdup(gbx_model_version(x->model));
     if (!h->parameters || !h->method || !h->version || !h->model_sha256 || !h->model_type ||
-        !h->objective || !h->output_space || !h->background_sha256 || set_names(h, x) != GBX_OK)
+        !h->objective || !h->output_space || !h->background_sha256 || !h->model_source ||
+        !h->model_version || set_names(h, x) != GBX_OK)
         return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     return GBX_OK;
 }

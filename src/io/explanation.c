@@ -82,7 +82,8 @@ void gbx_explanation_free(gbx_explanation *e)
     gbx_names_free(e->column_names, e->columns);
     free(e->group_of_column);
     char *strings[] = {e->method, e->parameters, e->version, e->model_sha256, e->model_type,
-                       e->objective, e->output_space, e->background_sha256};
+                       e->objective, e->output_space, e->background_sha256, e->model_source,
+                       e->model_version};
     for (size_t s = 0; s < sizeof strings / sizeof strings[0]; s++) free(strings[s]);
     for (size_t a = 0; a < gbx_explanation_array_count; a++)
         free(*gbx_explanation_array_of(e, &gbx_explanation_arrays[a]));
@@ -109,9 +110,12 @@ gbx_explanation *gbx_explanation_copy_header(const gbx_explanation *s)
     e->objective = gbx_strdup(s->objective ? s->objective : "");
     e->output_space = gbx_strdup(s->output_space ? s->output_space : "");
     e->background_sha256 = gbx_strdup(s->background_sha256 ? s->background_sha256 : "");
+    e->model_source = gbx_strdup(s->model_source ? s->model_source : "");
+    e->model_version = gbx_strdup(s->model_version ? s->model_version : "");
     int failed = !e->feature_names || !e->output_names || !e->column_names || !e->method ||
                  !e->parameters || !e->version || !e->model_sha256 || !e->model_type ||
-                 !e->objective || !e->output_space || !e->background_sha256;
+                 !e->objective || !e->output_space || !e->background_sha256 ||
+                 !e->model_source || !e->model_version;
     if (!failed && s->group_of_column) {
         e->group_of_column = gbx_malloc_array(s->columns ? s->columns : 1, sizeof(size_t));
         if (e->group_of_column) memcpy(e->group_of_column, s->group_of_column, s->columns * sizeof(size_t));
@@ -323,7 +327,8 @@ size_t gbx_explanation_input_shape(const gbx_explanation *e, const size_t **shap
 gbx_provenance gbx_explanation_provenance(const gbx_explanation *e)
 {
     gbx_provenance p = {e->method, e->parameters, e->seed, e->version, e->model_sha256,
-                        e->model_type, e->objective, e->output_space, e->background_sha256};
+                        e->model_type, e->objective, e->output_space, e->background_sha256,
+                        e->model_source, e->model_version};
     return p;
 }
 

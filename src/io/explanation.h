@@ -24,6 +24,7 @@ struct gbx_explanation {
      * holds the background's fingerprint too (kept apart in background_sha256). */
     char *method, *parameters, *version, *model_sha256, *model_type, *objective, *output_space;
     char *background_sha256;
+    char *model_source, *model_version; /* a served model's URL and version, or "" */
     uint64_t seed;
     int base_folded;           /* an applicant's view: the base values hold the sensitive
                                 * features' share, so they are not E[f(X)] */

@@ -192,6 +192,8 @@ static gbx_status read_provenance(const context *c, json_object *root, gbx_expla
     d->objective = string_of(model, "objective");
     d->output_space = string_of(model, "output");
     d->model_sha256 = string_of(model, "sha256");
+    d->model_source = string_of(model, "source");
+    d->model_version = string_of(model, "version");
     d->version = string_of(root, "glassbox_version");
     json_object *parameters = member(root, "parameters"), *seed = member(root, "seed");
     d->parameters = parameters && json_object_is_type(parameters, json_type_object)
@@ -206,7 +208,8 @@ static gbx_status read_provenance(const context *c, json_object *root, gbx_expla
                            ? json_object_get_string(fingerprint) : "";
     d->background_sha256 = gbx_strdup(strlen(hash) == 64 ? hash : "");
     if (!d->method || !d->model_type || !d->objective || !d->output_space || !d->model_sha256 ||
-        !d->version || !d->parameters || !d->background_sha256)
+        !d->version || !d->parameters || !d->background_sha256 || !d->model_source ||
+        !d->model_version)
         return gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
     return GBX_OK;
 }
@@ -395,7 +398,8 @@ static gbx_status read_csv(const context *c, char *bytes, gbx_explanation *d)
         (!(d->method = gbx_strdup("")) || !(d->parameters = gbx_strdup("{}")) ||
          !(d->version = gbx_strdup("")) || !(d->model_sha256 = gbx_strdup("")) ||
          !(d->model_type = gbx_strdup("")) || !(d->objective = gbx_strdup("")) ||
-         !(d->output_space = gbx_strdup("")) || !(d->background_sha256 = gbx_strdup(""))))
+         !(d->output_space = gbx_strdup("")) || !(d->background_sha256 = gbx_strdup("")) ||
+         !(d->model_source = gbx_strdup("")) || !(d->model_version = gbx_strdup(""))))
         status = gbx_fail(c->error, GBX_ERR_NOMEM, "out of memory");
     return status;
 }

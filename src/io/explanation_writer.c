@@ -299,6 +299,15 @@ static void write_json_header(gbx_explanation_writer *w)
     gbx_json_write_string(f, h->objective);
     fputs(", \"output\": ", f);
     gbx_json_write_string(f, h->output_space);
+    /* A served model: where it was called, and the version its server reported. */
+    if (*h->model_source) {
+        fputs(", \"source\": ", f);
+        gbx_json_write_string(f, h->model_source);
+    }
+    if (*h->model_version) {
+        fputs(", \"version\": ", f);
+        gbx_json_write_string(f, h->model_version);
+    }
     fprintf(f, "},\n\"rows\": %zu,\n\"feature_names\": [", w->rows);
     write_names(f, h->feature_names, h->features);
     if (h->group_of_column) {

@@ -690,6 +690,59 @@ static gbx_status parse_url(http_adapter *a, const char *url, char **metadata_ur
     return GBX_OK;
 }
 
+/* The version a URL pins (".../versions/N"), or NULL. */
+static char *pinned_version(const char *url)
+{
+    const char *at = strstr(url, "/versions/");
+    if (!at) return NULL;
+    at += strlen("/versions/");
+    size_t length = strcspn(at, ":/");
+    char *version = malloc(length + 1);
+    if (version) snprintf(version, length + 1, "%.*s", (int)length, at);
+    return version;
+}
+
+/* The version the server says it serves: TF Serving's model_spec.version, or the one version
+ * an OIP server lists (or the pinned one, when it is listed); checked against the URL's pin,
+ * and kept with the URL for the explanation's provenance. */
+static gbx_status check_version(const http_adapter *a, const char *url, const char *metadata,
+                                gbx_model *model, gbx_error *error)
+{
+    char *pinned = pinned_version(url);
+    json_object *root = json_tokener_parse(metadata), *spec, *version, *versions;
+    const char *served = NULL;
+    int listed = 0, listing = 0;
+    if (a->protocol == PROTOCOL_TF_SERVING) {
+        if (json_object_object_get_ex(root, "model_spec", &spec) &&
+            json_object_object_get_ex(spec, "version", &version))
+            served = json_object_get_string(version);
+    } else if (json_object_object_get_ex(root, "versions", &versions) &&
+               json_object_is_type(versions, json_type_array)) {
+        size_t count = json_object_array_length(versions);
+        listing = count > 0;
+        for (size_t i = 0; pinned && i < count; i++)
+            listed |= strcmp(json_object_get_string(json_object_array_get_idx(versions, i)),
+                             pinned) == 0;
+        served = listed ? pinned
+                 : count == 1 ? json_object_get_string(json_object_array_get_idx(versions, 0))
+                              : NULL;
+    }
+    gbx_status status = GBX_OK;
+    if (pinned && listing && !listed)
+        status = gbx_fail(error, GBX_ERR_MISMATCH, "model server %s: the URL pins version %s, "
+                          "which the server does not list among the model's versions", url,
+                          pinned);
+    else if (pinned && served && strcmp(pinned, served) != 0)
+        status = gbx_fail(error, GBX_ERR_MISMATCH, "model server %s: the URL pins version %s, "
+                          "but the server serves version %s there", url, pinned, served);
+    else if ((served && !(model->version = gbx_strdup(served))) ||
+             !(model->source = gbx_strdup(a->url)))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    json_object_put(root);
+    free(pinned);
+    return status;
+}
+
 gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *model,
                          gbx_error *error)
 {
@@ -710,6 +763,7 @@ gbx_status gbx_http_load(const char *url, double timeout_seconds, gbx_model *mod
     gbx_status status = parse_url(a, url, &metadata_url, error);
     if (status == GBX_OK) status = http_get(a, metadata_url, &reply, error);
     if (status == GBX_OK) status = read_metadata(a, metadata_url, reply.data, model, error);
+    if (status == GBX_OK) status = check_version(a, url, reply.data, model, error);
     if (status == GBX_OK) {
         /* The fingerprint covers the URL and the metadata, which names the served version. */
         buffer identity = {0};

@@ -71,6 +71,8 @@ void gbx_model_free(gbx_model *model)
 {
     if (!model) return;
     if (model->release_adapter) model->release_adapter(model);
+    free(model->source);
+    free(model->version);
     free(model->objective);
     free_names(model->feature_names, model->features);
     free_names(model->output_names, model->outputs);
@@ -580,6 +582,9 @@ gbx_status gbx_model_predict(const gbx_model *model, const gbx_data *data, int r
         for (size_t r = 0; r < data->rows; r++) model->transform(model, out + r * model->outputs);
     return status;
 }
+
+const char *gbx_model_source(const gbx_model *model) { return model->source ? model->source : ""; }
+const char *gbx_model_version(const gbx_model *model) { return model->version ? model->version : ""; }
 
 long gbx_model_output_index(const gbx_model *model, const char *name)
 {

@@ -91,6 +91,8 @@ struct gbx_model {
     const char *type; /* "xgboost", "lightgbm" */
     char *objective;
     char sha256[65];
+    char *source;   /* where a served model is called (its URL), or NULL */
+    char *version;  /* the served version its server reports, or NULL */
     size_t features;
     char **feature_names;  /* NULL when the file has none */
     size_t outputs;

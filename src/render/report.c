@@ -118,6 +118,8 @@ static void write_provenance(const report *r)
     fact(f, "Model", d->model_type, 0);
     if (*d->objective) fact(f, "Objective", d->objective, 0);
     fact(f, "Model SHA-256", *d->model_sha256 ? d->model_sha256 : "not recorded", 1);
+    if (*d->model_source) fact(f, "Served at", d->model_source, 1);
+    if (*d->model_version) fact(f, "Served version", d->model_version, 0);
     fact(f, "Method", d->method, 0);
     fact(f, "Parameters", d->parameters, 1);
     snprintf(text, sizeof text, "%llu", (unsigned long long)d->seed);

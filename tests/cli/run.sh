@@ -507,6 +507,19 @@ expect 0 "" -- "$glassbox" explain --model "$base/v1/models/credit:predict" --da
     --background "$work/bg300.csv" --method permutation --quiet --threads 1 --output "$work/h.json"
 connections=$(( $(connections_seen) - connections_before - 1 ))
 [ "$connections" -le 5 ] || fail "http: $connections connections for one run (no keep-alive?)"
+# The served model's URL and version are recorded; a URL pinning a version the server does not
+# serve there is refused (the server says it serves version 7).
+grep -q "\"source\": \"$base/v1/models/credit:predict\", \"version\": \"7\"" "$work/h.json" ||
+    fail "http: the served model's URL and version are not in the provenance"
+for url in "$base/v1/models/credit/versions/7:predict" "$base/v2/models/credit/versions/7/infer"; do
+    expect 0 "" -- "$glassbox" explain --model "$url" --data "$work/p_rows.csv" \
+        --background "$work/p_background.csv" --method exact --quiet --output "$work/pinned.json"
+    grep -q '"version": "7"' "$work/pinned.json" || fail "$url: the pinned version is not recorded"
+done
+expect 2 "the URL pins version 3, but the server serves version 7 there" -- "$glassbox" predict \
+    --model "$base/v1/models/credit/versions/3:predict" --data "$work/p_rows.csv"
+expect 2 "the URL pins version 3, which the server does not list" -- "$glassbox" predict \
+    --model "$base/v2/models/credit/versions/3/infer" --data "$work/p_rows.csv"
 expect 2 "Timeout was reached for rows 1-3 (--model-timeout sets the limit)" -- timeout 20 \
     "$glassbox" predict --model "$base/v1/models/slow:predict" --model-timeout 1 --data "$work/p_rows.csv"
 expect 2 "Server returned nothing (no headers, no data) for rows 1-3 after retries" -- \
