@@ -230,6 +230,9 @@ static size_t row_reasons(const gbx_explanation *d, const reasons_options *o,
             x->value[0] = 0;
         } else if (grouped) {
             snprintf(x->value, sizeof x->value, "%s", gbx_feature_display(info, member_name));
+        } else if (d->data && d->columns == M && view->indicator[member]) {
+            /* A 0/1 column is yes or no, whether or not groups were given. */
+            snprintf(x->value, sizeof x->value, "%s", d->data[r * M + member] == 1 ? "yes" : "no");
         } else if (d->data && d->columns == M) {
             gbx_feature_format(info, d->data[r * M + member], x->value, sizeof x->value);
         }
@@ -243,8 +246,10 @@ static size_t row_reasons(const gbx_explanation *d, const reasons_options *o,
         if (!fragment && own && own != info)
             fragment = x->contribution > 0 ? own->raises : own->lowers; /* the group's own */
         if (fragment) snprintf(x->sentence, sizeof x->sentence, "%s", fragment);
-        else if (unset_indicator && !o->group_of_feature)
+        else if (unset_indicator && !grouped)
             snprintf(x->sentence, sizeof x->sentence, "%s: no", x->display);
+        else if (d->data && d->columns == M && view->indicator[member] && !grouped)
+            snprintf(x->sentence, sizeof x->sentence, "%s", x->display); /* a set 0/1 column */
         else if (*x->value) snprintf(x->sentence, sizeof x->sentence, "%s: %s", x->display, x->value);
         else snprintf(x->sentence, sizeof x->sentence, "%s", x->display);
         int alone = 1; /* a what-if moves one column: a player that is a single column */

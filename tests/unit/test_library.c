@@ -407,6 +407,47 @@ static void test_audience_views(void **state)
     gbx_feature_metadata_free(features);
 }
 
+/* A 0/1 column is worded from its display name, yes or no, the same whether or not a groups
+ * file is given (it read "no" without one and "0" with one). */
+static void test_indicators_read_alike_with_groups(void **state)
+{
+    (void)state;
+    gbx_error error;
+    gbx_feature_metadata *features;
+    gbx_groups *groups;
+    assert_int_equal(gbx_feature_metadata_read(FEATURES, &features, &error), GBX_OK);
+    assert_int_equal(gbx_groups_read_for("examples/credit_groups.json", explanation, &groups,
+                                         &error), GBX_OK);
+    gbx_reasons_options options;
+    gbx_reasons_options_init(&options);
+    options.features = features;
+    options.top = 20;
+    gbx_reasons *alone, *grouped;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &alone, &error), GBX_OK);
+    options.groups = groups;
+    assert_int_equal(gbx_reasons_compute(explanation, &options, &grouped, &error), GBX_OK);
+    size_t compared = 0;
+    for (size_t i = 0; i < gbx_reasons_rows(alone); i++) {
+        const gbx_reasons_row *a = gbx_reasons_row_at(alone, i), *b = gbx_reasons_row_at(grouped, i);
+        for (size_t x = 0; x < a->count; x++)
+            for (size_t y = 0; y < b->count; y++) {
+                if (strcmp(a->reasons[x].feature, b->reasons[y].feature) != 0) continue;
+                assert_string_equal(a->reasons[x].sentence, b->reasons[y].sentence);
+                assert_string_equal(a->reasons[x].value, b->reasons[y].value);
+                if (strcmp(a->reasons[x].feature, "Telephone") == 0) {
+                    assert_true(strcmp(a->reasons[x].value, "yes") == 0 ||
+                                strcmp(a->reasons[x].value, "no") == 0);
+                    compared++;
+                }
+            }
+    }
+    assert_true(compared > 0);
+    gbx_reasons_free(alone);
+    gbx_reasons_free(grouped);
+    gbx_groups_free(groups);
+    gbx_feature_metadata_free(features);
+}
+
 typedef struct {
     int notes;
     char last[256];
@@ -564,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_what_ifs_follow_their_reasons),
         cmocka_unit_test(test_audience_views),
         cmocka_unit_test(test_reasons_for_adverse_decisions_only),
+        cmocka_unit_test(test_indicators_read_alike_with_groups),
         cmocka_unit_test(test_notes_go_to_the_log),
         cmocka_unit_test(test_csv_explanation_reads_back),
         cmocka_unit_test(test_background_fingerprint),
