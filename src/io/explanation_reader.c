@@ -247,6 +247,14 @@ static gbx_status read_json(const context *c, json_object *root, gbx_explanation
     d->features = count_of(member(root, "feature_names"));
     d->outputs = count_of(member(root, "output_names"));
     json_object *columns = member(root, "data_columns");
+    /* A key given must hold what it names: null or another type is malformed, not absent. */
+    if (json_object_object_get_ex(root, "data_columns", NULL) &&
+        !json_object_is_type(columns, json_type_array))
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"data_columns\" must list the data's "
+                        "column names", c->path);
+    if (json_object_object_get_ex(root, "groups", NULL) && !columns)
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"groups\" needs \"data_columns\" "
+                        "naming the columns it groups", c->path);
     d->columns = columns ? count_of(columns) : d->features;
     if (!d->rows || !d->features || !d->outputs)
         return gbx_fail(c->error, GBX_ERR_PARSE, "%s: the file explains no rows, features or "

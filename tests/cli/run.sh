@@ -117,6 +117,23 @@ for command in "summary --explanation $work/safe.json" "reasons --explanation $w
     "$glassbox" $command > /dev/full 2> "$work/stderr"
     [ $? -eq 2 ] && grep -q "write error" "$work/stderr" || fail "$command to a full stdout: $(cat "$work/stderr")"
 done
+# Malformed explanation files are refused by every command that reads one, summary included
+# (it crashed on these with its own reader).
+base_file='{"format": "glassbox.explanation/1", "rows": 1, "feature_names": ["a", "b"], "output_names": ["y"], "values": [[[1, 2]]], "base_values": [[0]], "predictions": [[3]]'
+for broken in \
+    ', "groups": {"a": null, "b": ["b"]}, "data_columns": ["a", "b"]}' \
+    ', "data_columns": null, "groups": {"a": ["a"], "b": ["b"]}}' \
+    ', "groups": {"a": "a", "b": ["b"]}, "data_columns": ["a", "b"]}' \
+    '}' ; do
+    echo "$base_file$broken" > "$work/malformed.json"
+    [ "$broken" = '}' ] && sed -i 's/"values": \[\[\[1, 2\]\]\]/"values": 7/' "$work/malformed.json"
+    for command in "summary" "plot bar --output $work/m.svg" "reasons" "report --output $work/m.html"; do
+        # shellcheck disable=SC2086
+        expect 2 "malformed.json" -- "$glassbox" $command --explanation "$work/malformed.json"
+    done
+done
+echo "$base_file}" | sed 's/"predictions": \[\[3\]\]/"predictions": "three"/' > "$work/malformed.json"
+expect 2 "\"predictions\" must hold 1 rows" -- "$glassbox" summary --explanation "$work/malformed.json"
 # The library's notes (a column the model does not use) reach stderr, unless --quiet.
 expect 0 "ignoring 1 column the model does not use: Class" -- "$glassbox" explain --model \
     examples/credit_model.json --data examples/data/german_credit.csv --output "$work/notes.json"
