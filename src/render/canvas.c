@@ -338,6 +338,13 @@ double canvas_text_width(canvas *c, const char *text, double size, int bold)
 void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
                  canvas_align align, canvas_colour colour, const char *role)
 {
+    canvas_text_titled(c, x, y, text, NULL, size, bold, align, colour, role);
+}
+
+void canvas_text_titled(canvas *c, double x, double y, const char *text, const char *title,
+                        double size, int bold, canvas_align align, canvas_colour colour,
+                        const char *role)
+{
     if (c->svg) {
         static const char *const anchors[] = {"start", "middle", "end"};
         char fill[8];
@@ -346,6 +353,11 @@ void canvas_text(canvas *c, double x, double y, const char *text, double size, i
         fprintf(c->svg, " x=\"%.2f\" y=\"%.2f\" font-size=\"%.2f\"%s text-anchor=\"%s\" "
                 "fill=\"%s\">", x, y, size, bold ? " font-weight=\"bold\"" : "", anchors[align],
                 fill);
+        if (title) { /* the whole text, shown on hovering what was shortened */
+            fputs("<title>", c->svg);
+            canvas_escape(c->svg, title);
+            fputs("</title>", c->svg);
+        }
         canvas_escape(c->svg, text);
         fputs("</text>\n", c->svg);
         return;

@@ -49,6 +49,11 @@ void canvas_polyline(canvas *c, const double *xy, int n, canvas_colour stroke, d
 /* Text with its baseline at y. */
 void canvas_text(canvas *c, double x, double y, const char *text, double size, int bold,
                  canvas_align align, canvas_colour colour, const char *role);
+/* The same with a tooltip (SVG's <title>) holding the whole text, for text shortened to fit;
+ * title NULL: none. PNG and PDF draw the text alone. */
+void canvas_text_titled(canvas *c, double x, double y, const char *text, const char *title,
+                        double size, int bold, canvas_align align, canvas_colour colour,
+                        const char *role);
 double canvas_text_width(canvas *c, const char *text, double size, int bold);
 /* Finishes the drawing, hands over its bytes (NUL-terminated, for SVG text; the caller frees
  * them) and frees the canvas. */

@@ -151,6 +151,59 @@ static gbx_status plot_force_rows(const plot_request *request, gbx_error *error)
     return status;
 }
 
+/* A segment's label: its place and its whole text. */
+typedef struct {
+    double x0, x1;
+    char text[200];
+    canvas_colour colour;
+} force_label;
+
+static int by_centre(const void *a, const void *b)
+{
+    const force_label *x = a, *y = b;
+    double cx = x->x0 + x->x1, cy = y->x0 + y->x1;
+    return cx < cy ? -1 : cx > cy;
+}
+
+#define LABEL_LINES 2
+#define LABEL_GAP 6.0
+#define LABEL_SIZE 8.5
+#define LABEL_WIDEST 170.0
+
+/* Lays the labels out under their segments, left to right, each on the first of two lines
+ * where it clears the label before it: shortened (the whole text kept as a tooltip) where the
+ * room is short, left out where there is none. No two labels overlap. */
+static void place_labels(canvas *c, force_label *labels, size_t count, double width)
+{
+    qsort(labels, count, sizeof *labels, by_centre);
+    double right_end[LABEL_LINES];
+    for (int line = 0; line < LABEL_LINES; line++) right_end[line] = -1e9;
+    for (size_t i = 0; i < count; i++) {
+        force_label *label = &labels[i];
+        double centre = (label->x0 + label->x1) / 2;
+        char shown[200];
+        snprintf(shown, sizeof shown, "%s", label->text);
+        plot_fit(c, shown, sizeof shown, LABEL_SIZE, LABEL_WIDEST);
+        double w = canvas_text_width(c, shown, LABEL_SIZE, 0);
+        /* The line with the most room to the left of this segment's centre. */
+        int best = 0;
+        for (int line = 1; line < LABEL_LINES; line++)
+            if (right_end[line] < right_end[best]) best = line;
+        double room = 2 * (centre - (right_end[best] + LABEL_GAP));
+        if (room < w) {
+            if (room < 30) continue; /* no room: the segment stays unnamed */
+            plot_fit(c, shown, sizeof shown, LABEL_SIZE, room);
+            w = canvas_text_width(c, shown, LABEL_SIZE, 0);
+        }
+        double x = fmin(fmax(centre, 16 + w / 2), width - 16 - w / 2);
+        if (x - w / 2 < right_end[best] + LABEL_GAP) continue;
+        canvas_text_titled(c, x, BAND_Y + BAND_HEIGHT + 13 + 11 * best, shown,
+                           strcmp(shown, label->text) != 0 ? label->text : NULL, LABEL_SIZE, 0,
+                           CANVAS_CENTRE, label->colour, "label");
+        right_end[best] = x + w / 2;
+    }
+}
+
 gbx_status plot_force(const plot_request *request, gbx_error *error)
 {
     if (request->options->rows_last > request->options->row + 1)
@@ -184,10 +237,12 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                  K > 1 && !request->chosen ? ", the first output" : "");
         canvas_text(c, 16, 24, title, 13, 1, CANVAS_LEFT, CANVAS_TEXT, "title");
         plot_draw_axis(c, &axis, 50, NULL);
-        /* Each block from f(x) outward, the largest value first. */
-        for (int side = 0; side < 2; side++) {
+        /* Each block from f(x) outward, the largest value first; labels laid out after. */
+        force_label *labels = gbx_calloc(M ? M : 1, sizeof *labels);
+        size_t label_count = 0;
+        if (!labels) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        for (int side = 0; side < 2 && status == GBX_OK; side++) {
             double at = prediction;
-            int labelled = 0;
             for (size_t i = 0; i < M; i++) {
                 size_t f = order[i];
                 double v = values[f];
@@ -200,6 +255,10 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                 /* A white notch between segments shows where one feature ends. */
                 canvas_line(c, side == 0 ? x0 : x1, BAND_Y, side == 0 ? x0 : x1,
                             BAND_Y + BAND_HEIGHT, (canvas_colour){1, 1, 1}, 1.0, 0, "notch");
+                at = next;
+                if (x1 - x0 <= 12) continue; /* too narrow to name */
+                force_label *label = &labels[label_count++];
+                label->x0 = x0, label->x1 = x1, label->colour = colour;
                 const gbx_feature_info *info = gbx_feature_metadata_find(request->features,
                                                                          d->feature_names[f]);
                 long column = plot_column(d, f);
@@ -207,18 +266,14 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                 if (column >= 0 && !isnan(d->data[r * d->columns + (size_t)column])) {
                     gbx_feature_format(info, d->data[r * d->columns + (size_t)column], number,
                                        sizeof number);
-                    snprintf(text, sizeof text, "%s = %s", name, number);
+                    snprintf(label->text, sizeof label->text, "%s = %s", name, number);
                 } else {
-                    snprintf(text, sizeof text, "%s", name);
+                    snprintf(label->text, sizeof label->text, "%s", name);
                 }
-                /* Labels alternate between two lines, so each may be twice its segment. */
-                plot_fit(c, text, sizeof text, 8.5, fmax(2 * (x1 - x0) - 6, 0));
-                if (x1 - x0 > 12)
-                    canvas_text(c, (x0 + x1) / 2, BAND_Y + BAND_HEIGHT + 13 + 11 * (labelled++ % 2),
-                                text, 8.5, 0, CANVAS_CENTRE, colour, "label");
-                at = next;
             }
         }
+        if (status == GBX_OK) place_labels(c, labels, label_count, width);
+        free(labels);
         plot_number(prediction, number, sizeof number);
         snprintf(text, sizeof text, "f(x) = %s", number);
         double px = plot_x(&axis, prediction), bx = plot_x(&axis, base);
@@ -235,7 +290,8 @@ gbx_status plot_force(const plot_request *request, gbx_error *error)
                     "base-label");
         canvas_text(c, 16, height - 12, "red: raises the output, blue: lowers it", 8.5, 0,
                     CANVAS_LEFT, CANVAS_MUTED, "legend");
-        status = plot_close(request, c, error);
+        if (status == GBX_OK) status = plot_close(request, c, error);
+        else canvas_discard(c);
     }
     free(magnitude);
     free(order);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "glassbox.h"
+#include "render/canvas.h"
 
 #include <math.h>
 #include <png.h>
@@ -480,6 +481,51 @@ static void test_decision_lines_climb_to_predictions(void **state)
 /* Force over rows: each row a column whose red segments stack down from its f(x) and blue
  * ones up from it, each as tall as its value; the prediction line passes through every
  * column's f(x); "output" order sorts the columns by prediction. */
+/* The force plot's labels never overlap: over 40 rows, the labels on each line, measured as
+ * the canvas measures them, keep apart; a shortened label keeps its whole text as a tooltip
+ * (they collided and were cut: "No checking account = 04 to 7 = 1", "Savin..."). */
+static void test_force_labels_do_not_overlap(void **state)
+{
+    (void)state;
+    const char *path = "/tmp/glassbox-test-force-labels.svg";
+    canvas *measure;
+    gbx_error error;
+    assert_int_equal(canvas_open(CANVAS_SVG, 1, 10, 10, &measure, &error), GBX_OK);
+    size_t shortened = 0;
+    for (size_t row = 0; row < 40; row++) {
+        gbx_plot_options options;
+        gbx_plot_options_init(&options);
+        options.kind = "force";
+        options.row = row;
+        assert_int_equal(gbx_plot(EXPLANATION, &options, path, &error), GBX_OK);
+        char *svg = read_text(path);
+        double left[64], right[64], y[64];
+        size_t count = 0;
+        for (const char *at = strstr(svg, "<text class=\"label\""); at && count < 64;
+             at = strstr(at + 1, "<text class=\"label\"")) {
+            const char *body = strchr(at, '>') + 1;
+            if (strncmp(body, "<title>", 7) == 0) {
+                body = strstr(body, "</title>") + 8;
+                shortened++;
+            }
+            char text[256];
+            snprintf(text, sizeof text, "%.*s", (int)(strchr(body, '<') - body), body);
+            double width = canvas_text_width(measure, text, 8.5, 0), x = attribute(at, "x");
+            left[count] = x - width / 2, right[count] = x + width / 2, y[count] = attribute(at, "y");
+            for (size_t other = 0; other < count; other++)
+                if (y[other] == y[count] && left[count] < right[other] - 0.5 &&
+                    left[other] < right[count] - 0.5)
+                    fail_msg("row %zu: label \"%s\" overlaps another on its line", row, text);
+            count++;
+        }
+        assert_true(count > 0);
+        free(svg);
+    }
+    assert_true(shortened > 0); /* the tooltips are there where text was cut */
+    canvas_discard(measure);
+    remove(path);
+}
+
 static void test_force_rows_stack_at_predictions(void **state)
 {
     (void)state;
@@ -1113,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_bar_cohorts_average_their_rows),
         cmocka_unit_test(test_image_panels_follow_the_pixels),
         cmocka_unit_test(test_text_highlights_tokens),
+        cmocka_unit_test(test_force_labels_do_not_overlap),
         cmocka_unit_test(test_force_rows_stack_at_predictions),
         cmocka_unit_test(test_png_and_pdf_are_drawn),
         cmocka_unit_test(test_every_kind_renders_to_png),
