@@ -21,6 +21,7 @@ static const struct {
     {"options.max_evals", "--max-evals"}, {"options.feature", "--feature"},
     {"options.color", "--color"},         {"options.order", "--order"},
     {"options.timeout_seconds", "--model-timeout"},
+    {"options.samples", "--nsamples"},     {"options.steps", "--steps"},
 };
 
 /* Writes message with each option field worded as its flag. */

@@ -310,8 +310,8 @@ static int parse(int argc, char **argv, explain_arguments *a)
             break;
         }
         case 'Z':
-            if (!cli_parse_count(optarg, &number) || number > 1024)
-                return cli_usage_error("explain", "--nsamples needs a number from 1 to 1024, not "
+            if (!cli_parse_count(optarg, &number) || number > 100000)
+                return cli_usage_error("explain", "--nsamples needs a number from 1 to 100000, not "
                                        "\"%s\"", optarg);
             a->explainer.samples = (size_t)number;
             break;

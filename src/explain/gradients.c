@@ -13,7 +13,11 @@
 #include <string.h>
 
 #define POINTS_PER_BLOCK 64   /* rows x points per row in one forward pass (cache-sized) */
-#define MAX_POINTS_PER_ROW 1024 /* steps, samples or background rows of one row */
+#define MAX_POINTS_PER_ROW 100000 /* steps, samples or background rows of one row */
+/* A row's points are explained in one pass: their inputs, factors and gradients (points x
+ * inputs x (outputs + 2) doubles) may take this much. Tabular models take thousands of samples
+ * (shap's users pass 2000); an image model takes fewer. */
+#define POINTS_BUDGET ((size_t)1 << 30)
 
 struct gbx_gradients {
     const gbx_model *model;
@@ -271,6 +275,14 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         gbx_gradients_free(g);
         return gbx_fail(error, GBX_ERR_USAGE, "at most %d steps or samples per row",
                         MAX_POINTS_PER_ROW);
+    }
+    double need = (double)g->points * (double)M * (double)(K + 2) * sizeof(double);
+    if (need > (double)POINTS_BUDGET) {
+        gbx_gradients_free(g);
+        return gbx_fail(error, GBX_ERR_USAGE, "%zu steps or samples of %zu inputs and %zu "
+                        "outputs would take %.1f GB a row, more than %zu MB; ask fewer "
+                        "(options.samples, options.steps) or one output", g->points, M, K,
+                        need / 1e9, POINTS_BUDGET >> 20);
     }
     /* Integrated gradients take one baseline: the row given, or zeros. */
     g->baseline_rows = many ? baselines->rows : 1;

@@ -619,6 +619,15 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx
     --output "$work/gs.json" --quiet
 expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
     --method deep --background "$onnx/torch_credit_mlp.background.csv" --output "$work/deep.json" --quiet
+# shap's users pass 2000 samples: a tabular network takes them; an image model asked for more
+# than a row's memory budget is told so.
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.h5" --data "$onnx/keras_credit.data.csv" \
+    --method gradient-shap --background "$onnx/torch_credit_mlp.background.csv" --nsamples 2000 \
+    --output "$work/gs2000.json" --quiet
+grep -q '"samples": 2000' "$work/gs2000.json" || fail "gradient-shap --nsamples 2000 not recorded"
+expect 2 "ask fewer (--nsamples, --steps) or one output" -- "$glassbox" explain \
+    --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
+    --method smoothgrad --nsamples 50000
 grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
 # A network that ends in a sigmoid outputs probabilities: labelled so, and summary decides.
 grep -q '"output": "probability"}' "$work/deep.json" || fail "deep: a sigmoid network's output not labelled a probability"
