@@ -450,7 +450,9 @@ static const double *draw_baseline(const gbx_gradients *g, double u)
 
 /* Grad-CAM (captum's LayerGradCam, then LayerAttribution.interpolate, nearest): the layer's
  * channels weighed by their mean gradient, summed, and the map at the layer's resolution
- * spread over the input's positions (each input channel the same). */
+ * spread over the input's positions (each input channel the same). The layer and the input
+ * are each channels first ([C, positions...], as PyTorch) or channels last ([positions..., C],
+ * as Keras and tf2onnx exports keep them): read from the graph, never assumed. */
 static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *rows, size_t n,
                                          const size_t *classes, double *values, gbx_error *error)
 {
@@ -469,20 +471,30 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
         status = gbx_fail(error, GBX_ERR_USAGE, "layer \"%s\" has rank %d; Grad-CAM needs a "
                           "convolution's output [batch, channels, positions...]",
                           graph->value_names[g->layer], A->rank);
-    /* The input's spatial shape: [channels, positions...] after the batch. */
     int input_spatial = graph->input_rank - 2;
     if (status == GBX_OK && (input_spatial < 1 || input_spatial != A->rank - 2))
         status = gbx_fail(error, GBX_ERR_USAGE, "Grad-CAM maps a layer of %d spatial dimensions "
                           "onto an input of %d", A->rank - 2, input_spatial);
+    /* Where the channels are: the layer's and the input's, each first or last. */
+    int layer_last = status == GBX_OK && gbx_nn_channels_last(graph, g->layer, A->rank);
+    int input_last = status == GBX_OK && gbx_nn_input_channels_last(graph);
+    const int64_t *layer_space = status == GBX_OK ? A->dims + (layer_last ? 1 : 2) : NULL;
+    const int64_t *input_space = graph->input_dims + (input_last ? 1 : 2);
     gbx_nn_tensor seed = {0};
     if (status == GBX_OK)
         status = gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values_x[graph->output].rank,
                                      values_x[graph->output].dims, error);
-    size_t C = status == GBX_OK ? (size_t)A->dims[1] : 0, positions = 1, input_positions = 1;
+    size_t C = status == GBX_OK ? (size_t)A->dims[layer_last ? A->rank - 1 : 1] : 0;
+    size_t positions = 1, input_positions = 1;
     for (int d = 0; status == GBX_OK && d < input_spatial; d++) {
-        positions *= (size_t)A->dims[2 + d];
-        input_positions *= (size_t)graph->input_dims[2 + d];
+        positions *= (size_t)layer_space[d];
+        input_positions *= (size_t)input_space[d];
     }
+    /* Element (position p, channel c) of the layer in row r, and of the input. */
+    size_t layer_position_stride = layer_last ? C : 1, layer_channel_stride = layer_last ? 1 : positions;
+    size_t input_channels = input_positions ? M / input_positions : 0;
+    size_t input_position_stride = input_last ? input_channels : 1;
+    size_t input_channel_stride = input_last ? 1 : input_positions;
     double *map = status == GBX_OK ? gbx_malloc_array(positions, sizeof(double)) : NULL;
     if (status == GBX_OK && !map) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     for (size_t k = 0; status == GBX_OK && k < passes; k++) {
@@ -492,13 +504,15 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
                                  error);
         const float *d = status == GBX_OK ? grads[g->layer].f : NULL;
         for (size_t r = 0; status == GBX_OK && r < n; r++) {
+            const float *a = A->f + r * C * positions, *gradient = d ? d + r * C * positions : NULL;
             memset(map, 0, positions * sizeof(double));
             for (size_t c = 0; c < C; c++) {
-                const float *a = A->f + (r * C + c) * positions;
                 double weight = 0;
-                for (size_t p = 0; d && p < positions; p++) weight += d[(r * C + c) * positions + p];
+                for (size_t p = 0; gradient && p < positions; p++)
+                    weight += gradient[p * layer_position_stride + c * layer_channel_stride];
                 weight /= (double)positions;
-                for (size_t p = 0; p < positions; p++) map[p] += weight * a[p];
+                for (size_t p = 0; p < positions; p++)
+                    map[p] += weight * a[p * layer_position_stride + c * layer_channel_stride];
             }
             /* Nearest upsampling, as torch's interpolate: source = floor(target * in / out). */
             double *target = values + (r * passes + k) * M;
@@ -506,16 +520,16 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
                 size_t rest = q, source = 0, stride = 1;
                 size_t index[8];
                 for (int dim = input_spatial - 1; dim >= 0; dim--) {
-                    size_t out = (size_t)graph->input_dims[2 + dim], in = (size_t)A->dims[2 + dim];
+                    size_t out = (size_t)input_space[dim], in = (size_t)layer_space[dim];
                     index[dim] = (rest % out) * in / out;
                     rest /= out;
                 }
                 for (int dim = input_spatial - 1; dim >= 0; dim--) {
                     source += index[dim] * stride;
-                    stride *= (size_t)A->dims[2 + dim];
+                    stride *= (size_t)layer_space[dim];
                 }
-                for (size_t channel = 0; channel < M / input_positions; channel++)
-                    target[channel * input_positions + q] = map[source];
+                for (size_t channel = 0; channel < input_channels; channel++)
+                    target[q * input_position_stride + channel * input_channel_stride] = map[source];
             }
         }
         for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);

@@ -677,3 +677,74 @@ int gbx_nn_output_is_probability(const gbx_nn_graph *graph)
     }
     return 0;
 }
+
+/* Operators that keep a tensor's layout: an elementwise function of one tensor (and constants,
+ * as Rescaling's Mul and Add). */
+static int keeps_layout(const char *op)
+{
+    static const char *const ops[] = {"Identity", "Relu", "Sigmoid", "Tanh", "Elu", "Selu",
+                                      "LeakyRelu", "Softplus", "HardSigmoid", "Clip", "Gelu",
+                                      "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Exp", "Dropout"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(op, ops[i]) == 0) return 1;
+    return 0;
+}
+
+/* Whether a Transpose node's perm is the given one. */
+static int permutes(const gbx_nn_node *node, const int64_t *perm, int rank)
+{
+    if (strcmp(node->op->name, "Transpose") != 0 || node->params.list_count != (size_t)rank)
+        return 0;
+    for (int d = 0; d < rank; d++)
+        if (node->params.list[d] != perm[d]) return 0;
+    return 1;
+}
+
+static const gbx_nn_node *producer_of(const gbx_nn_graph *graph, int value)
+{
+    for (size_t n = 0; n < graph->node_count; n++)
+        for (int o = 0; o < graph->nodes[n].output_count; o++)
+            if (graph->nodes[n].outputs[o] == value) return &graph->nodes[n];
+    return NULL;
+}
+
+int gbx_nn_channels_last(const gbx_nn_graph *graph, int value, int rank)
+{
+    if (rank < 3 || rank > GBX_NN_MAX_RANK) return 0;
+    /* Channels-first to last: [0, 2, ..., rank-1, 1]. */
+    int64_t to_last[GBX_NN_MAX_RANK];
+    to_last[0] = 0;
+    for (int d = 1; d < rank - 1; d++) to_last[d] = d + 1;
+    to_last[rank - 1] = 1;
+    for (size_t step = 0; step <= graph->node_count; step++) {
+        const gbx_nn_node *node = producer_of(graph, value);
+        if (!node) return 0;
+        if (permutes(node, to_last, rank)) return 1;
+        if (!keeps_layout(node->op->name) || node->input_count < 1) return 0;
+        value = node->inputs[0];
+    }
+    return 0;
+}
+
+int gbx_nn_input_channels_last(const gbx_nn_graph *graph)
+{
+    int rank = graph->input_rank;
+    if (rank < 3 || rank > GBX_NN_MAX_RANK) return 0;
+    /* Channels-last to first: [0, rank-1, 1, ..., rank-2], the first reshuffle the input meets. */
+    int64_t to_first[GBX_NN_MAX_RANK];
+    to_first[0] = 0;
+    to_first[1] = rank - 1;
+    for (int d = 2; d < rank; d++) to_first[d] = d - 1;
+    int value = graph->input;
+    for (size_t step = 0; step <= graph->node_count; step++) {
+        const gbx_nn_node *consumer = NULL;
+        for (size_t n = 0; n < graph->node_count && !consumer; n++)
+            for (int i = 0; i < graph->nodes[n].input_count; i++)
+                if (graph->nodes[n].inputs[i] == value) consumer = &graph->nodes[n];
+        if (!consumer) return 0;
+        if (permutes(consumer, to_first, rank)) return 1;
+        if (!keeps_layout(consumer->op->name) || consumer->output_count < 1) return 0;
+        value = consumer->outputs[0];
+    }
+    return 0;
+}

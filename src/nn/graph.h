@@ -114,6 +114,14 @@ typedef struct gbx_nn_graph {
     int opset;                  /* default-domain opset the file imports */
 } gbx_nn_graph;
 
+/* Whether a value of the given rank is laid out channels last ([batch, positions..., channels]):
+ * made by a Transpose from channels first (glassbox's operators are channels first; Keras
+ * layers and tf2onnx exports transpose back), through operators that keep the layout. */
+int gbx_nn_channels_last(const gbx_nn_graph *graph, int value, int rank);
+/* Whether the input is channels last: the first reshuffle it meets moves its last axis to
+ * the second. */
+int gbx_nn_input_channels_last(const gbx_nn_graph *graph);
+
 /* Whether the explained output is a sigmoid's or softmax's (through reshapes only): a
  * probability, not a margin. */
 int gbx_nn_output_is_probability(const gbx_nn_graph *graph);

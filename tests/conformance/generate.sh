@@ -25,3 +25,5 @@ mkdir -p "$here/fixtures/onnx"
 for stage in torch sklearn keras manifest; do
     "$onnx_venv/bin/python" "$here/generate_onnx.py" --stage "$stage" "$here/fixtures/onnx"
 done
+# Grad-CAM on channels-last Keras CNNs, against TF's GradientTape.
+"$onnx_venv/bin/python" "$here/generate_gradcam.py" "$here/fixtures/keras_gradcam"
