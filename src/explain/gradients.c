@@ -477,7 +477,7 @@ static gbx_status explain_grad_cam_block(const gbx_gradients *g, const double *r
                           "onto an input of %d", A->rank - 2, input_spatial);
     /* Where the channels are: the layer's and the input's, each first or last. */
     int layer_last = status == GBX_OK && gbx_nn_channels_last(graph, g->layer, A->rank);
-    int input_last = status == GBX_OK && gbx_nn_input_channels_last(graph);
+    int input_last = status == GBX_OK && gbx_nn_input_channels_last(graph, values_x);
     const int64_t *layer_space = status == GBX_OK ? A->dims + (layer_last ? 1 : 2) : NULL;
     const int64_t *input_space = graph->input_dims + (input_last ? 1 : 2);
     gbx_nn_tensor seed = {0};

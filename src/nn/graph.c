@@ -726,7 +726,21 @@ int gbx_nn_channels_last(const gbx_nn_graph *graph, int value, int rank)
     return 0;
 }
 
-int gbx_nn_input_channels_last(const gbx_nn_graph *graph)
+/* Whether a Reshape moves a single channel from last to first: [n, s..., 1] to [n, 1, s...],
+ * what tf2onnx writes for a one-channel image in place of a Transpose. */
+static int reshapes_to_first(const gbx_nn_node *node, const gbx_nn_tensor *values)
+{
+    if (!values || strcmp(node->op->name, "Reshape") != 0 || node->output_count < 1) return 0;
+    const gbx_nn_tensor *from = &values[node->inputs[0]], *to = &values[node->outputs[0]];
+    int rank = from->rank;
+    if (rank < 3 || to->rank != rank || from->dims[rank - 1] != 1 || to->dims[1] != 1) return 0;
+    if (from->dims[0] != to->dims[0]) return 0;
+    for (int d = 1; d < rank - 1; d++)
+        if (from->dims[d] != to->dims[d + 1]) return 0;
+    return 1;
+}
+
+int gbx_nn_input_channels_last(const gbx_nn_graph *graph, const gbx_nn_tensor *values)
 {
     int rank = graph->input_rank;
     if (rank < 3 || rank > GBX_NN_MAX_RANK) return 0;
@@ -742,7 +756,7 @@ int gbx_nn_input_channels_last(const gbx_nn_graph *graph)
             for (int i = 0; i < graph->nodes[n].input_count; i++)
                 if (graph->nodes[n].inputs[i] == value) consumer = &graph->nodes[n];
         if (!consumer) return 0;
-        if (permutes(consumer, to_first, rank)) return 1;
+        if (permutes(consumer, to_first, rank) || reshapes_to_first(consumer, values)) return 1;
         if (!keeps_layout(consumer->op->name) || consumer->output_count < 1) return 0;
         value = consumer->outputs[0];
     }

@@ -119,8 +119,8 @@ typedef struct gbx_nn_graph {
  * layers and tf2onnx exports transpose back), through operators that keep the layout. */
 int gbx_nn_channels_last(const gbx_nn_graph *graph, int value, int rank);
 /* Whether the input is channels last: the first reshuffle it meets moves its last axis to
- * the second. */
-int gbx_nn_input_channels_last(const gbx_nn_graph *graph);
+ * the second (a Transpose, or with a forward pass's values, a Reshape of one channel). */
+int gbx_nn_input_channels_last(const gbx_nn_graph *graph, const gbx_nn_tensor *values);
 
 /* Whether the explained output is a sigmoid's or softmax's (through reshapes only): a
  * probability, not a margin. */

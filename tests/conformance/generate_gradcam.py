@@ -2,13 +2,17 @@
 Grad-CAM maps by TF's GradientTape at several layers, for the row's predicted class, upsampled
 to the input by nearest neighbour (captum's LayerGradCam + interpolate, which glassbox follows:
 source index = floor(target * layer size / input size)), each pixel's map value repeated over
-the input's channels. usage: generate_gradcam.py OUT_DIRECTORY (pip install tensorflow-cpu)"""
+the input's channels. Each network is checked twice: as saved by Keras, and as exported by
+tf2onnx (channels first inside, with Transposes, or a Reshape for one channel, at the edges).
+usage: generate_gradcam.py OUT_DIRECTORY (pip install tensorflow-cpu tf2onnx)"""
 import json
 import os
 import sys
 
 import numpy as np
+import onnx
 import tensorflow as tf
+import tf2onnx
 import keras
 
 directory = sys.argv[1]
@@ -48,8 +52,24 @@ def case(name, model, shape, layers):
         file = "%s.%s.csv" % (name, layer)
         np.savetxt(os.path.join(directory, file), maps, delimiter=",", fmt="%.9g")
         references[layer] = file
-    return {"name": name, "model": name + ".keras", "data": name + ".data.csv",
-            "input_shape": list(shape), "predicted": predicted.tolist(), "references": references}
+    return {"name": name, "data": name + ".data.csv", "input_shape": list(shape),
+            "predicted": predicted.tolist(), "references": references,
+            "models": [{"file": name + ".keras", "layers": {layer: layer for layer in layers}},
+                       export_onnx(name, model, shape, layers)]}
+
+
+def export_onnx(name, model, shape, layers):
+    """The tf2onnx export, and each layer's name there: the output of its activation."""
+    path = os.path.join(directory, name + ".onnx")
+    signature = (tf.TensorSpec((None,) + shape, tf.float32, name="x"),)
+    tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=path)
+    activations = [node.output[0] for node in onnx.load(path).graph.node if node.op_type == "Relu"]
+    names = {}
+    for layer in layers:
+        found = [value for value in activations if "/%s_" % layer in value or "/%s/" % layer in value]
+        assert len(found) == 1, (layer, activations)
+        names[layer] = found[0]
+    return {"file": name + ".onnx", "layers": names}
 
 
 cases = []
@@ -70,5 +90,6 @@ outputs = keras.layers.Dense(4, name="logits")(h)
 cases.append(case("wide", keras.Model(inputs, outputs), (12, 20, 3), ["conv_a", "conv_b"]))
 with open(os.path.join(directory, "manifest.json"), "w") as f:
     json.dump({"generated_by": "tests/conformance/generate_gradcam.py",
-               "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+               "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                            "tf2onnx": tf2onnx.__version__},
                "cases": cases}, f, indent=1)

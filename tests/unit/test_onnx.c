@@ -597,6 +597,64 @@ static void test_npy_input(void **state)
 /* Grad-CAM on Keras CNNs, channels last (square and not, one and three channels, two layer
  * shapes each), against TF's GradientTape (tests/conformance/generate_gradcam.py). The layer's
  * map was laid over the input as if it were [C, H, W]: vertical stripes, 100% off. */
+/* One export of a Keras Grad-CAM fixture against TF's maps; the number of layers checked. */
+static size_t check_grad_cam_export(const char *directory, json_object *fixture, gbx_data **data,
+                                    json_object *export)
+{
+    char path[512];
+    gbx_error error;
+    gbx_model *model;
+    snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(export, "file")));
+    if (gbx_model_load(path, &model, &error)) fail_msg("%s: %s", path, error.message);
+    if (!*data) {
+        snprintf(path, sizeof path, "%s%s", directory,
+                 json_object_get_string(member(fixture, "data")));
+        assert_int_equal(gbx_data_read_csv(path, model, data, &error), GBX_OK);
+    }
+    size_t checked = 0;
+    json_object_object_foreach(member(export, "layers"), layer, name) {
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_GRAD_CAM;
+        options.layer = json_object_get_string(name);
+        options.output = GBX_OUTPUT_PREDICTED;
+        gbx_explainer *explainer;
+        gbx_explanation *explanation;
+        if (gbx_explainer_create(model, &options, &explainer, &error) ||
+            gbx_explainer_explain(explainer, *data, &explanation, &error))
+            fail_msg("%s: %s", options.layer, error.message);
+        snprintf(path, sizeof path, "%s%s", directory,
+                 json_object_get_string(member(member(fixture, "references"), layer)));
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        size_t n = gbx_data_rows(*data), M = gbx_model_features(model);
+        const double *values = gbx_explanation_values(explanation);
+        const double *classes = gbx_explanation_classes(explanation);
+        double largest = 0, worst = 0;
+        for (size_t r = 0; r < n; r++) {
+            assert_int_equal((long)classes[r], json_object_get_int(json_object_array_get_idx(
+                                                   member(fixture, "predicted"), r)));
+            for (size_t j = 0; j < M; j++) {
+                double want;
+                assert_int_equal(fscanf(f, j ? ",%lf" : "%lf", &want), 1);
+                largest = fmax(largest, fabs(want));
+                worst = fmax(worst, fabs(values[r * M + j] - want));
+            }
+        }
+        fclose(f);
+        /* float32 arithmetic in both: a millionth of the largest value. */
+        if (worst > 1e-6 * fmax(largest, 1e-3))
+            fail_msg("%s at %s: %.3g off TF's Grad-CAM (largest %.3g)",
+                     json_object_get_string(member(export, "file")), layer, worst, largest);
+        checked++;
+        gbx_explanation_free(explanation);
+        gbx_explainer_free(explainer);
+    }
+    gbx_model_free(model);
+    return checked;
+}
+
+/* Grad-CAM on channels-last networks, as Keras saves them and as tf2onnx exports them. */
 static void test_keras_grad_cam(void **state)
 {
     (void)state;
@@ -608,55 +666,15 @@ static void test_keras_grad_cam(void **state)
     size_t checked = 0;
     for (size_t c = 0; c < json_object_array_length(cases); c++) {
         json_object *fixture = json_object_array_get_idx(cases, c);
-        gbx_error error;
-        gbx_model *model;
-        gbx_data *data;
-        snprintf(path, sizeof path, "%s%s", directory,
-                 json_object_get_string(member(fixture, "model")));
-        assert_int_equal(gbx_model_load(path, &model, &error), GBX_OK);
-        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "data")));
-        assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
-        json_object_object_foreach(member(fixture, "references"), layer, file) {
-            gbx_explainer_options options;
-            gbx_explainer_options_init(&options);
-            options.method = GBX_METHOD_GRAD_CAM;
-            options.layer = layer;
-            options.output = GBX_OUTPUT_PREDICTED;
-            gbx_explainer *explainer;
-            gbx_explanation *explanation;
-            if (gbx_explainer_create(model, &options, &explainer, &error) ||
-                gbx_explainer_explain(explainer, data, &explanation, &error))
-                fail_msg("%s: %s", layer, error.message);
-            snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(file));
-            FILE *f = fopen(path, "r");
-            assert_non_null(f);
-            size_t n = gbx_data_rows(data), M = gbx_model_features(model);
-            const double *values = gbx_explanation_values(explanation);
-            const double *classes = gbx_explanation_classes(explanation);
-            double largest = 0, worst = 0;
-            for (size_t r = 0; r < n; r++) {
-                assert_int_equal((long)classes[r], json_object_get_int(json_object_array_get_idx(
-                                                       member(fixture, "predicted"), r)));
-                for (size_t j = 0; j < M; j++) {
-                    double want;
-                    assert_int_equal(fscanf(f, j ? ",%lf" : "%lf", &want), 1);
-                    largest = fmax(largest, fabs(want));
-                    worst = fmax(worst, fabs(values[r * M + j] - want));
-                }
-            }
-            fclose(f);
-            /* float32 arithmetic in both: a millionth of the largest value. */
-            if (worst > 1e-6 * fmax(largest, 1e-3))
-                fail_msg("%s at %s: %.3g off TF's Grad-CAM (largest %.3g)",
-                         json_object_get_string(member(fixture, "name")), layer, worst, largest);
-            checked++;
-            gbx_explanation_free(explanation);
-            gbx_explainer_free(explainer);
-        }
+        json_object *exports = member(fixture, "models");
+        gbx_data *data = NULL;
+        for (size_t e = 0; e < json_object_array_length(exports); e++)
+            checked += check_grad_cam_export(directory, fixture, &data,
+                                             json_object_array_get_idx(exports, e));
         gbx_data_free(data);
-        gbx_model_free(model);
     }
-    assert_int_equal(checked, 4);
+    /* Two networks, two layers each, two exports each. */
+    assert_int_equal(checked, 8);
     json_object_put(manifest);
 }
 
