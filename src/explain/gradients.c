@@ -278,11 +278,12 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     }
     double need = (double)g->points * (double)M * (double)(K + 2) * sizeof(double);
     if (need > (double)POINTS_BUDGET) {
+        status = gbx_fail(error, GBX_ERR_USAGE, "%zu steps or samples of %zu inputs and %zu "
+                          "outputs would take %.1f GB a row, more than %zu MB; ask fewer "
+                          "(options.samples, options.steps) or one output", g->points, M, K,
+                          need / 1e9, POINTS_BUDGET >> 20);
         gbx_gradients_free(g);
-        return gbx_fail(error, GBX_ERR_USAGE, "%zu steps or samples of %zu inputs and %zu "
-                        "outputs would take %.1f GB a row, more than %zu MB; ask fewer "
-                        "(options.samples, options.steps) or one output", g->points, M, K,
-                        need / 1e9, POINTS_BUDGET >> 20);
+        return status;
     }
     /* Integrated gradients take one baseline: the row given, or zeros. */
     g->baseline_rows = many ? baselines->rows : 1;
