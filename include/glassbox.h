@@ -299,6 +299,14 @@ typedef enum {
     GBX_INTEGRATION_RIEMANN_MIDDLE, GBX_INTEGRATION_RIEMANN_TRAPEZOID
 } gbx_integration;
 
+/* How deep passes multipliers through a softmax. shap's DeepExplainers differ: its TensorFlow
+ * one takes the softmax apart (a shift by the maximum, Exp, Sum and a division, each with its
+ * own rule), its PyTorch one and captum rescale element by element. AUTO follows the model's
+ * origin: Keras files and tf2onnx exports take TensorFlow's rule, everything else PyTorch's. */
+typedef enum {
+    GBX_SOFTMAX_RULE_AUTO, GBX_SOFTMAX_RULE_TENSORFLOW, GBX_SOFTMAX_RULE_PYTORCH
+} gbx_softmax_rule;
+
 /* The most threads any option may ask for, and the most coalitions or samples per row. */
 #define GBX_MAX_THREADS 1024
 #define GBX_MAX_EVALS 100000000
@@ -342,6 +350,7 @@ typedef struct {
      * (none: zeros), gradient shap draws from all. */
     size_t steps;                /* integrated gradients: points (0: 50) */
     gbx_integration integration; /* integrated gradients: rule (default Gauss-Legendre) */
+    gbx_softmax_rule softmax_rule; /* deep: the softmax rule (default AUTO: by origin) */
     size_t samples;              /* smoothgrad, gradient shap: draws per row (0: 5) */
     double stdevs;               /* smoothgrad, gradient shap: noise (negative: 1 and 0) */
     const char *layer;           /* grad cam: the tensor (a convolution's output) to map; kept

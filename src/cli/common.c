@@ -22,6 +22,7 @@ static const struct {
     {"options.color", "--color"},         {"options.order", "--order"},
     {"options.timeout_seconds", "--model-timeout"},
     {"options.samples", "--nsamples"},     {"options.steps", "--steps"},
+    {"options.softmax_rule", "--softmax-rule"},
 };
 
 /* Writes message with each option field worded as its flag. */

@@ -72,6 +72,9 @@ static const char help[] =
     "                       riemann_right, riemann_middle or riemann_trapezoid\n"
     "  --baseline B         integrated-gradients: zeros (default), mean (of --background) or\n"
     "                       a CSV file holding one row\n"
+    "  --softmax-rule R     deep: how a softmax passes multipliers: tensorflow (shap's\n"
+    "                       TensorFlow DeepExplainer), pytorch (shap's PyTorch one, captum) or\n"
+    "                       auto (default: tensorflow for Keras files and tf2onnx exports)\n"
     "  --nsamples N         smoothgrad, gradient-shap: noisy or random draws per row (default 5)\n"
     "  --stdevs S           smoothgrad (default 1), gradient-shap (default 0): noise deviation\n"
     "  --class C            network methods: explain output C only (its index), predicted\n"
@@ -121,6 +124,7 @@ static int parse(int argc, char **argv, explain_arguments *a)
         {"categorical", required_argument, 0, 'C'}, {"sample-background", required_argument, 0, 'Y'},
         {"l1-reg", required_argument, 0, 'l'}, {"tolerance", required_argument, 0, 'e'},
         {"steps", required_argument, 0, 'P'}, {"integration", required_argument, 0, 'I'},
+        {"softmax-rule", required_argument, 0, 'x'},
         {"baseline", required_argument, 0, 'A'}, {"nsamples", required_argument, 0, 'Z'},
         {"stdevs", required_argument, 0, 'V'}, {"class", required_argument, 0, 'k'},
         {"output-name", required_argument, 0, 'O'}, {"layer", required_argument, 0, 'y'},
@@ -298,6 +302,17 @@ static int parse(int argc, char **argv, explain_arguments *a)
                                        "riemann_right, riemann_middle or riemann_trapezoid, not "
                                        "\"%s\"", optarg);
             a->explainer.integration = (gbx_integration)found;
+            break;
+        }
+        case 'x': {
+            static const char *const softmax_rules[] = {"auto", "tensorflow", "pytorch"};
+            int found = -1;
+            for (int r = 0; r < 3; r++)
+                if (strcmp(optarg, softmax_rules[r]) == 0) found = r;
+            if (found < 0)
+                return cli_usage_error("explain", "--softmax-rule is auto, tensorflow or "
+                                       "pytorch, not \"%s\"", optarg);
+            a->explainer.softmax_rule = (gbx_softmax_rule)found;
             break;
         }
         case 'A': a->baseline = optarg; break;

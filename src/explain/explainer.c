@@ -181,6 +181,8 @@ static gbx_status check(const gbx_model *model, const gbx_explainer_options *opt
          "sampling the background is for methods permutation and kernel, not ", ""},
         {options->logit_link && row->method != GBX_METHOD_KERNEL, GBX_ERR_USAGE,
          "link logit is for method kernel, not ", ""},
+        {options->softmax_rule != GBX_SOFTMAX_RULE_AUTO && row->method != GBX_METHOD_DEEP,
+         GBX_ERR_USAGE, "options.softmax_rule is for method deep, not ", ""},
         {options->interactions && row->method != GBX_METHOD_TREE, GBX_ERR_USAGE,
          "interaction values need method tree, not ", ""},
         {options->interactions && options->group_count, GBX_ERR_UNSUPPORTED, "interaction values "

@@ -404,7 +404,7 @@ static gbx_status explain_deep_block(const gbx_gradients *g, const double *rows,
         memset(seed.f, 0, seed.count * sizeof(float));
         for (size_t p = 0; p < count; p++) seed.f[p * K + (classes ? classes[p / B] : k)] = 1.0f;
         status = gbx_nn_deeplift(graph, values_x, values_r, g->source, graph->output, &seed,
-                                 grads, error);
+                                 g->options.tensorflow_softmax, grads, error);
         const float *m = grads[g->source].f;
         const float *a_x = values_x[g->source].f, *a_r = values_r[g->source].f;
         for (size_t r = 0; status == GBX_OK && r < n; r++) {
@@ -814,12 +814,22 @@ void gbx_gradients_free(gbx_gradients *g)
 /* ---- the methods' rows: one per gradient kind, sharing these functions ------------------- */
 #include "method.h"
 
+/* Whether deep takes shap-TensorFlow's softmax rule: as asked, or by the model's origin. */
+static int softmax_tensorflow(const gbx_explainer *x)
+{
+    gbx_softmax_rule rule = x->options.softmax_rule;
+    return rule == GBX_SOFTMAX_RULE_TENSORFLOW ||
+           (rule == GBX_SOFTMAX_RULE_AUTO && x->model->network &&
+            x->model->network->from_tensorflow);
+}
+
 static gbx_status gradients_prepare_row(gbx_explainer *x, const gbx_data *background,
                                         gbx_error *error)
 {
     const gbx_explainer_options *o = &x->options;
     gbx_gradient_options options = {(gbx_gradient_kind)x->row->variant, o->steps, o->integration,
-                                    o->samples, o->stdevs, o->seed, o->output, o->layer};
+                                    o->samples, o->stdevs, o->seed, o->output, o->layer,
+                                    softmax_tensorflow(x)};
     gbx_gradients *gradients;
     gbx_status status = gbx_gradients_prepare(x->model, background, &options, &gradients, error);
     if (status != GBX_OK) return status;
@@ -868,6 +878,8 @@ static void gradients_parameters(FILE *f, const gbx_explainer *x)
         fprintf(f, ", \"background_rows\": %zu, \"background_weighted\": %s, "
                 "\"background_sha256\": \"%s\"", x->background_rows,
                 x->background_weighted ? "true" : "false", x->background_sha256);
+    if (method == GBX_METHOD_DEEP)
+        fprintf(f, ", \"softmax_rule\": \"%s\"", softmax_tensorflow(x) ? "tensorflow" : "pytorch");
     if (o->layer) {
         fputs(", \"layer\": ", f);
         gbx_json_write_string(f, o->layer);

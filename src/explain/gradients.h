@@ -25,6 +25,7 @@ typedef struct {
     long output;                 /* GBX_OUTPUT_ALL, GBX_OUTPUT_PREDICTED or an output's index */
     const char *layer;           /* grad cam: the tensor whose channels are weighed;
                                   * integrated, deep: attribute to this tensor, not the input */
+    int tensorflow_softmax;      /* deep: shap-TensorFlow's softmax rule, not the rescale rule */
 } gbx_gradient_options;
 
 typedef struct gbx_gradients gbx_gradients;

@@ -1349,6 +1349,7 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
         status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) {
         k.graph->opset = 21; /* Softmax and friends take one axis */
+        k.graph->from_tensorflow = 1;
         status = build(&k, root);
     }
     json_object_put(root);

@@ -367,6 +367,9 @@ static gbx_status build_graph(const char *path, const Onnx__ModelProto *proto, i
     gbx_nn_graph *graph = gbx_nn_graph_new();
     if (!graph) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     graph->opset = opset;
+    /* tf2onnx (and its predecessor keras2onnx) name themselves in producer_name. */
+    const char *producer = proto->producer_name ? proto->producer_name : "";
+    graph->from_tensorflow = strcmp(producer, "tf2onnx") == 0 || strcmp(producer, "keras2onnx") == 0;
     const Onnx__GraphProto *g = proto->graph;
     gbx_status status = GBX_OK;
     for (size_t i = 0; i < g->n_initializer && status == GBX_OK; i++) {

@@ -571,9 +571,72 @@ static gbx_status rescale(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx
     return status;
 }
 
+/* shap's TensorFlow DeepExplainer on a softmax over the last axis: the softmax taken apart as
+ * e = exp(x - max x), s = sum e, y = e / s, with the rescale rule on Exp, Sum linear, the
+ * two-input rule on the division (each input's multiplier the average of its two one-sided
+ * differences, zero where its own difference is under 1e-7), multipliers found for the
+ * shifted input x - max x and carried to x by (x' - r') / (x - r). Computed in double. */
+static void softmax_tensorflow_vector(const float *x, const float *r, const float *g, size_t L,
+                                      double *work, float *grad_in)
+{
+    double high_x = -INFINITY, high_r = -INFINITY, sum_x = 0, sum_r = 0;
+    for (size_t i = 0; i < L; i++) {
+        high_x = fmax(high_x, x[i]);
+        high_r = fmax(high_r, r[i]);
+    }
+    double *e_x = work, *e_r = work + L;
+    for (size_t i = 0; i < L; i++) {
+        sum_x += e_x[i] = exp(x[i] - high_x);
+        sum_r += e_r[i] = exp(r[i] - high_r);
+    }
+    /* The division's multipliers: to each e_i, and to the sum (broadcast, so summed). */
+    double delta_sum = sum_x - sum_r, to_sum = 0;
+    for (size_t i = 0; i < L; i++) {
+        double both = e_x[i] / sum_x, neither = e_r[i] / sum_r;
+        double only_e = e_x[i] / sum_r, only_sum = e_r[i] / sum_x;
+        double delta_e = e_x[i] - e_r[i];
+        if (fabs(delta_sum) >= 1e-7)
+            to_sum += g[i] * 0.5 * (both - only_e + only_sum - neither) / delta_sum;
+        work[2 * L + i] = fabs(delta_e) < 1e-7
+                              ? 0 : g[i] * 0.5 * (both - only_sum + only_e - neither) / delta_e;
+    }
+    for (size_t i = 0; i < L; i++) {
+        double shifted_x = x[i] - high_x, shifted_r = r[i] - high_r;
+        double delta_shifted = shifted_x - shifted_r, delta = (double)x[i] - r[i];
+        double to_e = work[2 * L + i] + to_sum;
+        double through_exp = fabs(delta_shifted) < 1e-6 ? to_e * e_x[i]
+                                                        : to_e * (e_x[i] - e_r[i]) / delta_shifted;
+        grad_in[i] += (float)(fabs(delta) < 1e-6 ? through_exp
+                                                 : through_exp * delta_shifted / delta);
+    }
+}
+
+static gbx_status softmax_tensorflow(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                     gbx_nn_tensor *const *grad_out, gbx_nn_tensor **grad_in,
+                                     const gbx_nn_tensor *x_ref, gbx_error *error)
+{
+    if (!grad_out[0] || !grad_in[0]) return GBX_OK;
+    gbx_status status = gbx_nn_references_aligned(in[0], x_ref, error);
+    int rank = in[0]->rank;
+    long long axis = node->params.ints[0];
+    if (status == GBX_OK && (rank < 1 || (axis != -1 && axis != rank - 1)))
+        status = gbx_fail(error, GBX_ERR_USAGE, "shap's TensorFlow softmax rule takes the last "
+                          "axis, not axis %lld of %d (use the PyTorch rule)", axis, rank);
+    if (status != GBX_OK) return status;
+    size_t L = (size_t)in[0]->dims[rank - 1];
+    double *work = L ? gbx_malloc_array(3 * L, sizeof(double)) : NULL;
+    if (L && !work) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t start = 0; L && start < in[0]->count; start += L)
+        softmax_tensorflow_vector(in[0]->f + start, x_ref->f + start % x_ref->count,
+                                  grad_out[0]->f + start, L, work, grad_in[0]->f + start);
+    free(work);
+    return GBX_OK;
+}
+
 static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
                           const gbx_nn_tensor *references, int source, int target,
-                          const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+                          const gbx_nn_tensor *seed, int tensorflow_softmax,
+                          gbx_nn_tensor *grads, gbx_error *error)
 {
     char *marks = calloc(2 * (graph->value_count ? graph->value_count : 1), 1);
     if (!marks) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -622,7 +685,10 @@ static gbx_status reverse(const gbx_nn_graph *graph, gbx_nn_tensor *values,
             takes = 1;
         }
         if (status == GBX_OK && takes) {
-            if (references && node->op->deeplift == GBX_DEEPLIFT_RESCALE)
+            if (references && tensorflow_softmax && strcmp(node->op->name, "Softmax") == 0)
+                status = softmax_tensorflow(node, in, grad_out, grad_in,
+                                            &references[node->inputs[0]], error);
+            else if (references && node->op->deeplift == GBX_DEEPLIFT_RESCALE)
                 status = rescale(node, in, out, grad_out, grad_in, &references[node->inputs[0]],
                                  &references[node->outputs[0]], error);
             else if (references && node->op->deeplift == GBX_DEEPLIFT_MAX_POOL)
@@ -646,14 +712,16 @@ gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int
                            int target, const gbx_nn_tensor *seed, gbx_nn_tensor *grads,
                            gbx_error *error)
 {
-    return reverse(graph, values, NULL, source, target, seed, grads, error);
+    return reverse(graph, values, NULL, source, target, seed, 0, grads, error);
 }
 
 gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
                            const gbx_nn_tensor *references, int source, int target,
-                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error)
+                           const gbx_nn_tensor *seed, int tensorflow_softmax,
+                           gbx_nn_tensor *grads, gbx_error *error)
 {
-    return reverse(graph, values, references, source, target, seed, grads, error);
+    return reverse(graph, values, references, source, target, seed, tensorflow_softmax, grads,
+                   error);
 }
 
 int gbx_nn_output_is_probability(const gbx_nn_graph *graph)

@@ -112,6 +112,8 @@ typedef struct gbx_nn_graph {
     int64_t input_dims[GBX_NN_MAX_RANK]; /* -1 where the file leaves a dimension free */
     int output;                 /* the value explained */
     int opset;                  /* default-domain opset the file imports */
+    int from_tensorflow;        /* made by Keras or exported by tf2onnx: shap's TensorFlow
+                                 * DeepExplainer is its user's reference */
 } gbx_nn_graph;
 
 /* Whether a value of the given rank is laid out channels last ([batch, positions..., channels]):
@@ -195,9 +197,12 @@ gbx_status gbx_nn_backward(const gbx_nn_graph *graph, gbx_nn_tensor *values, int
  * reference values from a second forward pass over the reference rows (whose count must divide
  * the explained batch: explained row p pairs with reference row p mod count). Fails, naming
  * the node, on a path through an operator without a DeepLIFT rule. */
+/* tensorflow_softmax: a Softmax takes shap-TensorFlow's rule (softmax_tensorflow in graph.c)
+ * instead of the rescale rule. */
 gbx_status gbx_nn_deeplift(const gbx_nn_graph *graph, gbx_nn_tensor *values,
                            const gbx_nn_tensor *references, int source, int target,
-                           const gbx_nn_tensor *seed, gbx_nn_tensor *grads, gbx_error *error);
+                           const gbx_nn_tensor *seed, int tensorflow_softmax,
+                           gbx_nn_tensor *grads, gbx_error *error);
 gbx_status gbx_nn_check_deeplift(const gbx_nn_graph *graph, int source, int target,
                                  gbx_error *error);
 /* Whether explained tensor x and reference tensor r pair element j of x with element

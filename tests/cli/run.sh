@@ -629,6 +629,22 @@ expect 2 "ask fewer (--nsamples, --steps) or one output" -- "$glassbox" explain 
     --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/torch_fashion_cnn.data.csv" \
     --method smoothgrad --nsamples 50000
 grep -q '"method": "deep"' "$work/deep.json" || fail "deep: method not recorded"
+# The softmax rule follows the model's origin unless forced, and is recorded either way.
+grep -q '"softmax_rule": "tensorflow"' "$work/deep.json" || fail "deep: Keras rule not recorded"
+expect 0 "" -- "$glassbox" explain --model "$onnx/torch_credit_mlp.onnx" \
+    --data "$onnx/torch_credit_mlp.data.csv" --method deep \
+    --background "$onnx/torch_credit_mlp.background.csv" --output "$work/deep_torch.json" --quiet
+grep -q '"softmax_rule": "pytorch"' "$work/deep_torch.json" || fail "deep: PyTorch rule not recorded"
+expect 0 "" -- "$glassbox" explain --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" \
+    --method deep --softmax-rule pytorch --background "$onnx/torch_credit_mlp.background.csv" \
+    --output "$work/deep_forced.json" --quiet
+grep -q '"softmax_rule": "pytorch"' "$work/deep_forced.json" || fail "deep: forced rule not recorded"
+expect 2 "--softmax-rule is auto, tensorflow or pytorch" -- "$glassbox" explain \
+    --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" --method deep \
+    --softmax-rule caffe --background "$onnx/torch_credit_mlp.background.csv"
+expect 2 "--softmax-rule is for method deep" -- "$glassbox" explain \
+    --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" --method gradient-shap \
+    --softmax-rule tensorflow --background "$onnx/torch_credit_mlp.background.csv"
 # A network that ends in a sigmoid outputs probabilities: labelled so, and summary decides.
 grep -q '"output": "probability"}' "$work/deep.json" || fail "deep: a sigmoid network's output not labelled a probability"
 expect 0 "" -- "$glassbox" summary --explanation "$work/deep.json" --rows 3 --labels good,bad

@@ -27,3 +27,5 @@ for stage in torch sklearn keras manifest; do
 done
 # Grad-CAM on channels-last Keras CNNs, against TF's GradientTape.
 "$onnx_venv/bin/python" "$here/generate_gradcam.py" "$here/fixtures/keras_gradcam"
+# DeepSHAP on Keras softmax heads, against shap's TensorFlow DeepExplainer.
+"$onnx_venv/bin/python" "$here/generate_deep_tf.py" "$here/fixtures/keras_deep"

@@ -532,7 +532,7 @@ static void test_deeplift_needs_the_batch_first(void **state)
     assert_int_equal(gbx_nn_tensor_alloc(&seed, GBX_NN_FLOAT, values[y].rank, values[y].dims,
                                          &error), GBX_OK);
     for (size_t j = 0; j < seed.count; j++) seed.f[j] = 1;
-    assert_int_not_equal(gbx_nn_deeplift(graph, values, references, graph->input, y, &seed, grads, &error), GBX_OK);
+    assert_int_not_equal(gbx_nn_deeplift(graph, values, references, graph->input, y, &seed, 0, grads, &error), GBX_OK);
     assert_non_null(strstr(error.message, "batch is not the first dimension"));
     gbx_nn_tensor_release(&seed);
     for (size_t v = 0; v < graph->value_count; v++) gbx_nn_tensor_release(&grads[v]);
