@@ -679,9 +679,10 @@ static void test_keras_grad_cam(void **state)
 }
 
 /* Deep on one Keras softmax network (a .keras file or its tf2onnx export), the worst
- * difference from shap-TensorFlow's values over their largest; the rule as given. */
+ * difference from the reference values (the fixture's member reference: shap-TensorFlow's, or
+ * the float64 oracle's) over their largest; the rule as given. */
 static double deep_softmax_error(const char *directory, json_object *fixture, const char *file,
-                                 gbx_softmax_rule rule)
+                                 gbx_softmax_rule rule, const char *reference)
 {
     char path[512];
     gbx_error error;
@@ -709,7 +710,8 @@ static double deep_softmax_error(const char *directory, json_object *fixture, co
     const double *values = gbx_explanation_values(explanation);
     const double *predictions = gbx_explanation_predictions(explanation);
     const double *base = gbx_explanation_base_values(explanation);
-    snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "shap")));
+    snprintf(path, sizeof path, "%s%s", directory,
+             json_object_get_string(member(fixture, reference)));
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     double largest = 0, worst = 0;
@@ -744,7 +746,7 @@ static void test_keras_deep_softmax(void **state)
     snprintf(path, sizeof path, "%smanifest.json", directory);
     json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
     assert_non_null(cases);
-    size_t checked = 0;
+    size_t checked = 0, oracles = 0;
     for (size_t c = 0; c < json_object_array_length(cases); c++) {
         json_object *fixture = json_object_array_get_idx(cases, c);
         json_object *files = member(fixture, "models");
@@ -752,15 +754,25 @@ static void test_keras_deep_softmax(void **state)
             const char *file = json_object_get_string(json_object_array_get_idx(files, m));
             /* float32 in both, through divisions by small differences: 1e-4 of the largest
              * value (a float64 oracle of the rule is as far from shap as glassbox). */
-            double automatic = deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_AUTO);
+            double automatic = deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_AUTO,
+                                                  "shap");
             if (automatic > 1e-4) fail_msg("%s: %.3g of the largest value off shap-TF", file,
                                            automatic);
-            assert_true(deep_softmax_error(directory, fixture, file,
-                                           GBX_SOFTMAX_RULE_TENSORFLOW) == automatic);
-            assert_true(deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_PYTORCH) > 0.1);
+            assert_true(deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_TENSORFLOW,
+                                           "shap") == automatic);
+            assert_true(deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_PYTORCH,
+                                           "shap") > 0.1);
+            if (member(fixture, "oracle")) {
+                double oracle = deep_softmax_error(directory, fixture, file,
+                                                   GBX_SOFTMAX_RULE_AUTO, "oracle");
+                if (oracle > 1e-4) fail_msg("%s: %.3g of the largest value off the float64 "
+                                            "oracle", file, oracle);
+                oracles++;
+            }
         }
     }
     assert_int_equal(checked, 4);
+    assert_int_equal(oracles, 2);
     json_object_put(manifest);
 }
 
