@@ -164,7 +164,8 @@ static void broadcast_rows(int n, int rank, const int64_t *dims,
 
 /* ---- elementwise binary ------------------------------------------------------------------- */
 
-enum { ADD, SUB, MUL, DIV, POW, EQUAL, LESS, GREATER, LESS_EQUAL, GREATER_EQUAL, MIN2, MAX2 };
+enum { ADD, SUB, MUL, DIV, POW, EQUAL, LESS, GREATER, LESS_EQUAL, GREATER_EQUAL, MIN2, MAX2,
+       MOD, FMOD };
 
 typedef struct {
     int code;
@@ -196,6 +197,7 @@ static void binary_float_row(void *context, size_t out_offset, const size_t *off
     case POW: for (size_t j = 0; j < length; j++) y[j] = powf(a[j * sa], b[j * sb]); break;
     case MIN2: for (size_t j = 0; j < length; j++) y[j] = fminf(a[j * sa], b[j * sb]); break;
     case MAX2: for (size_t j = 0; j < length; j++) y[j] = fmaxf(a[j * sa], b[j * sb]); break;
+    case FMOD: for (size_t j = 0; j < length; j++) y[j] = fmodf(a[j * sa], b[j * sb]); break;
     }
 }
 
@@ -219,6 +221,13 @@ static void binary_int_row(void *context, size_t out_offset, const size_t *offse
         case GREATER_EQUAL: y[j] = x >= z; break;
         case MIN2: y[j] = x < z ? x : z; break;
         case MAX2: y[j] = x > z ? x : z; break;
+        /* C's remainder takes the dividend's sign; Mod without fmod the divisor's (Python's). */
+        case FMOD: y[j] = z == 0 || z == -1 ? 0 : x % z; break;
+        case MOD: {
+            int64_t rest = z == 0 || z == -1 ? 0 : x % z;
+            y[j] = rest != 0 && (rest < 0) != (z < 0) ? rest + z : rest;
+            break;
+        }
         default: y[j] = 0; break;
         }
     }
@@ -230,6 +239,8 @@ static gbx_status binary(int code, gbx_nn_tensor *const *in, gbx_nn_tensor **out
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "inputs of different types");
     if (code == POW && in[0]->type != GBX_NN_FLOAT)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "integer Pow");
+    if (code == MOD && in[0]->type == GBX_NN_FLOAT)
+        return gbx_fail(error, GBX_ERR_PARSE, "a float Mod needs fmod=1 (as the ONNX standard says)");
     int rank;
     int64_t dims[GBX_NN_MAX_RANK];
     size_t strides[2][GBX_NN_MAX_RANK];
@@ -2011,6 +2022,237 @@ static gbx_status backward_layer_norm(const gbx_nn_node *node, gbx_nn_tensor *co
     return GBX_OK;
 }
 
+/* ---- Mod, IsNaN, IsInf, Size, Range, CumSum, Trilu (what transformer exports use) ---------- */
+
+static gbx_status forward_mod(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                              gbx_nn_tensor **out, gbx_error *error)
+{
+    return binary(attribute_int(node, "fmod", 0) ? FMOD : MOD, in, out, error);
+}
+
+static gbx_status check_is_inf(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    (void)error;
+    node->params.ints[0] = attribute_int(node, "detect_negative", 1) != 0;
+    node->params.ints[1] = attribute_int(node, "detect_positive", 1) != 0;
+    return GBX_OK;
+}
+
+/* IsNaN (no params) and IsInf (which signs): bool, as int64 0/1. */
+static gbx_status classify(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_nn_tensor **out,
+                           int nan, gbx_error *error)
+{
+    gbx_status status = need_float(in[0], "the input", error);
+    if (status == GBX_OK)
+        status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_INT64, in[0]->rank, in[0]->dims, error);
+    int negative = (int)node->params.ints[0], positive = (int)node->params.ints[1];
+    for (size_t j = 0; status == GBX_OK && j < in[0]->count; j++) {
+        float x = in[0]->f[j];
+        out[0]->i[j] = nan ? isnan(x) : isinf(x) && (x < 0 ? negative : positive);
+    }
+    return status;
+}
+
+static gbx_status forward_is_nan(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor **out, gbx_error *error)
+{
+    return classify(node, in, out, 1, error);
+}
+
+static gbx_status forward_is_inf(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor **out, gbx_error *error)
+{
+    return classify(node, in, out, 0, error);
+}
+
+static gbx_status forward_size(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                               gbx_nn_tensor **out, gbx_error *error)
+{
+    (void)node;
+    gbx_status status = gbx_nn_tensor_alloc(out[0], GBX_NN_INT64, 0, NULL, error);
+    if (status == GBX_OK) out[0]->i[0] = (int64_t)in[0]->count;
+    return status;
+}
+
+/* One value of a scalar input (rank 0, or one element), as a double. */
+static gbx_status scalar(const gbx_nn_tensor *t, const char *what, double *out, gbx_error *error)
+{
+    if (t->count != 1)
+        return gbx_fail(error, GBX_ERR_PARSE, "%s must hold one value, not %zu", what, t->count);
+    *out = t->type == GBX_NN_FLOAT ? (double)t->f[0] : (double)t->i[0];
+    return GBX_OK;
+}
+
+static gbx_status forward_range(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor **out, gbx_error *error)
+{
+    (void)node;
+    double start = 0, limit = 0, delta = 0;
+    gbx_status status = scalar(in[0], "start", &start, error);
+    if (status == GBX_OK) status = scalar(in[1], "limit", &limit, error);
+    if (status == GBX_OK) status = scalar(in[2], "delta", &delta, error);
+    if (status != GBX_OK) return status;
+    if (in[0]->type != in[1]->type || in[0]->type != in[2]->type)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "inputs of different types");
+    if (delta == 0 || !isfinite(start) || !isfinite(limit) || !isfinite(delta))
+        return gbx_fail(error, GBX_ERR_PARSE, "a range from %g to %g by %g", start, limit, delta);
+    /* Counted before anything is allocated: a range is at most a tensor long. */
+    double steps = fmax(ceil((limit - start) / delta), 0);
+    if (steps > (double)GBX_NN_MAX_VALUES)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "a range of %.0f values (at most %llu)", steps,
+                        (unsigned long long)GBX_NN_MAX_VALUES);
+    int64_t count = (int64_t)steps;
+    if ((status = gbx_nn_tensor_alloc_unset(out[0], in[0]->type, 1, &count, error)) != GBX_OK)
+        return status;
+    for (int64_t j = 0; j < count; j++) {
+        if (in[0]->type == GBX_NN_FLOAT) out[0]->f[j] = in[0]->f[0] + (float)j * in[2]->f[0];
+        else out[0]->i[j] = in[0]->i[0] + j * in[2]->i[0];
+    }
+    return GBX_OK;
+}
+
+static gbx_status check_cum_sum(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    (void)error;
+    node->params.ints[0] = attribute_int(node, "exclusive", 0) != 0;
+    node->params.ints[1] = attribute_int(node, "reverse", 0) != 0;
+    return GBX_OK;
+}
+
+/* Sums along one axis of `from` into `to` (same shape), forward or in reverse, including each
+ * element or excluding it; to += when adding (the gradient), to = otherwise. */
+static void cumulate(const gbx_nn_tensor *from, float *to, int axis, int exclusive, int reverse,
+                     int adding)
+{
+    size_t outer = product(from->dims, 0, axis), length = (size_t)from->dims[axis];
+    size_t inner = product(from->dims, axis + 1, from->rank);
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            double total = 0;
+            for (size_t step = 0; step < length; step++) {
+                size_t k = reverse ? length - 1 - step : step, at = (o * length + k) * inner + i;
+                double value = from->f[at];
+                if (!exclusive) total += value;
+                to[at] = (float)(adding ? to[at] + total : total);
+                if (exclusive) total += value;
+            }
+        }
+}
+
+static gbx_status cum_sum_axis(const gbx_nn_node *node, gbx_nn_tensor *const *in, int *axis,
+                               gbx_error *error)
+{
+    int64_t value = 0;
+    size_t count = 0;
+    gbx_status status = read_ints(in[1], &value, 1, &count, error);
+    if (status == GBX_OK && count != 1) status = gbx_fail(error, GBX_ERR_PARSE, "no axis");
+    if (status == GBX_OK) status = normal_axis(value, in[0]->rank, axis, error);
+    (void)node;
+    return status;
+}
+
+static gbx_status forward_cum_sum(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                  gbx_nn_tensor **out, gbx_error *error)
+{
+    int axis = 0;
+    gbx_status status = cum_sum_axis(node, in, &axis, error);
+    if (status == GBX_OK) status = need_float(in[0], "the input", error);
+    if (status == GBX_OK)
+        status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_FLOAT, in[0]->rank, in[0]->dims, error);
+    if (status == GBX_OK)
+        cumulate(in[0], out[0]->f, axis, (int)node->params.ints[0], (int)node->params.ints[1], 0);
+    return status;
+}
+
+/* The gradient of a cumulative sum is the cumulative sum of the gradient the other way. */
+static gbx_status backward_cum_sum(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                   gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                   gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    if (!grad_out[0] || !grad_in[0]) return GBX_OK;
+    int axis = 0;
+    gbx_status status = cum_sum_axis(node, in, &axis, error);
+    if (status == GBX_OK)
+        cumulate(grad_out[0], grad_in[0]->f, axis, (int)node->params.ints[0],
+                 !node->params.ints[1], 1);
+    return status;
+}
+
+static gbx_status check_trilu(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    (void)error;
+    node->params.ints[0] = attribute_int(node, "upper", 1) != 0;
+    return GBX_OK;
+}
+
+/* Whether Trilu keeps element (row, column) of each matrix: on or above the k-th diagonal
+ * (upper), or on or below it. */
+static int trilu_keeps(const gbx_nn_node *node, int64_t k, int64_t row, int64_t column)
+{
+    return node->params.ints[0] ? column - row >= k : column - row <= k;
+}
+
+static gbx_status trilu_diagonal(gbx_nn_tensor *const *in, int64_t *k, gbx_error *error)
+{
+    *k = 0;
+    if (in[0]->rank < 2)
+        return gbx_fail(error, GBX_ERR_PARSE, "Trilu needs matrices, not rank %d", in[0]->rank);
+    if (!in[1]) return GBX_OK;
+    size_t count = 0;
+    gbx_status status = read_ints(in[1], k, 1, &count, error);
+    if (status == GBX_OK && count != 1) status = gbx_fail(error, GBX_ERR_PARSE, "no diagonal k");
+    return status;
+}
+
+/* Trilu's output from `from` (or, adding, its gradient into `to`): the kept elements. */
+static void trilu_mask(const gbx_nn_node *node, const gbx_nn_tensor *from, float *to,
+                       int64_t k, int adding)
+{
+    int64_t rows = from->dims[from->rank - 2], columns = from->dims[from->rank - 1];
+    for (size_t j = 0; j < from->count; j++) {
+        int64_t column = (int64_t)(j % (size_t)columns), row = (int64_t)(j / (size_t)columns % (size_t)rows);
+        float value = trilu_keeps(node, k, row, column) ? from->f[j] : 0.0f;
+        to[j] = adding ? to[j] + value : value;
+    }
+}
+
+static gbx_status forward_trilu(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor **out, gbx_error *error)
+{
+    int64_t k;
+    gbx_status status = trilu_diagonal(in, &k, error);
+    if (status != GBX_OK) return status;
+    if (in[0]->type == GBX_NN_INT64) {
+        status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_INT64, in[0]->rank, in[0]->dims, error);
+        int64_t rows = in[0]->dims[in[0]->rank - 2], columns = in[0]->dims[in[0]->rank - 1];
+        for (size_t j = 0; status == GBX_OK && j < in[0]->count; j++) {
+            int64_t column = (int64_t)(j % (size_t)columns);
+            int64_t row = (int64_t)(j / (size_t)columns % (size_t)rows);
+            out[0]->i[j] = trilu_keeps(node, k, row, column) ? in[0]->i[j] : 0;
+        }
+        return status;
+    }
+    status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_FLOAT, in[0]->rank, in[0]->dims, error);
+    if (status == GBX_OK) trilu_mask(node, in[0], out[0]->f, k, 0);
+    return status;
+}
+
+static gbx_status backward_trilu(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                 gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    if (!grad_out[0] || !grad_in[0]) return GBX_OK;
+    int64_t k;
+    gbx_status status = trilu_diagonal(in, &k, error);
+    if (status == GBX_OK) trilu_mask(node, grad_out[0], grad_in[0]->f, k, 1);
+    return status;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 /* gradient_inputs masks: which inputs carry gradients (data, not shapes, indices or masks). */
@@ -2031,6 +2273,7 @@ static const gbx_nn_op ops[] = {
     {"ConvTranspose", 2, 3, 1, gbx_nn_check_window, gbx_nn_forward_conv_transpose, gbx_nn_backward_conv_transpose, IN012, GBX_DEEPLIFT_PRODUCT, 0},
     {"Concat", 1, GBX_NN_MAX_INPUTS, 1, check_axis, forward_concat, backward_concat, ALL_INPUTS, GBX_DEEPLIFT_LINEAR, 0},
     {"ConstantOfShape", 1, 1, 1, check_constant_of_shape, forward_constant_of_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
+    {"CumSum", 2, 2, 1, check_cum_sum, forward_cum_sum, backward_cum_sum, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Div", 2, 2, 1, NULL, forward_div, backward_div, IN01, GBX_DEEPLIFT_PRODUCT, 0},
     {"Dropout", 1, 3, 2, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Elu", 1, 1, 1, check_elu, forward_elu, backward_elu, IN0, GBX_DEEPLIFT_RESCALE, 0},
@@ -2050,6 +2293,8 @@ static const gbx_nn_op ops[] = {
     {"GreaterOrEqual", 2, 2, 1, NULL, forward_greater_equal, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
     {"HardSigmoid", 1, 1, 1, check_hard_sigmoid, forward_hard_sigmoid, backward_hard_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Identity", 1, 1, 1, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"IsInf", 1, 1, 1, check_is_inf, forward_is_inf, NULL, 0, GBX_DEEPLIFT_NONE, 0},
+    {"IsNaN", 1, 1, 1, NULL, forward_is_nan, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"LSTM", 3, 8, 3, gbx_nn_check_lstm, gbx_nn_forward_lstm, gbx_nn_backward_lstm, IN0, GBX_DEEPLIFT_NONE, 0},
     {"LayerNormalization", 2, 3, 3, check_epsilon, forward_layer_norm, backward_layer_norm, IN0, GBX_DEEPLIFT_NONE, 0},
     {"LeakyRelu", 1, 1, 1, check_leaky_relu, forward_leaky_relu, backward_leaky_relu, IN0, GBX_DEEPLIFT_RESCALE, 0},
@@ -2061,10 +2306,12 @@ static const gbx_nn_op ops[] = {
     {"MaxPool", 1, 1, 2, gbx_nn_check_window, gbx_nn_forward_max_pool, gbx_nn_backward_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL, 1},
     {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
     {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
+    {"Mod", 2, 2, 1, NULL, forward_mod, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01, GBX_DEEPLIFT_PRODUCT, 0},
     {"Neg", 1, 1, 1, NULL, forward_neg, backward_neg, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Not", 1, 1, 1, NULL, forward_not, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
     {"Pow", 2, 2, 1, NULL, forward_pow, backward_pow, IN01, GBX_DEEPLIFT_RESCALE, 0},
+    {"Range", 3, 3, 1, NULL, forward_range, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal, backward_reciprocal, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean, backward_reduce_mean, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0, GBX_DEEPLIFT_LINEAR, 0},
@@ -2073,6 +2320,7 @@ static const gbx_nn_op ops[] = {
     {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Size", 1, 1, 1, NULL, forward_size, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Slice", 1, 5, 1, check_slice, forward_slice, backward_slice, IN0, GBX_DEEPLIFT_LINEAR, 0},
     /* Softmax takes the rescale rule element by element, as shap's PyTorch DeepExplainer and
      * captum do; it is not elementwise, so the values may miss additivity (reported per row). */
@@ -2084,6 +2332,7 @@ static const gbx_nn_op ops[] = {
     {"Tanh", 1, 1, 1, NULL, forward_tanh, backward_tanh, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Tile", 2, 2, 1, NULL, forward_tile, backward_tile, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Transpose", 1, 1, 1, check_transpose, forward_transpose, backward_transpose, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"Trilu", 1, 2, 1, check_trilu, forward_trilu, backward_trilu, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Unsqueeze", 1, 2, 1, check_axes, forward_unsqueeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Where", 3, 3, 1, NULL, forward_where, backward_where, 6u, GBX_DEEPLIFT_NONE, 0},
 };

@@ -683,8 +683,9 @@ expect 2 "method lime explains every output of any model, a network's too" -- "$
 expect 2 "need a network" -- "$glassbox" explain --model "$model" --data "$data" --method saliency
 expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape_ops.onnx" \
     --data "$onnx/torch_shape_ops.data.csv" --method saliency
-expect 2 "uses operator CumSum" -- "$glassbox" predict --model "$onnx/torch_unsupported.onnx" \
-    --data "$onnx/torch_op_zoo.data.csv"
+expect 2 "node \"/Einsum\" uses operator Einsum" -- "$glassbox" predict \
+    --model "$fixtures/onnx_ops/unsupported.onnx" \
+    --data "$fixtures/onnx_ops/data.csv"
 # Plots from an explanation file.
 expect 0 "" -- "$glassbox" plot waterfall --explanation "$work/e.json" --row 1 --output "$work/w.svg"
 grep -q 'class="bar raises"' "$work/w.svg" || fail "waterfall: no bars"

@@ -29,3 +29,5 @@ done
 "$onnx_venv/bin/python" "$here/generate_gradcam.py" "$here/fixtures/keras_gradcam"
 # DeepSHAP on Keras softmax heads, against shap's TensorFlow DeepExplainer.
 "$onnx_venv/bin/python" "$here/generate_deep_tf.py" "$here/fixtures/keras_deep"
+# Operators transformer exports use, in small graphs, against onnxruntime.
+"$onnx_venv/bin/python" "$here/generate_ops.py" "$here/fixtures/onnx_ops"

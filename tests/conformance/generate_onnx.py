@@ -634,22 +634,6 @@ def torch_text(directory):
     fixture.save()
 
 
-def torch_unsupported(directory):
-    """A network with an operator glassbox lacks (CumSum): loading must name it and its node."""
-    import torch
-    from torch import nn
-
-    class Running(nn.Module):
-        def forward(self, x):
-            return torch.cumsum(x, dim=1)
-
-    path = os.path.join(directory, "torch_unsupported.onnx")
-    export_torch(Running(), torch.zeros(1, 4), path, 17)
-    fixture = Fixture(directory, "torch_unsupported", "torch_unsupported.onnx", [])
-    fixture.meta["expect_error"] = 'node "/CumSum" uses operator CumSum'
-    fixture.save()
-
-
 # ---- Keras ---------------------------------------------------------------------------------
 
 def keras_credit(directory):
@@ -1105,7 +1089,6 @@ def main():
         torch_transformer(args.directory)
         torch_op_zoo(args.directory)
         torch_shape_ops(args.directory)
-        torch_unsupported(args.directory)
         torch_conv_zoo(args.directory)
         torch_lstm(args.directory)
         torch_lstm(args.directory, "GRU")

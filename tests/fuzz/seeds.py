@@ -57,13 +57,15 @@ def main():
         # The first byte picks the fuzz target's mode: even = by position, odd = by name.
         with open(os.path.join(here, "csv", name), "wb") as out:
             out.write(bytes([3 if name == "named.csv" else 2]) + text.encode())
-    # ONNX seeds are the small network fixtures (tests/conformance/generate_onnx.py).
+    # ONNX seeds are the small network fixtures (tests/conformance/generate_onnx.py) and the
+    # operator fixtures (tests/conformance/generate_ops.py).
     fixtures = os.path.join(os.path.dirname(here), "..", "conformance", "fixtures", "onnx")
     os.makedirs(os.path.join(here, "onnx"), exist_ok=True)
-    for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_unsupported",
-                 "torch_lstm", "torch_gru", "torch_conv_zoo"):
+    for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_lstm",
+                 "torch_gru", "torch_conv_zoo", "../onnx_ops/range_mod", "../onnx_ops/trilu",
+                 "../onnx_ops/non_finite", "../onnx_ops/unsupported"):
         with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
-            with open(os.path.join(here, "onnx", name + ".onnx"), "wb") as out:
+            with open(os.path.join(here, "onnx", os.path.basename(name) + ".onnx"), "wb") as out:
                 out.write(model.read())
     # .npy seeds: one small array of each supported type.
     os.makedirs(os.path.join(here, "npy"), exist_ok=True)

@@ -776,6 +776,61 @@ static void test_keras_deep_softmax(void **state)
     json_object_put(manifest);
 }
 
+/* Operators transformer exports use, each in a small graph, against onnxruntime's outputs;
+ * a range too long to hold is refused at load, and an operator glassbox lacks by its name and
+ * node's. */
+static void test_transformer_operators(void **state)
+{
+    (void)state;
+    const char *directory = "tests/conformance/fixtures/onnx_ops/";
+    char path[512];
+    snprintf(path, sizeof path, "%smanifest.json", directory);
+    json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
+    assert_non_null(cases);
+    size_t checked = 0, refused = 0;
+    for (size_t c = 0; c < json_object_array_length(cases); c++) {
+        json_object *fixture = json_object_array_get_idx(cases, c);
+        const char *name = json_object_get_string(member(fixture, "name"));
+        gbx_error error;
+        gbx_model *model;
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "model")));
+        gbx_status status = gbx_model_load(path, &model, &error);
+        if (member(fixture, "expect_error")) {
+            assert_int_equal(status, GBX_ERR_UNSUPPORTED);
+            assert_non_null(strstr(error.message, json_object_get_string(member(fixture, "expect_error"))));
+            refused++;
+            continue;
+        }
+        if (status != GBX_OK) fail_msg("%s: %s", name, error.message);
+        gbx_data *data;
+        snprintf(path, sizeof path, "%s%s", directory,
+                 json_object_get_string(member(manifest, "data")));
+        assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
+        size_t n = gbx_data_rows(data), K = gbx_model_outputs(model);
+        double *predictions = malloc(n * K * sizeof(double));
+        if (gbx_model_predict(model, data, 1, predictions, &error))
+            fail_msg("%s: %s", name, error.message);
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "outputs")));
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        for (size_t j = 0; j < n * K; j++) {
+            double want;
+            assert_int_equal(fscanf(f, j % K ? ",%lf" : "%lf", &want), 1);
+            if (fabs(predictions[j] - want) > 1e-6 * fmax(1, fabs(want)))
+                fail_msg("%s: output %zu is %.9g; onnxruntime gives %.9g", name, j,
+                         predictions[j], want);
+        }
+        fclose(f);
+        free(predictions);
+        gbx_data_free(data);
+        gbx_model_free(model);
+        checked++;
+    }
+    assert_int_equal(checked, 8);
+    assert_int_equal(refused, 2);
+    json_object_put(manifest);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -788,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_image_input),
         cmocka_unit_test(test_keras_grad_cam),
         cmocka_unit_test(test_keras_deep_softmax),
+        cmocka_unit_test(test_transformer_operators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
