@@ -437,6 +437,13 @@ static gbx_status deeplift_rule_check(const gbx_nn_graph *graph, int source,
                     source == graph->input ? "" : "\"", problem);
 }
 
+/* Operators that read only their input's shape: what they make is the same whatever the data
+ * holds, so shape arithmetic after them (an attention's 1 / sqrt(d)) is no data path. */
+static int reads_shape_only(const char *op)
+{
+    return strcmp(op, "Shape") == 0 || strcmp(op, "Size") == 0;
+}
+
 static gbx_status gradient_paths(const gbx_nn_graph *graph, int source, int target, int deeplift,
                                  char *depends, char *wanted, gbx_error *error)
 {
@@ -445,6 +452,7 @@ static gbx_status gradient_paths(const gbx_nn_graph *graph, int source, int targ
     depends[source] = 1;
     for (size_t n = 0; n < graph->node_count; n++) {
         const gbx_nn_node *node = &graph->nodes[n];
+        if (reads_shape_only(node->op->name)) continue;
         int any = 0;
         for (int i = 0; i < node->input_count; i++) any |= node->inputs[i] >= 0 && depends[node->inputs[i]];
         for (int o = 0; o < node->output_count && any; o++)

@@ -2030,6 +2030,16 @@ static gbx_status forward_mod(const gbx_nn_node *node, gbx_nn_tensor *const *in,
     return binary(attribute_int(node, "fmod", 0) ? FMOD : MOD, in, out, error);
 }
 
+/* fmod(a, b) moves with a at slope 1 between its jumps, as Add does; b's gradient is not
+ * taken (an int Mod is shape arithmetic, a float one's divisor a constant in practice). */
+static gbx_status backward_mod(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                               gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                               gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)node;
+    return binary_backward(ADD, in, out, grad_out, grad_in, error);
+}
+
 static gbx_status check_is_inf(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
 {
     (void)graph;
@@ -2306,7 +2316,7 @@ static const gbx_nn_op ops[] = {
     {"MaxPool", 1, 1, 2, gbx_nn_check_window, gbx_nn_forward_max_pool, gbx_nn_backward_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL, 1},
     {"Max", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_max, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
     {"Min", 1, GBX_NN_MAX_INPUTS, 1, NULL, forward_min, backward_min_max, ALL_INPUTS, GBX_DEEPLIFT_NONE, 0},
-    {"Mod", 2, 2, 1, NULL, forward_mod, NULL, 0, GBX_DEEPLIFT_NONE, 0},
+    {"Mod", 2, 2, 1, NULL, forward_mod, backward_mod, IN0, GBX_DEEPLIFT_NONE, 0},
     {"Mul", 2, 2, 1, NULL, forward_mul, backward_mul, IN01, GBX_DEEPLIFT_PRODUCT, 0},
     {"Neg", 1, 1, 1, NULL, forward_neg, backward_neg, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Not", 1, 1, 1, NULL, forward_not, NULL, IN0, GBX_DEEPLIFT_NONE, 0},

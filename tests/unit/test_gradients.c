@@ -461,6 +461,47 @@ static void test_fixture_networks(void **state)
     json_object_put(manifest);
 }
 
+/* The operator graphs of transformer exports (fixtures/onnx_ops): gradients cross shape
+ * arithmetic (Shape, Size, Range, an int Mod) without stopping, and match finite differences. */
+static void test_operator_fixtures(void **state)
+{
+    (void)state;
+    const char *directory = "tests/conformance/fixtures/onnx_ops/";
+    char path[512];
+    snprintf(path, sizeof path, "%smanifest.json", directory);
+    json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
+    assert_non_null(cases);
+    int checked = 0;
+    for (size_t c = 0; c < json_object_array_length(cases); c++) {
+        json_object *fixture = json_object_array_get_idx(cases, c);
+        if (!json_object_get_boolean(member(fixture, "differentiable"))) continue;
+        const char *name = json_object_get_string(member(fixture, "name"));
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "model")));
+        gbx_model *model;
+        gbx_error error;
+        assert_int_equal(gbx_model_load(path, &model, &error), GBX_OK);
+        const gbx_nn_graph *graph = model->network;
+        if (gbx_nn_check_differentiable(graph, graph->input, graph->output, &error))
+            fail_msg("%s: %s", name, error.message);
+        snprintf(path, sizeof path, "%s%s", directory,
+                 json_object_get_string(member(manifest, "data")));
+        gbx_data *data;
+        assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
+        size_t n = gbx_data_rows(data), M = gbx_data_columns(data);
+        float *x = malloc(n * M * sizeof(float));
+        for (size_t j = 0; j < n * M; j++) x[j] = (float)gbx_data_values(data)[j];
+        print_message("%s\n", name);
+        random_state = 12345;
+        check_gradient_at(name, graph, graph->input, x, n, 2e-3f, 2e-2);
+        free(x);
+        gbx_data_free(data);
+        gbx_model_free(model);
+        checked++;
+    }
+    assert_int_equal(checked, 7);
+    json_object_put(manifest);
+}
+
 /* An input used only as indices (an embedding lookup) has no gradient: refused, not zeros. */
 static void test_indices_only_input_is_refused(void **state)
 {
@@ -580,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_every_rule),
         cmocka_unit_test(test_conv_forward_is_the_sum),
         cmocka_unit_test(test_fixture_networks),
+        cmocka_unit_test(test_operator_fixtures),
         cmocka_unit_test(test_indices_only_input_is_refused),
         cmocka_unit_test(test_deeplift_needs_the_batch_first),
     };
