@@ -789,8 +789,17 @@ gbx_status gbx_gradients_explain(const gbx_gradients *g, const double *rows, siz
         if (error) *error = block_error;
         return failure;
     }
-    /* captum's convergence delta: how far the attributions are from adding up. */
+    /* A gradient through a division by zero that a Where masks is 0 x inf: NaN in torch too,
+     * and no explanation; refused, never written. */
     size_t F = gbx_gradients_features(g);
+    for (size_t j = 0; j < n * K * F; j++)
+        if (!isfinite(values[j]))
+            return gbx_fail(error, GBX_ERR_UNSUPPORTED, "row %zu, output %zu: the attribution "
+                            "of feature %zu is %g: the network divides by zero or overflows on "
+                            "the way (a Where that masks it still passes 0 x inf back), so its "
+                            "gradients explain nothing there; use a model-agnostic method such "
+                            "as kernel or permutation", j / (K * F), j / F % K, j % F, values[j]);
+    /* captum's convergence delta: how far the attributions are from adding up. */
     for (size_t rk = 0; deltas && rk < n * K; rk++) {
         double total = 0;
         for (size_t f = 0; f < F; f++) total += values[rk * F + f];

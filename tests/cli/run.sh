@@ -686,6 +686,11 @@ expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape
 expect 2 "node \"/Einsum\" uses operator Einsum" -- "$glassbox" predict \
     --model "$fixtures/onnx_ops/unsupported.onnx" \
     --data "$fixtures/onnx_ops/data.csv"
+# A gradient through a masked division by zero is NaN: refused, and no file written.
+expect 2 "the attribution of feature 1 is nan" -- "$glassbox" explain \
+    --model "$fixtures/onnx_ops/non_finite.onnx" --data "$fixtures/onnx_ops/data.csv" \
+    --method saliency --output "$work/non_finite.csv"
+[ ! -e "$work/non_finite.csv" ] || fail "a NaN explanation was written"
 # Plots from an explanation file.
 expect 0 "" -- "$glassbox" plot waterfall --explanation "$work/e.json" --row 1 --output "$work/w.svg"
 grep -q 'class="bar raises"' "$work/w.svg" || fail "waterfall: no bars"
