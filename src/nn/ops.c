@@ -2263,6 +2263,101 @@ static gbx_status backward_trilu(const gbx_nn_node *node, gbx_nn_tensor *const *
     return status;
 }
 
+static gbx_status check_split(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    node->params.ints[0] = attribute_int(node, "axis", 0);
+    int present;
+    /* Before opset 13 the sizes are an attribute; from 13 an input. */
+    return keep_ints(node, "split", &present, error);
+}
+
+/* Split's part sizes along its axis: given (input or attribute), or equal parts, the last one
+ * shorter where the length does not divide (opset 18's num_outputs). */
+static gbx_status split_sizes(const gbx_nn_node *node, gbx_nn_tensor *const *in, int *axis,
+                              int64_t *sizes, gbx_error *error)
+{
+    gbx_status status = normal_axis(node->params.ints[0], in[0]->rank, axis, error);
+    if (status != GBX_OK) return status;
+    int parts = node->output_count;
+    int64_t length = in[0]->dims[*axis], total = 0;
+    size_t count = 0;
+    if (in[1]) {
+        status = read_ints(in[1], sizes, GBX_NN_MAX_OUTPUTS, &count, error);
+    } else if (node->params.list_count) {
+        count = node->params.list_count;
+        if (count <= GBX_NN_MAX_OUTPUTS) memcpy(sizes, node->params.list, count * sizeof(int64_t));
+    } else {
+        count = (size_t)parts;
+        int64_t each = (length + parts - 1) / parts;
+        for (int o = 0; o < parts; o++) sizes[o] = o + 1 < parts ? each : length - each * (parts - 1);
+    }
+    if (status != GBX_OK) return status;
+    if (count != (size_t)parts)
+        return gbx_fail(error, GBX_ERR_PARSE, "%zu split sizes for %d outputs", count, parts);
+    for (int o = 0; o < parts; o++) {
+        if (sizes[o] < 0 || sizes[o] > length - total)
+            return gbx_fail(error, GBX_ERR_PARSE, "split sizes that do not add up to %lld",
+                            (long long)length);
+        total += sizes[o];
+    }
+    if (total != length)
+        return gbx_fail(error, GBX_ERR_PARSE, "split sizes that add up to %lld, not %lld",
+                        (long long)total, (long long)length);
+    return GBX_OK;
+}
+
+static gbx_status forward_split(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                gbx_nn_tensor **out, gbx_error *error)
+{
+    int axis = 0;
+    int64_t sizes[GBX_NN_MAX_OUTPUTS];
+    gbx_status status = split_sizes(node, in, &axis, sizes, error);
+    const gbx_nn_tensor *x = in[0];
+    size_t outer = product(x->dims, 0, axis), inner = product(x->dims, axis + 1, x->rank);
+    size_t width = x->type == GBX_NN_FLOAT ? sizeof(float) : sizeof(int64_t);
+    size_t row = (size_t)x->dims[axis] * inner, offset = 0;
+    const char *source = x->type == GBX_NN_FLOAT ? (const char *)x->f : (const char *)x->i;
+    for (int o = 0; status == GBX_OK && o < node->output_count; o++) {
+        size_t part = (size_t)sizes[o] * inner;
+        if (out[o]) {
+            int64_t dims[GBX_NN_MAX_RANK];
+            memcpy(dims, x->dims, sizeof dims);
+            dims[axis] = sizes[o];
+            status = gbx_nn_tensor_alloc_unset(out[o], x->type, x->rank, dims, error);
+            char *target = status != GBX_OK ? NULL
+                           : x->type == GBX_NN_FLOAT ? (char *)out[o]->f : (char *)out[o]->i;
+            for (size_t r = 0; target && r < outer && part; r++)
+                memcpy(target + r * part * width, source + (r * row + offset) * width, part * width);
+        }
+        offset += part;
+    }
+    return status;
+}
+
+/* Each part's gradient goes back to where the part came from. */
+static gbx_status backward_split(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                 gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                 gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    if (!grad_in[0]) return GBX_OK;
+    int axis = 0;
+    int64_t sizes[GBX_NN_MAX_OUTPUTS];
+    gbx_status status = split_sizes(node, in, &axis, sizes, error);
+    if (status != GBX_OK) return status;
+    size_t outer = product(in[0]->dims, 0, axis), inner = product(in[0]->dims, axis + 1, in[0]->rank);
+    size_t row = (size_t)in[0]->dims[axis] * inner, offset = 0;
+    for (int o = 0; o < node->output_count; o++) {
+        size_t part = (size_t)sizes[o] * inner;
+        const float *g = gradient_of(grad_out, o);
+        for (size_t r = 0; g && r < outer; r++)
+            for (size_t j = 0; j < part; j++) grad_in[0]->f[r * row + offset + j] += g[r * part + j];
+        offset += part;
+    }
+    return GBX_OK;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 /* gradient_inputs masks: which inputs carry gradients (data, not shapes, indices or masks). */
@@ -2336,6 +2431,7 @@ static const gbx_nn_op ops[] = {
      * captum do; it is not elementwise, so the values may miss additivity (reported per row). */
     {"Softmax", 1, 1, 1, check_softmax, forward_softmax, backward_softmax, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Softplus", 1, 1, 1, NULL, forward_softplus, backward_softplus, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"Split", 1, 2, GBX_NN_MAX_OUTPUTS, check_split, forward_split, backward_split, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Sqrt", 1, 1, 1, NULL, forward_sqrt, backward_sqrt, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Squeeze", 1, 2, 1, check_axes, forward_squeeze, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Sub", 2, 2, 1, NULL, forward_sub, backward_sub, IN01, GBX_DEEPLIFT_LINEAR, 0},

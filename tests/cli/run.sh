@@ -686,6 +686,8 @@ expect 2 "node \"/Not\" (Not)" -- "$glassbox" explain --model "$onnx/torch_shape
 expect 2 "node \"/Einsum\" uses operator Einsum" -- "$glassbox" predict \
     --model "$fixtures/onnx_ops/unsupported.onnx" \
     --data "$fixtures/onnx_ops/data.csv"
+expect 2 "split sizes that do not add up to 6" -- "$glassbox" predict \
+    --model "$fixtures/onnx_ops/split_overrun.onnx" --data "$fixtures/onnx_ops/data.csv"
 # A gradient through a masked division by zero is NaN: refused, and no file written.
 expect 2 "the attribution of feature 1 is nan" -- "$glassbox" explain \
     --model "$fixtures/onnx_ops/non_finite.onnx" --data "$fixtures/onnx_ops/data.csv" \

@@ -1,5 +1,5 @@
-"""Operator fixtures for what transformer exports use (Mod, Range, Trilu, CumSum, Size, IsNaN,
-IsInf): small ONNX graphs written with onnx.helper, each fed rows of float inputs x [n, 6],
+"""Operator fixtures for what transformer exports use (Mod, Range, Trilu, CumSum, Size, Split,
+IsNaN, IsInf): small ONNX graphs written with onnx.helper, each fed rows of float inputs x [n, 6],
 with onnxruntime's outputs as the reference and numpy's as a second. Shape arithmetic (Shape,
 Gather, Range, Mod, Size) runs on int64 beside the data, as the exports do.
 usage: generate_ops.py OUT_DIRECTORY (pip install onnx onnxruntime numpy)"""
@@ -92,6 +92,16 @@ cases = [
                    helper.make_node("Sqrt", ["count_float"], ["root"]),
                    helper.make_node("Div", ["x", "root"], ["y"])],
           [constant("first", np.int64(0))], FEATURES, x / np.sqrt(np.float32(FEATURES))),
+    # Split by sizes (as a fused query/key/value projection is split), one part scaled, then
+    # joined again; and into equal parts, joined in another order.
+    model("split", [helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=1),
+                    helper.make_node("Mul", ["a", "three_float"], ["scaled"]),
+                    helper.make_node("Concat", ["b", "scaled"], ["y"], axis=1)],
+          [constant("sizes", np.array([2, 4], np.int64)), constant("three_float", np.float32(3))],
+          FEATURES, np.concatenate([x[:, 2:], 3 * x[:, :2]], axis=1)),
+    model("split_equal", [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=-1),
+                          helper.make_node("Concat", ["c", "a", "b"], ["y"], axis=1)],
+          [], FEATURES, np.concatenate([x[:, 4:], x[:, :2], x[:, 2:4]], axis=1)),
     # Division by a vector holding zeros: the infinities and NaNs replaced by -1 and 9 (its
     # gradient is NaN where the division's is, as torch's autograd gives: not checked).
     model("non_finite", [
@@ -119,6 +129,16 @@ onnx.save(helper.make_model(huge, opset_imports=[helper.make_opsetid("", 17)]),
           os.path.join(directory, "range_huge.onnx"))
 cases.append({"name": "range_huge", "model": "range_huge.onnx",
               "expect_error": "a range of 999999995904 values (at most"})
+
+# Split sizes that overrun the axis: an error naming them, whenever it is found.
+overrun = helper.make_graph(
+    [helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=1),
+     helper.make_node("Concat", ["a", "b"], ["y"], axis=1)], "split_overrun",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, FEATURES])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, FEATURES])],
+    [constant("sizes", np.array([2, 5], np.int64))])
+onnx.save(helper.make_model(overrun, opset_imports=[helper.make_opsetid("", 17)]),
+          os.path.join(directory, "split_overrun.onnx"))
 
 # An operator glassbox lacks (Einsum): loading must name it and its node.
 lacking = helper.make_graph(

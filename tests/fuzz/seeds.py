@@ -63,7 +63,7 @@ def main():
     os.makedirs(os.path.join(here, "onnx"), exist_ok=True)
     for name in ("torch_op_zoo", "torch_shape_ops", "torch_transformer", "torch_lstm",
                  "torch_gru", "torch_conv_zoo", "../onnx_ops/range_mod", "../onnx_ops/trilu",
-                 "../onnx_ops/non_finite", "../onnx_ops/unsupported"):
+                 "../onnx_ops/non_finite", "../onnx_ops/split", "../onnx_ops/unsupported"):
         with open(os.path.join(fixtures, name + ".onnx"), "rb") as model:
             with open(os.path.join(here, "onnx", os.path.basename(name) + ".onnx"), "wb") as out:
                 out.write(model.read())
