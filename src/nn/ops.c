@@ -2117,7 +2117,8 @@ static gbx_status forward_range(const gbx_nn_node *node, gbx_nn_tensor *const *i
         return status;
     for (int64_t j = 0; j < count; j++) {
         if (in[0]->type == GBX_NN_FLOAT) out[0]->f[j] = in[0]->f[0] + (float)j * in[2]->f[0];
-        else out[0]->i[j] = in[0]->i[0] + j * in[2]->i[0];
+        else /* wrapping, never undefined, where a file's values come near 2^63 */
+            out[0]->i[j] = (int64_t)((uint64_t)in[0]->i[0] + (uint64_t)j * (uint64_t)in[2]->i[0]);
     }
     return GBX_OK;
 }
@@ -2163,17 +2164,36 @@ static gbx_status cum_sum_axis(const gbx_nn_node *node, gbx_nn_tensor *const *in
     return status;
 }
 
+/* An int64 running sum (position ids counted over an attention mask), wrapping on overflow. */
+static void cumulate_ints(const gbx_nn_tensor *from, int64_t *to, int axis, int exclusive,
+                          int reverse)
+{
+    size_t outer = product(from->dims, 0, axis), length = (size_t)from->dims[axis];
+    size_t inner = product(from->dims, axis + 1, from->rank);
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            uint64_t total = 0;
+            for (size_t step = 0; step < length; step++) {
+                size_t k = reverse ? length - 1 - step : step, at = (o * length + k) * inner + i;
+                if (!exclusive) total += (uint64_t)from->i[at];
+                to[at] = (int64_t)total;
+                if (exclusive) total += (uint64_t)from->i[at];
+            }
+        }
+}
+
 static gbx_status forward_cum_sum(const gbx_nn_node *node, gbx_nn_tensor *const *in,
                                   gbx_nn_tensor **out, gbx_error *error)
 {
     int axis = 0;
     gbx_status status = cum_sum_axis(node, in, &axis, error);
-    if (status == GBX_OK) status = need_float(in[0], "the input", error);
     if (status == GBX_OK)
-        status = gbx_nn_tensor_alloc_unset(out[0], GBX_NN_FLOAT, in[0]->rank, in[0]->dims, error);
-    if (status == GBX_OK)
-        cumulate(in[0], out[0]->f, axis, (int)node->params.ints[0], (int)node->params.ints[1], 0);
-    return status;
+        status = gbx_nn_tensor_alloc_unset(out[0], in[0]->type, in[0]->rank, in[0]->dims, error);
+    if (status != GBX_OK) return status;
+    int exclusive = (int)node->params.ints[0], reverse = (int)node->params.ints[1];
+    if (in[0]->type == GBX_NN_INT64) cumulate_ints(in[0], out[0]->i, axis, exclusive, reverse);
+    else cumulate(in[0], out[0]->f, axis, exclusive, reverse, 0);
+    return GBX_OK;
 }
 
 /* The gradient of a cumulative sum is the cumulative sum of the gradient the other way. */

@@ -39,7 +39,7 @@ def model(name, nodes, initializers, outputs, expected):
     assert gap < 1e-5, (name, gap)
     np.savetxt(os.path.join(directory, name + ".outputs.csv"), reference, delimiter=",", fmt="%.9g")
     return {"name": name, "model": name + ".onnx", "outputs": name + ".outputs.csv",
-            "numpy_gap": gap, "differentiable": name != "non_finite"}
+            "numpy_gap": gap, "differentiable": name not in ("non_finite", "cumsum_positions")}
 
 
 # The feature axis's length, from the data's shape: Shape -> Gather, as exports compute it.
@@ -55,6 +55,17 @@ cases = [
     model("cumsum_reverse", [helper.make_node("CumSum", ["x", "axis"], ["y"], exclusive=1, reverse=1)],
           [constant("axis", np.int64(-1))], FEATURES,
           np.flip(np.cumsum(np.flip(x, 1), axis=1), 1) - x),
+    # Position ids counted over a mask in int64 (x > 0 stands for the attention mask), as
+    # RoBERTa-style exports compute them, added to the data (its comparison has no gradient).
+    model("cumsum_positions", [
+        helper.make_node("Greater", ["x", "zero_float"], ["positive"]),
+        helper.make_node("Cast", ["positive"], ["mask"], to=TensorProto.INT64),
+        helper.make_node("CumSum", ["mask", "axis"], ["counted"]),
+        helper.make_node("Mul", ["counted", "mask"], ["positions"]),
+        helper.make_node("Cast", ["positions"], ["positions_float"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["x", "positions_float"], ["y"])],
+          [constant("zero_float", np.float32(0)), constant("axis", np.int64(1))], FEATURES,
+          x + np.cumsum(x > 0, axis=1) * (x > 0)),
     # A causal mask: each row as a 2 x 3 matrix, kept on and below the first upper diagonal.
     model("trilu", [helper.make_node("Reshape", ["x", "matrix"], ["m"]),
                     helper.make_node("Trilu", ["m", "k"], ["t"], upper=0),
