@@ -29,6 +29,9 @@ gbx_data *gbx_data_alloc(size_t rows, size_t columns, const char *const *names);
 
 /* Hex SHA-256 of a file's bytes into out (65 chars). */
 gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error);
+/* One digest over the files' bytes read one after another (a model stored as several). */
+gbx_status gbx_sha256_files(const char *const *paths, size_t count, char out[65],
+                            gbx_error *error);
 /* Hex SHA-256 of a buffer. */
 void gbx_sha256_buffer(const void *bytes, size_t length, char out[65]);
 

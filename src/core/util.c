@@ -143,22 +143,35 @@ void gbx_sha256_buffer(const void *bytes, size_t length, char out[65])
 
 gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file) return gbx_fail(error, GBX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return gbx_sha256_files(&path, 1, out, error);
+}
+
+gbx_status gbx_sha256_files(const char *const *paths, size_t count, char out[65],
+                            gbx_error *error)
+{
     EVP_MD_CTX *context = EVP_MD_CTX_new();
+    if (!context) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     EVP_DigestInit_ex(context, EVP_sha256(), NULL);
-    unsigned char buffer[1 << 16];
-    size_t got;
-    while ((got = fread(buffer, 1, sizeof buffer, file)) > 0) EVP_DigestUpdate(context, buffer, got);
+    gbx_status status = GBX_OK;
+    for (size_t f = 0; f < count && status == GBX_OK; f++) {
+        FILE *file = fopen(paths[f], "rb");
+        if (!file) {
+            status = gbx_fail(error, GBX_ERR_IO, "%s: cannot open: %s", paths[f], strerror(errno));
+            break;
+        }
+        unsigned char buffer[1 << 16];
+        size_t got;
+        while ((got = fread(buffer, 1, sizeof buffer, file)) > 0)
+            EVP_DigestUpdate(context, buffer, got);
+        if (ferror(file)) status = gbx_fail(error, GBX_ERR_IO, "%s: read error", paths[f]);
+        fclose(file);
+    }
     unsigned char digest[32];
     unsigned int digest_length = 0;
     EVP_DigestFinal_ex(context, digest, &digest_length);
     EVP_MD_CTX_free(context);
-    int failed = ferror(file);
-    fclose(file);
-    if (failed) return gbx_fail(error, GBX_ERR_IO, "%s: read error", path);
-    hex_digest(digest, out);
-    return GBX_OK;
+    if (status == GBX_OK) hex_digest(digest, out);
+    return status;
 }
 
 uint64_t gbx_random_key(uint64_t seed, const double *row, size_t count)

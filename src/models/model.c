@@ -278,6 +278,17 @@ static const locator_kind locators[] = {
     {"https://", "http", gbx_http_load},
 };
 
+/* Models stored as several files: found by their path (a directory), loaded from it. */
+typedef struct {
+    const char *name;
+    int (*detect)(const char *path);
+    gbx_status (*load)(const char *path, gbx_model *model, gbx_error *error);
+} directory_format;
+
+static const directory_format directory_formats[] = {
+    {"savedmodel", gbx_saved_model_detect, gbx_saved_model_load},
+};
+
 gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
                                gbx_model **out, gbx_error *error)
 {
@@ -288,6 +299,18 @@ gbx_status gbx_model_load_with(const char *path, const gbx_model_options *option
         if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
         gbx_status status = locators[l].load(path, options ? options->timeout_seconds : 0, model,
                                              error);
+        if (status != GBX_OK) {
+            gbx_model_free(model);
+            return status;
+        }
+        *out = model;
+        return GBX_OK;
+    }
+    for (size_t d = 0; d < sizeof directory_formats / sizeof directory_formats[0]; d++) {
+        if (!directory_formats[d].detect(path)) continue;
+        gbx_model *model = gbx_model_alloc(directory_formats[d].name);
+        if (!model) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        gbx_status status = directory_formats[d].load(path, model, error);
         if (status != GBX_OK) {
             gbx_model_free(model);
             return status;

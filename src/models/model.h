@@ -282,6 +282,10 @@ gbx_status gbx_keras_load(const char *path, const char *bytes, size_t length, gb
                           gbx_error *error);
 gbx_status gbx_lightgbm_load(const char *path, const char *bytes, size_t length, gbx_model *model,
                              gbx_error *error);
+/* TensorFlow SavedModel directories (saved_model.c): the path is the directory, or its
+ * saved_model.pb. */
+int gbx_saved_model_detect(const char *path);
+gbx_status gbx_saved_model_load(const char *path, gbx_model *model, gbx_error *error);
 
 /* Shared transforms. */
 void gbx_transform_identity(const gbx_model *model, double *row);

@@ -31,3 +31,5 @@ done
 "$onnx_venv/bin/python" "$here/generate_deep_tf.py" "$here/fixtures/keras_deep"
 # Operators transformer exports use, in small graphs, against onnxruntime.
 "$onnx_venv/bin/python" "$here/generate_ops.py" "$here/fixtures/onnx_ops"
+# SavedModel directories Keras 3 writes, with TensorFlow's predictions and shap-TF's values.
+"$onnx_venv/bin/python" "$here/generate_saved_model.py" "$here/fixtures/saved_model"

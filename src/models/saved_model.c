@@ -1,0 +1,1781 @@
+/* TensorFlow SavedModel directories (what Keras 3 `model.export()` and `tf.saved_model.save`
+ * write, and TF Serving serves): the serving signature's graph becomes the network engine's,
+ * so the artifact in production is the one explained.
+ *
+ * saved_model.pb holds a graph whose serving output comes from a call into a library of
+ * functions (signature wrapper -> the model's call), reading variables through resource
+ * handles. The loader walks back from the signature's output, inlining each call, and turns
+ * every TensorFlow operation it meets into engine operators (ONNX semantics: channels-last
+ * convolutions and pools are wrapped in transposes, as for .keras files). A variable's value
+ * comes from the variables bundle, found as TensorFlow 2 finds it (map_variables). Control flow
+ * (While, If, TensorList...) is refused by name. */
+#include "model.h"
+#include "tensor_bundle.h"
+#include "tensorflow.pb-c.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Calls nest a few deep (signature wrapper -> call -> layer); 32 is far beyond any export and
+ * bounds the loader's recursion whatever the file says. */
+#define CALL_DEPTH_LIMIT 32
+#define OUTPUTS_LIMIT GBX_NN_MAX_INPUTS
+
+/* TensorFlow's DataType numbers. */
+enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_INT32 = 3, DT_UINT8 = 4, DT_INT16 = 5, DT_INT8 = 6,
+       DT_STRING = 7, DT_INT64 = 9, DT_BOOL = 10, DT_BFLOAT16 = 14, DT_HALF = 19 };
+/* ONNX's, for Cast. */
+enum { ONNX_FLOAT = 1, ONNX_INT64 = 7, ONNX_BOOL = 9 };
+
+/* What a TensorFlow tensor became: a graph value, or a variable's handle (a resource). */
+typedef struct {
+    int value;    /* -1: none */
+    int variable; /* index into loader.variables; -1: none */
+} ref;
+
+/* ---- a name table: open addressing from a name (not owned) to a run of refs ---------------- */
+
+typedef struct {
+    const char *name;
+    size_t length;
+    const char *op; /* the TensorFlow op that made it; NULL for a function's argument */
+    int first, count;
+} slot;
+
+typedef struct {
+    slot *slots;
+    size_t size, used; /* size: a power of two */
+} table;
+
+static uint64_t hash(const char *name, size_t length)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < length; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+    return h;
+}
+
+static slot *table_find(const table *t, const char *name, size_t length)
+{
+    if (!t->size) return NULL;
+    for (size_t i = hash(name, length) & (t->size - 1);; i = (i + 1) & (t->size - 1)) {
+        slot *s = &t->slots[i];
+        if (!s->name) return NULL;
+        if (s->length == length && memcmp(s->name, name, length) == 0) return s;
+    }
+}
+
+static gbx_status table_put(table *t, const char *name, const char *op, int first, int count,
+                            gbx_error *error)
+{
+    if (2 * (t->used + 1) > t->size) {
+        table bigger = {gbx_calloc(t->size ? 2 * t->size : 64, sizeof(slot)),
+                        t->size ? 2 * t->size : 64, 0};
+        if (!bigger.slots) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < t->size; i++)
+            if (t->slots[i].name)
+                table_put(&bigger, t->slots[i].name, t->slots[i].op, t->slots[i].first,
+                          t->slots[i].count, error);
+        free(t->slots);
+        *t = bigger;
+    }
+    size_t length = strlen(name);
+    size_t i = hash(name, length) & (t->size - 1);
+    while (t->slots[i].name && !(t->slots[i].length == length &&
+                                 memcmp(t->slots[i].name, name, length) == 0))
+        i = (i + 1) & (t->size - 1);
+    if (!t->slots[i].name) t->used++;
+    t->slots[i] = (slot){name, length, op, first, count};
+    return GBX_OK;
+}
+
+/* ---- the loader ----------------------------------------------------------------------------- */
+
+typedef struct {
+    char *key;  /* checkpoint key */
+    int value;  /* its graph constant once read; -1 before */
+} variable;
+
+typedef struct {
+    const char *path; /* the SavedModel directory */
+    const Gbxtf__MetaGraphDef *meta;
+    table functions;  /* name -> index in the library */
+    table handles;    /* the main graph's VarHandleOp node -> variable */
+    variable *variables;
+    size_t variable_count;
+    gbx_tensor_bundle *bundle;
+    ref *refs;
+    size_t ref_count, ref_capacity;
+    gbx_nn_graph *graph;
+    const char *input_node; /* the signature's placeholder */
+    int input_type;         /* its TensorFlow type */
+    unsigned counter;       /* for unique value names */
+    gbx_error *error;
+} loader;
+
+/* A graph being translated: the main graph, or one call of a library function. */
+typedef struct {
+    const char *prefix;  /* for the values made here: the calls that lead here */
+    table names;         /* TensorFlow node or argument -> its refs */
+    Gbxtf__NodeDef **nodes;
+    size_t node_count;
+    table index;         /* node name -> position in nodes */
+    int depth;
+} scope;
+
+typedef struct tf_op tf_op;
+/* Turns `node` (its inputs resolved to `in`) into engine nodes; fills out[*out_count]
+ * (*out_count is 1 on entry). */
+typedef gbx_status (*emitter)(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count);
+struct tf_op {
+    const char *name;    /* TensorFlow's */
+    const char *engine;  /* the engine operator it maps to, where one does */
+    emitter emit;
+};
+
+static gbx_status fail_node(loader *L, const Gbxtf__NodeDef *node, gbx_status status,
+                            const char *format, ...)
+{
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    return gbx_fail(L->error, status, "node \"%s\" (%s): %s", node->name, node->op, message);
+}
+
+static gbx_status out_of_memory(loader *L) { return gbx_fail(L->error, GBX_ERR_NOMEM, "out of memory"); }
+
+static const Gbxtf__AttrValue *attr(const Gbxtf__NodeDef *node, const char *name)
+{
+    for (size_t a = 0; a < node->n_attr; a++)
+        if (node->attr[a]->key && strcmp(node->attr[a]->key, name) == 0) return node->attr[a]->value;
+    return NULL;
+}
+
+static int64_t attr_int(const Gbxtf__NodeDef *node, const char *name, int64_t fallback)
+{
+    const Gbxtf__AttrValue *a = attr(node, name);
+    if (!a) return fallback;
+    if (a->value_case == GBXTF__ATTR_VALUE__VALUE_I) return a->i;
+    if (a->value_case == GBXTF__ATTR_VALUE__VALUE_B) return a->b;
+    if (a->value_case == GBXTF__ATTR_VALUE__VALUE_TYPE) return a->type;
+    return fallback;
+}
+
+static float attr_float(const Gbxtf__NodeDef *node, const char *name, float fallback)
+{
+    const Gbxtf__AttrValue *a = attr(node, name);
+    return a && a->value_case == GBXTF__ATTR_VALUE__VALUE_F ? a->f : fallback;
+}
+
+/* A string attribute (into buffer, cut to its size); fallback when absent. */
+static const char *attr_string(const Gbxtf__NodeDef *node, const char *name, char *buffer,
+                               size_t size, const char *fallback)
+{
+    const Gbxtf__AttrValue *a = attr(node, name);
+    if (!a || a->value_case != GBXTF__ATTR_VALUE__VALUE_S) return fallback;
+    size_t length = a->s.len < size - 1 ? a->s.len : size - 1;
+    memcpy(buffer, a->s.data, length);
+    buffer[length] = '\0';
+    return buffer;
+}
+
+/* A list-of-ints attribute; count 0 when absent. */
+static const int64_t *attr_ints(const Gbxtf__NodeDef *node, const char *name, size_t *count)
+{
+    const Gbxtf__AttrValue *a = attr(node, name);
+    *count = a && a->value_case == GBXTF__ATTR_VALUE__VALUE_LIST ? a->list->n_i : 0;
+    return *count ? a->list->i : NULL;
+}
+
+/* ---- engine nodes --------------------------------------------------------------------------- */
+
+/* A fresh value named after the TensorFlow node that makes it. */
+static int fresh_value(loader *L, scope *S, const Gbxtf__NodeDef *node)
+{
+    size_t length = strlen(S->prefix) + strlen(node->name) + 16;
+    char *name = malloc(length);
+    if (!name) return -1;
+    snprintf(name, length, "%s%s#%u", S->prefix, node->name, L->counter++);
+    int value = gbx_nn_value(L->graph, name);
+    free(name);
+    return value;
+}
+
+static gbx_nn_attribute *attributes_new(int count) { return gbx_calloc((size_t)count, sizeof(gbx_nn_attribute)); }
+
+static void set_int(gbx_nn_attribute *a, const char *name, int64_t value)
+{
+    a->name = gbx_strdup(name);
+    a->kind = GBX_NN_ATTRIBUTE_INT;
+    a->i = value;
+}
+
+static void set_ints(gbx_nn_attribute *a, const char *name, const int64_t *values, size_t count)
+{
+    a->name = gbx_strdup(name);
+    a->kind = GBX_NN_ATTRIBUTE_INTS;
+    a->ints = gbx_malloc_array(count ? count : 1, sizeof(int64_t));
+    if (a->ints && count) memcpy(a->ints, values, count * sizeof(int64_t));
+    a->count = count;
+}
+
+static void set_float(gbx_nn_attribute *a, const char *name, float value)
+{
+    a->name = gbx_strdup(name);
+    a->kind = GBX_NN_ATTRIBUTE_FLOAT;
+    a->f = value;
+}
+
+static void set_string(gbx_nn_attribute *a, const char *name, const char *value)
+{
+    a->name = gbx_strdup(name);
+    a->kind = GBX_NN_ATTRIBUTE_STRING;
+    a->s = gbx_strdup(value);
+}
+
+static void attributes_free(gbx_nn_attribute *attributes, int count)
+{
+    for (int a = 0; attributes && a < count; a++) gbx_nn_attribute_release(&attributes[a]);
+    free(attributes);
+}
+
+/* Adds engine operator `op` (taking the attributes) with `output_count` fresh outputs. */
+static gbx_status emit_many(loader *L, scope *S, const Gbxtf__NodeDef *node, const char *op,
+                            const int *inputs, int input_count, gbx_nn_attribute *attributes,
+                            int attribute_count, int *outputs, int output_count)
+{
+    const gbx_nn_op *engine = gbx_nn_find_op(op);
+    for (int o = 0; o < output_count; o++)
+        if ((outputs[o] = fresh_value(L, S, node)) < 0) engine = NULL;
+    for (int a = 0; a < attribute_count; a++)
+        if (!attributes[a].name) engine = NULL;
+    if (!engine) {
+        attributes_free(attributes, attribute_count);
+        return out_of_memory(L);
+    }
+    size_t length = strlen(S->prefix) + strlen(node->name) + strlen(op) + 2;
+    char *name = malloc(length);
+    if (!name) {
+        attributes_free(attributes, attribute_count);
+        return out_of_memory(L);
+    }
+    snprintf(name, length, "%s%s/%s", S->prefix, node->name, op);
+    gbx_status status = gbx_nn_add_node(L->graph, engine, name, inputs, input_count, outputs,
+                                        output_count, attributes, attribute_count, L->error);
+    free(name);
+    return status;
+}
+
+/* The same with one output; returns it, or -1 with the error set. */
+static int emit(loader *L, scope *S, const Gbxtf__NodeDef *node, const char *op,
+                const int *inputs, int input_count, gbx_nn_attribute *attributes,
+                int attribute_count)
+{
+    int output;
+    return emit_many(L, S, node, op, inputs, input_count, attributes, attribute_count, &output, 1)
+                   == GBX_OK ? output : -1;
+}
+
+/* A new graph constant (tensor taken over); -1 with the error set. */
+static int constant(loader *L, scope *S, const Gbxtf__NodeDef *node, gbx_nn_tensor *tensor)
+{
+    int value = fresh_value(L, S, node);
+    if (value < 0) {
+        gbx_nn_tensor_release(tensor);
+        out_of_memory(L);
+        return -1;
+    }
+    return gbx_nn_set_constant(L->graph, value, tensor, L->error) == GBX_OK ? value : -1;
+}
+
+static int int_constant(loader *L, scope *S, const Gbxtf__NodeDef *node, const int64_t *values,
+                        size_t count)
+{
+    gbx_nn_tensor tensor;
+    int64_t dims[1] = {(int64_t)count};
+    if (gbx_nn_tensor_alloc(&tensor, GBX_NN_INT64, 1, dims, L->error) != GBX_OK) return -1;
+    if (count) memcpy(tensor.i, values, count * sizeof(int64_t));
+    return constant(L, S, node, &tensor);
+}
+
+static int float_constant(loader *L, scope *S, const Gbxtf__NodeDef *node, const float *values,
+                          size_t count, int rank)
+{
+    gbx_nn_tensor tensor;
+    int64_t dims[1] = {(int64_t)count};
+    if (gbx_nn_tensor_alloc(&tensor, GBX_NN_FLOAT, rank, dims, L->error) != GBX_OK) return -1;
+    memcpy(tensor.f, values, count * sizeof(float));
+    return constant(L, S, node, &tensor);
+}
+
+/* Input i as a graph value (not a variable's handle). */
+static gbx_status value_of(loader *L, const Gbxtf__NodeDef *node, const ref *in, int n, int i,
+                           int *value)
+{
+    if (i >= n) return fail_node(L, node, GBX_ERR_PARSE, "input %d is missing", i);
+    if (in[i].value < 0)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, in[i].variable >= 0
+                         ? "input %d is a variable's handle where a tensor is read"
+                         : "input %d is an output glassbox does not compute", i);
+    *value = in[i].value;
+    return GBX_OK;
+}
+
+/* Input i's values as integers, where the graph holds it as a constant (axes, perms, sizes). */
+static gbx_status constant_ints(loader *L, const Gbxtf__NodeDef *node, const ref *in, int n,
+                                int i, int64_t *values, size_t capacity, size_t *count)
+{
+    int value = -1;
+    gbx_status status = value_of(L, node, in, n, i, &value);
+    if (status != GBX_OK) return status;
+    const gbx_nn_tensor *t = L->graph->is_constant[value] ? &L->graph->constants[value] : NULL;
+    if (!t || t->type != GBX_NN_INT64)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "input %d must be a constant list of "
+                         "integers", i);
+    if (t->count > capacity)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "input %d holds %zu values (at most %zu)",
+                         i, t->count, capacity);
+    memcpy(values, t->i, t->count * sizeof(int64_t));
+    *count = t->count;
+    return GBX_OK;
+}
+
+static const gbx_nn_tensor *constant_floats(loader *L, const ref *r)
+{
+    return r->value >= 0 && L->graph->is_constant[r->value] &&
+           L->graph->constants[r->value].type == GBX_NN_FLOAT ? &L->graph->constants[r->value] : NULL;
+}
+
+/* ---- tensors from the file -------------------------------------------------------------------- */
+
+/* Element j of a TensorProto's values: tensor_content (raw little-endian) when present, else
+ * the typed list, whose last value repeats where the list is shorter than the shape (how
+ * TensorFlow stores a splat). */
+static double proto_element(const Gbxtf__TensorProto *p, size_t j, int *ok)
+{
+    size_t n;
+#define LISTED(field) (n = p->n_##field, n ? (double)p->field[j < n ? j : n - 1] : 0.0)
+    if (p->tensor_content.len) {
+        const uint8_t *raw = p->tensor_content.data;
+        switch (p->dtype) {
+        case DT_FLOAT: { float v; memcpy(&v, raw + 4 * j, 4); return v; }
+        case DT_DOUBLE: { double v; memcpy(&v, raw + 8 * j, 8); return v; }
+        case DT_INT32: { int32_t v; memcpy(&v, raw + 4 * j, 4); return v; }
+        case DT_INT64: { int64_t v; memcpy(&v, raw + 8 * j, 8); return (double)v; }
+        case DT_BOOL: case DT_UINT8: return raw[j];
+        case DT_INT8: return (int8_t)raw[j];
+        default: *ok = 0; return 0;
+        }
+    }
+    switch (p->dtype) {
+    case DT_FLOAT: return LISTED(float_val);
+    case DT_DOUBLE: return LISTED(double_val);
+    case DT_INT32: case DT_UINT8: case DT_INT8: case DT_INT16: return LISTED(int_val);
+    case DT_INT64: return LISTED(int64_val);
+    case DT_BOOL: return LISTED(bool_val);
+    default: *ok = 0; return 0;
+    }
+#undef LISTED
+}
+
+static size_t proto_element_size(int dtype)
+{
+    switch (dtype) {
+    case DT_FLOAT: case DT_INT32: return 4;
+    case DT_DOUBLE: case DT_INT64: return 8;
+    case DT_INT16: return 2;
+    default: return 1;
+    }
+}
+
+/* A Const's tensor; int64 values go through int64 directly (no rounding through double). */
+static gbx_status proto_tensor(loader *L, const Gbxtf__NodeDef *node,
+                               const Gbxtf__TensorProto *p, gbx_nn_tensor *tensor)
+{
+    int64_t dims[GBX_NN_MAX_RANK];
+    size_t rank = p->tensor_shape ? p->tensor_shape->n_dim : 0, count = 1;
+    if (rank > GBX_NN_MAX_RANK)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a constant of rank %zu", rank);
+    for (size_t d = 0; d < rank; d++) {
+        int64_t size = p->tensor_shape->dim[d]->size;
+        if (size < 0 || (uint64_t)size > GBX_NN_MAX_VALUES ||
+            (size && count > GBX_NN_MAX_VALUES / (size_t)size))
+            return fail_node(L, node, GBX_ERR_PARSE, "a constant with a bad or too large shape");
+        dims[d] = size;
+        count *= (size_t)size;
+    }
+    int floating = p->dtype == DT_FLOAT || p->dtype == DT_DOUBLE;
+    int known = floating || p->dtype == DT_INT32 || p->dtype == DT_INT64 || p->dtype == DT_BOOL ||
+                p->dtype == DT_UINT8 || p->dtype == DT_INT8 || p->dtype == DT_INT16;
+    if (!known)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a constant of TensorFlow type %d",
+                         p->dtype);
+    if (p->tensor_content.len && p->tensor_content.len != count * proto_element_size(p->dtype))
+        return fail_node(L, node, GBX_ERR_PARSE, "a constant holds %zu bytes for %zu values",
+                         p->tensor_content.len, count);
+    gbx_status status = gbx_nn_tensor_alloc(tensor, floating ? GBX_NN_FLOAT : GBX_NN_INT64,
+                                            (int)rank, dims, L->error);
+    int ok = 1;
+    for (size_t j = 0; status == GBX_OK && j < count; j++) {
+        if (floating) tensor->f[j] = (float)proto_element(p, j, &ok);
+        else if (p->dtype == DT_INT64 && !p->tensor_content.len)
+            tensor->i[j] = p->n_int64_val ? p->int64_val[j < p->n_int64_val ? j : p->n_int64_val - 1] : 0;
+        else if (p->dtype == DT_INT64) memcpy(&tensor->i[j], p->tensor_content.data + 8 * j, 8);
+        else tensor->i[j] = (int64_t)proto_element(p, j, &ok);
+    }
+    return status;
+}
+
+/* ---- operators: one emitter per family ------------------------------------------------------ */
+
+/* Operators the engine has under another name, with the same inputs. */
+static gbx_status emit_same(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)out_count;
+    int values[GBX_NN_MAX_INPUTS];
+    for (int i = 0; i < n; i++) {
+        gbx_status status = value_of(L, node, in, n, i, &values[i]);
+        if (status != GBX_OK) return status;
+    }
+    out[0].value = emit(L, S, node, op->engine, values, n, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Identity and its kin pass their inputs through; NoOp gives nothing. */
+static gbx_status emit_pass(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)L, (void)S, (void)node, (void)op;
+    memcpy(out, in, (size_t)n * sizeof *in);
+    *out_count = n;
+    return GBX_OK;
+}
+
+static gbx_status emit_const(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)in, (void)n, (void)out_count;
+    const Gbxtf__AttrValue *a = attr(node, "value");
+    if (!a || a->value_case != GBXTF__ATTR_VALUE__VALUE_TENSOR)
+        return fail_node(L, node, GBX_ERR_PARSE, "a constant without a value");
+    if (a->tensor->dtype == DT_STRING) { /* names and paths: nothing a network computes with */
+        out[0].value = -1;
+        return GBX_OK;
+    }
+    gbx_nn_tensor tensor;
+    gbx_status status = proto_tensor(L, node, a->tensor, &tensor);
+    if (status != GBX_OK) return status;
+    out[0].value = constant(L, S, node, &tensor);
+    return out[0].value < 0 ? GBX_ERR_NOMEM : GBX_OK;
+}
+
+static gbx_status emit_placeholder(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                   const tf_op *op, const ref *in, int n, ref *out,
+                                   int *out_count)
+{
+    (void)S, (void)op, (void)in, (void)n, (void)out_count;
+    if (S->depth > 0 || strcmp(node->name, L->input_node) != 0)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "the graph reads an input the serving "
+                         "signature does not feed");
+    out[0].value = L->graph->input;
+    if (L->input_type == DT_FLOAT || L->input_type == DT_DOUBLE) return GBX_OK;
+    /* Token ids and other integer inputs arrive as numbers. */
+    gbx_nn_attribute *to = attributes_new(1);
+    if (!to) return out_of_memory(L);
+    set_int(&to[0], "to", L->input_type == DT_BOOL ? ONNX_BOOL : ONNX_INT64);
+    out[0].value = emit(L, S, node, "Cast", &L->graph->input, 1, to, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_var_handle(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                  const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)in, (void)n, (void)out_count;
+    const slot *s = S->depth == 0 ? table_find(&L->handles, node->name, strlen(node->name)) : NULL;
+    if (!s)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a variable no function of the "
+                         "SavedModel's object graph captures (a TensorFlow 1 SavedModel?)");
+    out[0] = (ref){-1, s->first};
+    return GBX_OK;
+}
+
+/* A variable's value, read from the bundle once and kept as a graph constant. */
+static gbx_status variable_value(loader *L, const Gbxtf__NodeDef *node, int index, int *value)
+{
+    variable *v = &L->variables[index];
+    if (v->value < 0) {
+        if (!L->bundle)
+            return fail_node(L, node, GBX_ERR_PARSE, "reads variable %s, but the SavedModel has "
+                             "no variables/variables.index", v->key);
+        gbx_nn_tensor tensor;
+        gbx_status status = gbx_tensor_bundle_read(L->bundle, v->key, &tensor, L->error);
+        if (status != GBX_OK) return status;
+        int slot_value = gbx_nn_value(L->graph, v->key);
+        if (slot_value < 0) {
+            gbx_nn_tensor_release(&tensor);
+            return out_of_memory(L);
+        }
+        if ((status = gbx_nn_set_constant(L->graph, slot_value, &tensor, L->error)) != GBX_OK)
+            return status;
+        v->value = slot_value;
+    }
+    *value = v->value;
+    return GBX_OK;
+}
+
+static gbx_status emit_read_variable(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                     const tf_op *op, const ref *in, int n, ref *out,
+                                     int *out_count)
+{
+    (void)S, (void)op, (void)out_count;
+    if (n < 1 || in[0].variable < 0)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "reads something other than a variable");
+    return variable_value(L, node, in[0].variable, &out[0].value);
+}
+
+/* An embedding lookup straight from a variable: Gather on axis 0. */
+static gbx_status emit_resource_gather(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                       const tf_op *op, const ref *in, int n, ref *out,
+                                       int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = n == 2 && in[0].variable >= 0
+        ? variable_value(L, node, in[0].variable, &values[0])
+        : fail_node(L, node, GBX_ERR_UNSUPPORTED, "gathers from something other than a variable");
+    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
+    if (status == GBX_OK && attr_int(node, "batch_dims", 0) != 0)
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "batch_dims other than 0");
+    if (status != GBX_OK) return status;
+    out[0].value = emit(L, S, node, "Gather", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status translate_call(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                 const char *function, const ref *in, int n, ref *out,
+                                 int *out_count);
+
+static gbx_status emit_call(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op;
+    const Gbxtf__AttrValue *f = attr(node, "f");
+    if (!f || f->value_case != GBXTF__ATTR_VALUE__VALUE_FUNC || !f->func->name)
+        return fail_node(L, node, GBX_ERR_PARSE, "a call without a function");
+    return translate_call(L, S, node, f->func->name, in, n, out, out_count);
+}
+
+/* A single attribute naming the axis TensorFlow always uses (the last). */
+static gbx_status emit_last_axis(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                 const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)out_count;
+    int value = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &value);
+    gbx_nn_attribute *axis = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!axis) return out_of_memory(L);
+    set_int(&axis[0], "axis", -1);
+    out[0].value = emit(L, S, node, op->engine, &value, 1, axis, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_leaky_relu(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                  const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int value = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &value);
+    gbx_nn_attribute *alpha = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!alpha) return out_of_memory(L);
+    set_float(&alpha[0], "alpha", attr_float(node, "alpha", 0.2f));
+    out[0].value = emit(L, S, node, "LeakyRelu", &value, 1, alpha, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Relu6: Clip between constant bounds. */
+static gbx_status emit_relu6(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    static const float low = 0.0f, high = 6.0f;
+    int values[3];
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status != GBX_OK) return status;
+    if ((values[1] = float_constant(L, S, node, &low, 1, 0)) < 0 ||
+        (values[2] = float_constant(L, S, node, &high, 1, 0)) < 0)
+        return GBX_ERR_NOMEM;
+    out[0].value = emit(L, S, node, "Clip", values, 3, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Rsqrt, Square, SquaredDifference: two engine steps each. */
+static gbx_status emit_rsqrt(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int value = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &value);
+    if (status != GBX_OK) return status;
+    int root = emit(L, S, node, "Sqrt", &value, 1, NULL, 0);
+    out[0].value = root < 0 ? -1 : emit(L, S, node, "Reciprocal", &root, 1, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_square(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status == GBX_OK && strcmp(op->name, "SquaredDifference") == 0) {
+        status = value_of(L, node, in, n, 1, &values[1]);
+        if (status == GBX_OK && (values[0] = emit(L, S, node, "Sub", values, 2, NULL, 0)) < 0)
+            status = GBX_ERR_PARSE;
+    }
+    if (status != GBX_OK) return status;
+    values[1] = values[0];
+    out[0].value = emit(L, S, node, "Mul", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_add_n(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int sum;
+    gbx_status status = value_of(L, node, in, n, 0, &sum);
+    for (int i = 1; status == GBX_OK && i < n; i++) {
+        int pair[2] = {sum, -1};
+        status = value_of(L, node, in, n, i, &pair[1]);
+        if (status == GBX_OK && (sum = emit(L, S, node, "Add", pair, 2, NULL, 0)) < 0)
+            status = GBX_ERR_PARSE;
+    }
+    out[0].value = sum;
+    return status;
+}
+
+/* Swaps a rank-2 value's axes (MatMul's transpose_a / transpose_b). */
+static int swap_axes(loader *L, scope *S, const Gbxtf__NodeDef *node, int value)
+{
+    static const int64_t perm[2] = {1, 0};
+    gbx_nn_attribute *a = attributes_new(1);
+    if (!a) return out_of_memory(L), -1;
+    set_ints(&a[0], "perm", perm, 2);
+    return emit(L, S, node, "Transpose", &value, 1, a, 1);
+}
+
+static gbx_status emit_matmul(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
+    if (status != GBX_OK) return status;
+    static const char *const flags[2][2] = {{"transpose_a", "transpose_b"}, {"adj_x", "adj_y"}};
+    int batched = strcmp(node->op, "MatMul") != 0;
+    for (int i = 0; i < 2; i++) {
+        if (!attr_int(node, flags[batched][i], 0)) continue;
+        if (batched)
+            return fail_node(L, node, GBX_ERR_UNSUPPORTED, "%s (a transposed batch product)",
+                             flags[1][i]);
+        if ((values[i] = swap_axes(L, S, node, values[i])) < 0) return GBX_ERR_PARSE;
+    }
+    out[0].value = emit(L, S, node, "MatMul", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status check_channels_last(loader *L, const Gbxtf__NodeDef *node)
+{
+    char buffer[16];
+    const char *format = attr_string(node, "data_format", buffer, sizeof buffer, "NHWC");
+    if (strcmp(format, "NHWC") != 0 && strcmp(format, "NWC") != 0 && strcmp(format, "NDHWC") != 0)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "data_format %s (glassbox reads "
+                         "channels-last graphs, as TensorFlow runs them on a CPU)", format);
+    return GBX_OK;
+}
+
+static gbx_status emit_bias_add(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    gbx_status status = check_channels_last(L, node);
+    return status == GBX_OK ? emit_same(L, S, node, op, in, n, out, out_count) : status;
+}
+
+/* Channels-last [N, H, W, C] <-> the engine's channels-first [N, C, H, W]. */
+static const int64_t to_channels_first[4] = {0, 3, 1, 2}, to_channels_last[4] = {0, 2, 3, 1};
+
+static int permute(loader *L, scope *S, const Gbxtf__NodeDef *node, int value, const int64_t *perm)
+{
+    gbx_nn_attribute *a = attributes_new(1);
+    if (!a) return out_of_memory(L), -1;
+    set_ints(&a[0], "perm", perm, 4);
+    return emit(L, S, node, "Transpose", &value, 1, a, 1);
+}
+
+/* The window attributes TensorFlow gives as [1, h, w, 1] lists: strides, dilations, ksize. */
+static gbx_status spatial_pair(loader *L, const Gbxtf__NodeDef *node, const char *name,
+                               int64_t *pair)
+{
+    size_t count;
+    const int64_t *values = attr_ints(node, name, &count);
+    if (!count) {
+        pair[0] = pair[1] = 1;
+        return GBX_OK;
+    }
+    if (count != 4 || values[0] != 1 || values[3] != 1 || values[1] < 1 || values[2] < 1)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "%s must be [1, h, w, 1]", name);
+    pair[0] = values[1];
+    pair[1] = values[2];
+    return GBX_OK;
+}
+
+/* padding SAME (the engine's SAME_UPPER, as TensorFlow pads the end more), VALID, or EXPLICIT
+ * ([0, 0, top, bottom, left, right, 0, 0] in explicit_paddings). */
+static gbx_status padding_attribute(loader *L, const Gbxtf__NodeDef *node, gbx_nn_attribute *a)
+{
+    char buffer[16];
+    const char *padding = attr_string(node, "padding", buffer, sizeof buffer, "VALID");
+    if (strcmp(padding, "SAME") == 0 || strcmp(padding, "VALID") == 0) {
+        set_string(a, "auto_pad", strcmp(padding, "SAME") == 0 ? "SAME_UPPER" : "VALID");
+        return GBX_OK;
+    }
+    size_t count;
+    const int64_t *explicit_pads = attr_ints(node, "explicit_paddings", &count);
+    if (strcmp(padding, "EXPLICIT") != 0 || count != 8)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "padding %s", padding);
+    int64_t pads[4] = {explicit_pads[2], explicit_pads[4], explicit_pads[3], explicit_pads[5]};
+    set_ints(a, "pads", pads, 4);
+    return GBX_OK;
+}
+
+/* Conv2D's kernel [h, w, in, out] (DepthwiseConv2dNative's [h, w, in, multiplier]) as the
+ * engine's [out, in / group, h, w]. */
+static int reorder_kernel(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                          const gbx_nn_tensor *kernel, int depthwise)
+{
+    int64_t h = kernel->dims[0], w = kernel->dims[1], c = kernel->dims[2], m = kernel->dims[3];
+    int64_t dims[4] = {depthwise ? c * m : m, depthwise ? 1 : c, h, w};
+    gbx_nn_tensor reordered;
+    if (gbx_nn_tensor_alloc(&reordered, GBX_NN_FLOAT, 4, dims, L->error) != GBX_OK) return -1;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            for (int64_t i = 0; i < c; i++)
+                for (int64_t o = 0; o < m; o++) {
+                    float v = kernel->f[((y * w + x) * c + i) * m + o];
+                    size_t at = depthwise ? (size_t)(((i * m + o) * h + y) * w + x)
+                                          : (size_t)(((o * c + i) * h + y) * w + x);
+                    reordered.f[at] = v;
+                }
+    return constant(L, S, node, &reordered);
+}
+
+static gbx_status emit_conv2d(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int depthwise = strcmp(node->op, "DepthwiseConv2dNative") == 0, x = -1;
+    gbx_status status = check_channels_last(L, node);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 0, &x);
+    const gbx_nn_tensor *kernel = n > 1 ? constant_floats(L, &in[1]) : NULL;
+    if (status == GBX_OK && (!kernel || kernel->rank != 4))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "the kernel must be a constant "
+                           "(a variable) of rank 4");
+    int64_t strides[2], dilations[2];
+    if (status == GBX_OK) status = spatial_pair(L, node, "strides", strides);
+    if (status == GBX_OK) status = spatial_pair(L, node, "dilations", dilations);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(5) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    int count = 0;
+    if ((status = padding_attribute(L, node, &a[count++])) != GBX_OK) {
+        attributes_free(a, count);
+        return status;
+    }
+    int64_t window[2] = {kernel->dims[0], kernel->dims[1]};
+    set_ints(&a[count++], "strides", strides, 2);
+    set_ints(&a[count++], "dilations", dilations, 2);
+    set_ints(&a[count++], "kernel_shape", window, 2);
+    if (depthwise) set_int(&a[count++], "group", kernel->dims[2]);
+    int inputs[2] = {permute(L, S, node, x, to_channels_first),
+                     reorder_kernel(L, S, node, kernel, depthwise)};
+    int convolved = inputs[0] < 0 || inputs[1] < 0 ? (attributes_free(a, count), -1)
+                                                   : emit(L, S, node, "Conv", inputs, 2, a, count);
+    out[0].value = convolved < 0 ? -1 : permute(L, S, node, convolved, to_channels_last);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_pool(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)out_count;
+    int x = -1;
+    int64_t strides[2], window[2];
+    gbx_status status = check_channels_last(L, node);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = spatial_pair(L, node, "strides", strides);
+    if (status == GBX_OK) status = spatial_pair(L, node, "ksize", window);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(3) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    if ((status = padding_attribute(L, node, &a[0])) != GBX_OK) {
+        attributes_free(a, 1);
+        return status;
+    }
+    set_ints(&a[1], "strides", strides, 2);
+    set_ints(&a[2], "kernel_shape", window, 2);
+    int first = permute(L, S, node, x, to_channels_first);
+    int pooled = first < 0 ? (attributes_free(a, 3), -1) : emit(L, S, node, op->engine, &first, 1, a, 3);
+    out[0].value = pooled < 0 ? -1 : permute(L, S, node, pooled, to_channels_last);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Mean and Sum over constant axes. */
+static gbx_status emit_reduce(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)out_count;
+    int x = -1;
+    int64_t axes[GBX_NN_MAX_RANK];
+    size_t count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, axes, GBX_NN_MAX_RANK, &count);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(2) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_ints(&a[0], "axes", axes, count);
+    set_int(&a[1], "keepdims", attr_int(node, "keep_dims", 0));
+    out[0].value = emit(L, S, node, op->engine, &x, 1, a, 2);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* TensorFlow's Reshape takes a 0 in the shape literally. */
+static gbx_status emit_reshape(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                               const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "allowzero", 1);
+    out[0].value = emit(L, S, node, "Reshape", values, 2, a, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_transpose(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                 const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t perm[GBX_NN_MAX_RANK];
+    size_t count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, perm, GBX_NN_MAX_RANK, &count);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_ints(&a[0], "perm", perm, count);
+    out[0].value = emit(L, S, node, "Transpose", &x, 1, a, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Squeeze's dimensions are an attribute (none: every dimension of size 1). */
+static gbx_status emit_squeeze(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                               const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    size_t count;
+    const int64_t *axes = attr_ints(node, "squeeze_dims", &count);
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    gbx_nn_attribute *a = status == GBX_OK && count ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (count && !a) return out_of_memory(L);
+    if (count) set_ints(&a[0], "axes", axes, count);
+    out[0].value = emit(L, S, node, "Squeeze", &x, 1, a, count ? 1 : 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Axes as an attribute, for the engine's Squeeze and Unsqueeze. */
+static int reshape_axes(loader *L, scope *S, const Gbxtf__NodeDef *node, const char *op, int x,
+                        const int64_t *axes, size_t count)
+{
+    gbx_nn_attribute *a = attributes_new(1);
+    if (!a) return out_of_memory(L), -1;
+    set_ints(&a[0], "axes", axes, count);
+    return emit(L, S, node, op, &x, 1, a, 1);
+}
+
+static gbx_status emit_expand_dims(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                   const tf_op *op, const ref *in, int n, ref *out,
+                                   int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t axis[1];
+    size_t count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, axis, 1, &count);
+    if (status == GBX_OK && count != 1)
+        status = fail_node(L, node, GBX_ERR_PARSE, "the axis must be one number");
+    if (status != GBX_OK) return status;
+    out[0].value = reshape_axes(L, S, node, "Unsqueeze", x, axis, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* A Slice node over constant starts / ends / axes / steps. */
+static int slice(loader *L, scope *S, const Gbxtf__NodeDef *node, int x, const int64_t *starts,
+                 const int64_t *ends, const int64_t *axes, const int64_t *steps, size_t count)
+{
+    int inputs[5] = {x, int_constant(L, S, node, starts, count),
+                     int_constant(L, S, node, ends, count), int_constant(L, S, node, axes, count),
+                     int_constant(L, S, node, steps, count)};
+    for (int i = 1; i < 5; i++)
+        if (inputs[i] < 0) return -1;
+    return emit(L, S, node, "Slice", inputs, 5, NULL, 0);
+}
+
+/* StridedSlice with constant bounds: a Slice over the ranges that cut, then a Squeeze of the
+ * shrunk axes and an Unsqueeze of the new ones. An ellipsis is read as the last entry (the
+ * remaining dimensions whole), which is where Keras puts it. */
+static gbx_status emit_strided_slice(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                     const tf_op *op, const ref *in, int n, ref *out,
+                                     int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t begin[GBX_NN_MAX_RANK], end[GBX_NN_MAX_RANK], stride[GBX_NN_MAX_RANK];
+    size_t count, end_count, stride_count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, begin, GBX_NN_MAX_RANK, &count);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 2, end, GBX_NN_MAX_RANK, &end_count);
+    if (status == GBX_OK)
+        status = constant_ints(L, node, in, n, 3, stride, GBX_NN_MAX_RANK, &stride_count);
+    if (status == GBX_OK && (end_count != count || stride_count != count))
+        status = fail_node(L, node, GBX_ERR_PARSE, "begin, end and strides differ in length");
+    if (status != GBX_OK) return status;
+    int64_t begin_mask = attr_int(node, "begin_mask", 0), end_mask = attr_int(node, "end_mask", 0);
+    int64_t ellipsis = attr_int(node, "ellipsis_mask", 0), added = attr_int(node, "new_axis_mask", 0);
+    int64_t shrink = attr_int(node, "shrink_axis_mask", 0);
+    int64_t starts[GBX_NN_MAX_RANK], ends[GBX_NN_MAX_RANK], axes[GBX_NN_MAX_RANK],
+        steps[GBX_NN_MAX_RANK], squeezed[GBX_NN_MAX_RANK], unsqueezed[GBX_NN_MAX_RANK];
+    size_t cuts = 0, squeezes = 0, unsqueezes = 0;
+    int64_t dim = 0, position = 0; /* in the input; in the output */
+    for (size_t i = 0; i < count; i++) {
+        int64_t bit = (int64_t)1 << i;
+        if (ellipsis & bit) {
+            if (i + 1 != count)
+                return fail_node(L, node, GBX_ERR_UNSUPPORTED, "an ellipsis before other ranges");
+            break;
+        }
+        if (added & bit) {
+            if (shrink) return fail_node(L, node, GBX_ERR_UNSUPPORTED, "new and shrunk axes together");
+            unsqueezed[unsqueezes++] = position++;
+            continue;
+        }
+        if (stride[i] == 0) return fail_node(L, node, GBX_ERR_PARSE, "a stride of 0");
+        int forward = stride[i] > 0;
+        int64_t b = begin_mask & bit ? (forward ? 0 : INT64_MAX) : begin[i];
+        int64_t e = end_mask & bit ? (forward ? INT64_MAX : INT64_MIN) : end[i];
+        if (shrink & bit) {
+            b = begin[i];
+            e = b == -1 ? INT64_MAX : b + 1;
+            squeezed[squeezes++] = dim;
+            stride[i] = 1;
+        } else {
+            position++;
+        }
+        if (!(b == 0 && e == INT64_MAX && stride[i] == 1)) {
+            starts[cuts] = b;
+            ends[cuts] = e;
+            axes[cuts] = dim;
+            steps[cuts++] = stride[i];
+        }
+        dim++;
+    }
+    int value = x;
+    if (cuts && (value = slice(L, S, node, value, starts, ends, axes, steps, cuts)) < 0)
+        return GBX_ERR_PARSE;
+    if (squeezes && (value = reshape_axes(L, S, node, "Squeeze", value, squeezed, squeezes)) < 0)
+        return GBX_ERR_PARSE;
+    if (unsqueezes &&
+        (value = reshape_axes(L, S, node, "Unsqueeze", value, unsqueezed, unsqueezes)) < 0)
+        return GBX_ERR_PARSE;
+    out[0].value = value; /* x itself where nothing is cut */
+    return GBX_OK;
+}
+
+/* Slice(x, begin, size): size -1 runs to the end. */
+static gbx_status emit_slice(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t begin[GBX_NN_MAX_RANK], size[GBX_NN_MAX_RANK], axes[GBX_NN_MAX_RANK],
+        ends[GBX_NN_MAX_RANK], steps[GBX_NN_MAX_RANK];
+    size_t count, size_count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, begin, GBX_NN_MAX_RANK, &count);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 2, size, GBX_NN_MAX_RANK, &size_count);
+    if (status == GBX_OK && size_count != count)
+        status = fail_node(L, node, GBX_ERR_PARSE, "begin and size differ in length");
+    for (size_t d = 0; status == GBX_OK && d < count; d++) {
+        if (begin[d] < 0 || size[d] < -1 || begin[d] > INT64_MAX / 2 || size[d] > INT64_MAX / 2)
+            status = fail_node(L, node, GBX_ERR_PARSE, "a bad begin or size");
+        axes[d] = (int64_t)d;
+        steps[d] = 1;
+        ends[d] = size[d] == -1 ? INT64_MAX : begin[d] + size[d];
+    }
+    if (status != GBX_OK) return status;
+    out[0].value = slice(L, S, node, x, begin, ends, axes, steps, count);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status concatenate(loader *L, scope *S, const Gbxtf__NodeDef *node, const int *values,
+                              int count, int64_t axis, int *output)
+{
+    gbx_nn_attribute *a = attributes_new(1);
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "axis", axis);
+    *output = emit(L, S, node, "Concat", values, count, a, 1);
+    return *output < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Pack: each input gains the axis, then they are joined along it. */
+static gbx_status emit_pack(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int64_t axis = attr_int(node, "axis", 0);
+    int values[GBX_NN_MAX_INPUTS];
+    for (int i = 0; i < n; i++) {
+        gbx_status status = value_of(L, node, in, n, i, &values[i]);
+        if (status != GBX_OK) return status;
+        if ((values[i] = reshape_axes(L, S, node, "Unsqueeze", values[i], &axis, 1)) < 0)
+            return GBX_ERR_PARSE;
+    }
+    if (n == 1) {
+        out[0].value = values[0];
+        return GBX_OK;
+    }
+    return concatenate(L, S, node, values, n, axis, &out[0].value);
+}
+
+/* Unpack: Split into `num` parts along the axis, each squeezed. */
+static gbx_status emit_unpack(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op;
+    int64_t parts = attr_int(node, "num", 0), axis = attr_int(node, "axis", 0);
+    int x = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK && (parts < 1 || parts > GBX_NN_MAX_OUTPUTS))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "%lld parts (1 to %d)", (long long)parts,
+                           GBX_NN_MAX_OUTPUTS);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "axis", axis);
+    int split[GBX_NN_MAX_OUTPUTS];
+    status = emit_many(L, S, node, "Split", &x, 1, a, 1, split, (int)parts);
+    for (int p = 0; status == GBX_OK && p < parts; p++)
+        if ((out[p].value = reshape_axes(L, S, node, "Squeeze", split[p], &axis, 1)) < 0)
+            status = GBX_ERR_PARSE;
+    *out_count = (int)parts;
+    return status;
+}
+
+/* ConcatV2: the axis is the last input. */
+static gbx_status emit_concat(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int64_t axis;
+    size_t count;
+    int values[GBX_NN_MAX_INPUTS];
+    gbx_status status = n >= 2 ? constant_ints(L, node, in, n, n - 1, &axis, 1, &count)
+                               : fail_node(L, node, GBX_ERR_PARSE, "nothing to join");
+    for (int i = 0; status == GBX_OK && i < n - 1; i++) status = value_of(L, node, in, n, i, &values[i]);
+    if (status != GBX_OK) return status;
+    if (n == 2) {
+        out[0].value = values[0];
+        return GBX_OK;
+    }
+    return concatenate(L, S, node, values, n - 1, axis, &out[0].value);
+}
+
+static gbx_status emit_gather(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    int64_t axis = 0;
+    size_t count;
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
+    if (status == GBX_OK && n > 2) status = constant_ints(L, node, in, n, 2, &axis, 1, &count);
+    if (status == GBX_OK && attr_int(node, "batch_dims", 0) != 0)
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "batch_dims other than 0");
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "axis", axis);
+    out[0].value = emit(L, S, node, "Gather", values, 2, a, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Fill(dims, value): the value broadcast to the shape. */
+static gbx_status emit_fill(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = value_of(L, node, in, n, 1, &values[0]);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 0, &values[1]);
+    if (status != GBX_OK) return status;
+    out[0].value = emit(L, S, node, "Expand", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_cast(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t type = attr_int(node, "DstT", DT_FLOAT);
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    int floating = type == DT_FLOAT || type == DT_DOUBLE || type == DT_HALF || type == DT_BFLOAT16;
+    int integral = type == DT_INT32 || type == DT_INT64 || type == DT_INT16 || type == DT_INT8 ||
+                   type == DT_UINT8;
+    if (status == GBX_OK && !floating && !integral && type != DT_BOOL)
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "a cast to TensorFlow type %lld",
+                           (long long)type);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "to", floating ? ONNX_FLOAT : integral ? ONNX_INT64 : ONNX_BOOL);
+    out[0].value = emit(L, S, node, "Cast", &x, 1, a, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Split(axis, x) in num_split equal parts; SplitV(x, sizes, axis). */
+static gbx_status emit_split(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op;
+    int sized = strcmp(node->op, "SplitV") == 0;
+    int64_t parts = attr_int(node, "num_split", 0), axis;
+    size_t count;
+    int values[2] = {-1, -1};
+    gbx_status status = constant_ints(L, node, in, n, sized ? 2 : 0, &axis, 1, &count);
+    if (status == GBX_OK) status = value_of(L, node, in, n, sized ? 0 : 1, &values[0]);
+    if (status == GBX_OK && sized) status = value_of(L, node, in, n, 1, &values[1]);
+    if (status == GBX_OK && (parts < 1 || parts > GBX_NN_MAX_OUTPUTS))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "%lld parts (1 to %d)", (long long)parts,
+                           GBX_NN_MAX_OUTPUTS);
+    gbx_nn_attribute *a = status == GBX_OK ? attributes_new(1) : NULL;
+    if (status != GBX_OK) return status;
+    if (!a) return out_of_memory(L);
+    set_int(&a[0], "axis", axis);
+    int split[GBX_NN_MAX_OUTPUTS];
+    status = emit_many(L, S, node, "Split", values, sized ? 2 : 1, a, 1, split, (int)parts);
+    for (int p = 0; status == GBX_OK && p < parts; p++) out[p].value = split[p];
+    *out_count = (int)parts;
+    return status;
+}
+
+/* FusedBatchNorm in inference: x * scale' + shift' per channel (the last axis), from the
+ * constant statistics. Its other outputs (the batch's statistics) are not computed. */
+static gbx_status emit_batch_norm(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                  const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op;
+    int x = -1;
+    gbx_status status = check_channels_last(L, node);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK && attr_int(node, "is_training", 0))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "batch statistics (is_training)");
+    const gbx_nn_tensor *p[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; status == GBX_OK && i < 4; i++)
+        if (n < 5 || !(p[i] = constant_floats(L, &in[1 + i])) || p[i]->count != p[0]->count)
+            status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "scale, offset, mean and variance "
+                               "must be constants of one length");
+    if (status != GBX_OK) return status;
+    size_t channels = p[0]->count;
+    float *scale = gbx_malloc_array(channels, sizeof(float));
+    float *shift = gbx_malloc_array(channels, sizeof(float));
+    double epsilon = attr_float(node, "epsilon", 1e-4f);
+    for (size_t c = 0; scale && shift && c < channels; c++) {
+        scale[c] = (float)(p[0]->f[c] / sqrt((double)p[3]->f[c] + epsilon));
+        shift[c] = (float)(p[1]->f[c] - (double)p[2]->f[c] * scale[c]);
+    }
+    if (!scale || !shift) {
+        free(scale);
+        free(shift);
+        return out_of_memory(L);
+    }
+    int values[2] = {x, float_constant(L, S, node, scale, channels, 1)};
+    int shift_value = values[1] >= 0 ? float_constant(L, S, node, shift, channels, 1) : -1;
+    free(scale);
+    free(shift);
+    if (shift_value < 0) return GBX_ERR_PARSE;
+    values[0] = emit(L, S, node, "Mul", values, 2, NULL, 0);
+    values[1] = shift_value;
+    out[0].value = values[0] < 0 ? -1 : emit(L, S, node, "Add", values, 2, NULL, 0);
+    for (int o = 1; o < 6; o++) out[o] = (ref){-1, -1};
+    *out_count = 6;
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Control flow and the tensor lists loops use: named, with where to go instead. */
+static gbx_status emit_control_flow(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                    const tf_op *op, const ref *in, int n, ref *out,
+                                    int *out_count)
+{
+    (void)S, (void)op, (void)in, (void)n, (void)out, (void)out_count;
+    return fail_node(L, node, GBX_ERR_UNSUPPORTED, "control flow, which glassbox does not run "
+                     "from a SavedModel (a Keras LSTM or GRU loops over its steps this way); "
+                     "convert it with tf2onnx (python -m tf2onnx.convert --saved-model DIR "
+                     "--output model.onnx) or serve it and explain http://...");
+}
+
+static const tf_op tf_ops[] = {
+    /* plumbing */
+    {"Identity", NULL, emit_pass}, {"IdentityN", NULL, emit_pass},
+    {"StopGradient", NULL, emit_pass}, {"PreventGradient", NULL, emit_pass},
+    {"Snapshot", NULL, emit_pass}, {"EnsureShape", NULL, emit_pass},
+    {"CheckNumerics", NULL, emit_pass}, {"NoOp", NULL, emit_pass},
+    {"Const", NULL, emit_const}, {"Placeholder", NULL, emit_placeholder},
+    {"VarHandleOp", NULL, emit_var_handle}, {"ReadVariableOp", NULL, emit_read_variable},
+    {"ResourceGather", NULL, emit_resource_gather},
+    {"StatefulPartitionedCall", NULL, emit_call}, {"PartitionedCall", NULL, emit_call},
+    /* elementwise */
+    {"Add", "Add", emit_same}, {"AddV2", "Add", emit_same}, {"Sub", "Sub", emit_same},
+    {"Mul", "Mul", emit_same}, {"RealDiv", "Div", emit_same}, {"Div", "Div", emit_same},
+    {"Maximum", "Max", emit_same}, {"Minimum", "Min", emit_same}, {"Pow", "Pow", emit_same},
+    {"AddN", NULL, emit_add_n}, {"BiasAdd", "Add", emit_bias_add},
+    {"Square", NULL, emit_square}, {"SquaredDifference", NULL, emit_square},
+    {"Relu", "Relu", emit_same}, {"Relu6", NULL, emit_relu6}, {"Elu", "Elu", emit_same},
+    {"Selu", "Selu", emit_same}, {"Sigmoid", "Sigmoid", emit_same}, {"Tanh", "Tanh", emit_same},
+    {"Softplus", "Softplus", emit_same}, {"LeakyRelu", NULL, emit_leaky_relu},
+    {"Exp", "Exp", emit_same}, {"Log", "Log", emit_same}, {"Neg", "Neg", emit_same},
+    {"Abs", "Abs", emit_same}, {"Sqrt", "Sqrt", emit_same}, {"Rsqrt", NULL, emit_rsqrt},
+    {"Reciprocal", "Reciprocal", emit_same}, {"Inv", "Reciprocal", emit_same},
+    {"Erf", "Erf", emit_same}, {"Floor", "Floor", emit_same}, {"Ceil", "Ceil", emit_same},
+    {"Softmax", "Softmax", emit_last_axis}, {"LogSoftmax", "LogSoftmax", emit_last_axis},
+    {"Less", "Less", emit_same}, {"LessEqual", "LessOrEqual", emit_same},
+    {"Greater", "Greater", emit_same}, {"GreaterEqual", "GreaterOrEqual", emit_same},
+    {"Equal", "Equal", emit_same}, {"LogicalNot", "Not", emit_same},
+    {"Select", "Where", emit_same}, {"SelectV2", "Where", emit_same},
+    {"Cast", NULL, emit_cast},
+    /* linear algebra, convolution, pooling, reduction */
+    {"MatMul", NULL, emit_matmul}, {"BatchMatMul", NULL, emit_matmul},
+    {"BatchMatMulV2", NULL, emit_matmul}, {"BatchMatMulV3", NULL, emit_matmul},
+    {"Conv2D", NULL, emit_conv2d}, {"DepthwiseConv2dNative", NULL, emit_conv2d},
+    {"MaxPool", "MaxPool", emit_pool}, {"AvgPool", "AveragePool", emit_pool},
+    {"Mean", "ReduceMean", emit_reduce}, {"Sum", "ReduceSum", emit_reduce},
+    {"FusedBatchNorm", NULL, emit_batch_norm}, {"FusedBatchNormV3", NULL, emit_batch_norm},
+    /* shapes */
+    {"Shape", "Shape", emit_same}, {"Size", "Size", emit_same}, {"Range", "Range", emit_same},
+    {"Reshape", NULL, emit_reshape}, {"Transpose", NULL, emit_transpose},
+    {"Squeeze", NULL, emit_squeeze}, {"ExpandDims", NULL, emit_expand_dims},
+    {"StridedSlice", NULL, emit_strided_slice}, {"Slice", NULL, emit_slice},
+    {"Pack", NULL, emit_pack}, {"Unpack", NULL, emit_unpack}, {"ConcatV2", NULL, emit_concat},
+    {"GatherV2", NULL, emit_gather}, {"Fill", NULL, emit_fill}, {"Tile", "Tile", emit_same},
+    {"Split", NULL, emit_split}, {"SplitV", NULL, emit_split},
+    /* control flow: refused by name */
+    {"While", NULL, emit_control_flow}, {"StatelessWhile", NULL, emit_control_flow},
+    {"If", NULL, emit_control_flow}, {"StatelessIf", NULL, emit_control_flow},
+    {"Case", NULL, emit_control_flow}, {"StatelessCase", NULL, emit_control_flow},
+    {"Switch", NULL, emit_control_flow}, {"Merge", NULL, emit_control_flow},
+    {"Enter", NULL, emit_control_flow}, {"Exit", NULL, emit_control_flow},
+    {"NextIteration", NULL, emit_control_flow}, {"LoopCond", NULL, emit_control_flow},
+    {"TensorListReserve", NULL, emit_control_flow},
+    {"TensorListFromTensor", NULL, emit_control_flow},
+    {"TensorListStack", NULL, emit_control_flow},
+};
+
+static const tf_op *find_tf_op(const char *name)
+{
+    for (size_t i = 0; i < sizeof tf_ops / sizeof tf_ops[0]; i++)
+        if (strcmp(tf_ops[i].name, name) == 0) return &tf_ops[i];
+    return NULL;
+}
+
+/* ---- walking a graph ------------------------------------------------------------------------ */
+
+/* Operators whose outputs are several named lists, and the order of those names: a function's
+ * "node:name:k" refers to output k of list `name`. Every other operator's outputs form one list. */
+static int output_offset(const char *op, const char *name, size_t length)
+{
+    static const char *const batch_norm[] = {"y", "batch_mean", "batch_variance",
+                                             "reserve_space_1", "reserve_space_2",
+                                             "reserve_space_3", NULL};
+    if (!op || strncmp(op, "FusedBatchNorm", 14) != 0) return 0;
+    for (int i = 0; batch_norm[i]; i++)
+        if (strlen(batch_norm[i]) == length && memcmp(batch_norm[i], name, length) == 0) return i;
+    return 0;
+}
+
+/* The refs a tensor name stands for in a scope: "node", "node:k" (graphs) or "node:list:k"
+ * (functions); arguments by their name. */
+static gbx_status resolve(loader *L, const scope *S, const char *tensor, ref *out)
+{
+    const char *colon = strchr(tensor, ':');
+    size_t length = colon ? (size_t)(colon - tensor) : strlen(tensor);
+    const slot *s = table_find(&S->names, tensor, length);
+    if (!s) return gbx_fail(L->error, GBX_ERR_PARSE, "tensor %s is made by no node", tensor);
+    long index = 0;
+    int offset = 0;
+    if (colon) {
+        const char *second = strchr(colon + 1, ':');
+        if (second) offset = output_offset(s->op, colon + 1, (size_t)(second - colon - 1));
+        char *end;
+        index = strtol(second ? second + 1 : colon + 1, &end, 10);
+        if (*end || index < 0) return gbx_fail(L->error, GBX_ERR_PARSE, "tensor %s: a bad name", tensor);
+    }
+    if (index + offset >= s->count)
+        return gbx_fail(L->error, GBX_ERR_PARSE, "tensor %s: its node has %d outputs", tensor,
+                        s->count);
+    *out = L->refs[s->first + offset + index];
+    return GBX_OK;
+}
+
+/* Records a node's (or argument's) refs under its name. */
+static gbx_status record(loader *L, scope *S, const char *name, const char *op, const ref *refs,
+                         int count)
+{
+    if (L->ref_count + (size_t)count > L->ref_capacity) {
+        size_t capacity = 2 * (L->ref_count + (size_t)count) + 64;
+        ref *more = realloc(L->refs, capacity * sizeof *more);
+        if (!more) return out_of_memory(L);
+        L->refs = more;
+        L->ref_capacity = capacity;
+    }
+    memcpy(L->refs + L->ref_count, refs, (size_t)count * sizeof *refs);
+    gbx_status status = table_put(&S->names, name, op, (int)L->ref_count, count, L->error);
+    L->ref_count += (size_t)count;
+    return status;
+}
+
+static gbx_status translate(loader *L, scope *S, const Gbxtf__NodeDef *node)
+{
+    ref in[GBX_NN_MAX_INPUTS], out[OUTPUTS_LIMIT];
+    int n = 0, out_count = 1;
+    for (size_t i = 0; i < node->n_input; i++) {
+        if (node->input[i][0] == '^') continue; /* ordering only */
+        if (n == GBX_NN_MAX_INPUTS)
+            return fail_node(L, node, GBX_ERR_UNSUPPORTED, "more than %d inputs", GBX_NN_MAX_INPUTS);
+        gbx_status status = resolve(L, S, node->input[i], &in[n++]);
+        if (status != GBX_OK) return status;
+    }
+    const tf_op *op = find_tf_op(node->op);
+    if (!op)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "glassbox does not run this TensorFlow "
+                         "operation; convert the model with tf2onnx (python -m tf2onnx.convert "
+                         "--saved-model DIR --output model.onnx) or serve it and explain "
+                         "http://...");
+    out[0] = (ref){-1, -1};
+    gbx_status status = op->emit(L, S, node, op, in, n, out, &out_count);
+    return status == GBX_OK ? record(L, S, node->name, node->op, out, out_count) : status;
+}
+
+/* The node a tensor name comes from, or -1 when the name is an argument or already made. */
+static gbx_status producer(loader *L, const scope *S, const char *tensor, int *node)
+{
+    const char *colon = strchr(tensor, ':');
+    size_t length = colon ? (size_t)(colon - tensor) : strlen(tensor);
+    *node = -1;
+    if (table_find(&S->names, tensor, length)) return GBX_OK;
+    const slot *s = table_find(&S->index, tensor, length);
+    if (!s) return gbx_fail(L->error, GBX_ERR_PARSE, "tensor %s is made by no node", tensor);
+    *node = s->first;
+    return GBX_OK;
+}
+
+/* Translates the nodes `wanted` needs, each after its inputs (depth first, with an explicit
+ * stack: a graph of any depth, no recursion). */
+static gbx_status run_scope(loader *L, scope *S, const char *const *wanted, size_t wanted_count)
+{
+    size_t capacity = S->node_count + 1;
+    for (size_t i = 0; i < S->node_count; i++) capacity += S->nodes[i]->n_input;
+    capacity += wanted_count;
+    int *stack = gbx_malloc_array(capacity, sizeof(int));
+    unsigned char *state = gbx_calloc(S->node_count ? S->node_count : 1, 1); /* 1 open, 2 done */
+    gbx_status status = stack && state ? GBX_OK : out_of_memory(L);
+    for (size_t w = 0; w < wanted_count && status == GBX_OK; w++) {
+        size_t top = 0;
+        int start;
+        if ((status = producer(L, S, wanted[w], &start)) != GBX_OK || start < 0) continue;
+        stack[top++] = start;
+        while (top && status == GBX_OK) {
+            int i = stack[top - 1];
+            const Gbxtf__NodeDef *node = S->nodes[i];
+            if (state[i] == 2) {
+                top--;
+            } else if (state[i] == 1) {
+                status = translate(L, S, node);
+                state[i] = 2;
+                top--;
+            } else {
+                state[i] = 1;
+                for (size_t k = 0; k < node->n_input && status == GBX_OK; k++) {
+                    int j;
+                    if (node->input[k][0] == '^') continue;
+                    if ((status = producer(L, S, node->input[k], &j)) != GBX_OK || j < 0) continue;
+                    if (state[j] == 1)
+                        status = fail_node(L, node, GBX_ERR_PARSE, "its inputs form a cycle");
+                    else if (state[j] == 0 && top < capacity) stack[top++] = j;
+                }
+            }
+        }
+    }
+    free(stack);
+    free(state);
+    return status;
+}
+
+static gbx_status index_nodes(loader *L, scope *S)
+{
+    for (size_t i = 0; i < S->node_count; i++) {
+        const char *name = S->nodes[i]->name;
+        if (!name || !*name || table_find(&S->index, name, strlen(name)))
+            return gbx_fail(L->error, GBX_ERR_PARSE, "a node without a name, or two named %s",
+                            name ? name : "");
+        gbx_status status = table_put(&S->index, name, NULL, (int)i, 1, L->error);
+        if (status != GBX_OK) return status;
+    }
+    return GBX_OK;
+}
+
+static void scope_free(scope *S)
+{
+    free(S->names.slots);
+    free(S->index.slots);
+}
+
+static const char *function_return(const Gbxtf__FunctionDef *f, const char *name)
+{
+    for (size_t r = 0; r < f->n_ret; r++)
+        if (f->ret[r]->key && strcmp(f->ret[r]->key, name) == 0) return f->ret[r]->value;
+    return NULL;
+}
+
+/* A call: the function's body in a scope of its own, its arguments bound to the call's inputs,
+ * its outputs the call's. Recursion bounded by CALL_DEPTH_LIMIT. */
+static gbx_status translate_call(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                 const char *function, const ref *in, int n, ref *out,
+                                 int *out_count)
+{
+    const slot *found = table_find(&L->functions, function, strlen(function));
+    if (!found) return fail_node(L, node, GBX_ERR_PARSE, "calls %s, which the library lacks", function);
+    if (S->depth + 1 > CALL_DEPTH_LIMIT)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "calls nest deeper than %d", CALL_DEPTH_LIMIT);
+    const Gbxtf__FunctionDef *f = L->meta->graph_def->library->function[found->first];
+    const Gbxtf__OpDef *signature = f->signature;
+    if ((int)signature->n_input_arg != n)
+        return fail_node(L, node, GBX_ERR_PARSE, "calls %s with %d inputs; it takes %zu",
+                         function, n, signature->n_input_arg);
+    if (signature->n_output_arg > OUTPUTS_LIMIT)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "%s returns %zu tensors", function,
+                         signature->n_output_arg);
+    size_t length = strlen(S->prefix) + strlen(node->name) + 2;
+    char *prefix = malloc(length);
+    const char **wanted = gbx_calloc(signature->n_output_arg + 1, sizeof *wanted);
+    scope inner = {.prefix = prefix, .nodes = f->node_def, .node_count = f->n_node_def,
+                   .depth = S->depth + 1};
+    gbx_status status = prefix && wanted ? GBX_OK : out_of_memory(L);
+    if (status == GBX_OK) snprintf(prefix, length, "%s%s/", S->prefix, node->name);
+    if (status == GBX_OK) status = index_nodes(L, &inner);
+    for (int i = 0; status == GBX_OK && i < n; i++)
+        status = record(L, &inner, signature->input_arg[i]->name, NULL, &in[i], 1);
+    for (size_t o = 0; status == GBX_OK && o < signature->n_output_arg; o++)
+        if (!(wanted[o] = function_return(f, signature->output_arg[o]->name)))
+            status = fail_node(L, node, GBX_ERR_PARSE, "%s does not say what it returns", function);
+    if (status == GBX_OK) status = run_scope(L, &inner, wanted, signature->n_output_arg);
+    for (size_t o = 0; status == GBX_OK && o < signature->n_output_arg; o++)
+        status = resolve(L, &inner, wanted[o], &out[o]);
+    if (status == GBX_OK) *out_count = (int)signature->n_output_arg;
+    scope_free(&inner);
+    free(wanted);
+    free(prefix);
+    return status;
+}
+
+/* ---- variables: which checkpoint key each handle restores from ------------------------------ */
+
+/* TensorFlow 2 restores variables by object: a concrete function's last arguments are the
+ * objects it captured (bound_inputs, node ids of the SavedModel's object graph), node k of which
+ * is node k of the checkpoint's object graph, which names the checkpoint key of its value. The
+ * main graph's calls pass a VarHandleOp for each such argument: that handle reads that key. */
+static gbx_status map_variables(loader *L, const Gbxtf__NodeDef *const *main_nodes,
+                                size_t main_count)
+{
+    const Gbxtf__SavedObjectGraph *objects = L->meta->object_graph_def;
+    if (!objects || !L->bundle) return GBX_OK; /* nothing to restore (or nothing to read it from) */
+    char *bytes = NULL;
+    size_t length = 0;
+    gbx_status status = gbx_tensor_bundle_read_string(L->bundle, "_CHECKPOINTABLE_OBJECT_GRAPH",
+                                                      &bytes, &length, L->error);
+    if (status != GBX_OK) return status;
+    Gbxtf__TrackableObjectGraph *checkpoint =
+        gbxtf__trackable_object_graph__unpack(NULL, length, (const uint8_t *)bytes);
+    free(bytes);
+    if (!checkpoint)
+        return gbx_fail(L->error, GBX_ERR_PARSE, "the checkpoint's object graph is damaged");
+    for (size_t i = 0; i < main_count && status == GBX_OK; i++) {
+        const Gbxtf__AttrValue *f = attr(main_nodes[i], "f");
+        if (!f || f->value_case != GBXTF__ATTR_VALUE__VALUE_FUNC || !f->func->name) continue;
+        const Gbxtf__SavedConcreteFunction *captured = NULL;
+        for (size_t c = 0; c < objects->n_concrete_functions && !captured; c++)
+            if (strcmp(objects->concrete_functions[c]->key, f->func->name) == 0)
+                captured = objects->concrete_functions[c]->value;
+        if (!captured || captured->n_bound_inputs > main_nodes[i]->n_input) continue;
+        size_t first = main_nodes[i]->n_input - captured->n_bound_inputs;
+        for (size_t j = 0; j < captured->n_bound_inputs && status == GBX_OK; j++) {
+            const char *handle = main_nodes[i]->input[first + j];
+            int32_t id = captured->bound_inputs[j];
+            if (table_find(&L->handles, handle, strlen(handle))) continue;
+            if (id < 0 || (size_t)id >= checkpoint->n_nodes) {
+                status = gbx_fail(L->error, GBX_ERR_PARSE, "function %s captures object %d of "
+                                  "%zu", f->func->name, id, checkpoint->n_nodes);
+                break;
+            }
+            const char *key = NULL;
+            const Gbxtf__TrackableObjectGraph__TrackableObject *object = checkpoint->nodes[id];
+            for (size_t a = 0; a < object->n_attributes && !key; a++)
+                if (strcmp(object->attributes[a]->name, "VARIABLE_VALUE") == 0)
+                    key = object->attributes[a]->checkpoint_key;
+            if (!key) continue; /* a captured constant or resource other than a variable */
+            variable *more = realloc(L->variables, (L->variable_count + 1) * sizeof *more);
+            if (!more || !(more[L->variable_count].key = gbx_strdup(key))) {
+                if (more) L->variables = more;
+                status = out_of_memory(L);
+                break;
+            }
+            L->variables = more;
+            more[L->variable_count].value = -1;
+            status = table_put(&L->handles, handle, NULL, (int)L->variable_count++, 1, L->error);
+        }
+    }
+    gbxtf__trackable_object_graph__free_unpacked(checkpoint, NULL);
+    return status;
+}
+
+/* ---- the SavedModel ------------------------------------------------------------------------- */
+
+static const Gbxtf__MetaGraphDef *serving_graph(const Gbxtf__SavedModel *model)
+{
+    for (size_t m = 0; m < model->n_meta_graphs; m++) {
+        const Gbxtf__MetaGraphDef *meta = model->meta_graphs[m];
+        for (size_t t = 0; meta->meta_info_def && t < meta->meta_info_def->n_tags; t++)
+            if (strcmp(meta->meta_info_def->tags[t], "serve") == 0) return meta;
+    }
+    return model->n_meta_graphs == 1 ? model->meta_graphs[0] : NULL;
+}
+
+/* serving_default, or the one signature there is. */
+static const Gbxtf__SignatureDef *serving_signature(const Gbxtf__MetaGraphDef *meta)
+{
+    const Gbxtf__SignatureDef *only = NULL;
+    size_t count = 0;
+    for (size_t s = 0; s < meta->n_signature_def; s++) {
+        const char *key = meta->signature_def[s]->key;
+        if (strcmp(key, "serving_default") == 0) return meta->signature_def[s]->value;
+        if (strcmp(key, "__saved_model_init_op") != 0) {
+            only = meta->signature_def[s]->value;
+            count++;
+        }
+    }
+    return count == 1 ? only : NULL;
+}
+
+/* The graph input from the signature's one input: its placeholder, type and shape. */
+static gbx_status signature_input(loader *L, const Gbxtf__SignatureDef *signature, char **node)
+{
+    if (signature->n_inputs != 1)
+        return gbx_fail(L->error, GBX_ERR_UNSUPPORTED, "the serving signature takes %zu inputs "
+                        "(glassbox explains models of one input)", signature->n_inputs);
+    const char *key = signature->inputs[0]->key;
+    const Gbxtf__TensorInfo *info = signature->inputs[0]->value;
+    const Gbxtf__TensorShapeProto *shape = info ? info->tensor_shape : NULL;
+    if (!info || !info->name || !shape || shape->unknown_rank || shape->n_dim < 1 ||
+        shape->n_dim > GBX_NN_MAX_RANK)
+        return gbx_fail(L->error, GBX_ERR_UNSUPPORTED, "input %s has no shape of rank 1 to %d",
+                        key, GBX_NN_MAX_RANK);
+    int t = info->dtype;
+    if (t != DT_FLOAT && t != DT_DOUBLE && t != DT_INT32 && t != DT_INT64 && t != DT_BOOL)
+        return gbx_fail(L->error, GBX_ERR_UNSUPPORTED, "input %s has TensorFlow type %d "
+                        "(glassbox feeds numbers)", key, t);
+    L->input_type = t;
+    L->graph->input = gbx_nn_value(L->graph, key);
+    L->graph->input_rank = (int)shape->n_dim;
+    for (size_t d = 0; d < shape->n_dim; d++) L->graph->input_dims[d] = shape->dim[d]->size;
+    size_t length = strcspn(info->name, ":");
+    if (L->graph->input < 0 || !(*node = malloc(length + 1))) return out_of_memory(L);
+    memcpy(*node, info->name, length);
+    (*node)[length] = '\0';
+    return GBX_OK;
+}
+
+static gbx_status build(loader *L, const Gbxtf__SignatureDef *signature)
+{
+    const Gbxtf__GraphDef *g = L->meta->graph_def;
+    if (signature->n_outputs != 1)
+        return gbx_fail(L->error, GBX_ERR_UNSUPPORTED, "the serving signature gives %zu outputs "
+                        "(glassbox explains one)", signature->n_outputs);
+    const char *output = signature->outputs[0]->value ? signature->outputs[0]->value->name : NULL;
+    if (!output || !*output)
+        return gbx_fail(L->error, GBX_ERR_PARSE, "the serving signature names no output tensor");
+    for (size_t f = 0; g->library && f < g->library->n_function; f++) {
+        const Gbxtf__OpDef *s = g->library->function[f]->signature;
+        if (!s || !s->name)
+            return gbx_fail(L->error, GBX_ERR_PARSE, "a library function without a signature");
+        for (size_t a = 0; a < s->n_input_arg + s->n_output_arg; a++)
+            if (!(a < s->n_input_arg ? s->input_arg[a] : s->output_arg[a - s->n_input_arg])->name)
+                return gbx_fail(L->error, GBX_ERR_PARSE, "function %s: an unnamed argument", s->name);
+        gbx_status status = table_put(&L->functions, s->name, NULL, (int)f, 1, L->error);
+        if (status != GBX_OK) return status;
+    }
+    gbx_status status = map_variables(L, (const Gbxtf__NodeDef *const *)g->node, g->n_node);
+    scope main = {.prefix = "", .nodes = g->node, .node_count = g->n_node};
+    if (status == GBX_OK) status = index_nodes(L, &main);
+    if (status == GBX_OK) status = run_scope(L, &main, &output, 1);
+    ref result = {-1, -1};
+    if (status == GBX_OK) status = resolve(L, &main, output, &result);
+    scope_free(&main);
+    if (status == GBX_OK && result.value < 0)
+        status = gbx_fail(L->error, GBX_ERR_UNSUPPORTED, "output %s is not a computed tensor", output);
+    if (status != GBX_OK) return status;
+    L->graph->output = result.value;
+    return gbx_nn_graph_finish(L->graph, L->error);
+}
+
+/* The SavedModel directory of a path: the directory itself, or the one holding saved_model.pb. */
+static char *saved_model_directory(const char *path)
+{
+    struct stat info;
+    if (stat(path, &info) == 0 && S_ISDIR(info.st_mode)) return gbx_strdup(path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(base, "saved_model.pb") != 0) return NULL;
+    size_t length = (size_t)(base - path);
+    char *directory = malloc(length + 2);
+    if (!directory) return NULL;
+    memcpy(directory, path, length);
+    strcpy(directory + length, length ? "" : ".");
+    return directory;
+}
+
+int gbx_saved_model_detect(const char *path)
+{
+    char *directory = saved_model_directory(path);
+    free(directory);
+    return directory != NULL;
+}
+
+static char *join(const char *directory, const char *name)
+{
+    size_t length = strlen(directory) + strlen(name) + 2;
+    char *path = malloc(length);
+    if (path) snprintf(path, length, "%s/%s", directory, name);
+    return path;
+}
+
+/* The model's version: one SHA-256 over saved_model.pb, the variables index and its shards. */
+static gbx_status version(const char *directory, int shards, char out[65], gbx_error *error)
+{
+    size_t count = shards > 0 ? (size_t)shards + 2 : 1;
+    char **paths = gbx_calloc(count, sizeof *paths);
+    gbx_status status = paths ? GBX_OK : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; status == GBX_OK && p < count; p++) {
+        char name[64];
+        if (p == 0) snprintf(name, sizeof name, "saved_model.pb");
+        else if (p == 1) snprintf(name, sizeof name, "variables/variables.index");
+        else snprintf(name, sizeof name, "variables/variables.data-%05zu-of-%05d", p - 2, shards);
+        if (!(paths[p] = join(directory, name))) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    }
+    if (status == GBX_OK) status = gbx_sha256_files((const char *const *)paths, count, out, error);
+    for (size_t p = 0; paths && p < count; p++) free(paths[p]);
+    free(paths);
+    return status;
+}
+
+static void loader_free(loader *L)
+{
+    for (size_t v = 0; v < L->variable_count; v++) free(L->variables[v].key);
+    free(L->variables);
+    free(L->functions.slots);
+    free(L->handles.slots);
+    free(L->refs);
+    gbx_tensor_bundle_close(L->bundle);
+}
+
+gbx_status gbx_saved_model_load(const char *path, gbx_model *model, gbx_error *error)
+{
+    char *directory = saved_model_directory(path);
+    if (!directory) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    char *file = join(directory, "saved_model.pb"), *prefix = join(directory, "variables/variables");
+    char *index = join(directory, "variables/variables.index");
+    char *bytes = NULL, *input_node = NULL;
+    size_t length = 0;
+    gbx_status status = file && prefix && index ? gbx_read_file(file, &bytes, &length, error)
+                                                : gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    Gbxtf__SavedModel *proto = NULL;
+    if (status == GBX_OK &&
+        !(proto = gbxtf__saved_model__unpack(NULL, length, (const uint8_t *)bytes)))
+        status = gbx_fail(error, GBX_ERR_PARSE, "not a valid SavedModel (protobuf decoding failed)");
+    free(bytes);
+    loader L = {.path = directory, .error = error};
+    const Gbxtf__SignatureDef *signature = NULL;
+    if (status == GBX_OK && (!(L.meta = serving_graph(proto)) || !L.meta->graph_def))
+        status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "no graph tagged \"serve\"");
+    if (status == GBX_OK && !(signature = serving_signature(L.meta)))
+        status = gbx_fail(error, GBX_ERR_UNSUPPORTED, "no serving_default signature (and more "
+                          "than one other)");
+    struct stat info;
+    if (status == GBX_OK && stat(index, &info) == 0)
+        status = gbx_tensor_bundle_open(prefix, &L.bundle, error);
+    if (status == GBX_OK && !(L.graph = gbx_nn_graph_new()))
+        status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) {
+        L.graph->opset = 21;
+        L.graph->from_tensorflow = 1;
+        status = signature_input(&L, signature, &input_node);
+    }
+    if (status == GBX_OK) {
+        L.input_node = input_node;
+        status = build(&L, signature);
+    }
+    if (status == GBX_OK)
+        status = version(directory, L.bundle ? gbx_tensor_bundle_shards(L.bundle) : 0,
+                         model->sha256, error);
+    if (proto) gbxtf__saved_model__free_unpacked(proto, NULL);
+    loader_free(&L);
+    free(input_node);
+    free(file);
+    free(prefix);
+    free(index);
+    if (status != GBX_OK) {
+        gbx_nn_graph_free(L.graph);
+        gbx_error_prefix(error, "%s: ", directory);
+        free(directory);
+        return status;
+    }
+    status = gbx_network_model_init(model, L.graph, directory, error);
+    free(directory);
+    return status;
+}
