@@ -32,11 +32,22 @@ enum { DT_FLOAT = 1, DT_DOUBLE = 2, DT_INT32 = 3, DT_UINT8 = 4, DT_INT16 = 5, DT
 /* ONNX's, for Cast. */
 enum { ONNX_FLOAT = 1, ONNX_INT64 = 7, ONNX_BOOL = 9 };
 
-/* What a TensorFlow tensor became: a graph value, or a variable's handle (a resource). */
+/* What a TensorFlow tensor became: a graph value, a variable's handle (a resource), or a
+ * tensor list (what loops read their steps from and write their outputs to). */
 typedef struct {
     int value;    /* -1: none */
     int variable; /* index into loader.variables; -1: none */
+    int list;     /* index into loader.lists; -1: none */
 } ref;
+#define NO_REF ((ref){-1, -1, -1})
+
+/* A tensor list, as a value: setting an item makes a new list. Its items are refs (value -1
+ * where unset); a list made from a tensor reads unset items from that tensor's rows. */
+typedef struct {
+    int *items;
+    int count;
+    int source; /* the tensor it was made from, or -1 */
+} tensor_list;
 
 /* ---- a name table: open addressing from a name (not owned) to a run of refs ---------------- */
 
@@ -110,6 +121,8 @@ typedef struct {
     gbx_tensor_bundle *bundle;
     ref *refs;
     size_t ref_count, ref_capacity;
+    tensor_list *lists;
+    size_t list_count;
     gbx_nn_graph *graph;
     const char *input_node; /* the signature's placeholder */
     int input_type;         /* its TensorFlow type */
@@ -270,7 +283,9 @@ static gbx_status emit_many(loader *L, scope *S, const Gbxtf__NodeDef *node, con
     gbx_status status = gbx_nn_add_node(L->graph, engine, name, inputs, input_count, outputs,
                                         output_count, attributes, attribute_count, L->error);
     free(name);
-    return status;
+    /* What constants alone determine is computed now: a loop's counters, a list's indexes. */
+    int folded;
+    return status == GBX_OK ? gbx_nn_fold_last(L->graph, &folded, L->error) : status;
 }
 
 /* The same with one output; returns it, or -1 with the error set. */
@@ -323,6 +338,7 @@ static gbx_status value_of(loader *L, const Gbxtf__NodeDef *node, const ref *in,
     if (in[i].value < 0)
         return fail_node(L, node, GBX_ERR_UNSUPPORTED, in[i].variable >= 0
                          ? "input %d is a variable's handle where a tensor is read"
+                         : in[i].list >= 0 ? "input %d is a tensor list where a tensor is read"
                          : "input %d is an output glassbox does not compute", i);
     *value = in[i].value;
     return GBX_OK;
@@ -503,7 +519,7 @@ static gbx_status emit_var_handle(loader *L, scope *S, const Gbxtf__NodeDef *nod
     if (!s)
         return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a variable no function of the "
                          "SavedModel's object graph captures (a TensorFlow 1 SavedModel?)");
-    out[0] = (ref){-1, s->first};
+    out[0] = (ref){-1, s->first, -1};
     return GBX_OK;
 }
 
@@ -1235,21 +1251,273 @@ static gbx_status emit_batch_norm(loader *L, scope *S, const Gbxtf__NodeDef *nod
     values[0] = emit(L, S, node, "Mul", values, 2, NULL, 0);
     values[1] = shift_value;
     out[0].value = values[0] < 0 ? -1 : emit(L, S, node, "Add", values, 2, NULL, 0);
-    for (int o = 1; o < 6; o++) out[o] = (ref){-1, -1};
+    for (int o = 1; o < 6; o++) out[o] = NO_REF;
     *out_count = 6;
     return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
 }
 
-/* Control flow and the tensor lists loops use: named, with where to go instead. */
+/* ---- loops: unrolled while they load ---------------------------------------------------------
+ * A While whose condition constants decide (a Keras RNN's loop over its known number of steps)
+ * is unrolled: the condition is translated with the loop's current values, folded to a
+ * constant, and while it holds the body is translated once more on the values it gave last. The
+ * tensor lists such loops read and write become lists of graph values. A condition that depends
+ * on the data, or a list index that does, is refused by name. */
+
+/* Steps a loop may unroll to: each copies the body into the graph. */
+#define LOOP_LIMIT 4096
+
+static gbx_status new_list(loader *L, int count, int source, int *index)
+{
+    tensor_list *more = realloc(L->lists, (L->list_count + 1) * sizeof *more);
+    if (!more) return out_of_memory(L);
+    L->lists = more;
+    tensor_list *list = &L->lists[L->list_count];
+    list->items = gbx_malloc_array(count > 0 ? (size_t)count : 1, sizeof(int));
+    if (!list->items) return out_of_memory(L);
+    for (int i = 0; i < count; i++) list->items[i] = -1;
+    list->count = count;
+    list->source = source;
+    *index = (int)L->list_count++;
+    return GBX_OK;
+}
+
+/* A scalar the graph holds as a constant (a folded index or condition). */
+static gbx_status constant_scalar(loader *L, const Gbxtf__NodeDef *node, const ref *in, int n,
+                                  int i, const char *what, int64_t *value)
+{
+    int64_t values[1];
+    size_t count = 0;
+    gbx_status status = i < n && in[i].value >= 0 && L->graph->is_constant[in[i].value]
+        ? constant_ints(L, node, in, n, i, values, 1, &count) : GBX_ERR_UNSUPPORTED;
+    if (status != GBX_OK || count != 1)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "its %s depends on the data (glassbox "
+                         "unrolls loops whose steps constants decide)", what);
+    *value = values[0];
+    return GBX_OK;
+}
+
+static gbx_status emit_list_reserve(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                    const tf_op *op, const ref *in, int n, ref *out,
+                                    int *out_count)
+{
+    (void)S, (void)op, (void)out_count;
+    int64_t count;
+    gbx_status status = constant_scalar(L, node, in, n, 1, "length", &count);
+    if (status == GBX_OK && (count < 0 || count > LOOP_LIMIT))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "a list of %lld items", (long long)count);
+    *out = NO_REF;
+    return status == GBX_OK ? new_list(L, (int)count, -1, &out->list) : status;
+}
+
+static gbx_status emit_list_from_tensor(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                        const tf_op *op, const ref *in, int n, ref *out,
+                                        int *out_count)
+{
+    (void)S, (void)op, (void)out_count;
+    int source = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &source);
+    *out = NO_REF;
+    return status == GBX_OK ? new_list(L, 0, source, &out->list) : status;
+}
+
+static gbx_status list_of(loader *L, const Gbxtf__NodeDef *node, const ref *in, int n,
+                          tensor_list **list)
+{
+    if (n < 1 || in[0].list < 0)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "input 0 is not a tensor list");
+    *list = &L->lists[in[0].list];
+    return GBX_OK;
+}
+
+/* Item `index` of a list: set, or the source's row (a Gather of one index drops the axis). */
+static gbx_status emit_list_get(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                                const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    tensor_list *list = NULL;
+    int64_t index = -1;
+    gbx_status status = list_of(L, node, in, n, &list);
+    if (status == GBX_OK) status = constant_scalar(L, node, in, n, 1, "index", &index);
+    if (status != GBX_OK) return status;
+    if (index >= 0 && index < list->count && list->items[index] >= 0) {
+        out[0].value = list->items[index];
+        return GBX_OK;
+    }
+    if (list->source < 0 || index < 0)
+        return fail_node(L, node, GBX_ERR_PARSE, "reads item %lld, which is not set",
+                         (long long)index);
+    int values[2] = {list->source, -1};
+    gbx_nn_tensor scalar;
+    if (gbx_nn_tensor_alloc(&scalar, GBX_NN_INT64, 0, NULL, L->error) != GBX_OK) return GBX_ERR_NOMEM;
+    scalar.i[0] = index;
+    if ((values[1] = constant(L, S, node, &scalar)) < 0) return GBX_ERR_NOMEM;
+    out[0].value = emit(L, S, node, "Gather", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+static gbx_status emit_list_set(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                                const ref *in, int n, ref *out, int *out_count)
+{
+    (void)S, (void)op, (void)out_count;
+    tensor_list *list = NULL;
+    int64_t index = -1;
+    int item = -1;
+    gbx_status status = list_of(L, node, in, n, &list);
+    if (status == GBX_OK) status = constant_scalar(L, node, in, n, 1, "index", &index);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 2, &item);
+    if (status == GBX_OK && (index < 0 || index >= (list->count > 0 ? list->count : LOOP_LIMIT)))
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "sets item %lld of a list of %d",
+                           (long long)index, list->count);
+    if (status != GBX_OK) return status;
+    int count = list->count > index ? list->count : (int)index + 1, source = list->source;
+    const int previous = (int)(list - L->lists);
+    *out = NO_REF;
+    if ((status = new_list(L, count, source, &out->list)) != GBX_OK) return status;
+    tensor_list *copy = &L->lists[out->list], *old = &L->lists[previous]; /* lists moved */
+    memcpy(copy->items, old->items, (size_t)old->count * sizeof(int));
+    copy->items[index] = item;
+    return GBX_OK;
+}
+
+/* Every item stacked along a new first axis; a list made from a tensor and never set is that
+ * tensor. */
+static gbx_status emit_list_stack(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                  const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    tensor_list *list = NULL;
+    gbx_status status = list_of(L, node, in, n, &list);
+    if (status != GBX_OK) return status;
+    if (list->count == 0 && list->source >= 0) {
+        out[0].value = list->source;
+        return GBX_OK;
+    }
+    if (list->count < 1 || list->count > GBX_NN_MAX_INPUTS)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "stacks %d items (1 to %d)", list->count,
+                         GBX_NN_MAX_INPUTS);
+    int values[GBX_NN_MAX_INPUTS], count = list->count;
+    int64_t axis = 0;
+    for (int i = 0; i < count; i++) {
+        int item = L->lists[in[0].list].items[i];
+        if (item < 0)
+            return fail_node(L, node, GBX_ERR_PARSE, "stacks item %d, which is not set", i);
+        if ((values[i] = reshape_axes(L, S, node, "Unsqueeze", item, &axis, 1)) < 0)
+            return GBX_ERR_PARSE;
+    }
+    if (count == 1) {
+        out[0].value = values[0];
+        return GBX_OK;
+    }
+    return concatenate(L, S, node, values, count, 0, &out[0].value);
+}
+
+static const char *function_name(const Gbxtf__NodeDef *node, const char *key)
+{
+    const Gbxtf__AttrValue *f = attr(node, key);
+    return f && f->value_case == GBXTF__ATTR_VALUE__VALUE_FUNC ? f->func->name : NULL;
+}
+
+static gbx_status emit_while(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                             const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op;
+    const char *cond = function_name(node, "cond"), *body = function_name(node, "body");
+    if (!cond || !body) return fail_node(L, node, GBX_ERR_PARSE, "a loop without its functions");
+    ref *state = gbx_malloc_array(n > 0 ? (size_t)n : 1, sizeof *state);
+    if (!state) return out_of_memory(L);
+    memcpy(state, in, (size_t)n * sizeof *in);
+    gbx_status status = GBX_OK;
+    for (int step = 0; status == GBX_OK; step++) {
+        ref decision[OUTPUTS_LIMIT];
+        int decisions = 0, results = 0;
+        int64_t holds;
+        status = translate_call(L, S, node, cond, state, n, decision, &decisions);
+        if (status == GBX_OK && decisions != 1)
+            status = fail_node(L, node, GBX_ERR_PARSE, "its condition gives %d values", decisions);
+        if (status == GBX_OK) status = constant_scalar(L, node, decision, 1, 0, "condition", &holds);
+        if (status != GBX_OK || !holds) break;
+        if (step == LOOP_LIMIT) {
+            status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "loops more than %d times", LOOP_LIMIT);
+            break;
+        }
+        status = translate_call(L, S, node, body, state, n, out, &results);
+        if (status == GBX_OK && results != n)
+            status = fail_node(L, node, GBX_ERR_PARSE, "its body gives %d values for %d", results, n);
+        if (status == GBX_OK) memcpy(state, out, (size_t)n * sizeof *out);
+    }
+    if (status == GBX_OK) {
+        memcpy(out, state, (size_t)n * sizeof *out);
+        *out_count = n;
+    }
+    free(state);
+    return status;
+}
+
+/* LogicalAnd of 0/1 values: their product. */
+static gbx_status emit_and(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                           const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int values[2] = {-1, -1};
+    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
+    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
+    if (status != GBX_OK) return status;
+    out[0].value = emit(L, S, node, "Mul", values, 2, NULL, 0);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Max and Min over every element of a constant (how Keras works out a loop's length). */
+static gbx_status emit_extreme(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                               const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    const gbx_nn_tensor *t = n > 0 && in[0].value >= 0 && L->graph->is_constant[in[0].value]
+        ? &L->graph->constants[in[0].value] : NULL;
+    if (!t || t->type != GBX_NN_INT64 || t->count == 0 || attr_int(node, "keep_dims", 0))
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a reduction glassbox computes only over "
+                         "a constant list of integers");
+    int maximum = strcmp(node->op, "Max") == 0;
+    gbx_nn_tensor result;
+    if (gbx_nn_tensor_alloc(&result, GBX_NN_INT64, 0, NULL, L->error) != GBX_OK) return GBX_ERR_NOMEM;
+    result.i[0] = t->i[0];
+    for (size_t j = 1; j < t->count; j++)
+        if (maximum ? t->i[j] > result.i[0] : t->i[j] < result.i[0]) result.i[0] = t->i[j];
+    out[0].value = constant(L, S, node, &result);
+    return out[0].value < 0 ? GBX_ERR_NOMEM : GBX_OK;
+}
+
+/* ReverseV2 (a backwards RNN's steps): a Slice with step -1 along each axis. */
+static gbx_status emit_reverse(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                               const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    int x = -1;
+    int64_t axes[GBX_NN_MAX_RANK], starts[GBX_NN_MAX_RANK], ends[GBX_NN_MAX_RANK],
+        steps[GBX_NN_MAX_RANK];
+    size_t count;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, axes, GBX_NN_MAX_RANK, &count);
+    if (status != GBX_OK) return status;
+    for (size_t a = 0; a < count; a++) {
+        starts[a] = -1;
+        ends[a] = INT64_MIN;
+        steps[a] = -1;
+    }
+    out[0].value = count ? slice(L, S, node, x, starts, ends, axes, steps, count) : x;
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Graph-mode control flow (TensorFlow 1's Switch and Merge, conditionals): named, with where to
+ * go instead. */
 static gbx_status emit_control_flow(loader *L, scope *S, const Gbxtf__NodeDef *node,
                                     const tf_op *op, const ref *in, int n, ref *out,
                                     int *out_count)
 {
     (void)S, (void)op, (void)in, (void)n, (void)out, (void)out_count;
     return fail_node(L, node, GBX_ERR_UNSUPPORTED, "control flow, which glassbox does not run "
-                     "from a SavedModel (a Keras LSTM or GRU loops over its steps this way); "
-                     "convert it with tf2onnx (python -m tf2onnx.convert --saved-model DIR "
-                     "--output model.onnx) or serve it and explain http://...");
+                     "from a SavedModel (it unrolls loops of a known length); convert it with "
+                     "tf2onnx (python -m tf2onnx.convert --saved-model DIR --output model.onnx) "
+                     "or serve it and explain http://...");
 }
 
 static const tf_op tf_ops[] = {
@@ -1296,16 +1564,20 @@ static const tf_op tf_ops[] = {
     {"Pack", NULL, emit_pack}, {"Unpack", NULL, emit_unpack}, {"ConcatV2", NULL, emit_concat},
     {"GatherV2", NULL, emit_gather}, {"Fill", NULL, emit_fill}, {"Tile", "Tile", emit_same},
     {"Split", NULL, emit_split}, {"SplitV", NULL, emit_split},
-    /* control flow: refused by name */
-    {"While", NULL, emit_control_flow}, {"StatelessWhile", NULL, emit_control_flow},
+    {"ReverseV2", NULL, emit_reverse}, {"LogicalAnd", NULL, emit_and},
+    {"Max", NULL, emit_extreme}, {"Min", NULL, emit_extreme},
+    /* loops of a known length, unrolled, and their tensor lists */
+    {"While", NULL, emit_while}, {"StatelessWhile", NULL, emit_while},
+    {"TensorListReserve", NULL, emit_list_reserve},
+    {"TensorListFromTensor", NULL, emit_list_from_tensor},
+    {"TensorListGetItem", NULL, emit_list_get}, {"TensorListSetItem", NULL, emit_list_set},
+    {"TensorListStack", NULL, emit_list_stack},
+    /* other control flow: refused by name */
     {"If", NULL, emit_control_flow}, {"StatelessIf", NULL, emit_control_flow},
     {"Case", NULL, emit_control_flow}, {"StatelessCase", NULL, emit_control_flow},
     {"Switch", NULL, emit_control_flow}, {"Merge", NULL, emit_control_flow},
     {"Enter", NULL, emit_control_flow}, {"Exit", NULL, emit_control_flow},
     {"NextIteration", NULL, emit_control_flow}, {"LoopCond", NULL, emit_control_flow},
-    {"TensorListReserve", NULL, emit_control_flow},
-    {"TensorListFromTensor", NULL, emit_control_flow},
-    {"TensorListStack", NULL, emit_control_flow},
 };
 
 static const tf_op *find_tf_op(const char *name)
@@ -1388,7 +1660,7 @@ static gbx_status translate(loader *L, scope *S, const Gbxtf__NodeDef *node)
                          "operation; convert the model with tf2onnx (python -m tf2onnx.convert "
                          "--saved-model DIR --output model.onnx) or serve it and explain "
                          "http://...");
-    out[0] = (ref){-1, -1};
+    out[0] = NO_REF;
     gbx_status status = op->emit(L, S, node, op, in, n, out, &out_count);
     return status == GBX_OK ? record(L, S, node->name, node->op, out, out_count) : status;
 }
@@ -1654,7 +1926,7 @@ static gbx_status build(loader *L, const Gbxtf__SignatureDef *signature)
     scope main = {.prefix = "", .nodes = g->node, .node_count = g->n_node};
     if (status == GBX_OK) status = index_nodes(L, &main);
     if (status == GBX_OK) status = run_scope(L, &main, &output, 1);
-    ref result = {-1, -1};
+    ref result = NO_REF;
     if (status == GBX_OK) status = resolve(L, &main, output, &result);
     scope_free(&main);
     if (status == GBX_OK && result.value < 0)
@@ -1721,6 +1993,8 @@ static void loader_free(loader *L)
     free(L->functions.slots);
     free(L->handles.slots);
     free(L->refs);
+    for (size_t l = 0; l < L->list_count; l++) free(L->lists[l].items);
+    free(L->lists);
     gbx_tensor_bundle_close(L->bundle);
 }
 

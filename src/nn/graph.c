@@ -310,19 +310,50 @@ gbx_status gbx_nn_graph_finish(gbx_nn_graph *graph, gbx_error *error)
     return status;
 }
 
+static void node_release(gbx_nn_node *node)
+{
+    for (int a = 0; a < node->attribute_count; a++) gbx_nn_attribute_release(&node->attributes[a]);
+    free(node->attributes);
+    free(node->params.list);
+    free(node->name);
+    free(node->inputs);
+    free(node->outputs);
+}
+
+gbx_status gbx_nn_fold_last(gbx_nn_graph *graph, int *folded, gbx_error *error)
+{
+    *folded = 0;
+    if (!graph->node_count) return GBX_OK;
+    gbx_nn_node *node = &graph->nodes[graph->node_count - 1];
+    gbx_nn_tensor *in[GBX_NN_MAX_INPUTS] = {0}, results[GBX_NN_MAX_OUTPUTS], *out[GBX_NN_MAX_OUTPUTS];
+    for (int i = 0; i < node->input_count; i++) {
+        if (node->inputs[i] >= 0 && !graph->is_constant[node->inputs[i]]) return GBX_OK;
+        in[i] = node->inputs[i] >= 0 ? &graph->constants[node->inputs[i]] : NULL;
+    }
+    for (int o = 0; o < node->output_count; o++) {
+        if (node->outputs[o] < 0 || graph->is_constant[node->outputs[o]]) return GBX_OK;
+        memset(&results[o], 0, sizeof results[o]);
+        out[o] = &results[o];
+    }
+    gbx_status status = node->op->forward(node, in, out, error);
+    for (int o = 0; o < node->output_count; o++) {
+        if (status == GBX_OK) status = gbx_nn_set_constant(graph, node->outputs[o], &results[o], error);
+        else gbx_nn_tensor_release(&results[o]);
+    }
+    if (status != GBX_OK) {
+        gbx_error_prefix(error, "node \"%s\" (%s): ", node->name, node->op->name);
+        return status;
+    }
+    node_release(node);
+    graph->node_count--;
+    *folded = 1;
+    return GBX_OK;
+}
+
 void gbx_nn_graph_free(gbx_nn_graph *graph)
 {
     if (!graph) return;
-    for (size_t n = 0; n < graph->node_count; n++) {
-        gbx_nn_node *node = &graph->nodes[n];
-        for (int a = 0; a < node->attribute_count; a++)
-            gbx_nn_attribute_release(&node->attributes[a]);
-        free(node->attributes);
-        free(node->params.list);
-        free(node->name);
-        free(node->inputs);
-        free(node->outputs);
-    }
+    for (size_t n = 0; n < graph->node_count; n++) node_release(&graph->nodes[n]);
     free(graph->nodes);
     for (size_t v = 0; v < graph->value_count; v++) {
         free(graph->value_names[v]);

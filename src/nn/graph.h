@@ -166,6 +166,10 @@ gbx_status gbx_nn_add_node(gbx_nn_graph *graph, const gbx_nn_op *op, const char 
 /* Makes value a constant holding tensor (taken over). */
 gbx_status gbx_nn_set_constant(gbx_nn_graph *graph, int value, gbx_nn_tensor *tensor,
                                gbx_error *error);
+/* Constant folding: when every input of the node added last is a constant, runs it once and
+ * makes its outputs constants in its place (*folded 1). How a loader works out, while it loads,
+ * what a graph computes from constants alone (a loop's trip count, a list's index). */
+gbx_status gbx_nn_fold_last(gbx_nn_graph *graph, int *folded, gbx_error *error);
 /* Checks that every node's inputs exist before it runs and that the output is reachable. */
 gbx_status gbx_nn_graph_finish(gbx_nn_graph *graph, gbx_error *error);
 void gbx_nn_graph_free(gbx_nn_graph *graph);

@@ -2,10 +2,11 @@
 serves) and by `tf.saved_model.save`, each with TensorFlow's own predictions through the loaded
 SavedModel's serving_default signature, and shap's TensorFlow DeepExplainer values on the Keras
 model for the networks shap can explain (an MLP and a channels-last CNN with batch
-normalisation, both with softmax heads). The LSTM's exported graph loops over its steps
-(While, TensorList); shap's DeepExplainer fails on Keras 3 LSTMs (no gradient for its Split
-handler), so its reference is TensorFlow's own integrated gradients (captum's Gauss-Legendre
-rule, 50 steps, zero baseline, computed with GradientTape). Rows of every CSV of values are
+normalisation, both with softmax heads). The recurrent networks' graphs loop over their steps
+(While, TensorList); shap's DeepExplainer fails on Keras 3 recurrent layers (no gradient for its
+Split handler), so their reference is TensorFlow's own integrated gradients (captum's
+Gauss-Legendre rule, 50 steps, zero baseline, computed with GradientTape). A branch on the data
+(tf.cond) must be refused by name. Rows of every CSV of values are
 (row, class) pairs, row-major, each holding one value per input.
 usage: generate_saved_model.py OUT_DIRECTORY (pip install tensorflow-cpu shap)"""
 import json
@@ -124,6 +125,28 @@ inputs = keras.Input((5, 3))
 h = keras.layers.LSTM(4, name="lstm")(inputs)
 outputs = keras.layers.Dense(2, activation="softmax", name="head")(h)
 cases.append(case("lstm", keras.Model(inputs, outputs), (5, 3), 4, 3, reference="ig"))
+
+# Both directions: the backward GRU reverses its steps (ReverseV2) inside its own loop.
+inputs = keras.Input((4, 3))
+h = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name="gru")(inputs)
+h = keras.layers.GlobalAveragePooling1D()(h)
+outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(h)
+cases.append(case("bigru", keras.Model(inputs, outputs), (4, 3), 3, 3, reference="ig"))
+
+
+class Conditional(tf.Module):
+    """A branch on the data (tf.cond): control flow no unrolling can remove."""
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 3), tf.float32, name="x")])
+    def serve(self, x):
+        return {"y": tf.cond(tf.reduce_sum(x) > 0, lambda: x * 2.0, lambda: x - 1.0)}
+
+
+conditional = Conditional()
+tf.saved_model.save(conditional, os.path.join(directory, "conditional"),
+                    signatures={"serving_default": conditional.serve})
+cases.append({"name": "conditional", "model": "conditional", "written_by": "tf.saved_model.save",
+              "expect_error": "StatelessIf"})
 
 with open(os.path.join(directory, "manifest.json"), "w") as f:
     json.dump({"generated_by": "tests/conformance/generate_saved_model.py",

@@ -803,8 +803,48 @@ static double prediction_error(const char *directory, json_object *fixture, gbx_
     return worst;
 }
 
+/* Integrated gradients (captum's defaults) on a fixture's data, the worst difference from the
+ * reference rows (row, output pairs) over their largest. */
+static double integrated_gradients_error(const char *directory, json_object *fixture,
+                                         gbx_model *model)
+{
+    char path[512];
+    gbx_error error;
+    gbx_data *data;
+    snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "data")));
+    assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+    gbx_explainer *explainer;
+    gbx_explanation *explanation;
+    if (gbx_explainer_create(model, &options, &explainer, &error) ||
+        gbx_explainer_explain(explainer, data, &explanation, &error))
+        fail_msg("%s", error.message);
+    size_t n = gbx_data_rows(data), M = gbx_model_features(model), K = gbx_model_outputs(model);
+    const double *values = gbx_explanation_values(explanation);
+    snprintf(path, sizeof path, "%s%s", directory,
+             json_object_get_string(member(fixture, "reference")));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    double largest = 0, worst = 0;
+    for (size_t j = 0; j < n * K * M; j++) {
+        double want;
+        assert_int_equal(fscanf(f, j % M ? ",%lf" : "%lf", &want), 1);
+        largest = fmax(largest, fabs(want));
+        worst = fmax(worst, fabs(values[j] - want));
+    }
+    fclose(f);
+    gbx_explanation_free(explanation);
+    gbx_explainer_free(explainer);
+    gbx_data_free(data);
+    return worst / largest;
+}
+
 /* SavedModel directories Keras 3 wrote (model.export, tf.saved_model.save): TensorFlow's own
- * predictions through the serving signature, and shap-TensorFlow's DeepExplainer values. */
+ * predictions through the serving signature; shap-TensorFlow's DeepExplainer values, or for
+ * the recurrent networks (loops, unrolled) TensorFlow's integrated gradients; a branch on the
+ * data refused by name. */
 static void test_saved_models(void **state)
 {
     (void)state;
@@ -813,20 +853,19 @@ static void test_saved_models(void **state)
     snprintf(path, sizeof path, "%smanifest.json", directory);
     json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
     assert_non_null(cases);
-    size_t predicted = 0, explained = 0;
+    size_t predicted = 0, deep = 0, gradients = 0, refused = 0;
     for (size_t c = 0; c < json_object_array_length(cases); c++) {
         json_object *fixture = json_object_array_get_idx(cases, c);
         const char *name = json_object_get_string(member(fixture, "model"));
-        const char *method = json_object_get_string(member(fixture, "method"));
         gbx_error error;
         gbx_model *model;
         snprintf(path, sizeof path, "%s%s", directory, name);
         gbx_status status = gbx_model_load(path, &model, &error);
-        if (strcmp(method, "deep") != 0) {
-            /* A Keras LSTM loops over its steps: refused by name, pointing elsewhere. */
+        if (member(fixture, "expect_error")) {
             assert_int_equal(status, GBX_ERR_UNSUPPORTED);
-            assert_non_null(strstr(error.message, "control flow"));
+            assert_non_null(strstr(error.message, json_object_get_string(member(fixture, "expect_error"))));
             assert_non_null(strstr(error.message, "tf2onnx"));
+            refused++;
             continue;
         }
         if (status != GBX_OK) fail_msg("%s: %s", name, error.message);
@@ -834,16 +873,26 @@ static void test_saved_models(void **state)
         double off = prediction_error(directory, fixture, model,
                                       json_object_get_string(member(fixture, "predictions")));
         if (off > 1e-6) fail_msg("%s: predictions %.3g off TensorFlow's", name, off);
-        gbx_model_free(model);
         predicted++;
-        double automatic = deep_softmax_error(directory, fixture, name, GBX_SOFTMAX_RULE_AUTO, "shap");
-        if (automatic > 1e-4) fail_msg("%s: %.3g of the largest value off shap-TF", name, automatic);
-        assert_true(deep_softmax_error(directory, fixture, name, GBX_SOFTMAX_RULE_PYTORCH,
-                                       "shap") > 0.1);
-        explained++;
+        if (strcmp(json_object_get_string(member(fixture, "method")), "deep") == 0) {
+            gbx_model_free(model);
+            double automatic = deep_softmax_error(directory, fixture, name, GBX_SOFTMAX_RULE_AUTO,
+                                                  "shap");
+            if (automatic > 1e-4) fail_msg("%s: %.3g of the largest value off shap-TF", name, automatic);
+            assert_true(deep_softmax_error(directory, fixture, name, GBX_SOFTMAX_RULE_PYTORCH,
+                                           "shap") > 0.1);
+            deep++;
+        } else {
+            double ig = integrated_gradients_error(directory, fixture, model);
+            if (ig > 1e-5) fail_msg("%s: %.3g of the largest value off TensorFlow's", name, ig);
+            gbx_model_free(model);
+            gradients++;
+        }
     }
-    assert_int_equal(predicted, 3);
-    assert_int_equal(explained, 3);
+    assert_int_equal(predicted, 5);
+    assert_int_equal(deep, 3);
+    assert_int_equal(gradients, 2);
+    assert_int_equal(refused, 1);
     json_object_put(manifest);
 }
 
