@@ -205,6 +205,26 @@ static gbx_status measure_layer(gbx_gradients *g, gbx_error *error)
     return status;
 }
 
+/* "; tensors whose names contain it: a, b" for up to four tensors whose names contain text
+ * (constants, and the engine's internal ones, named with '#', left out), or "" when none do: how a user who
+ * typed a Keras layer's name finds an exported graph's name for it. */
+static const char *similar_names(const gbx_nn_graph *graph, const char *text, char *out,
+                                 size_t size)
+{
+    size_t used = 0, found = 0;
+    out[0] = '\0';
+    for (size_t v = 0; v < graph->value_count && found < 4; v++) {
+        const char *name = graph->value_names[v];
+        if (graph->is_constant[v] || !strstr(name, text) || strchr(name, '#')) continue;
+        int wrote = snprintf(out + used, size - used, "%s%s", found ? ", " : "; tensors whose "
+                             "names contain it: ", name);
+        if (wrote < 0 || (size_t)wrote >= size - used) break;
+        used += (size_t)wrote;
+        found++;
+    }
+    return out;
+}
+
 gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselines,
                                  const gbx_gradient_options *options, gbx_gradients **out,
                                  gbx_error *error)
@@ -220,10 +240,12 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
         return gbx_fail(error, GBX_ERR_USAGE, "options.layer attributes at a layer with "
                         "integrated-gradients and deep (and names grad-cam's layer); this method "
                         "attributes to the input");
+    char similar[512];
     if (source < 0)
         return gbx_fail(error, GBX_ERR_USAGE, "the network has no tensor named \"%s\" (options.layer "
-                        "takes a node output's name: a Keras layer's name, or an ONNX tensor's)",
-                        options->layer);
+                        "takes a node output's name: a Keras layer's name, or an ONNX or "
+                        "TensorFlow tensor's)%s", options->layer,
+                        similar_names(graph, options->layer, similar, sizeof similar));
     gbx_status status = deep ? gbx_nn_check_deeplift(graph, source, graph->output, error)
                              : gbx_nn_check_differentiable(graph, source, graph->output, error);
     if (status != GBX_OK) return status;
@@ -251,11 +273,13 @@ gbx_status gbx_gradients_prepare(const gbx_model *model, const gbx_data *baselin
     if (options->kind == GBX_GRADIENT_GRAD_CAM) {
         g->layer = options->layer ? gbx_nn_find_value(g->graph, options->layer) : -1;
         if (g->layer < 0) {
+            if (options->layer) similar_names(g->graph, options->layer, similar, sizeof similar);
             gbx_gradients_free(g);
             return gbx_fail(error, GBX_ERR_USAGE, "grad-cam needs options.layer naming one of the "
-                            "network's tensors (a convolution's output)%s%s%s",
+                            "network's tensors (a convolution's output)%s%s%s%s",
                             options->layer ? "; there is no \"" : "",
-                            options->layer ? options->layer : "", options->layer ? "\"" : "");
+                            options->layer ? options->layer : "", options->layer ? "\"" : "",
+                            options->layer ? similar : "");
         }
     }
     if (!g->options.steps) g->options.steps = 50;

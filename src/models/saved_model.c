@@ -1661,7 +1661,16 @@ static gbx_status translate(loader *L, scope *S, const Gbxtf__NodeDef *node)
                          "--saved-model DIR --output model.onnx) or serve it and explain "
                          "http://...");
     out[0] = NO_REF;
+    size_t made = L->graph->value_count;
     gbx_status status = op->emit(L, S, node, op, in, n, out, &out_count);
+    /* A value this node made takes TensorFlow's name for it ("node:k", as saved_model_cli and
+     * tf2onnx show it), where no other value has it yet: how --layer finds a layer's output. */
+    for (int o = 0; status == GBX_OK && o < out_count; o++) {
+        if (out[o].value < (int)made) continue;
+        char name[1024];
+        if ((size_t)snprintf(name, sizeof name, "%s:%d", node->name, o) < sizeof name)
+            gbx_nn_rename_value(L->graph, out[o].value, name);
+    }
     return status == GBX_OK ? record(L, S, node->name, node->op, out, out_count) : status;
 }
 

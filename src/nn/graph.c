@@ -169,6 +169,30 @@ int gbx_nn_find_value(const gbx_nn_graph *graph, const char *name)
     }
 }
 
+int gbx_nn_rename_value(gbx_nn_graph *graph, int value, const char *name)
+{
+    if (gbx_nn_find_value(graph, name) >= 0) return 0;
+    char *copy = gbx_strdup(name);
+    if (!copy) return 0;
+    size_t mask = graph->slot_count - 1, i = name_hash(graph->value_names[value]) & mask;
+    while (graph->name_slots[i] != value) i = (i + 1) & mask;
+    /* Linear probing's deletion: later entries of the run move back into the hole, unless
+     * their home lies cyclically in (hole, their place]. */
+    for (size_t j = (i + 1) & mask; graph->name_slots[j] >= 0; j = (j + 1) & mask) {
+        size_t home = name_hash(graph->value_names[graph->name_slots[j]]) & mask;
+        int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays) continue;
+        graph->name_slots[i] = graph->name_slots[j];
+        i = j;
+    }
+    graph->name_slots[i] = -1;
+    free(graph->value_names[value]);
+    graph->value_names[value] = copy;
+    for (i = name_hash(copy) & mask; graph->name_slots[i] >= 0; i = (i + 1) & mask) {}
+    graph->name_slots[i] = value;
+    return 1;
+}
+
 /* Room for one more value: the arrays by doubling, the index rebuilt at twice the values. */
 static int grow(gbx_nn_graph *graph)
 {

@@ -157,6 +157,8 @@ const gbx_nn_op *gbx_nn_find_op(const char *name);
 gbx_nn_graph *gbx_nn_graph_new(void);
 int gbx_nn_value(gbx_nn_graph *graph, const char *name); /* -1 when out of memory */
 int gbx_nn_find_value(const gbx_nn_graph *graph, const char *name);
+/* Gives a value another name; 0 (nothing changed) when the name is taken or memory is short. */
+int gbx_nn_rename_value(gbx_nn_graph *graph, int value, const char *name);
 /* Adds a node (taking op, name and attributes), then runs the op's check; the error names the
  * node. */
 gbx_status gbx_nn_add_node(gbx_nn_graph *graph, const gbx_nn_op *op, const char *name,

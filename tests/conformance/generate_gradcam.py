@@ -2,11 +2,13 @@
 Grad-CAM maps by TF's GradientTape at several layers, for the row's predicted class, upsampled
 to the input by nearest neighbour (captum's LayerGradCam + interpolate, which glassbox follows:
 source index = floor(target * layer size / input size)), each pixel's map value repeated over
-the input's channels. Each network is checked twice: as saved by Keras, and as exported by
-tf2onnx (channels first inside, with Transposes, or a Reshape for one channel, at the edges).
+the input's channels. Each network is checked three times: as saved by Keras, as exported by
+tf2onnx (channels first inside, with Transposes, or a Reshape for one channel, at the edges),
+and as the SavedModel Keras's model.export() writes (channels last, as TensorFlow runs it).
 usage: generate_gradcam.py OUT_DIRECTORY (pip install tensorflow-cpu tf2onnx)"""
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -55,7 +57,32 @@ def case(name, model, shape, layers):
     return {"name": name, "data": name + ".data.csv", "input_shape": list(shape),
             "predicted": predicted.tolist(), "references": references,
             "models": [{"file": name + ".keras", "layers": {layer: layer for layer in layers}},
-                       export_onnx(name, model, shape, layers)]}
+                       export_onnx(name, model, shape, layers),
+                       export_saved_model(name, model, layers)]}
+
+
+def layer_names(activations, layers):
+    """Each layer's tensor among the activations' names: the one in the layer's scope."""
+    names = {}
+    for layer in layers:
+        found = [value for value in activations if "/%s_" % layer in value or "/%s/" % layer in value]
+        assert len(found) == 1, (layer, activations)
+        names[layer] = found[0]
+    return names
+
+
+def export_saved_model(name, model, layers):
+    """model.export(), and each layer's name there: its activation's TensorFlow tensor name."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    path = os.path.join(directory, name + ".savedmodel")
+    shutil.rmtree(path, ignore_errors=True)
+    model.export(path, verbose=False)
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        saved.ParseFromString(f.read())
+    activations = sorted({node.name + ":0" for function in saved.meta_graphs[0].graph_def.library.function
+                          for node in function.node_def if node.op == "Relu"})
+    return {"file": name + ".savedmodel", "layers": layer_names(activations, layers)}
 
 
 def export_onnx(name, model, shape, layers):
@@ -64,12 +91,7 @@ def export_onnx(name, model, shape, layers):
     signature = (tf.TensorSpec((None,) + shape, tf.float32, name="x"),)
     tf2onnx.convert.from_keras(model, input_signature=signature, opset=17, output_path=path)
     activations = [node.output[0] for node in onnx.load(path).graph.node if node.op_type == "Relu"]
-    names = {}
-    for layer in layers:
-        found = [value for value in activations if "/%s_" % layer in value or "/%s/" % layer in value]
-        assert len(found) == 1, (layer, activations)
-        names[layer] = found[0]
-    return {"file": name + ".onnx", "layers": names}
+    return {"file": name + ".onnx", "layers": layer_names(activations, layers)}
 
 
 cases = []

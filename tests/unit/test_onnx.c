@@ -674,7 +674,7 @@ static void test_keras_grad_cam(void **state)
         gbx_data_free(data);
     }
     /* Two networks, two layers each, two exports each. */
-    assert_int_equal(checked, 8);
+    assert_int_equal(checked, 12);
     json_object_put(manifest);
 }
 
