@@ -14,7 +14,7 @@ static const char help[] =
     "(or CSV: one row per data row and output, one column per feature, base_value, prediction).\n\n"
     "  --model M            XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
     "                       ONNX (.onnx: networks, skl2onnx trees and linear models),\n"
-    "                       Keras (.keras, .h5),\n"
+    "                       Keras (.keras, .h5), a TensorFlow SavedModel directory,\n"
     "                       plugin:LIB.so[:ARG], cmd:COMMAND (a child process; see the\n"
     "                       README for the protocol), or the URL of a served model:\n"
     "                       http://HOST:PORT/v1/models/NAME:predict (TF Serving) or\n"

@@ -12,7 +12,7 @@ static const char help[] =
     "Writes one CSV row of predictions per data row (one column per model output).\n\n"
     "  --model M     XGBoost JSON/UBJSON, LightGBM text, glassbox_linear JSON,\n"
     "                ONNX (.onnx: networks, skl2onnx trees and linear models),\n"
-    "                Keras (.keras, .h5),\n"
+    "                Keras (.keras, .h5), a TensorFlow SavedModel directory,\n"
     "                plugin:LIB.so[:ARG], cmd:COMMAND (a child process; see the README),\n"
     "                http://HOST:PORT/v1/models/NAME:predict (TF Serving REST) or\n"
     "                http://HOST:PORT/v2/models/NAME/infer (Open Inference Protocol)\n"

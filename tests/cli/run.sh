@@ -645,6 +645,25 @@ expect 2 "--softmax-rule is auto, tensorflow or pytorch" -- "$glassbox" explain 
 expect 2 "--softmax-rule is for method deep" -- "$glassbox" explain \
     --model "$onnx/keras_credit.keras" --data "$onnx/keras_credit.data.csv" --method gradient-shap \
     --softmax-rule tensorflow --background "$onnx/torch_credit_mlp.background.csv"
+# TensorFlow SavedModels: the directory or its saved_model.pb; its version covers every file;
+# a damaged shard, a missing file and a layer name that is no tensor are told apart.
+saved="$fixtures/saved_model"
+expect 0 "" -- "$glassbox" explain --model "$saved/cnn" --data "$saved/cnn.data.csv" --method deep \
+    --background "$saved/cnn.background.csv" --output "$work/saved_deep.json" --quiet
+grep -q '"type": "savedmodel"' "$work/saved_deep.json" || fail "SavedModel: type not recorded"
+grep -q '"softmax_rule": "tensorflow"' "$work/saved_deep.json" || fail "SavedModel: TF softmax rule not chosen"
+expect 0 "" -- "$glassbox" predict --model "$saved/lstm/saved_model.pb" --data "$saved/lstm.data.csv" \
+    --output "$work/saved_lstm.csv"
+[ "$(wc -l < "$work/saved_lstm.csv")" = 5 ] || fail "SavedModel LSTM predict: $(wc -l < "$work/saved_lstm.csv") lines"
+cp -r "$saved/mlp" "$work/damaged_mlp"
+python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[40]^=1; open(p,'wb').write(b)" \
+    "$work/damaged_mlp/variables/variables.data-00000-of-00001"
+expect 2 "fails its checksum" -- "$glassbox" predict --model "$work/damaged_mlp" --data "$saved/mlp.data.csv"
+rm "$work/damaged_mlp/saved_model.pb"
+expect 2 "saved_model.pb" -- "$glassbox" predict --model "$work/damaged_mlp" --data "$saved/mlp.data.csv"
+expect 2 "StatelessIf" -- "$glassbox" predict --model "$saved/conditional" --data "$saved/mlp.data.csv"
+expect 2 "tensors whose names contain it: functional_1_1/conv_1/convolution:0" -- "$glassbox" explain \
+    --model "$saved/cnn" --data "$saved/cnn.data.csv" --method grad-cam --layer conv
 # A network that ends in a sigmoid outputs probabilities: labelled so, and summary decides.
 grep -q '"output": "probability"}' "$work/deep.json" || fail "deep: a sigmoid network's output not labelled a probability"
 expect 0 "" -- "$glassbox" summary --explanation "$work/deep.json" --rows 3 --labels good,bad

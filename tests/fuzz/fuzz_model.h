@@ -87,7 +87,7 @@ static void fuzz_exercise(const gbx_model *model)
 }
 
 /* Loads with one loader, exercises what loaded. */
-static void fuzz_load(const uint8_t *data, size_t size, const char *type,
+static inline void fuzz_load(const uint8_t *data, size_t size, const char *type,
                       gbx_status (*load)(const char *, const char *, size_t, gbx_model *,
                                          gbx_error *))
 {
