@@ -24,6 +24,10 @@
 /* Calls nest a few deep (signature wrapper -> call -> layer); 32 is far beyond any export and
  * bounds the loader's recursion whatever the file says. */
 #define CALL_DEPTH_LIMIT 32
+/* Nodes translated and operators made, in all: unrolled loops (nested ones especially) multiply
+ * a graph, and a file must not turn that into hours of loading or gigabytes of graph. */
+#define TRANSLATION_LIMIT (1 << 22)
+#define OPERATOR_LIMIT (1 << 20)
 #define OUTPUTS_LIMIT GBX_NN_MAX_INPUTS
 
 /* TensorFlow's DataType numbers. */
@@ -127,6 +131,7 @@ typedef struct {
     const char *input_node; /* the signature's placeholder */
     int input_type;         /* its TensorFlow type */
     unsigned counter;       /* for unique value names */
+    size_t translated;      /* TensorFlow nodes translated so far (loops count each step) */
     gbx_error *error;
 } loader;
 
@@ -385,6 +390,7 @@ static double proto_element(const Gbxtf__TensorProto *p, size_t j, int *ok)
         case DT_DOUBLE: { double v; memcpy(&v, raw + 8 * j, 8); return v; }
         case DT_INT32: { int32_t v; memcpy(&v, raw + 4 * j, 4); return v; }
         case DT_INT64: { int64_t v; memcpy(&v, raw + 8 * j, 8); return (double)v; }
+        case DT_INT16: { int16_t v; memcpy(&v, raw + 2 * j, 2); return v; }
         case DT_BOOL: case DT_UINT8: return raw[j];
         case DT_INT8: return (int8_t)raw[j];
         default: *ok = 0; return 0;
@@ -445,6 +451,11 @@ static gbx_status proto_tensor(loader *L, const Gbxtf__NodeDef *node,
             tensor->i[j] = p->n_int64_val ? p->int64_val[j < p->n_int64_val ? j : p->n_int64_val - 1] : 0;
         else if (p->dtype == DT_INT64) memcpy(&tensor->i[j], p->tensor_content.data + 8 * j, 8);
         else tensor->i[j] = (int64_t)proto_element(p, j, &ok);
+    }
+    if (status == GBX_OK && !ok) {
+        gbx_nn_tensor_release(tensor);
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a constant of TensorFlow type %d",
+                         p->dtype);
     }
     return status;
 }
@@ -1654,6 +1665,10 @@ static gbx_status translate(loader *L, scope *S, const Gbxtf__NodeDef *node)
         gbx_status status = resolve(L, S, node->input[i], &in[n++]);
         if (status != GBX_OK) return status;
     }
+    if (++L->translated > TRANSLATION_LIMIT || L->graph->node_count > OPERATOR_LIMIT)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "the graph unrolls to more than %d "
+                         "operations", L->graph->node_count > OPERATOR_LIMIT ? OPERATOR_LIMIT
+                                                                             : TRANSLATION_LIMIT);
     const tf_op *op = find_tf_op(node->op);
     if (!op)
         return fail_node(L, node, GBX_ERR_UNSUPPORTED, "glassbox does not run this TensorFlow "

@@ -3,6 +3,7 @@
  * node->params, and the forward function. Output shapes come from input shapes at run time. */
 #include "graph.h"
 #include "conv.h"
+#include "einsum.h"
 #include "recurrent.h"
 #include "../core/blas.h"
 
@@ -2283,6 +2284,122 @@ static gbx_status backward_trilu(const gbx_nn_node *node, gbx_nn_tensor *const *
     return status;
 }
 
+/* ---- ScatterND (an index assignment, as torch exports x[..., idx] = v) -------------------- */
+
+static gbx_status check_scatter_nd(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
+{
+    (void)graph;
+    const char *reduction = attribute_string(node, "reduction", "none");
+    if (strcmp(reduction, "none") != 0 && strcmp(reduction, "add") != 0)
+        return gbx_fail(error, GBX_ERR_UNSUPPORTED, "ScatterND with reduction %s (none or add)",
+                        reduction);
+    node->params.ints[0] = strcmp(reduction, "add") == 0;
+    return GBX_OK;
+}
+
+/* Where each update goes: indices [..., k] name a slice of the data's first k dimensions, of
+ * `inner` values (the data's other dimensions), and updates hold one slice per index tuple.
+ * offsets[u] receives update u's first value's place in the data. */
+static gbx_status scatter_offsets(gbx_nn_tensor *const *in, size_t *offsets, size_t *inner,
+                                  gbx_error *error)
+{
+    const gbx_nn_tensor *data = in[0], *indices = in[1], *updates = in[2];
+    if (indices->type != GBX_NN_INT64 || indices->rank < 1)
+        return gbx_fail(error, GBX_ERR_PARSE, "ScatterND's indices must be integers of rank 1 or more");
+    int k = (int)indices->dims[indices->rank - 1];
+    if (k < 1 || k > data->rank || updates->rank != indices->rank - 1 + data->rank - k)
+        return gbx_fail(error, GBX_ERR_PARSE, "ScatterND: indices of depth %d do not fit data of "
+                        "rank %d and updates of rank %d", k, data->rank, updates->rank);
+    for (int d = 0; d < indices->rank - 1; d++)
+        if (updates->dims[d] != indices->dims[d])
+            return gbx_fail(error, GBX_ERR_PARSE, "ScatterND: updates and indices disagree");
+    for (int d = k; d < data->rank; d++)
+        if (updates->dims[indices->rank - 1 + d - k] != data->dims[d])
+            return gbx_fail(error, GBX_ERR_PARSE, "ScatterND: updates and data disagree");
+    *inner = product(data->dims, k, data->rank);
+    size_t tuples = indices->count / (size_t)k;
+    for (size_t u = 0; u < tuples; u++) {
+        size_t place = 0;
+        for (int d = 0; d < k; d++) {
+            int64_t index = indices->i[u * (size_t)k + (size_t)d], size = data->dims[d];
+            if (index < 0) index += size;
+            if (index < 0 || index >= size)
+                return gbx_fail(error, GBX_ERR_PARSE, "ScatterND: index %lld is out of range for "
+                                "size %lld", (long long)indices->i[u * (size_t)k + (size_t)d],
+                                (long long)size);
+            place = place * (size_t)size + (size_t)index;
+        }
+        offsets[u] = place * *inner;
+    }
+    return GBX_OK;
+}
+
+static gbx_status forward_scatter_nd(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                     gbx_nn_tensor **out, gbx_error *error)
+{
+    const gbx_nn_tensor *data = in[0], *updates = in[2];
+    if (updates->type != data->type)
+        return gbx_fail(error, GBX_ERR_PARSE, "ScatterND: updates and data differ in type");
+    size_t tuples = in[1]->rank && in[1]->dims[in[1]->rank - 1] > 0
+                        ? in[1]->count / (size_t)in[1]->dims[in[1]->rank - 1] : 0, inner = 0;
+    size_t *offsets = gbx_malloc_array(tuples ? tuples : 1, sizeof(size_t));
+    if (!offsets) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = scatter_offsets(in, offsets, &inner, error);
+    if (status == GBX_OK)
+        status = gbx_nn_tensor_alloc_unset(out[0], data->type, data->rank, data->dims, error);
+    int adding = (int)node->params.ints[0];
+    if (status == GBX_OK && data->type == GBX_NN_FLOAT) {
+        memcpy(out[0]->f, data->f, data->count * sizeof(float));
+        for (size_t u = 0; u < tuples; u++)
+            for (size_t j = 0; j < inner; j++)
+                out[0]->f[offsets[u] + j] = (adding ? out[0]->f[offsets[u] + j] : 0.0f) +
+                                            updates->f[u * inner + j];
+    } else if (status == GBX_OK) {
+        memcpy(out[0]->i, data->i, data->count * sizeof(int64_t));
+        for (size_t u = 0; u < tuples; u++)
+            for (size_t j = 0; j < inner; j++)
+                out[0]->i[offsets[u] + j] = (adding ? out[0]->i[offsets[u] + j] : 0) +
+                                            updates->i[u * inner + j];
+    }
+    free(offsets);
+    return status;
+}
+
+/* The data's gradient is the output's, except where an update replaced it; each update's is the
+ * output's at its place. */
+static gbx_status backward_scatter_nd(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      gbx_nn_tensor *const *out, gbx_nn_tensor *const *grad_out,
+                                      gbx_nn_tensor **grad_in, gbx_error *error)
+{
+    (void)out;
+    if (!grad_out[0]) return GBX_OK;
+    size_t tuples = in[1]->count / (size_t)in[1]->dims[in[1]->rank - 1], inner = 0;
+    size_t *offsets = gbx_malloc_array(tuples ? tuples : 1, sizeof(size_t));
+    if (!offsets) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_status status = scatter_offsets(in, offsets, &inner, error);
+    const float *g = grad_out[0]->f;
+    if (status == GBX_OK && grad_in[0]) {
+        float *to = grad_in[0]->f;
+        if (node->params.ints[0]) {
+            for (size_t j = 0; j < grad_out[0]->count; j++) to[j] += g[j];
+        } else {
+            float *kept = gbx_malloc_array(grad_out[0]->count ? grad_out[0]->count : 1, sizeof(float));
+            if (!kept) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+            if (kept) {
+                memcpy(kept, g, grad_out[0]->count * sizeof(float));
+                for (size_t u = 0; u < tuples; u++) memset(kept + offsets[u], 0, inner * sizeof(float));
+                for (size_t j = 0; j < grad_out[0]->count; j++) to[j] += kept[j];
+                free(kept);
+            }
+        }
+    }
+    if (status == GBX_OK && grad_in[2])
+        for (size_t u = 0; u < tuples; u++)
+            for (size_t j = 0; j < inner; j++) grad_in[2]->f[u * inner + j] += g[offsets[u] + j];
+    free(offsets);
+    return status;
+}
+
 static gbx_status check_split(gbx_nn_node *node, const gbx_nn_graph *graph, gbx_error *error)
 {
     (void)graph;
@@ -2411,6 +2528,7 @@ static const gbx_nn_op ops[] = {
     {"GlobalAveragePool", 1, 1, 1, NULL, gbx_nn_forward_global_average_pool, gbx_nn_backward_global_average_pool, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"GlobalMaxPool", 1, 1, 1, NULL, gbx_nn_forward_global_max_pool, gbx_nn_backward_global_max_pool, IN0, GBX_DEEPLIFT_MAX_POOL, 0},
     {"GRU", 3, 6, 2, gbx_nn_check_gru, gbx_nn_forward_gru, gbx_nn_backward_gru, IN0, GBX_DEEPLIFT_NONE, 0},
+    {"Einsum", 1, 8, 1, gbx_nn_check_einsum, gbx_nn_forward_einsum, gbx_nn_backward_einsum, 0xffu, GBX_DEEPLIFT_PRODUCT, 0},
     {"Gather", 2, 2, 1, check_gather, forward_gather, backward_gather, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Gelu", 1, 1, 1, check_gelu, forward_gelu, backward_gelu, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Gemm", 2, 3, 1, check_gemm, forward_gemm, backward_gemm, IN012, GBX_DEEPLIFT_PRODUCT, 0},
@@ -2442,6 +2560,7 @@ static const gbx_nn_op ops[] = {
     {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0, GBX_DEEPLIFT_RESCALE, 1},
     {"Reshape", 2, 2, 1, check_reshape, forward_reshape, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"ScatterND", 3, 3, 1, check_scatter_nd, forward_scatter_nd, backward_scatter_nd, 5u, GBX_DEEPLIFT_NONE, 0},
     {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},

@@ -1,5 +1,5 @@
 """Operator fixtures for what transformer exports use (Mod, Range, Trilu, CumSum, Size, Split,
-IsNaN, IsInf): small ONNX graphs written with onnx.helper, each fed rows of float inputs x [n, 6],
+IsNaN, IsInf, Einsum, ScatterND): small ONNX graphs written with onnx.helper, each fed rows of float inputs x [n, 6],
 with onnxruntime's outputs as the reference and numpy's as a second. Shape arithmetic (Shape,
 Gather, Range, Mod, Size) runs on int64 beside the data, as the exports do.
 usage: generate_ops.py OUT_DIRECTORY (pip install onnx onnxruntime numpy)"""
@@ -48,6 +48,7 @@ length = [helper.make_node("Shape", ["x"], ["shape"]),
 one = constant("one", np.int64(1))
 
 np.seterr(divide="ignore", invalid="ignore")  # the non_finite case divides by zero on purpose
+weights = rng.normal(size=(FEATURES, 2)).astype(np.float32)
 cases = [
     # Running sums along the features, forward and (exclusive) in reverse.
     model("cumsum", [helper.make_node("CumSum", ["x", "axis"], ["y"])],
@@ -113,6 +114,40 @@ cases = [
     model("split_equal", [helper.make_node("Split", ["x"], ["a", "b", "c"], axis=-1),
                           helper.make_node("Concat", ["c", "a", "b"], ["y"], axis=1)],
           [], FEATURES, np.concatenate([x[:, 4:], x[:, :2], x[:, 2:4]], axis=1)),
+    # Einsum: a product with weights, written out and with the output implied (letters used
+    # once, alphabetically); attention scores of each row with itself (both sides the data);
+    # a diagonal; an ellipsis for the leading dimensions.
+    model("einsum_matmul", [helper.make_node("Einsum", ["x", "weights"], ["y"], equation="bi,ij->bj")],
+          [constant("weights", weights)], 2, x @ weights),
+    model("einsum_implicit", [helper.make_node("Einsum", ["x", "weights"], ["y"], equation="bj,jk")],
+          [constant("weights", weights)], 2, x @ weights),
+    model("einsum_attention", [
+        helper.make_node("Reshape", ["x", "heads"], ["m"]),
+        helper.make_node("Einsum", ["m", "m"], ["scores"], equation="bqd,bkd->bqk"),
+        helper.make_node("Reshape", ["scores", "flat_scores"], ["y"])],
+          [constant("heads", np.array([-1, 2, 3], np.int64)),
+           constant("flat_scores", np.array([-1, 4], np.int64))], 4,
+          np.einsum("bqd,bkd->bqk", x.reshape(-1, 2, 3), x.reshape(-1, 2, 3)).reshape(-1, 4)),
+    model("einsum_diagonal", [
+        helper.make_node("Slice", ["x", "zero", "four", "one"], ["square"]),
+        helper.make_node("Reshape", ["square", "matrix"], ["m"]),
+        helper.make_node("Einsum", ["m"], ["y"], equation="bii->bi")],
+          [constant("zero", np.array([0], np.int64)), constant("four", np.array([4], np.int64)),
+           constant("one", np.array([1], np.int64)), constant("matrix", np.array([-1, 2, 2], np.int64))],
+          2, np.einsum("bii->bi", x[:, :4].reshape(-1, 2, 2))),
+    model("einsum_ellipsis", [helper.make_node("Einsum", ["x", "weights"], ["y"], equation="...j,jk->...k")],
+          [constant("weights", weights)], 2, x @ weights),
+    # ScatterND as an index assignment exports: features 1 and 4 replaced by twice features 0
+    # and 3 (on the transposed data, so the indices name features, not rows).
+    model("scatter_nd", [
+        helper.make_node("Transpose", ["x"], ["columns"], perm=[1, 0]),
+        helper.make_node("Gather", ["columns", "sources"], ["picked"], axis=0),
+        helper.make_node("Mul", ["picked", "two"], ["updates"]),
+        helper.make_node("ScatterND", ["columns", "targets", "updates"], ["scattered"]),
+        helper.make_node("Transpose", ["scattered"], ["y"], perm=[1, 0])],
+          [constant("sources", np.array([0, 3], np.int64)), constant("two", np.float32(2)),
+           constant("targets", np.array([[1], [4]], np.int64))], FEATURES,
+          np.stack([x[:, 0], 2 * x[:, 0], x[:, 2], x[:, 3], 2 * x[:, 3], x[:, 5]], axis=1)),
     # Division by a vector holding zeros: the infinities and NaNs replaced by -1 and 9 (its
     # gradient is NaN where the division's is, as torch's autograd gives: not checked).
     model("non_finite", [
@@ -151,16 +186,15 @@ overrun = helper.make_graph(
 onnx.save(helper.make_model(overrun, opset_imports=[helper.make_opsetid("", 17)]),
           os.path.join(directory, "split_overrun.onnx"))
 
-# An operator glassbox lacks (Einsum): loading must name it and its node.
+# An operator glassbox lacks (Hardmax): loading must name it and its node.
 lacking = helper.make_graph(
-    [helper.make_node("Einsum", ["x", "weights"], ["y"], name="/Einsum", equation="bi,ij->bj")],
+    [helper.make_node("Hardmax", ["x"], ["y"], name="/Hardmax")],
     "unsupported", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, FEATURES])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
-    [constant("weights", rng.normal(size=(FEATURES, 2)).astype(np.float32))])
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, FEATURES])])
 onnx.save(helper.make_model(lacking, opset_imports=[helper.make_opsetid("", 17)]),
           os.path.join(directory, "unsupported.onnx"))
 cases.append({"name": "unsupported", "model": "unsupported.onnx",
-              "expect_error": 'node "/Einsum" uses operator Einsum'})
+              "expect_error": 'node "/Hardmax" uses operator Hardmax'})
 
 np.savetxt(os.path.join(directory, "data.csv"), x, delimiter=",", fmt="%.9g",
            header=",".join("x%d" % j for j in range(FEATURES)), comments="")

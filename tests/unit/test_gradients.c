@@ -498,7 +498,7 @@ static void test_operator_fixtures(void **state)
         gbx_model_free(model);
         checked++;
     }
-    assert_int_equal(checked, 9);
+    assert_int_equal(checked, 15);
     json_object_put(manifest);
 }
 

@@ -946,7 +946,7 @@ static void test_transformer_operators(void **state)
         gbx_model_free(model);
         checked++;
     }
-    assert_int_equal(checked, 11);
+    assert_int_equal(checked, 17);
     assert_int_equal(refused, 2);
     json_object_put(manifest);
 }
