@@ -2,8 +2,9 @@
  * whose background goes from white toward red (raises the output) or blue (lowers it) as its
  * |value| reaches the 99th percentile of |value| over the rows drawn; hovering shows the
  * value. Tokens are the words of --vocabulary (one per line, line i for id i, as Keras's
- * TextVectorization and BERT's vocab.txt list them; empty entries, such as Keras's padding,
- * are left out), or the ids themselves without one. The page is self-contained. */
+ * TextVectorization and BERT's vocab.txt list them; padding is left out: an empty entry, as
+ * Keras's, or "[PAD]" and "<pad>", as BERT's and sentencepiece's), or the ids themselves
+ * without one. The page is self-contained. */
 #include "plot.h"
 
 #include <errno.h>
@@ -12,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+static int is_padding(const char *word)
+{
+    return !*word || strcmp(word, "[PAD]") == 0 || strcmp(word, "<pad>") == 0;
+}
 
 typedef struct {
     char *text;   /* the file, its newlines made ends of strings */
@@ -96,7 +102,7 @@ gbx_status plot_text(const plot_request *request, gbx_error *error)
                         break;
                     }
                     shown = words.words[(size_t)id];
-                    if (!*shown) continue; /* padding */
+                    if (is_padding(shown)) continue;
                 } else {
                     snprintf(token, sizeof token, "%.17g", id);
                 }

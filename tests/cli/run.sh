@@ -796,6 +796,16 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/torch_text.onnx" --data "$onnx
     --method integrated-gradients --steps 8 --layer /embedding/Gather_output_0 --output "$work/text.json" --quiet
 expect 0 "" -- "$glassbox" plot text --explanation "$work/text.json" --rows 0:4 --class 1 --output "$work/text.html"
 [ "$(grep -o '<span class="token"' "$work/text.html" | wc -l)" -eq 64 ] || fail "text plot: expected 4 rows of 16 tokens"
+# A stock transformer encoder as torch's dynamo exporter writes it: token attributions at its
+# embedding, drawn with a BERT-style vocabulary whose [PAD] is left out (row 1 has 7 tokens).
+transformer="$fixtures/transformer"
+expect 0 "" -- "$glassbox" explain --model "$transformer/encoder_dynamo.onnx" --data "$transformer/data.csv" \
+    --method integrated-gradients --layer embedding --baseline "$transformer/baseline.csv" \
+    --output "$work/encoder.json" --quiet
+expect 0 "" -- "$glassbox" plot text --explanation "$work/encoder.json" --rows 1:2 \
+    --vocabulary "$transformer/vocabulary.txt" --output "$work/encoder.html"
+[ "$(grep -o '<span class="token"' "$work/encoder.html" | wc -l)" -eq 7 ] || fail "text plot: [PAD] tokens shown"
+grep -q '>word' "$work/encoder.html" || fail "text plot: the vocabulary's words not shown"
 # Images: a folder of PNG/JPEG files is one row per file, in name order.
 expect 0 "" -- "$glassbox" predict --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images" \
     --output "$work/images.csv"

@@ -19,8 +19,8 @@ rm -rf "$here"/fixtures/*
 # onnxruntime's outputs as the reference.
 onnx_venv=${GBX_FIXTURE_VENV_ONNX:-/tmp/glassbox-fixtures-venv-onnx}
 python3 -m venv "$onnx_venv"
-"$onnx_venv/bin/pip" install -q torch onnx onnxruntime scikit-learn skl2onnx shap captum pandas \
-    tensorflow-cpu tf2onnx
+"$onnx_venv/bin/pip" install -q torch onnx onnxscript onnxruntime scikit-learn skl2onnx shap captum \
+    pandas tensorflow-cpu tf2onnx
 mkdir -p "$here/fixtures/onnx"
 for stage in torch sklearn keras manifest; do
     "$onnx_venv/bin/python" "$here/generate_onnx.py" --stage "$stage" "$here/fixtures/onnx"
@@ -33,3 +33,5 @@ done
 "$onnx_venv/bin/python" "$here/generate_ops.py" "$here/fixtures/onnx_ops"
 # SavedModel directories Keras 3 writes, with TensorFlow's predictions and shap-TF's values.
 "$onnx_venv/bin/python" "$here/generate_saved_model.py" "$here/fixtures/saved_model"
+# A stock transformer encoder through both of torch's exporters, with captum's token attributions.
+"$onnx_venv/bin/python" "$here/generate_transformer.py" "$here/fixtures/transformer"

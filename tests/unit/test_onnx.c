@@ -896,6 +896,73 @@ static void test_saved_models(void **state)
     json_object_put(manifest);
 }
 
+/* A stock nn.TransformerEncoder classifier as torch's two exporters write it (TorchScript,
+ * dynamo): onnxruntime's outputs, and captum's LayerIntegratedGradients at the token embedding,
+ * one value per token (padding masks, position ids from Range, Mod, Where, Gelu on the way). */
+static void test_transformer_exports(void **state)
+{
+    (void)state;
+    const char *directory = "tests/conformance/fixtures/transformer/";
+    char path[512];
+    snprintf(path, sizeof path, "%smanifest.json", directory);
+    json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
+    assert_non_null(cases);
+    size_t checked = 0;
+    for (size_t c = 0; c < json_object_array_length(cases); c++) {
+        json_object *fixture = json_object_array_get_idx(cases, c);
+        const char *name = json_object_get_string(member(fixture, "name"));
+        gbx_error error;
+        gbx_model *model;
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "model")));
+        if (gbx_model_load(path, &model, &error)) fail_msg("%s: %s", name, error.message);
+        json_object *data_name = member(manifest, "data");
+        json_object_object_add(fixture, "data", json_object_get(data_name));
+        double off = prediction_error(directory, fixture, model,
+                                      json_object_get_string(member(fixture, "outputs")));
+        if (off > 1e-5) fail_msg("%s: outputs %.3g off onnxruntime's", name, off);
+        gbx_data *data, *baseline;
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(data_name));
+        assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
+        snprintf(path, sizeof path, "%s%s", directory,
+                 json_object_get_string(member(manifest, "baseline")));
+        assert_int_equal(gbx_data_read_csv(path, model, &baseline, &error), GBX_OK);
+        gbx_explainer_options options;
+        gbx_explainer_options_init(&options);
+        options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+        options.layer = json_object_get_string(member(fixture, "layer"));
+        options.background = baseline;
+        gbx_explainer *explainer;
+        gbx_explanation *explanation;
+        if (gbx_explainer_create(model, &options, &explainer, &error) ||
+            gbx_explainer_explain(explainer, data, &explanation, &error))
+            fail_msg("%s: %s", name, error.message);
+        size_t n = gbx_data_rows(data), M = gbx_model_features(model), K = gbx_model_outputs(model);
+        assert_int_equal(K, json_object_get_int(member(manifest, "classes")));
+        const double *values = gbx_explanation_values(explanation);
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(manifest, "captum")));
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        double largest = 0, worst = 0;
+        for (size_t j = 0; j < n * K * M; j++) {
+            double want;
+            assert_int_equal(fscanf(f, j % M ? ",%lf" : "%lf", &want), 1);
+            largest = fmax(largest, fabs(want));
+            worst = fmax(worst, fabs(values[j] - want));
+        }
+        fclose(f);
+        if (worst > 1e-5 * largest)
+            fail_msg("%s: %.3g of the largest value off captum", name, worst / largest);
+        gbx_explanation_free(explanation);
+        gbx_explainer_free(explainer);
+        gbx_data_free(baseline);
+        gbx_data_free(data);
+        gbx_model_free(model);
+        checked++;
+    }
+    assert_int_equal(checked, 2);
+    json_object_put(manifest);
+}
+
 /* Operators transformer exports use, each in a small graph, against onnxruntime's outputs;
  * a range too long to hold is refused at load, and an operator glassbox lacks by its name and
  * node's. */
@@ -965,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_keras_deep_softmax),
         cmocka_unit_test(test_transformer_operators),
         cmocka_unit_test(test_saved_models),
+        cmocka_unit_test(test_transformer_exports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
