@@ -1267,6 +1267,42 @@ static gbx_status emit_batch_norm(loader *L, scope *S, const Gbxtf__NodeDef *nod
     return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
 }
 
+/* Einsum: the equation as an attribute, the operands as they are. */
+static gbx_status emit_einsum(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                              const ref *in, int n, ref *out, int *out_count)
+{
+    (void)op, (void)out_count;
+    char equation[256];
+    int values[GBX_NN_MAX_INPUTS];
+    if (!attr_string(node, "equation", equation, sizeof equation, NULL))
+        return fail_node(L, node, GBX_ERR_PARSE, "no equation");
+    for (int i = 0; i < n; i++) {
+        gbx_status status = value_of(L, node, in, n, i, &values[i]);
+        if (status != GBX_OK) return status;
+    }
+    gbx_nn_attribute *a = attributes_new(1);
+    if (!a) return out_of_memory(L);
+    set_string(&a[0], "equation", equation);
+    out[0].value = emit(L, S, node, "Einsum", values, n, a, 1);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* NotEqual and Erfc: an engine operator, then its complement. */
+static gbx_status emit_complement(loader *L, scope *S, const Gbxtf__NodeDef *node,
+                                  const tf_op *op, const ref *in, int n, ref *out, int *out_count)
+{
+    gbx_status status = emit_same(L, S, node, op, in, n, out, out_count);
+    if (status != GBX_OK) return status;
+    if (strcmp(op->engine, "Equal") == 0) {
+        out[0].value = emit(L, S, node, "Not", &out[0].value, 1, NULL, 0);
+    } else {
+        static const float one = 1.0f;
+        int values[2] = {float_constant(L, S, node, &one, 1, 0), out[0].value};
+        out[0].value = values[0] < 0 ? -1 : emit(L, S, node, "Sub", values, 2, NULL, 0);
+    }
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
 /* ---- loops: unrolled while they load ---------------------------------------------------------
  * A While whose condition constants decide (a Keras RNN's loop over its known number of steps)
  * is unrolled: the condition is translated with the loop's current values, folded to a
@@ -1464,19 +1500,6 @@ static gbx_status emit_while(loader *L, scope *S, const Gbxtf__NodeDef *node, co
     return status;
 }
 
-/* LogicalAnd of 0/1 values: their product. */
-static gbx_status emit_and(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
-                           const ref *in, int n, ref *out, int *out_count)
-{
-    (void)op, (void)out_count;
-    int values[2] = {-1, -1};
-    gbx_status status = value_of(L, node, in, n, 0, &values[0]);
-    if (status == GBX_OK) status = value_of(L, node, in, n, 1, &values[1]);
-    if (status != GBX_OK) return status;
-    out[0].value = emit(L, S, node, "Mul", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
-}
-
 /* Max and Min over every element of a constant (how Keras works out a loop's length). */
 static gbx_status emit_extreme(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
                                const ref *in, int n, ref *out, int *out_count)
@@ -1557,7 +1580,8 @@ static const tf_op tf_ops[] = {
     {"Softmax", "Softmax", emit_last_axis}, {"LogSoftmax", "LogSoftmax", emit_last_axis},
     {"Less", "Less", emit_same}, {"LessEqual", "LessOrEqual", emit_same},
     {"Greater", "Greater", emit_same}, {"GreaterEqual", "GreaterOrEqual", emit_same},
-    {"Equal", "Equal", emit_same}, {"LogicalNot", "Not", emit_same},
+    {"Equal", "Equal", emit_same}, {"NotEqual", "Equal", emit_complement},
+    {"Erfc", "Erf", emit_complement}, {"LogicalNot", "Not", emit_same},
     {"Select", "Where", emit_same}, {"SelectV2", "Where", emit_same},
     {"Cast", NULL, emit_cast},
     /* linear algebra, convolution, pooling, reduction */
@@ -1566,6 +1590,7 @@ static const tf_op tf_ops[] = {
     {"Conv2D", NULL, emit_conv2d}, {"DepthwiseConv2dNative", NULL, emit_conv2d},
     {"MaxPool", "MaxPool", emit_pool}, {"AvgPool", "AveragePool", emit_pool},
     {"Mean", "ReduceMean", emit_reduce}, {"Sum", "ReduceSum", emit_reduce},
+    {"Prod", "ReduceProd", emit_reduce}, {"Einsum", NULL, emit_einsum},
     {"FusedBatchNorm", NULL, emit_batch_norm}, {"FusedBatchNormV3", NULL, emit_batch_norm},
     /* shapes */
     {"Shape", "Shape", emit_same}, {"Size", "Size", emit_same}, {"Range", "Range", emit_same},
@@ -1575,7 +1600,8 @@ static const tf_op tf_ops[] = {
     {"Pack", NULL, emit_pack}, {"Unpack", NULL, emit_unpack}, {"ConcatV2", NULL, emit_concat},
     {"GatherV2", NULL, emit_gather}, {"Fill", NULL, emit_fill}, {"Tile", "Tile", emit_same},
     {"Split", NULL, emit_split}, {"SplitV", NULL, emit_split},
-    {"ReverseV2", NULL, emit_reverse}, {"LogicalAnd", NULL, emit_and},
+    {"ReverseV2", NULL, emit_reverse}, {"LogicalAnd", "And", emit_same},
+    {"LogicalOr", "Or", emit_same},
     {"Max", NULL, emit_extreme}, {"Min", NULL, emit_extreme},
     /* loops of a known length, unrolled, and their tensor lists */
     {"While", NULL, emit_while}, {"StatelessWhile", NULL, emit_while},

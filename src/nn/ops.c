@@ -166,7 +166,7 @@ static void broadcast_rows(int n, int rank, const int64_t *dims,
 /* ---- elementwise binary ------------------------------------------------------------------- */
 
 enum { ADD, SUB, MUL, DIV, POW, EQUAL, LESS, GREATER, LESS_EQUAL, GREATER_EQUAL, MIN2, MAX2,
-       MOD, FMOD };
+       MOD, FMOD, AND, OR, XOR };
 
 typedef struct {
     int code;
@@ -229,6 +229,9 @@ static void binary_int_row(void *context, size_t out_offset, const size_t *offse
             y[j] = rest != 0 && (rest < 0) != (z < 0) ? rest + z : rest;
             break;
         }
+        case AND: y[j] = x != 0 && z != 0; break;
+        case OR: y[j] = x != 0 || z != 0; break;
+        case XOR: y[j] = (x != 0) != (z != 0); break;
         default: y[j] = 0; break;
         }
     }
@@ -242,6 +245,8 @@ static gbx_status binary(int code, gbx_nn_tensor *const *in, gbx_nn_tensor **out
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "integer Pow");
     if (code == MOD && in[0]->type == GBX_NN_FLOAT)
         return gbx_fail(error, GBX_ERR_PARSE, "a float Mod needs fmod=1 (as the ONNX standard says)");
+    if (code >= AND && in[0]->type == GBX_NN_FLOAT)
+        return gbx_fail(error, GBX_ERR_PARSE, "And, Or and Xor take booleans, not floats");
     int rank;
     int64_t dims[GBX_NN_MAX_RANK];
     size_t strides[2][GBX_NN_MAX_RANK];
@@ -270,6 +275,9 @@ BINARY_OP(forward_mul, MUL)
 BINARY_OP(forward_div, DIV)
 BINARY_OP(forward_pow, POW)
 BINARY_OP(forward_equal, EQUAL)
+BINARY_OP(forward_and, AND)
+BINARY_OP(forward_or, OR)
+BINARY_OP(forward_xor, XOR)
 BINARY_OP(forward_less, LESS)
 BINARY_OP(forward_greater, GREATER)
 BINARY_OP(forward_less_equal, LESS_EQUAL)
@@ -1298,6 +1306,42 @@ static gbx_status reduce(const gbx_nn_node *node, gbx_nn_tensor *const *in, gbx_
     for (size_t j = 0; j < out[0]->count; j++)
         out[0]->f[j] = (float)(mean ? (group ? sums[j] / (double)group : NAN) : sums[j]);
     free(sums);
+    return GBX_OK;
+}
+
+/* ReduceProd, as exports multiply a shape's dimensions (int64), or floats (in double). It has
+ * no gradient here: what it multiplies in practice is shapes. */
+static gbx_status forward_reduce_prod(const gbx_nn_node *node, gbx_nn_tensor *const *in,
+                                      gbx_nn_tensor **out, gbx_error *error)
+{
+    int reduced[GBX_NN_MAX_RANK], noop = 0, rank = in[0]->rank, out_rank = 0;
+    gbx_status status = reduced_axes(node, in, reduced, &noop, error);
+    if (status != GBX_OK) return status;
+    if (noop) return copy_reshaped(in[0], rank, in[0]->dims, out[0], error);
+    int64_t dims[GBX_NN_MAX_RANK];
+    for (int d = 0; d < rank; d++)
+        if (!reduced[d] || node->params.ints[0]) dims[out_rank++] = reduced[d] ? 1 : in[0]->dims[d];
+    if ((status = gbx_nn_tensor_alloc(out[0], in[0]->type, out_rank, dims, error)) != GBX_OK)
+        return status;
+    double *products = gbx_malloc_array(out[0]->count ? out[0]->count : 1, sizeof(double));
+    if (!products) return gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < out[0]->count; j++) {
+        products[j] = 1.0;
+        if (out[0]->type == GBX_NN_INT64) out[0]->i[j] = 1;
+    }
+    size_t strides[GBX_NN_MAX_RANK], group;
+    reduce_strides(in[0], reduced, strides, &group);
+    int64_t counter[GBX_NN_MAX_RANK] = {0};
+    for (size_t j = 0; j < in[0]->count; j++) {
+        size_t target = 0;
+        for (int d = 0; d < rank; d++) target += (size_t)counter[d] * strides[d];
+        if (in[0]->type == GBX_NN_FLOAT) products[target] *= in[0]->f[j];
+        else out[0]->i[target] = (int64_t)((uint64_t)out[0]->i[target] * (uint64_t)in[0]->i[j]);
+        advance(counter, in[0]->dims, rank);
+    }
+    for (size_t j = 0; in[0]->type == GBX_NN_FLOAT && j < out[0]->count; j++)
+        out[0]->f[j] = (float)products[j];
+    free(products);
     return GBX_OK;
 }
 
@@ -2520,6 +2564,9 @@ static const gbx_nn_op ops[] = {
     {"Dropout", 1, 3, 2, NULL, forward_identity, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Elu", 1, 1, 1, check_elu, forward_elu, backward_elu, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Equal", 2, 2, 1, NULL, forward_equal, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"And", 2, 2, 1, NULL, forward_and, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"Or", 2, 2, 1, NULL, forward_or, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
+    {"Xor", 2, 2, 1, NULL, forward_xor, NULL, IN01, GBX_DEEPLIFT_NONE, 0},
     {"Erf", 1, 1, 1, NULL, forward_erf, backward_erf, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Exp", 1, 1, 1, NULL, forward_exp, backward_exp, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Expand", 2, 2, 1, NULL, forward_expand, backward_expand, IN0, GBX_DEEPLIFT_LINEAR, 0},
@@ -2556,6 +2603,7 @@ static const gbx_nn_op ops[] = {
     {"Pow", 2, 2, 1, NULL, forward_pow, backward_pow, IN01, GBX_DEEPLIFT_RESCALE, 0},
     {"Range", 3, 3, 1, NULL, forward_range, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Reciprocal", 1, 1, 1, NULL, forward_reciprocal, backward_reciprocal, IN0, GBX_DEEPLIFT_RESCALE, 0},
+    {"ReduceProd", 1, 2, 1, check_axes, forward_reduce_prod, NULL, IN0, GBX_DEEPLIFT_NONE, 0},
     {"ReduceMean", 1, 2, 1, check_axes, forward_reduce_mean, backward_reduce_mean, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"ReduceSum", 1, 2, 1, check_axes, forward_reduce_sum, backward_reduce_sum, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0, GBX_DEEPLIFT_RESCALE, 1},

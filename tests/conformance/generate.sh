@@ -35,3 +35,6 @@ done
 "$onnx_venv/bin/python" "$here/generate_saved_model.py" "$here/fixtures/saved_model"
 # A stock transformer encoder through both of torch's exporters, with captum's token attributions.
 "$onnx_venv/bin/python" "$here/generate_transformer.py" "$here/fixtures/transformer"
+# A Keras MultiHeadAttention encoder as model.export() and tf2onnx write it, with TensorFlow's
+# integrated gradients at its token embedding.
+"$onnx_venv/bin/python" "$here/generate_keras_transformer.py" "$here/fixtures/keras_transformer"

@@ -102,5 +102,5 @@ with open(os.path.join(directory, "manifest.json"), "w") as f:
                "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                             "onnxruntime": onnxruntime.__version__},
                "data": "data.csv", "baseline": "baseline.csv", "classes": CLASSES,
-               "captum": "captum_lig.csv", "vocabulary": "vocabulary.txt", "cases": cases},
+               "reference": "captum_lig.csv", "vocabulary": "vocabulary.txt", "cases": cases},
               f, indent=1)

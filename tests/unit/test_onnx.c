@@ -896,13 +896,11 @@ static void test_saved_models(void **state)
     json_object_put(manifest);
 }
 
-/* A stock nn.TransformerEncoder classifier as torch's two exporters write it (TorchScript,
- * dynamo): onnxruntime's outputs, and captum's LayerIntegratedGradients at the token embedding,
- * one value per token (padding masks, position ids from Range, Mod, Where, Gelu on the way). */
-static void test_transformer_exports(void **state)
+/* Transformer classifiers in a fixture folder: each export's outputs against its framework's,
+ * and integrated gradients at its token embedding, one value per token, against the reference
+ * (captum's LayerIntegratedGradients, or TensorFlow's with captum's rule). How many exports. */
+static size_t check_transformer_exports(const char *directory)
 {
-    (void)state;
-    const char *directory = "tests/conformance/fixtures/transformer/";
     char path[512];
     snprintf(path, sizeof path, "%smanifest.json", directory);
     json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
@@ -939,7 +937,7 @@ static void test_transformer_exports(void **state)
         size_t n = gbx_data_rows(data), M = gbx_model_features(model), K = gbx_model_outputs(model);
         assert_int_equal(K, json_object_get_int(member(manifest, "classes")));
         const double *values = gbx_explanation_values(explanation);
-        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(manifest, "captum")));
+        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(manifest, "reference")));
         FILE *f = fopen(path, "r");
         assert_non_null(f);
         double largest = 0, worst = 0;
@@ -951,7 +949,7 @@ static void test_transformer_exports(void **state)
         }
         fclose(f);
         if (worst > 1e-5 * largest)
-            fail_msg("%s: %.3g of the largest value off captum", name, worst / largest);
+            fail_msg("%s: %.3g of the largest value off the reference", name, worst / largest);
         gbx_explanation_free(explanation);
         gbx_explainer_free(explainer);
         gbx_data_free(baseline);
@@ -959,8 +957,19 @@ static void test_transformer_exports(void **state)
         gbx_model_free(model);
         checked++;
     }
-    assert_int_equal(checked, 2);
     json_object_put(manifest);
+    return checked;
+}
+
+/* A stock nn.TransformerEncoder classifier as torch's two exporters write it (TorchScript,
+ * dynamo; padding masks, position ids from Range, Mod, Where, Gelu on the way), and a Keras
+ * encoder with MultiHeadAttention as model.export() and tf2onnx write it (Einsum, And,
+ * ReduceProd, NotEqual). */
+static void test_transformer_exports(void **state)
+{
+    (void)state;
+    assert_int_equal(check_transformer_exports("tests/conformance/fixtures/transformer/"), 2);
+    assert_int_equal(check_transformer_exports("tests/conformance/fixtures/keras_transformer/"), 2);
 }
 
 /* Operators transformer exports use, each in a small graph, against onnxruntime's outputs;
