@@ -739,31 +739,45 @@ static gbx_status emit_bias_add(loader *L, scope *S, const Gbxtf__NodeDef *node,
     return status == GBX_OK ? emit_same(L, S, node, op, in, n, out, out_count) : status;
 }
 
-/* Channels-last [N, H, W, C] <-> the engine's channels-first [N, C, H, W]. */
-static const int64_t to_channels_first[4] = {0, 3, 1, 2}, to_channels_last[4] = {0, 2, 3, 1};
+/* Channels-last [N, spatial..., C] <-> the engine's channels-first [N, C, spatial...], for
+ * `spatial` dimensions. */
+static void channel_permutations(int spatial, int64_t *to_first, int64_t *to_last)
+{
+    to_first[0] = to_last[0] = 0;
+    to_first[1] = spatial + 1;
+    for (int d = 0; d < spatial; d++) {
+        to_first[2 + d] = 1 + d;
+        to_last[1 + d] = 2 + d;
+    }
+    to_last[spatial + 1] = 1;
+}
 
-static int permute(loader *L, scope *S, const Gbxtf__NodeDef *node, int value, const int64_t *perm)
+static int permute(loader *L, scope *S, const Gbxtf__NodeDef *node, int value, const int64_t *perm,
+                   int rank)
 {
     gbx_nn_attribute *a = attributes_new(1);
     if (!a) return out_of_memory(L), -1;
-    set_ints(&a[0], "perm", perm, 4);
+    set_ints(&a[0], "perm", perm, (size_t)rank);
     return emit(L, S, node, "Transpose", &value, 1, a, 1);
 }
 
-/* The window attributes TensorFlow gives as [1, h, w, 1] lists: strides, dilations, ksize. */
-static gbx_status spatial_pair(loader *L, const Gbxtf__NodeDef *node, const char *name,
-                               int64_t *pair)
+/* The spatial dimensions an operator works over: 3 for its 3D forms, else 2. */
+static int spatial_of(const Gbxtf__NodeDef *node) { return strstr(node->op, "3D") ? 3 : 2; }
+
+/* The window attributes TensorFlow gives as [1, spatial..., 1] lists: strides, dilations,
+ * ksize (absent: ones). */
+static gbx_status spatial_list(loader *L, const Gbxtf__NodeDef *node, const char *name,
+                               int spatial, int64_t *values)
 {
     size_t count;
-    const int64_t *values = attr_ints(node, name, &count);
-    if (!count) {
-        pair[0] = pair[1] = 1;
-        return GBX_OK;
-    }
-    if (count != 4 || values[0] != 1 || values[3] != 1 || values[1] < 1 || values[2] < 1)
-        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "%s must be [1, h, w, 1]", name);
-    pair[0] = values[1];
-    pair[1] = values[2];
+    const int64_t *given = attr_ints(node, name, &count);
+    for (int d = 0; d < spatial; d++) values[d] = count ? given[1 + d] : 1;
+    if (!count) return GBX_OK;
+    if (count != (size_t)spatial + 2 || given[0] != 1 || given[spatial + 1] != 1)
+        return fail_node(L, node, GBX_ERR_UNSUPPORTED, "%s must be [1, %s, 1]", name,
+                         spatial == 3 ? "d, h, w" : "h, w");
+    for (int d = 0; d < spatial; d++)
+        if (values[d] < 1) return fail_node(L, node, GBX_ERR_PARSE, "%s below 1", name);
     return GBX_OK;
 }
 
@@ -786,41 +800,46 @@ static gbx_status padding_attribute(loader *L, const Gbxtf__NodeDef *node, gbx_n
     return GBX_OK;
 }
 
-/* Conv2D's kernel [h, w, in, out] (DepthwiseConv2dNative's [h, w, in, multiplier]) as the
- * engine's [out, in / group, h, w]. */
+/* A kernel [spatial..., in, out] (DepthwiseConv2dNative's [h, w, in, multiplier]) as the
+ * engine's [out, in / group, spatial...]. */
 static int reorder_kernel(loader *L, scope *S, const Gbxtf__NodeDef *node,
-                          const gbx_nn_tensor *kernel, int depthwise)
+                          const gbx_nn_tensor *kernel, int spatial, int depthwise)
 {
-    int64_t h = kernel->dims[0], w = kernel->dims[1], c = kernel->dims[2], m = kernel->dims[3];
-    int64_t dims[4] = {depthwise ? c * m : m, depthwise ? 1 : c, h, w};
+    int64_t c = kernel->dims[spatial], m = kernel->dims[spatial + 1], window = 1;
+    int64_t dims[5] = {depthwise ? c * m : m, depthwise ? 1 : c};
+    for (int d = 0; d < spatial; d++) {
+        dims[2 + d] = kernel->dims[d];
+        window *= kernel->dims[d];
+    }
     gbx_nn_tensor reordered;
-    if (gbx_nn_tensor_alloc(&reordered, GBX_NN_FLOAT, 4, dims, L->error) != GBX_OK) return -1;
-    for (int64_t y = 0; y < h; y++)
-        for (int64_t x = 0; x < w; x++)
-            for (int64_t i = 0; i < c; i++)
-                for (int64_t o = 0; o < m; o++) {
-                    float v = kernel->f[((y * w + x) * c + i) * m + o];
-                    size_t at = depthwise ? (size_t)(((i * m + o) * h + y) * w + x)
-                                          : (size_t)(((o * c + i) * h + y) * w + x);
-                    reordered.f[at] = v;
-                }
+    if (gbx_nn_tensor_alloc(&reordered, GBX_NN_FLOAT, spatial + 2, dims, L->error) != GBX_OK) return -1;
+    for (int64_t w = 0; w < window; w++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t o = 0; o < m; o++) {
+                size_t at = depthwise ? (size_t)((i * m + o) * window + w)
+                                      : (size_t)((o * c + i) * window + w);
+                reordered.f[at] = kernel->f[(w * c + i) * m + o];
+            }
     return constant(L, S, node, &reordered);
 }
 
-static gbx_status emit_conv2d(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
-                              const ref *in, int n, ref *out, int *out_count)
+/* Conv2D, Conv3D, DepthwiseConv2dNative: channels first inside a pair of transposes. A kernel
+ * with fewer input channels than the data has is a grouped convolution. */
+static gbx_status emit_conv(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
+                            const ref *in, int n, ref *out, int *out_count)
 {
     (void)op, (void)out_count;
     int depthwise = strcmp(node->op, "DepthwiseConv2dNative") == 0, x = -1;
+    int spatial = spatial_of(node);
     gbx_status status = check_channels_last(L, node);
     if (status == GBX_OK) status = value_of(L, node, in, n, 0, &x);
     const gbx_nn_tensor *kernel = n > 1 ? constant_floats(L, &in[1]) : NULL;
-    if (status == GBX_OK && (!kernel || kernel->rank != 4))
+    if (status == GBX_OK && (!kernel || kernel->rank != spatial + 2))
         status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "the kernel must be a constant "
-                           "(a variable) of rank 4");
-    int64_t strides[2], dilations[2];
-    if (status == GBX_OK) status = spatial_pair(L, node, "strides", strides);
-    if (status == GBX_OK) status = spatial_pair(L, node, "dilations", dilations);
+                           "(a variable) of rank %d", spatial + 2);
+    int64_t strides[3], dilations[3], window[3], to_first[5], to_last[5];
+    if (status == GBX_OK) status = spatial_list(L, node, "strides", spatial, strides);
+    if (status == GBX_OK) status = spatial_list(L, node, "dilations", spatial, dilations);
     gbx_nn_attribute *a = status == GBX_OK ? attributes_new(5) : NULL;
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
@@ -829,29 +848,34 @@ static gbx_status emit_conv2d(loader *L, scope *S, const Gbxtf__NodeDef *node, c
         attributes_free(a, count);
         return status;
     }
-    int64_t window[2] = {kernel->dims[0], kernel->dims[1]};
-    set_ints(&a[count++], "strides", strides, 2);
-    set_ints(&a[count++], "dilations", dilations, 2);
-    set_ints(&a[count++], "kernel_shape", window, 2);
-    if (depthwise) set_int(&a[count++], "group", kernel->dims[2]);
-    int inputs[2] = {permute(L, S, node, x, to_channels_first),
-                     reorder_kernel(L, S, node, kernel, depthwise)};
-    int convolved = inputs[0] < 0 || inputs[1] < 0 ? (attributes_free(a, count), -1)
-                                                   : emit(L, S, node, "Conv", inputs, 2, a, count);
-    out[0].value = convolved < 0 ? -1 : permute(L, S, node, convolved, to_channels_last);
+    for (int d = 0; d < spatial; d++) window[d] = kernel->dims[d];
+    set_ints(&a[count++], "strides", strides, (size_t)spatial);
+    set_ints(&a[count++], "dilations", dilations, (size_t)spatial);
+    set_ints(&a[count++], "kernel_shape", window, (size_t)spatial);
+    if (depthwise) set_int(&a[count++], "group", kernel->dims[spatial]);
+    channel_permutations(spatial, to_first, to_last);
+    int inputs[2] = {permute(L, S, node, x, to_first, spatial + 2),
+                     reorder_kernel(L, S, node, kernel, spatial, depthwise)};
+    if (inputs[0] < 0 || inputs[1] < 0) {
+        attributes_free(a, count);
+        return GBX_ERR_PARSE;
+    }
+    int convolved = emit(L, S, node, "Conv", inputs, 2, a, count);
+    out[0].value = convolved < 0 ? -1 : permute(L, S, node, convolved, to_last, spatial + 2);
     return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
 }
 
+/* MaxPool, AvgPool and their 3D forms. */
 static gbx_status emit_pool(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
                             const ref *in, int n, ref *out, int *out_count)
 {
     (void)out_count;
-    int x = -1;
-    int64_t strides[2], window[2];
+    int x = -1, spatial = spatial_of(node);
+    int64_t strides[3], window[3], to_first[5], to_last[5];
     gbx_status status = check_channels_last(L, node);
     if (status == GBX_OK) status = value_of(L, node, in, n, 0, &x);
-    if (status == GBX_OK) status = spatial_pair(L, node, "strides", strides);
-    if (status == GBX_OK) status = spatial_pair(L, node, "ksize", window);
+    if (status == GBX_OK) status = spatial_list(L, node, "strides", spatial, strides);
+    if (status == GBX_OK) status = spatial_list(L, node, "ksize", spatial, window);
     gbx_nn_attribute *a = status == GBX_OK ? attributes_new(3) : NULL;
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
@@ -859,11 +883,16 @@ static gbx_status emit_pool(loader *L, scope *S, const Gbxtf__NodeDef *node, con
         attributes_free(a, 1);
         return status;
     }
-    set_ints(&a[1], "strides", strides, 2);
-    set_ints(&a[2], "kernel_shape", window, 2);
-    int first = permute(L, S, node, x, to_channels_first);
-    int pooled = first < 0 ? (attributes_free(a, 3), -1) : emit(L, S, node, op->engine, &first, 1, a, 3);
-    out[0].value = pooled < 0 ? -1 : permute(L, S, node, pooled, to_channels_last);
+    set_ints(&a[1], "strides", strides, (size_t)spatial);
+    set_ints(&a[2], "kernel_shape", window, (size_t)spatial);
+    channel_permutations(spatial, to_first, to_last);
+    int first = permute(L, S, node, x, to_first, spatial + 2);
+    if (first < 0) {
+        attributes_free(a, 3);
+        return GBX_ERR_PARSE;
+    }
+    int pooled = emit(L, S, node, op->engine, &first, 1, a, 3);
+    out[0].value = pooled < 0 ? -1 : permute(L, S, node, pooled, to_last, spatial + 2);
     return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
 }
 
@@ -1500,17 +1529,46 @@ static gbx_status emit_while(loader *L, scope *S, const Gbxtf__NodeDef *node, co
     return status;
 }
 
-/* Max and Min over every element of a constant (how Keras works out a loop's length). */
+/* Max over the positions of channels-last data (Keras's GlobalMaxPooling: axes 1 to k of a
+ * tensor of rank k + 2): the engine's GlobalMaxPool, channels first, flattened to [N, C]. A
+ * tensor of another rank fails at its transpose, by name, when it runs. */
+static gbx_status global_max_pool(loader *L, scope *S, const Gbxtf__NodeDef *node, const ref *in,
+                                  int n, ref *out)
+{
+    int64_t axes[GBX_NN_MAX_RANK], to_first[5], to_last[5];
+    size_t count;
+    int x = -1;
+    gbx_status status = value_of(L, node, in, n, 0, &x);
+    if (status == GBX_OK) status = constant_ints(L, node, in, n, 1, axes, GBX_NN_MAX_RANK, &count);
+    int positions = status == GBX_OK && count >= 1 && count <= 3 && !attr_int(node, "keep_dims", 0);
+    for (size_t a = 0; positions && a < count; a++) positions = axes[a] == (int64_t)a + 1;
+    if (status == GBX_OK && !positions)
+        status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "a maximum over other axes than a "
+                           "channels-last tensor's positions (GlobalMaxPooling)");
+    if (status != GBX_OK) return status;
+    channel_permutations((int)count, to_first, to_last);
+    int first = permute(L, S, node, x, to_first, (int)count + 2);
+    int pooled = first < 0 ? -1 : emit(L, S, node, "GlobalMaxPool", &first, 1, NULL, 0);
+    gbx_nn_attribute *a = pooled < 0 ? NULL : attributes_new(1);
+    if (pooled >= 0 && !a) return out_of_memory(L);
+    if (a) set_int(&a[0], "axis", 1);
+    out[0].value = a ? emit(L, S, node, "Flatten", &pooled, 1, a, 1) : -1;
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
+/* Max and Min: over every element of a constant list of integers (how Keras works out a loop's
+ * length), or Max over channels-last positions. */
 static gbx_status emit_extreme(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
                                const ref *in, int n, ref *out, int *out_count)
 {
     (void)op, (void)out_count;
+    int maximum = strcmp(node->op, "Max") == 0;
     const gbx_nn_tensor *t = n > 0 && in[0].value >= 0 && L->graph->is_constant[in[0].value]
         ? &L->graph->constants[in[0].value] : NULL;
+    if (!t && maximum) return global_max_pool(L, S, node, in, n, out);
     if (!t || t->type != GBX_NN_INT64 || t->count == 0 || attr_int(node, "keep_dims", 0))
         return fail_node(L, node, GBX_ERR_UNSUPPORTED, "a reduction glassbox computes only over "
                          "a constant list of integers");
-    int maximum = strcmp(node->op, "Max") == 0;
     gbx_nn_tensor result;
     if (gbx_nn_tensor_alloc(&result, GBX_NN_INT64, 0, NULL, L->error) != GBX_OK) return GBX_ERR_NOMEM;
     result.i[0] = t->i[0];
@@ -1587,8 +1645,10 @@ static const tf_op tf_ops[] = {
     /* linear algebra, convolution, pooling, reduction */
     {"MatMul", NULL, emit_matmul}, {"BatchMatMul", NULL, emit_matmul},
     {"BatchMatMulV2", NULL, emit_matmul}, {"BatchMatMulV3", NULL, emit_matmul},
-    {"Conv2D", NULL, emit_conv2d}, {"DepthwiseConv2dNative", NULL, emit_conv2d},
+    {"Conv2D", NULL, emit_conv}, {"Conv3D", NULL, emit_conv},
+    {"DepthwiseConv2dNative", NULL, emit_conv},
     {"MaxPool", "MaxPool", emit_pool}, {"AvgPool", "AveragePool", emit_pool},
+    {"MaxPool3D", "MaxPool", emit_pool}, {"AvgPool3D", "AveragePool", emit_pool},
     {"Mean", "ReduceMean", emit_reduce}, {"Sum", "ReduceSum", emit_reduce},
     {"Prod", "ReduceProd", emit_reduce}, {"Einsum", NULL, emit_einsum},
     {"FusedBatchNorm", NULL, emit_batch_norm}, {"FusedBatchNormV3", NULL, emit_batch_norm},
@@ -1600,6 +1660,7 @@ static const tf_op tf_ops[] = {
     {"Pack", NULL, emit_pack}, {"Unpack", NULL, emit_unpack}, {"ConcatV2", NULL, emit_concat},
     {"GatherV2", NULL, emit_gather}, {"Fill", NULL, emit_fill}, {"Tile", "Tile", emit_same},
     {"Split", NULL, emit_split}, {"SplitV", NULL, emit_split},
+    {"SpaceToBatchND", "SpaceToBatchND", emit_same}, {"BatchToSpaceND", "BatchToSpaceND", emit_same},
     {"ReverseV2", NULL, emit_reverse}, {"LogicalAnd", "And", emit_same},
     {"LogicalOr", "Or", emit_same},
     {"Max", NULL, emit_extreme}, {"Min", NULL, emit_extreme},

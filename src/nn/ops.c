@@ -4,6 +4,7 @@
 #include "graph.h"
 #include "conv.h"
 #include "einsum.h"
+#include "space_batch.h"
 #include "recurrent.h"
 #include "../core/blas.h"
 
@@ -2609,6 +2610,8 @@ static const gbx_nn_op ops[] = {
     {"Relu", 1, 1, 1, NULL, forward_relu, backward_relu, IN0, GBX_DEEPLIFT_RESCALE, 1},
     {"Reshape", 2, 2, 1, check_reshape, forward_reshape, backward_pass_through, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"ScatterND", 3, 3, 1, check_scatter_nd, forward_scatter_nd, backward_scatter_nd, 5u, GBX_DEEPLIFT_NONE, 0},
+    {"SpaceToBatchND", 3, 3, 1, NULL, gbx_nn_forward_space_to_batch, gbx_nn_backward_space_to_batch, IN0, GBX_DEEPLIFT_LINEAR, 0},
+    {"BatchToSpaceND", 3, 3, 1, NULL, gbx_nn_forward_batch_to_space, gbx_nn_backward_batch_to_space, IN0, GBX_DEEPLIFT_LINEAR, 0},
     {"Selu", 1, 1, 1, check_selu, forward_selu, backward_selu, IN0, GBX_DEEPLIFT_RESCALE, 0},
     {"Shape", 1, 1, 1, check_shape, forward_shape, NULL, 0, GBX_DEEPLIFT_NONE, 0},
     {"Sigmoid", 1, 1, 1, NULL, forward_sigmoid, backward_sigmoid, IN0, GBX_DEEPLIFT_RESCALE, 0},

@@ -85,6 +85,8 @@ def case(name, model, shape, rows, background_rows, how="export", reference="sha
         gap = np.abs(values.sum(axis=2) - (predictions - model(background).numpy().mean(axis=0)))
         entry.update(method="deep", shap=name + ".shap.csv", additivity_gap=float(gap.max()))
         write_rows(name + ".shap.csv", values.reshape(rows * classes, features), None)
+    elif reference == "predict":
+        entry.update(method="predict")
     else:
         values = integrated_gradients(model, x).reshape(rows * classes, features)
         entry.update(method="integrated-gradients", reference=name + ".ig.csv")
@@ -132,6 +134,55 @@ h = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), name=
 h = keras.layers.GlobalAveragePooling1D()(h)
 outputs = keras.layers.Dense(1, activation="sigmoid", name="head")(h)
 cases.append(case("bigru", keras.Model(inputs, outputs), (4, 3), 3, 3, reference="ig"))
+
+
+# Every other layer glassbox reads from .keras files, as TensorFlow's graph writes them, checked
+# by TensorFlow's predictions: the dense layers and activations, 1D and 2D convolutions and
+# pools (strides, dilations, same padding, depthwise), global pools, and a 3D volume.
+x_dense = rng.normal(size=(200, 12)).astype(np.float32) * 3 + 1
+inputs = keras.Input((12,))
+norm = keras.layers.Normalization(name="norm")
+norm.adapt(x_dense)
+h = keras.layers.Rescaling(0.5, offset=0.25, name="rescale")(norm(inputs))
+a = keras.layers.BatchNormalization(name="batch_norm")(keras.layers.Dense(16, activation="tanh")(h))
+b = keras.layers.Dense(16, activation="gelu")(h)
+c = keras.layers.Dense(16, activation="elu")(h)
+total = keras.layers.Add()([a, b, c])
+parts = [keras.layers.Dense(8, activation=act)(total)
+         for act in ("selu", "softplus", "leaky_relu", "sigmoid", "hard_sigmoid", "swish",
+                     "exponential", "relu6", "linear")]
+joined = keras.layers.LayerNormalization()(keras.layers.Concatenate()(parts))
+joined = keras.layers.ReLU(max_value=4.0)(keras.layers.Reshape((9, 8))(joined))
+joined = keras.layers.Flatten()(keras.layers.Dropout(0.3)(joined))
+outputs = keras.layers.Dense(3, activation="softmax")(joined)
+cases.append(case("dense_layers", keras.Model(inputs, outputs), (12,), 6, 2, reference="predict"))
+
+inputs = keras.Input((16, 3))
+h = keras.layers.Conv1D(4, 3, padding="same", dilation_rate=2, activation="relu")(inputs)
+h = keras.layers.AveragePooling1D(2)(h)
+h = keras.layers.Conv1D(4, 3, strides=2)(h)
+h = keras.layers.Concatenate()([keras.layers.GlobalMaxPooling1D()(h),
+                                keras.layers.GlobalAveragePooling1D()(h)])
+outputs = keras.layers.Dense(2)(h)
+# A dilated convolution is SpaceToBatchND -> Conv2D -> BatchToSpaceND in TensorFlow's graph:
+# integrated gradients check the rearrangements' gradients too.
+cases.append(case("conv1d_layers", keras.Model(inputs, outputs), (16, 3), 4, 2, reference="ig"))
+
+inputs = keras.Input((9, 7, 2))
+h = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
+h = keras.layers.DepthwiseConv2D(2, depth_multiplier=2, padding="same")(h)
+h = keras.layers.AveragePooling2D(2, padding="same")(h)
+h = keras.layers.Conv2D(3, 2, dilation_rate=2, padding="same")(h)
+h = keras.layers.GlobalMaxPooling2D()(h)
+outputs = keras.layers.Dense(2, activation="softmax")(h)
+cases.append(case("conv2d_layers", keras.Model(inputs, outputs), (9, 7, 2), 4, 2, reference="predict"))
+
+inputs = keras.Input((4, 6, 6, 1))
+h = keras.layers.Conv3D(2, 2, padding="same", activation="relu")(inputs)
+h = keras.layers.MaxPooling3D(2)(h)
+h = keras.layers.GlobalAveragePooling3D()(h)
+outputs = keras.layers.Dense(2)(h)
+cases.append(case("conv3d_layers", keras.Model(inputs, outputs), (4, 6, 6, 1), 3, 2, reference="predict"))
 
 
 class Conditional(tf.Module):
