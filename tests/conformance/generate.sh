@@ -27,8 +27,10 @@ for stage in torch sklearn keras manifest; do
 done
 # Grad-CAM on channels-last Keras CNNs, against TF's GradientTape.
 "$onnx_venv/bin/python" "$here/generate_gradcam.py" "$here/fixtures/keras_gradcam"
-# DeepSHAP on Keras softmax heads, against shap's TensorFlow DeepExplainer.
+# DeepSHAP on Keras softmax heads, against shap's TensorFlow DeepExplainer, and on a PyTorch
+# CNN's, against shap's PyTorch one.
 "$onnx_venv/bin/python" "$here/generate_deep_tf.py" "$here/fixtures/keras_deep"
+"$onnx_venv/bin/python" "$here/generate_deep_torch.py" "$here/fixtures/torch_deep"
 # Operators transformer exports use, in small graphs, against onnxruntime.
 "$onnx_venv/bin/python" "$here/generate_ops.py" "$here/fixtures/onnx_ops"
 # SavedModel directories Keras 3 writes, with TensorFlow's predictions and shap-TF's values.

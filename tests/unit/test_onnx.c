@@ -776,6 +776,26 @@ static void test_keras_deep_softmax(void **state)
     json_object_put(manifest);
 }
 
+/* DeepSHAP on a PyTorch CNN with a softmax head follows shap's PyTorch DeepExplainer (the
+ * rule glassbox picks for networks from PyTorch); forced to the TensorFlow rule, it does not. */
+static void test_torch_deep_softmax(void **state)
+{
+    (void)state;
+    const char *directory = "tests/conformance/fixtures/torch_deep/";
+    char path[512];
+    snprintf(path, sizeof path, "%smanifest.json", directory);
+    json_object *manifest = json_object_from_file(path), *cases = member(manifest, "cases");
+    assert_non_null(cases);
+    json_object *fixture = json_object_array_get_idx(cases, 0);
+    const char *file = json_object_get_string(json_object_array_get_idx(member(fixture, "models"), 0));
+    double automatic = deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_AUTO, "shap");
+    if (automatic > 1e-4) fail_msg("%s: %.3g of the largest value off shap-PyTorch", file, automatic);
+    assert_true(deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_PYTORCH, "shap") ==
+                automatic);
+    assert_true(deep_softmax_error(directory, fixture, file, GBX_SOFTMAX_RULE_TENSORFLOW, "shap") > 0.1);
+    json_object_put(manifest);
+}
+
 /* The worst difference of a model's predictions on a fixture's data from a CSV of expected
  * ones, relative to the larger of 1 and the expected value. */
 static double prediction_error(const char *directory, json_object *fixture, gbx_model *model,
@@ -1043,6 +1063,7 @@ int main(void)
         cmocka_unit_test(test_image_input),
         cmocka_unit_test(test_keras_grad_cam),
         cmocka_unit_test(test_keras_deep_softmax),
+        cmocka_unit_test(test_torch_deep_softmax),
         cmocka_unit_test(test_transformer_operators),
         cmocka_unit_test(test_saved_models),
         cmocka_unit_test(test_transformer_exports),
