@@ -27,6 +27,11 @@ struct gbx_data {
 /* An empty data set with owned storage (values uninitialised) and names copied (or f0, f1...). */
 gbx_data *gbx_data_alloc(size_t rows, size_t columns, const char *const *names);
 
+/* An input tensor's layout: channels first ([C, H, W], PyTorch) or last ([H, W, C], Keras and
+ * TensorFlow), read from the network when it loads;
+ * not known below rank 3, or in files written before glassbox recorded it. */
+enum { GBX_LAYOUT_UNKNOWN, GBX_LAYOUT_CHANNELS_FIRST, GBX_LAYOUT_CHANNELS_LAST };
+
 /* Hex SHA-256 of a file's bytes into out (65 chars). */
 gbx_status gbx_sha256_file(const char *path, char out[65], gbx_error *error);
 /* One digest over the files' bytes read one after another (a model stored as several). */

@@ -78,6 +78,9 @@ static gbx_status set_names(gbx_explanation *h, const gbx_explainer *x)
         int rank = gbx_network_input_rank(graph);
         for (int d = 1; d < rank && d <= GBX_EXPLANATION_MAX_RANK; d++)
             h->input_shape[h->input_rank++] = (size_t)gbx_network_input_dim(graph, d);
+        /* Read from the graph (a Keras or TensorFlow input meets a transpose to channels
+         * first), so an image plot need not guess from the shape. */
+        h->input_layout = gbx_network_input_layout(graph);
     }
     return GBX_OK;
 }

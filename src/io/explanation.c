@@ -96,6 +96,7 @@ gbx_explanation *gbx_explanation_copy_header(const gbx_explanation *s)
     if (!e) return NULL;
     e->outputs = s->outputs, e->features = s->features, e->columns = s->columns;
     e->input_rank = s->input_rank;
+    e->input_layout = s->input_layout;
     memcpy(e->input_shape, s->input_shape, sizeof e->input_shape);
     e->seed = s->seed;
     e->base_folded = s->base_folded;

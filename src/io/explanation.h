@@ -20,6 +20,7 @@ struct gbx_explanation {
     size_t *group_of_column; /* [columns]: the feature (group) of each column, or NULL */
     size_t input_rank;       /* a network's input tensor per row (the columns, flattened), */
     size_t input_shape[GBX_EXPLANATION_MAX_RANK]; /* or rank 0 */
+    int input_layout;        /* GBX_LAYOUT_*: where an image input keeps its channels */
     /* Provenance: owned strings, "" when unknown. parameters is a JSON object's text, which
      * holds the background's fingerprint too (kept apart in background_sha256). */
     char *method, *parameters, *version, *model_sha256, *model_type, *objective, *output_space;

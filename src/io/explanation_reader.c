@@ -234,6 +234,16 @@ static gbx_status read_input_shape(const context *c, json_object *root, gbx_expl
         return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"input_shape\" does not hold the %zu "
                         "columns", c->path, d->columns);
     d->input_rank = rank;
+    /* ["channels_last"] or ["channels_first"]; absent in files of glassbox 0.2.0 and before. */
+    json_object *layout = member(root, "input_layout");
+    const char *name = count_of(layout) == 1
+        ? json_object_get_string(json_object_array_get_idx(layout, 0)) : NULL;
+    d->input_layout = !name ? GBX_LAYOUT_UNKNOWN
+                    : strcmp(name, "channels_last") == 0 ? GBX_LAYOUT_CHANNELS_LAST
+                    : strcmp(name, "channels_first") == 0 ? GBX_LAYOUT_CHANNELS_FIRST : -1;
+    if (layout && (d->input_layout == GBX_LAYOUT_UNKNOWN || d->input_layout < 0 || !rank))
+        return gbx_fail(c->error, GBX_ERR_PARSE, "%s: \"input_layout\" is [\"channels_first\"] "
+                        "or [\"channels_last\"]", c->path);
     return GBX_OK;
 }
 

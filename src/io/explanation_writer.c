@@ -335,6 +335,9 @@ static void write_json_header(gbx_explanation_writer *w)
         fputs("],\n\"input_shape\": [", f);
         for (size_t d = 0; d < h->input_rank; d++)
             fprintf(f, "%s%zu", d ? ", " : "", h->input_shape[d]);
+        if (h->input_layout != GBX_LAYOUT_UNKNOWN)
+            fprintf(f, "],\n\"input_layout\": [\"%s\"",
+                    h->input_layout == GBX_LAYOUT_CHANNELS_LAST ? "channels_last" : "channels_first");
     }
     fputs("],\n\"output_names\": [", f);
     write_names(f, h->output_names, h->outputs);

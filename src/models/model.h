@@ -273,6 +273,9 @@ gbx_status gbx_onnx_load(const char *path, const char *bytes, size_t length, gbx
 /* The rank of a network's input tensor (batch included) and its dimension d (onnx.c). */
 int gbx_network_input_rank(const struct gbx_nn_graph *graph);
 long long gbx_network_input_dim(const struct gbx_nn_graph *graph, int d);
+/* An image input's layout (GBX_LAYOUT_*), found when the model loaded: channels last where the
+ * input meets a reshuffle to channels first; unknown for inputs of rank 2 and 3 (onnx.c). */
+int gbx_network_input_layout(const struct gbx_nn_graph *graph);
 /* Makes model the network `graph` (taken over), run in float32 batches (onnx.c). */
 gbx_status gbx_network_model_init(gbx_model *model, struct gbx_nn_graph *graph, const char *path,
                                   gbx_error *error);

@@ -496,6 +496,8 @@ long long gbx_network_input_dim(const gbx_nn_graph *graph, int d)
 
 /* Makes model the network `graph` (taken over): features from the input's shape, outputs from
  * one run on a row of zeros, which also proves the graph runs. Shared with keras.c. */
+int gbx_network_input_layout(const gbx_nn_graph *graph) { return graph->input_layout; }
+
 gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const char *path,
                                   gbx_error *error)
 {
@@ -535,6 +537,11 @@ gbx_status gbx_network_model_init(gbx_model *model, gbx_nn_graph *graph, const c
     if (!zeros || !values) status = gbx_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) status = gbx_nn_forward(graph, zeros, 1, values, error);
     size_t outputs = 0;
+    /* An image's layout, from the first reshuffle its input meets (with the run's values: a
+     * one-channel image may reach channels first by a Reshape). */
+    if (status == GBX_OK && graph->input_rank >= 4)
+        graph->input_layout = gbx_nn_input_channels_last(graph, values) ? GBX_LAYOUT_CHANNELS_LAST
+                                                                        : GBX_LAYOUT_CHANNELS_FIRST;
     if (status == GBX_OK) {
         outputs = values[graph->output].count;
         if (values[graph->output].type != GBX_NN_FLOAT || outputs == 0 || outputs > 4096)

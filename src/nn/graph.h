@@ -114,6 +114,7 @@ typedef struct gbx_nn_graph {
     int opset;                  /* default-domain opset the file imports */
     int from_tensorflow;        /* made by Keras or exported by tf2onnx: shap's TensorFlow
                                  * DeepExplainer is its user's reference */
+    int input_layout;           /* GBX_LAYOUT_* of an image input, found when the model loads */
 } gbx_nn_graph;
 
 /* Whether a value of the given rank is laid out channels last ([batch, positions..., channels]):

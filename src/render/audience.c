@@ -108,7 +108,10 @@ static gbx_status keep_only(gbx_explanation *v, const gbx_explanation *e, const 
     v->interactions = NULL;
     v->values = values, v->standard_errors = errors, v->data = data, v->group_of_column = groups;
     v->feature_names = features, v->column_names = columns;
-    if (kept_columns != J) v->input_rank = 0; /* the input's shape no longer holds */
+    if (kept_columns != J) { /* the input's shape no longer holds */
+        v->input_rank = 0;
+        v->input_layout = GBX_LAYOUT_UNKNOWN;
+    }
     v->features = kept, v->columns = kept_columns;
     return GBX_OK;
 }

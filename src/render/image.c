@@ -3,7 +3,8 @@
  * map (values summed over channels, blue through white to red), and the map blended over a
  * grey copy of the input, each pixel tinted by as much as its |value| reaches toward the
  * clipping level (the 99th percentile of |value|, stated under the panels). The layout of
- * the input (channels first or last) comes from the explanation's input_shape. */
+ * the input (channels first or last) is the explanation's input_layout, which the network
+ * gave; files without one are read by which side of input_shape looks like channels. */
 #include "plot.h"
 
 #include <math.h>
@@ -30,7 +31,10 @@ static int image_layout(const gbx_explanation *d, layout *out)
         return 1;
     }
     if (d->input_rank != 3) return 0;
-    if (s[0] == 1 || s[0] == 3 || s[0] == 4) *out = (layout){s[0], s[1], s[2], 0};
+    if (d->input_layout == GBX_LAYOUT_CHANNELS_FIRST) *out = (layout){s[0], s[1], s[2], 0};
+    else if (d->input_layout == GBX_LAYOUT_CHANNELS_LAST) *out = (layout){s[2], s[0], s[1], 1};
+    /* Files written before the layout was recorded: the side that looks like channels. */
+    else if (s[0] == 1 || s[0] == 3 || s[0] == 4) *out = (layout){s[0], s[1], s[2], 0};
     else if (s[2] == 1 || s[2] == 3 || s[2] == 4) *out = (layout){s[2], s[0], s[1], 1};
     else return 0;
     return 1;

@@ -816,6 +816,19 @@ expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data
 expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.png"
 expect 0 "" -- "$glassbox" plot image --explanation "$work/image_ig.json" --output "$work/image.svg"
 grep -q "sum of the map" "$work/image.svg" || fail "image plot of integrated gradients: no sum of the map"
+# The input's layout is recorded from the network (PyTorch: channels first; Keras: last), and
+# the image plot follows it rather than guessing from the shape: [4, 7, 28] channels last is
+# 4 x 7 pixels of 28 channels, though its first side looks like channels.
+grep -q '"input_layout": \["channels_first"\]' "$work/image_ig.json" || fail "PyTorch image: layout not recorded"
+expect 0 "" -- "$glassbox" explain --model "$fixtures/keras_gradcam/wide.keras" \
+    --data "$fixtures/keras_gradcam/wide.data.csv" --method grad-cam --layer conv_a --class predicted \
+    --output "$work/keras_cam.json" --quiet
+grep -q '"input_layout": \["channels_last"\]' "$work/keras_cam.json" || fail "Keras image: layout not recorded"
+python3 -c "import json, sys; e = json.load(open(sys.argv[1])); e['input_shape'] = [4, 7, 28]
+e['input_layout'] = ['channels_last']; json.dump(e, open(sys.argv[2], 'w'))" \
+    "$work/image_ig.json" "$work/image_last.json"
+expect 0 "" -- "$glassbox" plot image --explanation "$work/image_last.json" --output "$work/image_last.svg"
+[ "$(grep -c '<rect class="attribution"' "$work/image_last.svg")" -eq 28 ] || fail "image plot: channels-last layout not followed"
 # Saliency and Grad-CAM maps do not add up to the prediction: no sum is set beside it.
 expect 0 "" -- "$glassbox" explain --model "$onnx/torch_fashion_cnn.onnx" --data "$onnx/images/fashion_0.png" \
     --method saliency --class predicted --output "$work/image_saliency.json" --quiet
