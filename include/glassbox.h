@@ -99,6 +99,9 @@ GBX_API void gbx_set_log(gbx_log_function *function, void *user);
 
 /* Frees memory the library handed over (plots rendered in memory, texts). */
 GBX_API void gbx_free(void *memory);
+/* Hex SHA-256 of bytes into out (64 digits and a NUL): model versions, the service's token
+ * hashes and its audit chain use the same digest. */
+GBX_API void gbx_sha256_hex(const void *bytes, size_t length, char out[65]);
 
 /* Text for a status code; never NULL. */
 GBX_API const char *gbx_strerror(gbx_status status);

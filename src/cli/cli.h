@@ -20,6 +20,8 @@ int cli_summary(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_reasons(int argc, char **argv);
 int cli_report_html(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 /* What the reasons and report commands start from: an explanation and, as asked, feature
  * metadata, one-hot groups over its features, the model (what-ifs) and the explained rows. */

@@ -13,6 +13,8 @@ static const cli_command commands[] = {
     {"plot", "draws an explanation file: waterfall, force, bar, beeswarm... (SVG, PNG, PDF)", cli_plot},
     {"reasons", "the principal reasons for each row's adverse outcome, in words", cli_reasons},
     {"report", "one self-contained HTML report of an explanation file", cli_report_html},
+    {"serve", "the explanation service: predictions and explanations over HTTP, audited", cli_serve},
+    {"audit", "the service's audit store: verify its hash chain, show a request's record", cli_audit},
 };
 
 static void usage(FILE *out)

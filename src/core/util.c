@@ -133,6 +133,11 @@ static void hex_digest(const unsigned char *digest, char out[65])
     out[64] = '\0';
 }
 
+void gbx_sha256_hex(const void *bytes, size_t length, char out[65])
+{
+    gbx_sha256_buffer(bytes, length, out);
+}
+
 void gbx_sha256_buffer(const void *bytes, size_t length, char out[65])
 {
     unsigned char digest[32];

@@ -178,6 +178,9 @@ gbx_status gbx_nn_check_einsum(gbx_nn_node *node, const gbx_nn_graph *graph, gbx
     if (node->input_count > MAX_OPERANDS)
         return gbx_fail(error, GBX_ERR_UNSUPPORTED, "Einsum of %d inputs (at most %d)",
                         node->input_count, MAX_OPERANDS);
+    for (int i = 0; i < node->input_count; i++)
+        if (node->inputs[i] < 0)
+            return gbx_fail(error, GBX_ERR_PARSE, "Einsum's operand %d is omitted", i);
     plan p;
     return make_plan(node, NULL, node->input_count, &p, error);
 }

@@ -1,0 +1,235 @@
+/* The service's config: JSON, checked whole before anything is served.
+ *   {"listen": "127.0.0.1:8080",
+ *    "models": [{"name": "credit", "path": "model.json", "method": "tree",
+ *                "background": "bg.csv", "features": "features.json", "threshold": 0.5}],
+ *    "audit": {"sqlite": "audit.db", "inputs": true},
+ *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
+ *    "limits": {"body_bytes": 1048576, "threads": 4}}
+ * Relative paths are read from the config's directory. */
+#include "service.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gbx_status service_fail(gbx_error *error, gbx_status status, const char *format, ...)
+{
+    if (error) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(error->message, sizeof error->message, format, args);
+        va_end(args);
+        error->status = status;
+    }
+    return status;
+}
+
+static json_object *member(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* A string member (NULL when absent); a member of another type is an error. */
+static gbx_status string_member(json_object *o, const char *key, const char *where, char **out,
+                                gbx_error *error)
+{
+    json_object *v = member(o, key);
+    *out = NULL;
+    if (!v) return GBX_OK;
+    if (!json_object_is_type(v, json_type_string))
+        return service_fail(error, GBX_ERR_PARSE, "%s: \"%s\" must be a string", where, key);
+    return (*out = strdup(json_object_get_string(v))) ? GBX_OK
+                                                       : service_fail(error, GBX_ERR_NOMEM, "out of memory");
+}
+
+/* A path relative to the config's directory. */
+static gbx_status resolve_path(const char *config_path, char **path, gbx_error *error)
+{
+    if (!*path || (*path)[0] == '/' || strstr(*path, "://") || strncmp(*path, "cmd:", 4) == 0 ||
+        strncmp(*path, "plugin:", 7) == 0)
+        return GBX_OK;
+    const char *slash = strrchr(config_path, '/');
+    if (!slash) return GBX_OK;
+    size_t base = (size_t)(slash - config_path) + 1, length = base + strlen(*path) + 1;
+    char *joined = malloc(length);
+    if (!joined) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    memcpy(joined, config_path, base);
+    strcpy(joined + base, *path);
+    free(*path);
+    *path = joined;
+    return GBX_OK;
+}
+
+static gbx_status read_listen(json_object *root, service_config *c, gbx_error *error)
+{
+    json_object *listen = member(root, "listen");
+    const char *text = listen ? json_object_get_string(listen) : "127.0.0.1:8080";
+    const char *colon = text ? strrchr(text, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon == text || !end || *end || port < 0 || port > 65535)
+        return service_fail(error, GBX_ERR_PARSE, "config: \"listen\" must be HOST:PORT, not \"%s\"",
+                        text ? text : "");
+    c->port = (unsigned short)port;
+    c->host = strndup(text, (size_t)(colon - text));
+    return c->host ? GBX_OK : service_fail(error, GBX_ERR_NOMEM, "out of memory");
+}
+
+static gbx_status read_model(const char *config_path, json_object *o, size_t index,
+                             service_model_config *m, gbx_error *error)
+{
+    char where[64];
+    snprintf(where, sizeof where, "config: models[%zu]", index);
+    if (!json_object_is_type(o, json_type_object))
+        return service_fail(error, GBX_ERR_PARSE, "%s must be an object", where);
+    gbx_status status = string_member(o, "name", where, &m->name, error);
+    if (status == GBX_OK) status = string_member(o, "path", where, &m->path, error);
+    if (status == GBX_OK) status = string_member(o, "method", where, &m->method, error);
+    if (status == GBX_OK) status = string_member(o, "background", where, &m->background, error);
+    if (status == GBX_OK) status = string_member(o, "features", where, &m->features, error);
+    if (status != GBX_OK) return status;
+    if (!m->name || !m->path)
+        return service_fail(error, GBX_ERR_PARSE, "%s needs a \"name\" and a \"path\"", where);
+    for (const char *p = m->name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+            return service_fail(error, GBX_ERR_PARSE, "%s: name \"%s\" may hold letters, digits, "
+                            "'_', '-' and '.' only", where, m->name);
+    json_object *threshold = member(o, "threshold");
+    m->threshold = threshold ? json_object_get_double(threshold) : NAN;
+    if (threshold && !json_object_is_type(threshold, json_type_double) &&
+        !json_object_is_type(threshold, json_type_int))
+        return service_fail(error, GBX_ERR_PARSE, "%s: \"threshold\" must be a number", where);
+    gbx_method method;
+    if (m->method && gbx_method_parse(m->method, &method) != GBX_OK)
+        return service_fail(error, GBX_ERR_PARSE, "%s: unknown method \"%s\"", where, m->method);
+    status = resolve_path(config_path, &m->path, error);
+    if (status == GBX_OK) status = resolve_path(config_path, &m->background, error);
+    if (status == GBX_OK) status = resolve_path(config_path, &m->features, error);
+    return status;
+}
+
+static gbx_status read_models(const char *path, json_object *root, service_config *c,
+                              gbx_error *error)
+{
+    json_object *models = member(root, "models");
+    size_t count = models && json_object_is_type(models, json_type_array)
+                       ? json_object_array_length(models) : 0;
+    if (!count) return service_fail(error, GBX_ERR_PARSE, "config: \"models\" must list one model or more");
+    if (!(c->models = calloc(count, sizeof *c->models)))
+        return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    c->model_count = count;
+    for (size_t i = 0; i < count; i++) {
+        gbx_status status = read_model(path, json_object_array_get_idx(models, i), i,
+                                       &c->models[i], error);
+        if (status != GBX_OK) return status;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->models[j].name, c->models[i].name) == 0)
+                return service_fail(error, GBX_ERR_PARSE, "config: two models named \"%s\"",
+                                c->models[i].name);
+    }
+    return GBX_OK;
+}
+
+static gbx_status read_token(json_object *o, size_t index, service_token *t, gbx_error *error)
+{
+    char where[64], *hash = NULL, *role = NULL;
+    snprintf(where, sizeof where, "config: tokens[%zu]", index);
+    gbx_status status = string_member(o, "sha256", where, &hash, error);
+    if (status == GBX_OK) status = string_member(o, "name", where, &t->name, error);
+    if (status == GBX_OK) status = string_member(o, "role", where, &role, error);
+    if (status == GBX_OK && (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64))
+        status = service_fail(error, GBX_ERR_PARSE, "%s: \"sha256\" must be 64 lowercase hex digits "
+                          "(the token's SHA-256, never the token)", where);
+    if (status == GBX_OK && (!t->name || !role || gbx_audience_parse(role, &t->role) != GBX_OK))
+        status = service_fail(error, GBX_ERR_PARSE, "%s needs a \"name\" and a \"role\" (applicant, "
+                          "analyst or auditor)", where);
+    if (status == GBX_OK) memcpy(t->sha256, hash, 65);
+    free(hash);
+    free(role);
+    return status;
+}
+
+static gbx_status read_tokens(json_object *root, service_config *c, gbx_error *error)
+{
+    json_object *tokens = member(root, "tokens");
+    if (!tokens) return GBX_OK;
+    if (!json_object_is_type(tokens, json_type_array))
+        return service_fail(error, GBX_ERR_PARSE, "config: \"tokens\" must be a list");
+    size_t count = json_object_array_length(tokens);
+    if (!(c->tokens = calloc(count ? count : 1, sizeof *c->tokens)))
+        return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    c->token_count = count;
+    for (size_t i = 0; i < count; i++) {
+        gbx_status status = read_token(json_object_array_get_idx(tokens, i), i, &c->tokens[i], error);
+        if (status != GBX_OK) return status;
+    }
+    return GBX_OK;
+}
+
+static gbx_status read_audit(const char *path, json_object *root, service_config *c,
+                             gbx_error *error)
+{
+    json_object *audit = member(root, "audit");
+    gbx_status status = string_member(audit, "sqlite", "config: audit", &c->audit_sqlite, error);
+    if (status != GBX_OK) return status;
+    if (!c->audit_sqlite)
+        return service_fail(error, GBX_ERR_PARSE, "config: \"audit\": {\"sqlite\": PATH} is required "
+                        "(every answer is audited)");
+    json_object *inputs = member(audit, "inputs");
+    c->audit_inputs = !inputs || json_object_get_boolean(inputs);
+    return resolve_path(path, &c->audit_sqlite, error);
+}
+
+static gbx_status read_limits(json_object *root, service_config *c, gbx_error *error)
+{
+    json_object *limits = member(root, "limits"), *body = member(limits, "body_bytes");
+    json_object *threads = member(limits, "threads");
+    long long bytes = body ? json_object_get_int64(body) : 1 << 20;
+    long long count = threads ? json_object_get_int64(threads) : 4;
+    if (bytes < 1024 || bytes > (1LL << 30) || count < 1 || count > 256)
+        return service_fail(error, GBX_ERR_PARSE, "config: limits: body_bytes 1024 to 2^30, threads "
+                        "1 to 256");
+    c->body_limit = (size_t)bytes;
+    c->threads = (int)count;
+    return GBX_OK;
+}
+
+gbx_status service_config_read(const char *path, service_config *config, gbx_error *error)
+{
+    memset(config, 0, sizeof *config);
+    json_object *root = json_object_from_file(path);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return service_fail(error, GBX_ERR_PARSE, "%s: not a readable JSON object", path);
+    }
+    gbx_status status = read_listen(root, config, error);
+    if (status == GBX_OK) status = read_models(path, root, config, error);
+    if (status == GBX_OK) status = read_tokens(root, config, error);
+    if (status == GBX_OK) status = read_audit(path, root, config, error);
+    if (status == GBX_OK) status = read_limits(root, config, error);
+    json_object_put(root);
+    if (status != GBX_OK) service_config_free(config);
+    return status;
+}
+
+void service_config_free(service_config *config)
+{
+    for (size_t i = 0; i < config->model_count; i++) {
+        service_model_config *m = &config->models[i];
+        free(m->name);
+        free(m->path);
+        free(m->method);
+        free(m->background);
+        free(m->features);
+    }
+    free(config->models);
+    for (size_t i = 0; i < config->token_count; i++) free(config->tokens[i].name);
+    free(config->tokens);
+    free(config->host);
+    free(config->audit_sqlite);
+    memset(config, 0, sizeof *config);
+}

@@ -1,0 +1,464 @@
+/* The HTTP server: libmicrohttpd with a pool of worker threads, loopback unless the config says
+ * otherwise. Routes are rows of one table; a request's body is gathered up to the config's
+ * limit, its caller found from the bearer token (stored hashed), and every prediction and
+ * explanation is appended to the audit store before its answer is sent. */
+#include "service.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+typedef struct {
+    const service_config *config;
+    service_model *models;
+    service_audit *audit;
+} service;
+
+/* A request being read: its body so far, and whether it outgrew the limit. */
+typedef struct {
+    char *body;
+    size_t length, capacity;
+    int too_large;
+} request;
+
+/* What one request is about, for its handler. */
+typedef struct {
+    service *s;
+    struct MHD_Connection *connection;
+    const char *caller;
+    gbx_audience role;
+    const service_model *model; /* for the model routes */
+    const char *route;
+    json_object *body;          /* POST: the parsed body */
+} call;
+
+/* ---- answers ---------------------------------------------------------------------------------- */
+
+static enum MHD_Result send_json(struct MHD_Connection *connection, unsigned status,
+                                 json_object *o)
+{
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result result = MHD_NO;
+    if (response) {
+        MHD_add_response_header(response, "Content-Type", "application/json");
+        if (status == MHD_HTTP_UNAUTHORIZED)
+            MHD_add_response_header(response, "WWW-Authenticate", "Bearer");
+        result = MHD_queue_response(connection, status, response);
+        MHD_destroy_response(response);
+    }
+    json_object_put(o);
+    return result;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *connection, unsigned status,
+                                  const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(message));
+    return send_json(connection, status, o);
+}
+
+/* The HTTP status of a library failure: the request's fault, or ours. */
+static unsigned status_of(gbx_status status)
+{
+    return status == GBX_ERR_PARSE || status == GBX_ERR_MISMATCH || status == GBX_ERR_USAGE ||
+                   status == GBX_ERR_UNSUPPORTED
+               ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* ---- callers ------------------------------------------------------------------------------- */
+
+/* The caller of a bearer token, or -1 (no token or an unknown one). Without tokens in the
+ * config every caller is an anonymous applicant: the least any role may see. */
+static int find_caller(const service *s, struct MHD_Connection *connection, call *c)
+{
+    if (!s->config->token_count) {
+        c->caller = "anonymous";
+        c->role = GBX_AUDIENCE_APPLICANT;
+        return 0;
+    }
+    const char *header = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!header || strncmp(header, "Bearer ", 7) != 0) return -1;
+    char hash[65];
+    gbx_sha256_hex(header + 7, strlen(header + 7), hash);
+    for (size_t t = 0; t < s->config->token_count; t++)
+        if (memcmp(hash, s->config->tokens[t].sha256, 64) == 0) {
+            c->caller = s->config->tokens[t].name;
+            c->role = s->config->tokens[t].role;
+            return 0;
+        }
+    return -1;
+}
+
+/* The request's id: its own "id" (printable, at most 128 characters), or 32 fresh hex digits. */
+static int request_id(json_object *body, char *out, size_t size)
+{
+    json_object *given;
+    if (body && json_object_object_get_ex(body, "id", &given)) {
+        const char *text = json_object_get_string(given);
+        size_t length = text ? strlen(text) : 0;
+        if (!json_object_is_type(given, json_type_string) || !length || length > 128) return -1;
+        for (size_t i = 0; i < length; i++)
+            if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) return -1;
+        snprintf(out, size, "%s", text);
+        return 0;
+    }
+    unsigned char bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) return -1;
+    for (size_t i = 0; i < sizeof bytes; i++) snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
+}
+
+/* ---- model routes -------------------------------------------------------------------------- */
+
+static json_object *model_summary(const service_model *m)
+{
+    json_object *o = json_object_new_object(), *features = json_object_new_array();
+    json_object_object_add(o, "name", json_object_new_string(m->config->name));
+    json_object_object_add(o, "version", json_object_new_string(m->version));
+    json_object_object_add(o, "type", json_object_new_string(gbx_model_type(m->model)));
+    json_object_object_add(o, "method", json_object_new_string(
+        gbx_method_name(gbx_explainer_method(m->explainer))));
+    for (size_t j = 0; j < m->feature_count; j++)
+        json_object_array_add(features, json_object_new_string(m->feature_names[j]));
+    json_object_object_add(o, "features", features);
+    json_object *outputs = json_object_new_array();
+    for (size_t k = 0; k < gbx_model_outputs(m->model); k++)
+        json_object_array_add(outputs, json_object_new_string(gbx_model_output_name(m->model, k)));
+    json_object_object_add(o, "outputs", outputs);
+    return o;
+}
+
+/* A version pin that is not the loaded version: 409, naming the one loaded. */
+static int pinned_elsewhere(call *c)
+{
+    json_object *pin;
+    if (!json_object_object_get_ex(c->body, "model_version", &pin)) return 0;
+    const char *wanted = json_object_get_string(pin);
+    return !wanted || strcmp(wanted, c->model->version) != 0;
+}
+
+static json_object *predictions_json(const double *predictions, size_t rows, size_t outputs)
+{
+    json_object *list = json_object_new_array();
+    for (size_t r = 0; r < rows; r++) {
+        json_object *row = json_object_new_array();
+        for (size_t k = 0; k < outputs; k++)
+            json_object_array_add(row, json_object_new_double(predictions[r * outputs + k]));
+        json_object_array_add(list, row);
+    }
+    return list;
+}
+
+/* Audits the answer, then sends it; an answer that cannot be audited is not sent. */
+static enum MHD_Result audited(call *c, const char *id, json_object *instances,
+                               json_object *answer)
+{
+    const char *input = json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN);
+    char input_hash[65];
+    if (!c->s->config->audit_inputs) {
+        gbx_sha256_hex(input, strlen(input), input_hash);
+        input = input_hash;
+    }
+    char *output = strdup(json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
+    service_record record = {id, c->caller, gbx_audience_name(c->role), c->route,
+                             c->model->config->name, c->model->version,
+                             gbx_method_name(gbx_explainer_method(c->model->explainer)), input,
+                             output ? output : ""};
+    gbx_error error = {0};
+    gbx_status status = output ? service_audit_append(c->s->audit, &record, &error) : GBX_ERR_NOMEM;
+    free(output);
+    if (status != GBX_OK) {
+        json_object_put(answer);
+        return send_error(c->connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "the answer could not be audited, so it is not given");
+    }
+    return send_json(c->connection, MHD_HTTP_OK, answer);
+}
+
+/* What predict and explain share: the id, the pin, the rows. Returns 0 or sends the error. */
+static int prepare(call *c, char *id, size_t id_size, json_object **instances, gbx_data **data,
+                   enum MHD_Result *sent)
+{
+    gbx_error error = {0};
+    if (!c->body || !json_object_is_type(c->body, json_type_object)) {
+        *sent = send_error(c->connection, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object "
+                           "with \"instances\"");
+        return -1;
+    }
+    if (request_id(c->body, id, id_size) != 0) {
+        *sent = send_error(c->connection, MHD_HTTP_BAD_REQUEST, "\"id\" must be a string of 1 to "
+                           "128 printable characters");
+        return -1;
+    }
+    if (pinned_elsewhere(c)) {
+        json_object *o = json_object_new_object(), *loaded = json_object_new_array();
+        json_object_object_add(o, "error", json_object_new_string(
+            "the pinned model_version is not loaded"));
+        json_object_array_add(loaded, json_object_new_string(c->model->version));
+        json_object_object_add(o, "loaded_versions", loaded);
+        *sent = send_json(c->connection, MHD_HTTP_CONFLICT, o);
+        return -1;
+    }
+    json_object_object_get_ex(c->body, "instances", instances);
+    if (service_instances(c->model, *instances, data, &error) != GBX_OK) {
+        *sent = send_error(c->connection, status_of(error.status), error.message);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *answer_head(const call *c, const char *id)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "model_name", json_object_new_string(c->model->config->name));
+    json_object_object_add(o, "model_version", json_object_new_string(c->model->version));
+    return o;
+}
+
+static enum MHD_Result handle_predict(call *c)
+{
+    char id[160];
+    json_object *instances = NULL;
+    gbx_data *data = NULL;
+    enum MHD_Result sent = MHD_NO;
+    if (prepare(c, id, sizeof id, &instances, &data, &sent) != 0) return sent;
+    size_t n = gbx_data_rows(data), K = gbx_model_outputs(c->model->model);
+    double *predictions = malloc(n * K * sizeof(double));
+    gbx_error error = {0};
+    gbx_status status = predictions ? gbx_model_predict(c->model->model, data, 0, predictions, &error)
+                                    : GBX_ERR_NOMEM;
+    gbx_data_free(data);
+    if (status != GBX_OK) {
+        free(predictions);
+        return send_error(c->connection, status_of(status), error.message);
+    }
+    json_object *answer = answer_head(c, id);
+    json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
+    free(predictions);
+    return audited(c, id, instances, answer);
+}
+
+static enum MHD_Result handle_explain(call *c)
+{
+    char id[160];
+    json_object *instances = NULL, *explanations = NULL;
+    gbx_data *data = NULL;
+    gbx_explanation *explanation = NULL;
+    enum MHD_Result sent = MHD_NO;
+    if (prepare(c, id, sizeof id, &instances, &data, &sent) != 0) return sent;
+    size_t n = gbx_data_rows(data), K = gbx_model_outputs(c->model->model);
+    double *predictions = malloc(n * K * sizeof(double));
+    gbx_error error = {0};
+    gbx_status status = predictions ? gbx_model_predict(c->model->model, data, 0, predictions, &error)
+                                    : GBX_ERR_NOMEM;
+    if (status == GBX_OK) status = gbx_explainer_explain(c->model->explainer, data, &explanation, &error);
+    if (status == GBX_OK)
+        status = service_explanations(c->model, explanation, c->role, &explanations, &error);
+    gbx_explanation_free(explanation);
+    gbx_data_free(data);
+    if (status != GBX_OK) {
+        free(predictions);
+        return send_error(c->connection, status_of(status), error.message);
+    }
+    json_object *answer = answer_head(c, id);
+    json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
+    json_object_object_add(answer, "explanations", explanations);
+    free(predictions);
+    return audited(c, id, instances, answer);
+}
+
+static enum MHD_Result handle_model(call *c)
+{
+    return send_json(c->connection, MHD_HTTP_OK, model_summary(c->model));
+}
+
+static enum MHD_Result handle_models(call *c)
+{
+    json_object *o = json_object_new_object(), *list = json_object_new_array();
+    for (size_t i = 0; i < c->s->config->model_count; i++)
+        json_object_array_add(list, model_summary(&c->s->models[i]));
+    json_object_object_add(o, "models", list);
+    return send_json(c->connection, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result handle_health(call *c)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string("ok"));
+    return send_json(c->connection, MHD_HTTP_OK, o);
+}
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+/* A route: the method, the path ("/v1/models/" routes name a model, then ":verb" or nothing),
+ * whether it needs a caller, and its handler. */
+typedef struct {
+    const char *method, *path, *verb;
+    int model, authenticated;
+    enum MHD_Result (*handle)(call *c);
+} route;
+
+static const route routes[] = {
+    {"GET", "/healthz", NULL, 0, 0, handle_health},
+    {"GET", "/readyz", NULL, 0, 0, handle_health},
+    {"GET", "/v1/models", NULL, 0, 1, handle_models},
+    {"GET", "/v1/models/", "", 1, 1, handle_model},
+    {"POST", "/v1/models/", "predict", 1, 1, handle_predict},
+    {"POST", "/v1/models/", "explain", 1, 1, handle_explain},
+};
+
+/* The route of a URL (its model too), or NULL; *known says whether the path exists under
+ * another method. */
+static const route *find_route(const service *s, const char *method, const char *url,
+                               const service_model **model, int *known)
+{
+    *known = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const route *r = &routes[i];
+        size_t length = strlen(r->path);
+        if (!r->model) {
+            if (strcmp(url, r->path) != 0) continue;
+        } else {
+            if (strncmp(url, r->path, length) != 0) continue;
+            const char *name = url + length, *colon = strchr(name, ':');
+            const char *verb = colon ? colon + 1 : "";
+            if (strcmp(verb, r->verb) != 0) continue;
+            *model = service_model_find(s->models, s->config->model_count, name,
+                                        colon ? (size_t)(colon - name) : strlen(name));
+        }
+        *known = 1;
+        if (strcmp(method, r->method) == 0) return r;
+    }
+    return NULL;
+}
+
+static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, const char *url,
+                                const char *method, request *q)
+{
+    const service_model *model = NULL;
+    int known;
+    const route *r = find_route(s, method, url, &model, &known);
+    if (!r) return send_error(connection, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+                              known ? "method not allowed here" : "no such route");
+    call c = {.s = s, .connection = connection, .route = url, .model = model};
+    if (r->authenticated && find_caller(s, connection, &c) != 0)
+        return send_error(connection, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
+    if (r->model && !model) return send_error(connection, MHD_HTTP_NOT_FOUND, "no such model");
+    if (q->too_large) return send_error(connection, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
+    if (strcmp(method, "POST") == 0) {
+        json_tokener *tokener = json_tokener_new();
+        c.body = tokener ? json_tokener_parse_ex(tokener, q->body ? q->body : "", (int)q->length) : NULL;
+        int complete = tokener && json_tokener_get_error(tokener) == json_tokener_success &&
+                       json_tokener_get_parse_end(tokener) == q->length;
+        if (tokener) json_tokener_free(tokener);
+        if (!c.body || !complete) {
+            json_object_put(c.body);
+            return send_error(connection, MHD_HTTP_BAD_REQUEST, "the body is not one JSON value");
+        }
+    }
+    enum MHD_Result result = r->handle(&c);
+    json_object_put(c.body);
+    return result;
+}
+
+static enum MHD_Result on_request(void *context, struct MHD_Connection *connection,
+                                  const char *url, const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **state)
+{
+    (void)version;
+    service *s = context;
+    request *q = *state;
+    if (!q) { /* the headers: make room for the body */
+        if (!(q = calloc(1, sizeof *q))) return MHD_NO;
+        *state = q;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* a piece of the body */
+        if (q->length + *upload_size > s->config->body_limit) {
+            q->too_large = 1;
+        } else {
+            if (q->length + *upload_size + 1 > q->capacity) {
+                size_t capacity = 2 * (q->length + *upload_size) + 1;
+                char *more = realloc(q->body, capacity);
+                if (!more) return MHD_NO;
+                q->body = more;
+                q->capacity = capacity;
+            }
+            memcpy(q->body + q->length, upload, *upload_size);
+            q->length += *upload_size;
+            q->body[q->length] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(s, connection, url, method, q);
+}
+
+static void on_completed(void *context, struct MHD_Connection *connection, void **state,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)context, (void)connection, (void)code;
+    request *q = *state;
+    if (q) free(q->body);
+    free(q);
+    *state = NULL;
+}
+
+/* ---- running -------------------------------------------------------------------------------- */
+
+static struct MHD_Daemon *start(service *s, gbx_error *error)
+{
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(s->config->port)};
+    if (inet_pton(AF_INET, s->config->host, &address.sin_addr) != 1) {
+        service_fail(error, GBX_ERR_USAGE, "listen: \"%s\" is not an IPv4 address", s->config->host);
+        return NULL;
+    }
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!daemon)
+        service_fail(error, GBX_ERR_IO, "cannot listen on %s:%u: %s", s->config->host,
+                     (unsigned)s->config->port, strerror(errno));
+    return daemon;
+}
+
+gbx_status service_run(const service_config *config, gbx_error *error)
+{
+    service s = {.config = config};
+    gbx_status status = service_models_load(config, &s.models, error);
+    if (status == GBX_OK) status = service_audit_open(config->audit_sqlite, &s.audit, error);
+    /* Signals wait here, in this thread; the workers never see them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct MHD_Daemon *daemon = status == GBX_OK ? start(&s, error) : NULL;
+    if (status == GBX_OK && !daemon) status = error ? error->status : GBX_ERR_IO;
+    if (daemon) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+        fprintf(stderr, "glassbox serve: listening on %s:%u\n", config->host,
+                info ? (unsigned)info->port : (unsigned)config->port);
+        int signal_number;
+        sigwait(&stop, &signal_number);
+        MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
+        MHD_stop_daemon(daemon);
+    }
+    service_audit_close(s.audit);
+    service_models_free(s.models, config->model_count);
+    return status;
+}

@@ -1,0 +1,113 @@
+/* glassbox serve: predictions and explanations over HTTP, every answer audited. A consumer of
+ * the library like the CLI: it uses glassbox.h alone.
+ *
+ *   config.c   the service's JSON config: where it listens, its models, tokens, audit store
+ *   models.c   the models it serves: loaded, their explainers made once, named versions
+ *   audit.c    the hash-chained audit store (SQLite), its verification and lookups
+ *   answer.c   requests read into data, and explanations written as the service's JSON
+ *   server.c   the HTTP server (libmicrohttpd), its routes and the callers' roles */
+#ifndef GBX_SERVE_SERVICE_H
+#define GBX_SERVE_SERVICE_H
+
+#include "glassbox.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+
+/* Fills error (when given) and returns status, as the library's own errors read. */
+gbx_status service_fail(gbx_error *error, gbx_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- config -------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *name;        /* the URL's NAME */
+    char *path;        /* the model file (or URL) */
+    char *method;      /* as --method spells it (default "auto") */
+    char *background;  /* a CSV, or NULL */
+    char *features;    /* feature metadata JSON, or NULL */
+    double threshold;  /* a decision threshold, or NAN: none */
+} service_model_config;
+
+typedef struct {
+    char sha256[65];   /* of the bearer token */
+    char *name;        /* the caller, as the audit records them */
+    gbx_audience role; /* what the caller may see */
+} service_token;
+
+typedef struct {
+    char *host;               /* "127.0.0.1" unless the config says otherwise */
+    unsigned short port;
+    service_model_config *models;
+    size_t model_count;
+    service_token *tokens;    /* none: every caller is an applicant */
+    size_t token_count;
+    char *audit_sqlite;       /* the audit database */
+    int audit_inputs;         /* 1: the audit keeps inputs; 0: only their SHA-256 */
+    size_t body_limit;        /* largest request body, bytes */
+    int threads;              /* worker threads */
+} service_config;
+
+gbx_status service_config_read(const char *path, service_config *config, gbx_error *error);
+void service_config_free(service_config *config);
+
+/* ---- models ------------------------------------------------------------------------------- */
+
+typedef struct {
+    const service_model_config *config;
+    gbx_model *model;
+    gbx_data *background;
+    gbx_feature_metadata *features;
+    gbx_explainer *explainer;
+    char **feature_names;     /* the model's, or f0, f1... */
+    size_t feature_count;
+    const char *version;      /* the model file's SHA-256, or a served model's version */
+} service_model;
+
+gbx_status service_models_load(const service_config *config, service_model **models,
+                               gbx_error *error);
+void service_models_free(service_model *models, size_t count);
+const service_model *service_model_find(const service_model *models, size_t count,
+                                        const char *name, size_t length);
+
+/* ---- audit ------------------------------------------------------------------------------- */
+
+typedef struct service_audit service_audit;
+
+/* One record: what was asked and answered, by whom, from which model. */
+typedef struct {
+    const char *request_id, *caller, *role, *route, *model, *version, *method;
+    const char *input;   /* the request's instances (JSON), or their SHA-256 */
+    const char *output;  /* the answer (JSON) */
+} service_record;
+
+gbx_status service_audit_open(const char *path, service_audit **out, gbx_error *error);
+/* Appends a record, durable (committed with synchronous=FULL) before it returns. */
+gbx_status service_audit_append(service_audit *audit, const service_record *record,
+                                gbx_error *error);
+void service_audit_close(service_audit *audit);
+/* Checks the chain: each row's hash over the previous hash and its own content. *broken is 0
+ * when every row holds, else the sequence number of the first that does not. */
+gbx_status service_audit_verify(const char *path, long long *broken, size_t *rows,
+                                gbx_error *error);
+/* The stored record of a request (its JSON, malloc'd), or NULL in *json when there is none. */
+gbx_status service_audit_show(const char *path, const char *request_id, char **json,
+                              gbx_error *error);
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+/* The request's "instances" as data in the model's feature order: objects by feature name
+ * (null: missing), or arrays in that order. Fails with a message naming the problem. */
+gbx_status service_instances(const service_model *model, json_object *instances, gbx_data **out,
+                             gbx_error *error);
+/* The explanation as the service answers it, for the caller's role: per row the base value,
+ * the values by feature (sensitive features as the role may see them) and the reasons. */
+gbx_status service_explanations(const service_model *model, const gbx_explanation *explanation,
+                                 gbx_audience role, json_object **out, gbx_error *error);
+
+/* ---- server -------------------------------------------------------------------------------- */
+
+/* Runs until SIGTERM or SIGINT: serves, then drains. */
+gbx_status service_run(const service_config *config, gbx_error *error);
+
+#endif

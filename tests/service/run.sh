@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The explanation service, as a client meets it: the real server on a free loopback port,
+# real HTTP (Python's urllib), every route, role and error it has; then its audit store, checked
+# whole, and broken on purpose. usage: run.sh GLASSBOX
+set -uo pipefail
+glassbox=$1
+work=$(mktemp -d)
+failures=0
+server=
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+python3 - "$work" <<'EOF'
+import csv, hashlib, json, os, sys
+work = sys.argv[1]
+model = json.load(open("examples/credit_model.json"))
+names = model["learner"]["feature_names"]
+rows = list(csv.DictReader(open("examples/data/german_credit.csv")))
+instances = [{n: float(rows[i][n]) for n in names} for i in range(3)]
+json.dump({"instances": instances, "id": "loan-42"}, open(f"{work}/explain.json", "w"))
+digest = lambda token: hashlib.sha256(token.encode()).hexdigest()
+json.dump({"listen": "127.0.0.1:0",
+           "models": [{"name": "credit", "path": os.path.abspath("examples/credit_model.json"),
+                       "method": "tree", "features": "credit_features.json", "threshold": 0.5}],
+           "audit": {"sqlite": "audit.db"},
+           "tokens": [{"sha256": digest("token-applicant"), "name": "ann", "role": "applicant"},
+                      {"sha256": digest("token-analyst"), "name": "alice", "role": "analyst"},
+                      {"sha256": digest("token-auditor"), "name": "eve", "role": "auditor"}]},
+          open(f"{work}/service.json", "w"))
+EOF
+# Relative paths in the config (the features, the audit store) are read from its directory.
+cp examples/credit_features.json "$work/"
+
+"$glassbox" serve --help | grep -q "usage: glassbox serve" || fail "serve --help"
+"$glassbox" serve --config "$work/missing.json" 2>/dev/null; [ $? -eq 2 ] || fail "a missing config is not exit 2"
+
+"$glassbox" serve --config "$work/service.json" 2>"$work/serve.log" &
+server=$!
+for _ in $(seq 50); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+[ -n "$port" ] || { cat "$work/serve.log" >&2; fail "the server did not start"; exit 1; }
+
+python3 - "$port" "$work" <<'EOF' || failures=$((failures + 1))
+import json, sys, urllib.error, urllib.request
+port, work = sys.argv[1], sys.argv[2]
+base = f"http://127.0.0.1:{port}"
+failed = 0
+
+def ask(method, path, token=None, body=None):
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if token: request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+def check(what, got, status, condition=lambda a: True):
+    global failed
+    code, answer = got
+    if code != status or not condition(answer):
+        print(f"FAIL: {what}: {code} {json.dumps(answer)[:300]}", file=sys.stderr)
+        failed += 1
+    return answer
+
+explain = open(f"{work}/explain.json").read()
+check("healthz", ask("GET", "/healthz"), 200, lambda a: a["status"] == "ok")
+check("readyz", ask("GET", "/readyz"), 200)
+check("models without a token", ask("GET", "/v1/models"), 401)
+check("models with an unknown token", ask("GET", "/v1/models", "nobody"), 401)
+models = check("models", ask("GET", "/v1/models", "token-analyst"), 200,
+               lambda a: a["models"][0]["name"] == "credit" and len(a["models"][0]["features"]) == 61)
+version = models["models"][0]["version"]
+check("one model", ask("GET", "/v1/models/credit", "token-analyst"), 200, lambda a: a["version"] == version)
+check("an unknown model", ask("GET", "/v1/models/nope", "token-analyst"), 404)
+check("an unknown route", ask("GET", "/v2/elsewhere", "token-analyst"), 404)
+check("a wrong method", ask("GET", "/v1/models/credit:explain", "token-analyst"), 405)
+
+# Predictions, then explanations: the same model version, the request's own id.
+predicted = check("predict", ask("POST", "/v1/models/credit:predict", "token-analyst", explain), 200,
+                  lambda a: a["id"] == "loan-42" and len(a["predictions"]) == 3 and a["model_version"] == version)
+analyst = check("explain (analyst)", ask("POST", "/v1/models/credit:explain", "token-analyst", explain), 200,
+                lambda a: a["predictions"] == predicted["predictions"] and len(a["explanations"]) == 3)
+row = analyst["explanations"][0]
+# Values add up to the prediction's margin; the analyst sees sensitive features folded.
+if "Age" in row["values"] or "Protected attributes" not in row["values"]:
+    print("FAIL: analyst: sensitive features not folded", file=sys.stderr); failed += 1
+applicant = check("explain (applicant)", ask("POST", "/v1/models/credit:explain", "token-applicant", explain), 200)
+text = json.dumps(applicant)
+for sensitive in ("Age", "ForeignWorker", "Protected attributes", "Personal", "Sex"):
+    if sensitive in text:
+        print(f"FAIL: applicant answer shows {sensitive}", file=sys.stderr); failed += 1
+if not any(e.get("decision") == "adverse" and e["reasons"] for e in applicant["explanations"]):
+    print("FAIL: no adverse decision with reasons", file=sys.stderr); failed += 1
+auditor = check("explain (auditor)", ask("POST", "/v1/models/credit:explain", "token-auditor", explain), 200,
+                lambda a: "Age" in a["explanations"][0]["values"])
+fresh = check("a fresh id", ask("POST", "/v1/models/credit:predict", "token-analyst",
+                                json.dumps({"instances": [[0] * 61]})), 200,
+              lambda a: len(a["id"]) == 32)
+
+# Bad requests: named, 400; a pin elsewhere: 409 naming the version loaded.
+bad = [('{"instances": [{"Duration": "long"}]}', "not a number"),
+       ('{"instances": [[1, 2]]}', "holds 2 values"),
+       ('{"instances": []}', "one row or more"),
+       ('{"instances": [{"Unknown": 1}]}', "is not a feature"),
+       ('{"instances": ', "not one JSON value"),
+       ('[1, 2]', "must be a JSON object"),
+       ('{"instances": [[0]], "id": 7}', "\"id\" must be a string")]
+for body, words in bad:
+    check(f"bad request {body}", ask("POST", "/v1/models/credit:predict", "token-analyst", body), 400,
+          lambda a: words in a["error"])
+pinned = json.loads(explain); pinned["model_version"] = "0" * 64
+check("a pinned version not loaded", ask("POST", "/v1/models/credit:explain", "token-analyst",
+                                         json.dumps(pinned)), 409,
+      lambda a: a["loaded_versions"] == [version])
+pinned["model_version"] = version
+check("the loaded version pinned", ask("POST", "/v1/models/credit:explain", "token-analyst", json.dumps(pinned)), 200)
+check("a body over the limit", ask("POST", "/v1/models/credit:predict", "token-analyst", "[" + " " * (2 << 20) + "]"), 413)
+sys.exit(1 if failed else 0)
+EOF
+
+# SIGTERM: finishes and exits 0.
+kill -TERM "$server"
+wait "$server"; code=$?
+server=
+[ "$code" -eq 0 ] || fail "SIGTERM: the server exited $code"
+
+# The audit: every answered prediction and explanation, chained; one request shown whole; a
+# changed row breaks the chain there.
+"$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "6 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+"$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
+python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
+import json, sys
+records = json.load(open(sys.argv[1]))
+routes = sorted(r["route"] for r in records)
+assert len(records) == 5, len(records)                       # predict, 3 explains, the pinned one
+assert routes.count("/v1/models/credit:predict") == 1, routes
+assert {r["caller"] for r in records} == {"alice", "ann", "eve"}
+assert all("token" not in json.dumps(r) for r in records)    # no secret in the store
+EOF
+"$glassbox" audit show "$work/audit.db" --request nobody 2>/dev/null; [ $? -eq 2 ] || fail "audit show of an unknown request"
+python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1])
+db.execute(\"UPDATE audit SET content = replace(content, 'alice', 'mallory') WHERE seq = 2\"); db.commit()" "$work/audit.db"
+"$glassbox" audit verify "$work/audit.db" 2>"$work/verify.err"; code=$?
+[ "$code" -eq 2 ] && grep -q "breaks at row 2" "$work/verify.err" || fail "a changed row: $(cat "$work/verify.err")"
+
+[ "$failures" -eq 0 ] || { echo "$failures service check(s) failed" >&2; exit 1; }
+echo "service: all checks passed"
