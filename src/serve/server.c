@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 typedef struct {
     const service_config *config;
     service_model *models;
     service_audit *audit;
+    service_metrics *metrics;
 } service;
 
 /* A request being read: its body so far, and whether it outgrew the limit. */
@@ -25,6 +27,7 @@ typedef struct {
     char *body;
     size_t length, capacity;
     int too_large;
+    struct timespec started;
 } request;
 
 /* What one request is about, for its handler. */
@@ -36,13 +39,22 @@ typedef struct {
     const service_model *model; /* for the model routes */
     const char *route;
     json_object *body;          /* POST: the parsed body */
+    unsigned status;            /* the answer's HTTP status, once sent */
 } call;
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) * 1e-9;
+}
 
 /* ---- answers ---------------------------------------------------------------------------------- */
 
-static enum MHD_Result send_json(struct MHD_Connection *connection, unsigned status,
-                                 json_object *o)
+static enum MHD_Result send_json(call *c, unsigned status, json_object *o)
 {
+    struct MHD_Connection *connection = c->connection;
+    c->status = status;
     const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     struct MHD_Response *response =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -58,12 +70,11 @@ static enum MHD_Result send_json(struct MHD_Connection *connection, unsigned sta
     return result;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *connection, unsigned status,
-                                  const char *message)
+static enum MHD_Result send_error(call *c, unsigned status, const char *message)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "error", json_object_new_string(message));
-    return send_json(connection, status, o);
+    return send_json(c, status, o);
 }
 
 /* The HTTP status of a library failure: the request's fault, or ours. */
@@ -175,14 +186,19 @@ static enum MHD_Result audited(call *c, const char *id, json_object *instances,
                              gbx_method_name(gbx_explainer_method(c->model->explainer)), input,
                              output ? output : ""};
     gbx_error error = {0};
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    service_metrics_audit_waiting(c->s->metrics, 1);
     gbx_status status = output ? service_audit_append(c->s->audit, &record, &error) : GBX_ERR_NOMEM;
+    service_metrics_audit_waiting(c->s->metrics, -1);
+    service_metrics_audit(c->s->metrics, seconds_since(&started), status == GBX_OK);
     free(output);
     if (status != GBX_OK) {
         json_object_put(answer);
-        return send_error(c->connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "the answer could not be audited, so it is not given");
     }
-    return send_json(c->connection, MHD_HTTP_OK, answer);
+    return send_json(c, MHD_HTTP_OK, answer);
 }
 
 /* What predict and explain share: the id, the pin, the rows. Returns 0 or sends the error. */
@@ -191,12 +207,12 @@ static int prepare(call *c, char *id, size_t id_size, json_object **instances, g
 {
     gbx_error error = {0};
     if (!c->body || !json_object_is_type(c->body, json_type_object)) {
-        *sent = send_error(c->connection, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object "
+        *sent = send_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object "
                            "with \"instances\"");
         return -1;
     }
     if (request_id(c->body, id, id_size) != 0) {
-        *sent = send_error(c->connection, MHD_HTTP_BAD_REQUEST, "\"id\" must be a string of 1 to "
+        *sent = send_error(c, MHD_HTTP_BAD_REQUEST, "\"id\" must be a string of 1 to "
                            "128 printable characters");
         return -1;
     }
@@ -206,12 +222,12 @@ static int prepare(call *c, char *id, size_t id_size, json_object **instances, g
             "the pinned model_version is not loaded"));
         json_object_array_add(loaded, json_object_new_string(c->model->version));
         json_object_object_add(o, "loaded_versions", loaded);
-        *sent = send_json(c->connection, MHD_HTTP_CONFLICT, o);
+        *sent = send_json(c, MHD_HTTP_CONFLICT, o);
         return -1;
     }
     json_object_object_get_ex(c->body, "instances", instances);
     if (service_instances(c->model, *instances, data, &error) != GBX_OK) {
-        *sent = send_error(c->connection, status_of(error.status), error.message);
+        *sent = send_error(c, status_of(error.status), error.message);
         return -1;
     }
     return 0;
@@ -241,7 +257,7 @@ static enum MHD_Result handle_predict(call *c)
     gbx_data_free(data);
     if (status != GBX_OK) {
         free(predictions);
-        return send_error(c->connection, status_of(status), error.message);
+        return send_error(c, status_of(status), error.message);
     }
     json_object *answer = answer_head(c, id);
     json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
@@ -269,7 +285,7 @@ static enum MHD_Result handle_explain(call *c)
     gbx_data_free(data);
     if (status != GBX_OK) {
         free(predictions);
-        return send_error(c->connection, status_of(status), error.message);
+        return send_error(c, status_of(status), error.message);
     }
     json_object *answer = answer_head(c, id);
     json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
@@ -280,7 +296,7 @@ static enum MHD_Result handle_explain(call *c)
 
 static enum MHD_Result handle_model(call *c)
 {
-    return send_json(c->connection, MHD_HTTP_OK, model_summary(c->model));
+    return send_json(c, MHD_HTTP_OK, model_summary(c->model));
 }
 
 static enum MHD_Result handle_models(call *c)
@@ -289,33 +305,68 @@ static enum MHD_Result handle_models(call *c)
     for (size_t i = 0; i < c->s->config->model_count; i++)
         json_object_array_add(list, model_summary(&c->s->models[i]));
     json_object_object_add(o, "models", list);
-    return send_json(c->connection, MHD_HTTP_OK, o);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result handle_metrics(call *c)
+{
+    char *text = service_metrics_text(c->s->metrics);
+    if (!text) return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, "Content-Type", "text/plain; version=0.0.4");
+    c->status = MHD_HTTP_OK;
+    enum MHD_Result result = MHD_queue_response(c->connection, MHD_HTTP_OK, response);
+    MHD_destroy_response(response);
+    return result;
 }
 
 static enum MHD_Result handle_health(call *c)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string("ok"));
-    return send_json(c->connection, MHD_HTTP_OK, o);
+    return send_json(c, MHD_HTTP_OK, o);
 }
 
 /* ---- routing ------------------------------------------------------------------------------- */
 
+/* The body as one JSON value (nothing after it), or NULL. */
+static json_object *parse_body(const request *q)
+{
+    json_tokener *tokener = json_tokener_new();
+    json_object *body = tokener ? json_tokener_parse_ex(tokener, q->body ? q->body : "",
+                                                        (int)q->length) : NULL;
+    int complete = tokener && json_tokener_get_error(tokener) == json_tokener_success &&
+                   json_tokener_get_parse_end(tokener) == q->length;
+    if (tokener) json_tokener_free(tokener);
+    if (!complete) {
+        json_object_put(body);
+        return NULL;
+    }
+    return body;
+}
+
 /* A route: the method, the path ("/v1/models/" routes name a model, then ":verb" or nothing),
  * whether it needs a caller, and its handler. */
 typedef struct {
+    const char *name; /* as /metrics labels it */
     const char *method, *path, *verb;
     int model, authenticated;
     enum MHD_Result (*handle)(call *c);
 } route;
 
 static const route routes[] = {
-    {"GET", "/healthz", NULL, 0, 0, handle_health},
-    {"GET", "/readyz", NULL, 0, 0, handle_health},
-    {"GET", "/v1/models", NULL, 0, 1, handle_models},
-    {"GET", "/v1/models/", "", 1, 1, handle_model},
-    {"POST", "/v1/models/", "predict", 1, 1, handle_predict},
-    {"POST", "/v1/models/", "explain", 1, 1, handle_explain},
+    {"healthz", "GET", "/healthz", NULL, 0, 0, handle_health},
+    {"readyz", "GET", "/readyz", NULL, 0, 0, handle_health},
+    {"metrics", "GET", "/metrics", NULL, 0, 0, handle_metrics},
+    {"models", "GET", "/v1/models", NULL, 0, 1, handle_models},
+    {"model", "GET", "/v1/models/", "", 1, 1, handle_model},
+    {"predict", "POST", "/v1/models/", "predict", 1, 1, handle_predict},
+    {"explain", "POST", "/v1/models/", "explain", 1, 1, handle_explain},
 };
 
 /* The route of a URL (its model too), or NULL; *known says whether the path exists under
@@ -346,29 +397,27 @@ static const route *find_route(const service *s, const char *method, const char 
 static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, const char *url,
                                 const char *method, request *q)
 {
-    const service_model *model = NULL;
+    call c = {.s = s, .connection = connection, .route = url};
     int known;
-    const route *r = find_route(s, method, url, &model, &known);
-    if (!r) return send_error(connection, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
-                              known ? "method not allowed here" : "no such route");
-    call c = {.s = s, .connection = connection, .route = url, .model = model};
-    if (r->authenticated && find_caller(s, connection, &c) != 0)
-        return send_error(connection, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
-    if (r->model && !model) return send_error(connection, MHD_HTTP_NOT_FOUND, "no such model");
-    if (q->too_large) return send_error(connection, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
-    if (strcmp(method, "POST") == 0) {
-        json_tokener *tokener = json_tokener_new();
-        c.body = tokener ? json_tokener_parse_ex(tokener, q->body ? q->body : "", (int)q->length) : NULL;
-        int complete = tokener && json_tokener_get_error(tokener) == json_tokener_success &&
-                       json_tokener_get_parse_end(tokener) == q->length;
-        if (tokener) json_tokener_free(tokener);
-        if (!c.body || !complete) {
-            json_object_put(c.body);
-            return send_error(connection, MHD_HTTP_BAD_REQUEST, "the body is not one JSON value");
-        }
-    }
-    enum MHD_Result result = r->handle(&c);
+    const route *r = find_route(s, method, url, &c.model, &known);
+    enum MHD_Result result;
+    if (!r)
+        result = send_error(&c, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
+                            known ? "method not allowed here" : "no such route");
+    else if (r->authenticated && find_caller(s, connection, &c) != 0)
+        result = send_error(&c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
+    else if (r->model && !c.model)
+        result = send_error(&c, MHD_HTTP_NOT_FOUND, "no such model");
+    else if (q->too_large)
+        result = send_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
+    else if (strcmp(method, "POST") == 0 && !(c.body = parse_body(q)))
+        result = send_error(&c, MHD_HTTP_BAD_REQUEST, "the body is not one JSON value");
+    else
+        result = r->handle(&c);
     json_object_put(c.body);
+    service_metrics_observe(s->metrics, r ? r->name : "unknown",
+                            c.model ? c.model->config->name : "", c.status,
+                            seconds_since(&q->started));
     return result;
 }
 
@@ -381,6 +430,7 @@ static enum MHD_Result on_request(void *context, struct MHD_Connection *connecti
     request *q = *state;
     if (!q) { /* the headers: make room for the body */
         if (!(q = calloc(1, sizeof *q))) return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &q->started);
         *state = q;
         return MHD_YES;
     }
@@ -441,6 +491,8 @@ gbx_status service_run(const service_config *config, gbx_error *error)
     service s = {.config = config};
     gbx_status status = service_models_load(config, &s.models, error);
     if (status == GBX_OK) status = service_audit_open(config->audit_sqlite, &s.audit, error);
+    if (status == GBX_OK && !(s.metrics = service_metrics_new()))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
     /* Signals wait here, in this thread; the workers never see them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -458,6 +510,7 @@ gbx_status service_run(const service_config *config, gbx_error *error)
         MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
         MHD_stop_daemon(daemon);
     }
+    service_metrics_free(s.metrics);
     service_audit_close(s.audit);
     service_models_free(s.models, config->model_count);
     return status;

@@ -5,6 +5,7 @@
  *   models.c   the models it serves: loaded, their explainers made once, named versions
  *   audit.c    the hash-chained audit store (SQLite), its verification and lookups
  *   answer.c   requests read into data, and explanations written as the service's JSON
+ *   metrics.c  counters and latency histograms, in Prometheus's text format
  *   server.c   the HTTP server (libmicrohttpd), its routes and the callers' roles */
 #ifndef GBX_SERVE_SERVICE_H
 #define GBX_SERVE_SERVICE_H
@@ -104,6 +105,20 @@ gbx_status service_instances(const service_model *model, json_object *instances,
  * the values by feature (sensitive features as the role may see them) and the reasons. */
 gbx_status service_explanations(const service_model *model, const gbx_explanation *explanation,
                                  gbx_audience role, json_object **out, gbx_error *error);
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+typedef struct service_metrics service_metrics;
+service_metrics *service_metrics_new(void);
+void service_metrics_free(service_metrics *metrics);
+/* One answered request: its route, model ("" for none), HTTP status and time taken. */
+void service_metrics_observe(service_metrics *metrics, const char *route, const char *model,
+                             unsigned status, double seconds);
+/* One audit append (and whether it was durable), and the appends waiting or under way. */
+void service_metrics_audit(service_metrics *metrics, double seconds, int ok);
+void service_metrics_audit_waiting(service_metrics *metrics, int change);
+/* Everything, in Prometheus's text format (malloc'd). */
+char *service_metrics_text(service_metrics *metrics);
 
 /* ---- server -------------------------------------------------------------------------------- */
 

@@ -124,6 +124,17 @@ check("a pinned version not loaded", ask("POST", "/v1/models/credit:explain", "t
 pinned["model_version"] = version
 check("the loaded version pinned", ask("POST", "/v1/models/credit:explain", "token-analyst", json.dumps(pinned)), 200)
 check("a body over the limit", ask("POST", "/v1/models/credit:predict", "token-analyst", "[" + " " * (2 << 20) + "]"), 413)
+# /metrics: Prometheus text, counting what was just asked.
+with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
+    metrics = reply.read().decode()
+for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 4',
+             'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
+             'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
+             'glassbox_requests_total{route="models",model="",code="401"} 2',
+             'glassbox_audit_write_seconds_count 6', 'glassbox_audit_failures_total 0',
+             'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 5'):
+    if line not in metrics:
+        print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
 sys.exit(1 if failed else 0)
 EOF
 
