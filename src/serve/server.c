@@ -37,7 +37,8 @@ typedef struct {
     const char *caller;
     gbx_audience role;
     const service_model *model; /* for the model routes */
-    const char *route;
+    const char *route;          /* the URL */
+    const char *route_name;     /* the route's name in the table */
     json_object *body;          /* POST: the parsed body */
     unsigned status;            /* the answer's HTTP status, once sent */
 } call;
@@ -181,10 +182,12 @@ static enum MHD_Result audited(call *c, const char *id, json_object *instances,
         input = input_hash;
     }
     char *output = strdup(json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
+    int explaining = strcmp(c->route_name, "explain") == 0;
     service_record record = {id, c->caller, gbx_audience_name(c->role), c->route,
                              c->model->config->name, c->model->version,
-                             gbx_method_name(gbx_explainer_method(c->model->explainer)), input,
-                             output ? output : ""};
+                             explaining ? gbx_method_name(gbx_explainer_method(c->model->explainer))
+                                        : "",
+                             input, output ? output : ""};
     gbx_error error = {0};
     struct timespec started;
     clock_gettime(CLOCK_MONOTONIC, &started);
@@ -308,6 +311,118 @@ static enum MHD_Result handle_models(call *c)
     return send_json(c, MHD_HTTP_OK, o);
 }
 
+/* ---- Open Inference Protocol (v2) ---------------------------------------------------------- */
+
+static json_object *tensor_spec(const char *name, size_t width)
+{
+    json_object *o = json_object_new_object(), *shape = json_object_new_array();
+    json_object_object_add(o, "name", json_object_new_string(name));
+    json_object_object_add(o, "datatype", json_object_new_string("FP64"));
+    json_object_array_add(shape, json_object_new_int(-1));
+    json_object_array_add(shape, json_object_new_int64((int64_t)width));
+    json_object_object_add(o, "shape", shape);
+    return o;
+}
+
+static enum MHD_Result handle_v2_model(call *c)
+{
+    json_object *o = json_object_new_object(), *versions = json_object_new_array();
+    json_object *inputs = json_object_new_array(), *outputs = json_object_new_array();
+    json_object_object_add(o, "name", json_object_new_string(c->model->config->name));
+    json_object_array_add(versions, json_object_new_string(c->model->version));
+    json_object_object_add(o, "versions", versions);
+    char platform[64];
+    snprintf(platform, sizeof platform, "glassbox_%s", gbx_model_type(c->model->model));
+    json_object_object_add(o, "platform", json_object_new_string(platform));
+    json_object_array_add(inputs, tensor_spec("input", c->model->feature_count));
+    json_object_array_add(outputs, tensor_spec("output", gbx_model_outputs(c->model->model)));
+    json_object_object_add(o, "inputs", inputs);
+    json_object_object_add(o, "outputs", outputs);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
+/* The one input tensor of an infer request as instances (rows of the model's width): "data"
+ * flat in row-major order or as a list of rows, "shape" [n, M]. */
+static json_object *infer_instances(const call *c, char *problem, size_t size)
+{
+    json_object *inputs, *tensor, *shape, *data;
+    if (!json_object_object_get_ex(c->body, "inputs", &inputs) ||
+        !json_object_is_type(inputs, json_type_array) || json_object_array_length(inputs) != 1) {
+        snprintf(problem, size, "\"inputs\" must hold one tensor");
+        return NULL;
+    }
+    tensor = json_object_array_get_idx(inputs, 0);
+    size_t M = c->model->feature_count;
+    if (!json_object_object_get_ex(tensor, "shape", &shape) ||
+        !json_object_object_get_ex(tensor, "data", &data) ||
+        !json_object_is_type(shape, json_type_array) || json_object_array_length(shape) != 2 ||
+        !json_object_is_type(data, json_type_array) ||
+        json_object_get_int64(json_object_array_get_idx(shape, 1)) != (int64_t)M) {
+        snprintf(problem, size, "the input tensor needs \"shape\" [rows, %zu] and \"data\"", M);
+        return NULL;
+    }
+    int64_t n = json_object_get_int64(json_object_array_get_idx(shape, 0));
+    size_t length = json_object_array_length(data);
+    int nested = length && json_object_is_type(json_object_array_get_idx(data, 0), json_type_array);
+    if (n < 1 || (nested ? length != (size_t)n : length != (size_t)n * M)) {
+        snprintf(problem, size, "the input tensor's data does not fill its shape [%lld, %zu]",
+                 (long long)n, M);
+        return NULL;
+    }
+    if (nested) return json_object_get(data);
+    json_object *rows = json_object_new_array();
+    for (int64_t r = 0; r < n; r++) {
+        json_object *row = json_object_new_array();
+        for (size_t j = 0; j < M; j++)
+            json_object_array_add(row, json_object_get(json_object_array_get_idx(data, (size_t)r * M + j)));
+        json_object_array_add(rows, row);
+    }
+    return rows;
+}
+
+static enum MHD_Result handle_v2_infer(call *c)
+{
+    char problem[160], id[160];
+    if (!json_object_is_type(c->body, json_type_object))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object with \"inputs\"");
+    json_object *instances = infer_instances(c, problem, sizeof problem);
+    if (!instances) return send_error(c, MHD_HTTP_BAD_REQUEST, problem);
+    if (request_id(c->body, id, sizeof id) != 0) {
+        json_object_put(instances);
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "\"id\" must be a string of 1 to 128 "
+                          "printable characters");
+    }
+    gbx_data *data = NULL;
+    gbx_error error = {0};
+    size_t K = gbx_model_outputs(c->model->model);
+    double *predictions = NULL;
+    gbx_status status = service_instances(c->model, instances, &data, &error);
+    size_t n = status == GBX_OK ? gbx_data_rows(data) : 0;
+    if (status == GBX_OK && !(predictions = malloc(n * K * sizeof(double)))) status = GBX_ERR_NOMEM;
+    if (status == GBX_OK) status = gbx_model_predict(c->model->model, data, 0, predictions, &error);
+    gbx_data_free(data);
+    if (status != GBX_OK) {
+        free(predictions);
+        json_object_put(instances);
+        return send_error(c, status_of(status), error.message);
+    }
+    json_object *answer = json_object_new_object(), *outputs = json_object_new_array();
+    json_object *tensor = tensor_spec("output", K), *flat = json_object_new_array();
+    json_object_object_add(answer, "model_name", json_object_new_string(c->model->config->name));
+    json_object_object_add(answer, "model_version", json_object_new_string(c->model->version));
+    json_object_object_add(answer, "id", json_object_new_string(id));
+    json_object_array_put_idx(json_object_object_get(tensor, "shape"), 0,
+                              json_object_new_int64((int64_t)n));
+    for (size_t j = 0; j < n * K; j++) json_object_array_add(flat, json_object_new_double(predictions[j]));
+    json_object_object_add(tensor, "data", flat);
+    json_object_array_add(outputs, tensor);
+    json_object_object_add(answer, "outputs", outputs);
+    free(predictions);
+    enum MHD_Result result = audited(c, id, instances, answer);
+    json_object_put(instances);
+    return result;
+}
+
 static enum MHD_Result handle_metrics(call *c)
 {
     char *text = service_metrics_text(c->s->metrics);
@@ -350,11 +465,11 @@ static json_object *parse_body(const request *q)
     return body;
 }
 
-/* A route: the method, the path ("/v1/models/" routes name a model, then ":verb" or nothing),
- * whether it needs a caller, and its handler. */
+/* A route: the method, and the path: `path` whole, or for a model's routes `path` (a prefix),
+ * the model's name (no '/' or ':'), then `suffix`; whether it needs a caller; its handler. */
 typedef struct {
     const char *name; /* as /metrics labels it */
-    const char *method, *path, *verb;
+    const char *method, *path, *suffix;
     int model, authenticated;
     enum MHD_Result (*handle)(call *c);
 } route;
@@ -365,9 +480,26 @@ static const route routes[] = {
     {"metrics", "GET", "/metrics", NULL, 0, 0, handle_metrics},
     {"models", "GET", "/v1/models", NULL, 0, 1, handle_models},
     {"model", "GET", "/v1/models/", "", 1, 1, handle_model},
-    {"predict", "POST", "/v1/models/", "predict", 1, 1, handle_predict},
-    {"explain", "POST", "/v1/models/", "explain", 1, 1, handle_explain},
+    {"predict", "POST", "/v1/models/", ":predict", 1, 1, handle_predict},
+    {"explain", "POST", "/v1/models/", ":explain", 1, 1, handle_explain},
+    {"v2_model", "GET", "/v2/models/", "", 1, 1, handle_v2_model},
+    {"v2_infer", "POST", "/v2/models/", "/infer", 1, 1, handle_v2_infer},
 };
+
+/* Whether url is the route's path (for a model's route, its name's place and length). */
+static int matches(const route *r, const char *url, const char **name, size_t *length)
+{
+    if (!r->model) return strcmp(url, r->path) == 0;
+    size_t prefix = strlen(r->path), suffix = strlen(r->suffix), total = strlen(url);
+    if (strncmp(url, r->path, prefix) != 0 || total < prefix + suffix + 1 ||
+        strcmp(url + total - suffix, r->suffix) != 0)
+        return 0;
+    *name = url + prefix;
+    *length = total - prefix - suffix;
+    for (size_t i = 0; i < *length; i++)
+        if ((*name)[i] == '/' || (*name)[i] == ':') return 0;
+    return 1;
+}
 
 /* The route of a URL (its model too), or NULL; *known says whether the path exists under
  * another method. */
@@ -376,20 +508,12 @@ static const route *find_route(const service *s, const char *method, const char 
 {
     *known = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        const route *r = &routes[i];
-        size_t length = strlen(r->path);
-        if (!r->model) {
-            if (strcmp(url, r->path) != 0) continue;
-        } else {
-            if (strncmp(url, r->path, length) != 0) continue;
-            const char *name = url + length, *colon = strchr(name, ':');
-            const char *verb = colon ? colon + 1 : "";
-            if (strcmp(verb, r->verb) != 0) continue;
-            *model = service_model_find(s->models, s->config->model_count, name,
-                                        colon ? (size_t)(colon - name) : strlen(name));
-        }
+        const char *name = NULL;
+        size_t length = 0;
+        if (!matches(&routes[i], url, &name, &length)) continue;
+        if (name) *model = service_model_find(s->models, s->config->model_count, name, length);
         *known = 1;
-        if (strcmp(method, r->method) == 0) return r;
+        if (strcmp(method, routes[i].method) == 0) return &routes[i];
     }
     return NULL;
 }
@@ -400,6 +524,7 @@ static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, c
     call c = {.s = s, .connection = connection, .route = url};
     int known;
     const route *r = find_route(s, method, url, &c.model, &known);
+    c.route_name = r ? r->name : "unknown";
     enum MHD_Result result;
     if (!r)
         result = send_error(&c, known ? MHD_HTTP_METHOD_NOT_ALLOWED : MHD_HTTP_NOT_FOUND,
@@ -415,7 +540,7 @@ static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, c
     else
         result = r->handle(&c);
     json_object_put(c.body);
-    service_metrics_observe(s->metrics, r ? r->name : "unknown",
+    service_metrics_observe(s->metrics, c.route_name,
                             c.model ? c.model->config->name : "", c.status,
                             seconds_since(&q->started));
     return result;

@@ -106,6 +106,19 @@ fresh = check("a fresh id", ask("POST", "/v1/models/credit:predict", "token-anal
                                 json.dumps({"instances": [[0] * 61]})), 200,
               lambda a: len(a["id"]) == 32)
 
+# The Open Inference Protocol: metadata, and predictions from a flat tensor.
+check("v2 metadata", ask("GET", "/v2/models/credit", "token-analyst"), 200,
+      lambda a: a["versions"] == [version] and a["inputs"][0]["shape"] == [-1, 61])
+flat = [value for row in json.loads(explain)["instances"] for value in row.values()]
+check("v2 infer", ask("POST", "/v2/models/credit/infer", "token-analyst",
+                      json.dumps({"inputs": [{"name": "input", "shape": [3, 61], "datatype": "FP64",
+                                              "data": flat}]})), 200,
+      lambda a: a["outputs"][0]["shape"] == [3, 1] and
+                a["outputs"][0]["data"] == [p[0] for p in predicted["predictions"]])
+check("v2 infer, a short tensor", ask("POST", "/v2/models/credit/infer", "token-analyst",
+                                      json.dumps({"inputs": [{"shape": [3, 61], "data": [1, 2]}]})), 400,
+      lambda a: "does not fill its shape" in a["error"])
+
 # Bad requests: named, 400; a pin elsewhere: 409 naming the version loaded.
 bad = [('{"instances": [{"Duration": "long"}]}', "not a number"),
        ('{"instances": [[1, 2]]}', "holds 2 values"),
@@ -131,7 +144,7 @@ for line in ('glassbox_requests_total{route="explain",model="credit",code="200"}
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 6', 'glassbox_audit_failures_total 0',
+             'glassbox_audit_write_seconds_count 7', 'glassbox_audit_failures_total 0',
              'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 5'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
@@ -147,7 +160,7 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "6 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "7 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
