@@ -1,10 +1,11 @@
 /* The service's config: JSON, checked whole before anything is served.
  *   {"listen": "127.0.0.1:8080",
  *    "models": [{"name": "credit", "path": "model.json", "method": "tree",
- *                "background": "bg.csv", "features": "features.json", "threshold": 0.5}],
+ *                "background": "bg.csv", "features": "features.json", "threshold": 0.5,
+ *                "deadline_seconds": 30}],
  *    "audit": {"sqlite": "audit.db", "inputs": true},
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
- *    "limits": {"body_bytes": 1048576, "threads": 4}}
+ *    "limits": {"body_bytes": 1048576, "threads": 4, "jobs": 16, "keep_results_seconds": 3600}}
  * Relative paths are read from the config's directory. */
 #include "service.h"
 
@@ -98,6 +99,11 @@ static gbx_status read_model(const char *config_path, json_object *o, size_t ind
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
             return service_fail(error, GBX_ERR_PARSE, "%s: name \"%s\" may hold letters, digits, "
                             "'_', '-' and '.' only", where, m->name);
+    json_object *deadline = member(o, "deadline_seconds");
+    m->deadline = deadline ? json_object_get_double(deadline) : 30.0;
+    if (!(m->deadline > 0 && m->deadline <= 86400))
+        return service_fail(error, GBX_ERR_PARSE, "%s: \"deadline_seconds\" must be above 0 and "
+                            "at most a day", where);
     json_object *threshold = member(o, "threshold");
     m->threshold = threshold ? json_object_get_double(threshold) : NAN;
     if (threshold && !json_object_is_type(threshold, json_type_double) &&
@@ -187,14 +193,20 @@ static gbx_status read_audit(const char *path, json_object *root, service_config
 static gbx_status read_limits(json_object *root, service_config *c, gbx_error *error)
 {
     json_object *limits = member(root, "limits"), *body = member(limits, "body_bytes");
-    json_object *threads = member(limits, "threads");
+    json_object *threads = member(limits, "threads"), *jobs = member(limits, "jobs");
+    json_object *keep = member(limits, "keep_results_seconds");
     long long bytes = body ? json_object_get_int64(body) : 1 << 20;
     long long count = threads ? json_object_get_int64(threads) : 4;
-    if (bytes < 1024 || bytes > (1LL << 30) || count < 1 || count > 256)
+    long long running = jobs ? json_object_get_int64(jobs) : 4 * count;
+    double kept = keep ? json_object_get_double(keep) : 3600;
+    if (bytes < 1024 || bytes > (1LL << 30) || count < 1 || count > 256 || running < 1 ||
+        running > 4096 || !(kept >= 0 && kept <= 30 * 86400))
         return service_fail(error, GBX_ERR_PARSE, "config: limits: body_bytes 1024 to 2^30, threads "
-                        "1 to 256");
+                            "1 to 256, jobs 1 to 4096, keep_results_seconds 0 to 30 days");
     c->body_limit = (size_t)bytes;
     c->threads = (int)count;
+    c->jobs = (size_t)running;
+    c->keep_results = kept;
     return GBX_OK;
 }
 

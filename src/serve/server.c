@@ -20,6 +20,7 @@ typedef struct {
     service_model *models;
     service_audit *audit;
     service_metrics *metrics;
+    service_jobs *jobs;
 } service;
 
 /* A request being read: its body so far, and whether it outgrew the limit. */
@@ -40,6 +41,7 @@ typedef struct {
     const char *route;          /* the URL */
     const char *route_name;     /* the route's name in the table */
     json_object *body;          /* POST: the parsed body */
+    char subject[160];          /* an explanation route's id */
     unsigned status;            /* the answer's HTTP status, once sent */
 } call;
 
@@ -171,31 +173,54 @@ static json_object *predictions_json(const double *predictions, size_t rows, siz
     return list;
 }
 
+/* Who asked what of which model: what an audit record says besides the answer. */
+typedef struct {
+    const char *id, *caller, *route, *method;
+    gbx_audience role;
+    const service_model *model;
+} provenance;
+
+static provenance provenance_of(const call *c, const char *id)
+{
+    int explaining = strcmp(c->route_name, "explain") == 0;
+    return (provenance){id, c->caller, c->route,
+                        explaining ? gbx_method_name(gbx_explainer_method(c->model->explainer)) : "",
+                        c->role, c->model};
+}
+
+/* Appends the answer to the audit store, durably; timed for /metrics. */
+static gbx_status audit_answer(service *s, const provenance *p, const char *instances,
+                               const char *answer)
+{
+    char input_hash[65];
+    if (!s->config->audit_inputs) {
+        gbx_sha256_hex(instances, strlen(instances), input_hash);
+        instances = input_hash;
+    }
+    service_record record = {p->id, p->caller, gbx_audience_name(p->role), p->route,
+                             p->model->config->name, p->model->version, p->method, instances,
+                             answer};
+    gbx_error error = {0};
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    service_metrics_audit_waiting(s->metrics, 1);
+    gbx_status status = service_audit_append(s->audit, &record, &error);
+    service_metrics_audit_waiting(s->metrics, -1);
+    service_metrics_audit(s->metrics, seconds_since(&started), status == GBX_OK);
+    return status;
+}
+
+static const char not_audited[] =
+    "{\"error\":\"the answer could not be audited, so it is not given\"}";
+
 /* Audits the answer, then sends it; an answer that cannot be audited is not sent. */
 static enum MHD_Result audited(call *c, const char *id, json_object *instances,
                                json_object *answer)
 {
-    const char *input = json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN);
-    char input_hash[65];
-    if (!c->s->config->audit_inputs) {
-        gbx_sha256_hex(input, strlen(input), input_hash);
-        input = input_hash;
-    }
-    char *output = strdup(json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
-    int explaining = strcmp(c->route_name, "explain") == 0;
-    service_record record = {id, c->caller, gbx_audience_name(c->role), c->route,
-                             c->model->config->name, c->model->version,
-                             explaining ? gbx_method_name(gbx_explainer_method(c->model->explainer))
-                                        : "",
-                             input, output ? output : ""};
-    gbx_error error = {0};
-    struct timespec started;
-    clock_gettime(CLOCK_MONOTONIC, &started);
-    service_metrics_audit_waiting(c->s->metrics, 1);
-    gbx_status status = output ? service_audit_append(c->s->audit, &record, &error) : GBX_ERR_NOMEM;
-    service_metrics_audit_waiting(c->s->metrics, -1);
-    service_metrics_audit(c->s->metrics, seconds_since(&started), status == GBX_OK);
-    free(output);
+    provenance p = provenance_of(c, id);
+    gbx_status status = audit_answer(
+        c->s, &p, json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN),
+        json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
     if (status != GBX_OK) {
         json_object_put(answer);
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -268,33 +293,165 @@ static enum MHD_Result handle_predict(call *c)
     return audited(c, id, instances, answer);
 }
 
+/* What an explanation job works from; the job owns it. */
+typedef struct {
+    service *s;
+    provenance who;
+    char id[160], route[256]; /* copies: the job may outlive its request */
+    gbx_data *data;
+    char *instances; /* the request's rows, as JSON, for the audit */
+} explain_work;
+
+static void explain_work_free(void *context)
+{
+    explain_work *w = context;
+    gbx_data_free(w->data);
+    free(w->instances);
+    free(w);
+}
+
+static char *error_text(const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(message));
+    char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return text;
+}
+
+/* The answer: predictions, then explanations for the caller's role, from one loaded model. */
+static json_object *explain_answer(const explain_work *w, gbx_error *error)
+{
+    const service_model *m = w->who.model;
+    size_t n = gbx_data_rows(w->data), K = gbx_model_outputs(m->model);
+    double *predictions = malloc(n * K * sizeof(double));
+    gbx_explanation *explanation = NULL;
+    json_object *explanations = NULL, *answer = NULL;
+    gbx_status status = predictions ? gbx_model_predict(m->model, w->data, 0, predictions, error)
+                                    : service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) status = gbx_explainer_explain(m->explainer, w->data, &explanation, error);
+    if (status == GBX_OK)
+        status = service_explanations(m, explanation, w->who.role, &explanations, error);
+    if (status == GBX_OK) {
+        answer = json_object_new_object();
+        json_object_object_add(answer, "id", json_object_new_string(w->id));
+        json_object_object_add(answer, "model_name", json_object_new_string(m->config->name));
+        json_object_object_add(answer, "model_version", json_object_new_string(m->version));
+        json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
+        json_object_object_add(answer, "explanations", explanations);
+    }
+    gbx_explanation_free(explanation);
+    free(predictions);
+    return answer;
+}
+
+static char *explain_job(service_job *job, void *context, unsigned *status)
+{
+    explain_work *w = context;
+    gbx_error error = {0};
+    json_object *answer = explain_answer(w, &error);
+    if (!answer) {
+        *status = status_of(error.status);
+        return error_text(error.message);
+    }
+    char *text = strdup(json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
+    json_object_put(answer);
+    if (!text || !service_job_claim(job)) { /* its caller has gone: nothing to audit or keep */
+        free(text);
+        return NULL;
+    }
+    if (audit_answer(w->s, &w->who, w->instances, text) != GBX_OK) {
+        free(text);
+        *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        return strdup(not_audited);
+    }
+    *status = MHD_HTTP_OK;
+    return text;
+}
+
+static enum MHD_Result send_text(call *c, unsigned status, const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    return o ? send_json(c, status, o)
+             : send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "an answer was lost");
+}
+
+/* An explanation: on a job of its own, waited for up to the model's deadline (504 past it),
+ * or with "async": true answered at once (202) and fetched from /v1/explanations/ID. */
 static enum MHD_Result handle_explain(call *c)
 {
-    char id[160];
-    json_object *instances = NULL, *explanations = NULL;
-    gbx_data *data = NULL;
-    gbx_explanation *explanation = NULL;
+    explain_work *w = calloc(1, sizeof *w);
+    json_object *instances = NULL, *async = NULL;
     enum MHD_Result sent = MHD_NO;
-    if (prepare(c, id, sizeof id, &instances, &data, &sent) != 0) return sent;
-    size_t n = gbx_data_rows(data), K = gbx_model_outputs(c->model->model);
-    double *predictions = malloc(n * K * sizeof(double));
-    gbx_error error = {0};
-    gbx_status status = predictions ? gbx_model_predict(c->model->model, data, 0, predictions, &error)
-                                    : GBX_ERR_NOMEM;
-    if (status == GBX_OK) status = gbx_explainer_explain(c->model->explainer, data, &explanation, &error);
-    if (status == GBX_OK)
-        status = service_explanations(c->model, explanation, c->role, &explanations, &error);
-    gbx_explanation_free(explanation);
-    gbx_data_free(data);
-    if (status != GBX_OK) {
-        free(predictions);
-        return send_error(c, status_of(status), error.message);
+    if (!w) return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    if (prepare(c, w->id, sizeof w->id, &instances, &w->data, &sent) != 0) {
+        free(w);
+        return sent;
     }
-    json_object *answer = answer_head(c, id);
-    json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
-    json_object_object_add(answer, "explanations", explanations);
-    free(predictions);
-    return audited(c, id, instances, answer);
+    w->s = c->s;
+    w->who = provenance_of(c, w->id);
+    snprintf(w->route, sizeof w->route, "%s", c->route);
+    w->who.route = w->route;
+    w->instances = strdup(json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN));
+    int kept = json_object_object_get_ex(c->body, "async", &async) && json_object_get_boolean(async);
+    service_job *job;
+    gbx_error error = {0};
+    if (!w->instances ||
+        service_job_start(c->s->jobs, w->id, c->caller, kept, explain_job, w, explain_work_free,
+                          &job, &error) != GBX_OK) {
+        explain_work_free(w);
+        return send_error(c, error.status == GBX_ERR_UNSUPPORTED ? MHD_HTTP_SERVICE_UNAVAILABLE
+                             : error.status == GBX_ERR_USAGE ? MHD_HTTP_CONFLICT
+                             : MHD_HTTP_INTERNAL_SERVER_ERROR, error.message);
+    }
+    if (kept) {
+        json_object *o = json_object_new_object();
+        char where[200];
+        snprintf(where, sizeof where, "/v1/explanations/%s", w->id);
+        json_object_object_add(o, "id", json_object_new_string(w->id));
+        json_object_object_add(o, "status", json_object_new_string("running"));
+        json_object_object_add(o, "result", json_object_new_string(where));
+        service_job_leave(job);
+        return send_json(c, MHD_HTTP_ACCEPTED, o);
+    }
+    unsigned status;
+    char *answer = NULL;
+    double deadline = c->model->config->deadline;
+    if (!service_job_wait(job, deadline, &status, &answer)) {
+        char message[160];
+        snprintf(message, sizeof message, "the explanation did not finish within its deadline of "
+                 "%g s", deadline);
+        return send_error(c, MHD_HTTP_GATEWAY_TIMEOUT, message);
+    }
+    sent = answer ? send_text(c, status, answer)
+                  : send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    free(answer);
+    return sent;
+}
+
+/* An asynchronous explanation: 202 while it runs, then its answer; its caller's alone (or an
+ * auditor's). */
+static enum MHD_Result handle_explanation(call *c)
+{
+    unsigned status;
+    char *answer = NULL;
+    int state = service_job_find(c->s->jobs, c->subject, c->caller,
+                                 c->role == GBX_AUDIENCE_AUDITOR, &status, &answer);
+    if (state == SERVICE_JOB_UNKNOWN)
+        return send_error(c, MHD_HTTP_NOT_FOUND, "no explanation is kept under this id (unknown, "
+                          "or its result has expired)");
+    if (state == SERVICE_JOB_FORBIDDEN)
+        return send_error(c, MHD_HTTP_FORBIDDEN, "this explanation was asked for by another caller");
+    if (state == SERVICE_JOB_RUNNING) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(c->subject));
+        json_object_object_add(o, "status", json_object_new_string("running"));
+        return send_json(c, MHD_HTTP_ACCEPTED, o);
+    }
+    enum MHD_Result sent = answer ? send_text(c, status, answer)
+                                  : send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    free(answer);
+    return sent;
 }
 
 static enum MHD_Result handle_model(call *c)
@@ -465,8 +622,10 @@ static json_object *parse_body(const request *q)
     return body;
 }
 
-/* A route: the method, and the path: `path` whole, or for a model's routes `path` (a prefix),
- * the model's name (no '/' or ':'), then `suffix`; whether it needs a caller; its handler. */
+/* A route: the method, and the path: `path` whole, or `path` (a prefix), a name (no '/' or
+ * ':'), then `suffix`, the name a model's or a kept explanation's id; whether it needs a
+ * caller; its handler. */
+enum { WHOLE, MODEL, EXPLANATION };
 typedef struct {
     const char *name; /* as /metrics labels it */
     const char *method, *path, *suffix;
@@ -475,21 +634,22 @@ typedef struct {
 } route;
 
 static const route routes[] = {
-    {"healthz", "GET", "/healthz", NULL, 0, 0, handle_health},
-    {"readyz", "GET", "/readyz", NULL, 0, 0, handle_health},
-    {"metrics", "GET", "/metrics", NULL, 0, 0, handle_metrics},
-    {"models", "GET", "/v1/models", NULL, 0, 1, handle_models},
-    {"model", "GET", "/v1/models/", "", 1, 1, handle_model},
-    {"predict", "POST", "/v1/models/", ":predict", 1, 1, handle_predict},
-    {"explain", "POST", "/v1/models/", ":explain", 1, 1, handle_explain},
-    {"v2_model", "GET", "/v2/models/", "", 1, 1, handle_v2_model},
-    {"v2_infer", "POST", "/v2/models/", "/infer", 1, 1, handle_v2_infer},
+    {"healthz", "GET", "/healthz", NULL, WHOLE, 0, handle_health},
+    {"readyz", "GET", "/readyz", NULL, WHOLE, 0, handle_health},
+    {"metrics", "GET", "/metrics", NULL, WHOLE, 0, handle_metrics},
+    {"models", "GET", "/v1/models", NULL, WHOLE, 1, handle_models},
+    {"model", "GET", "/v1/models/", "", MODEL, 1, handle_model},
+    {"predict", "POST", "/v1/models/", ":predict", MODEL, 1, handle_predict},
+    {"explain", "POST", "/v1/models/", ":explain", MODEL, 1, handle_explain},
+    {"v2_model", "GET", "/v2/models/", "", MODEL, 1, handle_v2_model},
+    {"v2_infer", "POST", "/v2/models/", "/infer", MODEL, 1, handle_v2_infer},
+    {"explanation", "GET", "/v1/explanations/", "", EXPLANATION, 1, handle_explanation},
 };
 
 /* Whether url is the route's path (for a model's route, its name's place and length). */
 static int matches(const route *r, const char *url, const char **name, size_t *length)
 {
-    if (!r->model) return strcmp(url, r->path) == 0;
+    if (r->model == WHOLE) return strcmp(url, r->path) == 0;
     size_t prefix = strlen(r->path), suffix = strlen(r->suffix), total = strlen(url);
     if (strncmp(url, r->path, prefix) != 0 || total < prefix + suffix + 1 ||
         strcmp(url + total - suffix, r->suffix) != 0)
@@ -504,14 +664,17 @@ static int matches(const route *r, const char *url, const char **name, size_t *l
 /* The route of a URL (its model too), or NULL; *known says whether the path exists under
  * another method. */
 static const route *find_route(const service *s, const char *method, const char *url,
-                               const service_model **model, int *known)
+                               call *c, int *known)
 {
     *known = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const char *name = NULL;
         size_t length = 0;
         if (!matches(&routes[i], url, &name, &length)) continue;
-        if (name) *model = service_model_find(s->models, s->config->model_count, name, length);
+        if (routes[i].model == MODEL)
+            c->model = service_model_find(s->models, s->config->model_count, name, length);
+        if (routes[i].model == EXPLANATION)
+            snprintf(c->subject, sizeof c->subject, "%.*s", (int)length, name);
         *known = 1;
         if (strcmp(method, routes[i].method) == 0) return &routes[i];
     }
@@ -523,7 +686,7 @@ static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, c
 {
     call c = {.s = s, .connection = connection, .route = url};
     int known;
-    const route *r = find_route(s, method, url, &c.model, &known);
+    const route *r = find_route(s, method, url, &c, &known);
     c.route_name = r ? r->name : "unknown";
     enum MHD_Result result;
     if (!r)
@@ -531,7 +694,7 @@ static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, c
                             known ? "method not allowed here" : "no such route");
     else if (r->authenticated && find_caller(s, connection, &c) != 0)
         result = send_error(&c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
-    else if (r->model && !c.model)
+    else if (r->model == MODEL && !c.model)
         result = send_error(&c, MHD_HTTP_NOT_FOUND, "no such model");
     else if (q->too_large)
         result = send_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
@@ -618,6 +781,8 @@ gbx_status service_run(const service_config *config, gbx_error *error)
     if (status == GBX_OK) status = service_audit_open(config->audit_sqlite, &s.audit, error);
     if (status == GBX_OK && !(s.metrics = service_metrics_new()))
         status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && !(s.jobs = service_jobs_new(config->jobs, config->keep_results)))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
     /* Signals wait here, in this thread; the workers never see them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -635,6 +800,7 @@ gbx_status service_run(const service_config *config, gbx_error *error)
         MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
         MHD_stop_daemon(daemon);
     }
+    service_jobs_free(s.jobs); /* first: running jobs audit */
     service_metrics_free(s.metrics);
     service_audit_close(s.audit);
     service_models_free(s.models, config->model_count);

@@ -5,6 +5,7 @@
  *   models.c   the models it serves: loaded, their explainers made once, named versions
  *   audit.c    the hash-chained audit store (SQLite), its verification and lookups
  *   answer.c   requests read into data, and explanations written as the service's JSON
+ *   jobs.c     explanations on threads of their own: deadlines, asynchronous answers
  *   metrics.c  counters and latency histograms, in Prometheus's text format
  *   server.c   the HTTP server (libmicrohttpd), its routes and the callers' roles */
 #ifndef GBX_SERVE_SERVICE_H
@@ -28,6 +29,7 @@ typedef struct {
     char *background;  /* a CSV, or NULL */
     char *features;    /* feature metadata JSON, or NULL */
     double threshold;  /* a decision threshold, or NAN: none */
+    double deadline;   /* seconds an explanation may take before its answer is a 504 */
 } service_model_config;
 
 typedef struct {
@@ -47,6 +49,8 @@ typedef struct {
     int audit_inputs;         /* 1: the audit keeps inputs; 0: only their SHA-256 */
     size_t body_limit;        /* largest request body, bytes */
     int threads;              /* worker threads */
+    size_t jobs;              /* explanations under way at most (then 503) */
+    double keep_results;      /* seconds an asynchronous answer is kept once done */
 } service_config;
 
 gbx_status service_config_read(const char *path, service_config *config, gbx_error *error);
@@ -105,6 +109,33 @@ gbx_status service_instances(const service_model *model, json_object *instances,
  * the values by feature (sensitive features as the role may see them) and the reasons. */
 gbx_status service_explanations(const service_model *model, const gbx_explanation *explanation,
                                  gbx_audience role, json_object **out, gbx_error *error);
+
+/* ---- jobs --------------------------------------------------------------------------------- */
+
+typedef struct service_jobs service_jobs;
+typedef struct service_job service_job;
+/* A job's work: returns the answer's JSON (malloc'd) and sets its HTTP status; it calls
+ * service_job_claim before it audits, and returns NULL when the claim is refused. */
+typedef char *(*service_job_work)(service_job *job, void *context, unsigned *status);
+
+service_jobs *service_jobs_new(size_t limit, double keep_seconds);
+/* Waits for running jobs, then frees. */
+void service_jobs_free(service_jobs *jobs);
+/* Starts work(context) on a thread of its own (release(context) when the job is freed); kept:
+ * registered under id for service_job_find (an asynchronous request). Refused when `limit`
+ * jobs run. The caller must end with service_job_wait or service_job_leave. */
+gbx_status service_job_start(service_jobs *jobs, const char *id, const char *owner, int kept,
+                             service_job_work work, void *context, void (*release)(void *),
+                             service_job **out, gbx_error *error);
+/* The job's right to answer: 0 when its waiter gave up (its answer is then dropped). */
+int service_job_claim(service_job *job);
+/* Waits up to `seconds`: 1 with the answer (a copy), or 0, the job abandoned unless kept. */
+int service_job_wait(service_job *job, double seconds, unsigned *status, char **answer);
+void service_job_leave(service_job *job);
+enum { SERVICE_JOB_UNKNOWN, SERVICE_JOB_FORBIDDEN, SERVICE_JOB_RUNNING, SERVICE_JOB_DONE };
+/* A kept job by id, for its caller (or any caller): SERVICE_JOB_*, the answer when DONE. */
+int service_job_find(service_jobs *jobs, const char *id, const char *caller, int any_caller,
+                     unsigned *status, char **answer);
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 

@@ -26,9 +26,18 @@ rows = list(csv.DictReader(open("examples/data/german_credit.csv")))
 instances = [{n: float(rows[i][n]) for n in names} for i in range(3)]
 json.dump({"instances": instances, "id": "loan-42"}, open(f"{work}/explain.json", "w"))
 digest = lambda token: hashlib.sha256(token.encode()).hexdigest()
+# A black box slower than its deadline: 1.5 s a batch (the cmd: line protocol).
+open(f"{work}/slow.py", "w").write(
+    "import sys, time\nprint('a,b,c'); print('y'); sys.stdout.flush()\n"
+    "for line in sys.stdin:\n"
+    "    if line == '\\n': time.sleep(1.5); sys.stdout.flush(); continue\n"
+    "    a, b, c = map(float, line.split(',')); print(0.5 * a - b + 2 * c)\n")
+open(f"{work}/slow_background.csv", "w").write("a,b,c\n0,0,0\n1,1,1\n")
 json.dump({"listen": "127.0.0.1:0",
            "models": [{"name": "credit", "path": os.path.abspath("examples/credit_model.json"),
-                       "method": "tree", "features": "credit_features.json", "threshold": 0.5}],
+                       "method": "tree", "features": "credit_features.json", "threshold": 0.5},
+                      {"name": "slow", "path": f"cmd:python3 {work}/slow.py", "method": "exact",
+                       "background": "slow_background.csv", "deadline_seconds": 1}],
            "audit": {"sqlite": "audit.db"},
            "tokens": [{"sha256": digest("token-applicant"), "name": "ann", "role": "applicant"},
                       {"sha256": digest("token-analyst"), "name": "alice", "role": "analyst"},
@@ -77,7 +86,8 @@ check("readyz", ask("GET", "/readyz"), 200)
 check("models without a token", ask("GET", "/v1/models"), 401)
 check("models with an unknown token", ask("GET", "/v1/models", "nobody"), 401)
 models = check("models", ask("GET", "/v1/models", "token-analyst"), 200,
-               lambda a: a["models"][0]["name"] == "credit" and len(a["models"][0]["features"]) == 61)
+               lambda a: a["models"][0]["name"] == "credit" and len(a["models"][0]["features"]) == 61
+                         and a["models"][1]["name"] == "slow")
 version = models["models"][0]["version"]
 check("one model", ask("GET", "/v1/models/credit", "token-analyst"), 200, lambda a: a["version"] == version)
 check("an unknown model", ask("GET", "/v1/models/nope", "token-analyst"), 404)
@@ -137,6 +147,28 @@ check("a pinned version not loaded", ask("POST", "/v1/models/credit:explain", "t
 pinned["model_version"] = version
 check("the loaded version pinned", ask("POST", "/v1/models/credit:explain", "token-analyst", json.dumps(pinned)), 200)
 check("a body over the limit", ask("POST", "/v1/models/credit:predict", "token-analyst", "[" + " " * (2 << 20) + "]"), 413)
+# Past its deadline a request is a 504 at once; asked "async", it is a 202 with where its
+# answer will be, fetched by its caller (or an auditor) once done, by no one else.
+import time
+slow = json.dumps({"instances": [{"a": 1, "b": 2, "c": 3}], "id": "slow-sync"})
+check("past the deadline", ask("POST", "/v1/models/slow:explain", "token-analyst", slow), 504,
+      lambda a: "deadline of 1 s" in a["error"])
+slow = json.dumps({"instances": [{"a": 1, "b": 2, "c": 3}], "id": "slow-async", "async": True})
+check("async", ask("POST", "/v1/models/slow:explain", "token-analyst", slow), 202,
+      lambda a: a["status"] == "running" and a["result"] == "/v1/explanations/slow-async")
+check("async, again under its id", ask("POST", "/v1/models/slow:explain", "token-analyst", slow), 409)
+check("async, running", ask("GET", "/v1/explanations/slow-async", "token-analyst"), 202)
+check("async, another caller", ask("GET", "/v1/explanations/slow-async", "token-applicant"), 403)
+check("async, unknown", ask("GET", "/v1/explanations/nothing", "token-analyst"), 404)
+for _ in range(120):
+    code, answer = ask("GET", "/v1/explanations/slow-async", "token-analyst")
+    if code != 202: break
+    time.sleep(0.5)
+check("async, done", (code, answer), 200,
+      lambda a: a["id"] == "slow-async" and abs(sum(a["explanations"][0]["values"].values()) +
+                a["explanations"][0]["base_value"] - a["predictions"][0][0]) < 1e-9)
+check("async, an auditor", ask("GET", "/v1/explanations/slow-async", "token-auditor"), 200)
+
 # /metrics: Prometheus text, counting what was just asked.
 with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
     metrics = reply.read().decode()
@@ -144,7 +176,7 @@ for line in ('glassbox_requests_total{route="explain",model="credit",code="200"}
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 7', 'glassbox_audit_failures_total 0',
+             'glassbox_audit_write_seconds_count 8', 'glassbox_audit_failures_total 0',
              'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 5'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
@@ -160,7 +192,7 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "7 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "8 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
