@@ -5,7 +5,8 @@
  *                "deadline_seconds": 30}],
  *    "audit": {"sqlite": "audit.db", "inputs": true},
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
- *    "limits": {"body_bytes": 1048576, "threads": 4, "jobs": 16, "keep_results_seconds": 3600}}
+ *    "limits": {"body_bytes": 1048576, "threads": 4, "jobs": 16, "keep_results_seconds": 3600},
+ *    "cache": {"bytes": 67108864}}
  * Relative paths are read from the config's directory. */
 #include "service.h"
 
@@ -190,6 +191,16 @@ static gbx_status read_audit(const char *path, json_object *root, service_config
     return resolve_path(path, &c->audit_sqlite, error);
 }
 
+static gbx_status read_cache(json_object *root, service_config *c, gbx_error *error)
+{
+    json_object *bytes = member(member(root, "cache"), "bytes");
+    long long size = bytes ? json_object_get_int64(bytes) : 64LL << 20;
+    if (size < 0 || size > (1LL << 40))
+        return service_fail(error, GBX_ERR_PARSE, "config: cache: bytes 0 (none) to 2^40");
+    c->cache_bytes = (size_t)size;
+    return GBX_OK;
+}
+
 static gbx_status read_limits(json_object *root, service_config *c, gbx_error *error)
 {
     json_object *limits = member(root, "limits"), *body = member(limits, "body_bytes");
@@ -223,6 +234,7 @@ gbx_status service_config_read(const char *path, service_config *config, gbx_err
     if (status == GBX_OK) status = read_tokens(root, config, error);
     if (status == GBX_OK) status = read_audit(path, root, config, error);
     if (status == GBX_OK) status = read_limits(root, config, error);
+    if (status == GBX_OK) status = read_cache(root, config, error);
     json_object_put(root);
     if (status != GBX_OK) service_config_free(config);
     return status;

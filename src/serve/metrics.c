@@ -34,6 +34,7 @@ struct service_metrics {
     histogram audit;
     unsigned long long audit_failures;
     long long audit_waiting;
+    unsigned long long cache_hits, cache_misses;
 };
 
 service_metrics *service_metrics_new(void)
@@ -113,6 +114,14 @@ void service_metrics_audit(service_metrics *m, double seconds, int ok)
     pthread_mutex_unlock(&m->lock);
 }
 
+void service_metrics_cache(service_metrics *m, int hit)
+{
+    pthread_mutex_lock(&m->lock);
+    if (hit) m->cache_hits++;
+    else m->cache_misses++;
+    pthread_mutex_unlock(&m->lock);
+}
+
 void service_metrics_audit_waiting(service_metrics *m, int change)
 {
     pthread_mutex_lock(&m->lock);
@@ -166,6 +175,11 @@ char *service_metrics_text(service_metrics *m)
             "%llu\n# HELP glassbox_audit_backlog Audit appends waiting or under way.\n"
             "# TYPE glassbox_audit_backlog gauge\nglassbox_audit_backlog %lld\n",
             m->audit_failures, m->audit_waiting);
+    fprintf(f, "# HELP glassbox_cache_lookups_total Explanations looked up in the cache.\n"
+            "# TYPE glassbox_cache_lookups_total counter\n"
+            "glassbox_cache_lookups_total{result=\"hit\"} %llu\n"
+            "glassbox_cache_lookups_total{result=\"miss\"} %llu\n",
+            m->cache_hits, m->cache_misses);
     pthread_mutex_unlock(&m->lock);
     if (fclose(f) != 0) {
         free(text);

@@ -21,6 +21,7 @@ typedef struct {
     service_audit *audit;
     service_metrics *metrics;
     service_jobs *jobs;
+    service_cache *cache;
 } service;
 
 /* A request being read: its body so far, and whether it outgrew the limit. */
@@ -78,6 +79,19 @@ static enum MHD_Result send_error(call *c, unsigned status, const char *message)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "error", json_object_new_string(message));
     return send_json(c, status, o);
+}
+
+/* JSON already written: sent as it is. */
+static enum MHD_Result send_text(call *c, unsigned status, const char *text)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!response) return MHD_NO;
+    MHD_add_response_header(response, "Content-Type", "application/json");
+    c->status = status;
+    enum MHD_Result result = MHD_queue_response(c->connection, status, response);
+    MHD_destroy_response(response);
+    return result;
 }
 
 /* The HTTP status of a library failure: the request's fault, or ours. */
@@ -319,62 +333,113 @@ static char *error_text(const char *message)
     return text;
 }
 
-/* The answer: predictions, then explanations for the caller's role, from one loaded model. */
-static json_object *explain_answer(const explain_work *w, gbx_error *error)
+/* The answer's body ("predictions", "explanations" for the caller's role), from one loaded
+ * model, as the cache keeps it. */
+static char *explain_body(const explain_work *w, gbx_error *error)
 {
     const service_model *m = w->who.model;
     size_t n = gbx_data_rows(w->data), K = gbx_model_outputs(m->model);
     double *predictions = malloc(n * K * sizeof(double));
     gbx_explanation *explanation = NULL;
-    json_object *explanations = NULL, *answer = NULL;
+    json_object *explanations = NULL;
+    char *body = NULL;
     gbx_status status = predictions ? gbx_model_predict(m->model, w->data, 0, predictions, error)
                                     : service_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK) status = gbx_explainer_explain(m->explainer, w->data, &explanation, error);
     if (status == GBX_OK)
         status = service_explanations(m, explanation, w->who.role, &explanations, error);
     if (status == GBX_OK) {
-        answer = json_object_new_object();
-        json_object_object_add(answer, "id", json_object_new_string(w->id));
-        json_object_object_add(answer, "model_name", json_object_new_string(m->config->name));
-        json_object_object_add(answer, "model_version", json_object_new_string(m->version));
-        json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
-        json_object_object_add(answer, "explanations", explanations);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "predictions", predictions_json(predictions, n, K));
+        json_object_object_add(o, "explanations", explanations);
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        size_t length = strlen(text);
+        if ((body = malloc(length)) != NULL) { /* the members, without the braces */
+            memcpy(body, text + 1, length - 2);
+            body[length - 2] = '\0';
+        }
+        json_object_put(o);
     }
     gbx_explanation_free(explanation);
     free(predictions);
+    return body;
+}
+
+/* The whole answer: who answers, then the body, the same bytes computed or cached. */
+static char *compose_answer(const char *id, const service_model *m, const char *body)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "model_name", json_object_new_string(m->config->name));
+    json_object_object_add(o, "model_version", json_object_new_string(m->version));
+    const char *head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    size_t length = strlen(head), size = length + strlen(body) + 2;
+    char *answer = malloc(size);
+    if (answer) snprintf(answer, size, "%.*s,%s}", (int)(length - 1), head, body);
+    json_object_put(o);
     return answer;
+}
+
+/* The cache's key for these rows: SHA-256 of the model version, method, role and values. */
+static void cache_key(const explain_work *w, char key[65])
+{
+    const service_model *m = w->who.model;
+    size_t values = gbx_data_rows(w->data) * gbx_data_columns(w->data) * sizeof(double);
+    size_t head = strlen(m->version) + strlen(w->who.method) + 32, size = head + values;
+    char *bytes = malloc(size);
+    if (!bytes) {
+        memset(key, 0, 65);
+        return;
+    }
+    int used = snprintf(bytes, head, "%s|%s|%s|", m->version, w->who.method,
+                        gbx_audience_name(w->who.role));
+    memcpy(bytes + used, gbx_data_values(w->data), values);
+    gbx_sha256_hex(bytes, (size_t)used + values, key);
+    free(bytes);
 }
 
 static char *explain_job(service_job *job, void *context, unsigned *status)
 {
     explain_work *w = context;
     gbx_error error = {0};
-    json_object *answer = explain_answer(w, &error);
-    if (!answer) {
+    char *body = explain_body(w, &error);
+    if (!body) {
         *status = status_of(error.status);
         return error_text(error.message);
     }
-    char *text = strdup(json_object_to_json_string_ext(answer, JSON_C_TO_STRING_PLAIN));
-    json_object_put(answer);
-    if (!text || !service_job_claim(job)) { /* its caller has gone: nothing to audit or keep */
-        free(text);
+    char key[65];
+    cache_key(w, key);
+    if (*key) service_cache_put(w->s->cache, key, body);
+    char *answer = compose_answer(w->id, w->who.model, body);
+    free(body);
+    if (!answer || !service_job_claim(job)) { /* its caller has gone: nothing to audit or keep */
+        free(answer);
         return NULL;
     }
-    if (audit_answer(w->s, &w->who, w->instances, text) != GBX_OK) {
-        free(text);
+    if (audit_answer(w->s, &w->who, w->instances, answer) != GBX_OK) {
+        free(answer);
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         return strdup(not_audited);
     }
     *status = MHD_HTTP_OK;
-    return text;
+    return answer;
 }
 
-static enum MHD_Result send_text(call *c, unsigned status, const char *text)
+/* A cached body: audited and answered at once, without a job. */
+static enum MHD_Result answer_cached(call *c, explain_work *w, const char *body)
 {
-    json_object *o = json_tokener_parse(text);
-    return o ? send_json(c, status, o)
-             : send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "an answer was lost");
+    char *answer = compose_answer(w->id, w->who.model, body);
+    enum MHD_Result sent;
+    if (!answer) sent = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    else if (audit_answer(c->s, &w->who, w->instances, answer) != GBX_OK)
+        sent = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "the answer could not be audited, so it is not given");
+    else sent = send_text(c, MHD_HTTP_OK, answer);
+    free(answer);
+    explain_work_free(w);
+    return sent;
 }
+
 
 /* An explanation: on a job of its own, waited for up to the model's deadline (504 past it),
  * or with "async": true answered at once (202) and fetched from /v1/explanations/ID. */
@@ -394,6 +459,17 @@ static enum MHD_Result handle_explain(call *c)
     w->who.route = w->route;
     w->instances = strdup(json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN));
     int kept = json_object_object_get_ex(c->body, "async", &async) && json_object_get_boolean(async);
+    char key[65], *cached = NULL;
+    if (!kept && w->instances) {
+        cache_key(w, key);
+        cached = *key ? service_cache_get(c->s->cache, key) : NULL;
+        service_metrics_cache(c->s->metrics, cached != NULL);
+    }
+    if (cached) {
+        enum MHD_Result result = answer_cached(c, w, cached);
+        free(cached);
+        return result;
+    }
     service_job *job;
     gbx_error error = {0};
     if (!w->instances ||
@@ -783,6 +859,8 @@ gbx_status service_run(const service_config *config, gbx_error *error)
         status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK && !(s.jobs = service_jobs_new(config->jobs, config->keep_results)))
         status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && !(s.cache = service_cache_new(config->cache_bytes)))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
     /* Signals wait here, in this thread; the workers never see them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -800,7 +878,8 @@ gbx_status service_run(const service_config *config, gbx_error *error)
         MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
         MHD_stop_daemon(daemon);
     }
-    service_jobs_free(s.jobs); /* first: running jobs audit */
+    service_jobs_free(s.jobs); /* first: running jobs audit and cache */
+    service_cache_free(s.cache);
     service_metrics_free(s.metrics);
     service_audit_close(s.audit);
     service_models_free(s.models, config->model_count);

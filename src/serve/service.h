@@ -6,6 +6,7 @@
  *   audit.c    the hash-chained audit store (SQLite), its verification and lookups
  *   answer.c   requests read into data, and explanations written as the service's JSON
  *   jobs.c     explanations on threads of their own: deadlines, asynchronous answers
+ *   cache.c    answers already computed, by model version, method, role and rows (LRU)
  *   metrics.c  counters and latency histograms, in Prometheus's text format
  *   server.c   the HTTP server (libmicrohttpd), its routes and the callers' roles */
 #ifndef GBX_SERVE_SERVICE_H
@@ -51,6 +52,7 @@ typedef struct {
     int threads;              /* worker threads */
     size_t jobs;              /* explanations under way at most (then 503) */
     double keep_results;      /* seconds an asynchronous answer is kept once done */
+    size_t cache_bytes;       /* the explanation cache's bound (0: no cache) */
 } service_config;
 
 gbx_status service_config_read(const char *path, service_config *config, gbx_error *error);
@@ -137,6 +139,16 @@ enum { SERVICE_JOB_UNKNOWN, SERVICE_JOB_FORBIDDEN, SERVICE_JOB_RUNNING, SERVICE_
 int service_job_find(service_jobs *jobs, const char *id, const char *caller, int any_caller,
                      unsigned *status, char **answer);
 
+/* ---- cache --------------------------------------------------------------------------------- */
+
+typedef struct service_cache service_cache;
+/* A cache of at most `limit` bytes (0: none). */
+service_cache *service_cache_new(size_t limit);
+void service_cache_free(service_cache *cache);
+/* The value under a 64-digit key (a copy), or NULL. */
+char *service_cache_get(service_cache *cache, const char *key);
+void service_cache_put(service_cache *cache, const char *key, const char *value);
+
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 typedef struct service_metrics service_metrics;
@@ -148,6 +160,8 @@ void service_metrics_observe(service_metrics *metrics, const char *route, const 
 /* One audit append (and whether it was durable), and the appends waiting or under way. */
 void service_metrics_audit(service_metrics *metrics, double seconds, int ok);
 void service_metrics_audit_waiting(service_metrics *metrics, int change);
+/* One explanation looked up in the cache, found or not. */
+void service_metrics_cache(service_metrics *metrics, int hit);
 /* Everything, in Prometheus's text format (malloc'd). */
 char *service_metrics_text(service_metrics *metrics);
 

@@ -72,6 +72,12 @@ def ask(method, path, token=None, body=None):
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
+def ask_raw(method, path, token, body):
+    request = urllib.request.Request(base + path, data=body.encode(), method=method)
+    request.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return reply.read()
+
 def check(what, got, status, condition=lambda a: True):
     global failed
     code, answer = got
@@ -146,6 +152,13 @@ check("a pinned version not loaded", ask("POST", "/v1/models/credit:explain", "t
       lambda a: a["loaded_versions"] == [version])
 pinned["model_version"] = version
 check("the loaded version pinned", ask("POST", "/v1/models/credit:explain", "token-analyst", json.dumps(pinned)), 200)
+# The cache: the same rows asked again (by name or in order alike) give the same bytes.
+computed = ask_raw("POST", "/v1/models/credit:explain", "token-analyst", explain)
+in_order = json.loads(explain)
+in_order["instances"] = [list(row.values()) for row in in_order["instances"]]
+cached = ask_raw("POST", "/v1/models/credit:explain", "token-analyst", json.dumps(in_order))
+if computed != cached or json.loads(computed) != analyst:
+    print("FAIL: a cached answer differs from the computed one", file=sys.stderr); failed += 1
 check("a body over the limit", ask("POST", "/v1/models/credit:predict", "token-analyst", "[" + " " * (2 << 20) + "]"), 413)
 # Past its deadline a request is a 504 at once; asked "async", it is a 202 with where its
 # answer will be, fetched by its caller (or an auditor) once done, by no one else.
@@ -172,12 +185,14 @@ check("async, an auditor", ask("GET", "/v1/explanations/slow-async", "token-audi
 # /metrics: Prometheus text, counting what was just asked.
 with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
     metrics = reply.read().decode()
-for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 4',
+for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 6',
+             'glassbox_cache_lookups_total{result="hit"} 3',
+             'glassbox_cache_lookups_total{result="miss"} 4',
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 8', 'glassbox_audit_failures_total 0',
-             'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 5'):
+             'glassbox_audit_write_seconds_count 10', 'glassbox_audit_failures_total 0',
+             'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 7'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
 sys.exit(1 if failed else 0)
@@ -192,13 +207,13 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "8 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "10 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
 records = json.load(open(sys.argv[1]))
 routes = sorted(r["route"] for r in records)
-assert len(records) == 5, len(records)                       # predict, 3 explains, the pinned one
+assert len(records) == 7, len(records)     # predict, 3 explains, the pinned one, 2 cache checks
 assert routes.count("/v1/models/credit:predict") == 1, routes
 assert {r["caller"] for r in records} == {"alice", "ann", "eve"}
 assert all("token" not in json.dumps(r) for r in records)    # no secret in the store
