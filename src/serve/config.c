@@ -6,7 +6,7 @@
  *    "audit": {"sqlite": "audit.db", "inputs": true},
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
  *    "limits": {"body_bytes": 1048576, "threads": 4, "jobs": 16, "keep_results_seconds": 3600},
- *    "cache": {"bytes": 67108864}}
+ *    "cache": {"bytes": 67108864}, "keep_versions": 3}
  * Relative paths are read from the config's directory. */
 #include "service.h"
 
@@ -198,6 +198,11 @@ static gbx_status read_cache(json_object *root, service_config *c, gbx_error *er
     if (size < 0 || size > (1LL << 40))
         return service_fail(error, GBX_ERR_PARSE, "config: cache: bytes 0 (none) to 2^40");
     c->cache_bytes = (size_t)size;
+    json_object *keep = member(root, "keep_versions");
+    long long versions = keep ? json_object_get_int64(keep) : 3;
+    if (versions < 1 || versions > 16)
+        return service_fail(error, GBX_ERR_PARSE, "config: keep_versions 1 to 16");
+    c->keep_versions = (size_t)versions;
     return GBX_OK;
 }
 

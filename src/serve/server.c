@@ -17,7 +17,7 @@
 
 typedef struct {
     const service_config *config;
-    service_model *models;
+    service_registry *registry;
     service_audit *audit;
     service_metrics *metrics;
     service_jobs *jobs;
@@ -38,7 +38,9 @@ typedef struct {
     struct MHD_Connection *connection;
     const char *caller;
     gbx_audience role;
-    const service_model *model; /* for the model routes */
+    service_model *model;       /* for the model routes: the version held for this request */
+    const char *name;           /* the name in the URL (a model's, or a kept explanation's) */
+    size_t name_length;
     const char *route;          /* the URL */
     const char *route_name;     /* the route's name in the table */
     json_object *body;          /* POST: the parsed body */
@@ -148,11 +150,13 @@ static int request_id(json_object *body, char *out, size_t size)
 
 /* ---- model routes -------------------------------------------------------------------------- */
 
-static json_object *model_summary(const service_model *m)
+static json_object *model_summary(service_registry *r, const service_model *m)
 {
     json_object *o = json_object_new_object(), *features = json_object_new_array();
     json_object_object_add(o, "name", json_object_new_string(m->config->name));
     json_object_object_add(o, "version", json_object_new_string(m->version));
+    json_object_object_add(o, "versions", service_registry_versions(r, m->config->name,
+                                                                    strlen(m->config->name)));
     json_object_object_add(o, "type", json_object_new_string(gbx_model_type(m->model)));
     json_object_object_add(o, "method", json_object_new_string(
         gbx_method_name(gbx_explainer_method(m->explainer))));
@@ -164,15 +168,6 @@ static json_object *model_summary(const service_model *m)
         json_object_array_add(outputs, json_object_new_string(gbx_model_output_name(m->model, k)));
     json_object_object_add(o, "outputs", outputs);
     return o;
-}
-
-/* A version pin that is not the loaded version: 409, naming the one loaded. */
-static int pinned_elsewhere(call *c)
-{
-    json_object *pin;
-    if (!json_object_object_get_ex(c->body, "model_version", &pin)) return 0;
-    const char *wanted = json_object_get_string(pin);
-    return !wanted || strcmp(wanted, c->model->version) != 0;
 }
 
 static json_object *predictions_json(const double *predictions, size_t rows, size_t outputs)
@@ -191,7 +186,7 @@ static json_object *predictions_json(const double *predictions, size_t rows, siz
 typedef struct {
     const char *id, *caller, *route, *method;
     gbx_audience role;
-    const service_model *model;
+    service_model *model;
 } provenance;
 
 static provenance provenance_of(const call *c, const char *id)
@@ -258,15 +253,6 @@ static int prepare(call *c, char *id, size_t id_size, json_object **instances, g
                            "128 printable characters");
         return -1;
     }
-    if (pinned_elsewhere(c)) {
-        json_object *o = json_object_new_object(), *loaded = json_object_new_array();
-        json_object_object_add(o, "error", json_object_new_string(
-            "the pinned model_version is not loaded"));
-        json_object_array_add(loaded, json_object_new_string(c->model->version));
-        json_object_object_add(o, "loaded_versions", loaded);
-        *sent = send_json(c, MHD_HTTP_CONFLICT, o);
-        return -1;
-    }
     json_object_object_get_ex(c->body, "instances", instances);
     if (service_instances(c->model, *instances, data, &error) != GBX_OK) {
         *sent = send_error(c, status_of(error.status), error.message);
@@ -319,6 +305,7 @@ typedef struct {
 static void explain_work_free(void *context)
 {
     explain_work *w = context;
+    if (w->who.model) service_registry_release(w->s->registry, w->who.model);
     gbx_data_free(w->data);
     free(w->instances);
     free(w);
@@ -455,6 +442,7 @@ static enum MHD_Result handle_explain(call *c)
     }
     w->s = c->s;
     w->who = provenance_of(c, w->id);
+    service_registry_hold(c->s->registry, c->model); /* the job may outlive the request */
     snprintf(w->route, sizeof w->route, "%s", c->route);
     w->who.route = w->route;
     w->instances = strdup(json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN));
@@ -532,14 +520,20 @@ static enum MHD_Result handle_explanation(call *c)
 
 static enum MHD_Result handle_model(call *c)
 {
-    return send_json(c, MHD_HTTP_OK, model_summary(c->model));
+    return send_json(c, MHD_HTTP_OK, model_summary(c->s->registry, c->model));
 }
 
 static enum MHD_Result handle_models(call *c)
 {
     json_object *o = json_object_new_object(), *list = json_object_new_array();
-    for (size_t i = 0; i < c->s->config->model_count; i++)
-        json_object_array_add(list, model_summary(&c->s->models[i]));
+    service_registry *r = c->s->registry;
+    for (size_t i = 0; i < service_registry_names(r); i++) {
+        service_model *m;
+        const char *name = service_registry_name(r, i);
+        if (service_registry_acquire(r, name, strlen(name), NULL, &m) != SERVICE_MODEL_FOUND) continue;
+        json_object_array_add(list, model_summary(r, m));
+        service_registry_release(r, m);
+    }
     json_object_object_add(o, "models", list);
     return send_json(c, MHD_HTTP_OK, o);
 }
@@ -562,8 +556,9 @@ static enum MHD_Result handle_v2_model(call *c)
     json_object *o = json_object_new_object(), *versions = json_object_new_array();
     json_object *inputs = json_object_new_array(), *outputs = json_object_new_array();
     json_object_object_add(o, "name", json_object_new_string(c->model->config->name));
-    json_object_array_add(versions, json_object_new_string(c->model->version));
-    json_object_object_add(o, "versions", versions);
+    json_object_put(versions);
+    json_object_object_add(o, "versions", service_registry_versions(
+        c->s->registry, c->model->config->name, strlen(c->model->config->name)));
     char platform[64];
     snprintf(platform, sizeof platform, "glassbox_%s", gbx_model_type(c->model->model));
     json_object_object_add(o, "platform", json_object_new_string(platform));
@@ -673,6 +668,21 @@ static enum MHD_Result handle_metrics(call *c)
     return result;
 }
 
+/* Loads every model's file again (an auditor's call, as SIGHUP is the operator's): requests in
+ * flight finish on the versions they hold. */
+static enum MHD_Result handle_reload(call *c)
+{
+    if (c->role != GBX_AUDIENCE_AUDITOR)
+        return send_error(c, MHD_HTTP_FORBIDDEN, "reloading models is for the auditor role");
+    size_t changed = 0;
+    gbx_error error = {0};
+    if (service_registry_reload(c->s->registry, &changed, &error) != GBX_OK)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error.message);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "new_versions", json_object_new_int64((int64_t)changed));
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
 static enum MHD_Result handle_health(call *c)
 {
     json_object *o = json_object_new_object();
@@ -720,6 +730,7 @@ static const route routes[] = {
     {"v2_model", "GET", "/v2/models/", "", MODEL, 1, handle_v2_model},
     {"v2_infer", "POST", "/v2/models/", "/infer", MODEL, 1, handle_v2_infer},
     {"explanation", "GET", "/v1/explanations/", "", EXPLANATION, 1, handle_explanation},
+    {"reload", "POST", "/v1/admin/reload", NULL, WHOLE, 1, handle_reload},
 };
 
 /* Whether url is the route's path (for a model's route, its name's place and length). */
@@ -739,7 +750,7 @@ static int matches(const route *r, const char *url, const char **name, size_t *l
 
 /* The route of a URL (its model too), or NULL; *known says whether the path exists under
  * another method. */
-static const route *find_route(const service *s, const char *method, const char *url,
+static const route *find_route(const char *method, const char *url,
                                call *c, int *known)
 {
     *known = 0;
@@ -747,8 +758,8 @@ static const route *find_route(const service *s, const char *method, const char 
         const char *name = NULL;
         size_t length = 0;
         if (!matches(&routes[i], url, &name, &length)) continue;
-        if (routes[i].model == MODEL)
-            c->model = service_model_find(s->models, s->config->model_count, name, length);
+        c->name = name;
+        c->name_length = length;
         if (routes[i].model == EXPLANATION)
             snprintf(c->subject, sizeof c->subject, "%.*s", (int)length, name);
         *known = 1;
@@ -757,12 +768,39 @@ static const route *find_route(const service *s, const char *method, const char 
     return NULL;
 }
 
+/* The model a route names, at the version the body pins (the newest without a pin), held for
+ * the request: 0, or the error sent (404 no such model; 409 a version not loaded, naming those
+ * that are). */
+static int hold_model(call *c, enum MHD_Result *sent)
+{
+    json_object *pin = NULL;
+    const char *version = NULL;
+    if (c->body && json_object_is_type(c->body, json_type_object) &&
+        json_object_object_get_ex(c->body, "model_version", &pin))
+        version = json_object_is_type(pin, json_type_string) ? json_object_get_string(pin) : "";
+    int found = service_registry_acquire(c->s->registry, c->name, c->name_length, version, &c->model);
+    if (found == SERVICE_NO_MODEL) {
+        *sent = send_error(c, MHD_HTTP_NOT_FOUND, "no such model");
+        return -1;
+    }
+    if (found == SERVICE_NO_VERSION) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "error", json_object_new_string(
+            "the pinned model_version is not loaded"));
+        json_object_object_add(o, "loaded_versions", service_registry_versions(
+            c->s->registry, c->name, c->name_length));
+        *sent = send_json(c, MHD_HTTP_CONFLICT, o);
+        return -1;
+    }
+    return 0;
+}
+
 static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, const char *url,
                                 const char *method, request *q)
 {
     call c = {.s = s, .connection = connection, .route = url};
     int known;
-    const route *r = find_route(s, method, url, &c, &known);
+    const route *r = find_route(method, url, &c, &known);
     c.route_name = r ? r->name : "unknown";
     enum MHD_Result result;
     if (!r)
@@ -770,17 +808,20 @@ static enum MHD_Result dispatch(service *s, struct MHD_Connection *connection, c
                             known ? "method not allowed here" : "no such route");
     else if (r->authenticated && find_caller(s, connection, &c) != 0)
         result = send_error(&c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
-    else if (r->model == MODEL && !c.model)
-        result = send_error(&c, MHD_HTTP_NOT_FOUND, "no such model");
     else if (q->too_large)
         result = send_error(&c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
     else if (strcmp(method, "POST") == 0 && !(c.body = parse_body(q)))
         result = send_error(&c, MHD_HTTP_BAD_REQUEST, "the body is not one JSON value");
+    else if (r->model == MODEL && hold_model(&c, &result) != 0)
+        ; /* answered: no such model, or a version pinned that is not loaded */
     else
         result = r->handle(&c);
     json_object_put(c.body);
-    service_metrics_observe(s->metrics, c.route_name,
-                            c.model ? c.model->config->name : "", c.status,
+    service_registry_release(s->registry, c.model);
+    /* Labelled by configured names only: a URL's text never reaches /metrics. */
+    const char *label = r && r->model == MODEL
+                            ? service_registry_known(s->registry, c.name, c.name_length) : NULL;
+    service_metrics_observe(s->metrics, c.route_name, label ? label : "", c.status,
                             seconds_since(&q->started));
     return result;
 }
@@ -853,7 +894,7 @@ static struct MHD_Daemon *start(service *s, gbx_error *error)
 gbx_status service_run(const service_config *config, gbx_error *error)
 {
     service s = {.config = config};
-    gbx_status status = service_models_load(config, &s.models, error);
+    gbx_status status = service_registry_open(config, config->keep_versions, &s.registry, error);
     if (status == GBX_OK) status = service_audit_open(config->audit_sqlite, &s.audit, error);
     if (status == GBX_OK && !(s.metrics = service_metrics_new()))
         status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
@@ -866,6 +907,7 @@ gbx_status service_run(const service_config *config, gbx_error *error)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     struct MHD_Daemon *daemon = status == GBX_OK ? start(&s, error) : NULL;
     if (status == GBX_OK && !daemon) status = error ? error->status : GBX_ERR_IO;
@@ -874,7 +916,14 @@ gbx_status service_run(const service_config *config, gbx_error *error)
         fprintf(stderr, "glassbox serve: listening on %s:%u\n", config->host,
                 info ? (unsigned)info->port : (unsigned)config->port);
         int signal_number;
-        sigwait(&stop, &signal_number);
+        while (sigwait(&stop, &signal_number) == 0 && signal_number == SIGHUP) {
+            size_t changed = 0;
+            gbx_error reload_error = {0};
+            if (service_registry_reload(s.registry, &changed, &reload_error) != GBX_OK)
+                fprintf(stderr, "glassbox serve: reload: %s\n", reload_error.message);
+            else
+                fprintf(stderr, "glassbox serve: reloaded: %zu new versions\n", changed);
+        }
         MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
         MHD_stop_daemon(daemon);
     }
@@ -882,6 +931,6 @@ gbx_status service_run(const service_config *config, gbx_error *error)
     service_cache_free(s.cache);
     service_metrics_free(s.metrics);
     service_audit_close(s.audit);
-    service_models_free(s.models, config->model_count);
+    service_registry_close(s.registry);
     return status;
 }

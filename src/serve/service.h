@@ -2,7 +2,7 @@
  * the library like the CLI: it uses glassbox.h alone.
  *
  *   config.c   the service's JSON config: where it listens, its models, tokens, audit store
- *   models.c   the models it serves: loaded, their explainers made once, named versions
+ *   models.c   the models it serves: versions loaded per name, explainers made once
  *   audit.c    the hash-chained audit store (SQLite), its verification and lookups
  *   answer.c   requests read into data, and explanations written as the service's JSON
  *   jobs.c     explanations on threads of their own: deadlines, asynchronous answers
@@ -53,6 +53,7 @@ typedef struct {
     size_t jobs;              /* explanations under way at most (then 503) */
     double keep_results;      /* seconds an asynchronous answer is kept once done */
     size_t cache_bytes;       /* the explanation cache's bound (0: no cache) */
+    size_t keep_versions;     /* versions of each model kept loaded after a reload */
 } service_config;
 
 gbx_status service_config_read(const char *path, service_config *config, gbx_error *error);
@@ -69,13 +70,38 @@ typedef struct {
     char **feature_names;     /* the model's, or f0, f1... */
     size_t feature_count;
     const char *version;      /* the model file's SHA-256, or a served model's version */
+    int references;           /* the registry's and each request's (under the registry's lock) */
 } service_model;
 
-gbx_status service_models_load(const service_config *config, service_model **models,
-                               gbx_error *error);
-void service_models_free(service_model *models, size_t count);
-const service_model *service_model_find(const service_model *models, size_t count,
-                                        const char *name, size_t length);
+/* One version of a configured model, loaded with its explainer. */
+gbx_status service_model_load(const service_model_config *config, service_model **out,
+                              gbx_error *error);
+/* Frees a model loaded alone (outside a registry). */
+void service_model_release_loaded(service_model *model);
+
+/* The versions loaded, per configured name. */
+typedef struct service_registry service_registry;
+gbx_status service_registry_open(const service_config *config, size_t keep,
+                                 service_registry **out, gbx_error *error);
+void service_registry_close(service_registry *registry);
+enum { SERVICE_MODEL_FOUND, SERVICE_NO_MODEL, SERVICE_NO_VERSION };
+/* The model of that name, at that version (NULL: the newest), held until released. */
+int service_registry_acquire(service_registry *registry, const char *name, size_t length,
+                             const char *version, service_model **out);
+/* Holds a model once more (a job that outlives its request). */
+void service_registry_hold(service_registry *registry, service_model *model);
+void service_registry_release(service_registry *registry, service_model *model);
+/* The versions loaded under a name, newest first (a JSON list). */
+json_object *service_registry_versions(service_registry *registry, const char *name,
+                                       size_t length);
+size_t service_registry_names(const service_registry *registry);
+/* The configured name a URL's name is, or NULL. */
+const char *service_registry_known(const service_registry *registry, const char *name,
+                                   size_t length);
+const char *service_registry_name(const service_registry *registry, size_t i);
+/* Loads every model's file again; *changed counts the new versions. */
+gbx_status service_registry_reload(service_registry *registry, size_t *changed,
+                                   gbx_error *error);
 
 /* ---- audit ------------------------------------------------------------------------------- */
 

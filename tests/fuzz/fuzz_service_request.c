@@ -8,11 +8,11 @@
 #include <string.h>
 
 static service_config config;
-static service_model *models;
+static service_model *model;
 
 static int setup(void)
 {
-    if (models) return 1;
+    if (model) return 1;
     gbx_error error;
     config.model_count = 1;
     config.models = calloc(1, sizeof *config.models);
@@ -22,7 +22,7 @@ static int setup(void)
     config.models[0].method = strdup("tree");
     config.models[0].features = strdup(GBX_SOURCE_DIR "/examples/credit_features.json");
     config.models[0].threshold = 0.5;
-    return service_models_load(&config, &models, &error) == GBX_OK;
+    return service_model_load(&config.models[0], &model, &error) == GBX_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,13 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gbx_data *rows = NULL;
     gbx_error error;
     if (body && json_object_object_get_ex(body, "instances", &instances) &&
-        service_instances(&models[0], instances, &rows, &error) == GBX_OK &&
+        service_instances(model, instances, &rows, &error) == GBX_OK &&
         gbx_data_rows(rows) <= 64) {
         gbx_explanation *explanation = NULL;
-        if (gbx_explainer_explain(models[0].explainer, rows, &explanation, &error) == GBX_OK)
+        if (gbx_explainer_explain(model->explainer, rows, &explanation, &error) == GBX_OK)
             for (int role = GBX_AUDIENCE_APPLICANT; role <= GBX_AUDIENCE_AUDITOR; role++) {
                 json_object *answer = NULL;
-                if (service_explanations(&models[0], explanation, (gbx_audience)role, &answer,
+                if (service_explanations(model, explanation, (gbx_audience)role, &answer,
                                          &error) == GBX_OK)
                     json_object_put(answer);
             }

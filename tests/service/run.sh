@@ -34,7 +34,8 @@ open(f"{work}/slow.py", "w").write(
     "    a, b, c = map(float, line.split(',')); print(0.5 * a - b + 2 * c)\n")
 open(f"{work}/slow_background.csv", "w").write("a,b,c\n0,0,0\n1,1,1\n")
 json.dump({"listen": "127.0.0.1:0",
-           "models": [{"name": "credit", "path": os.path.abspath("examples/credit_model.json"),
+           "keep_versions": 2,
+           "models": [{"name": "credit", "path": "credit_model.json",
                        "method": "tree", "features": "credit_features.json", "threshold": 0.5},
                       {"name": "slow", "path": f"cmd:python3 {work}/slow.py", "method": "exact",
                        "background": "slow_background.csv", "deadline_seconds": 1}],
@@ -45,7 +46,7 @@ json.dump({"listen": "127.0.0.1:0",
           open(f"{work}/service.json", "w"))
 EOF
 # Relative paths in the config (the features, the audit store) are read from its directory.
-cp examples/credit_features.json "$work/"
+cp examples/credit_features.json examples/credit_model.json "$work/"
 
 "$glassbox" serve --help | grep -q "usage: glassbox serve" || fail "serve --help"
 "$glassbox" serve --config "$work/missing.json" 2>/dev/null; [ $? -eq 2 ] || fail "a missing config is not exit 2"
@@ -182,6 +183,31 @@ check("async, done", (code, answer), 200,
                 a["explanations"][0]["base_value"] - a["predictions"][0][0]) < 1e-9)
 check("async, an auditor", ask("GET", "/v1/explanations/slow-async", "token-auditor"), 200)
 
+# Reloading: a changed file is a new version, served by default; the one before stays loaded
+# for requests that pin it; with keep_versions 2 a third pushes the first out. Only an
+# auditor reloads.
+def rewrite_model(indent):
+    document = json.load(open(f"{work}/credit_model.json"))
+    json.dump(document, open(f"{work}/credit_model.json", "w"), indent=indent)
+check("reload as an analyst", ask("POST", "/v1/admin/reload", "token-analyst", "{}"), 403)
+rewrite_model(1)
+check("reload", ask("POST", "/v1/admin/reload", "token-auditor", "{}"), 200, lambda a: a["new_versions"] == 1)
+second = check("the new version", ask("GET", "/v1/models/credit", "token-analyst"), 200,
+               lambda a: a["version"] != version and a["versions"] == [a["version"], version])["version"]
+old_pin = json.loads(explain); old_pin["model_version"] = version; old_pin["id"] = "old-pin"
+check("the old version pinned", ask("POST", "/v1/models/credit:predict", "token-analyst",
+                                    json.dumps(old_pin)), 200,
+      lambda a: a["model_version"] == version and a["predictions"] == predicted["predictions"])
+check("the new version by default", ask("POST", "/v1/models/credit:predict", "token-analyst",
+                                        explain), 200, lambda a: a["model_version"] == second)
+check("reload, unchanged", ask("POST", "/v1/admin/reload", "token-auditor", "{}"), 200,
+      lambda a: a["new_versions"] == 0)
+rewrite_model(2)
+check("reload again", ask("POST", "/v1/admin/reload", "token-auditor", "{}"), 200)
+check("the first version, pushed out", ask("POST", "/v1/models/credit:predict", "token-analyst",
+                                           json.dumps(old_pin)), 409,
+      lambda a: len(a["loaded_versions"]) == 2 and version not in a["loaded_versions"])
+
 # /metrics: Prometheus text, counting what was just asked.
 with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
     metrics = reply.read().decode()
@@ -189,14 +215,20 @@ for line in ('glassbox_requests_total{route="explain",model="credit",code="200"}
              'glassbox_cache_lookups_total{result="hit"} 3',
              'glassbox_cache_lookups_total{result="miss"} 4',
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
+             'glassbox_requests_total{route="reload",model="",code="403"} 1',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 10', 'glassbox_audit_failures_total 0',
+             'glassbox_audit_write_seconds_count 12', 'glassbox_audit_failures_total 0',
              'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 7'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
 sys.exit(1 if failed else 0)
 EOF
+
+# SIGHUP reloads as the route does (nothing changed since the last one).
+kill -HUP "$server"
+for _ in $(seq 50); do grep -q "reloaded" "$work/serve.log" && break; sleep 0.1; done
+grep -q "reloaded: 0 new versions" "$work/serve.log" || fail "SIGHUP: $(cat "$work/serve.log")"
 
 # SIGTERM: finishes and exits 0.
 kill -TERM "$server"
@@ -207,14 +239,16 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "10 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "12 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
 records = json.load(open(sys.argv[1]))
 routes = sorted(r["route"] for r in records)
-assert len(records) == 7, len(records)     # predict, 3 explains, the pinned one, 2 cache checks
-assert routes.count("/v1/models/credit:predict") == 1, routes
+# 2 predicts (the first version, the second), 3 roles' explanations, the pinned one, 2 cache checks
+assert len(records) == 8, len(records)
+assert routes.count("/v1/models/credit:predict") == 2, routes
+assert len({r["version"] for r in records}) == 2
 assert {r["caller"] for r in records} == {"alice", "ann", "eve"}
 assert all("token" not in json.dumps(r) for r in records)    # no secret in the store
 EOF
