@@ -153,3 +153,58 @@ gbx_status service_explanations(const service_model *m, const gbx_explanation *e
     gbx_explanation_free(shown);
     return status;
 }
+
+json_object *service_predictions_json(const double *predictions, size_t rows, size_t outputs)
+{
+    json_object *list = json_object_new_array();
+    for (size_t r = 0; r < rows; r++) {
+        json_object *row = json_object_new_array();
+        for (size_t k = 0; k < outputs; k++)
+            json_object_array_add(row, json_object_new_double(predictions[r * outputs + k]));
+        json_object_array_add(list, row);
+    }
+    return list;
+}
+
+char *service_answer_body(const service_model *m, const gbx_data *data, gbx_audience role,
+                          gbx_error *error)
+{
+    size_t n = gbx_data_rows(data), K = gbx_model_outputs(m->model);
+    double *predictions = malloc(n * K * sizeof(double));
+    gbx_explanation *explanation = NULL;
+    json_object *explanations = NULL;
+    char *body = NULL;
+    gbx_status status = predictions ? gbx_model_predict(m->model, data, 0, predictions, error)
+                                    : service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK) status = gbx_explainer_explain(m->explainer, data, &explanation, error);
+    if (status == GBX_OK) status = service_explanations(m, explanation, role, &explanations, error);
+    if (status == GBX_OK) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "predictions", service_predictions_json(predictions, n, K));
+        json_object_object_add(o, "explanations", explanations);
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        size_t length = strlen(text);
+        if ((body = malloc(length)) != NULL) { /* the members, without the braces */
+            memcpy(body, text + 1, length - 2);
+            body[length - 2] = '\0';
+        }
+        json_object_put(o);
+    }
+    gbx_explanation_free(explanation);
+    free(predictions);
+    return body;
+}
+
+char *service_answer_compose(const char *id, const service_model *m, const char *body)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "model_name", json_object_new_string(m->config->name));
+    json_object_object_add(o, "model_version", json_object_new_string(m->version));
+    const char *head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    size_t length = strlen(head), size = length + strlen(body) + 2;
+    char *answer = malloc(size);
+    if (answer) snprintf(answer, size, "%.*s,%s}", (int)(length - 1), head, body);
+    json_object_put(o);
+    return answer;
+}

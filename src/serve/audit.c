@@ -27,10 +27,12 @@ static const char schema[] =
     "  seq INTEGER PRIMARY KEY,"
     "  request_id TEXT NOT NULL,"
     "  time TEXT NOT NULL,"
+    "  model TEXT NOT NULL,"
     "  content TEXT NOT NULL,"
     "  previous TEXT NOT NULL,"
     "  hash TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);";
+    "CREATE INDEX IF NOT EXISTS audit_request ON audit(request_id);"
+    "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);";
 
 static gbx_status sqlite_failure(sqlite3 *db, const char *path, const char *what, gbx_error *error)
 {
@@ -67,8 +69,9 @@ gbx_status service_audit_open(const char *path, service_audit **out, gbx_error *
     if (status == GBX_OK &&
         (sqlite3_prepare_v2(a->db, "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
                             &a->last, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v2(a->db, "INSERT INTO audit (request_id, time, content, previous, "
-                            "hash) VALUES (?, ?, ?, ?, ?)", -1, &a->insert, NULL) != SQLITE_OK))
+         sqlite3_prepare_v2(a->db, "INSERT INTO audit (request_id, time, model, content, "
+                            "previous, hash) VALUES (?, ?, ?, ?, ?, ?)", -1, &a->insert,
+                            NULL) != SQLITE_OK))
         status = sqlite_failure(a->db, path, "cannot prepare the audit statements", error);
     if (status != GBX_OK) {
         service_audit_close(a);
@@ -116,7 +119,7 @@ static void now_utc(char *out, size_t size)
     snprintf(out + used, size - used, ".%03ldZ", t.tv_nsec / 1000000);
 }
 
-static gbx_status append_locked(service_audit *a, const char *request_id, const char *when,
+static gbx_status append_locked(service_audit *a, const service_record *r, const char *when,
                                 const char *content, gbx_error *error)
 {
     if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -129,9 +132,9 @@ static gbx_status append_locked(service_audit *a, const char *request_id, const 
     }
     sqlite3_reset(a->last);
     gbx_status status = link_hash(previous, content, hash, error);
-    const char *fields[] = {request_id, when, content, previous, hash};
+    const char *fields[] = {r->request_id, when, r->model ? r->model : "", content, previous, hash};
     sqlite3_reset(a->insert);
-    for (int f = 0; status == GBX_OK && f < 5; f++)
+    for (int f = 0; status == GBX_OK && f < 6; f++)
         sqlite3_bind_text(a->insert, f + 1, fields[f], -1, SQLITE_TRANSIENT);
     if (status == GBX_OK && sqlite3_step(a->insert) != SQLITE_DONE)
         status = sqlite_failure(a->db, "audit", "cannot append", error);
@@ -149,7 +152,7 @@ gbx_status service_audit_append(service_audit *audit, const service_record *reco
     char *content = record_content(record, when);
     if (!content) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&audit->lock);
-    gbx_status status = append_locked(audit, record->request_id, when, content, error);
+    gbx_status status = append_locked(audit, record, when, content, error);
     pthread_mutex_unlock(&audit->lock);
     free(content);
     return status;
@@ -219,6 +222,41 @@ gbx_status service_audit_show(const char *path, const char *request_id, char **j
         *json = strdup(json_object_to_json_string_ext(records, JSON_C_TO_STRING_PRETTY));
     json_object_put(records);
     sqlite3_finalize(find);
+    sqlite3_close(db);
+    return status;
+}
+
+/* Binds text, or NULL for an absent filter. */
+static void bind_optional(sqlite3_stmt *statement, int index, const char *text)
+{
+    if (text && *text) sqlite3_bind_text(statement, index, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(statement, index);
+}
+
+gbx_status service_audit_query(const char *path, const char *from, const char *to,
+                               const char *model, long limit, json_object **records,
+                               gbx_error *error)
+{
+    sqlite3 *db;
+    sqlite3_stmt *query = NULL;
+    gbx_status status = open_read_only(path, &db, error);
+    if (status != GBX_OK) return status;
+    if (sqlite3_prepare_v2(db, "SELECT content FROM audit WHERE (?1 IS NULL OR time >= ?1) AND "
+                           "(?2 IS NULL OR time < ?2) AND (?3 IS NULL OR model = ?3) "
+                           "ORDER BY seq LIMIT ?4", -1, &query, NULL) != SQLITE_OK)
+        status = sqlite_failure(db, path, "not an audit store", error);
+    *records = json_object_new_array();
+    if (status == GBX_OK) {
+        bind_optional(query, 1, from);
+        bind_optional(query, 2, to);
+        bind_optional(query, 3, model);
+        sqlite3_bind_int64(query, 4, limit);
+    }
+    while (status == GBX_OK && sqlite3_step(query) == SQLITE_ROW) {
+        json_object *record = json_tokener_parse((const char *)sqlite3_column_text(query, 0));
+        if (record) json_object_array_add(*records, record);
+    }
+    sqlite3_finalize(query);
     sqlite3_close(db);
     return status;
 }

@@ -170,17 +170,6 @@ static json_object *model_summary(service_registry *r, const service_model *m)
     return o;
 }
 
-static json_object *predictions_json(const double *predictions, size_t rows, size_t outputs)
-{
-    json_object *list = json_object_new_array();
-    for (size_t r = 0; r < rows; r++) {
-        json_object *row = json_object_new_array();
-        for (size_t k = 0; k < outputs; k++)
-            json_object_array_add(row, json_object_new_double(predictions[r * outputs + k]));
-        json_object_array_add(list, row);
-    }
-    return list;
-}
 
 /* Who asked what of which model: what an audit record says besides the answer. */
 typedef struct {
@@ -288,7 +277,7 @@ static enum MHD_Result handle_predict(call *c)
         return send_error(c, status_of(status), error.message);
     }
     json_object *answer = answer_head(c, id);
-    json_object_object_add(answer, "predictions", predictions_json(predictions, n, K));
+    json_object_object_add(answer, "predictions", service_predictions_json(predictions, n, K));
     free(predictions);
     return audited(c, id, instances, answer);
 }
@@ -320,53 +309,6 @@ static char *error_text(const char *message)
     return text;
 }
 
-/* The answer's body ("predictions", "explanations" for the caller's role), from one loaded
- * model, as the cache keeps it. */
-static char *explain_body(const explain_work *w, gbx_error *error)
-{
-    const service_model *m = w->who.model;
-    size_t n = gbx_data_rows(w->data), K = gbx_model_outputs(m->model);
-    double *predictions = malloc(n * K * sizeof(double));
-    gbx_explanation *explanation = NULL;
-    json_object *explanations = NULL;
-    char *body = NULL;
-    gbx_status status = predictions ? gbx_model_predict(m->model, w->data, 0, predictions, error)
-                                    : service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) status = gbx_explainer_explain(m->explainer, w->data, &explanation, error);
-    if (status == GBX_OK)
-        status = service_explanations(m, explanation, w->who.role, &explanations, error);
-    if (status == GBX_OK) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "predictions", predictions_json(predictions, n, K));
-        json_object_object_add(o, "explanations", explanations);
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        size_t length = strlen(text);
-        if ((body = malloc(length)) != NULL) { /* the members, without the braces */
-            memcpy(body, text + 1, length - 2);
-            body[length - 2] = '\0';
-        }
-        json_object_put(o);
-    }
-    gbx_explanation_free(explanation);
-    free(predictions);
-    return body;
-}
-
-/* The whole answer: who answers, then the body, the same bytes computed or cached. */
-static char *compose_answer(const char *id, const service_model *m, const char *body)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_string(id));
-    json_object_object_add(o, "model_name", json_object_new_string(m->config->name));
-    json_object_object_add(o, "model_version", json_object_new_string(m->version));
-    const char *head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-    size_t length = strlen(head), size = length + strlen(body) + 2;
-    char *answer = malloc(size);
-    if (answer) snprintf(answer, size, "%.*s,%s}", (int)(length - 1), head, body);
-    json_object_put(o);
-    return answer;
-}
-
 /* The cache's key for these rows: SHA-256 of the model version, method, role and values. */
 static void cache_key(const explain_work *w, char key[65])
 {
@@ -389,7 +331,7 @@ static char *explain_job(service_job *job, void *context, unsigned *status)
 {
     explain_work *w = context;
     gbx_error error = {0};
-    char *body = explain_body(w, &error);
+    char *body = service_answer_body(w->who.model, w->data, w->who.role, &error);
     if (!body) {
         *status = status_of(error.status);
         return error_text(error.message);
@@ -397,7 +339,7 @@ static char *explain_job(service_job *job, void *context, unsigned *status)
     char key[65];
     cache_key(w, key);
     if (*key) service_cache_put(w->s->cache, key, body);
-    char *answer = compose_answer(w->id, w->who.model, body);
+    char *answer = service_answer_compose(w->id, w->who.model, body);
     free(body);
     if (!answer || !service_job_claim(job)) { /* its caller has gone: nothing to audit or keep */
         free(answer);
@@ -415,7 +357,7 @@ static char *explain_job(service_job *job, void *context, unsigned *status)
 /* A cached body: audited and answered at once, without a job. */
 static enum MHD_Result answer_cached(call *c, explain_work *w, const char *body)
 {
-    char *answer = compose_answer(w->id, w->who.model, body);
+    char *answer = service_answer_compose(w->id, w->who.model, body);
     enum MHD_Result sent;
     if (!answer) sent = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     else if (audit_answer(c->s, &w->who, w->instances, answer) != GBX_OK)
@@ -668,6 +610,32 @@ static enum MHD_Result handle_metrics(call *c)
     return result;
 }
 
+/* The audit store's records for auditors: ?from=&to= (ISO 8601 times) &model= &limit= (at
+ * most 1000, default 100). */
+static enum MHD_Result handle_audit(call *c)
+{
+    if (c->role != GBX_AUDIENCE_AUDITOR)
+        return send_error(c, MHD_HTTP_FORBIDDEN, "the audit store is for the auditor role");
+    const char *argument[4];
+    static const char *const names[4] = {"from", "to", "model", "limit"};
+    for (int i = 0; i < 4; i++)
+        argument[i] = MHD_lookup_connection_value(c->connection, MHD_GET_ARGUMENT_KIND, names[i]);
+    char *end = NULL;
+    long limit = argument[3] ? strtol(argument[3], &end, 10) : 100;
+    if ((argument[3] && (!*argument[3] || *end)) || limit < 1 || limit > 1000)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "limit must be 1 to 1000");
+    json_object *records = NULL;
+    gbx_error error = {0};
+    if (service_audit_query(c->s->config->audit_sqlite, argument[0], argument[1], argument[2],
+                            limit, &records, &error) != GBX_OK) {
+        json_object_put(records);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error.message);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "records", records);
+    return send_json(c, MHD_HTTP_OK, o);
+}
+
 /* Loads every model's file again (an auditor's call, as SIGHUP is the operator's): requests in
  * flight finish on the versions they hold. */
 static enum MHD_Result handle_reload(call *c)
@@ -731,6 +699,7 @@ static const route routes[] = {
     {"v2_infer", "POST", "/v2/models/", "/infer", MODEL, 1, handle_v2_infer},
     {"explanation", "GET", "/v1/explanations/", "", EXPLANATION, 1, handle_explanation},
     {"reload", "POST", "/v1/admin/reload", NULL, WHOLE, 1, handle_reload},
+    {"audit", "GET", "/v1/audit", NULL, WHOLE, 1, handle_audit},
 };
 
 /* Whether url is the route's path (for a model's route, its name's place and length). */

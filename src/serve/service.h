@@ -119,6 +119,11 @@ gbx_status service_audit_open(const char *path, service_audit **out, gbx_error *
 gbx_status service_audit_append(service_audit *audit, const service_record *record,
                                 gbx_error *error);
 void service_audit_close(service_audit *audit);
+/* The records between two times (ISO 8601, as recorded; NULL: open) of a model (NULL: any),
+ * oldest first, at most limit. */
+gbx_status service_audit_query(const char *path, const char *from, const char *to,
+                               const char *model, long limit, json_object **records,
+                               gbx_error *error);
 /* Checks the chain: each row's hash over the previous hash and its own content. *broken is 0
  * when every row holds, else the sequence number of the first that does not. */
 gbx_status service_audit_verify(const char *path, long long *broken, size_t *rows,
@@ -192,6 +197,16 @@ void service_metrics_cache(service_metrics *metrics, int hit);
 char *service_metrics_text(service_metrics *metrics);
 
 /* ---- server -------------------------------------------------------------------------------- */
+
+/* [[output, ...] per row] as JSON. */
+json_object *service_predictions_json(const double *predictions, size_t rows, size_t outputs);
+/* An explain answer's body, the members "predictions" and "explanations" (for the role), as
+ * text: what the cache keeps and an audit replay recomputes. */
+char *service_answer_body(const service_model *model, const gbx_data *data, gbx_audience role,
+                          gbx_error *error);
+/* The whole answer: {"id", "model_name", "model_version", BODY}. */
+char *service_answer_compose(const char *id, const service_model *model, const char *body);
+
 
 /* Runs until SIGTERM or SIGINT: serves, then drains. */
 gbx_status service_run(const service_config *config, gbx_error *error);

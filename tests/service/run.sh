@@ -208,18 +208,29 @@ check("the first version, pushed out", ask("POST", "/v1/models/credit:predict", 
                                            json.dumps(old_pin)), 409,
       lambda a: len(a["loaded_versions"]) == 2 and version not in a["loaded_versions"])
 
+# An explanation by the version now loaded, for the replay below; the audit for auditors.
+replay_me = json.loads(explain); replay_me["id"] = "replay-me"
+check("explain, to replay", ask("POST", "/v1/models/credit:explain", "token-applicant",
+                                json.dumps(replay_me)), 200)
+check("audit query as an analyst", ask("GET", "/v1/audit", "token-analyst"), 403)
+check("audit query, a bad limit", ask("GET", "/v1/audit?limit=0", "token-auditor"), 400)
+check("audit query", ask("GET", "/v1/audit?model=slow&limit=5", "token-auditor"), 200,
+      lambda a: [r["request_id"] for r in a["records"]] == ["slow-async"])
+check("audit query by time", ask("GET", "/v1/audit?from=2000-01-01T00:00:00Z&to=2001-01-01", "token-auditor"),
+      200, lambda a: a["records"] == [])
+
 # /metrics: Prometheus text, counting what was just asked.
 with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
     metrics = reply.read().decode()
-for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 6',
+for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 7',
              'glassbox_cache_lookups_total{result="hit"} 3',
-             'glassbox_cache_lookups_total{result="miss"} 4',
+             'glassbox_cache_lookups_total{result="miss"} 5',
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
              'glassbox_requests_total{route="reload",model="",code="403"} 1',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 12', 'glassbox_audit_failures_total 0',
-             'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 7'):
+             'glassbox_audit_write_seconds_count 13', 'glassbox_audit_failures_total 0',
+             'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 8'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
 sys.exit(1 if failed else 0)
@@ -239,7 +250,7 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "12 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "13 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
@@ -253,6 +264,14 @@ assert {r["caller"] for r in records} == {"alice", "ann", "eve"}
 assert all("token" not in json.dumps(r) for r in records)    # no secret in the store
 EOF
 "$glassbox" audit show "$work/audit.db" --request nobody 2>/dev/null; [ $? -eq 2 ] || fail "audit show of an unknown request"
+# Replay: recomputed from the model file the config names, for the caller's role, identical to
+# what was answered; a request answered by a version whose file has changed since is refused.
+"$glassbox" audit replay "$work/audit.db" --request replay-me --config "$work/service.json" \
+    >"$work/replay.txt" || fail "audit replay: $(cat "$work/replay.txt")"
+grep -q "1 of 1 explanations recomputed bit-identical" "$work/replay.txt" || fail "audit replay: $(cat "$work/replay.txt")"
+"$glassbox" audit replay "$work/audit.db" --request loan-42 --config "$work/service.json" \
+    2>"$work/replay.err"; code=$?
+[ "$code" -eq 2 ] && grep -q "keep that file to replay it" "$work/replay.err" || fail "replay of an old version: $(cat "$work/replay.err")"
 python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1])
 db.execute(\"UPDATE audit SET content = replace(content, 'alice', 'mallory') WHERE seq = 2\"); db.commit()" "$work/audit.db"
 "$glassbox" audit verify "$work/audit.db" 2>"$work/verify.err"; code=$?
