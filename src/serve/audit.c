@@ -3,7 +3,11 @@
  * each keeps the previous row's hash and its own, SHA-256 over the previous hash and its
  * content (the record as JSON, stored as it was hashed), so a row changed, dropped or inserted
  * afterwards breaks the chain at that row. The last hash is read inside the appending
- * transaction (BEGIN IMMEDIATE), so processes sharing one database keep one chain. */
+ * transaction (BEGIN IMMEDIATE), so processes sharing one database keep one chain.
+ *
+ * Group commit: requests appending at once share one transaction. The first to find no commit
+ * under way becomes the writer and commits every record queued; the others wait for theirs to
+ * be committed, and none returns before its record is on disk. */
 #include "service.h"
 
 #include <sqlite3.h>
@@ -14,10 +18,22 @@
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
+/* A record waiting for its commit. */
+typedef struct pending {
+    const service_record *record;
+    const char *when, *content;
+    int done;
+    gbx_error error;
+    struct pending *next;
+} pending;
+
 struct service_audit {
     sqlite3 *db;
     sqlite3_stmt *last, *insert;
-    pthread_mutex_t lock; /* one connection, one writer at a time */
+    pthread_mutex_t lock;     /* the queue; the connection is the writer's alone */
+    pthread_cond_t committed;
+    pending *head, *tail;     /* waiting for the next commit */
+    int writing;              /* a writer is committing a batch */
 };
 
 static const char schema[] =
@@ -59,6 +75,7 @@ gbx_status service_audit_open(const char *path, service_audit **out, gbx_error *
     service_audit *a = calloc(1, sizeof *a);
     if (!a) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->committed, NULL);
     gbx_status status = GBX_OK;
     if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
@@ -87,6 +104,7 @@ void service_audit_close(service_audit *audit)
     sqlite3_finalize(audit->last);
     sqlite3_finalize(audit->insert);
     sqlite3_close(audit->db);
+    pthread_cond_destroy(&audit->committed);
     pthread_mutex_destroy(&audit->lock);
     free(audit);
 }
@@ -119,8 +137,23 @@ static void now_utc(char *out, size_t size)
     snprintf(out + used, size - used, ".%03ldZ", t.tv_nsec / 1000000);
 }
 
-static gbx_status append_locked(service_audit *a, const service_record *r, const char *when,
-                                const char *content, gbx_error *error)
+static gbx_status insert(service_audit *a, const pending *p, const char *previous, char hash[65],
+                         gbx_error *error)
+{
+    gbx_status status = link_hash(previous, p->content, hash, error);
+    const service_record *r = p->record;
+    const char *fields[] = {r->request_id, p->when, r->model ? r->model : "", p->content, previous,
+                            hash};
+    sqlite3_reset(a->insert);
+    for (int f = 0; status == GBX_OK && f < 6; f++)
+        sqlite3_bind_text(a->insert, f + 1, fields[f], -1, SQLITE_TRANSIENT);
+    if (status == GBX_OK && sqlite3_step(a->insert) != SQLITE_DONE)
+        status = sqlite_failure(a->db, "audit", "cannot append", error);
+    return status;
+}
+
+/* One transaction for a batch, chained from the store's last row: all committed, or none. */
+static gbx_status write_batch(service_audit *a, pending *batch, gbx_error *error)
 {
     if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sqlite_failure(a->db, "audit", "cannot begin", error);
@@ -131,13 +164,11 @@ static gbx_status append_locked(service_audit *a, const service_record *r, const
         if (last) snprintf(previous, sizeof previous, "%s", (const char *)last);
     }
     sqlite3_reset(a->last);
-    gbx_status status = link_hash(previous, content, hash, error);
-    const char *fields[] = {r->request_id, when, r->model ? r->model : "", content, previous, hash};
-    sqlite3_reset(a->insert);
-    for (int f = 0; status == GBX_OK && f < 6; f++)
-        sqlite3_bind_text(a->insert, f + 1, fields[f], -1, SQLITE_TRANSIENT);
-    if (status == GBX_OK && sqlite3_step(a->insert) != SQLITE_DONE)
-        status = sqlite_failure(a->db, "audit", "cannot append", error);
+    gbx_status status = GBX_OK;
+    for (pending *p = batch; p && status == GBX_OK; p = p->next) {
+        status = insert(a, p, previous, hash, error);
+        memcpy(previous, hash, sizeof previous);
+    }
     if (status == GBX_OK && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         status = sqlite_failure(a->db, "audit", "cannot commit", error);
     if (status != GBX_OK) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
@@ -151,11 +182,37 @@ gbx_status service_audit_append(service_audit *audit, const service_record *reco
     now_utc(when, sizeof when);
     char *content = record_content(record, when);
     if (!content) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    pending mine = {.record = record, .when = when, .content = content};
     pthread_mutex_lock(&audit->lock);
-    gbx_status status = append_locked(audit, record, when, content, error);
+    if (audit->tail) audit->tail->next = &mine;
+    else audit->head = &mine;
+    audit->tail = &mine;
+    while (!mine.done) {
+        if (audit->writing) {
+            pthread_cond_wait(&audit->committed, &audit->lock);
+            continue;
+        }
+        /* This request writes the batch queued so far, its own among them. */
+        pending *batch = audit->head;
+        audit->head = audit->tail = NULL;
+        audit->writing = 1;
+        pthread_mutex_unlock(&audit->lock);
+        gbx_error failure = {0};
+        gbx_status status = write_batch(audit, batch, &failure);
+        pthread_mutex_lock(&audit->lock);
+        for (pending *p = batch, *next; p; p = next) {
+            next = p->next; /* p may return and vanish once done */
+            p->error = failure;
+            p->error.status = status;
+            p->done = 1;
+        }
+        audit->writing = 0;
+        pthread_cond_broadcast(&audit->committed);
+    }
     pthread_mutex_unlock(&audit->lock);
     free(content);
-    return status;
+    if (mine.error.status != GBX_OK && error) *error = mine.error;
+    return mine.error.status;
 }
 
 static gbx_status open_read_only(const char *path, sqlite3 **db, gbx_error *error)

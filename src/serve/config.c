@@ -5,7 +5,8 @@
  *                "deadline_seconds": 30}],
  *    "audit": {"sqlite": "audit.db", "inputs": true},
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
- *    "limits": {"body_bytes": 1048576, "threads": 4, "jobs": 16, "keep_results_seconds": 3600},
+ *    "limits": {"body_bytes": 1048576, "connections": 256, "jobs": 64,
+ *               "keep_results_seconds": 3600},
  *    "cache": {"bytes": 67108864}, "keep_versions": 3}
  * Relative paths are read from the config's directory. */
 #include "service.h"
@@ -209,18 +210,19 @@ static gbx_status read_cache(json_object *root, service_config *c, gbx_error *er
 static gbx_status read_limits(json_object *root, service_config *c, gbx_error *error)
 {
     json_object *limits = member(root, "limits"), *body = member(limits, "body_bytes");
-    json_object *threads = member(limits, "threads"), *jobs = member(limits, "jobs");
+    json_object *connections = member(limits, "connections"), *jobs = member(limits, "jobs");
     json_object *keep = member(limits, "keep_results_seconds");
     long long bytes = body ? json_object_get_int64(body) : 1 << 20;
-    long long count = threads ? json_object_get_int64(threads) : 4;
-    long long running = jobs ? json_object_get_int64(jobs) : 4 * count;
+    long long count = connections ? json_object_get_int64(connections) : 256;
+    long long running = jobs ? json_object_get_int64(jobs) : 64;
     double kept = keep ? json_object_get_double(keep) : 3600;
-    if (bytes < 1024 || bytes > (1LL << 30) || count < 1 || count > 256 || running < 1 ||
+    if (bytes < 1024 || bytes > (1LL << 30) || count < 1 || count > 4096 || running < 1 ||
         running > 4096 || !(kept >= 0 && kept <= 30 * 86400))
-        return service_fail(error, GBX_ERR_PARSE, "config: limits: body_bytes 1024 to 2^30, threads "
-                            "1 to 256, jobs 1 to 4096, keep_results_seconds 0 to 30 days");
+        return service_fail(error, GBX_ERR_PARSE, "config: limits: body_bytes 1024 to 2^30, "
+                            "connections 1 to 4096, jobs 1 to 4096, keep_results_seconds 0 to "
+                            "30 days");
     c->body_limit = (size_t)bytes;
-    c->threads = (int)count;
+    c->connections = (unsigned)count;
     c->jobs = (size_t)running;
     c->keep_results = kept;
     return GBX_OK;

@@ -1,5 +1,6 @@
-/* The HTTP server: libmicrohttpd with a pool of worker threads, loopback unless the config says
- * otherwise. Routes are rows of one table; a request's body is gathered up to the config's
+/* The HTTP server: libmicrohttpd, a thread per connection up to the config's limit (handlers
+ * wait for jobs and audit commits, which must not hold up other connections), loopback unless
+ * the config says otherwise. Routes are rows of one table; a request's body is gathered up to the config's
  * limit, its caller found from the bearer token (stored hashed), and every prediction and
  * explanation is appended to the audit store before its answer is sent. */
 #include "service.h"
@@ -849,9 +850,10 @@ static struct MHD_Daemon *start(service *s, gbx_error *error)
         return NULL;
     }
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
+        NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->config->threads,
+        MHD_OPTION_CONNECTION_LIMIT, s->config->connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!daemon)

@@ -49,7 +49,7 @@ typedef struct {
     char *audit_sqlite;       /* the audit database */
     int audit_inputs;         /* 1: the audit keeps inputs; 0: only their SHA-256 */
     size_t body_limit;        /* largest request body, bytes */
-    int threads;              /* worker threads */
+    unsigned connections;     /* served at once, each on a thread of its own (then refused) */
     size_t jobs;              /* explanations under way at most (then 503) */
     double keep_results;      /* seconds an asynchronous answer is kept once done */
     size_t cache_bytes;       /* the explanation cache's bound (0: no cache) */

@@ -19,7 +19,7 @@ work = sys.argv[1]
 json.dump({"listen": "127.0.0.1:0", "cache": {"bytes": 0},
            "models": [{"name": "credit", "path": os.path.abspath("examples/credit_model.json"),
                        "method": "tree"}],
-           "audit": {"sqlite": "audit.db"}, "limits": {"threads": 4}},
+           "audit": {"sqlite": "audit.db"}, "limits": {"connections": 16}},
           open(f"{work}/service.json", "w"))
 EOF
 
