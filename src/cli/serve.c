@@ -14,7 +14,7 @@ static const char serve_help[] =
     "               {\"listen\": \"127.0.0.1:8080\",\n"
     "                \"models\": [{\"name\": \"credit\", \"path\": \"model.json\", \"method\": \"tree\",\n"
     "                            \"background\": \"bg.csv\", \"features\": \"features.json\",\n"
-    "                            \"threshold\": 0.5}],\n"
+    "                            \"threshold\": 0.5, \"deadline_seconds\": 30}],\n"
     "                \"audit\": {\"sqlite\": \"audit.db\", \"inputs\": true},\n"
     "                \"tokens\": [{\"sha256\": \"HEX OF THE TOKEN\", \"name\": \"alice\",\n"
     "                            \"role\": \"analyst\"}],\n"
@@ -22,10 +22,14 @@ static const char serve_help[] =
     "                \"cache\": {\"bytes\": 67108864}, \"keep_versions\": 3}\n"
     "               (relative paths from the config's directory; port 0 takes a free one;\n"
     "               without tokens every caller is an applicant)\n\n"
-    "routes: GET /healthz, /readyz, /v1/models, /v1/models/NAME;\n"
+    "routes: GET /healthz, /readyz, /metrics (Prometheus), /v1/models, /v1/models/NAME;\n"
     "        POST /v1/models/NAME:predict, /v1/models/NAME:explain\n"
     "        with {\"instances\": [{\"FEATURE\": value, ...} or [values...], ...],\n"
-    "              \"id\": optional, \"model_version\": optional pin}\n";
+    "              \"id\": optional, \"model_version\": optional pin,\n"
+    "              \"async\": true to be answered 202 and fetch GET /v1/explanations/ID};\n"
+    "        GET /v2/models/NAME, POST /v2/models/NAME/infer (Open Inference Protocol);\n"
+    "        auditors: GET /v1/audit?from=&to=&model=&limit=, POST /v1/admin/reload\n"
+    "SIGHUP reloads the model files (the last keep_versions stay loaded for pinned requests).\n";
 
 int cli_serve(int argc, char **argv)
 {
