@@ -181,7 +181,7 @@ typedef struct {
 
 static provenance provenance_of(const call *c, const char *id)
 {
-    int explaining = strcmp(c->route_name, "explain") == 0;
+    int explaining = strcmp(c->route_name, "explain") == 0 || strcmp(c->route_name, "waterfall") == 0;
     return (provenance){id, c->caller, c->route,
                         explaining ? gbx_method_name(gbx_explainer_method(c->model->explainer)) : "",
                         c->role, c->model};
@@ -611,6 +611,68 @@ static enum MHD_Result handle_metrics(call *c)
     return result;
 }
 
+/* The officer's page. */
+static enum MHD_Result handle_page(call *c)
+{
+    const char *page = service_page();
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(page), (void *)page, MHD_RESPMEM_PERSISTENT);
+    if (!response) return MHD_NO;
+    MHD_add_response_header(response, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(response, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; script-src 'unsafe-inline' 'self'; "
+                            "style-src 'unsafe-inline' 'self'");
+    c->status = MHD_HTTP_OK;
+    enum MHD_Result result = MHD_queue_response(c->connection, MHD_HTTP_OK, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+/* One row's waterfall, drawn by the server (SVG) from the explanation as the caller's role may
+ * see it; audited as an explanation, with the drawing's SHA-256 as its output. */
+static enum MHD_Result handle_waterfall(call *c)
+{
+    char id[160];
+    json_object *instances = NULL;
+    gbx_data *data = NULL;
+    enum MHD_Result sent = MHD_NO;
+    if (prepare(c, id, sizeof id, &instances, &data, &sent) != 0) return sent;
+    gbx_explanation *explanation = NULL;
+    gbx_error error = {0};
+    char *svg = NULL;
+    size_t size = 0;
+    gbx_status status = gbx_data_rows(data) == 1
+        ? gbx_explainer_explain(c->model->explainer, data, &explanation, &error)
+        : service_fail(&error, GBX_ERR_USAGE, "a waterfall draws one instance");
+    gbx_plot_options options;
+    gbx_plot_options_init(&options);
+    options.kind = "waterfall";
+    options.features = c->model->features;
+    options.audience = c->role;
+    if (status == GBX_OK) status = gbx_plot_render(explanation, &options, "svg", &svg, &size, &error);
+    gbx_explanation_free(explanation);
+    gbx_data_free(data);
+    if (status != GBX_OK) return send_error(c, status_of(status), error.message);
+    char digest[65], output[128];
+    gbx_sha256_hex(svg, size, digest);
+    snprintf(output, sizeof output, "{\"plot\":\"waterfall\",\"svg_sha256\":\"%s\"}", digest);
+    provenance p = provenance_of(c, id);
+    if (audit_answer(c->s, &p, json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN),
+                     output) != GBX_OK) {
+        gbx_free(svg);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "the answer could not be audited, so it is not given");
+    }
+    struct MHD_Response *response = MHD_create_response_from_buffer(size, svg, MHD_RESPMEM_MUST_COPY);
+    gbx_free(svg);
+    if (!response) return MHD_NO;
+    MHD_add_response_header(response, "Content-Type", "image/svg+xml");
+    c->status = MHD_HTTP_OK;
+    enum MHD_Result result = MHD_queue_response(c->connection, MHD_HTTP_OK, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
 /* The audit store's records for auditors: ?from=&to= (ISO 8601 times) &model= &limit= (at
  * most 1000, default 100). */
 static enum MHD_Result handle_audit(call *c)
@@ -689,6 +751,7 @@ typedef struct {
 } route;
 
 static const route routes[] = {
+    {"page", "GET", "/", NULL, WHOLE, 0, handle_page},
     {"healthz", "GET", "/healthz", NULL, WHOLE, 0, handle_health},
     {"readyz", "GET", "/readyz", NULL, WHOLE, 0, handle_health},
     {"metrics", "GET", "/metrics", NULL, WHOLE, 0, handle_metrics},
@@ -696,6 +759,7 @@ static const route routes[] = {
     {"model", "GET", "/v1/models/", "", MODEL, 1, handle_model},
     {"predict", "POST", "/v1/models/", ":predict", MODEL, 1, handle_predict},
     {"explain", "POST", "/v1/models/", ":explain", MODEL, 1, handle_explain},
+    {"waterfall", "POST", "/v1/models/", ":waterfall", MODEL, 1, handle_waterfall},
     {"v2_model", "GET", "/v2/models/", "", MODEL, 1, handle_v2_model},
     {"v2_infer", "POST", "/v2/models/", "/infer", MODEL, 1, handle_v2_infer},
     {"explanation", "GET", "/v1/explanations/", "", EXPLANATION, 1, handle_explanation},

@@ -8,6 +8,7 @@
  *   jobs.c     explanations on threads of their own: deadlines, asynchronous answers
  *   cache.c    answers already computed, by model version, method, role and rows (LRU)
  *   metrics.c  counters and latency histograms, in Prometheus's text format
+ *   page.c     the page for loan officers (GET /)
  *   server.c   the HTTP server (libmicrohttpd), its routes and the callers' roles */
 #ifndef GBX_SERVE_SERVICE_H
 #define GBX_SERVE_SERVICE_H
@@ -207,6 +208,9 @@ char *service_answer_body(const service_model *model, const gbx_data *data, gbx_
 /* The whole answer: {"id", "model_name", "model_version", BODY}. */
 char *service_answer_compose(const char *id, const service_model *model, const char *body);
 
+
+/* The officer's page (page.c): HTML with its style and script inline. */
+const char *service_page(void);
 
 /* Runs until SIGTERM or SIGINT: serves, then drains. */
 gbx_status service_run(const service_config *config, gbx_error *error);
