@@ -4,7 +4,7 @@
 # given as arguments are installed too (`make bench` asks for Debian's XGBoost this way).
 set -euo pipefail
 
-packages=(cmake gcc make pkg-config libjson-c-dev libcmocka-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libopenblas-dev libgomp1 libprotobuf-c-dev protobuf-c-compiler libonnx-dev libzip-dev libhdf5-dev libpng-dev libjpeg-dev libcairo2-dev fonts-dejavu-core "$@")
+packages=(cmake gcc make pkg-config libjson-c-dev libcmocka-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev libopenblas-dev libgomp1 libprotobuf-c-dev protobuf-c-compiler libonnx-dev libzip-dev libhdf5-dev libpng-dev libjpeg-dev libcairo2-dev fonts-dejavu-core "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -3,7 +3,7 @@
  *    "models": [{"name": "credit", "path": "model.json", "method": "tree",
  *                "background": "bg.csv", "features": "features.json", "threshold": 0.5,
  *                "deadline_seconds": 30}],
- *    "audit": {"sqlite": "audit.db", "inputs": true},
+ *    "audit": {"sqlite": "audit.db", "inputs": true},   (or {"postgresql": "postgresql://..."})
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
  *    "limits": {"body_bytes": 1048576, "connections": 256, "jobs": 64,
  *               "keep_results_seconds": 3600},
@@ -182,14 +182,26 @@ static gbx_status read_audit(const char *path, json_object *root, service_config
                              gbx_error *error)
 {
     json_object *audit = member(root, "audit");
-    gbx_status status = string_member(audit, "sqlite", "config: audit", &c->audit_sqlite, error);
-    if (status != GBX_OK) return status;
-    if (!c->audit_sqlite)
-        return service_fail(error, GBX_ERR_PARSE, "config: \"audit\": {\"sqlite\": PATH} is required "
-                        "(every answer is audited)");
+    char *sqlite = NULL, *postgresql = NULL;
+    gbx_status status = string_member(audit, "sqlite", "config: audit", &sqlite, error);
+    if (status == GBX_OK) status = string_member(audit, "postgresql", "config: audit", &postgresql, error);
+    if (status == GBX_OK && !sqlite == !postgresql)
+        status = service_fail(error, GBX_ERR_PARSE, "config: \"audit\" needs one store: "
+                              "{\"sqlite\": PATH} or {\"postgresql\": \"postgresql://...\"} "
+                              "(every answer is audited)");
+    if (status == GBX_OK && postgresql && strncmp(postgresql, "postgresql://", 13) != 0 &&
+        strncmp(postgresql, "postgres://", 11) != 0)
+        status = service_fail(error, GBX_ERR_PARSE, "config: audit: \"postgresql\" must be a "
+                              "postgresql:// URL");
+    if (status != GBX_OK) {
+        free(sqlite);
+        free(postgresql);
+        return status;
+    }
     json_object *inputs = member(audit, "inputs");
     c->audit_inputs = !inputs || json_object_get_boolean(inputs);
-    return resolve_path(path, &c->audit_sqlite, error);
+    c->audit_store = sqlite ? sqlite : postgresql;
+    return sqlite ? resolve_path(path, &c->audit_store, error) : GBX_OK;
 }
 
 static gbx_status read_cache(json_object *root, service_config *c, gbx_error *error)
@@ -261,6 +273,6 @@ void service_config_free(service_config *config)
     for (size_t i = 0; i < config->token_count; i++) free(config->tokens[i].name);
     free(config->tokens);
     free(config->host);
-    free(config->audit_sqlite);
+    free(config->audit_store);
     memset(config, 0, sizeof *config);
 }

@@ -689,7 +689,7 @@ static enum MHD_Result handle_audit(call *c)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "limit must be 1 to 1000");
     json_object *records = NULL;
     gbx_error error = {0};
-    if (service_audit_query(c->s->config->audit_sqlite, argument[0], argument[1], argument[2],
+    if (service_audit_query(c->s->config->audit_store, argument[0], argument[1], argument[2],
                             limit, &records, &error) != GBX_OK) {
         json_object_put(records);
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, error.message);
@@ -930,7 +930,7 @@ gbx_status service_run(const service_config *config, gbx_error *error)
 {
     service s = {.config = config};
     gbx_status status = service_registry_open(config, config->keep_versions, &s.registry, error);
-    if (status == GBX_OK) status = service_audit_open(config->audit_sqlite, &s.audit, error);
+    if (status == GBX_OK) status = service_audit_open(config->audit_store, &s.audit, error);
     if (status == GBX_OK && !(s.metrics = service_metrics_new()))
         status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
     if (status == GBX_OK && !(s.jobs = service_jobs_new(config->jobs, config->keep_results)))

@@ -47,7 +47,7 @@ typedef struct {
     size_t model_count;
     service_token *tokens;    /* none: every caller is an applicant */
     size_t token_count;
-    char *audit_sqlite;       /* the audit database */
+    char *audit_store;        /* the audit store: an SQLite file, or a postgresql:// URL */
     int audit_inputs;         /* 1: the audit keeps inputs; 0: only their SHA-256 */
     size_t body_limit;        /* largest request body, bytes */
     unsigned connections;     /* served at once, each on a thread of its own (then refused) */
