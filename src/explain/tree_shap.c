@@ -241,10 +241,19 @@ const char *gbx_tree_shap_kernel_name(const gbx_tree_shap *shap)
     return "generic";
 }
 
+/* Rows left after whole blocks, up to this many, go through the single-row kernel. */
+#define SINGLE_ROWS 4
+
 void gbx_tree_shap_explain(const gbx_tree_shap *shap, gbx_tree_shap_workspace *workspace,
                            const double *rows, size_t count, double *values, double *interactions)
 {
-    shap->kernel(shap, workspace, rows, count, values, interactions);
+    size_t whole = count / BLOCK * BLOCK, rest = count - whole;
+    if (rest > SINGLE_ROWS) whole = count;
+    if (whole) shap->kernel(shap, workspace, rows, whole, values, interactions);
+    size_t M = shap->features, K = shap->outputs, P = shap->players;
+    for (size_t r = whole; r < count; r++)
+        gbx_tree_shap_kernel_single(shap, workspace, rows + r * M, 1, values + r * K * P,
+                                    interactions ? interactions + r * K * M * M : NULL);
 }
 
 /* ---- the method's row: path-dependent TreeSHAP ------------------------------------------ */

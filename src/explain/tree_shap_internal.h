@@ -5,8 +5,11 @@
 
 #include "tree_shap.h"
 
-/* Rows carried through one tree traversal: the inner loops run over them. */
+/* Rows carried through one tree traversal: the inner loops run over them. The single-row
+ * kernel is the same traversal built with a block of one. */
+#ifndef BLOCK
 #define BLOCK 16
+#endif
 
 typedef struct {
     const gbx_tree *tree;
@@ -54,6 +57,10 @@ struct gbx_tree_shap_workspace {
 /* The same traversal compiled for baseline x86-64 and for AVX2. Floating-point contraction is
  * off in both, so they give bit-identical results and the choice is invisible. */
 gbx_tree_shap_kernel gbx_tree_shap_kernel_generic;
+/* The same for one row at a time: a block of 16 rows costs about as much for one row as for
+ * sixteen, so the rows left over after whole blocks (a service's single rows) take this one.
+ * Each row's arithmetic is the same in every kernel, so results do not depend on the split. */
+gbx_tree_shap_kernel gbx_tree_shap_kernel_single;
 #ifdef GBX_HAVE_AVX2_KERNEL
 gbx_tree_shap_kernel gbx_tree_shap_kernel_avx2;
 #endif

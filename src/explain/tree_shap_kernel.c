@@ -94,7 +94,8 @@ static void leaf_interactions(const traversal *walk, double value, int depth)
     for (size_t i = 0; i < QB; i++) prefix[i] = suffix[(count - 1) * QB + i] = 1.0;
     for (int j = 1; j < count; j++) multiply(prefix + j * QB, prefix + (j - 1) * QB, a + (j - 1) * QB, QB);
     for (int j = count - 2; j >= 0; j--) multiply(suffix + j * QB, suffix + (j + 1) * QB, a + (j + 1) * QB, QB);
-    double middle[2][QB], sum[BLOCK];
+    double middle[2][QB];
+    double sum[BLOCK] = {0}; /* pair_integral writes it whole (Q > 0); a compiler cannot tell */
     size_t M = walk->features;
     for (int i = 0; i < count; i++) {
         int32_t node_i = w->element[elements[i]];

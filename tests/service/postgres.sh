@@ -97,6 +97,8 @@ missing=$(sort "$work/answered.txt" | comm -23 - <(sort "$work/stored.txt") | wc
     "UPDATE audit SET content = content || ' ' WHERE seq = (SELECT min(seq) + 9 FROM audit)" audit
 "$glassbox" audit verify "$url" 2>"$work/broken.txt"; code=$?
 [ "$code" -eq 2 ] && grep -q "breaks at row" "$work/broken.txt" || { echo "FAIL: a changed row: $(cat "$work/broken.txt")" >&2; failures=1; }
-"$glassbox" audit show "$url" --request c1-0 | grep -q '"request_id":"c1-0"' || { echo "FAIL: audit show from PostgreSQL" >&2; failures=1; }
+first=$(head -n 1 "$work/answered.txt")
+"$glassbox" audit show "$url" --request "$first" >"$work/show.json" 2>&1
+grep -q "\"request_id\":\"$first\"" "$work/show.json" || { echo "FAIL: audit show from PostgreSQL: $(head -c 300 "$work/show.json")" >&2; failures=1; }
 [ "$failures" -eq 0 ] || exit 1
 echo "service on PostgreSQL: all checks passed ($(cat "$work/verify.txt"))"
