@@ -14,7 +14,9 @@ static const char serve_help[] =
     "               {\"listen\": \"127.0.0.1:8080\",\n"
     "                \"models\": [{\"name\": \"credit\", \"path\": \"model.json\", \"method\": \"tree\",\n"
     "                            \"background\": \"bg.csv\", \"features\": \"features.json\",\n"
-    "                            \"threshold\": 0.5, \"deadline_seconds\": 30}],\n"
+    "                            \"threshold\": 0.5, \"deadline_seconds\": 30,\n"
+    "                            \"options\": {\"max_evals\": 2000, \"seed\": 7},\n"
+    "                            \"overrides\": [\"seed\"]}],\n"
     "                \"audit\": {\"sqlite\": \"audit.db\", \"inputs\": true},\n"
     "                (or \"audit\": {\"postgresql\": \"postgresql://HOST/DB\"})\n"
     "                \"tokens\": [{\"sha256\": \"HEX OF THE TOKEN\", \"name\": \"alice\",\n"
@@ -106,6 +108,20 @@ static char *canonical(json_object *o)
     return strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 }
 
+/* The explainer a record's own options made (NULL: the model's, when it set none). */
+static gbx_status recorded_explainer(const service_model *model, json_object *record,
+                                     gbx_explainer **out, gbx_error *error)
+{
+    json_object *given;
+    *out = NULL;
+    if (!json_object_object_get_ex(record, "options", &given) ||
+        !json_object_object_length(given))
+        return GBX_OK;
+    gbx_explainer_options options = model->options;
+    gbx_status status = service_options_apply(given, NULL, 0, &options, error);
+    return status == GBX_OK ? gbx_explainer_create(model->model, &options, out, error) : status;
+}
+
 /* Recomputes one recorded explanation; returns 1 identical, 0 different, -1 after an error. */
 static int replay_record(const service_config *config, json_object *record, gbx_error *error)
 {
@@ -132,13 +148,16 @@ static int replay_record(const service_config *config, json_object *record, gbx_
     if (service_model_load(entry, &model, error) != GBX_OK) return -1;
     int result = -1;
     gbx_data *data = NULL;
+    gbx_explainer *explainer = NULL;
     char *body = NULL, *answer = NULL;
     if (strcmp(model->version, json_object_get_string(version)) != 0)
         service_fail(error, GBX_ERR_MISMATCH, "%s is now version %s; the record was answered by "
                      "version %s (keep that file to replay it)", entry->path, model->version,
                      json_object_get_string(version));
     else if (service_instances(model, input, &data, error) == GBX_OK &&
-             (body = service_answer_body(model, data, role, error)) != NULL &&
+             recorded_explainer(model, record, &explainer, error) == GBX_OK &&
+             (body = service_answer_body(model, explainer ? explainer : model->explainer, data,
+                                         role, error)) != NULL &&
              (answer = service_answer_compose(json_object_get_string(id), model, body)) != NULL) {
         json_object *recomputed = json_tokener_parse(answer);
         char *a = recomputed ? canonical(recomputed) : NULL, *b = canonical(output);
@@ -150,6 +169,7 @@ static int replay_record(const service_config *config, json_object *record, gbx_
     free(answer);
     free(body);
     gbx_data_free(data);
+    gbx_explainer_free(explainer);
     service_model_release_loaded(model);
     return result;
 }

@@ -166,8 +166,8 @@ json_object *service_predictions_json(const double *predictions, size_t rows, si
     return list;
 }
 
-char *service_answer_body(const service_model *m, const gbx_data *data, gbx_audience role,
-                          gbx_error *error)
+char *service_answer_body(const service_model *m, const gbx_explainer *explainer,
+                          const gbx_data *data, gbx_audience role, gbx_error *error)
 {
     size_t n = gbx_data_rows(data), K = gbx_model_outputs(m->model);
     double *predictions = malloc(n * K * sizeof(double));
@@ -176,7 +176,7 @@ char *service_answer_body(const service_model *m, const gbx_data *data, gbx_audi
     char *body = NULL;
     gbx_status status = predictions ? gbx_model_predict(m->model, data, 0, predictions, error)
                                     : service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK) status = gbx_explainer_explain(m->explainer, data, &explanation, error);
+    if (status == GBX_OK) status = gbx_explainer_explain(explainer, data, &explanation, error);
     if (status == GBX_OK) status = service_explanations(m, explanation, role, &explanations, error);
     if (status == GBX_OK) {
         json_object *o = json_object_new_object();

@@ -99,6 +99,8 @@ static char *record_content(const service_record *r, const char *when)
                             r->version, r->method};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         json_object_object_add(o, keys[k], json_object_new_string(values[k] ? values[k] : ""));
+    json_object *options = r->options ? json_tokener_parse(r->options) : NULL;
+    json_object_object_add(o, "options", options ? options : json_object_new_object());
     json_object *input = json_tokener_parse(r->input), *output = json_tokener_parse(r->output);
     json_object_object_add(o, "input", input ? input : json_object_new_string(r->input));
     json_object_object_add(o, "output", output ? output : json_object_new_string(r->output));

@@ -2,7 +2,7 @@
  *   {"listen": "127.0.0.1:8080",
  *    "models": [{"name": "credit", "path": "model.json", "method": "tree",
  *                "background": "bg.csv", "features": "features.json", "threshold": 0.5,
- *                "deadline_seconds": 30}],
+ *                "deadline_seconds": 30, "options": {"seed": 7}, "overrides": ["seed"]}],
  *    "audit": {"sqlite": "audit.db", "inputs": true},   (or {"postgresql": "postgresql://..."})
  *    "tokens": [{"sha256": "HEX", "name": "alice", "role": "analyst"}],
  *    "limits": {"body_bytes": 1048576, "connections": 256, "jobs": 64,
@@ -106,6 +106,26 @@ static gbx_status read_model(const char *config_path, json_object *o, size_t ind
     if (!(m->deadline > 0 && m->deadline <= 86400))
         return service_fail(error, GBX_ERR_PARSE, "%s: \"deadline_seconds\" must be above 0 and "
                             "at most a day", where);
+    json_object *options = member(o, "options"), *overrides = member(o, "overrides");
+    if (options && !json_object_is_type(options, json_type_object))
+        return service_fail(error, GBX_ERR_PARSE, "%s: \"options\" must be an object", where);
+    if (options && !(m->options = strdup(json_object_to_json_string_ext(options, JSON_C_TO_STRING_PLAIN))))
+        return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    size_t allowed = overrides && json_object_is_type(overrides, json_type_array)
+                         ? json_object_array_length(overrides) : 0;
+    if (overrides && !json_object_is_type(overrides, json_type_array))
+        return service_fail(error, GBX_ERR_PARSE, "%s: \"overrides\" must list option names", where);
+    if (allowed && !(m->overrides = calloc(allowed, sizeof *m->overrides)))
+        return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    for (size_t a = 0; a < allowed; a++) {
+        const char *name = json_object_get_string(json_object_array_get_idx(overrides, a));
+        if (!name || !service_option_known(name))
+            return service_fail(error, GBX_ERR_PARSE, "%s: overrides: \"%s\" is not an option "
+                                "(max_evals, seed, tolerance, sample_background, steps, samples, "
+                                "lime_features, output_space)", where, name ? name : "");
+        if (!(m->overrides[a] = strdup(name))) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+        m->override_count = a + 1;
+    }
     json_object *threshold = member(o, "threshold");
     m->threshold = threshold ? json_object_get_double(threshold) : NAN;
     if (threshold && !json_object_is_type(threshold, json_type_double) &&
@@ -268,6 +288,9 @@ void service_config_free(service_config *config)
         free(m->method);
         free(m->background);
         free(m->features);
+        free(m->options);
+        for (size_t a = 0; a < m->override_count; a++) free(m->overrides[a]);
+        free(m->overrides);
     }
     free(config->models);
     for (size_t i = 0; i < config->token_count; i++) free(config->tokens[i].name);

@@ -74,12 +74,15 @@ gbx_status service_model_load(const service_model_config *c, service_model **out
     if (status == GBX_OK && c->features)
         status = gbx_feature_metadata_read(c->features, &m->features, error);
     if (status == GBX_OK) status = feature_names(m, error);
-    gbx_explainer_options options;
-    gbx_explainer_options_init(&options);
-    options.background = m->background;
-    options.threads = 1; /* the server's workers are the parallelism */
-    if (status == GBX_OK && c->method) status = gbx_method_parse(c->method, &options.method);
-    if (status == GBX_OK) status = gbx_explainer_create(m->model, &options, &m->explainer, error);
+    gbx_explainer_options *options = &m->options;
+    gbx_explainer_options_init(options);
+    options->background = m->background;
+    options->threads = 1; /* the server's workers are the parallelism */
+    if (status == GBX_OK && c->method) status = gbx_method_parse(c->method, &options->method);
+    json_object *configured = c->options ? json_tokener_parse(c->options) : NULL;
+    if (status == GBX_OK) status = service_options_apply(configured, NULL, 0, options, error);
+    json_object_put(configured);
+    if (status == GBX_OK) status = gbx_explainer_create(m->model, options, &m->explainer, error);
     if (status == GBX_OK) {
         const char *served = gbx_model_version(m->model);
         m->version = served && *served ? served : gbx_model_sha256(m->model);

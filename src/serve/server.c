@@ -175,6 +175,7 @@ static json_object *model_summary(service_registry *r, const service_model *m)
 /* Who asked what of which model: what an audit record says besides the answer. */
 typedef struct {
     const char *id, *caller, *route, *method;
+    const char *options; /* the explainer options the request set (JSON), or NULL */
     gbx_audience role;
     service_model *model;
 } provenance;
@@ -184,7 +185,7 @@ static provenance provenance_of(const call *c, const char *id)
     int explaining = strcmp(c->route_name, "explain") == 0 || strcmp(c->route_name, "waterfall") == 0;
     return (provenance){id, c->caller, c->route,
                         explaining ? gbx_method_name(gbx_explainer_method(c->model->explainer)) : "",
-                        c->role, c->model};
+                        NULL, c->role, c->model};
 }
 
 /* Appends the answer to the audit store, durably; timed for /metrics. */
@@ -196,9 +197,11 @@ static gbx_status audit_answer(service *s, const provenance *p, const char *inst
         gbx_sha256_hex(instances, strlen(instances), input_hash);
         instances = input_hash;
     }
-    service_record record = {p->id, p->caller, gbx_audience_name(p->role), p->route,
-                             p->model->config->name, p->model->version, p->method, instances,
-                             answer};
+    service_record record = {.request_id = p->id, .caller = p->caller,
+                             .role = gbx_audience_name(p->role), .route = p->route,
+                             .model = p->model->config->name, .version = p->model->version,
+                             .method = p->method, .input = instances, .options = p->options,
+                             .output = answer};
     gbx_error error = {0};
     struct timespec started;
     clock_gettime(CLOCK_MONOTONIC, &started);
@@ -290,12 +293,16 @@ typedef struct {
     char id[160], route[256]; /* copies: the job may outlive its request */
     gbx_data *data;
     char *instances; /* the request's rows, as JSON, for the audit */
+    char *options;   /* the options the request set (JSON), or NULL */
+    gbx_explainer *explainer; /* made with them, or NULL: the model's own */
 } explain_work;
 
 static void explain_work_free(void *context)
 {
     explain_work *w = context;
     if (w->who.model) service_registry_release(w->s->registry, w->who.model);
+    gbx_explainer_free(w->explainer);
+    free(w->options);
     gbx_data_free(w->data);
     free(w->instances);
     free(w);
@@ -310,18 +317,21 @@ static char *error_text(const char *message)
     return text;
 }
 
-/* The cache's key for these rows: SHA-256 of the model version, method, role and values. */
+/* The cache's key for these rows: SHA-256 of the model version, method, options the request
+ * set, role and values. */
 static void cache_key(const explain_work *w, char key[65])
 {
     const service_model *m = w->who.model;
     size_t values = gbx_data_rows(w->data) * gbx_data_columns(w->data) * sizeof(double);
-    size_t head = strlen(m->version) + strlen(w->who.method) + 32, size = head + values;
+    const char *options = w->options ? w->options : "";
+    size_t head = strlen(m->version) + strlen(w->who.method) + strlen(options) + 32;
+    size_t size = head + values;
     char *bytes = malloc(size);
     if (!bytes) {
         memset(key, 0, 65);
         return;
     }
-    int used = snprintf(bytes, head, "%s|%s|%s|", m->version, w->who.method,
+    int used = snprintf(bytes, head, "%s|%s|%s|%s|", m->version, w->who.method, options,
                         gbx_audience_name(w->who.role));
     memcpy(bytes + used, gbx_data_values(w->data), values);
     gbx_sha256_hex(bytes, (size_t)used + values, key);
@@ -332,7 +342,8 @@ static char *explain_job(service_job *job, void *context, unsigned *status)
 {
     explain_work *w = context;
     gbx_error error = {0};
-    char *body = service_answer_body(w->who.model, w->data, w->who.role, &error);
+    char *body = service_answer_body(w->who.model, w->explainer ? w->explainer : w->who.model->explainer,
+                                     w->data, w->who.role, &error);
     if (!body) {
         *status = status_of(error.status);
         return error_text(error.message);
@@ -371,6 +382,24 @@ static enum MHD_Result answer_cached(call *c, explain_work *w, const char *body)
 }
 
 
+/* The request's own explainer options (those the model's "overrides" allow), on a copy of
+ * the model's: 0, or the error sent. */
+static int with_options(call *c, explain_work *w, json_object *given, enum MHD_Result *sent)
+{
+    const service_model_config *config = c->model->config;
+    gbx_explainer_options options = c->model->options;
+    gbx_error error = {0};
+    if (service_options_apply(given, config->overrides, config->override_count, &options,
+                              &error) != GBX_OK ||
+        gbx_explainer_create(c->model->model, &options, &w->explainer, &error) != GBX_OK) {
+        *sent = send_error(c, status_of(error.status), error.message);
+        return -1;
+    }
+    w->options = strdup(json_object_to_json_string_ext(given, JSON_C_TO_STRING_PLAIN));
+    w->who.options = w->options;
+    return 0;
+}
+
 /* An explanation: on a job of its own, waited for up to the model's deadline (504 past it),
  * or with "async": true answered at once (202) and fetched from /v1/explanations/ID. */
 static enum MHD_Result handle_explain(call *c)
@@ -389,6 +418,12 @@ static enum MHD_Result handle_explain(call *c)
     snprintf(w->route, sizeof w->route, "%s", c->route);
     w->who.route = w->route;
     w->instances = strdup(json_object_to_json_string_ext(instances, JSON_C_TO_STRING_PLAIN));
+    json_object *given = NULL;
+    if (json_object_object_get_ex(c->body, "options", &given) &&
+        with_options(c, w, given, &sent) != 0) {
+        explain_work_free(w);
+        return sent;
+    }
     int kept = json_object_object_get_ex(c->body, "async", &async) && json_object_get_boolean(async);
     char key[65], *cached = NULL;
     if (!kept && w->instances) {

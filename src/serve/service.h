@@ -22,6 +22,15 @@
 gbx_status service_fail(gbx_error *error, gbx_status status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- explainer options -------------------------------------------------------------------- */
+
+/* Applies {"name": value} options (max_evals, seed, tolerance, sample_background, steps,
+ * samples, lime_features, output_space) onto options; with `allowed` (NULL: any), only those
+ * names. */
+gbx_status service_options_apply(json_object *given, char *const *allowed, size_t allowed_count,
+                                 gbx_explainer_options *options, gbx_error *error);
+int service_option_known(const char *name);
+
 /* ---- config -------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -32,6 +41,9 @@ typedef struct {
     char *features;    /* feature metadata JSON, or NULL */
     double threshold;  /* a decision threshold, or NAN: none */
     double deadline;   /* seconds an explanation may take before its answer is a 504 */
+    char *options;     /* explainer options (JSON object text), or NULL */
+    char **overrides;  /* the options a request may change */
+    size_t override_count;
 } service_model_config;
 
 typedef struct {
@@ -68,6 +80,7 @@ typedef struct {
     gbx_data *background;
     gbx_feature_metadata *features;
     gbx_explainer *explainer;
+    gbx_explainer_options options; /* what the explainer was made with */
     char **feature_names;     /* the model's, or f0, f1... */
     size_t feature_count;
     const char *version;      /* the model file's SHA-256, or a served model's version */
@@ -112,6 +125,7 @@ typedef struct service_audit service_audit;
 typedef struct {
     const char *request_id, *caller, *role, *route, *model, *version, *method;
     const char *input;   /* the request's instances (JSON), or their SHA-256 */
+    const char *options; /* the explainer options the request set (JSON), or NULL */
     const char *output;  /* the answer (JSON) */
 } service_record;
 
@@ -203,8 +217,8 @@ char *service_metrics_text(service_metrics *metrics);
 json_object *service_predictions_json(const double *predictions, size_t rows, size_t outputs);
 /* An explain answer's body, the members "predictions" and "explanations" (for the role), as
  * text: what the cache keeps and an audit replay recomputes. */
-char *service_answer_body(const service_model *model, const gbx_data *data, gbx_audience role,
-                          gbx_error *error);
+char *service_answer_body(const service_model *model, const gbx_explainer *explainer,
+                          const gbx_data *data, gbx_audience role, gbx_error *error);
 /* The whole answer: {"id", "model_name", "model_version", BODY}. */
 char *service_answer_compose(const char *id, const service_model *model, const char *body);
 

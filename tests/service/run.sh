@@ -33,12 +33,19 @@ open(f"{work}/slow.py", "w").write(
     "    if line == '\\n': time.sleep(1.5); sys.stdout.flush(); continue\n"
     "    a, b, c = map(float, line.split(',')); print(0.5 * a - b + 2 * c)\n")
 open(f"{work}/slow_background.csv", "w").write("a,b,c\n0,0,0\n1,1,1\n")
+with open(f"{work}/sampled_background.csv", "w") as f:
+    f.write(",".join(names) + "\n")
+    for row in rows[10:30]:
+        f.write(",".join(row[n] for n in names) + "\n")
 json.dump({"listen": "127.0.0.1:0",
            "keep_versions": 2,
            "models": [{"name": "credit", "path": "credit_model.json",
                        "method": "tree", "features": "credit_features.json", "threshold": 0.5},
                       {"name": "slow", "path": f"cmd:python3 {work}/slow.py", "method": "exact",
-                       "background": "slow_background.csv", "deadline_seconds": 1}],
+                       "background": "slow_background.csv", "deadline_seconds": 1},
+                      {"name": "sampled", "path": os.path.abspath("examples/credit_model.json"),
+                       "method": "kernel", "background": "sampled_background.csv",
+                       "options": {"max_evals": 400, "seed": 1}, "overrides": ["seed"]}],
            "audit": {"sqlite": "audit.db"},
            "tokens": [{"sha256": digest("token-applicant"), "name": "ann", "role": "applicant"},
                       {"sha256": digest("token-analyst"), "name": "alice", "role": "analyst"},
@@ -219,17 +226,35 @@ check("audit query", ask("GET", "/v1/audit?model=slow&limit=5", "token-auditor")
 check("audit query by time", ask("GET", "/v1/audit?from=2000-01-01T00:00:00Z&to=2001-01-01", "token-auditor"),
       200, lambda a: a["records"] == [])
 
+# Explainer options: the model's own, and those its "overrides" let a request change; an
+# answer under a request's options is replayed with them.
+one = json.loads(explain); one["instances"] = one["instances"][:1]
+one["id"] = "sampled-default"
+default = check("sampled, the model's options", ask("POST", "/v1/models/sampled:explain", "token-analyst",
+                                                   json.dumps(one)), 200)
+one["id"] = "sampled-seed"; one["options"] = {"seed": 2}
+reseeded = check("sampled, another seed", ask("POST", "/v1/models/sampled:explain", "token-analyst",
+                                              json.dumps(one)), 200)
+if reseeded["explanations"] == default["explanations"]:
+    print("FAIL: another seed gave the same values", file=sys.stderr); failed += 1
+one["options"] = {"max_evals": 10}
+check("an option not allowed", ask("POST", "/v1/models/sampled:explain", "token-analyst", json.dumps(one)), 400,
+      lambda a: "may not be set per request" in a["error"])
+one["options"] = {"bogus": 1}
+check("an unknown option", ask("POST", "/v1/models/sampled:explain", "token-analyst", json.dumps(one)), 400,
+      lambda a: "unknown option" in a["error"])
+
 # /metrics: Prometheus text, counting what was just asked.
 with urllib.request.urlopen(base + "/metrics", timeout=30) as reply:
     metrics = reply.read().decode()
 for line in ('glassbox_requests_total{route="explain",model="credit",code="200"} 7',
              'glassbox_cache_lookups_total{result="hit"} 3',
-             'glassbox_cache_lookups_total{result="miss"} 5',
+             'glassbox_cache_lookups_total{result="miss"} 7',
              'glassbox_requests_total{route="predict",model="credit",code="400"} 7',
              'glassbox_requests_total{route="reload",model="",code="403"} 1',
              'glassbox_requests_total{route="explain",model="credit",code="409"} 1',
              'glassbox_requests_total{route="models",model="",code="401"} 2',
-             'glassbox_audit_write_seconds_count 13', 'glassbox_audit_failures_total 0',
+             'glassbox_audit_write_seconds_count 15', 'glassbox_audit_failures_total 0',
              'glassbox_request_seconds_bucket{route="explain",model="credit",le="+Inf"} 8'):
     if line not in metrics:
         print(f"FAIL: /metrics lacks {line}", file=sys.stderr); failed += 1
@@ -250,7 +275,7 @@ server=
 # The audit: every answered prediction and explanation, chained; one request shown whole; a
 # changed row breaks the chain there.
 "$glassbox" audit verify "$work/audit.db" >"$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
-grep -q "13 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
+grep -q "15 rows, the chain holds" "$work/verify.txt" || fail "audit verify: $(cat "$work/verify.txt")"
 "$glassbox" audit show "$work/audit.db" --request loan-42 >"$work/show.json" || fail "audit show"
 python3 - "$work/show.json" <<'EOF' || fail "audit show: the records of loan-42"
 import json, sys
@@ -272,6 +297,9 @@ grep -q "1 of 1 explanations recomputed bit-identical" "$work/replay.txt" || fai
 "$glassbox" audit replay "$work/audit.db" --request loan-42 --config "$work/service.json" \
     2>"$work/replay.err"; code=$?
 [ "$code" -eq 2 ] && grep -q "keep that file to replay it" "$work/replay.err" || fail "replay of an old version: $(cat "$work/replay.err")"
+"$glassbox" audit replay "$work/audit.db" --request sampled-seed --config "$work/service.json" \
+    >"$work/replay.txt" || fail "audit replay with a request's options: $(cat "$work/replay.txt")"
+grep -q "1 of 1 explanations recomputed bit-identical" "$work/replay.txt" || fail "audit replay with options: $(cat "$work/replay.txt")"
 python3 -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1])
 db.execute(\"UPDATE audit SET content = replace(content, 'alice', 'mallory') WHERE seq = 2\"); db.commit()" "$work/audit.db"
 "$glassbox" audit verify "$work/audit.db" 2>"$work/verify.err"; code=$?
