@@ -303,6 +303,15 @@ static int emit(loader *L, scope *S, const Gbxtf__NodeDef *node, const char *op,
                    == GBX_OK ? output : -1;
 }
 
+/* The same, its output the node's: how most emitters end. */
+static gbx_status emit_into(loader *L, scope *S, const Gbxtf__NodeDef *node, const char *op,
+                            const int *inputs, int input_count, gbx_nn_attribute *attributes,
+                            int attribute_count, ref *out)
+{
+    out[0].value = emit(L, S, node, op, inputs, input_count, attributes, attribute_count);
+    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+}
+
 /* A new graph constant (tensor taken over); -1 with the error set. */
 static int constant(loader *L, scope *S, const Gbxtf__NodeDef *node, gbx_nn_tensor *tensor)
 {
@@ -472,8 +481,7 @@ static gbx_status emit_same(loader *L, scope *S, const Gbxtf__NodeDef *node, con
         gbx_status status = value_of(L, node, in, n, i, &values[i]);
         if (status != GBX_OK) return status;
     }
-    out[0].value = emit(L, S, node, op->engine, values, n, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, op->engine, values, n, NULL, 0, out);
 }
 
 /* Identity and its kin pass their inputs through; NoOp gives nothing. */
@@ -518,8 +526,7 @@ static gbx_status emit_placeholder(loader *L, scope *S, const Gbxtf__NodeDef *no
     gbx_nn_attribute *to = attributes_new(1);
     if (!to) return out_of_memory(L);
     set_int(&to[0], "to", L->input_type == DT_BOOL ? ONNX_BOOL : ONNX_INT64);
-    out[0].value = emit(L, S, node, "Cast", &L->graph->input, 1, to, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Cast", &L->graph->input, 1, to, 1, out);
 }
 
 static gbx_status emit_var_handle(loader *L, scope *S, const Gbxtf__NodeDef *node,
@@ -582,8 +589,7 @@ static gbx_status emit_resource_gather(loader *L, scope *S, const Gbxtf__NodeDef
     if (status == GBX_OK && attr_int(node, "batch_dims", 0) != 0)
         status = fail_node(L, node, GBX_ERR_UNSUPPORTED, "batch_dims other than 0");
     if (status != GBX_OK) return status;
-    out[0].value = emit(L, S, node, "Gather", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Gather", values, 2, NULL, 0, out);
 }
 
 static gbx_status translate_call(loader *L, scope *S, const Gbxtf__NodeDef *node,
@@ -611,8 +617,7 @@ static gbx_status emit_last_axis(loader *L, scope *S, const Gbxtf__NodeDef *node
     if (status != GBX_OK) return status;
     if (!axis) return out_of_memory(L);
     set_int(&axis[0], "axis", -1);
-    out[0].value = emit(L, S, node, op->engine, &value, 1, axis, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, op->engine, &value, 1, axis, 1, out);
 }
 
 static gbx_status emit_leaky_relu(loader *L, scope *S, const Gbxtf__NodeDef *node,
@@ -625,8 +630,7 @@ static gbx_status emit_leaky_relu(loader *L, scope *S, const Gbxtf__NodeDef *nod
     if (status != GBX_OK) return status;
     if (!alpha) return out_of_memory(L);
     set_float(&alpha[0], "alpha", attr_float(node, "alpha", 0.2f));
-    out[0].value = emit(L, S, node, "LeakyRelu", &value, 1, alpha, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "LeakyRelu", &value, 1, alpha, 1, out);
 }
 
 /* Relu6: Clip between constant bounds. */
@@ -641,8 +645,7 @@ static gbx_status emit_relu6(loader *L, scope *S, const Gbxtf__NodeDef *node, co
     if ((values[1] = float_constant(L, S, node, &low, 1, 0)) < 0 ||
         (values[2] = float_constant(L, S, node, &high, 1, 0)) < 0)
         return GBX_ERR_NOMEM;
-    out[0].value = emit(L, S, node, "Clip", values, 3, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Clip", values, 3, NULL, 0, out);
 }
 
 /* Rsqrt, Square, SquaredDifference: two engine steps each. */
@@ -671,8 +674,7 @@ static gbx_status emit_square(loader *L, scope *S, const Gbxtf__NodeDef *node, c
     }
     if (status != GBX_OK) return status;
     values[1] = values[0];
-    out[0].value = emit(L, S, node, "Mul", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Mul", values, 2, NULL, 0, out);
 }
 
 static gbx_status emit_add_n(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
@@ -718,8 +720,7 @@ static gbx_status emit_matmul(loader *L, scope *S, const Gbxtf__NodeDef *node, c
                              flags[1][i]);
         if ((values[i] = swap_axes(L, S, node, values[i])) < 0) return GBX_ERR_PARSE;
     }
-    out[0].value = emit(L, S, node, "MatMul", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "MatMul", values, 2, NULL, 0, out);
 }
 
 static gbx_status check_channels_last(loader *L, const Gbxtf__NodeDef *node)
@@ -911,8 +912,7 @@ static gbx_status emit_reduce(loader *L, scope *S, const Gbxtf__NodeDef *node, c
     if (!a) return out_of_memory(L);
     set_ints(&a[0], "axes", axes, count);
     set_int(&a[1], "keepdims", attr_int(node, "keep_dims", 0));
-    out[0].value = emit(L, S, node, op->engine, &x, 1, a, 2);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, op->engine, &x, 1, a, 2, out);
 }
 
 /* TensorFlow's Reshape takes a 0 in the shape literally. */
@@ -927,8 +927,7 @@ static gbx_status emit_reshape(loader *L, scope *S, const Gbxtf__NodeDef *node, 
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
     set_int(&a[0], "allowzero", 1);
-    out[0].value = emit(L, S, node, "Reshape", values, 2, a, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Reshape", values, 2, a, 1, out);
 }
 
 static gbx_status emit_transpose(loader *L, scope *S, const Gbxtf__NodeDef *node,
@@ -944,8 +943,7 @@ static gbx_status emit_transpose(loader *L, scope *S, const Gbxtf__NodeDef *node
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
     set_ints(&a[0], "perm", perm, count);
-    out[0].value = emit(L, S, node, "Transpose", &x, 1, a, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Transpose", &x, 1, a, 1, out);
 }
 
 /* Squeeze's dimensions are an attribute (none: every dimension of size 1). */
@@ -961,8 +959,7 @@ static gbx_status emit_squeeze(loader *L, scope *S, const Gbxtf__NodeDef *node, 
     if (status != GBX_OK) return status;
     if (count && !a) return out_of_memory(L);
     if (count) set_ints(&a[0], "axes", axes, count);
-    out[0].value = emit(L, S, node, "Squeeze", &x, 1, a, count ? 1 : 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Squeeze", &x, 1, a, count ? 1 : 0, out);
 }
 
 /* Axes as an attribute, for the engine's Squeeze and Unsqueeze. */
@@ -1189,8 +1186,7 @@ static gbx_status emit_gather(loader *L, scope *S, const Gbxtf__NodeDef *node, c
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
     set_int(&a[0], "axis", axis);
-    out[0].value = emit(L, S, node, "Gather", values, 2, a, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Gather", values, 2, a, 1, out);
 }
 
 /* Fill(dims, value): the value broadcast to the shape. */
@@ -1202,8 +1198,7 @@ static gbx_status emit_fill(loader *L, scope *S, const Gbxtf__NodeDef *node, con
     gbx_status status = value_of(L, node, in, n, 1, &values[0]);
     if (status == GBX_OK) status = value_of(L, node, in, n, 0, &values[1]);
     if (status != GBX_OK) return status;
-    out[0].value = emit(L, S, node, "Expand", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Expand", values, 2, NULL, 0, out);
 }
 
 static gbx_status emit_cast(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,
@@ -1223,8 +1218,7 @@ static gbx_status emit_cast(loader *L, scope *S, const Gbxtf__NodeDef *node, con
     if (status != GBX_OK) return status;
     if (!a) return out_of_memory(L);
     set_int(&a[0], "to", floating ? ONNX_FLOAT : integral ? ONNX_INT64 : ONNX_BOOL);
-    out[0].value = emit(L, S, node, "Cast", &x, 1, a, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Cast", &x, 1, a, 1, out);
 }
 
 /* Split(axis, x) in num_split equal parts; SplitV(x, sizes, axis). */
@@ -1312,8 +1306,7 @@ static gbx_status emit_einsum(loader *L, scope *S, const Gbxtf__NodeDef *node, c
     gbx_nn_attribute *a = attributes_new(1);
     if (!a) return out_of_memory(L);
     set_string(&a[0], "equation", equation);
-    out[0].value = emit(L, S, node, "Einsum", values, n, a, 1);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Einsum", values, n, a, 1, out);
 }
 
 /* NotEqual and Erfc: an engine operator, then its complement. */
@@ -1427,8 +1420,7 @@ static gbx_status emit_list_get(loader *L, scope *S, const Gbxtf__NodeDef *node,
     if (gbx_nn_tensor_alloc(&scalar, GBX_NN_INT64, 0, NULL, L->error) != GBX_OK) return GBX_ERR_NOMEM;
     scalar.i[0] = index;
     if ((values[1] = constant(L, S, node, &scalar)) < 0) return GBX_ERR_NOMEM;
-    out[0].value = emit(L, S, node, "Gather", values, 2, NULL, 0);
-    return out[0].value < 0 ? GBX_ERR_PARSE : GBX_OK;
+    return emit_into(L, S, node, "Gather", values, 2, NULL, 0, out);
 }
 
 static gbx_status emit_list_set(loader *L, scope *S, const Gbxtf__NodeDef *node, const tf_op *op,

@@ -347,16 +347,24 @@ static gbx_status shard_bytes(const gbx_tensor_bundle *b, int shard, int64_t off
     return status;
 }
 
-gbx_status gbx_tensor_bundle_read(gbx_tensor_bundle *b, const char *key, gbx_nn_tensor *tensor,
-                                  gbx_error *error)
+/* The index entry of a key, decoded (free with gbxtf__bundle_entry_proto__free_unpacked). */
+static gbx_status entry_of(const gbx_tensor_bundle *b, const char *key,
+                           Gbxtf__BundleEntryProto **out, gbx_error *error)
 {
     const entry *found = find(b, key);
     if (!found || !*key)
         return gbx_fail(error, GBX_ERR_PARSE, "%s: the variables hold no %s", b->prefix, key);
-    Gbxtf__BundleEntryProto *e =
-        gbxtf__bundle_entry_proto__unpack(NULL, found->value_length, found->value);
-    if (!e) return gbx_fail(error, GBX_ERR_PARSE, "%s: the index entry of %s is damaged",
-                            b->prefix, key);
+    *out = gbxtf__bundle_entry_proto__unpack(NULL, found->value_length, found->value);
+    return *out ? GBX_OK : gbx_fail(error, GBX_ERR_PARSE, "%s: the index entry of %s is damaged",
+                                    b->prefix, key);
+}
+
+gbx_status gbx_tensor_bundle_read(gbx_tensor_bundle *b, const char *key, gbx_nn_tensor *tensor,
+                                  gbx_error *error)
+{
+    Gbxtf__BundleEntryProto *e;
+    gbx_status found = entry_of(b, key, &e, error);
+    if (found != GBX_OK) return found;
     int rank = 0;
     int64_t dims[GBX_NN_MAX_RANK];
     size_t size = element_size(e->dtype);
@@ -398,13 +406,9 @@ gbx_status gbx_tensor_bundle_read(gbx_tensor_bundle *b, const char *key, gbx_nn_
 gbx_status gbx_tensor_bundle_read_string(gbx_tensor_bundle *b, const char *key, char **bytes,
                                          size_t *length, gbx_error *error)
 {
-    const entry *found = find(b, key);
-    if (!found || !*key)
-        return gbx_fail(error, GBX_ERR_PARSE, "%s: the variables hold no %s", b->prefix, key);
-    Gbxtf__BundleEntryProto *e =
-        gbxtf__bundle_entry_proto__unpack(NULL, found->value_length, found->value);
-    if (!e) return gbx_fail(error, GBX_ERR_PARSE, "%s: the index entry of %s is damaged",
-                            b->prefix, key);
+    Gbxtf__BundleEntryProto *e;
+    gbx_status found = entry_of(b, key, &e, error);
+    if (found != GBX_OK) return found;
     gbx_status status = GBX_OK;
     if (e->dtype != DT_STRING || (e->shape && e->shape->n_dim != 0))
         status = gbx_fail(error, GBX_ERR_PARSE, "%s: %s is not a string", b->prefix, key);

@@ -263,6 +263,22 @@ static json_object *answer_head(const call *c, const char *id)
     return o;
 }
 
+/* The model's predictions for the rows (malloc'd, [rows][outputs]); the rows are freed. */
+static gbx_status predict_rows(const service_model *m, gbx_data *data, double **out,
+                               gbx_error *error)
+{
+    size_t n = gbx_data_rows(data), K = gbx_model_outputs(m->model);
+    *out = malloc(n * K * sizeof(double));
+    gbx_status status = *out ? gbx_model_predict(m->model, data, 0, *out, error)
+                             : service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    gbx_data_free(data);
+    if (status != GBX_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return status;
+}
+
 static enum MHD_Result handle_predict(call *c)
 {
     char id[160];
@@ -271,15 +287,10 @@ static enum MHD_Result handle_predict(call *c)
     enum MHD_Result sent = MHD_NO;
     if (prepare(c, id, sizeof id, &instances, &data, &sent) != 0) return sent;
     size_t n = gbx_data_rows(data), K = gbx_model_outputs(c->model->model);
-    double *predictions = malloc(n * K * sizeof(double));
+    double *predictions;
     gbx_error error = {0};
-    gbx_status status = predictions ? gbx_model_predict(c->model->model, data, 0, predictions, &error)
-                                    : GBX_ERR_NOMEM;
-    gbx_data_free(data);
-    if (status != GBX_OK) {
-        free(predictions);
-        return send_error(c, status_of(status), error.message);
-    }
+    gbx_status status = predict_rows(c->model, data, &predictions, &error);
+    if (status != GBX_OK) return send_error(c, status_of(status), error.message);
     json_object *answer = answer_head(c, id);
     json_object_object_add(answer, "predictions", service_predictions_json(predictions, n, K));
     free(predictions);
@@ -604,11 +615,8 @@ static enum MHD_Result handle_v2_infer(call *c)
     double *predictions = NULL;
     gbx_status status = service_instances(c->model, instances, &data, &error);
     size_t n = status == GBX_OK ? gbx_data_rows(data) : 0;
-    if (status == GBX_OK && !(predictions = malloc(n * K * sizeof(double)))) status = GBX_ERR_NOMEM;
-    if (status == GBX_OK) status = gbx_model_predict(c->model->model, data, 0, predictions, &error);
-    gbx_data_free(data);
+    if (status == GBX_OK) status = predict_rows(c->model, data, &predictions, &error);
     if (status != GBX_OK) {
-        free(predictions);
         json_object_put(instances);
         return send_error(c, status_of(status), error.message);
     }
