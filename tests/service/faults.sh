@@ -32,45 +32,13 @@ start() {
     [ -n "$port" ] || { echo "FAIL: the server did not start: $(cat "$work/serve.log")" >&2; exit 1; }
 }
 
-# Clients: each request has its own id; the ids answered 200 are written down.
-load() {
-    python3 - "$port" "$1" "$work/answered.txt" <<'EOF'
-import json, sys, threading, time, urllib.request
-port, round_, out = sys.argv[1], sys.argv[2], sys.argv[3]
-names = json.load(open("examples/credit_model.json"))["learner"]["feature_names"]
-answered, lock, stop = [], threading.Lock(), time.time() + 20
-def client(number):
-    for i in range(100000):
-        if time.time() > stop: return
-        ident = f"r{round_}-c{number}-{i}"
-        body = json.dumps({"id": ident, "instances": [[float((i + j) % 7) for j in range(len(names))]]})
-        try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/credit:explain",
-                                             data=body.encode(), method="POST")
-            with urllib.request.urlopen(request, timeout=5) as reply:
-                if reply.status == 200 and json.loads(reply.read())["id"] == ident:
-                    with lock: answered.append(ident)
-        except Exception:
-            return  # the server is gone
-threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-for t in threads: t.start()
-for t in threads: t.join()
-with open(out, "a") as f:
-    f.write("".join(a + "\n" for a in answered))
-print(len(answered))
-EOF
-}
-
 failures=0
 for round in 1 2; do
     start
-    load "$round" >"$work/count_$round.txt" &
-    loader=$!
-    sleep 2
-    kill -9 "$server"
+    python3 tests/service/load.py --ports "$port" --seconds 20 --prefix "r$round" \
+        --out "$work/answered.txt" --kill "$server" --kill-after 2 >"$work/count_$round.txt"
     wait "$server" 2>/dev/null
     server=
-    wait "$loader"
     [ "$(cat "$work/count_$round.txt")" -gt 0 ] || { echo "FAIL: round $round: nothing answered" >&2; failures=$((failures + 1)); }
 done
 

@@ -55,33 +55,9 @@ done
 
 # Eight clients, four on each instance, for three seconds; the first instance is killed after
 # one and a half.
-python3 - "${ports[0]}" "${ports[1]}" "$work/answered.txt" "${servers[0]}" <<'EOF' || exit 1
-import json, os, signal, sys, threading, time, urllib.request
-ports, out, victim = sys.argv[1:3], sys.argv[3], int(sys.argv[4])
-names = json.load(open("examples/credit_model.json"))["learner"]["feature_names"]
-answered, lock, stop = [], threading.Lock(), time.time() + 3
-def client(number):
-    port = ports[number % 2]
-    for i in range(100000):
-        if time.time() > stop: return
-        ident = f"c{number}-{i}"
-        body = json.dumps({"id": ident, "instances": [[float((i + j) % 5) for j in range(len(names))]]})
-        try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/credit:explain",
-                                             data=body.encode(), method="POST")
-            with urllib.request.urlopen(request, timeout=5) as reply:
-                if reply.status == 200 and json.loads(reply.read())["id"] == ident:
-                    with lock: answered.append(ident)
-        except Exception:
-            if number % 2 == 0: return  # the killed instance
-threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-for t in threads: t.start()
-time.sleep(1.5)
-os.kill(victim, signal.SIGKILL)
-for t in threads: t.join()
-open(out, "w").write("".join(a + "\n" for a in answered))
-print(f"{len(answered)} answered by two instances, one killed halfway")
-EOF
+python3 tests/service/load.py --ports "${ports[0]},${ports[1]}" --seconds 3 \
+    --out "$work/answered.txt" --kill "${servers[0]}" --kill-after 1.5 >"$work/answered_count.txt" || exit 1
+echo "$(cat "$work/answered_count.txt") answered by two instances, one killed halfway"
 wait "${servers[0]}" 2>/dev/null # the killed one
 kill -TERM "${servers[1]}"
 wait "${servers[1]}" 2>/dev/null

@@ -823,19 +823,22 @@ static double prediction_error(const char *directory, json_object *fixture, gbx_
     return worst;
 }
 
-/* Integrated gradients (captum's defaults) on a fixture's data, the worst difference from the
- * reference rows (row, output pairs) over their largest. */
-static double integrated_gradients_error(const char *directory, json_object *fixture,
-                                         gbx_model *model)
+/* Integrated gradients (captum's defaults; at a layer and from a baseline file when given)
+ * on a data file, the worst difference from a reference file's rows (row, output pairs) over
+ * their largest. */
+static double integrated_gradients_gap(gbx_model *model, const char *data_path,
+                                       const char *baseline_path, const char *layer,
+                                       const char *reference_path)
 {
-    char path[512];
     gbx_error error;
-    gbx_data *data;
-    snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(fixture, "data")));
-    assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
+    gbx_data *data, *baseline = NULL;
+    assert_int_equal(gbx_data_read_csv(data_path, model, &data, &error), GBX_OK);
+    if (baseline_path) assert_int_equal(gbx_data_read_csv(baseline_path, model, &baseline, &error), GBX_OK);
     gbx_explainer_options options;
     gbx_explainer_options_init(&options);
     options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
+    options.layer = layer;
+    options.background = baseline;
     gbx_explainer *explainer;
     gbx_explanation *explanation;
     if (gbx_explainer_create(model, &options, &explainer, &error) ||
@@ -843,9 +846,7 @@ static double integrated_gradients_error(const char *directory, json_object *fix
         fail_msg("%s", error.message);
     size_t n = gbx_data_rows(data), M = gbx_model_features(model), K = gbx_model_outputs(model);
     const double *values = gbx_explanation_values(explanation);
-    snprintf(path, sizeof path, "%s%s", directory,
-             json_object_get_string(member(fixture, "reference")));
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(reference_path, "r");
     assert_non_null(f);
     double largest = 0, worst = 0;
     for (size_t j = 0; j < n * K * M; j++) {
@@ -857,6 +858,7 @@ static double integrated_gradients_error(const char *directory, json_object *fix
     fclose(f);
     gbx_explanation_free(explanation);
     gbx_explainer_free(explainer);
+    gbx_data_free(baseline);
     gbx_data_free(data);
     return worst / largest;
 }
@@ -907,7 +909,11 @@ static void test_saved_models(void **state)
                                            "shap") > 0.1);
             deep++;
         } else {
-            double ig = integrated_gradients_error(directory, fixture, model);
+            char data[512], reference[512];
+            snprintf(data, sizeof data, "%s%s", directory, json_object_get_string(member(fixture, "data")));
+            snprintf(reference, sizeof reference, "%s%s", directory,
+                     json_object_get_string(member(fixture, "reference")));
+            double ig = integrated_gradients_gap(model, data, NULL, NULL, reference);
             if (ig > 1e-5) fail_msg("%s: %.3g of the largest value off TensorFlow's", name, ig);
             gbx_model_free(model);
             gradients++;
@@ -942,42 +948,17 @@ static size_t check_transformer_exports(const char *directory)
         double off = prediction_error(directory, fixture, model,
                                       json_object_get_string(member(fixture, "outputs")));
         if (off > 1e-5) fail_msg("%s: outputs %.3g off onnxruntime's", name, off);
-        gbx_data *data, *baseline;
-        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(data_name));
-        assert_int_equal(gbx_data_read_csv(path, model, &data, &error), GBX_OK);
-        snprintf(path, sizeof path, "%s%s", directory,
+        assert_int_equal(gbx_model_outputs(model), json_object_get_int(member(manifest, "classes")));
+        char data[512], baseline[512], reference[512];
+        snprintf(data, sizeof data, "%s%s", directory, json_object_get_string(data_name));
+        snprintf(baseline, sizeof baseline, "%s%s", directory,
                  json_object_get_string(member(manifest, "baseline")));
-        assert_int_equal(gbx_data_read_csv(path, model, &baseline, &error), GBX_OK);
-        gbx_explainer_options options;
-        gbx_explainer_options_init(&options);
-        options.method = GBX_METHOD_INTEGRATED_GRADIENTS;
-        options.layer = json_object_get_string(member(fixture, "layer"));
-        options.background = baseline;
-        gbx_explainer *explainer;
-        gbx_explanation *explanation;
-        if (gbx_explainer_create(model, &options, &explainer, &error) ||
-            gbx_explainer_explain(explainer, data, &explanation, &error))
-            fail_msg("%s: %s", name, error.message);
-        size_t n = gbx_data_rows(data), M = gbx_model_features(model), K = gbx_model_outputs(model);
-        assert_int_equal(K, json_object_get_int(member(manifest, "classes")));
-        const double *values = gbx_explanation_values(explanation);
-        snprintf(path, sizeof path, "%s%s", directory, json_object_get_string(member(manifest, "reference")));
-        FILE *f = fopen(path, "r");
-        assert_non_null(f);
-        double largest = 0, worst = 0;
-        for (size_t j = 0; j < n * K * M; j++) {
-            double want;
-            assert_int_equal(fscanf(f, j % M ? ",%lf" : "%lf", &want), 1);
-            largest = fmax(largest, fabs(want));
-            worst = fmax(worst, fabs(values[j] - want));
-        }
-        fclose(f);
-        if (worst > 1e-5 * largest)
-            fail_msg("%s: %.3g of the largest value off the reference", name, worst / largest);
-        gbx_explanation_free(explanation);
-        gbx_explainer_free(explainer);
-        gbx_data_free(baseline);
-        gbx_data_free(data);
+        snprintf(reference, sizeof reference, "%s%s", directory,
+                 json_object_get_string(member(manifest, "reference")));
+        double gap = integrated_gradients_gap(model, data, baseline,
+                                              json_object_get_string(member(fixture, "layer")),
+                                              reference);
+        if (gap > 1e-5) fail_msg("%s: %.3g of the largest value off the reference", name, gap);
         gbx_model_free(model);
         checked++;
     }
