@@ -168,6 +168,15 @@ gbx_status service_audit_append(service_audit *audit, const service_record *reco
     return mine.error.status;
 }
 
+int service_audit_ready(service_audit *audit)
+{
+    pthread_mutex_lock(&audit->lock);
+    /* A commit under way holds the connection; it will say for itself how it went. */
+    int ready = audit->writing || audit->backend->ready(audit->handle);
+    pthread_mutex_unlock(&audit->lock);
+    return ready;
+}
+
 /* ---- reading ----------------------------------------------------------------------------- */
 
 typedef struct {

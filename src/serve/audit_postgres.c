@@ -102,11 +102,26 @@ static gbx_status lock_head(PGconn *db, char last[65], gbx_error *error)
     return ok ? GBX_OK : failure(db, "cannot read the chain's head", error);
 }
 
+/* The connection, reset if the server went away (restarted, or the network dropped it): a
+ * lost connection shows once it is used, so this asks the server something first. */
+static int connected(PGconn *db)
+{
+    if (PQstatus(db) == CONNECTION_OK && command(db, "SELECT 1")) return 1;
+    PQreset(db);
+    return PQstatus(db) == CONNECTION_OK && command(db, "SELECT 1");
+}
+
+static int ready(void *handle) { return connected(handle); }
+
 static gbx_status append(void *handle, audit_row *rows, size_t count, gbx_error *error)
 {
     PGconn *db = handle;
     char last[65];
-    if (!command(db, "BEGIN")) return failure(db, "cannot begin", error);
+    if (!command(db, "BEGIN")) { /* the connection lost (a restart): made again, once */
+        PQreset(db);
+        if (PQstatus(db) != CONNECTION_OK || !command(db, "BEGIN"))
+            return failure(db, "cannot begin (the server cannot be reached?)", error);
+    }
     gbx_status status = lock_head(db, last, error);
     if (status == GBX_OK) status = audit_chain(last, rows, count, error);
     for (size_t i = 0; status == GBX_OK && i < count; i++) status = insert_row(db, &rows[i], error);
@@ -163,4 +178,4 @@ static gbx_status select_rows(const char *location, const audit_filter *filter,
 }
 
 const audit_backend audit_postgres = {"postgresql", claims, open_store, append, close_store,
-                                      walk, select_rows};
+                                      ready, walk, select_rows};

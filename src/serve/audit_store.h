@@ -32,6 +32,8 @@ typedef struct {
     gbx_status (*open)(const char *location, void **handle, gbx_error *error);
     gbx_status (*append)(void *handle, audit_row *rows, size_t count, gbx_error *error);
     void (*close)(void *handle);
+    /* Whether appends can go through now (reconnecting where the store was lost). */
+    int (*ready)(void *handle);
     gbx_status (*walk)(const char *location, audit_visit visit, void *context, gbx_error *error);
     /* The contents of the rows the filter wants, oldest first. */
     gbx_status (*select)(const char *location, const audit_filter *filter, audit_visit visit,

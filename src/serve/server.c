@@ -764,6 +764,15 @@ static enum MHD_Result handle_health(call *c)
     return send_json(c, MHD_HTTP_OK, o);
 }
 
+/* Ready while answers can be audited: a load balancer sends nothing to an instance whose
+ * audit store is out of reach, as it could answer nothing. */
+static enum MHD_Result handle_ready(call *c)
+{
+    if (!service_audit_ready(c->s->audit))
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the audit store cannot be reached");
+    return handle_health(c);
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
 /* The body as one JSON value (nothing after it), or NULL. */
@@ -796,7 +805,7 @@ typedef struct {
 static const route routes[] = {
     {"page", "GET", "/", NULL, WHOLE, 0, handle_page},
     {"healthz", "GET", "/healthz", NULL, WHOLE, 0, handle_health},
-    {"readyz", "GET", "/readyz", NULL, WHOLE, 0, handle_health},
+    {"readyz", "GET", "/readyz", NULL, WHOLE, 0, handle_ready},
     {"metrics", "GET", "/metrics", NULL, WHOLE, 0, handle_metrics},
     {"models", "GET", "/v1/models", NULL, WHOLE, 1, handle_models},
     {"model", "GET", "/v1/models/", "", MODEL, 1, handle_model},

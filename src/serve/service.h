@@ -134,6 +134,8 @@ gbx_status service_audit_open(const char *path, service_audit **out, gbx_error *
 gbx_status service_audit_append(service_audit *audit, const service_record *record,
                                 gbx_error *error);
 void service_audit_close(service_audit *audit);
+/* Whether answers can be audited now (a lost PostgreSQL connection is re-made here). */
+int service_audit_ready(service_audit *audit);
 /* The records between two times (ISO 8601, as recorded; NULL: open) of a model (NULL: any),
  * oldest first, at most limit. */
 gbx_status service_audit_query(const char *path, const char *from, const char *to,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The audit store in a real PostgreSQL server (Debian's, started here in a scratch directory,
 # reached over its Unix socket): two `glassbox serve` instances append to one chain at once,
-# under load from eight clients, one of them killed with SIGKILL halfway; the chain must hold
-# and every request answered 200 must be in the store. usage: postgres.sh GLASSBOX
+# under load from eight clients, one of them killed with SIGKILL halfway; then the database is
+# restarted under the other. The chain must hold and every request answered 200 must be in the
+# store. usage: postgres.sh GLASSBOX
 set -uo pipefail
 glassbox=$1
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -59,6 +60,30 @@ python3 tests/service/load.py --ports "${ports[0]},${ports[1]}" --seconds 3 \
     --out "$work/answered.txt" --kill "${servers[0]}" --kill-after 1.5 >"$work/answered_count.txt" || exit 1
 echo "$(cat "$work/answered_count.txt") answered by two instances, one killed halfway"
 wait "${servers[0]}" 2>/dev/null # the killed one
+
+# The database restarted under the surviving instance: not ready, and no answer given while it
+# is down (none could be audited); ready and answering again once it is back.
+ask() { # ask PATH [BODY]: prints the HTTP status
+    python3 - "${ports[1]}" "$@" <<'PY'
+import sys, urllib.error, urllib.request
+port, path = sys.argv[1], sys.argv[2]
+data = sys.argv[3].encode() if len(sys.argv) > 3 else None
+try:
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                                       method="POST" if data else "GET"), timeout=30) as r:
+        print(r.status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+PY
+}
+one_row=$(python3 -c "import json; n = json.load(open('examples/credit_model.json'))['learner']['feature_names']; print(json.dumps({'instances': [[1.0] * len(n)]}))")
+"${as_server[@]}" "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+[ "$(ask /readyz)" = 503 ] || { echo "FAIL: ready with the database down" >&2; exit 1; }
+[ "$(ask /v1/models/credit:explain "$one_row")" = 500 ] || { echo "FAIL: answered with the database down" >&2; exit 1; }
+"${as_server[@]}" "$bin/pg_ctl" -D "$data" -l "$sockets/postgres.log" -w \
+    -o "-p $port -k $sockets -c listen_addresses=''" start >/dev/null
+[ "$(ask /readyz)" = 200 ] || { echo "FAIL: not ready once the database is back" >&2; exit 1; }
+[ "$(ask /v1/models/credit:explain "$one_row")" = 200 ] || { echo "FAIL: no answer once the database is back" >&2; exit 1; }
 kill -TERM "${servers[1]}"
 wait "${servers[1]}" 2>/dev/null
 
