@@ -176,6 +176,8 @@ import time
 slow = json.dumps({"instances": [{"a": 1, "b": 2, "c": 3}], "id": "slow-sync"})
 check("past the deadline", ask("POST", "/v1/models/slow:explain", "token-analyst", slow), 504,
       lambda a: "deadline of 1 s" in a["error"])
+check("a prediction past the deadline", ask("POST", "/v1/models/slow:predict", "token-analyst", slow), 504,
+      lambda a: "deadline of 1 s" in a["error"])
 slow = json.dumps({"instances": [{"a": 1, "b": 2, "c": 3}], "id": "slow-async", "async": True})
 check("async", ask("POST", "/v1/models/slow:explain", "token-analyst", slow), 202,
       lambda a: a["status"] == "running" and a["result"] == "/v1/explanations/slow-async")
