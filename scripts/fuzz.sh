@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FUZZ_SECONDS:-120}
-targets=${FUZZ_TARGETS:-csv xgboost lightgbm ubjson linear groups onnx keras npy image explanation http_reply command saved_model tensor_bundle service_request}
+targets=${FUZZ_TARGETS:-csv xgboost lightgbm ubjson linear groups onnx keras npy image explanation http_reply command saved_model tensor_bundle service_request service_http}
 "$root/scripts/bootstrap.sh" clang libclang-rt-14-dev
 cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DGBX_FUZZ=ON >/dev/null

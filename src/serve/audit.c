@@ -153,7 +153,8 @@ gbx_status service_audit_append(service_audit *audit, const service_record *reco
     now_utc(when, sizeof when);
     char *content = record_content(record, when);
     if (!content) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    pending mine = {.row = {record->request_id, when, record->model ? record->model : "", content}};
+    pending mine = {.row = {.request_id = record->request_id, .when = when,
+                            .model = record->model ? record->model : "", .content = content}};
     pthread_mutex_lock(&audit->lock);
     if (audit->tail) audit->tail->next = &mine;
     else audit->head = &mine;

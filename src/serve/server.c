@@ -1008,46 +1008,78 @@ static struct MHD_Daemon *start(service *s, gbx_error *error)
     return daemon;
 }
 
+struct service_server {
+    service s;
+    struct MHD_Daemon *daemon;
+    unsigned port;
+};
+
+void service_stop(service_server *server)
+{
+    if (!server) return;
+    if (server->daemon) {
+        MHD_quiesce_daemon(server->daemon); /* stop accepting; answer what is in flight */
+        MHD_stop_daemon(server->daemon);
+    }
+    service *s = &server->s;
+    service_jobs_free(s->jobs); /* first: running jobs audit and cache */
+    service_cache_free(s->cache);
+    service_metrics_free(s->metrics);
+    service_audit_close(s->audit);
+    service_registry_close(s->registry);
+    free(server);
+}
+
+gbx_status service_start(const service_config *config, service_server **out, gbx_error *error)
+{
+    service_server *server = calloc(1, sizeof *server);
+    if (!server) return service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    service *s = &server->s;
+    s->config = config;
+    gbx_status status = service_registry_open(config, config->keep_versions, &s->registry, error);
+    if (status == GBX_OK) status = service_audit_open(config->audit_store, &s->audit, error);
+    if (status == GBX_OK && !(s->metrics = service_metrics_new()))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && !(s->jobs = service_jobs_new(config->jobs, config->keep_results)))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && !(s->cache = service_cache_new(config->cache_bytes)))
+        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
+    if (status == GBX_OK && !(server->daemon = start(s, error)))
+        status = error ? error->status : GBX_ERR_IO;
+    if (status != GBX_OK) {
+        service_stop(server);
+        return status;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info ? (unsigned)info->port : (unsigned)config->port;
+    *out = server;
+    return GBX_OK;
+}
+
+unsigned service_port(const service_server *server) { return server->port; }
+
 gbx_status service_run(const service_config *config, gbx_error *error)
 {
-    service s = {.config = config};
-    gbx_status status = service_registry_open(config, config->keep_versions, &s.registry, error);
-    if (status == GBX_OK) status = service_audit_open(config->audit_store, &s.audit, error);
-    if (status == GBX_OK && !(s.metrics = service_metrics_new()))
-        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK && !(s.jobs = service_jobs_new(config->jobs, config->keep_results)))
-        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    if (status == GBX_OK && !(s.cache = service_cache_new(config->cache_bytes)))
-        status = service_fail(error, GBX_ERR_NOMEM, "out of memory");
-    /* Signals wait here, in this thread; the workers never see them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    struct MHD_Daemon *daemon = status == GBX_OK ? start(&s, error) : NULL;
-    if (status == GBX_OK && !daemon) status = error ? error->status : GBX_ERR_IO;
-    if (daemon) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-        fprintf(stderr, "glassbox serve: listening on %s:%u\n", config->host,
-                info ? (unsigned)info->port : (unsigned)config->port);
-        int signal_number;
-        while (sigwait(&stop, &signal_number) == 0 && signal_number == SIGHUP) {
-            size_t changed = 0;
-            gbx_error reload_error = {0};
-            if (service_registry_reload(s.registry, &changed, &reload_error) != GBX_OK)
-                fprintf(stderr, "glassbox serve: reload: %s\n", reload_error.message);
-            else
-                fprintf(stderr, "glassbox serve: reloaded: %zu new versions\n", changed);
-        }
-        MHD_quiesce_daemon(daemon);  /* stop accepting; answer what is in flight */
-        MHD_stop_daemon(daemon);
+    /* Signals wait here, in this thread; the workers (started after) never see them. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    service_server *server;
+    gbx_status status = service_start(config, &server, error);
+    if (status != GBX_OK) return status;
+    fprintf(stderr, "glassbox serve: listening on %s:%u\n", config->host, server->port);
+    int signal_number;
+    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+        size_t changed = 0;
+        gbx_error reload_error = {0};
+        if (service_registry_reload(server->s.registry, &changed, &reload_error) != GBX_OK)
+            fprintf(stderr, "glassbox serve: reload: %s\n", reload_error.message);
+        else
+            fprintf(stderr, "glassbox serve: reloaded: %zu new versions\n", changed);
     }
-    service_jobs_free(s.jobs); /* first: running jobs audit and cache */
-    service_cache_free(s.cache);
-    service_metrics_free(s.metrics);
-    service_audit_close(s.audit);
-    service_registry_close(s.registry);
-    return status;
+    service_stop(server);
+    return GBX_OK;
 }

@@ -228,7 +228,13 @@ char *service_answer_compose(const char *id, const service_model *model, const c
 /* The officer's page (page.c): HTML with its style and script inline. */
 const char *service_page(void);
 
-/* Runs until SIGTERM or SIGINT: serves, then drains. */
+/* Runs until SIGTERM or SIGINT: serves, then drains (SIGHUP reloads the models). */
 gbx_status service_run(const service_config *config, gbx_error *error);
+/* The same in parts, for a program that serves beside other work (the fuzz target): serving
+ * starts on the config's address (port 0: a free one, see service_port), and stops, draining. */
+typedef struct service_server service_server;
+gbx_status service_start(const service_config *config, service_server **out, gbx_error *error);
+unsigned service_port(const service_server *server);
+void service_stop(service_server *server);
 
 #endif
