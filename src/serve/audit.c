@@ -89,7 +89,20 @@ void service_audit_close(service_audit *audit)
     free(audit);
 }
 
-/* The record as the chain stores it: JSON with its keys in one order. */
+/* A value for the record: JSON already written (the rows, the answer) as it is, anything else
+ * (an input's SHA-256, kept in its place) as a JSON string. */
+static char *json_value(const char *text, const char *fallback)
+{
+    if (!text) return strdup(fallback);
+    if (text[0] == '[' || text[0] == '{') return strdup(text);
+    json_object *string = json_object_new_string(text);
+    char *quoted = strdup(json_object_to_json_string_ext(string, JSON_C_TO_STRING_PLAIN));
+    json_object_put(string);
+    return quoted;
+}
+
+/* The record as the chain stores it: JSON with its keys in one order, the answer's bytes as
+ * they were sent. */
 static char *record_content(const service_record *r, const char *when)
 {
     json_object *o = json_object_new_object();
@@ -99,12 +112,18 @@ static char *record_content(const service_record *r, const char *when)
                             r->version, r->method};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         json_object_object_add(o, keys[k], json_object_new_string(values[k] ? values[k] : ""));
-    json_object *options = r->options ? json_tokener_parse(r->options) : NULL;
-    json_object_object_add(o, "options", options ? options : json_object_new_object());
-    json_object *input = json_tokener_parse(r->input), *output = json_tokener_parse(r->output);
-    json_object_object_add(o, "input", input ? input : json_object_new_string(r->input));
-    json_object_object_add(o, "output", output ? output : json_object_new_string(r->output));
-    char *content = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    const char *head = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    char *options = json_value(r->options, "{}"), *input = json_value(r->input, "null");
+    char *output = json_value(r->output, "null"), *content = NULL;
+    if (options && input && output) {
+        size_t size = strlen(head) + strlen(options) + strlen(input) + strlen(output) + 40;
+        if ((content = malloc(size)) != NULL)
+            snprintf(content, size, "%.*s,\"options\":%s,\"input\":%s,\"output\":%s}",
+                     (int)(strlen(head) - 1), head, options, input, output);
+    }
+    free(options);
+    free(input);
+    free(output);
     json_object_put(o);
     return content;
 }
