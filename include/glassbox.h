@@ -129,6 +129,10 @@ typedef struct gbx_data gbx_data;
 /* Copies values (rows x columns, row-major); names may be NULL (columns are then f0, f1, ...). */
 GBX_API gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
                                    const char *const *names, gbx_data **out, gbx_error *error);
+/* The same without copying: the data keeps the values pointer, and the caller keeps the
+ * values unchanged and alive until gbx_data_free (a binding's array, lent for one call). */
+GBX_API gbx_status gbx_data_wrap(size_t rows, size_t columns, const double *values,
+                                 const char *const *names, gbx_data **out, gbx_error *error);
 GBX_API void gbx_data_free(gbx_data *data);
 GBX_API size_t gbx_data_rows(const gbx_data *data);
 GBX_API size_t gbx_data_columns(const gbx_data *data);
@@ -220,6 +224,29 @@ typedef struct {
 } gbx_model_options;
 GBX_API gbx_status gbx_model_load_with(const char *path, const gbx_model_options *options,
                                        gbx_model **out, gbx_error *error);
+/* A model file's bytes, already in memory (a binding's live model saved to a buffer, a file
+ * broadcast to a cluster): the formats gbx_model_load reads from a file, detected alike, with
+ * the same SHA-256 as the file. name says where the bytes came from, in messages. */
+GBX_API gbx_status gbx_model_load_bytes(const void *bytes, size_t length, const char *name,
+                                        gbx_model **out, gbx_error *error);
+/* A black box inside the calling program (a binding's callable): every method that works
+ * through predictions works on it, as on a plugin (include/glassbox_plugin.h has the same
+ * rules: predict returns nonzero with a message on failure, is called from one thread at a
+ * time unless thread_safe, and gets NaN for missing values). */
+typedef struct {
+    size_t features, outputs;                /* outputs: 1 to 64 */
+    const char *const *feature_names;        /* [features], or NULL: f0, f1, ... */
+    const char *const *output_names;         /* [outputs], or NULL: output_0, ... */
+    int thread_safe;
+    int (*predict)(void *user, const double *rows, size_t count, double *out, char *error,
+                   size_t error_size);       /* raw outputs, [count][outputs] */
+    void (*release)(void *user);             /* when the model is freed, or NULL */
+    void *user;
+    const char *name;  /* the model's name in messages; its fingerprint is the name's SHA-256 */
+} gbx_model_function;
+/* The names are copied; user is kept, and released with the model (also when this fails). */
+GBX_API gbx_status gbx_model_from_function(const gbx_model_function *function, gbx_model **out,
+                                           gbx_error *error);
 GBX_API void gbx_model_free(gbx_model *model);
 GBX_API const char *gbx_model_type(const gbx_model *model);      /* "xgboost", "lightgbm" */
 GBX_API const char *gbx_model_objective(const gbx_model *model); /* as named by the library */
@@ -366,6 +393,21 @@ typedef struct {
 #define GBX_OUTPUT_PREDICTED (-2L)
 
 GBX_API void gbx_explainer_options_init(gbx_explainer_options *options);
+/* Sets one option by name from text, as a binding or a config file gives it; names as the
+ * CLI's flags spell them, '_' for '-' accepted: "method", "threads", "interactions" (true or
+ * false), "output-space" (raw, probability), "max-evals", "seed", "link" (identity, logit),
+ * "l1-reg" (off, aic, bic, num_features(K)), "tolerance", "sample-background" (all, one, a
+ * count), "discretizer" (quartile, decile, none), "distance" (euclidean, cosine),
+ * "feature-selection" (auto, forward, highest-weights, none), "num-features", "kernel-width",
+ * "steps", "integration" (gausslegendre, riemann_left, ...), "softmax-rule" (auto, tensorflow,
+ * pytorch), "samples", "stdevs". A bad name or value is GBX_ERR_USAGE, naming what is allowed.
+ * (Arrays, the background, groups, categorical columns, the layer and the output are set in
+ * the struct.) */
+GBX_API gbx_status gbx_explainer_options_set(gbx_explainer_options *options, const char *name,
+                                             const char *value, gbx_error *error);
+/* The names gbx_explainer_options_set takes: i from 0 to the count - 1. */
+GBX_API size_t gbx_explainer_option_count(void);
+GBX_API const char *gbx_explainer_option_name(size_t i);
 
 /* A feature groups file: {"groups": {"NAME": ["column", ...], ...}} (a bare {"NAME": [...]}
  * object too). Columns not named stay features of their own; the explained features keep the

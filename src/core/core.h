@@ -22,6 +22,7 @@ struct gbx_data {
     double *values; /* rows x columns, row-major, NaN = missing */
     char **names;   /* columns names, never NULL entries */
     double *weights; /* [rows], summing to 1, for a weighted summary; NULL: rows weigh alike */
+    int borrowed;    /* values belong to the caller (gbx_data_wrap), not freed with the data */
 };
 
 /* An empty data set with owned storage (values uninitialised) and names copied (or f0, f1...). */

@@ -37,13 +37,29 @@ gbx_status gbx_data_create(size_t rows, size_t columns, const double *values,
     return GBX_OK;
 }
 
+gbx_status gbx_data_wrap(size_t rows, size_t columns, const double *values,
+                         const char *const *names, gbx_data **out, gbx_error *error)
+{
+    if (!out || (!values && rows > 0 && columns > 0))
+        return gbx_fail(error, GBX_ERR_USAGE, "gbx_data_wrap: NULL argument");
+    gbx_data *data = gbx_data_alloc(0, columns, names);
+    if (!data) return gbx_fail(error, GBX_ERR_NOMEM, "gbx_data_wrap: out of memory");
+    free(data->values);
+    /* Nothing changes a data set's values once made, so the caller's may stand in for them. */
+    data->values = (double *)values;
+    data->rows = rows;
+    data->borrowed = 1;
+    *out = data;
+    return GBX_OK;
+}
+
 void gbx_data_free(gbx_data *data)
 {
     if (!data) return;
     if (data->names)
         for (size_t j = 0; j < data->columns; j++) free(data->names[j]);
     free(data->names);
-    free(data->values);
+    if (!data->borrowed) free(data->values);
     free(data->weights);
     free(data);
 }

@@ -246,6 +246,13 @@ gbx_status gbx_model_load_buffer(const char *name, const char *bytes, size_t len
     return GBX_OK;
 }
 
+gbx_status gbx_model_load_bytes(const void *bytes, size_t length, const char *name,
+                                gbx_model **out, gbx_error *error)
+{
+    if (!bytes || !out) return gbx_fail(error, GBX_ERR_USAGE, "gbx_model_load_bytes: NULL argument");
+    return gbx_model_load_buffer(name ? name : "(model bytes)", bytes, length, out, error);
+}
+
 gbx_status gbx_model_load(const char *path, gbx_model **out, gbx_error *error)
 {
     return gbx_model_load_with(path, NULL, out, error);

@@ -595,6 +595,186 @@ static void test_output_choice(void **state)
     assert_non_null(strstr(error.message, "1 is not an output of this model"));
 }
 
+/* A model file's bytes load as the file does: the same SHA-256 and the same predictions. */
+static void test_model_from_bytes(void **state)
+{
+    (void)state;
+    FILE *f = fopen(MODEL, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *bytes = malloc((size_t)size);
+    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    gbx_model *loaded = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_model_load_bytes(bytes, (size_t)size, "credit", &loaded, &error), GBX_OK);
+    free(bytes);
+    assert_string_equal(gbx_model_sha256(loaded), gbx_model_sha256(model));
+    size_t M = gbx_model_features(model);
+    const double *row = gbx_explanation_data(explanation);
+    gbx_data *one = NULL;
+    assert_int_equal(gbx_data_wrap(1, M, row, NULL, &one, &error), GBX_OK);
+    double a, b;
+    assert_int_equal(gbx_model_predict(model, one, 1, &a, &error), GBX_OK);
+    assert_int_equal(gbx_model_predict(loaded, one, 1, &b, &error), GBX_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(gbx_model_load_bytes("{\"learner\"", 10, "broken", &loaded, &error) != GBX_OK, 1);
+    assert_non_null(strstr(error.message, "broken"));
+    gbx_data_free(one);
+    gbx_model_free(loaded);
+}
+
+/* A wrapped array is explained in place, as its copy is, and is left to its owner. */
+static void test_data_wrap_borrows(void **state)
+{
+    (void)state;
+    size_t n = gbx_explanation_rows(explanation), M = gbx_model_features(model);
+    double *rows = malloc(n * M * sizeof(double));
+    memcpy(rows, gbx_explanation_data(explanation), n * M * sizeof(double));
+    gbx_error error;
+    gbx_data *wrapped = NULL;
+    assert_int_equal(gbx_data_wrap(n, M, rows, NULL, &wrapped, &error), GBX_OK);
+    assert_ptr_equal(gbx_data_values(wrapped), rows);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    gbx_explainer *explainer = NULL;
+    gbx_explanation *again = NULL;
+    assert_int_equal(gbx_explainer_create(model, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_explain(explainer, wrapped, &again, &error), GBX_OK);
+    assert_memory_equal(gbx_explanation_values(again), gbx_explanation_values(explanation),
+                        n * M * sizeof(double));
+    gbx_data_free(wrapped);
+    rows[0] = 1.0; /* still the caller's (ASan would catch a free) */
+    free(rows);
+    gbx_explanation_free(again);
+    gbx_explainer_free(explainer);
+}
+
+/* A black box in the program: a linear function, explained exactly (its Shapley values are
+ * w_j (x_j - E x_j)), and its failures and released state. */
+typedef struct { double weights[3]; int calls, released; } linear_box;
+
+static int linear_predict(void *user, const double *rows, size_t count, double *out,
+                          char *message, size_t size)
+{
+    linear_box *box = user;
+    box->calls++;
+    for (size_t r = 0; r < count; r++) {
+        if (rows[r * 3] < -1e6) {
+            snprintf(message, size, "row %zu is out of range", r);
+            return 1;
+        }
+        out[r] = 0.5;
+        for (size_t j = 0; j < 3; j++) out[r] += box->weights[j] * rows[r * 3 + j];
+    }
+    return 0;
+}
+
+static void linear_release(void *user) { ((linear_box *)user)->released = 1; }
+
+static void test_model_from_function(void **state)
+{
+    (void)state;
+    linear_box box = {{2.0, -1.0, 0.25}, 0, 0};
+    const char *names[] = {"a", "b", "c"};
+    gbx_model_function function = {3, 1, names, NULL, 0, linear_predict, linear_release, &box,
+                                   "linear box"};
+    gbx_model *boxed = NULL;
+    gbx_error error;
+    assert_int_equal(gbx_model_from_function(&function, &boxed, &error), GBX_OK);
+    assert_string_equal(gbx_model_type(boxed), "function");
+    assert_string_equal(gbx_model_feature_name(boxed, 1), "b");
+    char digest[65];
+    gbx_sha256_hex("linear box", 10, digest);
+    assert_string_equal(gbx_model_sha256(boxed), digest);
+    const double background_rows[] = {0, 0, 0, 1, 2, 4};
+    const double row[] = {3, 1, -2};
+    gbx_data *background = NULL, *data = NULL;
+    assert_int_equal(gbx_data_create(2, 3, background_rows, names, &background, &error), GBX_OK);
+    assert_int_equal(gbx_data_create(1, 3, row, names, &data, &error), GBX_OK);
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    assert_int_equal(gbx_explainer_options_set(&options, "method", "exact", &error), GBX_OK);
+    options.background = background;
+    gbx_explainer *explainer = NULL;
+    gbx_explanation *explained = NULL;
+    assert_int_equal(gbx_explainer_create(boxed, &options, &explainer, &error), GBX_OK);
+    assert_int_equal(gbx_explainer_explain(explainer, data, &explained, &error), GBX_OK);
+    const double means[] = {0.5, 1.0, 2.0};
+    for (size_t j = 0; j < 3; j++)
+        assert_true(fabs(gbx_explanation_values(explained)[j] -
+                         box.weights[j] * (row[j] - means[j])) < 1e-12);
+    assert_true(box.calls > 0);
+    const double bad[] = {-1e9, 0, 0};
+    gbx_data *bad_row = NULL;
+    gbx_explanation *none = NULL;
+    assert_int_equal(gbx_data_create(1, 3, bad, names, &bad_row, &error), GBX_OK);
+    assert_int_not_equal(gbx_explainer_explain(explainer, bad_row, &none, &error), GBX_OK);
+    assert_non_null(strstr(error.message, "linear box"));
+    assert_non_null(strstr(error.message, "out of range"));
+    gbx_explanation_free(explained);
+    gbx_explainer_free(explainer);
+    gbx_data_free(bad_row);
+    gbx_data_free(data);
+    gbx_data_free(background);
+    assert_int_equal(box.released, 0);
+    gbx_model_free(boxed);
+    assert_int_equal(box.released, 1);
+    /* Refused (more than 64 outputs): the state is released all the same. */
+    linear_box other = {{0}, 0, 0};
+    gbx_model_function wide = {3, 65, NULL, NULL, 0, linear_predict, linear_release, &other, "wide"};
+    assert_int_equal(gbx_model_from_function(&wide, &boxed, &error), GBX_ERR_UNSUPPORTED);
+    assert_int_equal(other.released, 1);
+}
+
+/* Options by name: every listed name is taken, values checked, '_' for '-'. */
+static void test_options_by_name(void **state)
+{
+    (void)state;
+    gbx_explainer_options options;
+    gbx_explainer_options_init(&options);
+    gbx_error error;
+    assert_int_equal(gbx_explainer_options_set(&options, "max_evals", "2048", &error), GBX_OK);
+    assert_int_equal(options.max_evals, 2048);
+    assert_int_equal(gbx_explainer_options_set(&options, "seed", "18446744073709551615", &error),
+                     GBX_OK);
+    assert_true(options.seed == UINT64_MAX);
+    assert_int_equal(gbx_explainer_options_set(&options, "output-space", "probability", &error),
+                     GBX_OK);
+    assert_int_equal(options.output_space, GBX_SPACE_PROBABILITY);
+    assert_int_equal(gbx_explainer_options_set(&options, "l1_reg", "num_features(7)", &error), GBX_OK);
+    assert_int_equal(options.kernel_l1, GBX_KERNEL_L1_NUM_FEATURES);
+    assert_int_equal(options.kernel_l1_features, 7);
+    assert_int_equal(gbx_explainer_options_set(&options, "softmax_rule", "tensorflow", &error),
+                     GBX_OK);
+    assert_int_equal(options.softmax_rule, GBX_SOFTMAX_RULE_TENSORFLOW);
+    assert_int_equal(gbx_explainer_options_set(&options, "threads", "3", &error), GBX_OK);
+    assert_int_equal(options.threads, 3);
+    assert_int_equal(gbx_explainer_options_set(&options, "interactions", "true", &error), GBX_OK);
+    assert_int_equal(options.interactions, 1);
+    assert_int_equal(gbx_explainer_options_set(&options, "distance", "cosine", &error), GBX_OK);
+    assert_int_equal(options.lime_cosine, 1);
+    assert_int_equal(gbx_explainer_options_set(&options, "method", "integrated-gradients", &error),
+                     GBX_OK);
+    assert_int_equal(options.method, GBX_METHOD_INTEGRATED_GRADIENTS);
+    const char *bad[][2] = {{"max-evals", "0"}, {"max-evals", "12x"}, {"seed", "-1"},
+                            {"threads", "100000"}, {"l1-reg", "num_features(0)"},
+                            {"l1-reg", "num_features(3"}, {"kernel-width", "0"},
+                            {"tolerance", "nan"}, {"integration", "simpson"}, {"method", "magic"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gbx_explainer_options_set(&options, bad[i][0], bad[i][1], &error),
+                         GBX_ERR_USAGE);
+        assert_non_null(strstr(error.message, bad[i][1]));
+    }
+    assert_int_equal(gbx_explainer_options_set(&options, "speed", "fast", &error), GBX_ERR_USAGE);
+    assert_non_null(strstr(error.message, "unknown explainer option \"speed\""));
+    for (size_t i = 0; i < gbx_explainer_option_count(); i++)
+        assert_non_null(gbx_explainer_option_name(i));
+    assert_null(gbx_explainer_option_name(gbx_explainer_option_count()));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +791,10 @@ int main(void)
         cmocka_unit_test(test_background_fingerprint),
         cmocka_unit_test(test_thread_counts),
         cmocka_unit_test(test_output_choice),
+        cmocka_unit_test(test_model_from_bytes),
+        cmocka_unit_test(test_data_wrap_borrows),
+        cmocka_unit_test(test_model_from_function),
+        cmocka_unit_test(test_options_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -300,7 +300,7 @@ static void check_interventional(size_t features, size_t outputs, int depth, uin
     for (size_t r = 0; r < rows->rows; r++) {
         const double *x = rows->values + r * M;
         double margin_x[8], p_x[8], expected[8 * 16] = {0};
-        gbx_data one = {1, M, NULL, NULL, NULL};
+        gbx_data one = {1, M, NULL, NULL, NULL, 1};
         for (size_t k = 0; k < K; k++) {
             game g = {model, x, &one, (int)k};
             one.values = (double *)x;
@@ -872,7 +872,7 @@ static void test_groups(void **state)
     for (size_t r = 0; r < rows->rows; r++) {
         const double *x = rows->values + r * M;
         double expected[8] = {0}, phi[8];
-        gbx_data one = {1, M, (double *)x, NULL, NULL};
+        gbx_data one = {1, M, (double *)x, NULL, NULL, 1};
         game whole = {model, x, &one, 0};
         double margin_x = worth(&whole, 0), p_x = margin_x;
         model->transform(model, &p_x);
@@ -946,7 +946,7 @@ static void test_weighted_background(void **state)
     for (size_t r = 0; r < rows->rows; r++) {
         const double *x = rows->values + r * M;
         double expected[16] = {0};
-        gbx_data one = {1, M, (double *)x, NULL, NULL};
+        gbx_data one = {1, M, (double *)x, NULL, NULL, 1};
         game whole = {logistic, x, &one, 0};
         double margin_x = worth(&whole, 0), p_x = margin_x;
         logistic->transform(logistic, &p_x);
