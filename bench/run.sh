@@ -5,12 +5,13 @@
 # permutation and LIME on a tree model and on an MLP behind a plugin), and networks.py (deep vs
 # shap and captum on a credit network, integrated gradients vs captum on a CNN; needs torch,
 # captum and Debian's dataset-fashion-mnist), and serve.py (glassbox serve under wrk against a
-# FastAPI service calling shap; needs Debian's wrk, fastapi and uvicorn). GBX_BENCH_SUITES picks
-# them (default "trees,blackbox,networks,serve"); arguments go to bench.py (e.g. --models dense-100x6 --threads 1
+# FastAPI service calling shap; needs Debian's wrk, fastapi and uvicorn), and python.py (the
+# Python package: call overhead, TreeExplainer-style batches against shap and pred_contribs).
+# GBX_BENCH_SUITES picks them (default "trees,blackbox,networks,serve,python"); arguments go to bench.py (e.g. --models dense-100x6 --threads 1
 # --stream-rows 0 for a quick look).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-suites=${GBX_BENCH_SUITES:-trees,blackbox,networks,serve}
+suites=${GBX_BENCH_SUITES:-trees,blackbox,networks,serve,python}
 "$root/scripts/bootstrap.sh" python3-xgboost python3-venv dataset-fashion-mnist wrk
 venv=${GBX_BENCH_VENV:-$root/build/bench-venv}
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import xgboost, shap, lime, sklearn" 2>/dev/null; then
@@ -30,7 +31,11 @@ case ",$suites," in *,serve,*)
         "$venv/bin/pip" install -q fastapi uvicorn
     fi ;;
 esac
+case ",$suites," in *,python,*)
+    "$venv/bin/pip" install -q --force-reinstall --no-deps -C build-dir="$root/build/python-build" "$root/python" ;;
+esac
 case ",$suites," in *,trees,*) "$venv/bin/python" "$root/bench/bench.py" --python "$venv/bin/python" "$@" ;; esac
 case ",$suites," in *,blackbox,*) "$venv/bin/python" "$root/bench/blackbox.py" ;; esac
 case ",$suites," in *,networks,*) "$venv/bin/python" "$root/bench/networks.py" ;; esac
 case ",$suites," in *,serve,*) "$venv/bin/python" "$root/bench/serve.py" ;; esac
+case ",$suites," in *,python,*) "$venv/bin/python" "$root/bench/python.py" ;; esac

@@ -17,20 +17,21 @@ class Model:
 
     def __init__(self, native):
         self._native = native
+        self._feature_names = native.feature_names  # asked for on every call: kept
 
     type = property(lambda self: self._native.type)
     objective = property(lambda self: self._native.objective)
     sha256 = property(lambda self: self._native.sha256, doc="the model file's SHA-256")
     n_features = property(lambda self: self._native.features)
     n_outputs = property(lambda self: self._native.outputs)
-    feature_names = property(lambda self: self._native.feature_names)
+    feature_names = property(lambda self: list(self._feature_names))
     output_names = property(lambda self: self._native.output_names)
     link = property(lambda self: self._native.link)
     is_tree = property(lambda self: self._native.is_tree)
 
     def predict(self, X, raw=False):
         """Predictions, [rows] for one output or [rows][outputs]; raw: margins."""
-        rows, names = as_rows(X, self.feature_names)
+        rows, names = as_rows(X, self._feature_names)
         out = np.asarray(self._native.predict(rows, raw, names))
         return out[:, 0] if out.shape[1] == 1 else out
 
@@ -388,7 +389,7 @@ class Explainer:
 
     def explain(self, X):
         """An Explanation of every row of X (a numpy array or a DataFrame)."""
-        rows, names = as_rows(X, self.model.feature_names)
+        rows, names = as_rows(X, self.model._feature_names)
         return Explanation(self._native.explain(rows, names))
 
     __call__ = explain

@@ -11,9 +11,12 @@ def is_frame(X):
 
 
 def as_rows(X, feature_names=None):
-    """(array, names): a 2-D float64 C-contiguous array and its column names (a list of str,
-    or None). A DataFrame's columns are taken by the model's feature names when it has them,
+    """(array, names): a 2-D float64 C-contiguous array and its column names (a DataFrame's,
+    which name the features of a model without names of its own; None for arrays). A
+    DataFrame's columns are taken by the model's feature names when it has them,
     in the model's order (extra columns are left out, missing ones are an error)."""
+    if type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous:
+        return X, None  # as the library takes it: lent as it is
     names = None
     if is_frame(X):
         columns = [str(c) for c in X.columns]
@@ -37,8 +40,4 @@ def as_rows(X, feature_names=None):
         X = X.reshape(1, -1)
     if X.ndim != 2:
         raise InputError("rows must be a 2-D array (rows x features), not %d-D" % X.ndim)
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    if names is None and feature_names and all(n is not None for n in feature_names) \
-            and len(feature_names) == X.shape[1]:
-        names = list(feature_names)
-    return X, names
+    return np.ascontiguousarray(X, dtype=np.float64), names
