@@ -22,7 +22,7 @@ build: bootstrap
 # The report's and the officer page's tests open them in headless Chromium; the service's audit
 # store is tested in a PostgreSQL server of its own.
 test: build
-	@./scripts/bootstrap.sh chromium chromium-driver python3 python3-venv python3-dev postgresql
+	@./scripts/bootstrap.sh chromium chromium-driver python3 python3-venv python3-dev openjdk-17-jre-headless postgresql
 	@cd build && ctest --output-on-failure -j $(JOBS)
 
 install: build
@@ -33,7 +33,7 @@ demo: build
 	@./examples/demo.sh
 
 sanitize: bootstrap
-	@./scripts/bootstrap.sh chromium chromium-driver python3 python3-venv python3-dev postgresql
+	@./scripts/bootstrap.sh chromium chromium-driver python3 python3-venv python3-dev openjdk-17-jre-headless postgresql
 	@cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGBX_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j $(JOBS)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Python package's tests: a virtual environment of its own (in the build directory), the
 # package installed into it as a user would (pip install ./python), numpy, pandas, pytest and
-# the reference libraries from PyPI; then pytest. Skipped (77), saying why, only when PyPI
-# cannot be reached.
+# the reference libraries and PySpark (on Debian's Java, which make test installs) from PyPI;
+# then pytest. Skipped (77), saying why, only when PyPI cannot be reached.
 #   usage: tests/python/run.sh GLASSBOX_CLI BUILD_DIR
 set -euo pipefail
 cli=$(realpath "$1")
@@ -16,9 +16,11 @@ if ! python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org
 fi
 [ -x "$environment/bin/python" ] || python3 -m venv "$environment"
 pip="$environment/bin/pip"
-"$pip" install -q --disable-pip-version-check numpy pandas pytest xgboost lightgbm shap matplotlib
+"$pip" install -q --disable-pip-version-check numpy pandas pytest xgboost lightgbm shap matplotlib pyspark pyarrow
 # The build directory is kept, so a second run rebuilds only what changed.
 "$pip" install -q --disable-pip-version-check --force-reinstall --no-deps \
     -C build-dir="$build/python-build" "$root/python"
 cd "$root"
-GLASSBOX_CLI="$cli" "$environment/bin/python" -m pytest -q -p no:cacheprovider tests/python "${@:3}"
+# PySpark's executors run this environment's Python.
+PYSPARK_PYTHON="$environment/bin/python" GLASSBOX_CLI="$cli" "$environment/bin/python" -m pytest -q \
+    -p no:cacheprovider tests/python "${@:3}"
