@@ -6,7 +6,9 @@
 # shap and captum on a credit network, integrated gradients vs captum on a CNN; needs torch,
 # captum and Debian's dataset-fashion-mnist), and serve.py (glassbox serve under wrk against a
 # FastAPI service calling shap; needs Debian's wrk, fastapi and uvicorn), and python.py (the
-# Python package: call overhead, TreeExplainer-style batches against shap and pred_contribs).
+# Python package: call overhead, TreeExplainer-style batches against shap and pred_contribs),
+# and spark.py (glassbox.spark against shap inside mapInPandas on local[2]; needs pyspark,
+# pyarrow and Debian's Java; a million rows take about 20 minutes, so it runs only when asked).
 # GBX_BENCH_SUITES picks them (default "trees,blackbox,networks,serve,python"); arguments go to bench.py (e.g. --models dense-100x6 --threads 1
 # --stream-rows 0 for a quick look).
 set -euo pipefail
@@ -31,7 +33,11 @@ case ",$suites," in *,serve,*)
         "$venv/bin/pip" install -q fastapi uvicorn
     fi ;;
 esac
-case ",$suites," in *,python,*)
+case ",$suites," in *,spark,*)
+    "$root/scripts/bootstrap.sh" openjdk-17-jre-headless
+    "$venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null || "$venv/bin/pip" install -q pyspark pyarrow ;;
+esac
+case ",$suites," in *,python,*|*,spark,*)
     "$venv/bin/pip" install -q --force-reinstall --no-deps -C build-dir="$root/build/python-build" "$root/python" ;;
 esac
 case ",$suites," in *,trees,*) "$venv/bin/python" "$root/bench/bench.py" --python "$venv/bin/python" "$@" ;; esac
@@ -39,3 +45,4 @@ case ",$suites," in *,blackbox,*) "$venv/bin/python" "$root/bench/blackbox.py" ;
 case ",$suites," in *,networks,*) "$venv/bin/python" "$root/bench/networks.py" ;; esac
 case ",$suites," in *,serve,*) "$venv/bin/python" "$root/bench/serve.py" ;; esac
 case ",$suites," in *,python,*) "$venv/bin/python" "$root/bench/python.py" ;; esac
+case ",$suites," in *,spark,*) PYSPARK_PYTHON="$venv/bin/python" "$venv/bin/python" "$root/bench/spark.py" ;; esac

@@ -232,7 +232,7 @@ class Explanation:
 
     def __init__(self, native):
         self._native = native
-        self._outputs = len(native.output_names)
+        self._outputs = native.outputs
 
     values = property(lambda self: _by_output(self._native.values, self._outputs))
     base_values = property(lambda self: _by_output(self._native.base_values, self._outputs))
@@ -258,7 +258,7 @@ class Explanation:
         return np.asarray(self._native.values)
 
     def __len__(self):
-        return np.asarray(self._native.base_values).shape[0]
+        return self._native.rows
 
     @property
     def plot(self):

@@ -57,6 +57,18 @@ def _executor_explainer(model_bytes, name, sha256, method, options, background):
     return explainer
 
 
+def _list_column(matrix, index):
+    """A [rows][n] matrix as a pandas column of arrays, backed by one Arrow list array: built
+    without a Python object per row, and handed to Spark's Arrow batches as it is."""
+    import pandas
+    import pyarrow
+    rows, width = matrix.shape
+    flat = pyarrow.array(np.ascontiguousarray(matrix, dtype=np.float64).ravel())
+    offsets = pyarrow.array(np.arange(0, (rows + 1) * width, width, dtype=np.int32))
+    lists = pyarrow.ListArray.from_arrays(offsets, flat)
+    return pandas.Series(pandas.arrays.ArrowExtensionArray(lists), index=index)
+
+
 def _schema(df, output_col, output_names):
     from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
     one = len(output_names) == 1
@@ -117,11 +129,12 @@ def explain(df, model, columns=None, method="auto", background=None, output_col=
             explanation = explainer.explain(rows)
             values = explanation.raw_values  # [rows][outputs][features]
             for k, column in enumerate(value_columns):
-                frame[column] = list(np.array(values[:, k, :]))
+                frame[column] = _list_column(values[:, k, :], frame.index)
             base = np.asarray(explanation._native.base_values)
             predictions = np.asarray(explanation._native.predictions)
-            frame["base_value"] = base[:, 0] if outputs == 1 else list(np.array(base))
-            frame["prediction"] = predictions[:, 0] if outputs == 1 else list(np.array(predictions))
+            frame["base_value"] = base[:, 0] if outputs == 1 else _list_column(base, frame.index)
+            frame["prediction"] = (predictions[:, 0] if outputs == 1
+                                   else _list_column(predictions, frame.index))
             frame["model_sha256"] = sha256
             yield frame
 

@@ -520,6 +520,17 @@ static PyObject *explanation_names(Explanation *self, void *which)
     Py_RETURN_NONE;
 }
 
+static PyObject *explanation_count(Explanation *self, void *which)
+{
+    const gbx_explanation *e = self->explanation;
+    switch ((int)(intptr_t)which) {
+    case 0: return PyLong_FromSize_t(gbx_explanation_rows(e));
+    case 1: return PyLong_FromSize_t(gbx_explanation_outputs(e));
+    case 2: return PyLong_FromSize_t(gbx_explanation_features(e));
+    }
+    return PyLong_FromSize_t(gbx_explanation_columns(e));
+}
+
 static PyObject *explanation_provenance(Explanation *self, void *unused)
 {
     (void)unused;
@@ -566,6 +577,10 @@ static PyGetSetDef explanation_getset[] = {
     {"output_names", (getter)explanation_names, NULL, "the outputs", (void *)1},
     {"column_names", (getter)explanation_names, NULL, "the data's columns", (void *)2},
     {"provenance", (getter)explanation_provenance, NULL, "what made the numbers", NULL},
+    {"rows", (getter)explanation_count, NULL, "rows explained", (void *)0},
+    {"outputs", (getter)explanation_count, NULL, "outputs per row", (void *)1},
+    {"features", (getter)explanation_count, NULL, "features explained", (void *)2},
+    {"columns", (getter)explanation_count, NULL, "data columns", (void *)3},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -262,6 +262,36 @@ def test_live_lightgbm_objects():
     assert np.allclose(values, contribs[:, :-1], atol=1e-9)
 
 
+def test_live_keras_models():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(64, 6)).astype(np.float32)
+    network = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh"),
+                                keras.layers.Dense(1)])
+    model = glassbox.load_model(network)
+    assert model.type == "keras"
+    assert np.allclose(model.predict(X), network.predict(X, verbose=0)[:, 0], atol=1e-5)
+    explanation = glassbox.Explainer(network, np.zeros((1, 6)), "integrated-gradients",
+                                     steps=64).explain(X[:4])
+    assert np.allclose(explanation.values.sum(axis=1) + explanation.base_values,
+                       network.predict(X[:4], verbose=0)[:, 0], atol=1e-4)
+
+
+def test_live_sklearn_tree_ensembles():
+    pytest.importorskip("skl2onnx")
+    ensemble = pytest.importorskip("sklearn.ensemble")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] - 2 * X[:, 1] * (X[:, 2] > 0)
+    forest = ensemble.RandomForestRegressor(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
+    explainer = glassbox.Explainer(forest, X[:50], "tree-interventional")
+    explanation = explainer.explain(X[:20])
+    # ONNX keeps thresholds in float32: equal to scikit-learn's where no row sits on one
+    assert np.allclose(explanation.predictions, forest.predict(X[:20]), atol=1e-5)
+    assert np.allclose(explanation.values.sum(axis=1) + explanation.base_values,
+                       explanation.predictions, atol=1e-9)
+
+
 def test_to_shap_feeds_shaps_plots():
     shap = pytest.importorskip("shap")
     import matplotlib
