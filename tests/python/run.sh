@@ -16,7 +16,7 @@ if ! python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org
 fi
 [ -x "$environment/bin/python" ] || python3 -m venv "$environment"
 pip="$environment/bin/pip"
-"$pip" install -q --disable-pip-version-check numpy pandas pytest xgboost lightgbm shap matplotlib pyspark pyarrow
+"$pip" install -q --disable-pip-version-check numpy pandas pytest scikit-learn xgboost lightgbm shap matplotlib pyspark pyarrow
 # The build directory is kept, so a second run rebuilds only what changed.
 "$pip" install -q --disable-pip-version-check --force-reinstall --no-deps \
     -C build-dir="$build/python-build" "$root/python"

@@ -242,6 +242,7 @@ def test_lime_tabular_explainer_signature():
 
 def test_live_xgboost_objects():
     xgboost = pytest.importorskip("xgboost")
+    pytest.importorskip("sklearn")  # XGBClassifier is XGBoost's scikit-learn interface
     model, frame = credit()
     X = frame[model.feature_names].to_numpy(dtype=np.float64)[:300]
     y = (frame["Class"].to_numpy()[:300] == "Good").astype(int)
@@ -253,6 +254,7 @@ def test_live_xgboost_objects():
 
 def test_live_lightgbm_objects():
     lightgbm = pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")  # LGBMRegressor is LightGBM's scikit-learn interface
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5))
     y = X[:, 0] + 0.5 * X[:, 1] ** 2 + rng.normal(scale=0.1, size=400)
