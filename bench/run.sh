@@ -38,7 +38,7 @@ case ",$suites," in *,spark,*)
     "$venv/bin/python" -c "import pyspark, pyarrow" 2>/dev/null || "$venv/bin/pip" install -q pyspark pyarrow ;;
 esac
 case ",$suites," in *,python,*|*,spark,*)
-    "$venv/bin/pip" install -q --force-reinstall --no-deps -C build-dir="$root/build/python-build" "$root/python" ;;
+    "$venv/bin/pip" install -q --force-reinstall --no-deps --config-settings=build-dir="$root/build/python-build" "$root/python" ;;
 esac
 case ",$suites," in *,trees,*) "$venv/bin/python" "$root/bench/bench.py" --python "$venv/bin/python" "$@" ;; esac
 case ",$suites," in *,blackbox,*) "$venv/bin/python" "$root/bench/blackbox.py" ;; esac

@@ -19,7 +19,7 @@ pip="$environment/bin/pip"
 "$pip" install -q --disable-pip-version-check numpy pandas pytest scikit-learn xgboost lightgbm shap matplotlib pyspark pyarrow
 # The build directory is kept, so a second run rebuilds only what changed.
 "$pip" install -q --disable-pip-version-check --force-reinstall --no-deps \
-    -C build-dir="$build/python-build" "$root/python"
+    --config-settings=build-dir="$build/python-build" "$root/python"
 cd "$root"
 # PySpark's executors run this environment's Python.
 PYSPARK_PYTHON="$environment/bin/python" GLASSBOX_CLI="$cli" "$environment/bin/python" -m pytest -q \
